@@ -1,0 +1,128 @@
+"""The ``edge`` command line. Each sub-command lives in a small function; ``main`` wires them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from edge import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from edge.config import ConfigError, load
+
+    try:
+        cfg = load(args.path)
+    except ConfigError as e:
+        if args.json:
+            print(json.dumps({"ok": False, "file": e.source, "problems": e.problems}))
+        else:
+            for problem in e.problems:
+                print(f"{e.source}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = {
+        "ok": True,
+        "file": str(args.path),
+        "node": cfg.node.id,
+        "site": cfg.node.site,
+        "cameras": [c.name for c in cfg.cameras],
+        "sensors": [s.name for s in cfg.sensors],
+        "destinations": [d.name for d in cfg.destinations],
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{args.path}: OK: node {cfg.node.id} at {cfg.node.site}, "
+            f"{len(cfg.cameras)} camera(s), {len(cfg.sensors)} sensor(s), "
+            f"{len(cfg.destinations)} destination(s)"
+        )
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge import logs
+    from edge.app import Node, run_until
+    from edge.config import ConfigError, load
+    from edge.health import Notifier
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"{e.source}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    logs.configure(cfg.logging.level, args.log_format or cfg.logging.format)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        logs.get_logger(__name__).info("node.signal", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    run_until(Node(cfg), stop, Notifier())
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge import logs
+    from edge.demo.run import run_demo
+
+    logs.configure("warning" if not args.verbose else "info", "console")
+    return run_demo(args.video, realtime=args.realtime, as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="edge",
+        description="warehouse-edge: privacy-masked CCTV analysis, GPIO sensors and durable "
+        "evidence delivery for election-logistics warehouses.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the node daemon (under systemd: Type=notify)")
+    p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
+    p.add_argument("--log-format", choices=["auto", "console", "json", "journal"],
+                   help="override logging.format")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("demo", help="replay a sample video with a simulated door and a real "
+                       "broker; print what the police side receives")
+    p.add_argument("video", nargs="?", type=Path, help="video to replay (default: the "
+                   "one-by-one-person-detection sample from ../shared/data)")
+    p.add_argument("--realtime", action="store_true", help="play at the video's own speed")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--verbose", "-v", action="store_true", help="show the node's log events")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("check-config", help="validate a node config; exit 2 naming each fault")
+    p.add_argument("path", type=Path, help="config file (TOML)")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.set_defaults(func=_check_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``edge`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Command | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return func(args)

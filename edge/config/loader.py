@@ -1,0 +1,214 @@
+"""Read a TOML file into an :class:`EdgeConfig`, with errors that name the place."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from edge.config.root import EdgeConfig
+
+CREDENTIAL_PREFIX = "credential:"
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``problems`` holds one line per fault."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Load and validate the config at *path*.
+
+    ``credential:NAME`` values are resolved against ``$CREDENTIALS_DIRECTORY`` from *env*
+    (default: the process environment).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(str(p), [f"cannot read: {e.strerror or e}"]) from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(str(p), [f"not UTF-8 text (byte {e.start})"]) from e
+    return loads(text, source=str(p), env=env)
+
+
+def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = None) -> EdgeConfig:
+    """Validate TOML *text*; *source* names it in errors."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(source, [f"TOML syntax error: {e}"]) from e
+    problems: list[str] = []
+    raw = _resolve_credentials(raw, (), os.environ if env is None else env, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        return EdgeConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(source, [_describe(err) for err in e.errors()]) from e
+
+
+def _resolve_credentials(
+    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], problems: list[str]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_credentials(v, (*loc, k), env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_credentials(v, (*loc, i), env, problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and value.startswith(CREDENTIAL_PREFIX):
+        name = value[len(CREDENTIAL_PREFIX) :]
+        where = format_loc(loc)
+        directory = env.get("CREDENTIALS_DIRECTORY")
+        if not name or "/" in name or name in {".", ".."}:
+            problems.append(f"{where}: bad credential name {name!r}, got {value!r}")
+        elif not directory:
+            problems.append(
+                f"{where}: {value!r} needs $CREDENTIALS_DIRECTORY "
+                "(set by systemd's LoadCredential=); it is not set"
+            )
+        else:
+            return str(Path(directory) / name)
+    return value
+
+
+def format_loc(loc: Sequence[str | int]) -> str:
+    """``('cameras', 1, 'fps')`` -> ``cameras[1].fps``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _model_at(loc: Sequence[str | int]) -> tuple[list[str | int], type[BaseModel] | None]:
+    """Walk the config types along *loc*.
+
+    Returns the loc with discriminator tags removed and the model that holds the last key.
+    """
+    clean: list[str | int] = []
+    current: Any = EdgeConfig
+    parent: type[BaseModel] | None = None
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            parent = current
+            field = current.model_fields.get(str(part))
+            clean.append(part)
+            current = field.annotation if field else None
+            continue
+        origin = typing.get_origin(current)
+        if origin is list and isinstance(part, int):
+            clean.append(part)
+            current = typing.get_args(current)[0]
+            continue
+        members = _union_members(current)
+        tagged = [m for m in members if _tag_of(m) == part]
+        if tagged:  # a discriminator tag: not a key in the file
+            current = tagged[0]
+            continue
+        clean.append(part)
+        current = None
+    return clean, parent
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    members = [m for m in _union_members(tp) if m is not type(None)]
+    if len(members) == 1:
+        return members[0]
+    return tp
+
+
+def _union_members(tp: Any) -> list[Any]:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [_unwrap(a) for a in typing.get_args(tp)]
+    return []
+
+
+def _tag_of(model: Any) -> str | None:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        field = model.model_fields.get("kind")
+        if field is not None:
+            args = typing.get_args(field.annotation)
+            if args:
+                return str(args[0])
+    return None
+
+
+_MESSAGES: dict[str, str] = {
+    "missing": "required key is missing",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "list_type": "must be an array",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": "does not match the expected form {pattern}",
+    "literal_error": "must be one of {expected}",
+    "union_tag_invalid": "kind must be one of {expected_tags}",
+    "union_tag_not_found": "needs a 'kind' key (one of the source types)",
+}
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc, parent = _model_at(err["loc"])
+    where = format_loc(loc)
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    if etype == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        allowed = sorted(parent.model_fields) if parent else []
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"{where}: unknown key{suggestion} (allowed here: {', '.join(allowed)})"
+    if etype == "value_error":
+        msg = str(ctx.get("error", err["msg"]))
+        # cross-section checks name their own place
+        if msg.split(":", 1)[0].replace("[", ".").split(".")[0] in EdgeConfig.model_fields:
+            return msg
+        return f"{where}: {msg}"
+    template = _MESSAGES.get(etype)
+    shown = {k: _number(v) for k, v in ctx.items()}
+    msg = template.format(**shown) if template else str(err["msg"])
+    if etype == "missing":
+        return f"{where}: {msg}"
+    return f"{where}: {msg}, got {_show(err.get('input'))}"
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,45 @@
+"""Identity of this node and where it keeps its state."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from edge.config.base import Section
+
+_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class NodeConfig(Section):
+    """Who this node is. The id and site appear in every topic and event."""
+
+    id: str = Field(
+        pattern=_ID,
+        description="Node id, unique per site: lower-case letters, digits, '-' and '_'.",
+    )
+    site: str = Field(
+        pattern=_ID,
+        description="Site (warehouse) id: lower-case letters, digits, '-' and '_'.",
+    )
+    data_dir: str = Field(
+        default="/var/lib/warehouse-edge",
+        min_length=1,
+        description="Directory for the outbox, clips, keys and the audit log.",
+    )
+
+
+class LoggingConfig(Section):
+    """Where and how structured log events go."""
+
+    level: str = Field(
+        default="info",
+        pattern=r"^(debug|info|warning|error)$",
+        description="Lowest level logged: debug, info, warning or error.",
+    )
+    format: str = Field(
+        default="auto",
+        pattern=r"^(auto|console|json|journal)$",
+        description=(
+            "auto: journald when started by systemd with journal output, else console on a "
+            "terminal and JSON lines otherwise."
+        ),
+    )

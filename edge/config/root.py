@@ -1,0 +1,93 @@
+"""The whole node config: one section per concern, checked across sections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from edge.config.base import Section
+from edge.config.cameras import CameraConfig
+from edge.config.node import LoggingConfig, NodeConfig
+from edge.config.sensors import GpioConfig, SensorConfig
+from edge.config.transport import DestinationConfig, OutboxConfig
+
+
+def _first_duplicate(section: str, names: Iterable[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(
+                f"{section}[{i}].name: duplicate name {name!r} (also {section}[{seen[name]}])"
+            )
+        seen[name] = i
+
+
+class EdgeConfig(Section):
+    """Everything one node needs to run."""
+
+    node: NodeConfig = Field(description="Identity of the node.")
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig, description="Structured logging."
+    )
+    cameras: list[CameraConfig] = Field(
+        default_factory=list, max_length=16, description="Cameras on this node."
+    )
+    gpio: GpioConfig = Field(default_factory=GpioConfig, description="GPIO pin factory.")
+    sensors: list[SensorConfig] = Field(
+        default_factory=list, max_length=28, description="GPIO inputs."
+    )
+    destinations: list[DestinationConfig] = Field(
+        default_factory=list, max_length=8, description="Brokers that receive events."
+    )
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Durable outbox.")
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, v: list[CameraConfig]) -> list[CameraConfig]:
+        _first_duplicate("cameras", (c.name for c in v))
+        return v
+
+    @field_validator("destinations")
+    @classmethod
+    def _unique_destinations(cls, v: list[DestinationConfig]) -> list[DestinationConfig]:
+        _first_duplicate("destinations", (d.name for d in v))
+        return v
+
+    @field_validator("sensors")
+    @classmethod
+    def _unique_sensors(cls, v: list[SensorConfig]) -> list[SensorConfig]:
+        _first_duplicate("sensors", (s.name for s in v))
+        pins: dict[int, int] = {}
+        for i, s in enumerate(v):
+            if s.pin in pins:
+                j = pins[s.pin]
+                raise ValueError(
+                    f"sensors[{i}].pin: GPIO{s.pin} is already used by sensors[{j}] "
+                    f"({v[j].name!r}); {s.name!r} needs a pin of its own"
+                )
+            pins[s.pin] = i
+        return v
+
+    @model_validator(mode="after")
+    def _linked_cameras_exist(self) -> EdgeConfig:
+        names = {c.name for c in self.cameras}
+        for i, s in enumerate(self.sensors):
+            for cam in s.cameras:
+                if cam not in names:
+                    raise ValueError(
+                        f"sensors[{i}].cameras: no camera named {cam!r} "
+                        f"(cameras: {', '.join(sorted(names)) or 'none'})"
+                    )
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory for all state of this node."""
+        return Path(self.node.data_dir)
+
+    @property
+    def outbox_path(self) -> Path:
+        """SQLite file of the outbox."""
+        return Path(self.outbox.path) if self.outbox.path else self.data_dir / "outbox.sqlite"

@@ -1,0 +1,92 @@
+"""MQTT destinations (the police broker, the operator's broker) and the outbox."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from edge.config.base import Section
+
+
+class TlsConfig(Section):
+    """Mutual TLS: the site CA and this node's client certificate.
+
+    Paths may be written ``credential:NAME`` to read them from systemd's
+    ``$CREDENTIALS_DIRECTORY`` (``LoadCredential=NAME:/path`` in the unit).
+    """
+
+    ca: str = Field(min_length=1, description="CA certificate (PEM) that signed the broker.")
+    cert: str | None = Field(
+        default=None, min_length=1, description="This node's client certificate (PEM)."
+    )
+    key: str | None = Field(
+        default=None, min_length=1, description="This node's client private key (PEM)."
+    )
+    verify_hostname: bool = Field(
+        default=True,
+        description="Check the broker's certificate names the host. Turning this off needs "
+        "allow_insecure = true.",
+    )
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> TlsConfig:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("cert and key must be given together")
+        return self
+
+
+class DestinationConfig(Section):
+    """One MQTT broker that receives what this node shares."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Destination name, e.g. 'police'."
+    )
+    host: str = Field(min_length=1, description="Broker host name (must match its certificate).")
+    port: int = Field(default=8883, ge=1, le=65535, description="Broker TCP port.")
+    protocol: Literal["5", "3.1.1"] = Field(default="5", description="MQTT protocol version.")
+    tls: TlsConfig | None = Field(
+        default=None, description="TLS settings; required unless allow_insecure = true."
+    )
+    allow_insecure: bool = Field(
+        default=False,
+        description="Permit a plain or unverified connection. Logged as a warning at every "
+        "start; never for a production police link.",
+    )
+    keepalive_s: int = Field(
+        default=30, ge=5, le=3600, description="MQTT keepalive; the broker notices a dead link "
+        "after 1.5x this."
+    )
+    topic_prefix: str = Field(
+        default="warehouse",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="First topic levels; topics are PREFIX/SITE/NODE/...",
+    )
+    kinds: list[str] = Field(
+        default_factory=lambda: ["*"],
+        min_length=1,
+        description="Event kinds this destination may receive; '*' for all.",
+    )
+
+    @model_validator(mode="after")
+    def _secure_unless_allowed(self) -> DestinationConfig:
+        if self.allow_insecure:
+            return self
+        if self.tls is None:
+            raise ValueError("tls is required unless allow_insecure = true")
+        if not self.tls.verify_hostname:
+            raise ValueError("tls.verify_hostname = false requires allow_insecure = true")
+        return self
+
+
+class OutboxConfig(Section):
+    """The durable queue between the pipeline and the brokers."""
+
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="SQLite file. Default: DATA_DIR/outbox.sqlite.",
+    )
+    max_inflight: int = Field(
+        default=32, ge=1, le=1000, description="Messages awaiting PUBACK per destination."
+    )

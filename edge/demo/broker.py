@@ -1,0 +1,138 @@
+"""Start a private mosquitto on free localhost ports, for the demo and the test suite.
+
+Never listens beyond 127.0.0.1. The TLS listener requires client certificates from the
+given CA. Stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.demo.pki import CertPair, DemoCA
+
+
+class BrokerError(Exception):
+    """mosquitto is missing or would not start."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_mosquitto() -> str:
+    """Path of the mosquitto binary, or BrokerError saying how to install it."""
+    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BrokerError(
+        "mosquitto not found: install it (Debian/Ubuntu: sudo apt-get install mosquitto)"
+    )
+
+
+@dataclass
+class LocalBroker:
+    """A mosquitto process with a plain and a mutual-TLS listener on 127.0.0.1."""
+
+    workdir: Path
+    ca: DemoCA
+    plain_port: int = 0
+    tls_port: int = 0
+    max_packet_size: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    server: CertPair | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / "mosquitto.log"
+        self.server = self.ca.issue("localhost", server=True)
+        self.plain_port = self.plain_port or free_port()
+        self.tls_port = self.tls_port or free_port()
+
+    def config_text(self) -> str:
+        """The mosquitto.conf this broker runs with."""
+        assert self.server is not None
+        lines = [
+            "per_listener_settings false",
+            "allow_anonymous true",
+            "persistence false",
+            f"log_dest file {self.log_path}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            "user root" if os.geteuid() == 0 else "",
+            f"listener {self.plain_port} 127.0.0.1",
+            f"listener {self.tls_port} 127.0.0.1",
+            f"cafile {self.ca.ca_path}",
+            f"certfile {self.server.cert}",
+            f"keyfile {self.server.key}",
+            "require_certificate true",
+            "use_identity_as_username true",
+            "tls_version tlsv1.2",
+        ]
+        if self.max_packet_size:
+            lines.insert(0, f"max_packet_size {self.max_packet_size}")
+        return "\n".join(line for line in lines if line) + "\n"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start mosquitto and wait until both ports accept connections."""
+        binary = find_mosquitto()
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(self.config_text())
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise BrokerError(f"mosquitto exited with {self.proc.returncode}: {err.strip()}")
+            if all(_listening(p) for p in (self.plain_port, self.tls_port)):
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen within {timeout} s (log: {self.log_path})")
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the running broker."""
+        return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+    def stop(self) -> None:
+        """Stop the broker by its PID (SIGTERM, then SIGKILL)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports."""
+        self.stop()
+        self.start()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0

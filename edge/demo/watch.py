@@ -1,0 +1,97 @@
+"""A police-side subscriber for the demo and the tests: collects what the broker delivers."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge.demo.pki import CertPair
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message as it arrived."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+    def json(self) -> Any:
+        """The payload parsed as JSON."""
+        return json.loads(self.payload)
+
+
+class Subscriber:
+    """Subscribes to *topic* over mutual TLS and records every message."""
+
+    def __init__(
+        self,
+        port: int,
+        ca: str,
+        client: CertPair,
+        topic: str = "warehouse/#",
+        on_message: Callable[[Received], None] | None = None,
+        client_id: str = "police-watch",
+    ) -> None:
+        self.topic = topic
+        self.messages: list[Received] = []
+        self._on_message = on_message
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.load_cert_chain(str(client.cert), str(client.key))
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=mqtt.MQTTv5)
+        self._client.tls_set_context(ctx)
+        self._client.on_connect = self._connected
+        self._client.on_subscribe = lambda *_a: self._subscribed.set()
+        self._client.on_message = self._message
+        self._port = port
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect and wait until the subscription is active."""
+        self._client.connect("localhost", self._port, keepalive=30)
+        self._client.loop_start()
+        if not self._subscribed.wait(timeout):
+            raise TimeoutError(f"subscription to {self.topic} not acknowledged in {timeout} s")
+
+    def stop(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _connected(self, client: mqtt.Client, *_args: Any) -> None:
+        client.subscribe(self.topic, qos=1)
+
+    def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        r = Received(msg.topic, bytes(msg.payload), bool(msg.retain), time.time())
+        with self._lock:
+            self.messages.append(r)
+        if self._on_message:
+            self._on_message(r)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Payloads received on ``.../events`` topics, parsed, in arrival order."""
+        with self._lock:
+            msgs = list(self.messages)
+        return [m.json() for m in msgs if m.topic.endswith("/events")]
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float) -> bool:
+        """Poll until *predicate(messages)* is true or *timeout* passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                msgs = list(self.messages)
+            if predicate(msgs):
+                return True
+            time.sleep(0.02)
+        return False

@@ -1,0 +1,105 @@
+"""One event model for everything the node reports, serialised as versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from edge.ids import new_id
+
+SCHEMA = "warehouse-edge/event/1"
+
+
+class Kind(StrEnum):
+    """What happened."""
+
+    MOTION = "motion"
+    PERSON = "person"
+    DOOR_OPEN = "door_open"
+    DOOR_LEFT_OPEN = "door_left_open"
+    SMOKE = "smoke"
+    TAMPER = "tamper"
+    PIR = "pir"
+    CAMERA_FAULT = "camera_fault"
+    CAMERA_RESTORED = "camera_restored"
+    CAMERA_TAMPERED = "camera_tampered"
+    SENSOR_FAULT = "sensor_fault"
+    NODE_HEALTH = "node_health"
+
+
+class Severity(StrEnum):
+    """How urgently a human should look."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ALARM = "alarm"
+    CRITICAL = "critical"
+
+
+class State(StrEnum):
+    """Lifecycle of an occurrence: one that lasts has start, updates, end."""
+
+    START = "start"
+    UPDATE = "update"
+    END = "end"
+    INSTANT = "instant"
+
+
+def utc_iso(ts: float) -> str:
+    """Unix seconds -> RFC 3339 UTC with milliseconds."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One report. ``occurrence`` ties start/update/end of the same thing together."""
+
+    kind: Kind
+    severity: Severity
+    state: State
+    node: str
+    site: str
+    ts: float
+    occurrence: str
+    camera: str | None = None
+    sensor: str | None = None
+    zones: tuple[str, ...] = ()
+    incident: str | None = None
+    clock_synced: bool = False
+    mask_hash: str | None = None
+    clip_id: str | None = None
+    snapshot_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of schema :data:`SCHEMA`."""
+        return {
+            "schema": SCHEMA,
+            "id": self.id,
+            "kind": str(self.kind),
+            "severity": str(self.severity),
+            "state": str(self.state),
+            "occurrence": self.occurrence,
+            "incident": self.incident,
+            "node": self.node,
+            "site": self.site,
+            "time": utc_iso(self.ts),
+            "clock_synced": self.clock_synced,
+            "camera": self.camera,
+            "sensor": self.sensor,
+            "zones": list(self.zones),
+            "mask_hash": self.mask_hash,
+            "clip_id": self.clip_id,
+            "snapshot_id": self.snapshot_id,
+            "data": self.data,
+        }
+
+    def to_json(self) -> bytes:
+        """Compact UTF-8 JSON."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()

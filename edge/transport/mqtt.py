@@ -1,0 +1,320 @@
+"""One MQTT link to one destination: drains that destination's outbox cursor.
+
+Two threads per link. The *network* thread owns the paho client: it connects (with jittered
+backoff), runs paho's loop, and creates a fresh client for every connection so nothing is
+ever queued in paho's memory across a reconnect. The *sender* thread takes pending messages
+from the outbox, publishes them with QoS 1 within a window, and acknowledges them in the
+outbox when the broker's PUBACK comes back. Until then they stay on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+from edge import __version__
+from edge.backoff import Backoff
+from edge.config import DestinationConfig, NodeConfig
+from edge.logs import get_logger
+from edge.outbox import Outbox
+from edge.transport import topics
+from edge.transport.tls import TlsSetupError, client_context, explain
+
+log = get_logger(__name__)
+
+
+@dataclass
+class LinkStats:
+    """Counters of one link, for health reports and benchmarks."""
+
+    connects: int = 0
+    published: int = 0
+    acked: int = 0
+    rejected: int = 0
+    last_error: str | None = None
+    ack_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
+    """Publish-to-PUBACK seconds of the most recent acknowledgements."""
+
+
+class MqttLink:
+    """Delivers the outbox of one destination over MQTT with QoS 1."""
+
+    def __init__(
+        self,
+        dest: DestinationConfig,
+        node: NodeConfig,
+        outbox: Outbox,
+        *,
+        window: int = 32,
+        backoff: Backoff | None = None,
+        on_ack: Callable[[str, list[int]], None] | None = None,
+    ) -> None:
+        self.dest = dest
+        self.outbox = outbox
+        self.root = topics.TopicRoot(dest.topic_prefix, node.site, node.id)
+        self.client_id = f"{node.site}-{node.id}-{dest.name}"
+        self.window = window
+        self.stats = LinkStats()
+        self._backoff = backoff or Backoff(1.0, 60.0)
+        self._on_ack = on_ack
+        self._ctx = client_context(dest)  # raises TlsSetupError naming the file
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._connected = threading.Event()
+        self._client: mqtt.Client | None = None
+        self._generation = 0
+        self._acks: queue.SimpleQueue[tuple[int, int, bool]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        if dest.allow_insecure:
+            log.warning(
+                "mqtt.insecure",
+                destination=dest.name,
+                tls=dest.tls is not None,
+                verify_hostname=bool(dest.tls and dest.tls.verify_hostname),
+                note="allow_insecure = true: not for a production link",
+            )
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker has accepted our connection."""
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        """Start the network and sender threads."""
+        for target, name in ((self._network, "net"), (self._sender, "send")):
+            t = threading.Thread(target=target, name=f"mqtt-{self.dest.name}-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def alive(self) -> bool:
+        """True while both threads run (for the watchdog)."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
+    def wake(self) -> None:
+        """Tell the sender that the outbox has something new."""
+        self._wake.set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or *timeout*; returns whether connected."""
+        return self._connected.wait(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish a retained ``offline`` status, disconnect and join the threads."""
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    # -- network thread -------------------------------------------------------------------
+
+    def _status(self, state: str) -> bytes:
+        return json.dumps(
+            {"state": state, "version": __version__, "time": time.time()},
+            separators=(",", ":"),
+        ).encode()
+
+    def _new_client(self) -> mqtt.Client:
+        v5 = self.dest.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else True,
+            reconnect_on_failure=False,
+        )
+        if self._ctx is not None:
+            client.tls_set_context(self._ctx)
+            client.tls_insecure_set(not self._ctx.check_hostname)
+        client.max_inflight_messages_set(self.window)
+        client.max_queued_messages_set(0)
+        client.will_set(
+            self.root(topics.STATUS), self._status("offline"), qos=1, retain=True
+        )
+        generation = self._generation
+        client.on_connect = self._make_on_connect(generation)
+        client.on_disconnect = self._make_on_disconnect(generation)
+        client.on_publish = self._make_on_publish(generation)
+        return client
+
+    def _make_on_connect(self, generation: int) -> Callable[..., None]:
+        def on_connect(
+            client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
+        ) -> None:
+            if reason.is_failure:
+                self.stats.last_error = f"broker refused connection: {reason}"
+                log.error("mqtt.refused", destination=self.dest.name, reason=str(reason))
+                client.disconnect()
+                return
+            self.stats.connects += 1
+            self._backoff.reset()
+            client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
+            self._connected.set()
+            self._wake.set()
+            log.info("mqtt.connected", destination=self.dest.name, host=self.dest.host,
+                     port=self.dest.port, generation=generation)
+
+        return on_connect
+
+    def _make_on_disconnect(self, generation: int) -> Callable[..., None]:
+        def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            was = self._connected.is_set()
+            self._connected.clear()
+            self._wake.set()
+            if was and not self._stop.is_set():
+                log.warning("mqtt.disconnected", destination=self.dest.name, reason=str(reason),
+                            generation=generation)
+
+        return on_disconnect
+
+    def _make_on_publish(self, generation: int) -> Callable[..., None]:
+        def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+            # Runs in paho's loop holding paho's locks: only hand over, never block here.
+            ok = not getattr(reason, "is_failure", False)
+            self._acks.put((generation, mid, ok))
+            self._wake.set()
+
+        return on_publish
+
+    def _network(self) -> None:
+        while not self._stop.is_set():
+            self._generation += 1
+            client = self._new_client()
+            self._client = client
+            try:
+                client.connect(self.dest.host, self.dest.port, keepalive=self.dest.keepalive_s)
+            except (OSError, ssl.SSLError, ValueError) as e:
+                self._fail(e)
+                continue
+            clean_exit = self._run_loop(client)
+            self._connected.clear()
+            self._wake.set()
+            if clean_exit:
+                return
+            self._stop.wait(self._backoff.next())
+
+    def _run_loop(self, client: mqtt.Client) -> bool:
+        """Run paho's loop until the link drops (False) or we are stopped (True)."""
+        connack_deadline = time.monotonic() + max(10.0, self.dest.keepalive_s)
+        while not self._stop.is_set():
+            try:
+                rc = client.loop(timeout=0.2)
+            except (OSError, ssl.SSLError) as e:
+                self._report_lost(e)
+                return False
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                if not self._connected.is_set() and self.stats.last_error is None:
+                    self._report_lost(None)
+                return False
+            if not self._connected.is_set() and time.monotonic() > connack_deadline:
+                self._report_lost(TimeoutError("no CONNACK from broker"))
+                client.disconnect()
+                return False
+        if self._connected.is_set():
+            client.publish(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and client.want_write():
+                client.loop(timeout=0.05)
+            client.disconnect()
+            client.loop(timeout=0.1)
+        return True
+
+    def _report_lost(self, exc: BaseException | None) -> None:
+        if not self._connected.is_set():
+            why = explain(exc) if exc else (
+                "broker closed the connection before accepting it: with TLS 1.3 this is how a "
+                "rejected client certificate shows"
+            )
+            self.stats.last_error = why
+            log.error("mqtt.connect_failed", destination=self.dest.name, reason=why)
+        else:
+            log.warning("mqtt.link_lost", destination=self.dest.name,
+                        reason=explain(exc) if exc else "connection lost")
+
+    def _fail(self, exc: BaseException) -> None:
+        why = explain(exc)
+        if why != self.stats.last_error:
+            log.error("mqtt.connect_failed", destination=self.dest.name, host=self.dest.host,
+                      port=self.dest.port, reason=why)
+        self.stats.last_error = why
+        self._stop.wait(self._backoff.next())
+
+    # -- sender thread --------------------------------------------------------------------
+
+    def _sender(self) -> None:
+        inflight: dict[int, tuple[int, float]] = {}  # mid -> (seq, sent at)
+        refused: set[int] = set()  # PUBACK with an error: kept, retried after a reconnect
+        generation = 0
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if generation != self._generation or not self._connected.is_set():
+                inflight.clear()  # those stay in the outbox and go again after reconnect
+                refused.clear()
+                generation = self._generation
+            self._drain_acks(inflight, refused, generation)
+            client = self._client
+            if client is None or not self._connected.is_set():
+                continue
+            room = self.window - len(inflight)
+            if room <= 0:
+                continue
+            sent_seqs = [s for s, _ in inflight.values()] + list(refused)
+            for p in self.outbox.pending(self.dest.name, room, skip=sent_seqs):
+                m = p.message
+                props = None
+                if self.dest.protocol == "5":
+                    props = Properties(PacketTypes.PUBLISH)
+                    props.UserProperty = [("id", m.id), ("kind", m.kind)]
+                    if m.expires is not None:
+                        props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
+                info = client.publish(self.root(m.topic), m.payload, qos=1, retain=m.retain,
+                                      properties=props)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    self._wake.set()
+                    break
+                inflight[info.mid] = (p.seq, time.monotonic())
+                self.stats.published += 1
+
+    def _drain_acks(
+        self, inflight: dict[int, tuple[int, float]], refused: set[int], generation: int
+    ) -> None:
+        done: list[int] = []
+        now = time.monotonic()
+        while True:
+            try:
+                gen, mid, ok = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            if gen != generation or mid not in inflight:
+                continue  # from an earlier connection: it will be sent again
+            seq, sent = inflight.pop(mid)
+            if ok:
+                done.append(seq)
+                self.stats.ack_latency_s.append(now - sent)
+            else:
+                self.stats.rejected += 1
+                refused.add(seq)
+                log.error("mqtt.publish_rejected", destination=self.dest.name, seq=seq)
+        if done:
+            self.outbox.ack(self.dest.name, done)
+            self.stats.acked += len(done)
+            if self._on_ack:
+                self._on_ack(self.dest.name, done)
+            self._wake.set()
+
+
+__all__ = ["LinkStats", "MqttLink", "TlsSetupError"]
