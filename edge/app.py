@@ -22,8 +22,9 @@ def make_source(cam: CameraConfig) -> FrameSource:
     """The frame source for the detect role of *cam*."""
     src = cam.detect
     if isinstance(src, FileSourceConfig):
-        return FileSource(cam.name, src.path, analysis_fps=cam.fps, fps=src.fps,
-                          realtime=src.realtime)
+        return FileSource(
+            cam.name, src.path, analysis_fps=cam.fps, fps=src.fps, realtime=src.realtime
+        )
     raise SourceError(f"camera {cam.name!r}: source kind {src.kind!r} is not available yet")
 
 
@@ -78,9 +79,14 @@ class Node:
             sensor.start()
         for cam in self.cameras:
             cam.start()
-        log.info("node.started", node=self.cfg.node.id, site=self.cfg.node.site,
-                 cameras=len(self.cameras), sensors=len(self.sensors),
-                 destinations=[d.name for d in self.cfg.destinations])
+        log.info(
+            "node.started",
+            node=self.cfg.node.id,
+            site=self.cfg.node.site,
+            cameras=len(self.cameras),
+            sensors=len(self.sensors),
+            destinations=[d.name for d in self.cfg.destinations],
+        )
 
     def wait_cameras(self, timeout: float | None = None) -> bool:
         """Wait until every camera's input has ended (replay); True if all did."""
@@ -115,8 +121,11 @@ class Node:
         for link in self.links:
             link.stop()
         self.outbox.close()
-        log.info("node.stopped", node=self.cfg.node.id,
-                 uptime_s=round(time.monotonic() - self._started, 1))
+        log.info(
+            "node.stopped",
+            node=self.cfg.node.id,
+            uptime_s=round(time.monotonic() - self._started, 1),
+        )
 
 
 def run_until(node: Node, stop: threading.Event, notifier: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -23,8 +24,11 @@ Command = Callable[[argparse.Namespace], int]
 def _check_config(args: argparse.Namespace) -> int:
     from edge.config import ConfigError, load
 
+    env = None
+    if args.credentials:
+        env = {**os.environ, "CREDENTIALS_DIRECTORY": str(args.credentials)}
     try:
-        cfg = load(args.path)
+        cfg = load(args.path, env=env)
     except ConfigError as e:
         if args.json:
             print(json.dumps({"ok": False, "file": e.source, "problems": e.problems}))
@@ -97,14 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the node daemon (under systemd: Type=notify)")
     p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
-    p.add_argument("--log-format", choices=["auto", "console", "json", "journal"],
-                   help="override logging.format")
+    p.add_argument(
+        "--log-format",
+        choices=["auto", "console", "json", "journal"],
+        help="override logging.format",
+    )
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("demo", help="replay a sample video with a simulated door and a real "
-                       "broker; print what the police side receives")
-    p.add_argument("video", nargs="?", type=Path, help="video to replay (default: the "
-                   "one-by-one-person-detection sample from ../shared/data)")
+    p = sub.add_parser(
+        "demo",
+        help="replay a sample video with a simulated door and a real "
+        "broker; print what the police side receives",
+    )
+    p.add_argument(
+        "video",
+        nargs="?",
+        type=Path,
+        help="video to replay (default: the "
+        "one-by-one-person-detection sample from ../shared/data)",
+    )
     p.add_argument("--realtime", action="store_true", help="play at the video's own speed")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--verbose", "-v", action="store_true", help="show the node's log events")
@@ -113,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a node config; exit 2 naming each fault")
     p.add_argument("path", type=Path, help="config file (TOML)")
     p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument(
+        "--credentials",
+        type=Path,
+        metavar="DIR",
+        help="resolve credential:NAME paths in DIR (as systemd's $CREDENTIALS_DIRECTORY would)",
+    )
     p.set_defaults(func=_check_config)
     return parser
 

@@ -6,6 +6,7 @@ systemd-python is installed), otherwise to stderr as console lines or JSON lines
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -14,8 +15,12 @@ from typing import Any, TextIO
 
 import structlog
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 _SYSLOG_PRIORITY = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2}
 
 
@@ -41,11 +46,12 @@ class JournalRenderer:
     """Send each event to journald with its fields as journal fields; print nothing."""
 
     def __init__(self) -> None:
-        from systemd import journal  # optional dependency: the `systemd` extra
-
+        # optional dependency: the `systemd` extra (systemd-python)
+        journal = importlib.import_module("systemd.journal")
         self._send = journal.send
 
     def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> str:
+        """Send *event* to journald and drop it from the chain."""
         fields = {
             k.upper(): str(v) for k, v in event.items() if k not in {"event", "level", "timestamp"}
         }

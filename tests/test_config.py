@@ -151,7 +151,8 @@ def test_plain_mqtt_needs_allow_insecure() -> None:
     plain = GOOD.replace('tls = { ca = "ca.pem", cert = "node.pem", key = "node.key" }\n', "")
     with pytest.raises(ConfigError, match=r"destinations\[0\]: tls is required"):
         loads(plain)
-    cfg = loads(plain.replace('kinds = ["door_open"', 'allow_insecure = true\nkinds = ["door_open"'))
+    allowed = plain.replace('kinds = ["door_open"', 'allow_insecure = true\nkinds = ["door_open"')
+    cfg = loads(allowed)
     assert cfg.destinations[0].tls is None
 
 
@@ -164,7 +165,8 @@ def test_unverified_tls_needs_allow_insecure() -> None:
 
 def test_unknown_source_kind_lists_the_kinds() -> None:
     """A camera source of an unknown kind says which kinds exist."""
-    with pytest.raises(ConfigError, match=r"cameras\[0\].detect: kind must be one of 'file', 'rtsp'"):
+    expected = r"cameras\[0\].detect: kind must be one of 'file', 'rtsp'"
+    with pytest.raises(ConfigError, match=expected):
         loads(GOOD.replace('kind = "file"', 'kind = "webcam"'))
 
 

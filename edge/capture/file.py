@@ -6,11 +6,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import av
 
 from edge.capture.base import SourceError
-from edge.capture.frame import Frame
+from edge.capture.frame import Frame, Image
 from edge.logs import get_logger
 
 log = get_logger(__name__)
@@ -61,7 +62,9 @@ class FileSource:
             stream.thread_type = "AUTO"
             yield from self._decode(container, stream)
 
-    def _decode(self, container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[Frame]:
+    def _decode(
+        self, container: av.container.InputContainer, stream: av.VideoStream
+    ) -> Iterator[Frame]:
         fallback_rate = self.fps or DEFAULT_FPS
         tb = stream.time_base
         step = 1.0 / self.analysis_fps if self.analysis_fps else 0.0
@@ -90,12 +93,22 @@ class FileSource:
                     delay = start_mono + pts - time.monotonic()
                     if delay > 0 and self._closed.wait(delay):
                         return
-                image = vf.to_ndarray(format="bgr24")
+                image = cast(Image, vf.to_ndarray(format="bgr24"))
                 yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), image)
                 seq += 1
         except av.FFmpegError as e:
             # Truncated or corrupt data: end cleanly, say where.
-            log.warning("capture.file_error", camera=self.camera, path=str(self.path),
-                        frame=index, error=str(e))
-        log.info("capture.file_end", camera=self.camera, path=str(self.path),
-                 decoded=self.frames_decoded, yielded=seq)
+            log.warning(
+                "capture.file_error",
+                camera=self.camera,
+                path=str(self.path),
+                frame=index,
+                error=str(e),
+            )
+        log.info(
+            "capture.file_end",
+            camera=self.camera,
+            path=str(self.path),
+            decoded=self.frames_decoded,
+            yielded=seq,
+        )

@@ -101,9 +101,7 @@ class CameraConfig(Section):
         default=False,
         description="A private room: this camera is never opened and shares nothing.",
     )
-    motion: MotionConfig = Field(
-        default_factory=MotionConfig, description="Motion gate settings."
-    )
+    motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion gate settings.")
 
     @model_validator(mode="after")
     def _record_defaults_to_detect(self) -> CameraConfig:

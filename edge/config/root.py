@@ -28,9 +28,7 @@ class EdgeConfig(Section):
     """Everything one node needs to run."""
 
     node: NodeConfig = Field(description="Identity of the node.")
-    logging: LoggingConfig = Field(
-        default_factory=LoggingConfig, description="Structured logging."
-    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logging.")
     cameras: list[CameraConfig] = Field(
         default_factory=list, max_length=16, description="Cameras on this node."
     )

@@ -54,8 +54,10 @@ class DestinationConfig(Section):
         "start; never for a production police link.",
     )
     keepalive_s: int = Field(
-        default=30, ge=5, le=3600, description="MQTT keepalive; the broker notices a dead link "
-        "after 1.5x this."
+        default=30,
+        ge=5,
+        le=3600,
+        description="MQTT keepalive; the broker notices a dead link after 1.5x this.",
     )
     topic_prefix: str = Field(
         default="warehouse",

@@ -31,7 +31,8 @@ def free_port() -> int:
 
 def find_mosquitto() -> str:
     """Path of the mosquitto binary, or BrokerError saying how to install it."""
-    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
+    known = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+    for candidate in (shutil.which("mosquitto"), *known):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise BrokerError(

@@ -81,7 +81,7 @@ def run_demo(
         broker = LocalBroker(root / "broker", ca)
         broker.start()
         try:
-            return _run(root, ca, broker, video, realtime, stream, as_json)
+            return _run(root, ca, broker, video, realtime=realtime, out=stream, as_json=as_json)
         finally:
             broker.stop()
 
@@ -91,6 +91,7 @@ def _run(
     ca: DemoCA,
     broker: LocalBroker,
     video: Path,
+    *,
     realtime: bool,
     out: TextIO,
     as_json: bool,
@@ -100,8 +101,14 @@ def _run(
     cfg_path = root / "node.toml"
     cfg_path.write_text(
         _CONFIG.format(
-            data=root / "data", video=video, realtime=str(realtime).lower(), pin=DOOR_PIN,
-            port=broker.tls_port, ca=ca.ca_path, cert=node_pair.cert, key=node_pair.key,
+            data=root / "data",
+            video=video,
+            realtime=str(realtime).lower(),
+            pin=DOOR_PIN,
+            port=broker.tls_port,
+            ca=ca.ca_path,
+            cert=node_pair.cert,
+            key=node_pair.key,
         )
     )
     cfg = load(cfg_path)
@@ -115,8 +122,12 @@ def _run(
 
     police = Subscriber(broker.tls_port, str(ca.ca_path), police_pair, on_message=show)
     police.start()
-    print(f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), "
-          f"replaying {video.name}, door contact on mock GPIO{DOOR_PIN}", file=out, flush=True)
+    print(
+        f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), "
+        f"replaying {video.name}, door contact on mock GPIO{DOOR_PIN}",
+        file=out,
+        flush=True,
+    )
     node = Node(cfg)
     door = node.pin_factory.pin(DOOR_PIN)
     door.drive_low()  # contact closed: door shut
@@ -159,8 +170,10 @@ def _run(
         "all_delivered": delivered and len(set(ids)) >= expected,
         "seconds": round(time.time() - started, 2),
     }
-    ok = bool(summary["all_delivered"]) and by_kind["door_open"] > 0 and (
-        by_kind["motion"] + by_kind["person"] > 0
+    ok = (
+        bool(summary["all_delivered"])
+        and by_kind["door_open"] > 0
+        and (by_kind["motion"] + by_kind["person"] > 0)
     )
     if as_json:
         print(json.dumps({**summary, "events": received, "ok": ok}, indent=2), file=out)

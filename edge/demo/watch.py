@@ -38,6 +38,7 @@ class Subscriber:
         port: int,
         ca: str,
         client: CertPair,
+        *,
         topic: str = "warehouse/#",
         on_message: Callable[[Received], None] | None = None,
         client_id: str = "police-watch",
@@ -49,8 +50,9 @@ class Subscriber:
         self._subscribed = threading.Event()
         ctx = ssl.create_default_context(cafile=ca)
         ctx.load_cert_chain(str(client.cert), str(client.key))
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=mqtt.MQTTv5)
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self._client.tls_set_context(ctx)
         self._client.on_connect = self._connected
         self._client.on_subscribe = lambda *_a: self._subscribed.set()

@@ -50,9 +50,7 @@ class State(StrEnum):
 
 def utc_iso(ts: float) -> str:
     """Unix seconds -> RFC 3339 UTC with milliseconds."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

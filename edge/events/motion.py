@@ -43,14 +43,24 @@ class MotionEpisodes:
 
     def finish(self, wall: float, pts: float) -> Event:
         """Close the open episode (at end of stream, or when it went quiet)."""
-        event = self._event(State.END, wall, pts, seconds=round(self._last_pts -
-                            self._started_pts, 3), frames=self._frames)
+        event = self._event(
+            State.END,
+            wall,
+            pts,
+            seconds=round(self._last_pts - self._started_pts, 3),
+            frames=self._frames,
+        )
         self._occurrence = None
         return event
 
     def _event(self, state: State, wall: float, pts: float, **data: float | int) -> Event:
         assert self._occurrence is not None
         return self.factory.make(
-            Kind.MOTION, Severity.INFO, state, self._occurrence, ts=wall, camera=self.camera,
+            Kind.MOTION,
+            Severity.INFO,
+            state,
+            self._occurrence,
+            ts=wall,
+            camera=self.camera,
             data={"stream_time": round(pts, 3), **data},
         )

@@ -56,9 +56,16 @@ class EventSink:
         with self._lock:
             self.counts[str(event.kind)] += 1
             listeners = list(self._listeners)
-        log.info("event.accepted", id=event.id, kind=str(event.kind), state=str(event.state),
-                 severity=str(event.severity), camera=event.camera, sensor=event.sensor,
-                 destinations=destinations)
+        log.info(
+            "event.accepted",
+            id=event.id,
+            kind=str(event.kind),
+            state=str(event.state),
+            severity=str(event.severity),
+            camera=event.camera,
+            sensor=event.sensor,
+            destinations=destinations,
+        )
         for listener in listeners:
             try:
                 listener(event)

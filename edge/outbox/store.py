@@ -7,6 +7,7 @@ for has acknowledged it (MQTT PUBACK).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -78,8 +79,16 @@ class Outbox:
                 cur = self._db.execute(
                     "INSERT INTO message(id, priority, kind, topic, payload, retain, created,"
                     " expires) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
-                    (m.id, int(m.priority), m.kind, m.topic, m.payload, int(m.retain),
-                     m.created, m.expires),
+                    (
+                        m.id,
+                        int(m.priority),
+                        m.kind,
+                        m.topic,
+                        m.payload,
+                        int(m.retain),
+                        m.created,
+                        m.expires,
+                    ),
                 )
                 if cur.rowcount == 0:
                     row = self._db.execute("SELECT seq FROM message WHERE id=?", (m.id,)).fetchone()
@@ -111,8 +120,14 @@ class Outbox:
             Pending(
                 seq=r[0],
                 message=OutboxMessage(
-                    id=r[1], priority=Priority(r[2]), kind=r[3], topic=r[4], payload=bytes(r[5]),
-                    created=r[6], expires=r[7], retain=bool(r[8]),
+                    id=r[1],
+                    priority=Priority(r[2]),
+                    kind=r[3],
+                    topic=r[4],
+                    payload=bytes(r[5]),
+                    created=r[6],
+                    expires=r[7],
+                    retain=bool(r[8]),
                 ),
             )
             for r in rows
@@ -128,9 +143,7 @@ class Outbox:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "DELETE FROM delivery WHERE destination=? AND seq=?", items
-                )
+                self._db.executemany("DELETE FROM delivery WHERE destination=? AND seq=?", items)
                 self._db.executemany(
                     "DELETE FROM message WHERE seq=? AND NOT EXISTS"
                     " (SELECT 1 FROM delivery WHERE delivery.seq = message.seq)",
@@ -159,7 +172,5 @@ class Outbox:
             return int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass

@@ -21,8 +21,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge import __version__
 from edge.backoff import Backoff
@@ -141,9 +141,7 @@ class MqttLink:
             client.tls_insecure_set(not self._ctx.check_hostname)
         client.max_inflight_messages_set(self.window)
         client.max_queued_messages_set(0)
-        client.will_set(
-            self.root(topics.STATUS), self._status("offline"), qos=1, retain=True
-        )
+        client.will_set(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
         generation = self._generation
         client.on_connect = self._make_on_connect(generation)
         client.on_disconnect = self._make_on_disconnect(generation)
@@ -151,9 +149,7 @@ class MqttLink:
         return client
 
     def _make_on_connect(self, generation: int) -> Callable[..., None]:
-        def on_connect(
-            client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
-        ) -> None:
+        def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
             if reason.is_failure:
                 self.stats.last_error = f"broker refused connection: {reason}"
                 log.error("mqtt.refused", destination=self.dest.name, reason=str(reason))
@@ -164,8 +160,13 @@ class MqttLink:
             client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
             self._connected.set()
             self._wake.set()
-            log.info("mqtt.connected", destination=self.dest.name, host=self.dest.host,
-                     port=self.dest.port, generation=generation)
+            log.info(
+                "mqtt.connected",
+                destination=self.dest.name,
+                host=self.dest.host,
+                port=self.dest.port,
+                generation=generation,
+            )
 
         return on_connect
 
@@ -175,8 +176,12 @@ class MqttLink:
             self._connected.clear()
             self._wake.set()
             if was and not self._stop.is_set():
-                log.warning("mqtt.disconnected", destination=self.dest.name, reason=str(reason),
-                            generation=generation)
+                log.warning(
+                    "mqtt.disconnected",
+                    destination=self.dest.name,
+                    reason=str(reason),
+                    generation=generation,
+                )
 
         return on_disconnect
 
@@ -234,21 +239,33 @@ class MqttLink:
 
     def _report_lost(self, exc: BaseException | None) -> None:
         if not self._connected.is_set():
-            why = explain(exc) if exc else (
-                "broker closed the connection before accepting it: with TLS 1.3 this is how a "
-                "rejected client certificate shows"
+            why = (
+                explain(exc)
+                if exc
+                else (
+                    "broker closed the connection before accepting it: with TLS 1.3 this is how a "
+                    "rejected client certificate shows"
+                )
             )
             self.stats.last_error = why
             log.error("mqtt.connect_failed", destination=self.dest.name, reason=why)
         else:
-            log.warning("mqtt.link_lost", destination=self.dest.name,
-                        reason=explain(exc) if exc else "connection lost")
+            log.warning(
+                "mqtt.link_lost",
+                destination=self.dest.name,
+                reason=explain(exc) if exc else "connection lost",
+            )
 
     def _fail(self, exc: BaseException) -> None:
         why = explain(exc)
         if why != self.stats.last_error:
-            log.error("mqtt.connect_failed", destination=self.dest.name, host=self.dest.host,
-                      port=self.dest.port, reason=why)
+            log.error(
+                "mqtt.connect_failed",
+                destination=self.dest.name,
+                host=self.dest.host,
+                port=self.dest.port,
+                reason=why,
+            )
         self.stats.last_error = why
         self._stop.wait(self._backoff.next())
 
@@ -277,12 +294,13 @@ class MqttLink:
                 m = p.message
                 props = None
                 if self.dest.protocol == "5":
-                    props = Properties(PacketTypes.PUBLISH)
+                    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                     props.UserProperty = [("id", m.id), ("kind", m.kind)]
                     if m.expires is not None:
                         props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
-                info = client.publish(self.root(m.topic), m.payload, qos=1, retain=m.retain,
-                                      properties=props)
+                info = client.publish(
+                    self.root(m.topic), m.payload, qos=1, retain=m.retain, properties=props
+                )
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     self._wake.set()
                     break

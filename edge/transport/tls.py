@@ -40,7 +40,7 @@ def client_context(dest: DestinationConfig) -> ssl.SSLContext | None:
     return ctx
 
 
-def explain(exc: BaseException) -> str:
+def explain(exc: BaseException) -> str:  # noqa: PLR0911 - one return per known cause
     """A specific, human reason for a failed TLS or TCP connection."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or str(exc)

@@ -1,0 +1,49 @@
+# Two entry points (see README.md): `make demo` and `make test`. Both set up what they need.
+VENV        ?= .venv
+PYTHON      ?= python3
+PYTEST_ARGS ?=
+BIN         := $(VENV)/bin
+
+# Debian packages: the broker the demo and tests run, libsystemd for journald logging,
+# systemd-analyze for the unit-file tests, ffmpeg for inspecting clips.
+APT_CORE := mosquitto mosquitto-clients
+APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd
+
+.PHONY: demo test lint typecheck unit apt-core apt-test clean
+
+demo: $(VENV)/.core-installed
+	$(BIN)/edge demo
+
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check edge tests
+	$(BIN)/ruff format --check edge tests
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Fast loop for developers: no slow tests.
+unit: $(VENV)/.test-installed
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+apt-core:
+	@./.ci/apt-install $(APT_CORE)
+
+apt-test:
+	@./.ci/apt-install $(APT_TEST)
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
+	@$(MAKE) --no-print-directory apt-core
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.core-installed
+	@$(MAKE) --no-print-directory apt-test
+	$(BIN)/pip install --quiet -e '.[test,yolo,systemd,deploy]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

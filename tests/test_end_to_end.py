@@ -1,0 +1,134 @@
+"""The thin end-to-end path against a real mosquitto: file -> motion -> event -> MQTT (TLS)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.app import Node
+from edge.config import loads
+from edge.demo.broker import LocalBroker
+from edge.demo.pki import CertPair, DemoCA
+from edge.demo.watch import Subscriber
+
+
+def _config(tmp: Path, video: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair) -> str:
+    return f"""
+[node]
+id = "n1"
+site = "s1"
+data_dir = "{tmp}"
+[gpio]
+factory = "mock"
+[[cameras]]
+name = "hall"
+fps = 5
+detect = {{ kind = "file", path = "{video}" }}
+[[sensors]]
+name = "door"
+kind = "door"
+pin = 5
+[[destinations]]
+name = "police"
+host = "localhost"
+port = {broker.tls_port}
+tls = {{ ca = "{ca.ca_path}", cert = "{cert.cert}", key = "{cert.key}" }}
+"""
+
+
+def test_video_and_door_events_reach_the_broker(
+    tmp_path: Path,
+    videos: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    node_cert: CertPair,
+    police_cert: CertPair,
+) -> None:
+    """Motion in a real video and a door opening on a mock pin arrive at a subscriber over
+    mutual TLS, each event once, with the retained online status first."""
+    cfg = loads(_config(tmp_path, videos / "car-detection.mp4", broker, ca, node_cert))
+    police = Subscriber(broker.tls_port, str(ca.ca_path), police_cert, topic="warehouse/s1/n1/#")
+    police.start()
+    node = Node(cfg)
+    pin = node.pin_factory.pin(5)
+    pin.drive_low()  # door shut
+    node.start()
+    try:
+        pin.drive_high()  # door opens
+        pin.drive_low()
+        assert node.wait_cameras(60)
+        assert node.drain(20), node.outbox.depth()
+        expected = sum(node.sink.counts.values())
+        assert police.wait_for(
+            lambda m: len([x for x in m if x.topic.endswith("events")]) >= expected, 10
+        )
+    finally:
+        node.stop()
+        police.stop()
+    events = police.events()
+    kinds = [(e["kind"], e["state"]) for e in events]
+    assert ("motion", "start") in kinds and ("motion", "end") in kinds
+    assert ("door_open", "start") in kinds and ("door_open", "end") in kinds
+    assert len({e["id"] for e in events}) == len(events) == expected
+    for e in events:
+        assert e["schema"] == "warehouse-edge/event/1"
+        assert e["node"] == "n1" and e["site"] == "s1"
+    statuses = [m for m in police.messages if m.topic == "warehouse/s1/n1/status"]
+    assert json.loads(statuses[0].payload)["state"] == "online"
+    assert json.loads(statuses[-1].payload)["state"] == "offline"
+
+
+def test_events_accepted_while_broker_unreachable_wait_in_the_outbox(
+    tmp_path: Path, videos: Path, ca: DemoCA, node_cert: CertPair
+) -> None:
+    """With no broker listening, events are still accepted and stay queued on disk."""
+    from edge.demo.broker import free_port
+
+    dead = LocalBroker(tmp_path / "b", ca)
+    dead.tls_port = free_port()  # never started
+    text = _config(tmp_path, videos / "car-detection.mp4", dead, ca, node_cert)
+    node = Node(loads(text))
+    node.start()
+    try:
+        assert node.wait_cameras(60)
+        accepted = sum(node.sink.counts.values())
+        assert accepted >= 2
+        assert node.outbox.total() == accepted
+        assert not node.links[0].connected
+        assert "refused" in (node.links[0].stats.last_error or "")
+    finally:
+        node.stop()
+
+
+def test_edge_demo_prints_events_from_the_broker_and_exits_0(videos: Path) -> None:
+    """The README's demo: prints motion and door events as received, ends OK, exit 0."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", str(videos / "one-by-one-person-detection.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    police = [x for x in lines if x.startswith("[police")]
+    assert any("door_open" in x and "start" in x for x in police)
+    assert any(("motion" in x or "person" in x) and "start" in x for x in police)
+    assert lines[-1] == "demo: OK"
+
+
+def test_cli_version_and_help_list_the_commands() -> None:
+    """`edge --version` prints the version; `edge --help` lists the sub-commands."""
+    from edge import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "edge", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"edge {__version__}"
+    helptext = subprocess.run(
+        [sys.executable, "-m", "edge", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("run", "demo", "check-config"):
+        assert command in helptext
