@@ -16,18 +16,24 @@ import structlog
 from edge import logs
 from edge.backoff import Backoff
 from edge.health import Notifier
-from edge.ids import uuid7
+from edge.ids import Uuid7Generator
 from edge.pipeline import Closed, FrameQueue
 
 
 def test_uuid7_is_version_7_and_time_ordered() -> None:
-    """Ids are RFC 9562 version 7 and strictly increase, even within one millisecond."""
-    ids = [uuid7(now_ns=1_700_000_000_000_000_000) for _ in range(2000)]
+    """Ids are RFC 9562 version 7, carry their millisecond and strictly increase, even when
+    thousands share one millisecond or the clock steps back."""
+    now = [1_700_000_000_000_000_000]
+    gen = Uuid7Generator(lambda: now[0])
+    ids = [gen() for _ in range(5000)]  # more than the 12-bit counter holds
     assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    later = uuid7(now_ns=1_700_000_001_000_000_000)
-    assert later > ids[-1]
-    assert later.int >> 80 == 1_700_000_001_000
+    assert ids[0].int >> 80 == 1_700_000_000_000
+    now[0] = 1_700_000_001_000_000_000
+    later = gen()
+    assert later > ids[-1] and later.int >> 80 == 1_700_000_001_000
+    now[0] -= 10**9  # clock stepped back one second
+    assert gen() > later
 
 
 def test_backoff_doubles_with_jitter_and_caps() -> None:
