@@ -6,26 +6,19 @@ import threading
 import time
 from typing import Any
 
-from edge.capture import FileSource, FrameSource, SourceError
-from edge.config import CameraConfig, EdgeConfig, FileSourceConfig
+from edge.capture import build_inputs
+from edge.config import EdgeConfig
 from edge.events import EventFactory, EventSink
+from edge.events.model import Kind, Severity, State
+from edge.ids import new_id
 from edge.logs import get_logger
 from edge.outbox import Outbox
 from edge.pipeline import CameraWorker
+from edge.privacy import MaskSpec, PrivacyError
 from edge.sensors import ContactInput
 from edge.transport import MqttLink, SharingPolicy
 
 log = get_logger(__name__)
-
-
-def make_source(cam: CameraConfig) -> FrameSource:
-    """The frame source for the detect role of *cam*."""
-    src = cam.detect
-    if isinstance(src, FileSourceConfig):
-        return FileSource(
-            cam.name, src.path, analysis_fps=cam.fps, fps=src.fps, realtime=src.realtime
-        )
-    raise SourceError(f"camera {cam.name!r}: source kind {src.kind!r} is not available yet")
 
 
 def make_pin_factory(cfg: EdgeConfig) -> Any:
@@ -40,7 +33,7 @@ def make_pin_factory(cfg: EdgeConfig) -> Any:
 class Node:
     """Everything one node runs. Parts are built from config; tests may inject a pin factory."""
 
-    def __init__(self, cfg: EdgeConfig, *, pin_factory: Any = None) -> None:
+    def __init__(self, cfg: EdgeConfig, *, pin_factory: Any = None, picamera2: Any = None) -> None:
         self.cfg = cfg
         self.outbox = Outbox(cfg.outbox_path)
         self.sink = EventSink(self.outbox, SharingPolicy(cfg.destinations))
@@ -52,14 +45,22 @@ class Node:
         self.sink.subscribe(self._wake_links)
         self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
         self.cameras: list[CameraWorker] = []
+        self.blocked: dict[str, str] = {}
+        """Cameras that share nothing because their privacy mask cannot be applied."""
         for cam in cfg.cameras:
             if cam.private:
                 log.info("camera.private", camera=cam.name, note="never opened")
                 continue
-            src = cam.detect
-            live = not isinstance(src, FileSourceConfig) or src.realtime
+            try:
+                spec = MaskSpec.from_config(cam)
+                inputs = build_inputs(cam, record=False, picamera2=picamera2)
+                mask_hash = spec.digest if spec else None
+            except PrivacyError as e:
+                log.error("privacy.camera_blocked", camera=cam.name, error=str(e))
+                self.blocked[cam.name] = str(e)
+                continue
             self.cameras.append(
-                CameraWorker(cam, make_source(cam), self.factory, self.sink.accept, live=live)
+                CameraWorker(cam, inputs, self.factory, self.sink.accept, mask_hash=mask_hash)
             )
         self.sensors = [
             ContactInput(s, self.factory, self.sink.accept, pin_factory=self.pin_factory)
@@ -75,6 +76,17 @@ class Node:
         """Start links first (so nothing waits), then sensors, then cameras."""
         for link in self.links:
             link.start()
+        for name, error in self.blocked.items():
+            self.sink.accept(
+                self.factory.make(
+                    Kind.CAMERA_FAULT,
+                    Severity.ALARM,
+                    State.START,
+                    new_id(),
+                    camera=name,
+                    data={"reason": "privacy_mask", "error": error},
+                )
+            )
         for sensor in self.sensors:
             sensor.start()
         for cam in self.cameras:

@@ -1,30 +1,36 @@
-"""The frame-source interface every camera backend implements."""
+"""The camera-input interface every backend implements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Protocol
 
-from edge.capture.frame import Frame
+from edge.capture.frame import Item, Role
 
 
 class SourceError(Exception):
-    """A source cannot be opened or has failed; the message names the camera and the input."""
+    """An input cannot be opened or has failed; the message names the camera and the input."""
 
 
-class FrameSource(Protocol):
-    """Yields decoded frames of one camera input.
+class CameraInput(Protocol):
+    """One camera input (a file, a stream, a device) serving one or both roles.
 
-    ``frames()`` ends when the input ends (end of file, stream gone); it raises
-    :class:`SourceError` when the input cannot be opened or is not a video.
+    ``stream()`` opens the input and yields, until it ends: for RECORD, a ``StreamInfo`` then
+    ``Packet`` objects (or masked ``Frame`` objects with ``Role.RECORD`` where packets may not
+    pass); for DETECT, ``Frame`` objects at the analysis rate. It raises
+    :class:`SourceError` when the input cannot be opened, and ``PrivacyError`` when the
+    camera's privacy mask cannot be applied (then nothing at all has been yielded).
+    ``live`` inputs are reconnected when they end; replayed files are not.
     """
 
     camera: str
+    roles: Role
+    live: bool
 
-    def frames(self) -> Iterator[Frame]:
-        """Decoded frames, in order, until the input ends."""
+    def stream(self) -> Iterator[Item]:
+        """Open the input and yield what it produces until it ends or ``close()``."""
         ...
 
     def close(self) -> None:
-        """Release the input; ``frames()`` then ends."""
+        """Make ``stream()`` end soon (within the input's read timeout)."""
         ...

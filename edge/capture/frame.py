@@ -1,8 +1,10 @@
-"""A decoded frame as it leaves the capture stage."""
+"""What leaves the capture stage: decoded frames, encoded packets, and stream descriptions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntFlag
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -10,12 +12,22 @@ import numpy.typing as npt
 Image = npt.NDArray[np.uint8]
 
 
+class Role(IntFlag):
+    """What an input is used for: decoded frames for analysis, or material for clips."""
+
+    DETECT = 1
+    RECORD = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded BGR frame of one camera.
+    """One decoded BGR frame of one camera, privacy mask already applied.
 
-    ``pts`` is stream time in seconds (from the stream's timestamps, or the frame index over a
-    configured rate when the stream has none); ``mono`` and ``wall`` are when it was captured.
+    ``pts`` is stream time in seconds from the start of the session (from the stream's
+    timestamps, or frame index over a configured rate when it has none); ``mono`` and ``wall``
+    are when it was captured. ``roles`` says whom it is for: DETECT frames come at the analysis
+    rate; RECORD frames (every frame, for cameras whose clips must be encoded from masked
+    frames) feed the clip stage.
     """
 
     camera: str
@@ -24,3 +36,36 @@ class Frame:
     mono: float
     wall: float
     image: Image
+    roles: Role = Role.DETECT
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One encoded packet of the record input, passed through without decoding."""
+
+    camera: str
+    data: bytes
+    pts: float
+    dts: float | None
+    keyframe: bool
+    mono: float
+    wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """Describes the record input's encoded stream; sent before its first packet (and again
+    after every reconnect) so the clip stage can remux without decoding."""
+
+    camera: str
+    codec: str
+    width: int
+    height: int
+    time_base: Fraction
+    fps: float | None
+    extradata: bytes | None
+    annexb: bool
+    """True when SPS/PPS travel in-band (raw .h264, picamera2); False for avcC (mp4)."""
+
+
+Item = Frame | Packet | StreamInfo

@@ -3,9 +3,13 @@
 from edge.config.cameras import (
     CameraConfig,
     FileSourceConfig,
+    JetsonSourceConfig,
     MotionConfig,
+    PicameraSourceConfig,
+    PrivacyMaskConfig,
     RtspSourceConfig,
     SourceConfig,
+    V4l2SourceConfig,
 )
 from edge.config.loader import ConfigError, format_loc, load, loads
 from edge.config.node import LoggingConfig, NodeConfig
@@ -20,14 +24,18 @@ __all__ = [
     "EdgeConfig",
     "FileSourceConfig",
     "GpioConfig",
+    "JetsonSourceConfig",
     "LoggingConfig",
     "MotionConfig",
     "NodeConfig",
     "OutboxConfig",
+    "PicameraSourceConfig",
+    "PrivacyMaskConfig",
     "RtspSourceConfig",
     "SensorConfig",
     "SourceConfig",
     "TlsConfig",
+    "V4l2SourceConfig",
     "format_loc",
     "load",
     "loads",

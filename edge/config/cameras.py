@@ -49,7 +49,103 @@ class RtspSourceConfig(Section):
     )
 
 
-SourceConfig = Annotated[FileSourceConfig | RtspSourceConfig, Field(discriminator="kind")]
+class V4l2SourceConfig(Section):
+    """A USB (UVC) camera read through Video4Linux2."""
+
+    kind: Literal["v4l2"] = Field(description="Source type: a USB/V4L2 camera.")
+    device: str = Field(
+        pattern=r"^/dev/(video[0-9]+|v4l/by-(id|path)/[^\s]+)$",
+        description="Device node, e.g. /dev/video0 or a stable /dev/v4l/by-id/... link.",
+    )
+    width: int = Field(default=1280, ge=160, le=3840, description="Capture width in pixels.")
+    height: int = Field(default=720, ge=120, le=2160, description="Capture height in pixels.")
+    fps: int = Field(default=15, ge=1, le=60, description="Capture frame rate.")
+    input_format: Literal["mjpeg", "yuyv422", "h264"] = Field(
+        default="mjpeg", description="Pixel format asked of the camera."
+    )
+
+
+class PicameraSourceConfig(Section):
+    """The Raspberry Pi camera through picamera2: the lores stream is analysed, the hardware
+    H.264 encoder's output of the main stream makes clips."""
+
+    kind: Literal["picamera"] = Field(description="Source type: a Raspberry Pi camera.")
+    camera_num: int = Field(default=0, ge=0, le=7, description="Camera index (CSI port).")
+    width: int = Field(default=1920, ge=320, le=4608, description="Main (record) stream width.")
+    height: int = Field(default=1080, ge=240, le=2592, description="Main (record) stream height.")
+    lores_width: int = Field(
+        default=640, ge=64, le=1920, description="Low-resolution (detect) stream width."
+    )
+    lores_height: int = Field(
+        default=360, ge=64, le=1080, description="Low-resolution (detect) stream height."
+    )
+    fps: float = Field(default=15.0, gt=0, le=120, description="Sensor frame rate.")
+    bitrate: int = Field(
+        default=4_000_000, ge=100_000, le=25_000_000, description="H.264 bitrate (bits/s)."
+    )
+    keyframe_interval: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="Frames between H.264 keyframes; keep it at most the pre-roll, since clips "
+        "start on a keyframe.",
+    )
+
+    @model_validator(mode="after")
+    def _lores_smaller(self) -> PicameraSourceConfig:
+        if self.lores_width > self.width or self.lores_height > self.height:
+            raise ValueError("lores_width/lores_height must not exceed width/height")
+        return self
+
+
+class JetsonSourceConfig(Section):
+    """A CSI camera on an NVIDIA Jetson, read through a GStreamer pipeline in OpenCV."""
+
+    kind: Literal["jetson"] = Field(description="Source type: a Jetson CSI camera.")
+    sensor_id: int = Field(default=0, ge=0, le=7, description="nvarguscamerasrc sensor-id.")
+    width: int = Field(default=1920, ge=320, le=4096, description="Sensor mode width.")
+    height: int = Field(default=1080, ge=240, le=3040, description="Sensor mode height.")
+    fps: int = Field(default=30, ge=1, le=120, description="Sensor mode frame rate.")
+    out_width: int = Field(
+        default=960, ge=64, le=4096, description="Width of the frames handed to OpenCV."
+    )
+    out_height: int = Field(
+        default=540, ge=64, le=3040, description="Height of the frames handed to OpenCV."
+    )
+    flip_method: int = Field(
+        default=0, ge=0, le=7, description="nvvidconv flip-method (0 none, 2 rotate 180, ...)."
+    )
+
+
+SourceConfig = Annotated[
+    FileSourceConfig
+    | RtspSourceConfig
+    | V4l2SourceConfig
+    | PicameraSourceConfig
+    | JetsonSourceConfig,
+    Field(discriminator="kind"),
+]
+
+
+class PrivacyMaskConfig(Section):
+    """A polygon blacked out in every decoded frame of its camera, before anything sees it."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$",
+        description="What it hides, e.g. 'commissioners office door' (appears in audits).",
+    )
+    points: list[list[float]] = Field(
+        min_length=3,
+        max_length=64,
+        description="Corners [x, y] in pixels of mask_resolution, in order around the shape.",
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> PrivacyMaskConfig:
+        for i, p in enumerate(self.points):
+            if len(p) != 2:
+                raise ValueError(f"points[{i}] must be [x, y], got {p!r}")
+        return self
 
 
 class MotionConfig(Section):
@@ -101,10 +197,40 @@ class CameraConfig(Section):
         default=False,
         description="A private room: this camera is never opened and shares nothing.",
     )
+    privacy_masks: list[PrivacyMaskConfig] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Areas never shared: blacked out at the source in every frame, and the "
+        "camera's clips are re-encoded from masked frames, never passed through.",
+    )
+    mask_resolution: list[int] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="[width, height] the mask points refer to; required with privacy_masks. "
+        "Streams of the same aspect ratio get the mask scaled; any other means the camera "
+        "shares nothing.",
+    )
+    fault_after_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Raise camera_fault when no frame has come for this long.",
+    )
+    reconnect_max_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Longest wait between reconnect attempts (jittered exponential backoff).",
+    )
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion gate settings.")
 
     @model_validator(mode="after")
     def _record_defaults_to_detect(self) -> CameraConfig:
         if self.record is None:
             object.__setattr__(self, "record", self.detect)
+        if self.privacy_masks and self.mask_resolution is None:
+            raise ValueError("mask_resolution is required with privacy_masks")
+        if self.mask_resolution is not None and min(self.mask_resolution) < 1:
+            raise ValueError(f"mask_resolution must be positive, got {self.mask_resolution}")
         return self

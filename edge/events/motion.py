@@ -12,8 +12,11 @@ class MotionEpisodes:
     """A motion episode starts with the first moving frame and ends *end_after_s* of stream
     time after the last one: one start and one end event per episode, never one per frame."""
 
-    def __init__(self, factory: EventFactory, camera: str, end_after_s: float) -> None:
+    def __init__(
+        self, factory: EventFactory, camera: str, end_after_s: float, mask_hash: str | None = None
+    ) -> None:
         self.factory = factory
+        self.mask_hash = mask_hash
         self.camera = camera
         self.end_after_s = end_after_s
         self._occurrence: str | None = None
@@ -62,5 +65,6 @@ class MotionEpisodes:
             self._occurrence,
             ts=wall,
             camera=self.camera,
+            mask_hash=self.mask_hash,
             data={"stream_time": round(pts, 3), **data},
         )

@@ -1,6 +1,7 @@
 """Per-camera pipelines: threads and bounded queues between the stages."""
 
-from edge.pipeline.camera import CameraWorker
+from edge.pipeline.camera import CameraWorker, RecordSink
+from edge.pipeline.liveness import Liveness, Restored
 from edge.pipeline.queues import Closed, FrameQueue
 
-__all__ = ["CameraWorker", "Closed", "FrameQueue"]
+__all__ = ["CameraWorker", "Closed", "FrameQueue", "Liveness", "RecordSink", "Restored"]

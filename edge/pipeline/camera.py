@@ -1,45 +1,72 @@
-"""One camera's pipeline: a capture thread and an analysis thread joined by a bounded queue."""
+"""One camera's pipeline.
+
+Per input, a capture thread runs the input with reconnects (jittered exponential backoff)
+and hands DETECT frames to a bounded queue and record items (packets, stream info, masked
+record frames) straight to the record sink, so a slow analyser can never hold back clips.
+One analysis thread runs the motion gate and watches every input's liveness.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
-from edge.capture import Frame, FrameSource, SourceError
+from edge.backoff import Backoff
+from edge.capture import CameraInput, Frame, Item, Role, SourceError
 from edge.config import CameraConfig
 from edge.events.context import EventFactory
-from edge.events.model import Event
+from edge.events.model import Event, Kind, Severity, State
 from edge.events.motion import MotionEpisodes
+from edge.ids import new_id
 from edge.logs import get_logger
 from edge.motion import BackgroundMotion, MotionGate
+from edge.pipeline.liveness import Liveness
 from edge.pipeline.queues import Closed, FrameQueue
+from edge.privacy import PrivacyError
 
 log = get_logger(__name__)
 
+RecordSink = Callable[[Item], None]
+
 
 class CameraWorker:
-    """Capture -> (bounded queue) -> motion gate -> events."""
+    """Inputs -> (bounded queue) -> motion gate -> events; record items -> record sink."""
 
     def __init__(
         self,
         cfg: CameraConfig,
-        source: FrameSource,
+        inputs: list[CameraInput],
         factory: EventFactory,
         emit: Callable[[Event], None],
         *,
-        live: bool,
+        record: RecordSink | None = None,
+        mask_hash: str | None = None,
         queue_size: int = 4,
         gate: MotionGate | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.cfg = cfg
-        self.source = source
+        self.inputs = inputs
+        self.factory = factory
         self.emit = emit
+        self.record = record
+        self.mask_hash = mask_hash
+        self.on_frame = on_frame
         self.gate = gate or BackgroundMotion(cfg.motion)
-        self.episodes = MotionEpisodes(factory, cfg.name, cfg.motion.end_after_s)
+        self.episodes = MotionEpisodes(factory, cfg.name, cfg.motion.end_after_s, mask_hash)
+        live = any(i.live for i in inputs)
         self.queue: FrameQueue[Frame] = FrameQueue(queue_size, drop_oldest=live)
         self.frames_analysed = 0
+        self.record_items = 0
+        self.last_frame_wall: float | None = None
         self.error: str | None = None
+        now = time.monotonic()
+        self.liveness = {id(i): Liveness(cfg.fault_after_s, now) for i in inputs}
+        self._fault_ids: dict[int, str] = {}
         self._stop = threading.Event()
+        self._captures_left = len(inputs)
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -48,48 +75,173 @@ class CameraWorker:
         return self.queue.dropped
 
     def start(self) -> None:
-        """Start capturing and analysing."""
-        for target, role in ((self._capture, "capture"), (self._analyse, "analyse")):
-            t = threading.Thread(target=target, name=f"{role}-{self.cfg.name}", daemon=True)
+        """Start one capture thread per input and the analysis thread."""
+        for n, inp in enumerate(self.inputs):
+            t = threading.Thread(
+                target=self._capture, args=(inp,), name=f"capture-{self.cfg.name}-{n}", daemon=True
+            )
             t.start()
             self._threads.append(t)
+        t = threading.Thread(target=self._analyse, name=f"analyse-{self.cfg.name}", daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def stop(self) -> None:
         """Stop capturing; analysis finishes what is queued."""
         self._stop.set()
-        self.source.close()
+        for inp in self.inputs:
+            inp.close()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for both threads; True when they ended."""
+        """Wait for all threads; True when they ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
-    def _capture(self) -> None:
+    # -- capture ----------------------------------------------------------------------------
+
+    def _capture(self, inp: CameraInput) -> None:
+        watch = self.liveness[id(inp)]
+        backoff = Backoff(0.5, self.cfg.reconnect_max_s)
         try:
-            for frame in self.source.frames():
+            while not self._stop.is_set():
+                got_any = False
+                try:
+                    for item in inp.stream():
+                        if self._stop.is_set():
+                            break
+                        if not got_any:
+                            got_any = True
+                            backoff.reset()
+                        restored = watch.seen(time.monotonic())
+                        if restored is not None:
+                            self._restored(inp, restored.gap_s)
+                        self._dispatch(item)
+                except PrivacyError as e:
+                    self._privacy_failed(inp, e)
+                    return
+                except SourceError as e:
+                    self.error = str(e)
+                    log.warning("capture.input_failed", camera=self.cfg.name, error=str(e))
+                if not inp.live:
+                    watch.finished()
+                    return
                 if self._stop.is_set():
-                    break
-                self.queue.put(frame)
-        except SourceError as e:
-            self.error = str(e)
-            log.error("capture.failed", camera=self.cfg.name, error=str(e))
+                    return
+                delay = backoff.next()
+                log.info("capture.reconnect", camera=self.cfg.name, in_s=round(delay, 2))
+                self._stop.wait(delay)
         finally:
-            self.queue.close()
+            with self._lock:
+                self._captures_left -= 1
+                if self._captures_left == 0:
+                    self.queue.close()
+
+    def _dispatch(self, item: Item) -> None:
+        if isinstance(item, Frame):
+            if Role.DETECT in item.roles:
+                self.queue.put(item)
+            if Role.RECORD in item.roles and self.record is not None:
+                self.record(item)
+                self.record_items += 1
+        elif self.record is not None:
+            self.record(item)
+            self.record_items += 1
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def _camera_event(
+        self, kind: Kind, severity: Severity, state: State, occurrence: str, **data: object
+    ) -> Event:
+        return self.factory.make(
+            kind,
+            severity,
+            state,
+            occurrence,
+            camera=self.cfg.name,
+            mask_hash=self.mask_hash,
+            data=dict(data),
+        )
+
+    def _privacy_failed(self, inp: CameraInput, exc: PrivacyError) -> None:
+        self.error = str(exc)
+        log.error("privacy.camera_blocked", camera=self.cfg.name, error=str(exc))
+        if self.liveness[id(inp)].force_fault():
+            occurrence = new_id()
+            self._fault_ids[id(inp)] = occurrence
+            self.emit(
+                self._camera_event(
+                    Kind.CAMERA_FAULT,
+                    Severity.ALARM,
+                    State.START,
+                    occurrence,
+                    reason="privacy_mask",
+                    error=str(exc),
+                )
+            )
+
+    def _restored(self, inp: CameraInput, gap_s: float) -> None:
+        occurrence = self._fault_ids.pop(id(inp), new_id())
+        log.info("capture.restored", camera=self.cfg.name, gap_s=round(gap_s, 2))
+        self.emit(
+            self._camera_event(
+                Kind.CAMERA_RESTORED,
+                Severity.INFO,
+                State.END,
+                occurrence,
+                gap_s=round(gap_s, 3),
+                role=_role_name(inp),
+            )
+        )
+
+    def _check_liveness(self) -> None:
+        now = time.monotonic()
+        for inp in self.inputs:
+            silent = self.liveness[id(inp)].check(now)
+            if silent is None:
+                continue
+            occurrence = new_id()
+            self._fault_ids[id(inp)] = occurrence
+            log.warning(
+                "capture.fault", camera=self.cfg.name, silent_s=round(silent, 2), error=self.error
+            )
+            self.emit(
+                self._camera_event(
+                    Kind.CAMERA_FAULT,
+                    Severity.ALARM,
+                    State.START,
+                    occurrence,
+                    silent_s=round(silent, 3),
+                    role=_role_name(inp),
+                    reason="no_frames",
+                    error=self.error,
+                )
+            )
+
+    # -- analysis ---------------------------------------------------------------------------
 
     def _analyse(self) -> None:
         last: Frame | None = None
         while True:
             try:
-                frame = self.queue.get(timeout=1.0)
+                frame = self.queue.get(timeout=0.25)
             except Closed:
                 break
+            self._check_liveness()
             if frame is None:
                 continue
             last = frame
             self.frames_analysed += 1
+            self.last_frame_wall = frame.wall
+            if self.on_frame is not None:
+                self.on_frame(frame)
             result = self.gate.process(frame.image)
             for event in self.episodes.update(result, frame.pts, frame.wall):
                 self.emit(event)
         if last is not None and self.episodes.active:
             self.emit(self.episodes.finish(last.wall, last.pts))
+
+
+def _role_name(inp: CameraInput) -> str:
+    return "+".join(r.name.lower() for r in Role if r in inp.roles and r.name)

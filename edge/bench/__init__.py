@@ -1,0 +1,1 @@
+"""Benchmarks behind ``edge bench``: each prints figures, none asserts a time."""

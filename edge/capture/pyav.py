@@ -1,0 +1,204 @@
+"""The decode/demux loop shared by every input FFmpeg can open (files, RTSP, V4L2).
+
+One loop per session: demux packets; pass them on for the record role (unless the camera is
+masked); decode only what is needed; convert to BGR only frames that someone will look at;
+black out privacy masks before any frame leaves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any, cast
+
+import av
+
+from edge.capture.base import SourceError
+from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
+from edge.capture.timing import Sampler, Timeline
+from edge.logs import get_logger
+from edge.privacy import MaskSpec, PrivacyFilter
+
+log = get_logger(__name__)
+
+#: Consecutive undecodable packets after which a session is abandoned.
+MAX_CORRUPT_RUN = 50
+
+
+class PyAvInput:
+    """Base of FFmpeg-backed inputs; subclasses say how to open the container."""
+
+    live = False
+
+    def __init__(
+        self,
+        camera: str,
+        *,
+        roles: Role = Role.DETECT,
+        analysis_fps: float | None = None,
+        fps: float | None = None,
+        mask: MaskSpec | None = None,
+    ) -> None:
+        self.camera = camera
+        self.roles = roles
+        self.analysis_fps = analysis_fps
+        self.fps = fps
+        self.mask = mask
+        self._filter = PrivacyFilter(mask) if mask is not None else None  # validates now
+        self.frames_decoded = 0
+        self.packets_read = 0
+        self.corrupt_packets = 0
+        self._corrupt_run = 0
+        self._closed = threading.Event()
+
+    # -- subclass hooks ---------------------------------------------------------------------
+
+    def _open(self) -> av.container.InputContainer:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    def _pace(self, pts: float, start_mono: float) -> bool:
+        """Wait until *pts* is due (replay in real time); False when closed meanwhile."""
+        return not self._closed.is_set()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop at the next packet."""
+        self._closed.set()
+
+    def stream(self) -> Iterator[Item]:
+        """Open and run one session."""
+        self._closed.clear()
+        try:
+            container = self._open()
+        except (av.FFmpegError, OSError) as e:
+            raise SourceError(f"camera {self.camera!r}: cannot open {self._describe()}: {e}") from e
+        with container:
+            if not container.streams.video:
+                raise SourceError(f"camera {self.camera!r}: {self._describe()} has no video")
+            stream = container.streams.video[0]
+            # No frame threading: it adds latency and CPU per frame; a node runs several
+            # cameras on few cores, so one decoding thread per camera is the better trade.
+            yield from self._session(container, stream)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _session(  # noqa: PLR0912 - the per-packet hot loop is kept in one place
+        self, container: av.container.InputContainer, stream: av.VideoStream
+    ) -> Iterator[Item]:
+        record = Role.RECORD in self.roles
+        want_packets = record and self._filter is None and stream.codec_context.name == "h264"
+        record_frames = record and not want_packets  # masked, or not H.264: encode later
+        want_detect = Role.DETECT in self.roles
+        rate = self.fps or (float(stream.average_rate) if stream.average_rate else None)
+        tb = Fraction(stream.time_base) if stream.time_base is not None else None
+        clock = Timeline(tb, rate, trust_pts=self.fps is None)
+        sampler = Sampler(self.analysis_fps)
+        seq = index = 0
+        start_mono = time.monotonic()
+        if want_packets:
+            yield _stream_info(self.camera, stream, tb, rate)
+        try:
+            for n, packet in enumerate(container.demux(stream)):
+                if self._closed.is_set():
+                    return
+                flush = packet.size == 0  # end of stream: decode what the decoder holds
+                if not flush:
+                    self.packets_read += 1
+                    if want_packets:
+                        yield self._packet(packet, clock, n)
+                if not (want_detect or record_frames):
+                    continue
+                for vf in self._decode(packet):
+                    self.frames_decoded += 1
+                    pts = clock.at(vf.pts, index)
+                    index += 1
+                    roles = Role.RECORD if record_frames else Role(0)
+                    if want_detect and sampler.due(pts):
+                        roles |= Role.DETECT
+                    if not roles:
+                        continue  # decoded for reference only: never converted
+                    if not self._pace(pts, start_mono):
+                        return
+                    image = cast(Image, vf.to_ndarray(format="bgr24"))
+                    if self._filter is not None:
+                        self._filter.apply(image)  # raises PrivacyError: nothing leaves
+                    yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), image, roles)
+                    seq += 1
+        except av.FFmpegError as e:
+            # Truncated or corrupt data, or a stream that stopped answering: end this session.
+            raise SourceError(
+                f"camera {self.camera!r}: {self._describe()}: read failed after "
+                f"{self.packets_read} packets: {e}"
+            ) from e
+        finally:
+            log.info(
+                "capture.session_end",
+                camera=self.camera,
+                source=self._describe(),
+                packets=self.packets_read,
+                decoded=self.frames_decoded,
+                yielded=seq,
+                corrupt=self.corrupt_packets,
+            )
+
+    def _packet(self, packet: Any, clock: Timeline, n: int) -> Packet:
+        pts = clock.at(packet.pts, n)
+        dts = None
+        if clock.trust_pts and packet.dts is not None:
+            dts = pts + clock.raw(packet.dts, n) - clock.raw(packet.pts, n)
+        return Packet(
+            self.camera,
+            bytes(packet),
+            pts,
+            dts,
+            bool(packet.is_keyframe),
+            time.monotonic(),
+            time.time(),
+        )
+
+    def _decode(self, packet: Any) -> list[av.VideoFrame]:
+        """Decode one packet; a corrupt one is skipped (counted), a run of them ends the
+        session."""
+        try:
+            frames: list[av.VideoFrame] = packet.decode()
+        except av.error.InvalidDataError as e:
+            self.corrupt_packets += 1
+            self._corrupt_run += 1
+            log.warning(
+                "capture.corrupt_packet",
+                camera=self.camera,
+                source=self._describe(),
+                packet=self.packets_read,
+                error=str(e),
+            )
+            if self._corrupt_run >= MAX_CORRUPT_RUN:
+                raise SourceError(
+                    f"camera {self.camera!r}: {self._describe()}: {self._corrupt_run} "
+                    "undecodable packets in a row"
+                ) from e
+            return []
+        self._corrupt_run = 0
+        return frames
+
+
+def _stream_info(
+    camera: str, stream: av.VideoStream, tb: Fraction | None, rate: float | None
+) -> StreamInfo:
+    ctx = stream.codec_context
+    extradata = bytes(ctx.extradata) if ctx.extradata else None
+    return StreamInfo(
+        camera=camera,
+        codec=ctx.name,
+        width=ctx.width,
+        height=ctx.height,
+        time_base=tb or Fraction(1, 90000),
+        fps=rate,
+        extradata=extradata,
+        annexb=extradata is None or extradata[:1] != b"\x01",
+    )
