@@ -5,9 +5,12 @@ PYTEST_ARGS ?=
 BIN         := $(VENV)/bin
 
 # Debian packages: the broker the demo and tests run, libsystemd for journald logging,
-# systemd-analyze for the unit-file tests, ffmpeg for inspecting clips.
+# systemd-analyze for the unit-file tests, GStreamer's RTSP server (system python3-gi) for
+# the IP-camera tests.
 APT_CORE := mosquitto mosquitto-clients
-APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd
+APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd \
+            gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good \
+            gstreamer1.0-plugins-bad gstreamer1.0-libav python3-gi
 
 .PHONY: demo test lint typecheck unit apt-core apt-test clean
 

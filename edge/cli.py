@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from edge import __version__
 
@@ -36,6 +37,16 @@ def _check_config(args: argparse.Namespace) -> int:
             for problem in e.problems:
                 print(f"{e.source}: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    from edge.privacy import mask_problems
+
+    problems = mask_problems(cfg.cameras)
+    if problems:
+        if args.json:
+            print(json.dumps({"ok": False, "file": str(args.path), "problems": problems}))
+        else:
+            for problem in problems:
+                print(f"{args.path}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     summary = {
         "ok": True,
         "file": str(args.path),
@@ -59,15 +70,9 @@ def _check_config(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from edge import logs
     from edge.app import Node, run_until
-    from edge.config import ConfigError, load
     from edge.health import Notifier
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as e:
-        for problem in e.problems:
-            print(f"{e.source}: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+    cfg = _load_or_exit(args.config)
     logs.configure(cfg.logging.level, args.log_format or cfg.logging.format)
     stop = threading.Event()
 
@@ -87,6 +92,63 @@ def _demo(args: argparse.Namespace) -> int:
 
     logs.configure("warning" if not args.verbose else "info", "console")
     return run_demo(args.video, realtime=args.realtime, as_json=args.json)
+
+
+def _load_or_exit(path: Path) -> Any:
+    from edge.config import ConfigError, load
+
+    try:
+        return load(path)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"{e.source}: {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from e
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    import cv2
+
+    from edge.privacy import PrivacyError
+    from edge.snapshot import SnapshotError, draw_overlay, grab
+
+    cfg = _load_or_exit(args.config)
+    cams = {c.name: c for c in cfg.cameras}
+    cam = cams.get(args.camera)
+    if cam is None:
+        print(
+            f"no camera {args.camera!r} in {args.config} (cameras: {', '.join(cams) or 'none'})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        frame = grab(cam, args.timeout)
+    except (SnapshotError, PrivacyError) as e:
+        print(f"snapshot: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    image = draw_overlay(frame.image, cam) if args.overlay else frame.image
+    out = args.overlay or args.output
+    if not cv2.imwrite(str(out), image):
+        print(f"snapshot: cannot write {out}", file=sys.stderr)
+        return EXIT_FAILED
+    h, w = frame.image.shape[:2]
+    print(
+        f"{out}: camera {cam.name}, {w}x{h}, {len(cam.privacy_masks)} privacy mask(s)"
+        + (" drawn" if args.overlay else "")
+    )
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.what == "capture":
+        from edge.bench.capture import bench_capture, format_capture
+
+        result = bench_capture(
+            str(args.source), fps=args.fps, limit_s=args.limit, repeat=args.repeat
+        )
+        print(json.dumps(result, indent=2) if args.json else format_capture(result))
+        return EXIT_OK
+    print(f"unknown benchmark {args.what!r}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +197,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="resolve credential:NAME paths in DIR (as systemd's $CREDENTIALS_DIRECTORY would)",
     )
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser(
+        "snapshot",
+        help="save one current frame of a camera as shared, privacy masks drawn with --overlay",
+    )
+    p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
+    p.add_argument("--camera", required=True, help="camera name")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument(
+        "--overlay",
+        type=Path,
+        metavar="OUT.png",
+        help="write the frame with the privacy masks drawn on it",
+    )
+    out.add_argument("--output", type=Path, metavar="OUT.jpg", help="write the frame as shared")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for a frame")
+    p.set_defaults(func=_snapshot)
+
+    p = sub.add_parser("bench", help="measure a stage and print figures")
+    bench = p.add_subparsers(dest="what", metavar="STAGE", required=True)
+    b = bench.add_parser("capture", help="decode cost for analysis and the record role")
+    b.add_argument("source", help="video file or rtsp:// URL")
+    b.add_argument("--fps", type=float, default=5.0, help="analysis rate to compare")
+    b.add_argument("--limit", type=float, default=600.0, help="stop after this many video s")
+    b.add_argument("--repeat", type=int, default=3, help="runs per mode; the least CPU is kept")
+    b.add_argument("--json", action="store_true", help="machine-readable figures")
+    p.set_defaults(func=_bench)
     return parser
 
 
@@ -146,4 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command not in ("run", "demo"):
+        from edge import logs
+
+        logs.configure("warning", "console")  # tools print results; only problems are logged
     return func(args)

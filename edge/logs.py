@@ -64,9 +64,27 @@ class JournalRenderer:
         raise structlog.DropEvent
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (not at configuration)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+    def fileno(self) -> int:
+        return sys.stderr.fileno()
+
+
 def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> str:
-    """Configure structlog for the process; returns the format chosen."""
-    out = stream or sys.stderr
+    """Configure structlog for the process; returns the format chosen.
+
+    Without *stream*, events go to the process's current ``sys.stderr``."""
+    out: Any = stream or _CurrentStderr()
     if fmt == "auto":
         if _stderr_is_journal(out):
             fmt = "journal"

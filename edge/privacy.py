@@ -150,6 +150,20 @@ class MaskSpec:
         return hashlib.sha256(head + bits.tobytes()).hexdigest()
 
 
+def mask_problems(cameras: Sequence[CameraConfig]) -> list[str]:
+    """Mask faults of every camera, each naming its place (``cameras[1].privacy_masks[0]``).
+
+    The daemon starts with such faults (the camera concerned shares nothing); ``edge
+    check-config`` reports them and fails.
+    """
+    out: list[str] = []
+    for i, cam in enumerate(cameras):
+        spec = MaskSpec.from_config(cam)
+        if spec is not None and not cam.private:
+            out.extend(f"cameras[{i}].{p}" for p in spec.problems())
+    return out
+
+
 class PrivacyFilter:
     """Applies one camera's mask to frames of whatever size its streams have.
 

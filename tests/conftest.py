@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,60 @@ def videos() -> Path:
     if not VIDEOS.is_dir():
         pytest.fail(f"sample videos missing: {VIDEOS} (the tests read ../shared/data)")
     return VIDEOS
+
+
+class RtspServer:
+    """The shared GStreamer RTSP test server (system Python with gi) serving one file."""
+
+    def __init__(self, video: Path, port: int = 0) -> None:
+        self.video = video
+        self.port = port
+        self.url = ""
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 15.0) -> str:
+        """Start serving; returns the rtsp:// URL (same port on a restart)."""
+        script = SHARED / "tools" / "rtsp_server.py"
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", str(script), str(self.video), "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith("READY "):
+                self.url = line.split()[1]
+                self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+                return self.url
+            if not line and self.proc.poll() is not None:
+                break
+        raise RuntimeError(f"RTSP server did not start (exit {self.proc.poll()})")
+
+    def stop(self) -> None:
+        """Kill the server (as a camera losing power)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[Callable[[Path], RtspServer]]:
+    """Factory: ``rtsp_server(video)`` starts a real RTSP server on 127.0.0.1."""
+    servers: list[RtspServer] = []
+
+    def start(video: Path) -> RtspServer:
+        s = RtspServer(video)
+        s.start()
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()

@@ -22,7 +22,7 @@ from edge.capture.timing import Sampler
 from edge.config import JetsonSourceConfig
 from edge.privacy import MaskSpec, PrivacyFilter
 
-_ELEMENT = re.compile(r"^[a-z0-9]+(\([A-Za-z:]+\))?([ ,][a-z0-9:_-]+=[A-Za-z0-9/._()-]+)*$")
+_ELEMENT = re.compile(r"^[a-z0-9/_-]+(\([A-Za-z:]+\))?([ ,][a-z0-9:_-]+=[A-Za-z0-9/._()-]+)*$")
 
 
 def build_pipeline(cfg: JetsonSourceConfig) -> str:

@@ -100,6 +100,7 @@ class PyAvInput:
         clock = Timeline(tb, rate, trust_pts=self.fps is None)
         sampler = Sampler(self.analysis_fps)
         seq = index = 0
+        keyed = False
         start_mono = time.monotonic()
         if want_packets:
             yield _stream_info(self.camera, stream, tb, rate)
@@ -110,8 +111,12 @@ class PyAvInput:
                 flush = packet.size == 0  # end of stream: decode what the decoder holds
                 if not flush:
                     self.packets_read += 1
-                    if want_packets:
-                        yield self._packet(packet, clock, n)
+                    if want_packets and (keyed or packet.is_keyframe):
+                        keyed = True  # a clip can only start at a keyframe: drop what precedes
+                        item = self._packet(packet, clock, n)
+                        if not self._pace(item.pts, start_mono):
+                            return
+                        yield item
                 if not (want_detect or record_frames):
                     continue
                 for vf in self._decode(packet):

@@ -58,6 +58,7 @@ class CameraWorker:
         live = any(i.live for i in inputs)
         self.queue: FrameQueue[Frame] = FrameQueue(queue_size, drop_oldest=live)
         self.frames_analysed = 0
+        self.analysis_errors = 0
         self.record_items = 0
         self.last_frame_wall: float | None = None
         self.error: str | None = None
@@ -124,6 +125,9 @@ class CameraWorker:
                 except SourceError as e:
                     self.error = str(e)
                     log.warning("capture.input_failed", camera=self.cfg.name, error=str(e))
+                except Exception as e:  # a bug in an input must not end the camera for good
+                    self.error = f"{type(e).__name__}: {e}"
+                    log.exception("capture.input_crashed", camera=self.cfg.name)
                 if not inp.live:
                     watch.finished()
                     return
@@ -234,13 +238,20 @@ class CameraWorker:
             last = frame
             self.frames_analysed += 1
             self.last_frame_wall = frame.wall
-            if self.on_frame is not None:
-                self.on_frame(frame)
-            result = self.gate.process(frame.image)
-            for event in self.episodes.update(result, frame.pts, frame.wall):
-                self.emit(event)
+            try:
+                self._analyse_frame(frame)
+            except Exception:  # one bad frame must not stop the analysis of all that follow
+                self.analysis_errors += 1
+                log.exception("analysis.frame_failed", camera=self.cfg.name, seq=frame.seq)
         if last is not None and self.episodes.active:
             self.emit(self.episodes.finish(last.wall, last.pts))
+
+    def _analyse_frame(self, frame: Frame) -> None:
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        result = self.gate.process(frame.image)
+        for event in self.episodes.update(result, frame.pts, frame.wall):
+            self.emit(event)
 
 
 def _role_name(inp: CameraInput) -> str:
