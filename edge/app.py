@@ -8,6 +8,7 @@ from typing import Any
 
 from edge.capture import build_inputs
 from edge.config import EdgeConfig
+from edge.detect import build_detector
 from edge.events import EventFactory, EventSink
 from edge.events.model import Kind, Severity, State
 from edge.ids import new_id
@@ -44,6 +45,7 @@ class Node:
         ]
         self.sink.subscribe(self._wake_links)
         self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
+        self.detector = build_detector(cfg.detector)  # one model, shared by the cameras
         self.cameras: list[CameraWorker] = []
         self.blocked: dict[str, str] = {}
         """Cameras that share nothing because their privacy mask cannot be applied."""
@@ -60,7 +62,14 @@ class Node:
                 self.blocked[cam.name] = str(e)
                 continue
             self.cameras.append(
-                CameraWorker(cam, inputs, self.factory, self.sink.accept, mask_hash=mask_hash)
+                CameraWorker(
+                    cam,
+                    inputs,
+                    self.factory,
+                    self.sink.accept,
+                    mask_hash=mask_hash,
+                    detector=self.detector,
+                )
             )
         self.sensors = [
             ContactInput(s, self.factory, self.sink.accept, pin_factory=self.pin_factory)

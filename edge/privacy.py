@@ -90,8 +90,8 @@ class MaskSpec:
         """The camera's mask, or None when it has none."""
         if not cam.privacy_masks:
             return None
-        assert cam.mask_resolution is not None  # enforced by the config model
-        w, h = cam.mask_resolution
+        assert cam.resolution is not None  # enforced by the config model
+        w, h = cam.resolution
         polys = tuple(
             (m.name, tuple((float(p[0]), float(p[1])) for p in m.points)) for m in cam.privacy_masks
         )

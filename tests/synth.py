@@ -73,5 +73,5 @@ _X0, _Y0, _X1, _Y1 = PRIVATE
 MASK_TOML = (
     'privacy_masks = [{ name = "commissioners office", points = '
     f"[[{_X0}, {_Y0}], [{_X1}, {_Y0}], [{_X1}, {_Y1}], [{_X0}, {_Y1}]] }}]\n"
-    f"mask_resolution = [{W}, {H}]"
+    f"resolution = [{W}, {H}]"
 )

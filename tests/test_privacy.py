@@ -223,10 +223,10 @@ detect = {{ kind = "file", path = "{video}" }}
     [
         # a corner outside the 640x360 frame the mask claims
         "privacy_masks = [{ name = 'office', points = [[600, 10], [700, 10], [650, 90]] }]\n"
-        "mask_resolution = [640, 360]",
+        "resolution = [640, 360]",
         # drawn for a 4:3 stream, but the stream is 16:9
         "privacy_masks = [{ name = 'office', points = [[10, 10], [90, 10], [50, 90]] }]\n"
-        "mask_resolution = [640, 480]",
+        "resolution = [640, 480]",
     ],
     ids=["outside-frame", "wrong-resolution"],
 )
@@ -270,7 +270,7 @@ def test_check_config_rejects_a_bad_mask(tmp_path: Path) -> None:
 name = "guarded"
 detect = { kind = "file", path = "v.mp4" }
 privacy_masks = [{ name = "office", points = [[600, 10], [700, 10], [650, 90]] }]
-mask_resolution = [640, 360]
+resolution = [640, 360]
 """,
         )
     )

@@ -11,6 +11,7 @@ from edge.config.cameras import (
     SourceConfig,
     V4l2SourceConfig,
 )
+from edge.config.detection import CameraDetectionConfig, DetectorConfig, ZoneConfig
 from edge.config.loader import ConfigError, format_loc, load, loads
 from edge.config.node import LoggingConfig, NodeConfig
 from edge.config.root import EdgeConfig
@@ -19,8 +20,10 @@ from edge.config.transport import DestinationConfig, OutboxConfig, TlsConfig
 
 __all__ = [
     "CameraConfig",
+    "CameraDetectionConfig",
     "ConfigError",
     "DestinationConfig",
+    "DetectorConfig",
     "EdgeConfig",
     "FileSourceConfig",
     "GpioConfig",
@@ -36,6 +39,7 @@ __all__ = [
     "SourceConfig",
     "TlsConfig",
     "V4l2SourceConfig",
+    "ZoneConfig",
     "format_loc",
     "load",
     "loads",

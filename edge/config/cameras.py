@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from edge.config.base import Section
+from edge.config.detection import CameraDetectionConfig, ZoneConfig
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -137,7 +138,7 @@ class PrivacyMaskConfig(Section):
     points: list[list[float]] = Field(
         min_length=3,
         max_length=64,
-        description="Corners [x, y] in pixels of mask_resolution, in order around the shape.",
+        description="Corners [x, y] in pixels of resolution, in order around the shape.",
     )
 
     @model_validator(mode="after")
@@ -203,13 +204,13 @@ class CameraConfig(Section):
         description="Areas never shared: blacked out at the source in every frame, and the "
         "camera's clips are re-encoded from masked frames, never passed through.",
     )
-    mask_resolution: list[int] | None = Field(
+    resolution: list[int] | None = Field(
         default=None,
         min_length=2,
         max_length=2,
-        description="[width, height] the mask points refer to; required with privacy_masks. "
-        "Streams of the same aspect ratio get the mask scaled; any other means the camera "
-        "shares nothing.",
+        description="[width, height] that privacy mask and zone points refer to; required with "
+        "either. Streams of the same aspect ratio get them scaled; a stream of another shape "
+        "means the camera shares nothing.",
     )
     fault_after_s: float = Field(
         default=10.0,
@@ -224,13 +225,19 @@ class CameraConfig(Section):
         description="Longest wait between reconnect attempts (jittered exponential backoff).",
     )
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion gate settings.")
+    detection: CameraDetectionConfig = Field(
+        default_factory=CameraDetectionConfig, description="Person detection on this camera."
+    )
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, max_length=32, description="Named areas of this camera's view."
+    )
 
     @model_validator(mode="after")
     def _record_defaults_to_detect(self) -> CameraConfig:
         if self.record is None:
             object.__setattr__(self, "record", self.detect)
-        if self.privacy_masks and self.mask_resolution is None:
-            raise ValueError("mask_resolution is required with privacy_masks")
-        if self.mask_resolution is not None and min(self.mask_resolution) < 1:
-            raise ValueError(f"mask_resolution must be positive, got {self.mask_resolution}")
+        if (self.privacy_masks or self.zones) and self.resolution is None:
+            raise ValueError("resolution is required with privacy_masks or zones")
+        if self.resolution is not None and min(self.resolution) < 1:
+            raise ValueError(f"resolution must be positive, got {self.resolution}")
         return self

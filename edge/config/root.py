@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import Section
 from edge.config.cameras import CameraConfig
+from edge.config.detection import DetectorConfig
 from edge.config.node import LoggingConfig, NodeConfig
 from edge.config.sensors import GpioConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig
@@ -31,6 +32,9 @@ class EdgeConfig(Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logging.")
     cameras: list[CameraConfig] = Field(
         default_factory=list, max_length=16, description="Cameras on this node."
+    )
+    detector: DetectorConfig = Field(
+        default_factory=DetectorConfig, description="Person detector shared by the cameras."
     )
     gpio: GpioConfig = Field(default_factory=GpioConfig, description="GPIO pin factory.")
     sensors: list[SensorConfig] = Field(

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from edge.backoff import Backoff
 from edge.capture import CameraInput, Frame, Item, Role, SourceError
 from edge.config import CameraConfig
+from edge.detect import Detector
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
-from edge.events.motion import MotionEpisodes
 from edge.ids import new_id
 from edge.logs import get_logger
-from edge.motion import BackgroundMotion, MotionGate
+from edge.motion import MotionGate
+from edge.pipeline.analysis import Analyzer
 from edge.pipeline.liveness import Liveness
 from edge.pipeline.queues import Closed, FrameQueue
 from edge.privacy import PrivacyError
@@ -44,6 +45,7 @@ class CameraWorker:
         mask_hash: str | None = None,
         queue_size: int = 4,
         gate: MotionGate | None = None,
+        detector: Detector | None = None,
         on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.cfg = cfg
@@ -53,8 +55,7 @@ class CameraWorker:
         self.record = record
         self.mask_hash = mask_hash
         self.on_frame = on_frame
-        self.gate = gate or BackgroundMotion(cfg.motion)
-        self.episodes = MotionEpisodes(factory, cfg.name, cfg.motion.end_after_s, mask_hash)
+        self.analyzer = Analyzer(cfg, factory, detector=detector, gate=gate, mask_hash=mask_hash)
         live = any(i.live for i in inputs)
         self.queue: FrameQueue[Frame] = FrameQueue(queue_size, drop_oldest=live)
         self.frames_analysed = 0
@@ -243,14 +244,13 @@ class CameraWorker:
             except Exception:  # one bad frame must not stop the analysis of all that follow
                 self.analysis_errors += 1
                 log.exception("analysis.frame_failed", camera=self.cfg.name, seq=frame.seq)
-        if last is not None and self.episodes.active:
-            self.emit(self.episodes.finish(last.wall, last.pts))
+        for event in self.analyzer.finish(last):
+            self.emit(event)
 
     def _analyse_frame(self, frame: Frame) -> None:
         if self.on_frame is not None:
             self.on_frame(frame)
-        result = self.gate.process(frame.image)
-        for event in self.episodes.update(result, frame.pts, frame.wall):
+        for event in self.analyzer.process(frame):
             self.emit(event)
 
 

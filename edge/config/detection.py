@@ -1,0 +1,126 @@
+"""Person detection: the node's detector, and per camera when and how to use it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from edge.config.base import Section
+
+
+class DetectorConfig(Section):
+    """The person detector shared by all cameras of the node."""
+
+    backend: Literal["none", "onnx", "ultralytics"] = Field(
+        default="none",
+        description="none: motion only. onnx: onnxruntime, no torch (YOLOX, YOLOv8/11 exports, "
+        "FastestDet). ultralytics: the YOLO class with whatever the site deployed (.pt, .onnx, "
+        "an NCNN folder, a TensorRT .engine).",
+    )
+    model: str | None = Field(
+        default=None, min_length=1, description="Model file or folder; required with a backend."
+    )
+    head: Literal["auto", "yolox", "yolov8", "fastestdet"] = Field(
+        default="auto",
+        description="onnx backend: output layout; auto tells it from the output shape.",
+    )
+    score: float = Field(
+        default=0.3, gt=0, lt=1, description="Lowest detector score kept (before filters)."
+    )
+    nms_iou: float = Field(
+        default=0.55, gt=0, le=1, description="Overlap above which the weaker box is dropped."
+    )
+    threads: int = Field(default=2, ge=1, le=16, description="CPU threads for inference.")
+    imgsz: int = Field(
+        default=640, ge=32, le=2048, description="ultralytics backend: inference size."
+    )
+
+    @model_validator(mode="after")
+    def _model_needed(self) -> DetectorConfig:
+        if self.backend != "none" and self.model is None:
+            raise ValueError(f"model is required with backend = {self.backend!r}")
+        return self
+
+
+class ZoneConfig(Section):
+    """A named area of a camera's view; events say which zones a person stood in."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Zone name, e.g. 'ballot-store'."
+    )
+    points: list[list[float]] = Field(
+        min_length=3,
+        max_length=64,
+        description="Corners [x, y] in pixels of the camera's resolution, in order.",
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ZoneConfig:
+        for i, p in enumerate(self.points):
+            if len(p) != 2:
+                raise ValueError(f"points[{i}] must be [x, y], got {p!r}")
+        return self
+
+
+class CameraDetectionConfig(Section):
+    """When one camera runs the detector, which boxes count, and how boxes become tracks."""
+
+    enabled: bool = Field(default=True, description="Run person detection on this camera.")
+    region: Literal["frame", "motion"] = Field(
+        default="frame",
+        description="frame: the whole frame. motion: a crop around the moving regions (sharper "
+        "for small, far people).",
+    )
+    min_score: float = Field(default=0.3, gt=0, lt=1, description="Lowest score that counts.")
+    min_height: int = Field(
+        default=0, ge=0, le=4000, description="Smallest box height in pixels that counts."
+    )
+    min_area: float = Field(
+        default=0.0005, ge=0, le=1, description="Smallest box area, fraction of the frame."
+    )
+    min_aspect: float = Field(
+        default=0.6, gt=0, le=20, description="Smallest height/width ratio of a person box."
+    )
+    max_aspect: float = Field(
+        default=6.0, gt=0, le=50, description="Largest height/width ratio of a person box."
+    )
+    busy_interval_s: float = Field(
+        default=0.4,
+        ge=0,
+        le=60,
+        description="While a person is tracked and moving, run the detector at most this often.",
+    )
+    recheck_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="While a person is tracked, re-run the detector at least this often even "
+        "without motion, so someone standing still is not lost.",
+    )
+    idle_check_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=3600,
+        description="With no motion and nobody tracked, look anyway this often (0: never).",
+    )
+    confirm_hits: int = Field(
+        default=2, ge=1, le=20, description="Detections that make a track (and its event)."
+    )
+    confirm_window_s: float = Field(
+        default=1.5, gt=0, le=60, description="...within this many seconds."
+    )
+    lost_after_s: float = Field(
+        default=2.5,
+        gt=0,
+        le=600,
+        description="A track ends (its event too) when not seen for this long.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CameraDetectionConfig:
+        if self.min_aspect >= self.max_aspect:
+            raise ValueError("min_aspect must be below max_aspect")
+        if self.recheck_s >= self.lost_after_s:
+            raise ValueError("recheck_s must be below lost_after_s, or still people are lost")
+        return self

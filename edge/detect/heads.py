@@ -1,0 +1,116 @@
+"""Decoding the raw outputs of the detector families we run, and non-maximum suppression.
+
+All functions are pure numpy: boxes come back as ``(x1, y1, x2, y2, score)`` rows in the
+*network input* pixel space, for the person class only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float32]
+PERSON = 0
+
+
+def _grids(size: int, strides: tuple[int, ...]) -> tuple[Array, Array]:
+    grids, steps = [], []
+    for s in strides:
+        n = size // s
+        yv, xv = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        grids.append(np.stack((xv, yv), axis=-1).reshape(-1, 2))
+        steps.append(np.full((n * n, 1), s))
+    return (np.concatenate(grids).astype(np.float32), np.concatenate(steps).astype(np.float32))
+
+
+class YoloxHead:
+    """YOLOX: rows [x, y, w, h (raw), objectness, 80 class scores (sigmoid applied)] over
+    strides 8/16/32. xy = (xy + grid) * stride, wh = exp(wh) * stride, score = obj * cls."""
+
+    def __init__(self, size: int, strides: tuple[int, ...] = (8, 16, 32)) -> None:
+        self.size = size
+        self.grid, self.stride = _grids(size, strides)
+
+    def decode(self, out: Array, threshold: float) -> Array:
+        """Person boxes above *threshold*."""
+        rows = out.reshape(-1, out.shape[-1])
+        if rows.shape[0] != self.grid.shape[0]:
+            raise ValueError(
+                f"YOLOX output has {rows.shape[0]} rows, expected {self.grid.shape[0]} for "
+                f"{self.size}x{self.size} input"
+            )
+        score = rows[:, 4] * rows[:, 5 + PERSON]
+        keep = score >= threshold
+        if not keep.any():
+            return np.zeros((0, 5), np.float32)
+        r, g, s = rows[keep], self.grid[keep], self.stride[keep]
+        xy = (r[:, :2] + g) * s
+        wh = np.exp(np.clip(r[:, 2:4], -10, 10)) * s
+        return np.concatenate([xy - wh / 2, xy + wh / 2, score[keep, None]], axis=1)
+
+
+class YoloV8Head:
+    """Ultralytics YOLOv8/YOLO11 export: (1, 4 + classes, N) with centre boxes in input
+    pixels and class scores (sigmoid applied, no objectness)."""
+
+    def decode(self, out: Array, threshold: float) -> Array:
+        """Person boxes above *threshold*."""
+        rows = out.reshape(out.shape[-2], out.shape[-1]).T  # (N, 4 + classes)
+        score = rows[:, 4 + PERSON]
+        keep = score >= threshold
+        if not keep.any():
+            return np.zeros((0, 5), np.float32)
+        r = rows[keep]
+        xy, wh = r[:, :2], r[:, 2:4]
+        return np.concatenate([xy - wh / 2, xy + wh / 2, score[keep, None]], axis=1)
+
+
+class FastestDetHead:
+    """FastestDet: (1, 85, H, W): objectness, centre offsets (tanh), size relative to the
+    image (sigmoid), class scores; score = obj^0.6 * cls^0.4."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def decode(self, out: Array, threshold: float) -> Array:
+        """Person boxes above *threshold*."""
+        _, _, gh, gw = out.shape
+        o = out[0]
+        score = np.power(np.clip(o[0], 0, 1), 0.6) * np.power(np.clip(o[5 + PERSON], 0, 1), 0.4)
+        ys, xs = np.nonzero(score >= threshold)
+        if ys.size == 0:
+            return np.zeros((0, 5), np.float32)
+        cx = (xs + np.tanh(o[1, ys, xs])) / gw
+        cy = (ys + np.tanh(o[2, ys, xs])) / gh
+        w = 1 / (1 + np.exp(-o[3, ys, xs]))
+        h = 1 / (1 + np.exp(-o[4, ys, xs]))
+        s = self.size
+        boxes = np.stack(
+            [(cx - w / 2) * s, (cy - h / 2) * s, (cx + w / 2) * s, (cy + h / 2) * s, score[ys, xs]],
+            axis=1,
+        )
+        return boxes.astype(np.float32)
+
+
+def nms(boxes: Array, iou_threshold: float) -> Array:
+    """Greedy non-maximum suppression over ``(x1, y1, x2, y2, score)`` rows."""
+    if boxes.shape[0] <= 1:
+        return boxes
+    order = np.argsort(-boxes[:, 4])
+    b = boxes[order]
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    areas = np.maximum(0, x2 - x1) * np.maximum(0, y2 - y1)
+    keep: list[int] = []
+    alive = np.ones(len(b), bool)
+    for i in range(len(b)):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        xx1 = np.maximum(x1[i], x1[i + 1 :])
+        yy1 = np.maximum(y1[i], y1[i + 1 :])
+        xx2 = np.minimum(x2[i], x2[i + 1 :])
+        yy2 = np.minimum(y2[i], y2[i + 1 :])
+        inter = np.maximum(0, xx2 - xx1) * np.maximum(0, yy2 - yy1)
+        iou = inter / np.maximum(areas[i] + areas[i + 1 :] - inter, 1e-9)
+        alive[i + 1 :] &= iou < iou_threshold
+    return b[keep]
