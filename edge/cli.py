@@ -91,7 +91,7 @@ def _demo(args: argparse.Namespace) -> int:
     from edge.demo.run import run_demo
 
     logs.configure("warning" if not args.verbose else "info", "console")
-    return run_demo(args.video, realtime=args.realtime, as_json=args.json)
+    return run_demo(args.video, model=args.model, realtime=args.realtime, as_json=args.json)
 
 
 def _load_or_exit(path: Path) -> Any:
@@ -138,7 +138,86 @@ def _snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _detector_config(args: argparse.Namespace) -> Any:
+    """[detector] from --config, overridden by --model/--backend/--head/--score."""
+    from edge.config import DetectorConfig
+
+    base = _load_or_exit(args.config).detector if args.config else DetectorConfig()
+    changes = {
+        k: v
+        for k, v in (
+            ("model", args.model),
+            ("backend", args.backend),
+            ("head", args.head),
+            ("score", args.score),
+        )
+        if v is not None
+    }
+    if args.model and not args.backend and base.backend == "none":
+        changes["backend"] = (
+            "ultralytics" if Path(args.model).suffix in {".pt", ".engine"} else "onnx"
+        )
+    try:
+        return DetectorConfig.model_validate({**base.model_dump(), **changes})
+    except ValueError as e:
+        print(f"detector: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from e
+
+
+def _add_detector_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", type=Path, help="take [detector] from this node config")
+    p.add_argument("--model", help="model file (overrides the config)")
+    p.add_argument("--backend", choices=["onnx", "ultralytics"], help="detector backend")
+    p.add_argument(
+        "--head", choices=["auto", "yolox", "yolov8", "fastestdet"], help="onnx output layout"
+    )
+    p.add_argument("--score", type=float, help="lowest detector score kept")
+    p.add_argument("--json", action="store_true", help="machine-readable figures")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edge.detect import ModelError, build_detector
+    from edge.evaluate import SequenceError, evaluate
+
+    dcfg = _detector_config(args)
+    try:
+        detector = build_detector(dcfg)
+        if detector is None:
+            print(
+                "eval: no detector configured (give --model or a config with [detector])",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        scores = evaluate(detector, args.gt, min_height=args.min_height, iou=args.iou)
+    except (ModelError, SequenceError) as e:
+        print(f"eval: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    result = {
+        "sequence": str(args.gt),
+        "detector": detector.name,
+        "min_height": args.min_height,
+        "iou": args.iou,
+        **scores.as_dict(),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.gt}: {detector.name}, IoU >= {args.iou:g}, min height "
+            f"{args.min_height:g} px\n  precision {scores.precision:.3f}  recall "
+            f"{scores.recall:.3f}  (TP {scores.tp}, FP {scores.fp}, FN {scores.fn}, "
+            f"{scores.frames} frames, {scores.ms_per_frame:.1f} ms/frame)"
+        )
+    return EXIT_OK
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "vision":
+        from edge.bench.vision import bench_vision, format_vision
+
+        result = bench_vision(str(args.video), _detector_config(args), fps=args.fps)
+        print(json.dumps(result, indent=2) if args.json else format_vision(result))
+        return EXIT_OK
     if args.what == "capture":
         from edge.bench.capture import bench_capture, format_capture
 
@@ -182,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="video to replay (default: the "
         "one-by-one-person-detection sample from ../shared/data)",
     )
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="ONNX person detector (default: yolox_nano from ../shared/models)",
+    )
     p.add_argument("--realtime", action="store_true", help="play at the video's own speed")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--verbose", "-v", action="store_true", help="show the node's log events")
@@ -223,7 +307,32 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=float, default=600.0, help="stop after this many video s")
     b.add_argument("--repeat", type=int, default=3, help="runs per mode; the least CPU is kept")
     b.add_argument("--json", action="store_true", help="machine-readable figures")
+    b = bench.add_parser(
+        "vision", help="motion, detector and tracker on a video, as the daemon runs them"
+    )
+    b.add_argument("video", type=Path, help="video file")
+    b.add_argument("--fps", type=float, default=5.0, help="analysis rate")
+    _add_detector_args(b)
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("eval", help="precision and recall of the detector on a MOT sequence")
+    p.add_argument(
+        "--gt",
+        type=Path,
+        required=True,
+        metavar="SEQ_DIR",
+        help="MOT-format sequence: img1/ and gt/gt.txt",
+    )
+    p.add_argument(
+        "--min-height",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="leave out boxes (truth and detections) shorter than this",
+    )
+    p.add_argument("--iou", type=float, default=0.5, help="overlap that counts as a match")
+    _add_detector_args(p)
+    p.set_defaults(func=_eval)
     return parser
 
 

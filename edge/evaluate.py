@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from edge.detect.base import Detection, Detector
 
@@ -103,9 +104,10 @@ def evaluate(detector: Detector, seq: Path, *, min_height: float = 0.0, iou: flo
     tp = fp = fn = n_gt = n_det = 0
     spent = 0.0
     for path in images:
-        image = cv2.imread(str(path))
-        if image is None:
+        read = cv2.imread(str(path))
+        if read is None:
             raise SequenceError(f"{path}: not a readable image")
+        image = np.asarray(read, dtype=np.uint8)
         frame = int(path.stem)
         t0 = time.perf_counter()
         dets = [d for d in detector.detect(image) if d.h >= min_height]

@@ -12,6 +12,9 @@ from typing import Any
 def _child(
     fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any, warmup: bool
 ) -> None:
+    from edge import logs
+
+    logs.configure("warning", "console")
     if warmup:
         fn(*args)  # a daemon runs for months: measure the steady state, not the first pass
     t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from edge.demo.pki import DemoCA
 from edge.demo.watch import Received, Subscriber
 
 DEFAULT_VIDEO = Path("../shared/data/videos/one-by-one-person-detection.mp4")
+DEFAULT_MODEL = Path("../shared/models/yolox_nano/yolox_nano.onnx")
 DOOR_PIN = 17
 
 _CONFIG = """\
@@ -33,6 +34,7 @@ data_dir = "{data}"
 
 [gpio]
 factory = "mock"
+{detector}
 
 [[cameras]]
 name = "hall"
@@ -65,6 +67,7 @@ def _describe(event: dict[str, Any]) -> str:
 def run_demo(
     video: Path | None = None,
     *,
+    model: Path | None = None,
     realtime: bool = False,
     out: TextIO | None = None,
     as_json: bool = False,
@@ -81,7 +84,16 @@ def run_demo(
         broker = LocalBroker(root / "broker", ca)
         broker.start()
         try:
-            return _run(root, ca, broker, video, realtime=realtime, out=stream, as_json=as_json)
+            return _run(
+                root,
+                ca,
+                broker,
+                video,
+                model=model or DEFAULT_MODEL,
+                realtime=realtime,
+                out=stream,
+                as_json=as_json,
+            )
         finally:
             broker.stop()
 
@@ -92,6 +104,7 @@ def _run(
     broker: LocalBroker,
     video: Path,
     *,
+    model: Path,
     realtime: bool,
     out: TextIO,
     as_json: bool,
@@ -99,8 +112,14 @@ def _run(
     node_pair = ca.issue("demo-node")
     police_pair = ca.issue("police-receiver")
     cfg_path = root / "node.toml"
+    detector = ""
+    if model.is_file():
+        detector = f'[detector]\nbackend = "onnx"\nmodel = "{model.resolve()}"\n'
+    else:
+        print(f"demo: no model at {model}: motion events only", file=out)
     cfg_path.write_text(
         _CONFIG.format(
+            detector=detector,
             data=root / "data",
             video=video,
             realtime=str(realtime).lower(),
@@ -123,8 +142,9 @@ def _run(
     police = Subscriber(broker.tls_port, str(ca.ca_path), police_pair, on_message=show)
     police.start()
     print(
-        f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), "
-        f"replaying {video.name}, door contact on mock GPIO{DOOR_PIN}",
+        f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), replaying "
+        f"{video.name}, person detector {model.name if detector else 'none'}, door contact on "
+        f"mock GPIO{DOOR_PIN}",
         file=out,
         flush=True,
     )

@@ -47,7 +47,7 @@ class UltralyticsDetector:
         if not path.exists() and not str(model).endswith(".yaml"):
             raise ModelError(f"model not found: {path}")
         try:
-            from ultralytics import YOLO
+            from ultralytics import YOLO  # type: ignore[attr-defined]
         except ImportError as e:
             raise ModelError(
                 "ultralytics is not installed: pip install 'warehouse-edge[yolo]'"

@@ -1,0 +1,102 @@
+"""``edge bench vision``: the analysis pipeline of one camera on a video, as the daemon runs
+it (capture thread, bounded queue, analysis thread), with where the time goes."""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.bench.measure import in_fresh_process
+from edge.capture import FileInput, Frame
+from edge.config import CameraConfig, DetectorConfig, loads
+from edge.detect import build_detector
+from edge.events import Event, EventFactory
+from edge.pipeline import CameraWorker
+
+
+def camera_for(video: Path, fps: float) -> CameraConfig:
+    """A replay camera for *video* at analysis rate *fps*, default detection settings."""
+    return loads(f"""
+[node]
+id = "bench"
+site = "bench"
+[[cameras]]
+name = "bench"
+fps = {fps}
+detect = {{ kind = "file", path = "{video}" }}
+""").cameras[0]
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _run(video: str, fps: float, detector_json: str) -> dict[str, Any]:
+    path = Path(video)
+    cam = camera_for(path, fps)
+    detector = build_detector(DetectorConfig.model_validate_json(detector_json))
+    # decode alone, to say what the capture stage costs
+    c0 = _cpu()
+    decode_in = FileInput("bench", path, analysis_fps=fps)
+    decoded = sum(1 for i in decode_in.stream() if isinstance(i, Frame))
+    decode_cpu = _cpu() - c0
+    # the pipeline as the daemon runs it
+    events: list[Event] = []
+    inp = FileInput("bench", path, analysis_fps=fps)
+    worker = CameraWorker(
+        cam, [inp], EventFactory("bench", "bench"), events.append, detector=detector
+    )
+    c0, t0 = _cpu(), time.perf_counter()
+    worker.start()
+    worker.join()
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    st = worker.analyzer.stats
+    video_s = (decoded / fps) if decoded else 0.0
+    return {
+        "video": video,
+        "detector": detector.name if detector else "none",
+        "analysis_fps": fps,
+        "frames": st.frames,
+        "video_s": round(video_s, 2),
+        "decode_ms_per_frame": round(1000 * decode_cpu / max(decoded, 1), 3),
+        "motion_ms_per_frame": round(1000 * st.motion_s / max(st.frames, 1), 3),
+        "motion_frames": st.motion_frames,
+        "detector_calls": st.detector_calls,
+        "detector_share": round(st.detector_calls / max(st.frames, 1), 4),
+        "ms_per_detector_call": round(1000 * st.detector_s / max(st.detector_calls, 1), 2),
+        "person_events": sum(1 for e in events if e.kind == "person" and e.state == "start"),
+        "pipeline_wall_s": round(wall, 3),
+        "pipeline_cpu_s": round(cpu, 3),
+        "cpu_s_per_video_s": round(cpu / max(video_s, 1e-9), 4),
+        "x_realtime": round(video_s / max(wall, 1e-9), 2),
+    }
+
+
+def bench_vision(video: str, detector: DetectorConfig, fps: float = 5.0) -> dict[str, Any]:
+    """Figures for one run in a fresh process (model loading not counted)."""
+    r = in_fresh_process(_run, video, fps, detector.model_dump_json(), warmup=False)
+    r.pop("wall_s", None)
+    r.pop("cpu_s", None)
+    r["peak_rss_mb"] = round(r["peak_rss_mb"], 1)
+    return r
+
+
+def format_vision(r: dict[str, Any]) -> str:
+    """Human-readable lines."""
+    return "\n".join(
+        [
+            f"video: {r['video']}  detector: {r['detector']}  analysis {r['analysis_fps']:g} fps",
+            f"frames analysed {r['frames']} ({r['video_s']:.1f} s of video); "
+            f"person events {r['person_events']}",
+            f"decode {r['decode_ms_per_frame']:.2f} ms/frame   motion "
+            f"{r['motion_ms_per_frame']:.2f} ms/frame (motion in {r['motion_frames']} frames)",
+            f"detector calls {r['detector_calls']} ({100 * r['detector_share']:.1f}% of frames), "
+            f"{r['ms_per_detector_call']:.1f} ms per call",
+            f"pipeline {r['pipeline_wall_s']:.2f} s wall, {r['pipeline_cpu_s']:.2f} s CPU = "
+            f"{r['cpu_s_per_video_s']:.3f} CPU s per video s; {r['x_realtime']:.1f}x real time; "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB",
+        ]
+    )
