@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from edge.config.base import Section
+from edge.config.base import Outline, Section
 from edge.config.detection import CameraDetectionConfig, ZoneConfig
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -128,25 +128,19 @@ SourceConfig = Annotated[
 ]
 
 
-class PrivacyMaskConfig(Section):
+class PrivacyMaskConfig(Outline):
     """A polygon blacked out in every decoded frame of its camera, before anything sees it."""
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$",
         description="What it hides, e.g. 'commissioners office door' (appears in audits).",
     )
-    points: list[list[float]] = Field(
-        min_length=3,
-        max_length=64,
-        description="Corners [x, y] in pixels of resolution, in order around the shape.",
-    )
 
-    @model_validator(mode="after")
-    def _pairs(self) -> PrivacyMaskConfig:
-        for i, p in enumerate(self.points):
-            if len(p) != 2:
-                raise ValueError(f"points[{i}] must be [x, y], got {p!r}")
-        return self
+
+class MotionMaskConfig(Outline):
+    """An area whose changes are not motion (a clock, a screen, trees behind a window)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$", description="What it ignores.")
 
 
 class MotionConfig(Section):
@@ -176,6 +170,12 @@ class MotionConfig(Section):
     )
     end_after_s: float = Field(
         default=2.0, gt=0, le=300, description="Motion ends after this long without any."
+    )
+    ignore: list[MotionMaskConfig] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Areas whose changes never count as motion (needs the camera's "
+        "resolution). Unlike privacy masks they hide nothing.",
     )
 
 
@@ -236,8 +236,8 @@ class CameraConfig(Section):
     def _record_defaults_to_detect(self) -> CameraConfig:
         if self.record is None:
             object.__setattr__(self, "record", self.detect)
-        if (self.privacy_masks or self.zones) and self.resolution is None:
-            raise ValueError("resolution is required with privacy_masks or zones")
+        if (self.privacy_masks or self.zones or self.motion.ignore) and self.resolution is None:
+            raise ValueError("resolution is required with privacy_masks, zones or motion.ignore")
         if self.resolution is not None and min(self.resolution) < 1:
             raise ValueError(f"resolution must be positive, got {self.resolution}")
         return self

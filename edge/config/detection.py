@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from edge.config.base import Section
+from edge.config.base import Outline, Section
 
 
 class DetectorConfig(Section):
@@ -43,24 +43,12 @@ class DetectorConfig(Section):
         return self
 
 
-class ZoneConfig(Section):
+class ZoneConfig(Outline):
     """A named area of a camera's view; events say which zones a person stood in."""
 
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Zone name, e.g. 'ballot-store'."
     )
-    points: list[list[float]] = Field(
-        min_length=3,
-        max_length=64,
-        description="Corners [x, y] in pixels of the camera's resolution, in order.",
-    )
-
-    @model_validator(mode="after")
-    def _pairs(self) -> ZoneConfig:
-        for i, p in enumerate(self.points):
-            if len(p) != 2:
-                raise ValueError(f"points[{i}] must be [x, y], got {p!r}")
-        return self
 
 
 class CameraDetectionConfig(Section):

@@ -178,12 +178,36 @@ def _run(
     )
     police.stop()
 
-    received = police.events()
+    return _report(
+        police.events(),
+        node,
+        camera.frames_analysed,
+        video,
+        started,
+        delivered=delivered,
+        out=out,
+        as_json=as_json,
+    )
+
+
+def _report(
+    received: list[dict[str, Any]],
+    node: Node,
+    frames: int,
+    video: Path,
+    started: float,
+    *,
+    delivered: bool,
+    out: TextIO,
+    as_json: bool,
+) -> int:
+    accepted = dict(node.sink.counts)
+    expected = sum(accepted.values())
     by_kind = Counter(e["kind"] for e in received)
     ids = [e["id"] for e in received]
     summary = {
         "video": str(video),
-        "frames_analysed": camera.frames_analysed,
+        "frames_analysed": frames,
         "accepted": accepted,
         "received": dict(by_kind),
         "duplicates": len(ids) - len(set(ids)),

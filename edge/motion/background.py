@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +23,15 @@ class BackgroundMotion:
     nothing is reported for a few frames while the exposure settles.
     """
 
-    def __init__(self, cfg: MotionConfig, settle_frames: int = 3) -> None:
+    def __init__(
+        self,
+        cfg: MotionConfig,
+        settle_frames: int = 3,
+        resolution: Sequence[int] | None = None,
+    ) -> None:
         self.cfg = cfg
+        self.resolution = tuple(resolution) if resolution else None
+        self._keep: npt.NDArray[np.uint8] | None = None
         self.settle_frames = settle_frames
         self._bg: npt.NDArray[np.float32] | None = None
         self._settle = 0
@@ -39,6 +48,7 @@ class BackgroundMotion:
             self._size = (w, h)
             self._scale = w / self.cfg.width if w > self.cfg.width else 1.0
             self._bg = None
+            self._keep = self._ignore_mask(w, h)
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         if self._scale > 1.0:
             # grey first, then a linear resize: 25x cheaper than an area resize of BGR, and the
@@ -49,6 +59,19 @@ class BackgroundMotion:
                 interpolation=cv2.INTER_LINEAR,
             )
         return cv2.GaussianBlur(grey, (5, 5), 0)  # type: ignore[return-value]
+
+    def _ignore_mask(self, w: int, h: int) -> npt.NDArray[np.uint8] | None:
+        """255 where changes count, 0 in ignored areas, at the downscaled size."""
+        if not self.cfg.ignore:
+            return None
+        rw, rh = self.resolution or (w, h)
+        sw = self.cfg.width if self._scale > 1.0 else w
+        sh = max(1, round(h / self._scale)) if self._scale > 1.0 else h
+        keep = np.full((sh, sw), 255, np.uint8)
+        for area in self.cfg.ignore:
+            poly = np.array([[p[0] * sw / rw, p[1] * sh / rh] for p in area.points], np.int32)
+            cv2.fillPoly(keep, [poly], 0)
+        return keep
 
     def process(self, image: Image) -> MotionResult:
         """Analyse one frame."""
@@ -66,6 +89,8 @@ class BackgroundMotion:
             norm = grey
         diff = cv2.absdiff(norm, cv2.convertScaleAbs(self._bg))
         _, mask = cv2.threshold(diff, self.cfg.threshold, 255, cv2.THRESH_BINARY)
+        if self._keep is not None:
+            mask = cv2.bitwise_and(mask, self._keep)
         changed = float(cv2.countNonZero(mask)) / mask.size
         if changed >= self.cfg.lighting_change or jump >= 0.35:
             self._bg = grey.astype(np.float32)

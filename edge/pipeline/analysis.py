@@ -65,7 +65,7 @@ class Analyzer:
         self.cam = cam
         self.factory = factory
         self.detector = detector if cam.detection.enabled else None
-        self.gate = gate or BackgroundMotion(cam.motion)
+        self.gate = gate or BackgroundMotion(cam.motion, resolution=cam.resolution)
         self.mask_hash = mask_hash
         self.episodes = MotionEpisodes(factory, cam.name, cam.motion.end_after_s, mask_hash)
         d = cam.detection

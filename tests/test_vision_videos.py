@@ -1,0 +1,183 @@
+"""Vision on real footage (../shared/data): person events where people are, none where
+there are none, the detector gated by motion, and privacy masks honoured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+
+from edge.capture import FileInput, Frame
+from edge.cli import main
+from edge.config import CameraConfig, loads
+from edge.detect import OnnxDetector
+from edge.events import Event, EventFactory
+from edge.pipeline.analysis import AnalysisStats, Analyzer
+from edge.privacy import MaskSpec
+
+MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
+TUD = SHARED / "data" / "gt" / "TUD-Campus"
+
+
+@pytest.fixture(scope="module")
+def detector() -> OnnxDetector:
+    """The yolox_nano person detector with the node's default settings."""
+    return OnnxDetector(MODEL, score=0.3, nms_iou=0.55)
+
+
+def _camera(video: Path, extra: str = "") -> CameraConfig:
+    return loads(f"""
+[node]
+id = "n"
+site = "s"
+[[cameras]]
+name = "cam"
+fps = 5
+detect = {{ kind = "file", path = "{video}" }}
+{extra}
+""").cameras[0]
+
+
+def run_video(
+    video: Path, detector: OnnxDetector, extra: str = ""
+) -> tuple[list[Event], AnalysisStats]:
+    """Every event the analysis of *video* produces, and its statistics."""
+    cam = _camera(video, extra)
+    spec = MaskSpec.from_config(cam)
+    an = Analyzer(
+        cam, EventFactory("n", "s"), detector=detector, mask_hash=spec.digest if spec else None
+    )
+    events: list[Event] = []
+    last = None
+    for item in FileInput("cam", video, analysis_fps=cam.fps, mask=spec).stream():
+        if isinstance(item, Frame):
+            events += an.process(item)
+            last = item
+    events += an.finish(last)
+    return events, an.stats
+
+
+def _starts(events: list[Event]) -> list[float]:
+    return [
+        float(e.data["stream_time"]) for e in events if e.kind == "person" and e.state == "start"
+    ]
+
+
+def test_eval_tud_campus_meets_the_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """`edge eval` with yolox_nano, min height 100 px, IoU 0.5: precision >= 0.85, recall
+    >= 0.78 on TUD-Campus."""
+    assert (
+        main(["eval", "--gt", str(TUD), "--min-height", "100", "--model", str(MODEL), "--json"])
+        == 0
+    )
+    r = json.loads(capsys.readouterr().out)
+    assert r["gt"] == 359 and r["frames"] == 71
+    assert r["precision"] >= 0.85, r
+    assert r["recall"] >= 0.78, r
+
+
+def test_eval_rejects_a_folder_that_is_not_a_sequence(tmp_path: Path) -> None:
+    """A folder without gt/gt.txt is refused, naming what is missing."""
+    (tmp_path / "img1").mkdir()
+    assert main(["eval", "--gt", str(tmp_path), "--model", str(MODEL)]) == 1
+
+
+@pytest.mark.slow
+def test_one_person_one_event_at_each_arrival(videos: Path, detector: OnnxDetector) -> None:
+    """one-by-one: a person event starts within 1 s of each of the six arrivals, none
+    outside the presence intervals (1 s tolerance), at most 8 in all."""
+    presence = json.loads((videos / "presence.json").read_text())["one-by-one-person-detection.mp4"]
+    fps = presence["fps"]
+    intervals = [(a / fps, b / fps) for a, b in presence["person_intervals"]]
+    events, _ = run_video(videos / "one-by-one-person-detection.mp4", detector)
+    starts = _starts(events)
+    assert len(starts) <= 8, starts
+    for a, _b in intervals:
+        assert any(a - 1.0 <= s <= a + 1.0 for s in starts), (a, starts)
+    for s in starts:
+        assert any(a - 1.0 <= s <= b + 1.0 for a, b in intervals), (s, intervals)
+    ends = [e for e in events if e.kind == "person" and e.state == "end"]
+    assert len(ends) == len(starts)  # every track closed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["car-detection.mp4", "alternating-light.h264", "light-dark.h264"])
+def test_no_person_events_without_people(name: str, videos: Path, detector: OnnxDetector) -> None:
+    """Cars, lights switched on and off, lights going out: no person event."""
+    events, stats = run_video(videos / name, detector)
+    assert _starts(events) == []
+    assert stats.frames > 40
+
+
+@pytest.mark.slow
+def test_light_switching_barely_wakes_the_detector(videos: Path, detector: OnnxDetector) -> None:
+    """alternating-light.h264: the detector runs on at most 5% of analysed frames."""
+    _, stats = run_video(videos / "alternating-light.h264", detector)
+    assert stats.frames >= 160
+    assert stats.detector_calls <= 0.05 * stats.frames, stats
+
+
+@pytest.mark.slow
+def test_person_inside_a_privacy_mask_is_never_detected(
+    videos: Path, detector: OnnxDetector
+) -> None:
+    """walking-by: two person events; with the doorway they walk through masked, none."""
+    plain, _ = run_video(videos / "walking-by.h264", detector)
+    assert len(_starts(plain)) == 2
+    mask = (
+        'privacy_masks = [{ name = "far doorway", points = [[180, 120], [600, 120], '
+        "[600, 480], [180, 480]] }]\nresolution = [640, 480]"
+    )
+    masked, _ = run_video(videos / "walking-by.h264", detector, mask)
+    assert _starts(masked) == []
+    assert all(e.mask_hash and len(e.mask_hash) == 64 for e in masked)
+
+
+@pytest.mark.slow
+def test_zones_travel_with_person_events(videos: Path, detector: OnnxDetector) -> None:
+    """A zone over the right half: events of people who stood there name it."""
+    zone = (
+        'zones = [{ name = "right-half", points = [[384, 0], [768, 0], [768, 432], '
+        "[384, 432]] }]\nresolution = [768, 432]"
+    )
+    events, _ = run_video(videos / "one-by-one-person-detection.mp4", detector, zone)
+    ends = [e for e in events if e.kind == "person" and e.state == "end"]
+    assert ends and all("right-half" in e.zones for e in ends)  # they all leave that way
+
+
+@pytest.mark.slow
+def test_bench_vision_reports_figures(videos: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`edge bench vision --json` reports every figure the issue asks for."""
+    assert (
+        main(
+            [
+                "bench",
+                "vision",
+                str(videos / "one-by-one-person-detection.mp4"),
+                "--model",
+                str(MODEL),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    r = json.loads(capsys.readouterr().out)
+    for key in (
+        "frames",
+        "decode_ms_per_frame",
+        "motion_ms_per_frame",
+        "detector_calls",
+        "detector_share",
+        "ms_per_detector_call",
+        "cpu_s_per_video_s",
+        "peak_rss_mb",
+        "x_realtime",
+    ):
+        assert r[key] > 0, key
+    assert r["frames"] == 697 and r["person_events"] == 6
+    print(
+        f"bench vision: {r['x_realtime']}x real time, {r['cpu_s_per_video_s']} CPU s per "
+        f"video s, {r['detector_calls']} detector calls"
+    )
