@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from edge.capture import build_inputs
+from edge.clips import ClipFinalizer, ClipRecorder, ClipStore
+from edge.clips.snapshot import SnapshotSaver
+from edge.clips.triggers import ClipTriggers
 from edge.config import EdgeConfig
 from edge.detect import build_detector
-from edge.events import EventFactory, EventSink
+from edge.events import Event, EventFactory, EventSink
 from edge.events.model import Kind, Severity, State
+from edge.events.rules import Rules
+from edge.evidence import AuditLog, NodeKey
 from edge.ids import new_id
 from edge.logs import get_logger
-from edge.outbox import Outbox
+from edge.outbox import Outbox, OutboxMessage, Pending, Priority
 from edge.pipeline import CameraWorker
 from edge.privacy import MaskSpec, PrivacyError
 from edge.sensors import ContactInput
-from edge.transport import MqttLink, SharingPolicy
+from edge.transport import MqttLink, SharingPolicy, topics
 
 log = get_logger(__name__)
 
@@ -32,61 +40,137 @@ def make_pin_factory(cfg: EdgeConfig) -> Any:
 
 
 class Node:
-    """Everything one node runs. Parts are built from config; tests may inject a pin factory."""
+    """Everything one node runs. Parts are built from config; tests may inject a pin factory
+    and a picamera2 module."""
 
     def __init__(self, cfg: EdgeConfig, *, pin_factory: Any = None, picamera2: Any = None) -> None:
         self.cfg = cfg
         self.outbox = Outbox(cfg.outbox_path)
-        self.sink = EventSink(self.outbox, SharingPolicy(cfg.destinations))
+        self.policy = SharingPolicy(cfg.destinations)
+        self.sink = EventSink(self.outbox, self.policy)
         self.factory = EventFactory(cfg.node.id, cfg.node.site)
+        self.key = NodeKey(cfg.key_path)
+        self.audit = AuditLog(cfg.audit_path)
         self.links = [
-            MqttLink(d, cfg.node, self.outbox, window=cfg.outbox.max_inflight)
+            MqttLink(d, cfg.node, self.outbox, window=cfg.outbox.max_inflight, on_ack=self._shared)
             for d in cfg.destinations
         ]
         self.sink.subscribe(self._wake_links)
         self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
         self.detector = build_detector(cfg.detector)  # one model, shared by the cameras
+        c = cfg.clips
+        self.store = ClipStore(cfg.clips_dir, c.max_bytes, c.max_age_days * 86400)
+        self.snapshots = SnapshotSaver(self.store, c.snapshot_quality)
+        self.mask_hashes: dict[str, str | None] = {}
+        self.finalizer = ClipFinalizer(
+            self.store,
+            self.key,
+            self.audit,
+            node=cfg.node.id,
+            site=cfg.node.site,
+            mask_hashes=self.mask_hashes,
+            on_clip=self._clip_ready,
+        )
+        self.recorders: dict[str, ClipRecorder] = {}
         self.cameras: list[CameraWorker] = []
         self.blocked: dict[str, str] = {}
         """Cameras that share nothing because their privacy mask cannot be applied."""
         for cam in cfg.cameras:
-            if cam.private:
-                log.info("camera.private", camera=cam.name, note="never opened")
-                continue
-            try:
-                spec = MaskSpec.from_config(cam)
-                inputs = build_inputs(cam, record=False, picamera2=picamera2)
-                mask_hash = spec.digest if spec else None
-            except PrivacyError as e:
-                log.error("privacy.camera_blocked", camera=cam.name, error=str(e))
-                self.blocked[cam.name] = str(e)
-                continue
-            self.cameras.append(
-                CameraWorker(
-                    cam,
-                    inputs,
-                    self.factory,
-                    self.sink.accept,
-                    mask_hash=mask_hash,
-                    detector=self.detector,
-                )
-            )
+            self._add_camera(cam, picamera2)
+        sensor_cameras = {s.name: list(s.cameras) for s in cfg.sensors}
+        self.rules = Rules(cfg.rules, sensor_cameras)
+        self.triggers = ClipTriggers(self.recorders, sensor_cameras)
         self.sensors = [
-            ContactInput(s, self.factory, self.sink.accept, pin_factory=self.pin_factory)
+            ContactInput(s, self.factory, self.accept, pin_factory=self.pin_factory)
             for s in cfg.sensors
         ]
+        self._stop = threading.Event()
+        self._housekeeper: threading.Thread | None = None
         self._started = time.monotonic()
+
+    def _add_camera(self, cam: Any, picamera2: Any) -> None:
+        if cam.private:
+            log.info("camera.private", camera=cam.name, note="never opened")
+            return
+        record = self.cfg.clips.enabled
+        try:
+            spec = MaskSpec.from_config(cam)
+            inputs = build_inputs(cam, record=record, picamera2=picamera2)
+            mask_hash = spec.digest if spec else None
+        except PrivacyError as e:
+            log.error("privacy.camera_blocked", camera=cam.name, error=str(e))
+            self.blocked[cam.name] = str(e)
+            return
+        self.mask_hashes[cam.name] = mask_hash
+        recorder = None
+        if record:
+            recorder = ClipRecorder(
+                cam.name,
+                self.cfg.clips,
+                self.finalizer.submit,
+                live=any(i.live for i in inputs),
+                fps=cam.fps,
+            )
+            self.recorders[cam.name] = recorder
+        self.cameras.append(
+            CameraWorker(
+                cam,
+                inputs,
+                self.factory,
+                self.accept,
+                mask_hash=mask_hash,
+                detector=self.detector,
+                snapshots=self.snapshots,
+                record=recorder.feed if recorder else None,
+            )
+        )
+
+    # -- the event path ---------------------------------------------------------------------
+
+    def accept(self, event: Event) -> None:
+        """Every event goes this way: rules (arming, incident), clips, then the outbox."""
+        self.sink.accept(self.triggers.apply(self.rules.apply(event)))
 
     def _wake_links(self, _event: object) -> None:
         for link in self.links:
             link.wake()
 
+    def _clip_ready(self, signed: dict[str, Any], path: Path) -> None:
+        """A signed clip is stored: queue its manifest for the destinations that take clips."""
+        m = signed["manifest"]
+        message = OutboxMessage(
+            id=f"{m['clip_id']}/manifest",
+            priority=Priority.CLIP,
+            kind="clip",
+            topic=topics.clip_manifest(m["clip_id"]),
+            payload=json.dumps(signed, sort_keys=True, separators=(",", ":")).encode(),
+            created=time.time(),
+        )
+        self.outbox.put(message, self.policy.destinations_for("clip"))
+        self._wake_links(None)
+
+    def _shared(self, destination: str, delivered: list[Pending]) -> None:
+        """The broker acknowledged: record in the audit chain what went where."""
+        for p in delivered:
+            m = p.message
+            self.audit.append(
+                "shared",
+                m.kind,
+                m.id,
+                destination,
+                hashlib.sha256(m.payload).hexdigest(),
+                topic=m.topic,
+            )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
     def start(self) -> None:
-        """Start links first (so nothing waits), then sensors, then cameras."""
+        """Start links first (so nothing waits), then clips, sensors and cameras."""
         for link in self.links:
             link.start()
+        self.finalizer.start()
         for name, error in self.blocked.items():
-            self.sink.accept(
+            self.accept(
                 self.factory.make(
                     Kind.CAMERA_FAULT,
                     Severity.ALARM,
@@ -100,6 +184,10 @@ class Node:
             sensor.start()
         for cam in self.cameras:
             cam.start()
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="housekeeping", daemon=True
+        )
+        self._housekeeper.start()
         log.info(
             "node.started",
             node=self.cfg.node.id,
@@ -107,7 +195,17 @@ class Node:
             cameras=len(self.cameras),
             sensors=len(self.sensors),
             destinations=[d.name for d in self.cfg.destinations],
+            key_id=self.key.id,
         )
+
+    def _housekeeping(self) -> None:
+        while not self._stop.wait(1.0):
+            for rec in self.recorders.values():
+                rec.tick()
+            try:
+                self.store.expire()
+            except Exception:  # never let housekeeping die
+                log.exception("housekeeping.failed")
 
     def wait_cameras(self, timeout: float | None = None) -> bool:
         """Wait until every camera's input has ended (replay); True if all did."""
@@ -117,6 +215,12 @@ class Node:
             if not cam.join(left):
                 return False
         return True
+
+    def flush_clips(self, timeout: float = 30.0) -> bool:
+        """Finish the clips being cut and wait until all are written (end of a replay)."""
+        for rec in self.recorders.values():
+            rec.close()
+        return self.finalizer.drain(timeout)
 
     def drain(self, timeout: float) -> bool:
         """Wait until the outbox is empty (everything acknowledged) or *timeout*."""
@@ -132,16 +236,21 @@ class Node:
         return all(link.alive() for link in self.links)
 
     def stop(self) -> None:
-        """Stop cameras, release pins, close links (offline status), close the outbox."""
+        """Stop cameras, finish clips, release pins, close links (offline status)."""
+        self._stop.set()
         for cam in self.cameras:
             cam.stop()
         for cam in self.cameras:
             cam.join(5.0)
+        for rec in self.recorders.values():
+            rec.close()
+        self.finalizer.stop()
         for sensor in self.sensors:
             sensor.close()
         for link in self.links:
             link.stop()
         self.outbox.close()
+        self.store.close()
         log.info(
             "node.stopped",
             node=self.cfg.node.id,

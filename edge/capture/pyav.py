@@ -10,13 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, cast
 
 import av
+from av.bitstream import BitStreamFilterContext
 
 from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
+from edge.capture.h264 import avcc_to_annexb
 from edge.capture.timing import Sampler, Timeline
 from edge.logs import get_logger
 from edge.privacy import MaskSpec, PrivacyFilter
@@ -102,24 +105,32 @@ class PyAvInput:
         seq = index = 0
         keyed = False
         start_mono = time.monotonic()
+        to_annexb = None
         if want_packets:
-            yield _stream_info(self.camera, stream, tb, rate)
+            info = _stream_info(self.camera, stream, tb, rate)
+            if stream.codec_context.extradata and not info.annexb:
+                # MP4-style (length-prefixed) packets: rewrite as Annex B with the parameter
+                # sets in front of keyframes, so every record stream looks the same downstream
+                to_annexb = BitStreamFilterContext("h264_mp4toannexb", stream)
+                info = replace(info, extradata=avcc_to_annexb(info.extradata or b""), annexb=True)
+            yield info
         try:
             for n, packet in enumerate(container.demux(stream)):
                 if self._closed.is_set():
                     return
                 flush = packet.size == 0  # end of stream: decode what the decoder holds
+                # decode before the bitstream filter: filtering takes the packet's data
+                decoded = self._decode(packet) if want_detect or record_frames else []
                 if not flush:
                     self.packets_read += 1
                     if want_packets and (keyed or packet.is_keyframe):
                         keyed = True  # a clip can only start at a keyframe: drop what precedes
-                        item = self._packet(packet, clock, n)
-                        if not self._pace(item.pts, start_mono):
-                            return
-                        yield item
-                if not (want_detect or record_frames):
-                    continue
-                for vf in self._decode(packet):
+                        for out in to_annexb.filter(packet) if to_annexb else (packet,):
+                            item = self._packet(out, clock, n)
+                            if not self._pace(item.pts, start_mono):
+                                return
+                            yield item
+                for vf in decoded:
                     self.frames_decoded += 1
                     pts = clock.at(vf.pts, index)
                     index += 1

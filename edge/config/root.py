@@ -9,8 +9,10 @@ from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import Section
 from edge.config.cameras import CameraConfig
+from edge.config.clips import ClipConfig
 from edge.config.detection import DetectorConfig
 from edge.config.node import LoggingConfig, NodeConfig
+from edge.config.rules import RulesConfig
 from edge.config.sensors import GpioConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig
 
@@ -44,6 +46,10 @@ class EdgeConfig(Section):
         default_factory=list, max_length=8, description="Brokers that receive events."
     )
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Durable outbox.")
+    clips: ClipConfig = Field(default_factory=ClipConfig, description="Clips and retention.")
+    rules: RulesConfig = Field(
+        default_factory=RulesConfig, description="Arming schedules and incident correlation."
+    )
 
     @field_validator("cameras")
     @classmethod
@@ -73,6 +79,22 @@ class EdgeConfig(Section):
         return v
 
     @model_validator(mode="after")
+    def _rule_targets_exist(self) -> EdgeConfig:
+        sensors = {s.name for s in self.sensors}
+        cams = {c.name: {z.name for z in c.zones} for c in self.cameras}
+        for i, a in enumerate(self.rules.arming):
+            where = f"rules.arming[{i}]"
+            if a.sensor is not None and a.sensor not in sensors:
+                raise ValueError(f"{where}.sensor: no sensor named {a.sensor!r}")
+            if a.camera is not None and a.camera not in cams:
+                raise ValueError(f"{where}.camera: no camera named {a.camera!r}")
+            if a.zone is not None:
+                cam, zone = a.zone.split("/", 1)
+                if zone not in cams.get(cam, set()):
+                    raise ValueError(f"{where}.zone: camera {cam!r} has no zone {zone!r}")
+        return self
+
+    @model_validator(mode="after")
     def _linked_cameras_exist(self) -> EdgeConfig:
         names = {c.name for c in self.cameras}
         for i, s in enumerate(self.sensors):
@@ -88,6 +110,21 @@ class EdgeConfig(Section):
     def data_dir(self) -> Path:
         """Directory for all state of this node."""
         return Path(self.node.data_dir)
+
+    @property
+    def clips_dir(self) -> Path:
+        """Directory of clips, manifests and snapshots."""
+        return Path(self.clips.directory) if self.clips.directory else self.data_dir / "clips"
+
+    @property
+    def key_path(self) -> Path:
+        """The node's Ed25519 signing key."""
+        return self.data_dir / "keys" / "node-ed25519.pem"
+
+    @property
+    def audit_path(self) -> Path:
+        """The hash-chained audit log."""
+        return self.data_dir / "audit.log"
 
     @property
     def outbox_path(self) -> Path:

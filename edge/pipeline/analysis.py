@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.capture import Frame, Image
+from edge.clips.snapshot import SnapshotSaver
 from edge.config import CameraConfig
 from edge.detect import BoxFilter, Detection, DetectionSchedule, Detector
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
 from edge.events.motion import MotionEpisodes
+from edge.events.tamper import TamperSettings, TamperWatch
 from edge.motion import BackgroundMotion, Box, MotionGate, MotionResult
 from edge.track import Change, Tracker, TrackEvent
 from edge.zones import Zones
@@ -61,6 +63,8 @@ class Analyzer:
         gate: MotionGate | None = None,
         mask_hash: str | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        snapshots: SnapshotSaver | None = None,
+        tamper: TamperSettings | None = None,
     ) -> None:
         self.cam = cam
         self.factory = factory
@@ -78,6 +82,8 @@ class Analyzer:
         )
         self.zones = Zones(cam.zones, cam.resolution)
         self.stats = AnalysisStats()
+        self.snapshots = snapshots
+        self.tamper = TamperWatch(factory, cam.name, tamper, mask_hash)
         self.last_motion: MotionResult | None = None
         self.last_detections: list[Detection] = []
         self._clock = clock
@@ -91,6 +97,7 @@ class Analyzer:
         self.last_motion = motion
         self.stats.motion_frames += motion.motion
         events = self.episodes.update(motion, frame.pts, frame.wall)
+        events += self.tamper.update(frame.image, frame.pts, frame.wall)
         if self.detector is None:
             return events
         dets: list[Detection] | None = None
@@ -145,6 +152,15 @@ class Analyzer:
             data["seconds"] = round(tr.last_t - tr.first_t, 3)
             data["detections"] = tr.hits
         zones = tuple(sorted(tr.zones_seen)) if te.change is Change.END else tr.zones
+        snapshot = None
+        if te.change is Change.START and self.snapshots is not None:
+            h, w = frame.image.shape[:2]
+            snapshot = self.snapshots.save(
+                self.cam.name,
+                frame.image,
+                self.last_detections,
+                self.zones.polygons(w, h) if self.zones else (),
+            )
         return self.factory.make(
             Kind.PERSON,
             Severity.WARNING,
@@ -155,4 +171,5 @@ class Analyzer:
             zones=zones,
             mask_hash=self.mask_hash,
             data=data,
+            snapshot_id=snapshot,
         )

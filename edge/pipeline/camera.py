@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from edge.backoff import Backoff
 from edge.capture import CameraInput, Frame, Item, Role, SourceError
+from edge.clips.snapshot import SnapshotSaver
 from edge.config import CameraConfig
 from edge.detect import Detector
 from edge.events.context import EventFactory
@@ -47,6 +48,7 @@ class CameraWorker:
         gate: MotionGate | None = None,
         detector: Detector | None = None,
         on_frame: Callable[[Frame], None] | None = None,
+        snapshots: SnapshotSaver | None = None,
     ) -> None:
         self.cfg = cfg
         self.inputs = inputs
@@ -55,7 +57,9 @@ class CameraWorker:
         self.record = record
         self.mask_hash = mask_hash
         self.on_frame = on_frame
-        self.analyzer = Analyzer(cfg, factory, detector=detector, gate=gate, mask_hash=mask_hash)
+        self.analyzer = Analyzer(
+            cfg, factory, detector=detector, gate=gate, mask_hash=mask_hash, snapshots=snapshots
+        )
         live = any(i.live for i in inputs)
         self.queue: FrameQueue[Frame] = FrameQueue(queue_size, drop_oldest=live)
         self.frames_analysed = 0

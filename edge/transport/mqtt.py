@@ -28,7 +28,7 @@ from edge import __version__
 from edge.backoff import Backoff
 from edge.config import DestinationConfig, NodeConfig
 from edge.logs import get_logger
-from edge.outbox import Outbox
+from edge.outbox import Outbox, Pending
 from edge.transport import topics
 from edge.transport.tls import TlsSetupError, client_context, explain
 
@@ -59,7 +59,7 @@ class MqttLink:
         *,
         window: int = 32,
         backoff: Backoff | None = None,
-        on_ack: Callable[[str, list[int]], None] | None = None,
+        on_ack: Callable[[str, list[Pending]], None] | None = None,
     ) -> None:
         self.dest = dest
         self.outbox = outbox
@@ -272,7 +272,7 @@ class MqttLink:
     # -- sender thread --------------------------------------------------------------------
 
     def _sender(self) -> None:
-        inflight: dict[int, tuple[int, float]] = {}  # mid -> (seq, sent at)
+        inflight: dict[int, tuple[Pending, float]] = {}  # mid -> (message, sent at)
         refused: set[int] = set()  # PUBACK with an error: kept, retried after a reconnect
         generation = 0
         while not self._stop.is_set():
@@ -289,7 +289,7 @@ class MqttLink:
             room = self.window - len(inflight)
             if room <= 0:
                 continue
-            sent_seqs = [s for s, _ in inflight.values()] + list(refused)
+            sent_seqs = [p.seq for p, _ in inflight.values()] + list(refused)
             for p in self.outbox.pending(self.dest.name, room, skip=sent_seqs):
                 m = p.message
                 props = None
@@ -304,13 +304,13 @@ class MqttLink:
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     self._wake.set()
                     break
-                inflight[info.mid] = (p.seq, time.monotonic())
+                inflight[info.mid] = (p, time.monotonic())
                 self.stats.published += 1
 
     def _drain_acks(
-        self, inflight: dict[int, tuple[int, float]], refused: set[int], generation: int
+        self, inflight: dict[int, tuple[Pending, float]], refused: set[int], generation: int
     ) -> None:
-        done: list[int] = []
+        done: list[Pending] = []
         now = time.monotonic()
         while True:
             try:
@@ -319,16 +319,21 @@ class MqttLink:
                 break
             if gen != generation or mid not in inflight:
                 continue  # from an earlier connection: it will be sent again
-            seq, sent = inflight.pop(mid)
+            pending, sent = inflight.pop(mid)
             if ok:
-                done.append(seq)
+                done.append(pending)
                 self.stats.ack_latency_s.append(now - sent)
             else:
                 self.stats.rejected += 1
-                refused.add(seq)
-                log.error("mqtt.publish_rejected", destination=self.dest.name, seq=seq)
+                refused.add(pending.seq)
+                log.error(
+                    "mqtt.publish_rejected",
+                    destination=self.dest.name,
+                    id=pending.message.id,
+                    topic=pending.message.topic,
+                )
         if done:
-            self.outbox.ack(self.dest.name, done)
+            self.outbox.ack(self.dest.name, [p.seq for p in done])
             self.stats.acked += len(done)
             if self._on_ack:
                 self._on_ack(self.dest.name, done)
