@@ -230,16 +230,66 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
-        prog="edge",
-        description="warehouse-edge: privacy-masked CCTV analysis, GPIO sensors and durable "
-        "evidence delivery for election-logistics warehouses.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _keys(args: argparse.Namespace) -> int:
+    from edge.evidence import NodeKey, public_pem
+    from edge.evidence.keys import SigningKeyError
 
+    cfg = _load_or_exit(args.config)
+    try:
+        key = NodeKey(cfg.key_path)
+    except (SigningKeyError, OSError) as e:
+        print(f"keys: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "node": cfg.node.id,
+                    "site": cfg.node.site,
+                    "key_id": key.id,
+                    "alg": "Ed25519",
+                    "public_key_pem": public_pem(key.public),
+                }
+            )
+        )
+    else:
+        print(f"# warehouse-edge node {cfg.node.id} at {cfg.node.site}, Ed25519 key id {key.id}")
+        print(public_pem(key.public), end="")
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from edge.evidence import verify_log
+
+    try:
+        check = verify_log(args.path)
+    except OSError as e:
+        print(f"audit: cannot read {args.path}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": check.ok,
+                    "records": check.records,
+                    "head": check.head,
+                    "bad_line": check.bad_line,
+                    "reason": check.reason,
+                }
+            )
+        )
+    elif check.ok:
+        print(f"{args.path}: OK, {check.records} records, head {check.head}")
+    else:
+        print(
+            f"{args.path}:{check.bad_line}: {check.reason} (after {check.records} good records)",
+            file=sys.stderr,
+        )
+    return EXIT_OK if check.ok else EXIT_FAILED
+
+
+def _cmd_run(sub: Any) -> None:
+    """Add `edge run`."""
     p = sub.add_parser("run", help="run the node daemon (under systemd: Type=notify)")
     p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
     p.add_argument(
@@ -249,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_run)
 
+
+def _cmd_demo(sub: Any) -> None:
+    """Add `edge demo`."""
     p = sub.add_parser(
         "demo",
         help="replay a sample video with a simulated door and a real "
@@ -271,17 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="show the node's log events")
     p.set_defaults(func=_demo)
 
-    p = sub.add_parser("check-config", help="validate a node config; exit 2 naming each fault")
-    p.add_argument("path", type=Path, help="config file (TOML)")
-    p.add_argument("--json", action="store_true", help="machine-readable result")
-    p.add_argument(
-        "--credentials",
-        type=Path,
-        metavar="DIR",
-        help="resolve credential:NAME paths in DIR (as systemd's $CREDENTIALS_DIRECTORY would)",
-    )
-    p.set_defaults(func=_check_config)
 
+def _cmd_snapshot(sub: Any) -> None:
+    """Add `edge snapshot`."""
     p = sub.add_parser(
         "snapshot",
         help="save one current frame of a camera as shared, privacy masks drawn with --overlay",
@@ -299,6 +344,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for a frame")
     p.set_defaults(func=_snapshot)
 
+
+def _cmd_check_config(sub: Any) -> None:
+    """Add `edge check-config`."""
+    p = sub.add_parser("check-config", help="validate a node config; exit 2 naming each fault")
+    p.add_argument("path", type=Path, help="config file (TOML)")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument(
+        "--credentials",
+        type=Path,
+        metavar="DIR",
+        help="resolve credential:NAME paths in DIR (as systemd's $CREDENTIALS_DIRECTORY would)",
+    )
+    p.set_defaults(func=_check_config)
+
+
+def _cmd_bench(sub: Any) -> None:
+    """Add `edge bench`."""
     p = sub.add_parser("bench", help="measure a stage and print figures")
     bench = p.add_subparsers(dest="what", metavar="STAGE", required=True)
     b = bench.add_parser("capture", help="decode cost for analysis and the record role")
@@ -315,6 +377,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_detector_args(b)
     p.set_defaults(func=_bench)
 
+
+def _cmd_keys(sub: Any) -> None:
+    """Add `edge keys`."""
+    p = sub.add_parser("keys", help="the node's evidence-signing key")
+    keys = p.add_subparsers(dest="what", metavar="ACTION", required=True)
+    k = keys.add_parser("export", help="print the public key (the private key never leaves)")
+    k.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
+    k.add_argument("--json", action="store_true", help="machine-readable")
+    p.set_defaults(func=_keys)
+
+
+def _cmd_audit(sub: Any) -> None:
+    """Add `edge audit`."""
+    p = sub.add_parser("audit", help="the hash-chained log of what was shared")
+    audit = p.add_subparsers(dest="what", metavar="ACTION", required=True)
+    a = audit.add_parser("verify", help="check the chain; exit 1 naming the first bad record")
+    a.add_argument("path", type=Path, help="audit log (DATA_DIR/audit.log)")
+    a.add_argument("--json", action="store_true", help="machine-readable")
+    p.set_defaults(func=_audit)
+
+
+def _cmd_eval(sub: Any) -> None:
+    """Add `edge eval`."""
     p = sub.add_parser("eval", help="precision and recall of the detector on a MOT sequence")
     p.add_argument(
         "--gt",
@@ -333,6 +418,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iou", type=float, default=0.5, help="overlap that counts as a match")
     _add_detector_args(p)
     p.set_defaults(func=_eval)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="edge",
+        description="warehouse-edge: privacy-masked CCTV analysis, GPIO sensors and durable "
+        "evidence delivery for election-logistics warehouses.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _cmd_run(sub)
+    _cmd_demo(sub)
+    _cmd_check_config(sub)
+    _cmd_snapshot(sub)
+    _cmd_bench(sub)
+    _cmd_keys(sub)
+    _cmd_audit(sub)
+    _cmd_eval(sub)
     return parser
 
 

@@ -64,6 +64,21 @@ def _describe(event: dict[str, Any]) -> str:
     return f"{event['kind']:<12} {event['state']:<6} {event['severity']:<8} {where:<13} {extra}"
 
 
+def _describe_manifest(signed: dict[str, Any], public: list[Any]) -> str:
+    from edge.evidence import EvidenceError, verify_manifest
+
+    m = signed["manifest"]
+    try:
+        verify_manifest(signed, public[0])
+        check = "signature OK"
+    except EvidenceError as e:
+        check = f"SIGNATURE BAD: {e}"
+    return (
+        f"{'clip':<12} {m['method']:<6} {'':<8} {m['camera']:<13} {m['duration_s']:.1f} s, "
+        f"{m['size'] / 1e6:.1f} MB, sha256 {m['sha256'][:12]}..., {check}"
+    )
+
+
 def run_demo(
     video: Path | None = None,
     *,
@@ -133,11 +148,16 @@ def _run(
     cfg = load(cfg_path)
     started = time.time()
 
+    public: list[Any] = []  # the node's key, as the police would hold it from `edge keys export`
+
     def show(msg: Received) -> None:
-        if as_json or not msg.topic.endswith("/events"):
+        if as_json:
             return
-        event = msg.json()
-        print(f"[police +{msg.at - started:6.2f}s] {_describe(event)}", file=out, flush=True)
+        stamp = f"[police +{msg.at - started:6.2f}s]"
+        if msg.topic.endswith("/events"):
+            print(f"{stamp} {_describe(msg.json())}", file=out, flush=True)
+        elif msg.topic.endswith("/manifest"):
+            print(f"{stamp} {_describe_manifest(msg.json(), public)}", file=out, flush=True)
 
     police = Subscriber(broker.tls_port, str(ca.ca_path), police_pair, on_message=show)
     police.start()
@@ -149,6 +169,7 @@ def _run(
         flush=True,
     )
     node = Node(cfg)
+    public.append(node.key.public)
     door = node.pin_factory.pin(DOOR_PIN)
     door.drive_low()  # contact closed: door shut
     node.start()
@@ -168,6 +189,7 @@ def _run(
     door_thread.start()
     node.wait_cameras()
     door_thread.join(5)
+    node.flush_clips()
     delivered = node.drain(timeout=20)
     accepted = dict(node.sink.counts)
     expected = sum(accepted.values())
@@ -184,6 +206,7 @@ def _run(
         camera.frames_analysed,
         video,
         started,
+        clips_received=sum(1 for m in police.messages if m.topic.endswith("/manifest")),
         delivered=delivered,
         out=out,
         as_json=as_json,
@@ -197,6 +220,7 @@ def _report(
     video: Path,
     started: float,
     *,
+    clips_received: int,
     delivered: bool,
     out: TextIO,
     as_json: bool,
@@ -211,6 +235,7 @@ def _report(
         "accepted": accepted,
         "received": dict(by_kind),
         "duplicates": len(ids) - len(set(ids)),
+        "clips": f"{node.finalizer.written} signed, {clips_received} manifests received",
         "all_delivered": delivered and len(set(ids)) >= expected,
         "seconds": round(time.time() - started, 2),
     }
@@ -218,6 +243,7 @@ def _report(
         bool(summary["all_delivered"])
         and by_kind["door_open"] > 0
         and (by_kind["motion"] + by_kind["person"] > 0)
+        and clips_received == node.finalizer.written
     )
     if as_json:
         print(json.dumps({**summary, "events": received, "ok": ok}, indent=2), file=out)
