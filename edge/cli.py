@@ -212,6 +212,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "clips":
+        from edge.bench.clips import bench_clips, format_clips
+
+        result = bench_clips(str(args.video), seconds=args.seconds, repeat=args.repeat)
+        print(json.dumps(result, indent=2) if args.json else format_clips(result))
+        return EXIT_OK
     if args.what == "vision":
         from edge.bench.vision import bench_vision, format_vision
 
@@ -375,6 +381,11 @@ def _cmd_bench(sub: Any) -> None:
     b.add_argument("video", type=Path, help="video file")
     b.add_argument("--fps", type=float, default=5.0, help="analysis rate")
     _add_detector_args(b)
+    b = bench.add_parser("clips", help="CPU per clip: remux versus re-encode")
+    b.add_argument("video", type=Path, help="H.264 video file")
+    b.add_argument("--seconds", type=float, default=15.0, help="clip length")
+    b.add_argument("--repeat", type=int, default=20, help="remux runs to average")
+    b.add_argument("--json", action="store_true", help="machine-readable figures")
     p.set_defaults(func=_bench)
 
 

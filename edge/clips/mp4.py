@@ -35,6 +35,8 @@ class WrittenClip:
     packets: int
     duration_s: float
     bytes: int
+    codec_opened: bool
+    """Whether any codec (decoder or encoder) was opened for the output stream: never."""
 
 
 def _template(info: StreamInfo, packets: Sequence[Packet]) -> av.VideoStream:
@@ -71,6 +73,8 @@ def write_mp4(path: Path, info: StreamInfo, packets: Sequence[Packet]) -> Writte
             pkt.stream = stream
             out.mux(pkt)
             last_dts = dts
+        ctx = stream.codec_context
+        opened = bool(ctx is not None and ctx.is_open) or template.codec_context.is_open
     tmp.replace(path)
     span = max(p.pts for p in packets) - min(p.pts for p in packets) + 1 / fps
-    return WrittenClip(path, len(packets), round(span, 3), path.stat().st_size)
+    return WrittenClip(path, len(packets), round(span, 3), path.stat().st_size, opened)
