@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge import heartbeat
 from edge.capture import build_inputs
 from edge.clips import ClipFinalizer, ClipRecorder, ClipStore
 from edge.clips.snapshot import SnapshotSaver
@@ -21,13 +22,22 @@ from edge.events.rules import Rules
 from edge.evidence import AuditLog, NodeKey
 from edge.ids import new_id
 from edge.logs import get_logger
-from edge.outbox import Outbox, OutboxMessage, Pending, Priority
+from edge.outbox import ClassLimits, Outbox, OutboxMessage, Pending, Priority
 from edge.pipeline import CameraWorker
 from edge.privacy import MaskSpec, PrivacyError
 from edge.sensors import ContactInput
 from edge.transport import MqttLink, SharingPolicy, topics
+from edge.transport.chunks import clip_messages
 
 log = get_logger(__name__)
+
+
+def _sha256_of(m: OutboxMessage) -> str:
+    """The hash the audit chain records for a message: of its payload, or for a clip chunk
+    the chunk hash computed when it was queued."""
+    if m.file is None:
+        return hashlib.sha256(m.payload).hexdigest()
+    return dict(m.properties).get("sha256", "")
 
 
 def make_pin_factory(cfg: EdgeConfig) -> Any:
@@ -45,14 +55,33 @@ class Node:
 
     def __init__(self, cfg: EdgeConfig, *, pin_factory: Any = None, picamera2: Any = None) -> None:
         self.cfg = cfg
-        self.outbox = Outbox(cfg.outbox_path)
+        o = cfg.outbox
+        self.outbox = Outbox(
+            cfg.outbox_path,
+            {
+                prio: ClassLimits(c.ttl_s, c.max_messages)
+                for prio, c in (
+                    (Priority.ALARM, o.alarm),
+                    (Priority.EVENT, o.event),
+                    (Priority.CLIP, o.clip),
+                    (Priority.HEALTH, o.health),
+                )
+            },
+        )
         self.policy = SharingPolicy(cfg.destinations)
         self.sink = EventSink(self.outbox, self.policy)
         self.factory = EventFactory(cfg.node.id, cfg.node.site)
         self.key = NodeKey(cfg.key_path)
         self.audit = AuditLog(cfg.audit_path)
         self.links = [
-            MqttLink(d, cfg.node, self.outbox, window=cfg.outbox.max_inflight, on_ack=self._shared)
+            MqttLink(
+                d,
+                cfg.node,
+                self.outbox,
+                window=o.max_inflight,
+                max_chunks_inflight=o.max_chunks_inflight,
+                on_ack=self._shared,
+            )
             for d in cfg.destinations
         ]
         self.sink.subscribe(self._wake_links)
@@ -60,7 +89,7 @@ class Node:
         self.detector = build_detector(cfg.detector)  # one model, shared by the cameras
         c = cfg.clips
         self.store = ClipStore(cfg.clips_dir, c.max_bytes, c.max_age_days * 86400)
-        self.snapshots = SnapshotSaver(self.store, c.snapshot_quality)
+        self.snapshots = SnapshotSaver(self.store, c.snapshot_quality, self._snapshot_ready)
         self.mask_hashes: dict[str, str | None] = {}
         self.finalizer = ClipFinalizer(
             self.store,
@@ -86,7 +115,7 @@ class Node:
         ]
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
-        self._started = time.monotonic()
+        self.started_mono = time.monotonic()
 
     def _add_camera(self, cam: Any, picamera2: Any) -> None:
         if cam.private:
@@ -136,31 +165,64 @@ class Node:
             link.wake()
 
     def _clip_ready(self, signed: dict[str, Any], path: Path) -> None:
-        """A signed clip is stored: queue its manifest for the destinations that take clips."""
+        """A signed clip is stored: queue its manifest and chunks for the destinations that
+        take this camera's clips (the same set for every message of the clip)."""
         m = signed["manifest"]
-        message = OutboxMessage(
-            id=f"{m['clip_id']}/manifest",
-            priority=Priority.CLIP,
-            kind="clip",
-            topic=topics.clip_manifest(m["clip_id"]),
-            payload=json.dumps(signed, sort_keys=True, separators=(",", ":")).encode(),
-            created=time.time(),
-        )
-        self.outbox.put(message, self.policy.destinations_for("clip"))
+        destinations = self.policy.destinations_for("clip", m["camera"])
+        if not destinations:
+            self.store.mark_delivered(m["clip_id"])  # nobody may have it: no reason to keep it
+            return
+        for message in clip_messages(signed, path, self.cfg.outbox.chunk_size):
+            self.outbox.put(message, destinations)
         self._wake_links(None)
 
+    def _snapshot_ready(self, snap_id: str, camera: str, path: Path) -> None:
+        message = OutboxMessage(
+            id=f"snapshot/{snap_id}",
+            priority=Priority.CLIP,
+            kind="snapshot",
+            topic=topics.snapshot(snap_id),
+            payload=path.read_bytes(),
+            created=time.time(),
+            properties=(("camera", camera), ("content-type", "image/jpeg")),
+        )
+        if self.outbox.put(message, self.policy.destinations_for("snapshot", camera)) is None:
+            self.store.mark_delivered(snap_id)
+
     def _shared(self, destination: str, delivered: list[Pending]) -> None:
-        """The broker acknowledged: record in the audit chain what went where."""
+        """The broker acknowledged: record in the audit chain what went where; a clip whose
+        manifest and chunks all reached every destination may leave the node first."""
+        clips = set()
         for p in delivered:
             m = p.message
-            self.audit.append(
-                "shared",
-                m.kind,
-                m.id,
-                destination,
-                hashlib.sha256(m.payload).hexdigest(),
-                topic=m.topic,
-            )
+            self.audit.append("shared", m.kind, m.id, destination, _sha256_of(m), topic=m.topic)
+            if m.kind == "clip":
+                clips.add(m.id.split("/", 1)[0])
+            elif m.kind == "snapshot":
+                self.store.mark_delivered(m.id.split("/", 1)[1])
+        for clip_id in clips:
+            if self.outbox.remaining(f"{clip_id}/") == 0:
+                self.store.mark_delivered(clip_id)
+                self.store.mark_delivered(f"{clip_id}.manifest")
+
+    def heartbeat(self) -> None:
+        """Queue a health report for the destinations that take it (retained, short-lived)."""
+        payload = json.dumps(heartbeat.report(self), sort_keys=True, separators=(",", ":"))
+        now = time.time()
+        self.outbox.put(
+            OutboxMessage(
+                id=f"health/{new_id()}",
+                priority=Priority.HEALTH,
+                kind="node_health",
+                topic=topics.HEALTH,
+                payload=payload.encode(),
+                created=now,
+                expires=now + 3 * self.cfg.health.interval_s,
+                retain=True,
+            ),
+            self.policy.destinations_for("node_health"),
+        )
+        self._wake_links(None)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -199,11 +261,16 @@ class Node:
         )
 
     def _housekeeping(self) -> None:
+        next_beat = time.monotonic()
         while not self._stop.wait(1.0):
-            for rec in self.recorders.values():
-                rec.tick()
             try:
+                for rec in self.recorders.values():
+                    rec.tick()
                 self.store.expire()
+                self.outbox.expire()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.cfg.health.interval_s
+                    self.heartbeat()
             except Exception:  # never let housekeeping die
                 log.exception("housekeeping.failed")
 
@@ -254,7 +321,7 @@ class Node:
         log.info(
             "node.stopped",
             node=self.cfg.node.id,
-            uptime_s=round(time.monotonic() - self._started, 1),
+            uptime_s=round(time.monotonic() - self.started_mono, 1),
         )
 
 

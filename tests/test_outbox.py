@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ def _msg(i: int, prio: Priority = Priority.EVENT, kind: str = "motion") -> Outbo
         kind=kind,
         topic="events",
         payload=b"x%d" % i,
-        created=1000.0 + i,
+        created=time.time() + i,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -64,9 +65,16 @@ def render(
 class SnapshotSaver:
     """Writes event snapshots under the clip store's retention."""
 
-    def __init__(self, store: ClipStore, quality: int = 85) -> None:
+    def __init__(
+        self,
+        store: ClipStore,
+        quality: int = 85,
+        on_saved: Callable[[str, str, Path], None] | None = None,
+    ) -> None:
         self.store = store
         self.quality = quality
+        self.on_saved = on_saved
+        """Called with (snapshot id, camera, path) once a snapshot is kept."""
 
     def save(
         self,
@@ -86,4 +94,6 @@ class SnapshotSaver:
         except (QuotaError, OSError, ValueError) as e:
             log.error("snapshot.failed", camera=camera, error=str(e))
             return None
+        if self.on_saved is not None:
+            self.on_saved(snap_id, camera, path)
         return snap_id

@@ -13,7 +13,7 @@ from edge.config.cameras import (
 )
 from edge.config.detection import CameraDetectionConfig, DetectorConfig, ZoneConfig
 from edge.config.loader import ConfigError, format_loc, load, loads
-from edge.config.node import LoggingConfig, NodeConfig
+from edge.config.node import HealthConfig, LoggingConfig, NodeConfig
 from edge.config.root import EdgeConfig
 from edge.config.sensors import GpioConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig, TlsConfig
@@ -27,6 +27,7 @@ __all__ = [
     "EdgeConfig",
     "FileSourceConfig",
     "GpioConfig",
+    "HealthConfig",
     "JetsonSourceConfig",
     "LoggingConfig",
     "MotionConfig",

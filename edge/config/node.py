@@ -43,3 +43,11 @@ class LoggingConfig(Section):
             "terminal and JSON lines otherwise."
         ),
     )
+
+
+class HealthConfig(Section):
+    """The heartbeat each broker receives."""
+
+    interval_s: float = Field(
+        default=60.0, ge=5, le=3600, description="Seconds between heartbeats (retained)."
+    )

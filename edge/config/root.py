@@ -11,7 +11,7 @@ from edge.config.base import Section
 from edge.config.cameras import CameraConfig
 from edge.config.clips import ClipConfig
 from edge.config.detection import DetectorConfig
-from edge.config.node import LoggingConfig, NodeConfig
+from edge.config.node import HealthConfig, LoggingConfig, NodeConfig
 from edge.config.rules import RulesConfig
 from edge.config.sensors import GpioConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig
@@ -47,6 +47,7 @@ class EdgeConfig(Section):
     )
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Durable outbox.")
     clips: ClipConfig = Field(default_factory=ClipConfig, description="Clips and retention.")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Heartbeats.")
     rules: RulesConfig = Field(
         default_factory=RulesConfig, description="Arming schedules and incident correlation."
     )
@@ -92,6 +93,15 @@ class EdgeConfig(Section):
                 cam, zone = a.zone.split("/", 1)
                 if zone not in cams.get(cam, set()):
                     raise ValueError(f"{where}.zone: camera {cam!r} has no zone {zone!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_cameras_exist(self) -> EdgeConfig:
+        names = {c.name for c in self.cameras}
+        for i, d in enumerate(self.destinations):
+            for cam in d.cameras:
+                if cam != "*" and cam not in names:
+                    raise ValueError(f"destinations[{i}].cameras: no camera named {cam!r}")
         return self
 
     @model_validator(mode="after")

@@ -67,7 +67,21 @@ class DestinationConfig(Section):
     kinds: list[str] = Field(
         default_factory=lambda: ["*"],
         min_length=1,
-        description="Event kinds this destination may receive; '*' for all.",
+        description="Kinds this destination may receive: event kinds, 'clip', 'snapshot', "
+        "'node_health'; '*' for all.",
+    )
+    cameras: list[str] = Field(
+        default_factory=lambda: ["*"],
+        min_length=1,
+        description="Cameras shared with this destination: their events, clips and snapshots "
+        "may go; other cameras' never do. '*' for all.",
+    )
+    bandwidth_bps: int = Field(
+        default=0,
+        ge=0,
+        le=10_000_000_000,
+        description="Most bytes per second sent to this broker (0: no cap). Alarms still "
+        "overtake clip chunks.",
     )
 
     @model_validator(mode="after")
@@ -81,8 +95,47 @@ class DestinationConfig(Section):
         return self
 
 
+class ClassConfig(Section):
+    """Time to live and size cap of one outbox class."""
+
+    ttl_s: float = Field(ge=0, le=365 * 86400, description="Seconds kept (0: until delivered).")
+    max_messages: int = Field(
+        ge=10, le=10_000_000, description="Cap; the oldest of the class go beyond it (counted)."
+    )
+
+
 class OutboxConfig(Section):
     """The durable queue between the pipeline and the brokers."""
+
+    chunk_size: int = Field(
+        default=256 * 1024,
+        ge=4 * 1024,
+        le=8 * 1024 * 1024,
+        description="Clip chunk size in bytes; must fit every broker's packet limit (EMQX 1 MB, "
+        "AWS IoT 128 KB).",
+    )
+    max_chunks_inflight: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Clip chunks awaiting PUBACK at once, so alarms overtake a clip upload.",
+    )
+    alarm: ClassConfig = Field(
+        default_factory=lambda: ClassConfig(ttl_s=0, max_messages=1_000_000),
+        description="Alarms (smoke, tamper, armed doors and zones).",
+    )
+    event: ClassConfig = Field(
+        default_factory=lambda: ClassConfig(ttl_s=14 * 86400, max_messages=1_000_000),
+        description="Other events (people, doors in working hours, faults).",
+    )
+    clip: ClassConfig = Field(
+        default_factory=lambda: ClassConfig(ttl_s=7 * 86400, max_messages=200_000),
+        description="Clip manifests, chunks and snapshots.",
+    )
+    health: ClassConfig = Field(
+        default_factory=lambda: ClassConfig(ttl_s=900, max_messages=200),
+        description="Heartbeats.",
+    )
 
     path: str | None = Field(
         default=None,

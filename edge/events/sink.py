@@ -51,7 +51,7 @@ class EventSink:
             payload=event.to_json(),
             created=time.time(),
         )
-        destinations = self.policy.destinations_for(str(event.kind))
+        destinations = self.policy.destinations_for(str(event.kind), event.camera)
         self.outbox.put(message, destinations)
         with self._lock:
             self.counts[str(event.kind)] += 1

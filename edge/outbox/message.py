@@ -30,6 +30,27 @@ class OutboxMessage:
     created: float
     expires: float | None = None
     retain: bool = False
+    file: str | None = None
+    """When set, the payload is ``length`` bytes of this file from ``offset`` (clip chunks:
+    the clip is on disk once, not copied into the queue)."""
+    offset: int = 0
+    length: int = 0
+    properties: tuple[tuple[str, str], ...] = ()
+    """Extra MQTT 5 user properties (chunk number, chunk hash...)."""
+
+    def body(self) -> bytes:
+        """The payload to publish; reads it from ``file`` for file-backed messages.
+
+        Raises FileNotFoundError when the file is gone (evicted from the clip store).
+        """
+        if self.file is None:
+            return self.payload
+        with open(self.file, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(self.length)
+        if len(data) != self.length:
+            raise FileNotFoundError(f"{self.file}: {len(data)} of {self.length} bytes left")
+        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,11 +28,14 @@ from edge import __version__
 from edge.backoff import Backoff
 from edge.config import DestinationConfig, NodeConfig
 from edge.logs import get_logger
-from edge.outbox import Outbox, Pending
+from edge.outbox import Outbox, Pending, Priority
 from edge.transport import topics
 from edge.transport.tls import TlsSetupError, client_context, explain
 
 log = get_logger(__name__)
+
+SUSPECT_AFTER = 3
+"""Connections lost with the same large message in flight before it is held back."""
 
 
 @dataclass
@@ -58,6 +61,7 @@ class MqttLink:
         outbox: Outbox,
         *,
         window: int = 32,
+        max_chunks_inflight: int = 4,
         backoff: Backoff | None = None,
         on_ack: Callable[[str, list[Pending]], None] | None = None,
     ) -> None:
@@ -66,7 +70,12 @@ class MqttLink:
         self.root = topics.TopicRoot(dest.topic_prefix, node.site, node.id)
         self.client_id = f"{node.site}-{node.id}-{dest.name}"
         self.window = window
+        self.max_chunks_inflight = max_chunks_inflight
+        self.broker_max_packet: int | None = None
+        """The broker's Maximum Packet Size (MQTT 5 CONNACK), when it announces one."""
         self.stats = LinkStats()
+        self._bucket = TokenBucket(dest.bandwidth_bps) if dest.bandwidth_bps else None
+        self._suspects: dict[str, int] = {}  # message id -> connections lost while in flight
         self._backoff = backoff or Backoff(1.0, 60.0)
         self._on_ack = on_ack
         self._ctx = client_context(dest)  # raises TlsSetupError naming the file
@@ -156,7 +165,10 @@ class MqttLink:
                 client.disconnect()
                 return
             self.stats.connects += 1
+            self.stats.last_error = None
             self._backoff.reset()
+            limit = getattr(_p, "MaximumPacketSize", None) if _p is not None else None
+            self.broker_max_packet = int(limit) if limit else None
             client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
             self._connected.set()
             self._wake.set()
@@ -273,12 +285,13 @@ class MqttLink:
 
     def _sender(self) -> None:
         inflight: dict[int, tuple[Pending, float]] = {}  # mid -> (message, sent at)
-        refused: set[int] = set()  # PUBACK with an error: kept, retried after a reconnect
+        refused: set[int] = set()  # not sendable on this connection: retried after a reconnect
         generation = 0
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
             if generation != self._generation or not self._connected.is_set():
+                self._note_lost(inflight)
                 inflight.clear()  # those stay in the outbox and go again after reconnect
                 refused.clear()
                 generation = self._generation
@@ -286,26 +299,105 @@ class MqttLink:
             client = self._client
             if client is None or not self._connected.is_set():
                 continue
-            room = self.window - len(inflight)
-            if room <= 0:
-                continue
-            sent_seqs = [p.seq for p, _ in inflight.values()] + list(refused)
-            for p in self.outbox.pending(self.dest.name, room, skip=sent_seqs):
-                m = p.message
-                props = None
-                if self.dest.protocol == "5":
-                    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-                    props.UserProperty = [("id", m.id), ("kind", m.kind)]
-                    if m.expires is not None:
-                        props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
-                info = client.publish(
-                    self.root(m.topic), m.payload, qos=1, retain=m.retain, properties=props
-                )
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    self._wake.set()
+            self._send_some(client, inflight, refused)
+
+    def _send_some(
+        self,
+        client: mqtt.Client,
+        inflight: dict[int, tuple[Pending, float]],
+        refused: set[int],
+    ) -> None:
+        room = self.window - len(inflight)
+        if room <= 0:
+            return
+        chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
+        # clip chunks are few at a time, so alarms and events always find the line short
+        top = Priority.EVENT if chunks >= self.max_chunks_inflight else None
+        skip = [p.seq for p, _ in inflight.values()] + list(refused)
+        for p in self.outbox.pending(self.dest.name, room, skip=skip, max_priority=top):
+            if p.message.priority is Priority.CLIP:
+                if chunks >= self.max_chunks_inflight:
                     break
-                inflight[info.mid] = (p, time.monotonic())
-                self.stats.published += 1
+                chunks += 1
+            if not self._publish(client, p, inflight, refused):
+                break
+
+    def _publish(
+        self,
+        client: mqtt.Client,
+        p: Pending,
+        inflight: dict[int, tuple[Pending, float]],
+        refused: set[int],
+    ) -> bool:
+        """Publish one message; False when the loop should stop for now."""
+        m = p.message
+        try:
+            payload = m.body()
+        except FileNotFoundError as e:
+            self.outbox.drop([p.seq], "file_gone")
+            log.error("mqtt.payload_gone", destination=self.dest.name, id=m.id, error=str(e))
+            return True
+        topic = self.root(m.topic)
+        size = len(payload) + len(topic) + 64
+        if self.broker_max_packet is not None and size > self.broker_max_packet:
+            refused.add(p.seq)
+            self._too_big(m.id, size, self.broker_max_packet)
+            return True
+        if self._suspects.get(m.id, 0) >= SUSPECT_AFTER:
+            refused.add(p.seq)  # reported in _note_lost; kept in the outbox
+            return True
+        if self._bucket is not None and not self._bucket.take(len(payload), self._stop):
+            return False
+        props = None
+        if self.dest.protocol == "5":
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
+            if m.expires is not None:
+                props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
+        info = client.publish(topic, payload, qos=1, retain=m.retain, properties=props)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            self._wake.set()
+            return False
+        inflight[info.mid] = (p, time.monotonic())
+        self.stats.published += 1
+        return True
+
+    def _too_big(self, msg_id: str, size: int, limit: int) -> None:
+        why = (
+            f"message {msg_id} is {size} bytes but the broker accepts packets of at most "
+            f"{limit} bytes (its Maximum Packet Size): lower outbox.chunk_size; the message "
+            "stays queued"
+        )
+        if why != self.stats.last_error:
+            log.error(
+                "mqtt.packet_too_large",
+                destination=self.dest.name,
+                id=msg_id,
+                bytes=size,
+                broker_limit=limit,
+            )
+        self.stats.last_error = why
+
+    def _note_lost(self, inflight: dict[int, tuple[Pending, float]]) -> None:
+        """The connection dropped with messages in flight. A large message in flight each time
+        the broker drops us is likely over a limit the broker does not announce (MQTT 3.1.1):
+        after SUSPECT_AFTER times it is held back and reported, not retried for ever."""
+        if not inflight:
+            return
+        big = max(inflight.values(), key=lambda x: x[0].message.length or len(x[0].message.payload))
+        m = big[0].message
+        size = m.length or len(m.payload)
+        if size < 16 * 1024:
+            return
+        n = self._suspects[m.id] = self._suspects.get(m.id, 0) + 1
+        if n == SUSPECT_AFTER:
+            why = (
+                f"the broker dropped the connection {n} times while message {m.id} "
+                f"({size} bytes) was in flight: probably over its packet size limit; lower "
+                "outbox.chunk_size. The message stays queued"
+            )
+            self.stats.last_error = why
+            log.error("mqtt.packet_suspect", destination=self.dest.name, id=m.id, bytes=size)
 
     def _drain_acks(
         self, inflight: dict[int, tuple[Pending, float]], refused: set[int], generation: int
@@ -323,6 +415,7 @@ class MqttLink:
             if ok:
                 done.append(pending)
                 self.stats.ack_latency_s.append(now - sent)
+                self._suspects.pop(pending.message.id, None)
             else:
                 self.stats.rejected += 1
                 refused.add(pending.seq)
@@ -338,6 +431,27 @@ class MqttLink:
             if self._on_ack:
                 self._on_ack(self.dest.name, done)
             self._wake.set()
+
+
+class TokenBucket:
+    """A bandwidth cap: at most *rate* bytes per second, bursts up to one second's worth."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = float(rate)
+        self._tokens = float(rate)
+        self._last = time.monotonic()
+
+    def take(self, n: int, stop: threading.Event) -> bool:
+        """Wait until *n* bytes may go; False when stopped meanwhile."""
+        while True:
+            now = time.monotonic()
+            self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= min(n, self.rate):
+                self._tokens -= n
+                return True
+            if stop.wait((min(n, self.rate) - self._tokens) / self.rate):
+                return False
 
 
 __all__ = ["LinkStats", "MqttLink", "TlsSetupError"]

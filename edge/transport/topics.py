@@ -19,6 +19,11 @@ def clip_chunk(clip_id: str, n: int) -> str:
     return f"clips/{clip_id}/{n}"
 
 
+def snapshot(snapshot_id: str) -> str:
+    """Relative topic of an event snapshot (one JPEG)."""
+    return f"snapshots/{snapshot_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class TopicRoot:
     """The topic root of one node at one destination."""
