@@ -172,8 +172,7 @@ class Node:
         if not destinations:
             self.store.mark_delivered(m["clip_id"])  # nobody may have it: no reason to keep it
             return
-        for message in clip_messages(signed, path, self.cfg.outbox.chunk_size):
-            self.outbox.put(message, destinations)
+        self.outbox.put_many(clip_messages(signed, path, self.cfg.outbox.chunk_size), destinations)
         self._wake_links(None)
 
     def _snapshot_ready(self, snap_id: str, camera: str, path: Path) -> None:

@@ -212,6 +212,18 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "delivery":
+        from edge.bench.delivery import bench_delivery, format_delivery
+
+        result = bench_delivery(
+            rate=args.rate,
+            seconds=args.seconds,
+            burst=args.burst,
+            backlog=args.backlog,
+            clip_mb=args.clip_mb,
+        )
+        print(json.dumps(result, indent=2) if args.json else format_delivery(result))
+        return EXIT_OK
     if args.what == "clips":
         from edge.bench.clips import bench_clips, format_clips
 
@@ -385,6 +397,13 @@ def _cmd_bench(sub: Any) -> None:
     b.add_argument("video", type=Path, help="H.264 video file")
     b.add_argument("--seconds", type=float, default=15.0, help="clip length")
     b.add_argument("--repeat", type=int, default=20, help="remux runs to average")
+    b.add_argument("--json", action="store_true", help="machine-readable figures")
+    b = bench.add_parser("delivery", help="outbox + MQTT over mutual TLS to a local broker")
+    b.add_argument("--rate", type=float, default=100.0, help="steady events per second")
+    b.add_argument("--seconds", type=float, default=10.0, help="length of the steady run")
+    b.add_argument("--burst", type=int, default=5000, help="events for the sustained rate")
+    b.add_argument("--backlog", type=int, default=10_000, help="events queued while offline")
+    b.add_argument("--clip-mb", type=float, default=20.0, help="clip size for throughput")
     b.add_argument("--json", action="store_true", help="machine-readable figures")
     p.set_defaults(func=_bench)
 

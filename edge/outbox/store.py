@@ -131,49 +131,60 @@ class Outbox:
         that is already stored is a no-op that returns the stored sequence number. A class
         over its cap loses its oldest message (counted).
         """
+        return self.put_many([message], destinations)[0]
+
+    def put_many(
+        self, messages: Sequence[OutboxMessage], destinations: Sequence[str]
+    ) -> list[int | None]:
+        """Store several messages in one transaction (one disk flush): all or none."""
         if not destinations:
-            return None
-        m = message
+            return [None] * len(messages)
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                seqs: list[int | None] = [self._insert(m, destinations) for m in messages]
+                for prio in {m.priority for m in messages}:
+                    self._enforce_cap(prio)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._rollback()
+                first = messages[0].id if messages else "-"
+                raise OutboxError(f"{self.path}: cannot store message {first}: {e}") from e
+        return seqs
+
+    def _insert(self, m: OutboxMessage, destinations: Sequence[str]) -> int:
         expires = m.expires
         ttl = self.limits[m.priority].ttl_s
         if expires is None and ttl > 0:
             expires = m.created + ttl
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                cur = self._db.execute(
-                    "INSERT INTO message(id, priority, kind, topic, payload, retain, created,"
-                    " expires, file, offset, length, properties) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT(id) DO NOTHING",
-                    (
-                        m.id,
-                        int(m.priority),
-                        m.kind,
-                        m.topic,
-                        m.payload,
-                        int(m.retain),
-                        m.created,
-                        expires,
-                        m.file,
-                        m.offset,
-                        m.length,
-                        json.dumps(list(m.properties)),
-                    ),
-                )
-                if cur.rowcount == 0:
-                    row = self._db.execute("SELECT seq FROM message WHERE id=?", (m.id,)).fetchone()
-                    self._db.execute("COMMIT")
-                    return int(row[0])
-                seq = int(cur.lastrowid or 0)
-                self._db.executemany(
-                    "INSERT INTO delivery(destination, seq, priority) VALUES (?,?,?)",
-                    [(d, seq, int(m.priority)) for d in dict.fromkeys(destinations)],
-                )
-                self._enforce_cap(m.priority)
-                self._db.execute("COMMIT")
-            except sqlite3.Error as e:
-                self._rollback()
-                raise OutboxError(f"{self.path}: cannot store message {m.id}: {e}") from e
+        cur = self._db.execute(
+            "INSERT INTO message(id, priority, kind, topic, payload, retain, created, expires,"
+            " file, offset, length, properties) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(id) DO NOTHING",
+            (
+                m.id,
+                int(m.priority),
+                m.kind,
+                m.topic,
+                m.payload,
+                int(m.retain),
+                m.created,
+                expires,
+                m.file,
+                m.offset,
+                m.length,
+                json.dumps(list(m.properties)),
+            ),
+        )
+        if cur.rowcount == 0:  # already stored: putting is idempotent
+            return int(
+                self._db.execute("SELECT seq FROM message WHERE id=?", (m.id,)).fetchone()[0]
+            )
+        seq = int(cur.lastrowid or 0)
+        self._db.executemany(
+            "INSERT INTO delivery(destination, seq, priority) VALUES (?,?,?)",
+            [(d, seq, int(m.priority)) for d in dict.fromkeys(destinations)],
+        )
         return seq
 
     def _enforce_cap(self, priority: Priority) -> None:

@@ -226,18 +226,20 @@ class MqttLink:
     def _run_loop(self, client: mqtt.Client) -> bool:
         """Run paho's loop until the link drops (False) or we are stopped (True)."""
         connack_deadline = time.monotonic() + max(10.0, self.dest.keepalive_s)
+        accepted = False  # did the broker accept this connection (CONNACK)?
         while not self._stop.is_set():
             try:
                 rc = client.loop(timeout=0.2)
             except (OSError, ssl.SSLError) as e:
-                self._report_lost(e)
+                self._report_lost(e, accepted)
                 return False
+            accepted = accepted or self._connected.is_set()
             if rc != mqtt.MQTT_ERR_SUCCESS:
-                if not self._connected.is_set() and self.stats.last_error is None:
-                    self._report_lost(None)
+                if accepted or self.stats.last_error is None:
+                    self._report_lost(None, accepted)
                 return False
-            if not self._connected.is_set() and time.monotonic() > connack_deadline:
-                self._report_lost(TimeoutError("no CONNACK from broker"))
+            if not accepted and time.monotonic() > connack_deadline:
+                self._report_lost(TimeoutError("no CONNACK from broker"), accepted)
                 client.disconnect()
                 return False
         if self._connected.is_set():
@@ -249,16 +251,18 @@ class MqttLink:
             client.loop(timeout=0.1)
         return True
 
-    def _report_lost(self, exc: BaseException | None) -> None:
-        if not self._connected.is_set():
-            why = (
-                explain(exc)
-                if exc
-                else (
-                    "broker closed the connection before accepting it: with TLS 1.3 this is how a "
-                    "rejected client certificate shows"
+    def _report_lost(self, exc: BaseException | None, accepted: bool) -> None:
+        if not accepted:
+            if exc is not None:
+                why = explain(exc)
+            elif self._ctx is not None and self.dest.tls and self.dest.tls.cert:
+                why = (
+                    "broker closed the connection before accepting it: its TLS 1.3 handshake "
+                    "rejected the client certificate (unknown CA, expired or revoked), which "
+                    "TLS 1.3 reports only after connect"
                 )
-            )
+            else:
+                why = "broker closed the connection before accepting it"
             self.stats.last_error = why
             log.error("mqtt.connect_failed", destination=self.dest.name, reason=why)
         else:
