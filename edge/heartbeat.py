@@ -63,7 +63,12 @@ def report(node: Node) -> dict[str, Any]:
         "cpu_temp_c": cpu_temperature_c(),
         "cameras": cameras,
         "links": {
-            link.dest.name: {"connected": link.connected, "last_error": link.stats.last_error}
+            link.dest.name: {
+                "connected": link.connected,
+                "last_error": link.stats.last_error,
+                "delivery_error": link.stats.delivery_error,
+                "broker_max_packet": link.broker_max_packet or link.inferred_max_packet,
+            }
             for link in node.links
         },
         "audit_head": node.audit.head,

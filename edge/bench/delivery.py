@@ -61,6 +61,59 @@ def _link(dest: DestinationConfig, outbox: Outbox, acks: _Acks) -> MqttLink:
     return MqttLink(dest, NodeConfig(id="bench", site="bench"), outbox, window=64, on_ack=acks)
 
 
+def _steady(dest: DestinationConfig, work: Path, rate: float, seconds: float) -> dict[str, Any]:
+    outbox, acks = Outbox(work / "o1.sqlite"), _Acks()
+    link = _link(dest, outbox, acks)
+    link.start()
+    link.wait_connected(10)
+    n = int(rate * seconds)
+    acks.target = n
+    t0 = time.perf_counter()
+    for i in range(n):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        outbox.put(_event(i), ["bench"])
+        link.wake()
+    acks.done.wait(60)
+    link.stop()
+    return {
+        "events": n,
+        "rate_per_s": rate,
+        "p50_ms": round(1000 * statistics.median(acks.latency), 2),
+        "p99_ms": round(1000 * _pct(acks.latency, 0.99), 2),
+        "max_ms": round(1000 * max(acks.latency), 2),
+    }
+
+
+def _sustained(dest: DestinationConfig, work: Path, burst: int) -> dict[str, Any]:
+    outbox, acks = Outbox(work / "o2.sqlite"), _Acks()
+    link = _link(dest, outbox, acks)
+    link.start()
+    link.wait_connected(10)
+    acks.target = burst
+    t0 = time.perf_counter()
+    for i in range(burst):  # one durable put (one disk flush) per event, as the node does
+        outbox.put(_event(i), ["bench"])
+        link.wake()
+    acks.done.wait(120)
+    took = time.perf_counter() - t0
+    link.stop()
+    return {"events": burst, "seconds": round(took, 2), "events_per_s": round(burst / took, 1)}
+
+
+def _drain(dest: DestinationConfig, outbox: Outbox, count: int) -> float:
+    acks = _Acks()
+    acks.target = count
+    link = _link(dest, outbox, acks)
+    t0 = time.perf_counter()
+    link.start()
+    acks.done.wait(300)
+    took = time.perf_counter() - t0
+    link.stop()
+    return took
+
+
 def run(
     work: Path,
     *,
@@ -83,64 +136,16 @@ def run(
     )
     out: dict[str, Any] = {"broker": "mosquitto (mutual TLS, 127.0.0.1)"}
     try:
-        # 1. accept -> PUBACK latency at a steady rate
-        outbox, acks = Outbox(work / "o1.sqlite"), _Acks()
-        link = _link(dest, outbox, acks)
-        link.start()
-        link.wait_connected(10)
-        n = int(rate * seconds)
-        acks.target = n
-        t0 = time.perf_counter()
-        for i in range(n):
-            due = t0 + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            outbox.put(_event(i), ["bench"])
-            link.wake()
-        acks.done.wait(60)
-        link.stop()
-        out["steady"] = {
-            "events": n,
-            "rate_per_s": rate,
-            "p50_ms": round(1000 * statistics.median(acks.latency), 2),
-            "p99_ms": round(1000 * _pct(acks.latency, 0.99), 2),
-            "max_ms": round(1000 * max(acks.latency), 2),
-        }
-        # 2. sustained: accept as fast as the disk allows, one by one, while sending
-        outbox, acks = Outbox(work / "o2.sqlite"), _Acks()
-        link = _link(dest, outbox, acks)
-        link.start()
-        link.wait_connected(10)
-        acks.target = burst
-        t0 = time.perf_counter()
-        for i in range(burst):
-            outbox.put(_event(i), ["bench"])
-            link.wake()
-        acks.done.wait(120)
-        took = time.perf_counter() - t0
-        link.stop()
-        out["sustained"] = {
-            "events": burst,
-            "seconds": round(took, 2),
-            "events_per_s": round(burst / took, 1),
-        }
-        # 3. a backlog built while offline, drained on connect
-        outbox, acks = Outbox(work / "o3.sqlite"), _Acks()
-        outbox.put_many([_event(i) for i in range(backlog)], ["bench"])
-        acks.target = backlog
-        link = _link(dest, outbox, acks)
-        t0 = time.perf_counter()
-        link.start()
-        acks.done.wait(300)
-        took = time.perf_counter() - t0
-        link.stop()
+        out["steady"] = _steady(dest, work, rate, seconds)
+        out["sustained"] = _sustained(dest, work, burst)
+        outbox = Outbox(work / "o3.sqlite")
+        outbox.put_many([_event(i) for i in range(backlog)], ["bench"])  # built while offline
+        took = _drain(dest, outbox, backlog)
         out["backlog"] = {
             "events": backlog,
             "drain_s": round(took, 2),
             "events_per_s": round(backlog / took, 1),
         }
-        # 4. clip throughput: chunks read from the clip file as they are sent
         clip = work / "clip.mp4"
         clip.write_bytes(os.urandom(int(clip_mb * 1024 * 1024)))
         manifest = {
@@ -149,16 +154,10 @@ def run(
             "key_id": "0" * 16,
             "signature": "",
         }
-        outbox, acks = Outbox(work / "o4.sqlite"), _Acks()
+        outbox = Outbox(work / "o4.sqlite")
         messages = clip_messages(manifest, clip, 256 * 1024)
         outbox.put_many(messages, ["bench"])
-        acks.target = len(messages)
-        link = _link(dest, outbox, acks)
-        t0 = time.perf_counter()
-        link.start()
-        acks.done.wait(300)
-        took = time.perf_counter() - t0
-        link.stop()
+        took = _drain(dest, outbox, len(messages))
         out["clips"] = {
             "megabytes": clip_mb,
             "chunks": len(messages) - 1,

@@ -49,6 +49,7 @@ class LocalBroker:
     plain_port: int = 0
     tls_port: int = 0
     max_packet_size: int | None = None
+    persistence: bool = False
     proc: subprocess.Popen[bytes] | None = None
     server: CertPair | None = None
     log_path: Path = field(init=False)
@@ -66,7 +67,8 @@ class LocalBroker:
         lines = [
             "per_listener_settings false",
             "allow_anonymous true",
-            "persistence false",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
             f"log_dest file {self.log_path}",
             "log_type error",
             "log_type warning",

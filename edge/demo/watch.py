@@ -12,6 +12,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge.demo.pki import CertPair
 
@@ -42,6 +44,7 @@ class Subscriber:
         topic: str = "warehouse/#",
         on_message: Callable[[Received], None] | None = None,
         client_id: str = "police-watch",
+        persistent: bool = False,
     ) -> None:
         self.topic = topic
         self.messages: list[Received] = []
@@ -53,6 +56,8 @@ class Subscriber:
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
+        self._persistent = persistent
+        self._client.reconnect_delay_set(1, 2)
         self._client.tls_set_context(ctx)
         self._client.on_connect = self._connected
         self._client.on_subscribe = lambda *_a: self._subscribed.set()
@@ -61,7 +66,17 @@ class Subscriber:
 
     def start(self, timeout: float = 10.0) -> None:
         """Connect and wait until the subscription is active."""
-        self._client.connect("localhost", self._port, keepalive=30)
+        props = None
+        if self._persistent:  # like a real receiver: the broker keeps what arrives meanwhile
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600
+        self._client.connect(
+            "localhost",
+            self._port,
+            keepalive=30,
+            clean_start=not self._persistent,
+            properties=props,
+        )
         self._client.loop_start()
         if not self._subscribed.wait(timeout):
             raise TimeoutError(f"subscription to {self.topic} not acknowledged in {timeout} s")

@@ -47,6 +47,9 @@ class LinkStats:
     acked: int = 0
     rejected: int = 0
     last_error: str | None = None
+    """Why the last connection attempt failed (cleared once connected)."""
+    delivery_error: str | None = None
+    """A message the broker cannot take (too large): stays until the node restarts."""
     ack_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
     """Publish-to-PUBACK seconds of the most recent acknowledgements."""
 
@@ -73,6 +76,8 @@ class MqttLink:
         self.max_chunks_inflight = max_chunks_inflight
         self.broker_max_packet: int | None = None
         """The broker's Maximum Packet Size (MQTT 5 CONNACK), when it announces one."""
+        self.inferred_max_packet: int | None = None
+        """A limit guessed from connections dropped while a large message was in flight."""
         self.stats = LinkStats()
         self._bucket = TokenBucket(dest.bandwidth_bps) if dest.bandwidth_bps else None
         self._suspects: dict[str, int] = {}  # message id -> connections lost while in flight
@@ -294,16 +299,21 @@ class MqttLink:
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
-            if generation != self._generation or not self._connected.is_set():
-                self._note_lost(inflight)
-                inflight.clear()  # those stay in the outbox and go again after reconnect
-                refused.clear()
-                generation = self._generation
-            self._drain_acks(inflight, refused, generation)
-            client = self._client
-            if client is None or not self._connected.is_set():
-                continue
-            self._send_some(client, inflight, refused)
+            try:
+                if generation != self._generation or not self._connected.is_set():
+                    self._note_lost(inflight)
+                    inflight.clear()  # those stay in the outbox and go again after reconnect
+                    refused.clear()
+                    generation = self._generation
+                self._drain_acks(inflight, refused, generation)
+                client = self._client
+                if client is None or not self._connected.is_set():
+                    continue
+                self._send_some(client, inflight, refused)
+            except Exception:  # delivery must outlive any bug or disk hiccup: retry shortly
+                log.exception("mqtt.sender_failed", destination=self.dest.name)
+                self._stop.wait(1.0)
+                self._wake.set()
 
     def _send_some(
         self,
@@ -343,9 +353,10 @@ class MqttLink:
             return True
         topic = self.root(m.topic)
         size = len(payload) + len(topic) + 64
-        if self.broker_max_packet is not None and size > self.broker_max_packet:
+        limit = self.broker_max_packet or self.inferred_max_packet
+        if limit is not None and size > limit:
             refused.add(p.seq)
-            self._too_big(m.id, size, self.broker_max_packet)
+            self._too_big(m.id, size, limit, announced=self.broker_max_packet is not None)
             return True
         if self._suspects.get(m.id, 0) >= SUSPECT_AFTER:
             refused.add(p.seq)  # reported in _note_lost; kept in the outbox
@@ -366,13 +377,13 @@ class MqttLink:
         self.stats.published += 1
         return True
 
-    def _too_big(self, msg_id: str, size: int, limit: int) -> None:
+    def _too_big(self, msg_id: str, size: int, limit: int, *, announced: bool) -> None:
+        source = "its Maximum Packet Size" if announced else "inferred from dropped connections"
         why = (
-            f"message {msg_id} is {size} bytes but the broker accepts packets of at most "
-            f"{limit} bytes (its Maximum Packet Size): lower outbox.chunk_size; the message "
-            "stays queued"
+            f"message {msg_id} is {size} bytes, over the broker's packet size limit of {limit} "
+            f"bytes ({source}): lower outbox.chunk_size; the message stays queued"
         )
-        if why != self.stats.last_error:
+        if why != self.stats.delivery_error:
             log.error(
                 "mqtt.packet_too_large",
                 destination=self.dest.name,
@@ -380,12 +391,12 @@ class MqttLink:
                 bytes=size,
                 broker_limit=limit,
             )
-        self.stats.last_error = why
+        self.stats.delivery_error = why
 
     def _note_lost(self, inflight: dict[int, tuple[Pending, float]]) -> None:
         """The connection dropped with messages in flight. A large message in flight each time
         the broker drops us is likely over a limit the broker does not announce (MQTT 3.1.1):
-        after SUSPECT_AFTER times it is held back and reported, not retried for ever."""
+        after SUSPECT_AFTER times nothing that large is sent any more, and it is reported."""
         if not inflight:
             return
         big = max(inflight.values(), key=lambda x: x[0].message.length or len(x[0].message.payload))
@@ -395,12 +406,13 @@ class MqttLink:
             return
         n = self._suspects[m.id] = self._suspects.get(m.id, 0) + 1
         if n == SUSPECT_AFTER:
-            why = (
+            self.inferred_max_packet = min(self.inferred_max_packet or size, size - 1)
+            self.stats.delivery_error = (
                 f"the broker dropped the connection {n} times while message {m.id} "
-                f"({size} bytes) was in flight: probably over its packet size limit; lower "
-                "outbox.chunk_size. The message stays queued"
+                f"({size} bytes) was in flight: probably over its packet size limit (MQTT "
+                "3.1.1 brokers do not announce it); lower outbox.chunk_size. Messages this "
+                "large stay queued"
             )
-            self.stats.last_error = why
             log.error("mqtt.packet_suspect", destination=self.dest.name, id=m.id, bytes=size)
 
     def _drain_acks(
