@@ -496,6 +496,10 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
     late.stop()
     health = late.messages[0].json()
     assert late.messages[0].retain
+    import jsonschema
+
+    schema = json.loads((HERE.parent / "edge" / "schemas" / "health.schema.json").read_text())
+    jsonschema.validate(health, schema)
     for key in (
         "uptime_s",
         "queue",
@@ -511,3 +515,106 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
         assert key in health, key
     assert health["links"]["operator"]["connected"] is True
     assert len(health["audit_head"]) == 64
+
+
+def test_docs_name_every_topic_and_schema() -> None:
+    """docs/mqtt.md documents each topic the code publishes and each schema file exists."""
+    from edge.transport import topics
+
+    doc = (HERE.parent / "docs" / "mqtt.md").read_text()
+    for topic in (
+        topics.STATUS,
+        topics.EVENTS,
+        topics.HEALTH,
+        "clips/CLIP_ID/manifest",
+        "clips/CLIP_ID/N",
+        "snapshots/SNAPSHOT_ID",
+    ):
+        assert f".../{topic}`" in doc, topic
+    for schema in ("event", "clip-manifest", "health"):
+        path = HERE.parent / "edge" / "schemas" / f"{schema}.schema.json"
+        assert f"edge/schemas/{schema}.schema.json" in doc
+        json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_private_pattern_reaches_no_broker(
+    tmp_path: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    node_cert: CertPair,
+    police_cert: CertPair,
+) -> None:
+    """A masked camera whose clip is triggered by a door: every chunk the broker delivers,
+    reassembled and decoded, and every image payload, is free of the planted pattern."""
+    import av
+    import cv2
+    import numpy as np
+    import synth
+
+    from edge.app import Node
+    from edge.config import loads
+
+    video = synth.write_video(tmp_path / "s.mp4", frames=80)
+    cfg = loads(f"""
+[node]
+id = "pp"
+site = "s"
+data_dir = "{tmp_path / "data"}"
+[gpio]
+factory = "mock"
+[[cameras]]
+name = "hall"
+fps = 5
+detect = {{ kind = "file", path = "{video}" }}
+{synth.MASK_TOML}
+[[sensors]]
+name = "door"
+kind = "door"
+pin = 22
+cameras = ["hall"]
+[clips]
+pre_roll_s = 1
+post_roll_s = 1
+[[destinations]]
+name = "police"
+host = "localhost"
+port = {broker.tls_port}
+tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}" }}
+""")
+    watch = Subscriber(
+        broker.tls_port, str(ca.ca_path), police_cert, client_id="pattern", topic="warehouse/s/pp/#"
+    )
+    watch.start()
+    node = Node(cfg)
+    pin = node.pin_factory.pin(22)
+    pin.drive_low()
+    node.start()
+    try:
+        while node.cameras[0].frames_analysed < 5:
+            time.sleep(0.01)
+        pin.drive_high()  # the door opens: a clip on the linked camera
+        while node.cameras[0].frames_analysed < 20 and not node.cameras[0].join(0.01):
+            time.sleep(0.01)
+        pin.drive_low()
+        assert node.wait_cameras(60)
+        assert node.flush_clips(30) and node.drain(30)
+        time.sleep(0.5)
+    finally:
+        node.stop()
+        watch.stop()
+    manifests = [m.json() for m in watch.messages if m.topic.endswith("/manifest")]
+    assert manifests and all(m["manifest"]["method"] == "encode" for m in manifests)
+    for env in manifests:
+        clip_id = env["manifest"]["clip_id"]
+        data = _reassemble(watch.messages, clip_id)
+        assert hashlib.sha256(data).hexdigest() == env["manifest"]["sha256"]
+        path = tmp_path / f"{clip_id}.mp4"
+        path.write_bytes(data)
+        with av.open(str(path)) as c:
+            frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+        assert frames and all(synth.match_score(f) < 0.5 for f in frames)
+    for m in watch.messages:
+        if m.payload[:2] == b"\xff\xd8":  # any JPEG
+            img = cv2.imdecode(np.frombuffer(m.payload, np.uint8), cv2.IMREAD_COLOR)
+            assert synth.match_score(np.asarray(img, np.uint8)) < 0.5
