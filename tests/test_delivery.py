@@ -613,7 +613,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
         path.write_bytes(data)
         with av.open(str(path)) as c:
             frames = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
-        assert frames and all(synth.match_score(f) < 0.5 for f in frames)
+        assert frames and all(synth.match_score(np.asarray(f, np.uint8)) < 0.5 for f in frames)
     for m in watch.messages:
         if m.payload[:2] == b"\xff\xd8":  # any JPEG
             img = cv2.imdecode(np.frombuffer(m.payload, np.uint8), cv2.IMREAD_COLOR)
