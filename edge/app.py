@@ -25,7 +25,7 @@ from edge.logs import get_logger
 from edge.outbox import ClassLimits, Outbox, OutboxMessage, Pending, Priority
 from edge.pipeline import CameraWorker
 from edge.privacy import MaskSpec, PrivacyError
-from edge.sensors import ContactInput
+from edge.sensors import ContactInput, Siren, Status, StatusLed
 from edge.transport import MqttLink, SharingPolicy, topics
 from edge.transport.chunks import clip_messages
 
@@ -109,8 +109,18 @@ class Node:
         sensor_cameras = {s.name: list(s.cameras) for s in cfg.sensors}
         self.rules = Rules(cfg.rules, sensor_cameras)
         self.triggers = ClipTriggers(self.recorders, sensor_cameras)
+        self.sirens = [Siren(o, self.pin_factory) for o in cfg.outputs if o.kind == "siren"]
+        self.lamps = [StatusLed(o, self.pin_factory) for o in cfg.outputs if o.kind == "status_led"]
+        for siren in self.sirens:
+            self.sink.subscribe(siren.on_event)
         self.sensors = [
-            ContactInput(s, self.factory, self.accept, pin_factory=self.pin_factory)
+            ContactInput(
+                s,
+                self.factory,
+                self.accept,
+                pin_factory=self.pin_factory,
+                on_reset=self.reset_sirens,
+            )
             for s in cfg.sensors
         ]
         self._stop = threading.Event()
@@ -267,11 +277,32 @@ class Node:
                     rec.tick()
                 self.store.expire()
                 self.outbox.expire()
+                for lamp in self.lamps:
+                    lamp.show(self.status())
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.cfg.health.interval_s
                     self.heartbeat()
             except Exception:  # never let housekeeping die
                 log.exception("housekeeping.failed")
+
+    def reset_sirens(self) -> None:
+        """Silence every siren (reset key, SIGUSR1)."""
+        for siren in self.sirens:
+            siren.reset()
+
+    def status(self) -> Status:
+        """What the status lamp shows: alarm, offline, degraded or healthy."""
+        if any(s.is_on for s in self.sirens):
+            return Status.ALARM
+        if self.links and not all(link.connected for link in self.links):
+            return Status.OFFLINE
+        degraded = (
+            bool(self.blocked)
+            or any(lv.faulted for w in self.cameras for lv in w.liveness.values())
+            or any(s.flapping for s in self.sensors)
+            or any(link.stats.delivery_error for link in self.links)
+        )
+        return Status.DEGRADED if degraded else Status.HEALTHY
 
     def wait_cameras(self, timeout: float | None = None) -> bool:
         """Wait until every camera's input has ended (replay); True if all did."""
@@ -313,6 +344,10 @@ class Node:
         self.finalizer.stop()
         for sensor in self.sensors:
             sensor.close()
+        for siren in self.sirens:
+            siren.close()
+        for lamp in self.lamps:
+            lamp.close()
         for link in self.links:
             link.stop()
         self.outbox.close()

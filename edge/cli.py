@@ -82,7 +82,9 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    run_until(Node(cfg), stop, Notifier())
+    node = Node(cfg)
+    signal.signal(signal.SIGUSR1, lambda _s, _f: node.reset_sirens())  # silence the siren
+    run_until(node, stop, Notifier())
     return EXIT_OK
 
 
@@ -212,6 +214,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "sensors":
+        from edge.bench.sensors import bench_sensors, format_sensors
+
+        result = bench_sensors(edges=args.edges)
+        print(json.dumps(result, indent=2) if args.json else format_sensors(result))
+        return EXIT_OK
     if args.what == "delivery":
         from edge.bench.delivery import bench_delivery, format_delivery
 
@@ -246,6 +254,73 @@ def _bench(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"unknown benchmark {args.what!r}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _sensor_table(rows: list[dict[str, Any]]) -> str:
+    import datetime as dt
+
+    lines = [
+        f"{'sensor':<18}{'kind':<8}{'pin':>4}  {'state':<9}{'contact':<8}{'changes':>8}"
+        f"{'edges':>7}  last change"
+    ]
+    for r in rows:
+        when = (
+            dt.datetime.fromtimestamp(r["last_change"]).strftime("%H:%M:%S")
+            if r["last_change"]
+            else "-"
+        )
+        state = "FLAPPING" if r["flapping"] else ("ACTIVE" if r["active"] else "idle")
+        lines.append(
+            f"{r['name']:<18}{r['kind']:<8}{r['pin']:>4}  {state:<9}"
+            f"{r['contact']:<8}{r['changes']:>8}{r['edges']:>7}  {when}"
+        )
+    return "\n".join(lines)
+
+
+def _sensors(args: argparse.Namespace) -> int:
+    import time
+
+    from edge.app import make_pin_factory
+    from edge.events import EventFactory
+    from edge.sensors import ContactInput
+
+    cfg = _load_or_exit(args.config)
+    if not cfg.sensors:
+        print(f"{args.config}: no sensors configured", file=sys.stderr)
+        return EXIT_USAGE
+    factory = make_pin_factory(cfg)
+    try:
+        inputs = [
+            ContactInput(
+                s, EventFactory(cfg.node.id, cfg.node.site), lambda _e: None, pin_factory=factory
+            )
+            for s in cfg.sensors
+        ]
+    except Exception as e:  # gpiozero: no GPIO chip, pin in use by the running daemon
+        print(
+            f"sensors: cannot open the pins ({type(e).__name__}: {e}); is the node "
+            "service running? stop it first",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    for i in inputs:
+        i.start()
+    try:
+        if args.json:
+            print(json.dumps([i.status() for i in inputs]))
+            return EXIT_OK
+        while True:
+            table = _sensor_table([i.status() for i in inputs])
+            if args.once:
+                print(table)
+                return EXIT_OK
+            print("\x1b[2J\x1b[H" + table + "\n\n(Ctrl-C to stop)", flush=True)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        for i in inputs:
+            i.close()
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -405,7 +480,19 @@ def _cmd_bench(sub: Any) -> None:
     b.add_argument("--backlog", type=int, default=10_000, help="events queued while offline")
     b.add_argument("--clip-mb", type=float, default=20.0, help="clip size for throughput")
     b.add_argument("--json", action="store_true", help="machine-readable figures")
+    b = bench.add_parser("sensors", help="pin edge to outbox-accepted latency")
+    b.add_argument("--edges", type=int, default=400, help="edges to drive")
+    b.add_argument("--json", action="store_true", help="machine-readable figures")
     p.set_defaults(func=_bench)
+
+
+def _cmd_sensors(sub: Any) -> None:
+    """Add `edge sensors`."""
+    p = sub.add_parser("sensors", help="live table of every GPIO input, for wiring (Ctrl-C)")
+    p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
+    p.add_argument("--json", action="store_true", help="print one snapshot as JSON")
+    p.add_argument("--once", action="store_true", help="print the table once")
+    p.set_defaults(func=_sensors)
 
 
 def _cmd_keys(sub: Any) -> None:
@@ -464,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cmd_check_config(sub)
     _cmd_snapshot(sub)
     _cmd_bench(sub)
+    _cmd_sensors(sub)
     _cmd_keys(sub)
     _cmd_audit(sub)
     _cmd_eval(sub)

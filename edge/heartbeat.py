@@ -62,6 +62,8 @@ def report(node: Node) -> dict[str, Any]:
         "clips_evicted": node.store.evicted,
         "cpu_temp_c": cpu_temperature_c(),
         "cameras": cameras,
+        "sensors": [s.status() for s in node.sensors],
+        "status": str(node.status()),
         "links": {
             link.dest.name: {
                 "connected": link.connected,

@@ -20,12 +20,14 @@ class CameraInput(Protocol):
     pass); for DETECT, ``Frame`` objects at the analysis rate. It raises
     :class:`SourceError` when the input cannot be opened, and ``PrivacyError`` when the
     camera's privacy mask cannot be applied (then nothing at all has been yielded).
-    ``live`` inputs are reconnected when they end; replayed files are not.
+    ``live`` inputs run at their own pace (analysis drops frames rather than fall behind);
+    ``endless`` inputs are reconnected when they end (cameras), others are done (files).
     """
 
     camera: str
     roles: Role
     live: bool
+    endless: bool
 
     def stream(self) -> Iterator[Item]:
         """Open the input and yield what it produces until it ends or ``close()``."""

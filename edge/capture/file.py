@@ -36,6 +36,7 @@ class FileInput(PyAvInput):
         self.realtime = realtime
         self.loop = loop
         self.live = realtime  # paced like a camera: drop analysis frames when behind
+        self.endless = False  # a file ends (looping is done here, not by reconnecting)
         if fps is None and self.path.suffix.lower() in {".h264", ".264", ".h265", ".265"}:
             self.fps = 25.0  # elementary streams carry no timing; say so in config if wrong
 

@@ -62,6 +62,7 @@ class JetsonInput:
     """A CSI camera on a Jetson, read with ``cv2.VideoCapture(pipeline, CAP_GSTREAMER)``."""
 
     live = True
+    endless = True
 
     def __init__(
         self,

@@ -74,6 +74,7 @@ class PiCameraInput:
     """One Raspberry Pi camera serving detect (lores) and record (encoder) roles."""
 
     live = True
+    endless = True
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ class PyAvInput:
     """Base of FFmpeg-backed inputs; subclasses say how to open the container."""
 
     live = False
+    endless = True
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ class RtspInput(PyAvInput):
     and a read timeout so a frozen camera ends the session instead of hanging it."""
 
     live = True
+    endless = True
 
     def __init__(
         self,

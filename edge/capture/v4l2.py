@@ -18,6 +18,7 @@ class V4l2Input(PyAvInput):
     frames for the clip stage to encode; an H.264-capable UVC camera passes packets."""
 
     live = True
+    endless = True
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from edge.config.detection import CameraDetectionConfig, DetectorConfig, ZoneCon
 from edge.config.loader import ConfigError, format_loc, load, loads
 from edge.config.node import HealthConfig, LoggingConfig, NodeConfig
 from edge.config.root import EdgeConfig
-from edge.config.sensors import GpioConfig, SensorConfig
+from edge.config.sensors import GpioConfig, OutputConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig, TlsConfig
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "MotionConfig",
     "NodeConfig",
     "OutboxConfig",
+    "OutputConfig",
     "PicameraSourceConfig",
     "PrivacyMaskConfig",
     "RtspSourceConfig",

@@ -13,7 +13,7 @@ from edge.config.clips import ClipConfig
 from edge.config.detection import DetectorConfig
 from edge.config.node import HealthConfig, LoggingConfig, NodeConfig
 from edge.config.rules import RulesConfig
-from edge.config.sensors import GpioConfig, SensorConfig
+from edge.config.sensors import GpioConfig, OutputConfig, SensorConfig
 from edge.config.transport import DestinationConfig, OutboxConfig
 
 
@@ -42,6 +42,9 @@ class EdgeConfig(Section):
     sensors: list[SensorConfig] = Field(
         default_factory=list, max_length=28, description="GPIO inputs."
     )
+    outputs: list[OutputConfig] = Field(
+        default_factory=list, max_length=8, description="Siren relays and status lamps."
+    )
     destinations: list[DestinationConfig] = Field(
         default_factory=list, max_length=8, description="Brokers that receive events."
     )
@@ -68,15 +71,6 @@ class EdgeConfig(Section):
     @classmethod
     def _unique_sensors(cls, v: list[SensorConfig]) -> list[SensorConfig]:
         _first_duplicate("sensors", (s.name for s in v))
-        pins: dict[int, int] = {}
-        for i, s in enumerate(v):
-            if s.pin in pins:
-                j = pins[s.pin]
-                raise ValueError(
-                    f"sensors[{i}].pin: GPIO{s.pin} is already used by sensors[{j}] "
-                    f"({v[j].name!r}); {s.name!r} needs a pin of its own"
-                )
-            pins[s.pin] = i
         return v
 
     @model_validator(mode="after")
@@ -93,6 +87,21 @@ class EdgeConfig(Section):
                 cam, zone = a.zone.split("/", 1)
                 if zone not in cams.get(cam, set()):
                     raise ValueError(f"{where}.zone: camera {cam!r} has no zone {zone!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_device_per_pin(self) -> EdgeConfig:
+        owners: dict[int, str] = {}
+        devices = [(f"sensors[{i}]", s.name, s.pin) for i, s in enumerate(self.sensors)]
+        devices += [(f"outputs[{i}]", o.name, o.pin) for i, o in enumerate(self.outputs)]
+        for where, name, pin in devices:
+            if pin in owners:
+                raise ValueError(
+                    f"{where}.pin: GPIO{pin} is already used by {owners[pin]}; {name!r} needs "
+                    "a pin of its own"
+                )
+            owners[pin] = f"{where} ({name!r})"
+        _first_duplicate("outputs", (o.name for o in self.outputs))
         return self
 
     @model_validator(mode="after")

@@ -133,7 +133,7 @@ class CameraWorker:
                 except Exception as e:  # a bug in an input must not end the camera for good
                     self.error = f"{type(e).__name__}: {e}"
                     log.exception("capture.input_crashed", camera=self.cfg.name)
-                if not inp.live:
+                if not inp.endless:
                     watch.finished()
                     return
                 if self._stop.is_set():

@@ -1,5 +1,6 @@
 """GPIO inputs and outputs behind gpiozero, with an injected pin factory."""
 
 from edge.sensors.contacts import ContactInput
+from edge.sensors.outputs import Siren, Status, StatusLed
 
-__all__ = ["ContactInput"]
+__all__ = ["ContactInput", "Siren", "Status", "StatusLed"]

@@ -1,0 +1,118 @@
+"""Outputs: a siren/strobe relay for alarms, a status lamp for whoever walks past the node."""
+
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+from typing import Any
+
+from gpiozero import LED, DigitalOutputDevice
+
+from edge.config import OutputConfig
+from edge.events.model import Event, Severity, State
+from edge.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class Siren:
+    """Switched on by alarm events of its kinds; off after ``duration_s`` or on reset."""
+
+    def __init__(self, cfg: OutputConfig, pin_factory: Any = None) -> None:
+        self.cfg = cfg
+        self.device = DigitalOutputDevice(
+            cfg.pin, active_high=cfg.active_high, initial_value=False, pin_factory=pin_factory
+        )
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self.activations = 0
+        self.cause: str | None = None
+
+    @property
+    def is_on(self) -> bool:
+        """True while sounding."""
+        return bool(self.device.value)
+
+    def on_event(self, event: Event) -> None:
+        """Listener for accepted events (after arming rules set the severity)."""
+        if event.state not in (State.START, State.INSTANT):
+            return
+        if event.severity not in (Severity.ALARM, Severity.CRITICAL):
+            return
+        if "*" not in self.cfg.kinds and str(event.kind) not in self.cfg.kinds:
+            return
+        self.sound(f"{event.kind}:{event.sensor or event.camera}")
+
+    def sound(self, cause: str) -> None:
+        """Switch on (again) for ``duration_s``."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self.device.on()
+            self.activations += 1
+            self.cause = cause
+            self._timer = threading.Timer(self.cfg.duration_s, self.reset, kwargs={"why": "timer"})
+            self._timer.daemon = True
+            self._timer.start()
+        log.warning("siren.on", output=self.cfg.name, cause=cause, seconds=self.cfg.duration_s)
+
+    def reset(self, why: str = "reset") -> None:
+        """Switch off."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            was = self.is_on
+            self.device.off()
+        if was:
+            log.info("siren.off", output=self.cfg.name, why=why)
+
+    def close(self) -> None:
+        """Off, and release the pin."""
+        self.reset("shutdown")
+        self.device.close()
+
+
+class Status(StrEnum):
+    """What the lamp shows, worst first."""
+
+    ALARM = "alarm"
+    OFFLINE = "offline"
+    DEGRADED = "degraded"
+    HEALTHY = "healthy"
+
+
+#: (seconds on, seconds off) per status; None: steady on.
+PATTERNS: dict[Status, tuple[float, float] | None] = {
+    Status.HEALTHY: None,
+    Status.DEGRADED: (1.0, 1.0),
+    Status.OFFLINE: (0.2, 0.8),
+    Status.ALARM: (0.1, 0.1),
+}
+
+
+class StatusLed:
+    """A lamp: steady when healthy, slow blink degraded, short blink offline, fast alarm."""
+
+    def __init__(self, cfg: OutputConfig, pin_factory: Any = None) -> None:
+        self.cfg = cfg
+        self.led = LED(
+            cfg.pin, active_high=cfg.active_high, initial_value=False, pin_factory=pin_factory
+        )
+        self.status: Status | None = None
+
+    def show(self, status: Status) -> None:
+        """Switch to *status*'s pattern (no-op when already showing it)."""
+        if status == self.status:
+            return
+        self.status = status
+        pattern = PATTERNS[status]
+        if pattern is None:
+            self.led.on()
+        else:
+            self.led.blink(on_time=pattern[0], off_time=pattern[1], background=True)
+        log.info("status_led", output=self.cfg.name, status=str(status))
+
+    def close(self) -> None:
+        """Off, and release the pin."""
+        self.led.close()
