@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
+from typing import Any
 
 _TIME_ERROR = 5  # adjtimex(2): clock not synchronised
+
+
+@functools.cache
+def _libc() -> Any:
+    """libc, found once (find_library runs external tools: far too slow per event)."""
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name else None
 
 
 def clock_synced() -> bool:
@@ -13,11 +22,10 @@ def clock_synced() -> bool:
 
     Returns False where it cannot be told (no libc, not Linux).
     """
-    name = ctypes.util.find_library("c")
-    if not name:
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
         buf = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
         state = int(libc.adjtimex(buf))
     except (OSError, AttributeError):
