@@ -143,6 +143,7 @@ class ContactInput:
 
     def _look_again(self) -> None:
         with self._lock:
+            self._recheck = None  # this timer has fired: a new one may be scheduled
             if self._closed:
                 return
             now = self._clock()
