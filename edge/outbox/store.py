@@ -319,11 +319,6 @@ class Outbox:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
 
-    def integrity(self) -> str:
-        """SQLite's ``PRAGMA integrity_check`` ("ok" when sound)."""
-        with self._lock:
-            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("ROLLBACK")

@@ -173,22 +173,25 @@ class CameraWorker:
             data=dict(data),
         )
 
+    def _raise_fault(self, inp: CameraInput, **data: object) -> None:
+        occurrence = new_id()
+        self._fault_ids[id(inp)] = occurrence
+        self.emit(
+            self._camera_event(
+                Kind.CAMERA_FAULT,
+                Severity.ALARM,
+                State.START,
+                occurrence,
+                role=_role_name(inp),
+                **data,
+            )
+        )
+
     def _privacy_failed(self, inp: CameraInput, exc: PrivacyError) -> None:
         self.error = str(exc)
         log.error("privacy.camera_blocked", camera=self.cfg.name, error=str(exc))
         if self.liveness[id(inp)].force_fault():
-            occurrence = new_id()
-            self._fault_ids[id(inp)] = occurrence
-            self.emit(
-                self._camera_event(
-                    Kind.CAMERA_FAULT,
-                    Severity.ALARM,
-                    State.START,
-                    occurrence,
-                    reason="privacy_mask",
-                    error=str(exc),
-                )
-            )
+            self._raise_fault(inp, reason="privacy_mask", error=str(exc))
 
     def _restored(self, inp: CameraInput, gap_s: float) -> None:
         occurrence = self._fault_ids.pop(id(inp), new_id())
@@ -210,23 +213,10 @@ class CameraWorker:
             silent = self.liveness[id(inp)].check(now)
             if silent is None:
                 continue
-            occurrence = new_id()
-            self._fault_ids[id(inp)] = occurrence
             log.warning(
                 "capture.fault", camera=self.cfg.name, silent_s=round(silent, 2), error=self.error
             )
-            self.emit(
-                self._camera_event(
-                    Kind.CAMERA_FAULT,
-                    Severity.ALARM,
-                    State.START,
-                    occurrence,
-                    silent_s=round(silent, 3),
-                    role=_role_name(inp),
-                    reason="no_frames",
-                    error=self.error,
-                )
-            )
+            self._raise_fault(inp, silent_s=round(silent, 3), reason="no_frames", error=self.error)
 
     # -- analysis ---------------------------------------------------------------------------
 
