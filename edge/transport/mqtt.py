@@ -74,6 +74,7 @@ class MqttLink:
         self.client_id = f"{node.site}-{node.id}-{dest.name}"
         self.window = window
         self.max_chunks_inflight = max_chunks_inflight
+        self._window_now = window
         self.broker_max_packet: int | None = None
         """The broker's Maximum Packet Size (MQTT 5 CONNACK), when it announces one."""
         self.inferred_max_packet: int | None = None
@@ -153,7 +154,9 @@ class MqttLink:
         if self._ctx is not None:
             client.tls_set_context(self._ctx)
             client.tls_insecure_set(not self._ctx.check_hostname)
-        client.max_inflight_messages_set(self.window)
+        # paho must never queue one of ours: a queued message can be overtaken by the next
+        # publish() from this thread. Headroom for the status messages of on_connect/stop.
+        client.max_inflight_messages_set(self.window + 4)
         client.max_queued_messages_set(0)
         client.will_set(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
         generation = self._generation
@@ -174,6 +177,11 @@ class MqttLink:
             self._backoff.reset()
             limit = getattr(_p, "MaximumPacketSize", None) if _p is not None else None
             self.broker_max_packet = int(limit) if limit else None
+            receive = getattr(_p, "ReceiveMaximum", None) if _p is not None else None
+            # the broker takes this many unacknowledged publishes: keep one for the status
+            self._window_now = (
+                max(1, min(self.window, int(receive) - 1)) if receive else self.window
+            )
             client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
             self._connected.set()
             self._wake.set()
@@ -321,7 +329,7 @@ class MqttLink:
         inflight: dict[int, tuple[Pending, float]],
         refused: set[int],
     ) -> None:
-        room = self.window - len(inflight)
+        room = self._window_now - len(inflight)
         if room <= 0:
             return
         chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
