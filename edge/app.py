@@ -14,7 +14,7 @@ from edge.capture import build_inputs
 from edge.clips import ClipFinalizer, ClipRecorder, ClipStore
 from edge.clips.snapshot import SnapshotSaver
 from edge.clips.triggers import ClipTriggers
-from edge.config import EdgeConfig
+from edge.config import CameraConfig, EdgeConfig
 from edge.detect import build_detector
 from edge.events import Event, EventFactory, EventSink
 from edge.events.model import Kind, Severity, State
@@ -98,7 +98,7 @@ class Node:
             node=cfg.node.id,
             site=cfg.node.site,
             mask_hashes=self.mask_hashes,
-            on_clip=self._clip_ready,
+            on_clip=self.share_clip,
         )
         self.recorders: dict[str, ClipRecorder] = {}
         self.cameras: list[CameraWorker] = []
@@ -127,7 +127,7 @@ class Node:
         self._housekeeper: threading.Thread | None = None
         self.started_mono = time.monotonic()
 
-    def _add_camera(self, cam: Any, picamera2: Any) -> None:
+    def _add_camera(self, cam: CameraConfig, picamera2: Any) -> None:
         if cam.private:
             log.info("camera.private", camera=cam.name, note="never opened")
             return
@@ -174,7 +174,7 @@ class Node:
         for link in self.links:
             link.wake()
 
-    def _clip_ready(self, signed: dict[str, Any], path: Path) -> None:
+    def share_clip(self, signed: dict[str, Any], path: Path) -> None:
         """A signed clip is stored: queue its manifest and chunks for the destinations that
         take this camera's clips (the same set for every message of the clip)."""
         m = signed["manifest"]

@@ -54,7 +54,7 @@ def main() -> int:
                 mask_hash=None,
                 method="remux",
             )
-            node._clip_ready(sign_manifest(m, node.key), path)
+            node.share_clip(sign_manifest(m, node.key), path)
         time.sleep(0.005)
 
 

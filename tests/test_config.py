@@ -211,3 +211,9 @@ def test_every_field_has_a_description_and_numbers_have_bounds() -> None:
                 kinds = {type(m).__name__ for m in f.metadata}
                 assert kinds & {"Gt", "Ge"}, f"{model.__name__}.{name} has no lower bound"
                 assert kinds & {"Lt", "Le"}, f"{model.__name__}.{name} has no upper bound"
+
+
+def test_example_config_is_valid(tmp_path: Path) -> None:
+    """The example a technician starts from passes check-config."""
+    example = Path(__file__).resolve().parent.parent / "firmware_config" / "node.example.toml"
+    assert main(["check-config", "--credentials", str(tmp_path), str(example)]) == 0

@@ -425,7 +425,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
                 mask_hash=None,
                 method="remux",
             )
-            node._clip_ready(sign_manifest(manifest, node.key), path)
+            node.share_clip(sign_manifest(manifest, node.key), path)
         node.heartbeat()
         assert node.drain(20)
         time.sleep(0.5)
