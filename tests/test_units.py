@@ -107,3 +107,32 @@ def test_json_logs_carry_event_name_and_fields() -> None:
     assert lines[0]["event"] == "clip.saved"
     assert lines[0]["camera"] == "hall" and lines[0]["seconds"] == 12.5
     assert lines[0]["level"] == "info" and lines[0]["timestamp"].endswith("Z")
+
+
+def test_journal_renderer_sends_fields_to_journald() -> None:
+    """Under systemd, each event goes to journald with MESSAGE, PRIORITY and its fields
+    upper-cased (systemd-python's journal.send; journald itself does not run here)."""
+    sent: list[dict[str, str]] = []
+    renderer = logs.JournalRenderer()
+    renderer._send = lambda **kw: sent.append(kw)  # the real send needs a running journald
+    with pytest.raises(structlog.DropEvent):
+        renderer(
+            None,
+            "warning",
+            {
+                "event": "clip.saved",
+                "level": "warning",
+                "timestamp": "t",
+                "camera": "hall",
+                "seconds": 12.5,
+            },
+        )
+    assert sent == [
+        {
+            "MESSAGE": "clip.saved",
+            "PRIORITY": "4",
+            "SYSLOG_IDENTIFIER": "warehouse-edge",
+            "CAMERA": "hall",
+            "SECONDS": "12.5",
+        }
+    ]
