@@ -90,6 +90,7 @@ class MqttLink:
         self._connected = threading.Event()
         self._client: mqtt.Client | None = None
         self._generation = 0
+        self._accepted = 0  # the last generation the broker accepted (CONNACK)
         self._acks: queue.SimpleQueue[tuple[int, int, bool]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         if dest.allow_insecure:
@@ -183,6 +184,7 @@ class MqttLink:
                 max(1, min(self.window, int(receive) - 1)) if receive else self.window
             )
             client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
+            self._accepted = generation
             self._connected.set()
             self._wake.set()
             log.info(
@@ -246,7 +248,7 @@ class MqttLink:
             except (OSError, ssl.SSLError) as e:
                 self._report_lost(e, accepted)
                 return False
-            accepted = accepted or self._connected.is_set()
+            accepted = accepted or self._accepted == self._generation
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 if accepted or self.stats.last_error is None:
                     self._report_lost(None, accepted)
@@ -379,6 +381,10 @@ class MqttLink:
                 props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
         info = client.publish(topic, payload, qos=1, retain=m.retain, properties=props)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            # publish() may write to the socket right here and find the broker gone: the
+            # message was on the wire when the link died (counted for oversize suspicion);
+            # a negative key never matches a PUBACK
+            inflight[-p.seq] = (p, time.monotonic())
             self._wake.set()
             return False
         inflight[info.mid] = (p, time.monotonic())
