@@ -19,6 +19,7 @@ from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
 from edge.ids import new_id
 from edge.logs import get_logger
+from edge.queues import Closed, FrameQueue
 
 log = get_logger(__name__)
 
@@ -73,6 +74,10 @@ class ClipRecorder:
         self._fps = fps
         self._method = "remux"
         self._active: _Active | None = None
+        # masked/raw cameras: frames wait here for the encoder thread, so encoding never
+        # holds up capture; a live camera drops the oldest (counted) rather than fall behind
+        self._frames: FrameQueue[Frame] = FrameQueue(max(4, round(fps * 2)), drop_oldest=live)
+        self._encoder_thread: threading.Thread | None = None
         self._latest_t = 0.0
         self._last_packet_mono = time.monotonic()
         self._lock = threading.Lock()
@@ -80,20 +85,47 @@ class ClipRecorder:
 
     # -- feeding ----------------------------------------------------------------------------
 
+    @property
+    def frames_dropped(self) -> int:
+        """Record frames dropped because encoding fell behind (live cameras only)."""
+        return self._frames.dropped
+
     def feed(self, item: Item) -> None:
-        """A record item from the capture thread."""
+        """A record item from the capture thread: packets go in at once, frames to the
+        encoder thread."""
+        if isinstance(item, Frame):
+            if Role.RECORD not in item.roles:
+                return
+            if self._encoder_thread is None:
+                self.encoder = FrameEncoder(
+                    self.camera, self._fps, self.cfg.keyframe_s, self.cfg.crf
+                )
+                self._encoder_thread = threading.Thread(
+                    target=self._encode_loop, name=f"encode-{self.camera}", daemon=True
+                )
+                self._encoder_thread.start()
+            self._frames.put(item)
+            return
         with self._lock:
-            if isinstance(item, Frame):
-                if Role.RECORD not in item.roles:
-                    return
-                if self.encoder is None:
-                    self.encoder = FrameEncoder(
-                        self.camera, self._fps, self.cfg.keyframe_s, self.cfg.crf
-                    )
-                for out in self.encoder.encode(item):
-                    self._take(out, method="encode")
-            else:
-                self._take(item, method="remux")
+            self._take(item, method="remux")
+
+    def _encode_loop(self) -> None:
+        assert self.encoder is not None
+        while True:
+            try:
+                frame = self._frames.get(timeout=0.5)
+            except Closed:
+                return
+            if frame is None:
+                continue
+            try:
+                out = self.encoder.encode(frame)  # the heavy part, outside the lock
+            except Exception:  # one bad frame must not end recording
+                log.exception("clip.encode_failed", camera=self.camera, seq=frame.seq)
+                continue
+            with self._lock:
+                for item in out:
+                    self._take(item, method="encode")
 
     def _take(self, item: StreamInfo | Packet, method: str) -> None:
         if isinstance(item, StreamInfo):
@@ -184,7 +216,10 @@ class ClipRecorder:
                 self._finish("input_silent")
 
     def close(self) -> None:
-        """Finish what is being cut (shutdown, end of replay)."""
+        """Encode what is waiting, then finish what is being cut (shutdown, end of replay)."""
+        if self._encoder_thread is not None:
+            self._frames.close()
+            self._encoder_thread.join(60)
         with self._lock:
             if self._active is not None:
                 self._finish("shutdown")

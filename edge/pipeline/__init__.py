@@ -2,6 +2,6 @@
 
 from edge.pipeline.camera import CameraWorker, RecordSink
 from edge.pipeline.liveness import Liveness, Restored
-from edge.pipeline.queues import Closed, FrameQueue
+from edge.queues import Closed, FrameQueue
 
 __all__ = ["CameraWorker", "Closed", "FrameQueue", "Liveness", "RecordSink", "Restored"]

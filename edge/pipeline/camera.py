@@ -24,8 +24,8 @@ from edge.logs import get_logger
 from edge.motion import MotionGate
 from edge.pipeline.analysis import Analyzer
 from edge.pipeline.liveness import Liveness
-from edge.pipeline.queues import Closed, FrameQueue
 from edge.privacy import PrivacyError
+from edge.queues import Closed, FrameQueue
 
 log = get_logger(__name__)
 
