@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge import logs
 from edge.app import Node
 from edge.config import load
 from edge.events import Kind, Severity, State
@@ -20,6 +21,7 @@ from edge.ids import new_id
 def main() -> int:
     """Run until killed (or, with --drain, until the outbox is empty)."""
     cfg = load(sys.argv[1])
+    logs.configure(cfg.logging.level, "json")  # to stderr: stdout carries only "ready"
     log = Path(sys.argv[2])
     drain = "--drain" in sys.argv
     node = Node(cfg)
@@ -28,6 +30,7 @@ def main() -> int:
         ok = node.drain(100)
         node.stop()
         return 0 if ok else 1
+    print("ready", flush=True)
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     n = 0
     while True:

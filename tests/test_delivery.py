@@ -181,8 +181,12 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
     cmd = [sys.executable, str(HERE / "kill_target.py"), str(cfg), str(accepted)]
     try:
         for _ in range(20):
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.4, 1.6))
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"  # accepting from now on
+            time.sleep(rng.uniform(0.05, 1.2))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             db = sqlite3.connect(tmp_path / "data" / "outbox.sqlite")
