@@ -158,6 +158,12 @@ class MqttLink:
         # paho must never queue one of ours: a queued message can be overtaken by the next
         # publish() from this thread. Headroom for the status messages of on_connect/stop.
         client.max_inflight_messages_set(self.window + 4)
+        # Only the network thread may touch the socket. Without a loop thread of paho's own,
+        # publish() writes to the socket from the calling thread, racing the network thread:
+        # packets leave out of order, and interleaved TLS writes break the connection. With a
+        # (no-op) write-registration callback paho leaves all writing to our loop, which the
+        # socket pair wakes.
+        client.on_socket_register_write = _leave_writing_to_the_loop
         client.max_queued_messages_set(0)
         client.will_set(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
         generation = self._generation
@@ -461,6 +467,10 @@ class MqttLink:
             if self._on_ack:
                 self._on_ack(self.dest.name, done)
             self._wake.set()
+
+
+def _leave_writing_to_the_loop(_client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+    """paho write-registration hook: the network thread's loop() writes; nothing to do."""
 
 
 class TokenBucket:
