@@ -98,3 +98,14 @@ def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(OutboxError, match=str(path)):
         Outbox(path)
+
+
+def test_puts_stay_fully_synchronous_after_acks(tmp_path: Path) -> None:
+    """Acknowledgements skip the disk flush (a lost ack only means a resend), but every put
+    is flushed: the connection is back to synchronous=FULL (2) after an ack."""
+    box = Outbox(tmp_path / "o.sqlite")
+    seq = box.put(_msg(1), ["police"])
+    assert seq is not None
+    box.ack("police", [seq])
+    assert box._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert box.put(_msg(2), ["police"]) is not None
