@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.privacy import MaskSpec
+
 W, H = 640, 360
 FPS = 10
 #: The private area (x0, y0, x1, y1); the pattern sits inside it.
@@ -75,3 +77,10 @@ MASK_TOML = (
     f"[[{_X0}, {_Y0}], [{_X1}, {_Y0}], [{_X1}, {_Y1}], [{_X0}, {_Y1}]] }}]\n"
     f"resolution = [{W}, {H}]"
 )
+
+
+def mask_spec(camera: str = "cam") -> MaskSpec:
+    """The privacy mask over the private area, as a camera with MASK_TOML would have it."""
+    x0, y0, x1, y1 = PRIVATE
+    corners = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+    return MaskSpec(camera, (W, H), (("office", tuple((float(x), float(y)) for x, y in corners)),))

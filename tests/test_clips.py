@@ -191,21 +191,7 @@ def test_masked_h264_camera_clip_is_reencoded_without_the_pattern(
     _, plain_path = finalizer.process(plain[0])
     frames, _ = _decode(plain_path)
     assert synth.match_score(frames[5]) > 0.9
-    mask = MaskSpec(
-        "cam",
-        (synth.W, synth.H),
-        (
-            (
-                "office",
-                (
-                    (synth.PRIVATE[0], synth.PRIVATE[1]),
-                    (synth.PRIVATE[2], synth.PRIVATE[1]),
-                    (synth.PRIVATE[2], synth.PRIVATE[3]),
-                    (synth.PRIVATE[0], synth.PRIVATE[3]),
-                ),
-            ),
-        ),
-    )
+    mask = synth.mask_spec()
     jobs = _cut(video, 3.0, ClipConfig(pre_roll_s=1, post_roll_s=2), mask=mask)
     signed, path = finalizer.process(jobs[0])
     assert signed["manifest"]["method"] == "encode"
@@ -233,21 +219,7 @@ def test_raw_camera_with_mask_clip_and_snapshot_are_clean(
     """A raw (uncompressed, like a USB camera) masked source: encoded clip and snapshot carry
     no trace of the private area."""
     video = _write_raw_avi(tmp_path / "raw.avi", 60)
-    mask = MaskSpec(
-        "cam",
-        (synth.W, synth.H),
-        (
-            (
-                "office",
-                (
-                    (synth.PRIVATE[0], synth.PRIVATE[1]),
-                    (synth.PRIVATE[2], synth.PRIVATE[1]),
-                    (synth.PRIVATE[2], synth.PRIVATE[3]),
-                    (synth.PRIVATE[0], synth.PRIVATE[3]),
-                ),
-            ),
-        ),
-    )
+    mask = synth.mask_spec()
     jobs = _cut(
         video,
         2.5,
