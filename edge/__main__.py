@@ -1,5 +1,5 @@
 """Allow ``python -m edge``."""
 
-from edge.cli import main
+from edge.cli.main import main
 
 raise SystemExit(main())

@@ -10,12 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from edge import logs
-from edge.app import Node
-from edge.config import load
-from edge.events import Kind, Severity, State
-from edge.evidence import build_manifest, sign_manifest
-from edge.ids import new_id
+from edge.config.loader import load
+from edge.core import logs
+from edge.core.ids import new_id
+from edge.events.model import Kind, Severity, State
+from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.node.node import Node
+from edge.node.replay import drain
 
 
 def main() -> int:
@@ -23,11 +24,11 @@ def main() -> int:
     cfg = load(sys.argv[1])
     logs.configure(cfg.logging.level, "json")  # to stderr: stdout carries only "ready"
     log = Path(sys.argv[2])
-    drain = "--drain" in sys.argv
+    drain_first = "--drain" in sys.argv
     node = Node(cfg)
     node.start()
-    if drain:
-        ok = node.drain(100)
+    if drain_first:
+        ok = drain(node, 100)
         node.stop()
         return 0 if ok else 1
     print("ready", flush=True)
@@ -57,7 +58,7 @@ def main() -> int:
                 mask_hash=None,
                 method="remux",
             )
-            node.share_clip(sign_manifest(m, node.key), path)
+            node.delivery.clip(sign_manifest(m, node.key), path)
         time.sleep(0.005)
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.privacy import MaskSpec
+from edge.capture.privacy import MaskSpec
 
 W, H = 640, 360
 FPS = 10

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import RtspServer
 
-from edge.capture import CameraInput, FileInput, Frame, Item, Packet, Role, StreamInfo
+from edge.capture.base import CameraInput
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.capture.picamera import PiCameraInput
 from edge.capture.rtsp import RtspInput
-from edge.config import PicameraSourceConfig
+from edge.config.cameras import PicameraSourceConfig
 from edge.fakes.picamera2 import fake_picamera2
 
 VIDEO = "one-by-one-person-detection.mp4"

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge.capture import Frame, Role, SourceError
+from edge.capture.base import SourceError
+from edge.capture.frame import Frame, Role
 from edge.capture.jetson import JetsonInput, build_pipeline, opencv_has_gstreamer
 from edge.capture.picamera import PiCameraInput, load_picamera2
 from edge.capture.v4l2 import V4l2Input
-from edge.cli import main
-from edge.config import JetsonSourceConfig, PicameraSourceConfig, V4l2SourceConfig
+from edge.cli.main import main
+from edge.config.cameras import JetsonSourceConfig, PicameraSourceConfig, V4l2SourceConfig
 
 
 def test_jetson_pipeline_from_config() -> None:
@@ -94,7 +95,7 @@ class _Capture:
 def test_jetson_input_masks_frames_and_releases() -> None:
     """With a capture of OpenCV's shape, frames come out masked, and the capture is released
     when the pipeline ends."""
-    from edge.privacy import MaskSpec
+    from edge.capture.privacy import MaskSpec
 
     made: list[_Capture] = []
 

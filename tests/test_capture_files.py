@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.capture import FileInput, Frame, Packet, Role, SourceError, StreamInfo
+from edge.capture.base import SourceError
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Packet, Role, StreamInfo
 from edge.capture.timing import Sampler, Timeline
 
 # name -> (frames, frame rate the timestamps must follow)

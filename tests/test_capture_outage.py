@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 from conftest import RtspServer
 
-from edge.capture import Frame, Item, Packet, Role
+from edge.analysis.motion.base import MotionResult
+from edge.capture.frame import Frame, Item, Packet, Role
+from edge.capture.liveness import Liveness
 from edge.capture.picamera import PiCameraInput
 from edge.capture.rtsp import RtspInput
-from edge.config import PicameraSourceConfig, loads
-from edge.events import Event, EventFactory
+from edge.config.cameras import PicameraSourceConfig
+from edge.config.loader import loads
+from edge.events.context import EventFactory
+from edge.events.model import Event
 from edge.fakes.picamera2 import fake_picamera2
-from edge.motion import MotionResult
-from edge.pipeline import CameraWorker, Liveness
+from edge.node.camera import CameraWorker
 
 
 def _cam(url: str, fault_after: float) -> object:

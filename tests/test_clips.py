@@ -14,24 +14,24 @@ import numpy as np
 import pytest
 import synth
 
-from edge.capture import FileInput, Frame, Packet, Role
+from edge.analysis.detect.base import Detection
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Packet, Role
 from edge.capture.h264 import nal_type, nal_units
-from edge.cli import main
-from edge.clips import (
-    ClipFinalizer,
-    ClipJob,
-    ClipRecorder,
-    ClipStore,
-    PacketRing,
-    QuotaError,
-    write_mp4,
-)
+from edge.capture.privacy import MaskSpec
+from edge.cli.main import main
+from edge.clips.finalize import ClipFinalizer
+from edge.clips.mp4 import write_mp4
+from edge.clips.recorder import ClipJob, ClipRecorder
+from edge.clips.ring import PacketRing
 from edge.clips.snapshot import SnapshotSaver
+from edge.clips.store import ClipStore, QuotaError
 from edge.config.clips import ClipConfig
-from edge.detect import Detection
-from edge.evidence import AuditLog, NodeKey, verify_clip
-from edge.outbox import Outbox, OutboxMessage, Priority
-from edge.privacy import MaskSpec
+from edge.delivery.message import OutboxMessage, Priority
+from edge.delivery.outbox import Outbox
+from edge.evidence.audit import AuditLog
+from edge.evidence.keys import NodeKey
+from edge.evidence.manifest import verify_clip
 
 ONE_BY_ONE = "one-by-one-person-detection.mp4"
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from edge.cli import main
-from edge.config import ConfigError, EdgeConfig, load, loads
+from edge.cli.main import main
 from edge.config.base import Section
+from edge.config.loader import ConfigError, load, loads
+from edge.config.root import EdgeConfig
 
 GOOD = """
 [node]

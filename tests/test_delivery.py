@@ -18,15 +18,19 @@ from typing import Any
 
 import pytest
 
-from edge.config import DestinationConfig, NodeConfig, TlsConfig
+from edge.config.node import NodeConfig
+from edge.config.transport import DestinationConfig, TlsConfig
+from edge.core.ids import new_id
+from edge.delivery.chunks import clip_messages
+from edge.delivery.message import OutboxMessage, Priority
+from edge.delivery.mqtt import MqttLink
+from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker, free_port
 from edge.demo.pki import CertPair, DemoCA
 from edge.demo.watch import Received, Subscriber
-from edge.evidence import NodeKey, build_manifest, sign_manifest
-from edge.ids import new_id
-from edge.outbox import Outbox, OutboxMessage, Priority
-from edge.transport import MqttLink
-from edge.transport.chunks import clip_messages
+from edge.evidence.keys import NodeKey
+from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.node.replay import drain, flush_clips, wait_cameras
 
 HERE = Path(__file__).resolve().parent
 
@@ -134,7 +138,7 @@ def test_broker_down_30s_mid_stream_loses_nothing(
         assert outbox.total() == 0, outbox.depth()
         assert police.wait_for(lambda m: len(set(_check_order_and_dupes(m))) >= 1000, 30)
     finally:
-        link.stop()
+        link.shutdown()
         police.stop()
         broker.stop()
     order = _check_order_and_dupes(police.messages)
@@ -218,7 +222,7 @@ def _link_error(tmp_path: Path, dest: DestinationConfig, wait: float = 15.0) -> 
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and not link.stats.last_error:
         time.sleep(0.1)
-    link.stop()
+    link.shutdown()
     assert not link.connected or link.stats.last_error
     return link.stats.last_error or "", outbox
 
@@ -282,7 +286,7 @@ def test_broker_packet_limit_below_chunk_size(
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and outbox.total() > len(messages) - 1:
             time.sleep(0.1)
-        link.stop()
+        link.shutdown()
         error = link.stats.delivery_error or ""
         assert "chunk_size" in error and ("65536" in error or "packet size" in error), error
         assert outbox.pending("police", 100)  # chunks kept, not lost
@@ -295,7 +299,7 @@ def test_insecure_link_needs_the_flag_and_warns(
     tmp_path: Path, broker: LocalBroker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A plain connection works only with allow_insecure = true, and warns at start."""
-    from edge import logs
+    from edge.core import logs
 
     logs.configure("info", "json")
     dest = DestinationConfig(
@@ -308,7 +312,7 @@ def test_insecure_link_needs_the_flag_and_warns(
     deadline = time.monotonic() + 10
     while outbox.total() and time.monotonic() < deadline:
         time.sleep(0.05)
-    link.stop()
+    link.shutdown()
     assert outbox.total() == 0
     assert '"event": "mqtt.insecure"' in capsys.readouterr().err
 
@@ -353,7 +357,7 @@ def test_alarms_overtake_clip_chunks(
         alarm_after = time.monotonic() - t0
         chunks_before = sum(1 for x in police.messages if x.topic.split("/")[-1].isdigit())
     finally:
-        link.stop()
+        link.shutdown()
         police.stop()
     assert alarm_after < 1.5
     assert chunks_before < len(messages) / 2  # the clip was far from done
@@ -368,9 +372,9 @@ def test_policy_keeps_excluded_messages_from_a_destination(
 ) -> None:
     """The police get alarm kinds and the shared camera's clips; the operator everything.
     What the police may not have never reaches their topics; the audit says who got what."""
-    from edge.app import Node
-    from edge.config import loads
-    from edge.events import Kind, Severity, State
+    from edge.config.loader import loads
+    from edge.events.model import Kind, Severity, State
+    from edge.node.node import Node
 
     cfg = loads(f"""
 [node]
@@ -429,9 +433,9 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
                 mask_hash=None,
                 method="remux",
             )
-            node.share_clip(sign_manifest(manifest, node.key), path)
+            node.delivery.clip(sign_manifest(manifest, node.key), path)
         node.heartbeat()
-        assert node.drain(20)
+        assert drain(node, 20)
         time.sleep(0.5)
     finally:
         node.stop()
@@ -467,8 +471,8 @@ def test_heartbeat_reports_health(
 ) -> None:
     """The heartbeat carries uptime, queue depth per class, evictions, disk free, clock sync,
     link state and the audit head; it is retained for late subscribers."""
-    from edge.app import Node
-    from edge.config import loads
+    from edge.config.loader import loads
+    from edge.node.node import Node
 
     cfg = loads(f"""
 [node]
@@ -490,7 +494,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
         deadline = time.monotonic() + 10
         while node.outbox.total() == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert node.drain(10)
+        assert drain(node, 10)
     finally:
         node.stop()
     late = Subscriber(
@@ -528,7 +532,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
 
 def test_docs_name_every_topic_and_schema() -> None:
     """docs/mqtt.md documents each topic the code publishes and each schema file exists."""
-    from edge.transport import topics
+    from edge.delivery import topics
 
     doc = (HERE.parent / "docs" / "mqtt.md").read_text()
     for topic in (
@@ -561,8 +565,8 @@ def test_private_pattern_reaches_no_broker(
     import numpy as np
     import synth
 
-    from edge.app import Node
-    from edge.config import loads
+    from edge.config.loader import loads
+    from edge.node.node import Node
 
     video = synth.write_video(tmp_path / "s.mp4", frames=80)
     cfg = loads(f"""
@@ -606,8 +610,8 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
         while node.cameras[0].frames_analysed < 20 and not node.cameras[0].join(0.01):
             time.sleep(0.01)
         pin.drive_low()
-        assert node.wait_cameras(60)
-        assert node.flush_clips(30) and node.drain(30)
+        assert wait_cameras(node, 60)
+        assert flush_clips(node, 30) and drain(node, 30)
         time.sleep(0.5)
     finally:
         node.stop()

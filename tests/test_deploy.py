@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.cli import main
+from edge.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

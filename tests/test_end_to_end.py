@@ -7,11 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.app import Node
-from edge.config import loads
+from edge.config.loader import loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.demo.watch import Subscriber
+from edge.node.node import Node
+from edge.node.replay import drain, wait_cameras
 
 
 def _config(tmp: Path, video: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair) -> str:
@@ -58,8 +59,8 @@ def test_video_and_door_events_reach_the_broker(
     try:
         pin.drive_high()  # door opens
         pin.drive_low()
-        assert node.wait_cameras(60)
-        assert node.drain(20), node.outbox.depth()
+        assert wait_cameras(node, 60)
+        assert drain(node, 20), node.outbox.depth()
         expected = sum(node.sink.counts.values())
         assert police.wait_for(
             lambda m: len([x for x in m if x.topic.endswith("events")]) >= expected, 10
@@ -92,7 +93,7 @@ def test_events_accepted_while_broker_unreachable_wait_in_the_outbox(
     node = Node(loads(text))
     node.start()
     try:
-        assert node.wait_cameras(60)
+        assert wait_cameras(node, 60)
         accepted = sum(node.sink.counts.values())
         assert accepted >= 2
         assert node.outbox.total() == accepted

@@ -9,20 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from edge.cli import main
-from edge.evidence import (
-    AuditLog,
-    EvidenceError,
-    NodeKey,
-    load_public,
-    public_pem,
+from edge.cli.main import main
+from edge.core.errors import EvidenceError
+from edge.evidence.audit import AuditLog, verify_log
+from edge.evidence.keys import NodeKey, SigningKeyError, load_public, public_pem
+from edge.evidence.manifest import (
+    build_manifest,
     sign_manifest,
     verify_clip,
-    verify_log,
     verify_manifest,
 )
-from edge.evidence.keys import SigningKeyError
-from edge.evidence.manifest import build_manifest
 
 
 def _log(tmp_path: Path, n: int = 6) -> Path:

@@ -11,13 +11,16 @@ import jsonschema
 import pytest
 from conftest import SHARED
 
-from edge.app import Node
-from edge.clips import ClipStore
-from edge.config import loads
+from edge.clips.store import ClipStore
+from edge.config.loader import loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.demo.watch import Subscriber
-from edge.evidence import load_public, public_pem, verify_clip, verify_log, verify_manifest
+from edge.evidence.audit import verify_log
+from edge.evidence.keys import load_public, public_pem
+from edge.evidence.manifest import verify_clip, verify_manifest
+from edge.node.node import Node
+from edge.node.replay import drain, flush_clips, wait_cameras
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "edge" / "schemas"
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
@@ -66,9 +69,9 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
     public = load_public(public_pem(node.key.public))  # as `edge keys export` hands it over
     node.start()
     try:
-        assert node.wait_cameras(60)
-        assert node.flush_clips(30)
-        assert node.drain(30)
+        assert wait_cameras(node, 60)
+        assert flush_clips(node, 30)
+        assert drain(node, 30)
         acked = sum('"action":"shared"' in x for x in cfg.audit_path.read_text().splitlines())
         assert acked > sum(node.sink.counts.values())  # events, manifests, chunks, snapshots
         assert police.wait_for(

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.outbox import Outbox, OutboxError, OutboxMessage, Priority
+from edge.core.errors import OutboxError
+from edge.delivery.message import OutboxMessage, Priority
+from edge.delivery.outbox import Outbox
 
 
 def _msg(i: int, prio: Priority = Priority.EVENT, kind: str = "motion") -> OutboxMessage:

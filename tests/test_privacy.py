@@ -16,15 +16,20 @@ import pytest
 import synth
 from conftest import RtspServer
 
-from edge.app import Node
-from edge.capture import CameraInput, FileInput, Frame, Packet, Role, StreamInfo, build_input
+from edge.capture.base import CameraInput
+from edge.capture.factory import build_input
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Packet, Role, StreamInfo
 from edge.capture.picamera import PiCameraInput
+from edge.capture.privacy import MaskSpec, PrivacyError, PrivacyFilter, polygon_problems
 from edge.capture.rtsp import RtspInput
-from edge.cli import main
-from edge.config import CameraConfig, PicameraSourceConfig, loads
-from edge.events import Event
+from edge.cli.main import main
+from edge.config.cameras import CameraConfig, PicameraSourceConfig
+from edge.config.loader import loads
+from edge.events.model import Event
 from edge.fakes.picamera2 import fake_picamera2
-from edge.privacy import MaskSpec, PrivacyError, PrivacyFilter, polygon_problems
+from edge.node.node import Node
+from edge.node.replay import wait_cameras
 
 SQUARE = ((10.0, 10.0), (50.0, 10.0), (50.0, 50.0), (10.0, 50.0))
 
@@ -249,7 +254,7 @@ detect = {{ kind = "file", path = "{video}" }}
     node.sink.subscribe(events.append)
     node.start()
     try:
-        assert node.wait_cameras(30)
+        assert wait_cameras(node, 30)
     finally:
         node.stop()
     assert seen == []
@@ -292,7 +297,7 @@ detect = {{ kind = "file", path = "{fifo}" }}
     assert [w.cfg.name for w in node.cameras] == ["public"]
     node.start()
     try:
-        assert node.wait_cameras(30)
+        assert wait_cameras(node, 30)
         time.sleep(0.2)
         with pytest.raises(OSError) as info:  # no reader has the FIFO open
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))

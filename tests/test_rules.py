@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.config import loads
+from edge.config.loader import loads
 from edge.config.rules import ScheduleConfig
-from edge.events import Event, EventFactory, Kind, Severity, State
+from edge.core.ids import new_id
+from edge.events.context import EventFactory
+from edge.events.model import Event, Kind, Severity, State
 from edge.events.rules import Rules, in_schedule
-from edge.ids import new_id
+from edge.events.scope import CameraScope
 
 CFG = """
 [node]
@@ -47,7 +49,7 @@ TZ = ZoneInfo("Europe/Amsterdam")
 
 def _rules() -> Rules:
     cfg = loads(CFG)
-    return Rules(cfg.rules, {s.name: s.cameras for s in cfg.sensors})
+    return Rules(cfg.rules, CameraScope.from_config(cfg.sensors))
 
 
 def _at(y: int, mo: int, d: int, h: int, mi: int = 0) -> float:
@@ -119,7 +121,7 @@ def test_person_first_then_door_also_correlates() -> None:
 
 def test_rules_config_errors_name_the_place() -> None:
     """Unknown schedule, sensor, zone or time zone: a clear config error."""
-    from edge.config import ConfigError
+    from edge.config.loader import ConfigError
 
     with pytest.raises(ConfigError, match="no schedule named 'lunch'"):
         loads(CFG.replace('disarmed_during = ["working-hours"]', 'disarmed_during = ["lunch"]'))

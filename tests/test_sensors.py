@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.cli import main
-from edge.config import ConfigError, OutputConfig, SensorConfig, loads
-from edge.events import Event, EventFactory, Kind, Severity, State
-from edge.sensors import ContactInput, Siren, Status, StatusLed
+from edge.cli.main import main
+from edge.config.loader import ConfigError, loads
+from edge.config.sensors import OutputConfig, SensorConfig
+from edge.events.context import EventFactory
+from edge.events.model import Event, Kind, Severity, State
+from edge.node.replay import flush_clips, wait_cameras
+from edge.sensors.contacts import ContactInput
+from edge.sensors.outputs import Siren, Status, StatusLed
 
 
 class Recorder:
@@ -152,7 +156,7 @@ def test_1khz_for_10s_gives_bounded_events_and_one_fault() -> None:
 def test_siren_on_for_an_armed_door_alarm_and_off_after_its_time(tmp_path: Path) -> None:
     """A door armed around the clock opens: the siren relay switches on, and off again after
     duration_s; an unarmed door (information) leaves it off; the reset key silences it."""
-    from edge.app import Node
+    from edge.node.node import Node
 
     cfg = loads(f"""
 [node]
@@ -332,7 +336,7 @@ def _still_video(path: Path, seconds: float = 8.0) -> Path:
 def test_door_opening_starts_a_clip_with_pre_roll_without_motion(tmp_path: Path) -> None:
     """Nothing moves in view; the door linked to the camera opens: a clip is cut on that
     camera, starting before the door opened, and the door event names it."""
-    from edge.app import Node
+    from edge.node.node import Node
 
     video = _still_video(tmp_path / "still.mp4")
     cfg = loads(f"""
@@ -369,8 +373,8 @@ post_roll_s = 1
         node.pin_factory.pin(17).drive_high()
         time.sleep(0.5)
         node.pin_factory.pin(17).drive_low()
-        assert node.wait_cameras(30)
-        assert node.flush_clips(30)
+        assert wait_cameras(node, 30)
+        assert flush_clips(node, 30)
     finally:
         node.stop()
     assert not [e for e in events if e.kind in ("motion", "person")]

@@ -10,12 +10,16 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from edge.capture import FileInput, Frame
-from edge.config import loads
-from edge.detect import OnnxDetector
-from edge.events import Event, EventFactory
-from edge.events.tamper import TamperWatch
-from edge.pipeline.analysis import Analyzer
+from edge.analysis.analyzer import Analyzer
+from edge.analysis.detect.onnx import OnnxDetector
+from edge.analysis.observation import Observation
+from edge.analysis.tamper import TamperWatch
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame
+from edge.config.loader import loads
+from edge.events.camera import SEVERITY, CameraEvents
+from edge.events.context import EventFactory
+from edge.events.model import Event
 
 
 def _scene(seed: int = 3) -> np.ndarray:
@@ -30,15 +34,15 @@ def _scene(seed: int = 3) -> np.ndarray:
     return img
 
 
-def _run(frames: list[np.ndarray], fps: float = 5.0) -> list[Event]:
-    w = TamperWatch(EventFactory("n", "s"), "cam")
-    out: list[Event] = []
+def _run(frames: list[np.ndarray], fps: float = 5.0) -> list[Observation]:
+    w = TamperWatch()
+    out: list[Observation] = []
     for i, f in enumerate(frames):
         out += w.update(f, i / fps, 1000.0 + i / fps)
     return out
 
 
-def _reasons(events: list[Event]) -> list[tuple[str, str]]:
+def _reasons(events: list[Observation]) -> list[tuple[str, str]]:
     return [(str(e.state), str(e.data["reason"])) for e in events]
 
 
@@ -66,7 +70,7 @@ def test_tampering_raises_camera_tampered_and_clears(cover: object, reason: str)
     events = _run(frames)
     assert _reasons(events) == [("start", reason), ("end", reason)]
     start, end = events
-    assert start.kind == "camera_tampered" and start.severity == "alarm"
+    assert start.kind == "camera_tampered" and SEVERITY[start.kind] == "alarm"
     assert 15.0 <= start.data["stream_time"] <= 16.2  # 10 s normal + 5 s hold
     assert end.occurrence == start.occurrence
 
@@ -92,7 +96,7 @@ fps = 5
 detect = {{ kind = "file", path = "{videos / "light-dark.h264"}" }}
 """).cameras[0]
     det = OnnxDetector(SHARED / "models" / "yolox_nano" / "yolox_nano.onnx")
-    an = Analyzer(cam, EventFactory("n", "s"), detector=det)
+    an = CameraEvents(Analyzer(cam, detector=det), EventFactory("n", "s"))
     events: list[Event] = []
     last = None
     for f in FileInput("cam", videos / "light-dark.h264", analysis_fps=5).stream():

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from edge.config import DetectorConfig
-from edge.detect import OnnxDetector, build_detector
-from edge.detect.ultralytics import UltralyticsDetector
+from edge.analysis.detect.factory import build_detector
+from edge.analysis.detect.onnx import OnnxDetector
+from edge.analysis.detect.ultralytics import UltralyticsDetector
+from edge.config.detection import DetectorConfig
 
 pytestmark = pytest.mark.slow
 IMAGE = SHARED / "data" / "gt" / "TUD-Campus" / "img1" / "000001.jpg"
@@ -80,7 +81,7 @@ def test_onnx_export_decoded_by_us_matches_ultralytics(yolo: tuple[Any, Path]) -
 
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     """A model path that does not exist is named."""
-    from edge.detect import ModelError
+    from edge.analysis.detect.onnx import ModelError
 
     with pytest.raises(ModelError, match="model not found"):
         UltralyticsDetector(tmp_path / "absent.pt")

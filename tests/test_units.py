@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import structlog
 
-from edge import logs
-from edge.backoff import Backoff
-from edge.health import Notifier
-from edge.ids import Uuid7Generator
-from edge.pipeline import Closed, FrameQueue
+from edge.core import logs
+from edge.core.backoff import Backoff
+from edge.core.ids import Uuid7Generator
+from edge.core.queues import Closed, FrameQueue
+from edge.node.notify import Notifier
 
 
 def test_uuid7_is_version_7_and_time_ordered() -> None:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.config import CameraDetectionConfig, MotionConfig, ZoneConfig
-from edge.detect import BoxFilter, Detection, DetectionSchedule
-from edge.detect.heads import YoloV8Head, YoloxHead, nms
-from edge.detect.onnx import ModelError, guess_head
-from edge.motion import BackgroundMotion, MotionResult
-from edge.pipeline.analysis import crop_around
-from edge.track import Change, Tracker
-from edge.zones import Zones
+from edge.analysis.analyzer import crop_around
+from edge.analysis.detect.base import Detection
+from edge.analysis.detect.filters import BoxFilter
+from edge.analysis.detect.heads import YoloV8Head, YoloxHead, nms
+from edge.analysis.detect.onnx import ModelError, guess_head
+from edge.analysis.motion.background import BackgroundMotion
+from edge.analysis.motion.base import MotionResult
+from edge.analysis.schedule import DetectionSchedule
+from edge.analysis.track import Change, Tracker
+from edge.analysis.zones import Zones
+from edge.config.cameras import MotionConfig
+from edge.config.detection import CameraDetectionConfig, ZoneConfig
 
 NO_MOTION = MotionResult(False, (), 0.0, False)
 MOTION = MotionResult(True, ((10, 10, 50, 100),), 0.05, False)
@@ -178,7 +182,7 @@ def test_crop_around_motion_stays_inside_the_frame() -> None:
 def test_motion_ignore_areas_are_not_motion() -> None:
     """Changes inside a motion-ignore area (a clock, a screen) are not motion; the same
     change elsewhere is."""
-    from edge.config import loads
+    from edge.config.loader import loads
 
     cam = loads("""
 [node]

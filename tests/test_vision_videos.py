@@ -9,13 +9,17 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 
-from edge.capture import FileInput, Frame
-from edge.cli import main
-from edge.config import CameraConfig, loads
-from edge.detect import OnnxDetector
-from edge.events import Event, EventFactory
-from edge.pipeline.analysis import AnalysisStats, Analyzer
-from edge.privacy import MaskSpec
+from edge.analysis.analyzer import AnalysisStats, Analyzer
+from edge.analysis.detect.onnx import OnnxDetector
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame
+from edge.capture.privacy import MaskSpec
+from edge.cli.main import main
+from edge.config.cameras import CameraConfig
+from edge.config.loader import loads
+from edge.events.camera import CameraEvents
+from edge.events.context import EventFactory
+from edge.events.model import Event
 
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
 TUD = SHARED / "data" / "gt" / "TUD-Campus"
@@ -46,8 +50,10 @@ def run_video(
     """Every event the analysis of *video* produces, and its statistics."""
     cam = _camera(video, extra)
     spec = MaskSpec.from_config(cam)
-    an = Analyzer(
-        cam, EventFactory("n", "s"), detector=detector, mask_hash=spec.digest if spec else None
+    an = CameraEvents(
+        Analyzer(cam, detector=detector),
+        EventFactory("n", "s"),
+        mask_hash=spec.digest if spec else None,
     )
     events: list[Event] = []
     last = None
@@ -56,7 +62,7 @@ def run_video(
             events += an.process(item)
             last = item
     events += an.finish(last)
-    return events, an.stats
+    return events, an.analyzer.stats
 
 
 def _starts(events: list[Event]) -> list[float]:

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.bench.measure import in_fresh_process
-from edge.capture import FileInput, Frame, Packet, Role
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Packet, Role
 from edge.capture.rtsp import RtspInput
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.bench.measure import in_fresh_process
-from edge.capture import FileInput, Frame, Packet, Role, StreamInfo
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
 from edge.clips.mp4 import write_mp4
 

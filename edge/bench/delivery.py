@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.config import DestinationConfig, NodeConfig, TlsConfig
+from edge.config.node import NodeConfig
+from edge.config.transport import DestinationConfig, TlsConfig
+from edge.core.ids import new_id
+from edge.delivery.chunks import clip_messages
+from edge.delivery.message import OutboxMessage, Pending, Priority
+from edge.delivery.mqtt import MqttLink
+from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.ids import new_id
-from edge.outbox import Outbox, OutboxMessage, Pending, Priority
-from edge.transport import MqttLink
-from edge.transport.chunks import clip_messages
 
 
 class _Acks:
@@ -76,7 +78,7 @@ def _steady(dest: DestinationConfig, work: Path, rate: float, seconds: float) ->
         outbox.put(_event(i), ["bench"])
         link.wake()
     acks.done.wait(60)
-    link.stop()
+    link.shutdown()
     return {
         "events": n,
         "rate_per_s": rate,
@@ -98,7 +100,7 @@ def _sustained(dest: DestinationConfig, work: Path, burst: int) -> dict[str, Any
         link.wake()
     acks.done.wait(120)
     took = time.perf_counter() - t0
-    link.stop()
+    link.shutdown()
     return {"events": burst, "seconds": round(took, 2), "events_per_s": round(burst / took, 1)}
 
 
@@ -110,7 +112,7 @@ def _drain(dest: DestinationConfig, outbox: Outbox, count: int) -> float:
     link.start()
     acks.done.wait(300)
     took = time.perf_counter() - t0
-    link.stop()
+    link.shutdown()
     return took
 
 

@@ -12,7 +12,7 @@ from typing import Any
 def _child(
     fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], conn: Any, warmup: bool
 ) -> None:
-    from edge import logs
+    from edge.core import logs
 
     logs.configure("warning", "console")
     if warmup:

@@ -10,12 +10,16 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from edge.config import loads
-from edge.events import Event, EventFactory, EventSink
+from edge.config.loader import loads
+from edge.delivery.outbox import Outbox
+from edge.delivery.policy import SharingPolicy
+from edge.delivery.queue import DeliveryQueue
+from edge.events.context import EventFactory
+from edge.events.model import Event
 from edge.events.rules import Rules
-from edge.outbox import Outbox
-from edge.sensors import ContactInput
-from edge.transport import SharingPolicy
+from edge.events.scope import CameraScope
+from edge.events.sink import EventSink
+from edge.sensors.contacts import ContactInput
 
 
 def bench_sensors(edges: int = 400, spacing_s: float = 0.08) -> dict[str, Any]:
@@ -38,8 +42,8 @@ allow_insecure = true
 """)
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
         outbox = Outbox(Path(tmp) / "outbox.sqlite")
-        sink = EventSink(outbox, SharingPolicy(cfg.destinations))
-        rules = Rules(cfg.rules, {"door": []})
+        sink = EventSink(DeliveryQueue(outbox, SharingPolicy(cfg.destinations)))
+        rules = Rules(cfg.rules, CameraScope.from_config(cfg.sensors))
         done: list[float] = []
 
         def accept(event: Event) -> None:

@@ -8,12 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.analysis.detect.factory import build_detector
 from edge.bench.measure import in_fresh_process
-from edge.capture import FileInput, Frame
-from edge.config import CameraConfig, DetectorConfig, loads
-from edge.detect import build_detector
-from edge.events import Event, EventFactory
-from edge.pipeline import CameraWorker
+from edge.capture.file import FileInput
+from edge.capture.frame import Frame
+from edge.config.cameras import CameraConfig
+from edge.config.detection import DetectorConfig
+from edge.config.loader import loads
+from edge.events.context import EventFactory
+from edge.events.model import Event
+from edge.node.camera import CameraWorker
 
 
 def camera_for(video: Path, fps: float) -> CameraConfig:

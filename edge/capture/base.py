@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from edge.capture.frame import Item, Role
+from edge.core.errors import CaptureError
 
 
-class SourceError(Exception):
+class SourceError(CaptureError):
     """An input cannot be opened or has failed; the message names the camera and the input."""
 
 

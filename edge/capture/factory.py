@@ -9,9 +9,10 @@ from edge.capture.file import FileInput
 from edge.capture.frame import Role
 from edge.capture.jetson import JetsonInput
 from edge.capture.picamera import PiCameraInput
+from edge.capture.privacy import MaskSpec
 from edge.capture.rtsp import RtspInput
 from edge.capture.v4l2 import V4l2Input
-from edge.config import (
+from edge.config.cameras import (
     CameraConfig,
     FileSourceConfig,
     JetsonSourceConfig,
@@ -20,7 +21,6 @@ from edge.config import (
     SourceConfig,
     V4l2SourceConfig,
 )
-from edge.privacy import MaskSpec
 
 
 def build_input(

@@ -10,8 +10,8 @@ import av
 
 from edge.capture.base import SourceError
 from edge.capture.frame import Item, Role
+from edge.capture.privacy import MaskSpec
 from edge.capture.pyav import PyAvInput
-from edge.privacy import MaskSpec
 
 
 class FileInput(PyAvInput):

@@ -18,9 +18,9 @@ import cv2
 
 from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Role
+from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.timing import Sampler
-from edge.config import JetsonSourceConfig
-from edge.privacy import MaskSpec, PrivacyFilter
+from edge.config.cameras import JetsonSourceConfig
 
 _ELEMENT = re.compile(r"^[a-z0-9/_-]+(\([A-Za-z:]+\))?([ ,][a-z0-9:_-]+=[A-Za-z0-9/._()-]+)*$")
 

@@ -21,10 +21,10 @@ import cv2
 
 from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
+from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.timing import Sampler
-from edge.config import PicameraSourceConfig
-from edge.logs import get_logger
-from edge.privacy import MaskSpec, PrivacyFilter
+from edge.config.cameras import PicameraSourceConfig
+from edge.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -20,9 +20,9 @@ from av.bitstream import BitStreamFilterContext
 from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
 from edge.capture.h264 import avcc_to_annexb
+from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.timing import Sampler, Timeline
-from edge.logs import get_logger
-from edge.privacy import MaskSpec, PrivacyFilter
+from edge.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -7,8 +7,8 @@ import re
 import av
 
 from edge.capture.frame import Role
+from edge.capture.privacy import MaskSpec
 from edge.capture.pyav import PyAvInput
-from edge.privacy import MaskSpec
 
 _CREDENTIALS = re.compile(r"//[^/@]*@")
 

@@ -8,9 +8,9 @@ import av
 
 from edge.capture.base import SourceError
 from edge.capture.frame import Role
+from edge.capture.privacy import MaskSpec
 from edge.capture.pyav import PyAvInput
-from edge.config import V4l2SourceConfig
-from edge.privacy import MaskSpec
+from edge.config.cameras import V4l2SourceConfig
 
 
 class V4l2Input(PyAvInput):

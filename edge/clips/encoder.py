@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import av
 
-from edge.capture import Frame, Packet, StreamInfo
+from edge.capture.frame import Frame, Packet, StreamInfo
 
 
 class FrameEncoder:

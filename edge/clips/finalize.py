@@ -14,16 +14,19 @@ from typing import Any
 from edge.clips.mp4 import ClipWriteError, write_mp4
 from edge.clips.recorder import ClipJob
 from edge.clips.store import ClipStore, QuotaError
-from edge.evidence import AuditLog, NodeKey, build_manifest, sign_manifest
-from edge.logs import get_logger
+from edge.core.lifecycle import Worker
+from edge.core.logs import get_logger
+from edge.evidence.audit import AuditLog
+from edge.evidence.keys import NodeKey
+from edge.evidence.manifest import build_manifest, sign_manifest
 
 log = get_logger(__name__)
 
 OnClip = Callable[[dict[str, Any], Path], None]
 
 
-class ClipFinalizer:
-    """Writes, signs and stores clips handed over by the recorders."""
+class ClipFinalizer(Worker):
+    """Writes, signs and stores clips handed over by the recorders (one thread)."""
 
     def __init__(
         self,
@@ -36,17 +39,17 @@ class ClipFinalizer:
         mask_hashes: dict[str, str | None] | None = None,
         on_clip: OnClip | None = None,
     ) -> None:
+        super().__init__("clip-finalizer")
         self.store = store
         self.key = key
         self.audit = audit
         self.node = node
         self.site = site
-        self.mask_hashes = mask_hashes or {}
+        self.mask_hashes = mask_hashes if mask_hashes is not None else {}
         self.on_clip = on_clip
         self.written = 0
         self.failed = 0
         self._queue: queue.Queue[ClipJob | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
 
     def submit(self, job: ClipJob) -> None:
         """Queue a cut (called by recorders, from capture threads)."""
@@ -54,14 +57,11 @@ class ClipFinalizer:
 
     def start(self) -> None:
         """Start the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="clip-finalizer", daemon=True)
-        self._thread.start()
+        self.spawn(self._run, "clip-finalizer")
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def _stopping(self) -> None:
         """Write what is queued, then stop."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout)
+        self._queue.put(None)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued is written."""

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import av
 
-from edge.capture import Packet, StreamInfo
+from edge.capture.frame import Packet, StreamInfo
 from edge.capture.h264 import parameter_sets
+from edge.core.errors import ClipError
 
 TIME_BASE = Fraction(1, 90_000)
 
 
-class ClipWriteError(Exception):
+class ClipWriteError(ClipError):
     """Packets that cannot make an MP4 (no keyframe, no parameter sets)."""
 
 

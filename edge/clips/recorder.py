@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from edge.capture import Frame, Item, Packet, Role, StreamInfo
+from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
-from edge.ids import new_id
-from edge.logs import get_logger
-from edge.queues import Closed, FrameQueue
+from edge.core.ids import new_id
+from edge.core.logs import get_logger
+from edge.core.queues import Closed, FrameQueue
 
 log = get_logger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from edge.capture import Packet
+from edge.capture.frame import Packet
 
 
 class PacketRing:

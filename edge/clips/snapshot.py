@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.capture import Image
+from edge.analysis.detect.base import Detection
+from edge.capture.frame import Image
 from edge.clips.store import ClipStore, QuotaError
-from edge.detect import Detection
-from edge.ids import new_id
-from edge.logs import get_logger
+from edge.core.ids import new_id
+from edge.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.logs import get_logger
+from edge.core.errors import ClipError
+from edge.core.logs import get_logger
 
 log = get_logger(__name__)
 
@@ -43,7 +44,7 @@ class Stored:
     delivered: bool
 
 
-class QuotaError(Exception):
+class QuotaError(ClipError):
     """A file larger than the whole quota cannot be kept."""
 
 

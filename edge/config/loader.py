@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from edge.config.root import EdgeConfig
+from edge.core.errors import ConfigurationError
 
 CREDENTIAL_PREFIX = "credential:"
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """A config file that cannot be used; ``problems`` holds one line per fault."""
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:

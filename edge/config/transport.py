@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import Section
+from edge.core.kinds import ALL_KINDS, MESSAGE_KINDS
 
 
 class TlsConfig(Section):
@@ -70,6 +72,19 @@ class DestinationConfig(Section):
         description="Kinds this destination may receive: event kinds, 'clip', 'snapshot', "
         "'node_health'; '*' for all.",
     )
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        """A misspelt kind would silently share nothing: refuse it, with a suggestion."""
+        for kind in kinds:
+            if kind != ALL_KINDS and kind not in MESSAGE_KINDS:
+                near = difflib.get_close_matches(kind, sorted(MESSAGE_KINDS), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                known = ", ".join(sorted(MESSAGE_KINDS))
+                raise ValueError(f"unknown kind {kind!r}{hint}; known kinds: {known}, '*'")
+        return kinds
+
     cameras: list[str] = Field(
         default_factory=lambda: ["*"],
         min_length=1,

@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.core.errors import TransportError
 from edge.demo.pki import CertPair, DemoCA
 
 
-class BrokerError(Exception):
+class BrokerError(TransportError):
     """mosquitto is missing or would not start."""
 
 

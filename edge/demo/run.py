@@ -15,11 +15,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from edge.app import Node
-from edge.config import load
+from edge.config.loader import load
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.demo.watch import Received, Subscriber
+from edge.node.node import Node
+from edge.node.replay import drain, flush_clips, wait_cameras
 
 DEFAULT_VIDEO = Path("../shared/data/videos/one-by-one-person-detection.mp4")
 DEFAULT_MODEL = Path("../shared/models/yolox_nano/yolox_nano.onnx")
@@ -65,7 +66,8 @@ def _describe(event: dict[str, Any]) -> str:
 
 
 def _describe_manifest(signed: dict[str, Any], public: list[Any]) -> str:
-    from edge.evidence import EvidenceError, verify_manifest
+    from edge.core.errors import EvidenceError
+    from edge.evidence.manifest import verify_manifest
 
     m = signed["manifest"]
     try:
@@ -187,10 +189,10 @@ def _run(
 
     door_thread = threading.Thread(target=open_and_close_door, name="demo-door", daemon=True)
     door_thread.start()
-    node.wait_cameras()
+    wait_cameras(node)
     door_thread.join(5)
-    node.flush_clips()
-    delivered = node.drain(timeout=20)
+    flush_clips(node)
+    delivered = drain(node, timeout=20)
     accepted = dict(node.sink.counts)
     expected = sum(accepted.values())
     police.wait_for(lambda m: sum(x.topic.endswith("/events") for x in m) >= expected, 10)

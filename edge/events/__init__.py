@@ -1,7 +1,2 @@
-"""Events: one model for everything the node reports, and where they are accepted."""
-
-from edge.events.context import EventFactory
-from edge.events.model import SCHEMA, Event, Kind, Severity, State
-from edge.events.sink import EventSink
-
-__all__ = ["SCHEMA", "Event", "EventFactory", "EventSink", "Kind", "Severity", "State"]
+"""The event model, rules, clip triggers and the sink: observations and sensor edges become
+events."""

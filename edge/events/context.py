@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.clock import clock_synced
+from edge.core.clock import clock_synced
 from edge.events.model import Event, Kind, Severity, State
 
 

@@ -5,47 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from edge.ids import new_id
+from edge.core.ids import new_id
+from edge.core.kinds import Kind, Severity, State
 
 SCHEMA = "warehouse-edge/event/1"
 
-
-class Kind(StrEnum):
-    """What happened."""
-
-    MOTION = "motion"
-    PERSON = "person"
-    DOOR_OPEN = "door_open"
-    DOOR_LEFT_OPEN = "door_left_open"
-    SMOKE = "smoke"
-    TAMPER = "tamper"
-    PIR = "pir"
-    CAMERA_FAULT = "camera_fault"
-    CAMERA_RESTORED = "camera_restored"
-    CAMERA_TAMPERED = "camera_tampered"
-    SENSOR_FAULT = "sensor_fault"
-    NODE_HEALTH = "node_health"
-
-
-class Severity(StrEnum):
-    """How urgently a human should look."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ALARM = "alarm"
-    CRITICAL = "critical"
-
-
-class State(StrEnum):
-    """Lifecycle of an occurrence: one that lasts has start, updates, end."""
-
-    START = "start"
-    UPDATE = "update"
-    END = "end"
-    INSTANT = "instant"
+__all__ = ["SCHEMA", "Event", "Kind", "Severity", "State", "utc_iso"]
 
 
 def utc_iso(ts: float) -> str:

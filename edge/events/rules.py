@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from edge.config.rules import ArmingConfig, RulesConfig, ScheduleConfig
+from edge.core.ids import new_id
 from edge.events.model import Event, Kind, Severity, State
-from edge.ids import new_id
+from edge.events.scope import CameraScope
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _ARMABLE = {Kind.PERSON, Kind.DOOR_OPEN, Kind.DOOR_LEFT_OPEN, Kind.PIR}
@@ -53,11 +53,11 @@ def _applies(rule: ArmingConfig, event: Event) -> bool:
 class Rules:
     """Arming and correlation. Thread-safe: cameras and sensors call it concurrently."""
 
-    def __init__(self, cfg: RulesConfig, sensor_cameras: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, cfg: RulesConfig, scope: CameraScope | None = None) -> None:
         self.cfg = cfg
         self.tz = ZoneInfo(cfg.timezone)
         self.schedules = {s.name: s for s in cfg.schedules}
-        self.sensor_cameras = {k: set(v) for k, v in sensor_cameras.items()}
+        self.scope = scope or CameraScope()
         self._lock = threading.Lock()
         self._incident_of: dict[str, str] = {}  # occurrence -> incident
         self._recent: deque[tuple[float, str, str, frozenset[str]]] = deque(maxlen=256)
@@ -78,15 +78,10 @@ class Rules:
 
     # -- correlation ------------------------------------------------------------------------
 
-    def _cameras_of(self, event: Event) -> frozenset[str]:
-        if event.sensor is not None:
-            return frozenset(self.sensor_cameras.get(event.sensor, ()))
-        return frozenset({event.camera}) if event.camera else frozenset()
-
     def _incident(self, event: Event) -> str:
         if event.occurrence in self._incident_of:
             return self._incident_of[event.occurrence]
-        cams = self._cameras_of(event)
+        cams = frozenset(self.scope.of_event(event))
         incident = None
         if event.state in (State.START, State.INSTANT) and cams:
             for t, kind, inc, other in reversed(self._recent):

@@ -1,37 +1,35 @@
-"""Where every event is accepted: persisted in the outbox before anything else happens."""
+"""Where every event is accepted: persisted before anything else happens."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from edge.events.model import Event, Severity
-from edge.logs import get_logger
-from edge.outbox import Outbox, OutboxMessage, Priority
-from edge.transport import SharingPolicy, topics
+from edge.core.logs import get_logger
+from edge.events.model import Event
 
 log = get_logger(__name__)
 
 Listener = Callable[[Event], None]
 
 
-def priority_of(event: Event) -> Priority:
-    """Outbox class of *event*: alarms overtake ordinary events."""
-    if event.severity in (Severity.ALARM, Severity.CRITICAL):
-        return Priority.ALARM
-    return Priority.EVENT
+class EventStore(Protocol):
+    """Durable storage of accepted events (``edge.delivery.queue.DeliveryQueue``)."""
+
+    def store_event(self, event: Event) -> Sequence[str]:
+        """Persist *event* for the destinations allowed to receive it; returns their names.
+        Returns only once the event is on disk; raises when it cannot be stored."""
+        ...
 
 
 class EventSink:
-    """Accepts events: stores each durably for the destinations allowed to receive it, then
-    tells listeners (links, siren, local UI). ``accept`` returns only once the event is on disk.
-    """
+    """Accepts events: stores each durably, then tells listeners (links, siren, local UI).
+    ``accept`` returns only once the event is on disk."""
 
-    def __init__(self, outbox: Outbox, policy: SharingPolicy) -> None:
-        self.outbox = outbox
-        self.policy = policy
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
         self.counts: Counter[str] = Counter()
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -42,17 +40,8 @@ class EventSink:
             self._listeners.append(listener)
 
     def accept(self, event: Event) -> None:
-        """Persist *event* and notify listeners. Raises OutboxError if it cannot be stored."""
-        message = OutboxMessage(
-            id=event.id,
-            priority=priority_of(event),
-            kind=str(event.kind),
-            topic=topics.EVENTS,
-            payload=event.to_json(),
-            created=time.time(),
-        )
-        destinations = self.policy.destinations_for(str(event.kind), event.camera)
-        self.outbox.put(message, destinations)
+        """Persist *event* and notify listeners. Raises if it cannot be stored."""
+        destinations = self.store.store_event(event)
         with self._lock:
             self.counts[str(event.kind)] += 1
             listeners = list(self._listeners)
@@ -64,7 +53,7 @@ class EventSink:
             severity=str(event.severity),
             camera=event.camera,
             sensor=event.sensor,
-            destinations=destinations,
+            destinations=list(destinations),
         )
         for listener in listeners:
             try:

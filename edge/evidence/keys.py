@@ -10,8 +10,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.core.errors import EvidenceError
 
-class SigningKeyError(Exception):
+
+class SigningKeyError(EvidenceError):
     """The key file is unreadable, unsafe or not an Ed25519 key."""
 
 

@@ -14,14 +14,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edge.core.errors import EvidenceError
 from edge.evidence.canonical import canonical
 from edge.evidence.keys import NodeKey, key_id
 
 SCHEMA = "warehouse-edge/clip-manifest/1"
-
-
-class EvidenceError(Exception):
-    """A manifest or clip that fails verification; the message says what does not hold."""
 
 
 def sha256_file(path: Path) -> str:

@@ -1,6 +1,1 @@
-"""GPIO inputs and outputs behind gpiozero, with an injected pin factory."""
-
-from edge.sensors.contacts import ContactInput
-from edge.sensors.outputs import Siren, Status, StatusLed
-
-__all__ = ["ContactInput", "Siren", "Status", "StatusLed"]
+"""GPIO inputs and outputs (gpiozero, pin factory injected)."""

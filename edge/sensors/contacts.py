@@ -20,11 +20,11 @@ from typing import Any
 
 from gpiozero import DigitalInputDevice
 
-from edge.config import SensorConfig
+from edge.config.sensors import SensorConfig
+from edge.core.ids import new_id
+from edge.core.logs import get_logger
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
-from edge.ids import new_id
-from edge.logs import get_logger
 
 log = get_logger(__name__)
 

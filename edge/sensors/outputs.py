@@ -8,9 +8,9 @@ from typing import Any
 
 from gpiozero import LED, DigitalOutputDevice
 
-from edge.config import OutputConfig
+from edge.config.sensors import OutputConfig
+from edge.core.logs import get_logger
 from edge.events.model import Event, Severity, State
-from edge.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""Frames -> observations: motion gate, detector schedule, detectors, tracker, zones, tamper."""

@@ -1,0 +1,165 @@
+"""What one camera's analysis thread does with each frame: motion gate, detector when worth
+it, tracker, zones -> observations. Plain and single-threaded, so the daemon, ``edge bench vision``
+and the tests run exactly the same code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.analysis.detect.base import Detection, Detector
+from edge.analysis.detect.filters import BoxFilter
+from edge.analysis.episodes import MotionEpisodes
+from edge.analysis.motion.background import BackgroundMotion
+from edge.analysis.motion.base import Box, MotionGate, MotionResult
+from edge.analysis.observation import Observation, Still
+from edge.analysis.schedule import DetectionSchedule
+from edge.analysis.tamper import TamperSettings, TamperWatch
+from edge.analysis.track import Change, Tracker, TrackEvent
+from edge.analysis.zones import Zones
+from edge.capture.frame import Frame, Image
+from edge.config.cameras import CameraConfig
+from edge.core.kinds import Kind, State
+
+
+@dataclass
+class AnalysisStats:
+    """Where the analysis time goes."""
+
+    frames: int = 0
+    motion_frames: int = 0
+    detector_calls: int = 0
+    detections: int = 0
+    motion_s: float = 0.0
+    detector_s: float = 0.0
+    last_detector_ms: float = 0.0
+
+
+def crop_around(
+    regions: tuple[Box, ...], width: int, height: int, margin: float = 0.5, min_side: int = 256
+) -> tuple[int, int, int, int]:
+    """A crop (x, y, w, h) holding every motion region with a margin, at least *min_side*."""
+    x0 = min(r[0] for r in regions)
+    y0 = min(r[1] for r in regions)
+    x1 = max(r[0] + r[2] for r in regions)
+    y1 = max(r[1] + r[3] for r in regions)
+    w, h = x1 - x0, y1 - y0
+    side_w = max(int(w * (1 + margin)), min(min_side, width))
+    side_h = max(int(h * (1 + margin)), min(min_side, height))
+    cx, cy = x0 + w // 2, y0 + h // 2
+    x = min(max(0, cx - side_w // 2), max(0, width - side_w))
+    y = min(max(0, cy - side_h // 2), max(0, height - side_h))
+    return x, y, min(side_w, width), min(side_h, height)
+
+
+class Analyzer:
+    """Turns one camera's frames into motion, person and tampering observations."""
+
+    def __init__(
+        self,
+        cam: CameraConfig,
+        *,
+        detector: Detector | None = None,
+        gate: MotionGate | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        tamper: TamperSettings | None = None,
+    ) -> None:
+        self.cam = cam
+        self.detector = detector if cam.detection.enabled else None
+        self.gate = gate or BackgroundMotion(cam.motion, resolution=cam.resolution)
+        self.episodes = MotionEpisodes(cam.motion.end_after_s)
+        d = cam.detection
+        self.schedule = DetectionSchedule(d)
+        self.filter = BoxFilter(d)
+        self.tracker = Tracker(
+            confirm_hits=d.confirm_hits,
+            confirm_window_s=d.confirm_window_s,
+            lost_after_s=d.lost_after_s,
+        )
+        self.zones = Zones(cam.zones, cam.resolution)
+        self.stats = AnalysisStats()
+        self.tamper = TamperWatch(tamper)
+        self.last_motion: MotionResult | None = None
+        self.last_detections: list[Detection] = []
+        self._clock = clock
+
+    def process(self, frame: Frame) -> list[Observation]:
+        """Analyse one frame; returns what it shows that changed."""
+        self.stats.frames += 1
+        t0 = self._clock()
+        motion = self.gate.process(frame.image)
+        self.stats.motion_s += self._clock() - t0
+        self.last_motion = motion
+        self.stats.motion_frames += motion.motion
+        seen = self.episodes.update(motion, frame.pts, frame.wall)
+        seen += self.tamper.update(frame.image, frame.pts, frame.wall)
+        if self.detector is None:
+            return seen
+        dets: list[Detection] | None = None
+        if self.schedule.due(motion, frame.pts, self.tracker.tracking):
+            dets = self._detect(frame.image, motion)
+        h, w = frame.image.shape[:2]
+        zones_of = {}
+        if dets and self.zones:
+            zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
+        for te in self.tracker.update(dets, frame.pts, zones_of):
+            seen.append(self._person(te, frame))
+        return seen
+
+    def finish(self, frame: Frame | None) -> list[Observation]:
+        """Close open motion episodes and person tracks (end of stream)."""
+        if frame is None:
+            return []
+        seen = []
+        if self.episodes.active:
+            seen.append(self.episodes.finish(frame.wall, frame.pts))
+        seen += [self._person(te, frame) for te in self.tracker.finish(frame.pts)]
+        return seen
+
+    def _detect(self, image: Image, motion: MotionResult) -> list[Detection]:
+        assert self.detector is not None
+        h, w = image.shape[:2]
+        t0 = self._clock()
+        if self.cam.detection.region == "motion" and motion.regions:
+            x, y, cw, ch = crop_around(motion.regions, w, h)
+            raw = [d.shifted(x, y) for d in self.detector.detect(image[y : y + ch, x : x + cw])]
+        else:
+            raw = self.detector.detect(image)
+        spent = self._clock() - t0
+        self.stats.detector_s += spent
+        self.stats.last_detector_ms = spent * 1000
+        self.stats.detector_calls += 1
+        dets = self.filter(raw, w, h)
+        self.stats.detections += len(dets)
+        self.last_detections = dets
+        return dets
+
+    def _person(self, te: TrackEvent, frame: Frame) -> Observation:
+        tr = te.track
+        state = {Change.START: State.START, Change.ZONES: State.UPDATE, Change.END: State.END}
+        b = tr.box
+        data: dict[str, object] = {
+            "stream_time": round(tr.first_t if te.change is Change.START else te.t, 3),
+            "score": round(tr.max_score, 3),
+            "box": [round(b.x), round(b.y), round(b.w), round(b.h)],
+        }
+        if te.change is Change.END:
+            data["seconds"] = round(tr.last_t - tr.first_t, 3)
+            data["detections"] = tr.hits
+        zones = tuple(sorted(tr.zones_seen)) if te.change is Change.END else tr.zones
+        still = None
+        if te.change is Change.START:
+            h, w = frame.image.shape[:2]
+            outlines = tuple(self.zones.polygons(w, h)) if self.zones else ()
+            still = Still(frame.image, tuple(self.last_detections), outlines)
+        return Observation(
+            Kind.PERSON,
+            state[te.change],
+            tr.id,
+            stream_time=te.t,
+            wall=frame.wall,
+            zones=zones,
+            data=data,
+            still=still,
+        )

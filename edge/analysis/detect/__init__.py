@@ -1,0 +1,1 @@
+"""Person detectors behind one interface: ONNX (onnxruntime) and ultralytics; box filters."""

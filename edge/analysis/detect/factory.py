@@ -1,0 +1,21 @@
+"""Build the node's detector from config."""
+
+from __future__ import annotations
+
+from edge.analysis.detect.base import Detector
+from edge.config.detection import DetectorConfig
+
+
+def build_detector(cfg: DetectorConfig) -> Detector | None:
+    """The configured detector, or None for motion-only nodes. Raises ModelError."""
+    if cfg.backend == "none" or cfg.model is None:
+        return None
+    if cfg.backend == "onnx":
+        from edge.analysis.detect.onnx import OnnxDetector
+
+        return OnnxDetector(
+            cfg.model, head=cfg.head, score=cfg.score, nms_iou=cfg.nms_iou, threads=cfg.threads
+        )
+    from edge.analysis.detect.ultralytics import UltralyticsDetector
+
+    return UltralyticsDetector(cfg.model, score=cfg.score, nms_iou=cfg.nms_iou, imgsz=cfg.imgsz)

@@ -1,0 +1,1 @@
+"""Motion gates: the interface and the background-model gate."""

@@ -1,0 +1,162 @@
+"""Detections -> person tracks with a lifecycle, so one person makes one event.
+
+A deliberately simple tracker: greedy matching of boxes to tracks by overlap (IoU), falling
+back to the nearest centre within a box's size for people moving fast between detector runs.
+A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
+when not seen for ``lost_after_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from edge.analysis.detect.base import Detection
+from edge.core.ids import new_id
+
+
+class Change(StrEnum):
+    """What happened to a track in one update."""
+
+    START = "start"
+    ZONES = "zones"
+    END = "end"
+
+
+@dataclass
+class Track:
+    """One person being followed."""
+
+    id: str
+    box: Detection
+    first_t: float
+    last_t: float
+    hits: int = 1
+    confirmed: bool = False
+    max_score: float = 0.0
+    zones: tuple[str, ...] = ()
+    zones_seen: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackEvent:
+    """A change of one track."""
+
+    change: Change
+    track: Track
+    t: float
+
+
+def _centre_near(a: Detection, b: Detection) -> float:
+    """Centre distance in units of the larger box side (below 1: close enough)."""
+    ax, ay = a.x + a.w / 2, a.y + a.h / 2
+    bx, by = b.x + b.w / 2, b.y + b.h / 2
+    scale = max(a.w, a.h, b.w, b.h, 1.0)
+    return float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / scale)
+
+
+class Tracker:
+    """Keeps person tracks from one camera's detections."""
+
+    def __init__(
+        self,
+        *,
+        confirm_hits: int = 2,
+        confirm_window_s: float = 1.5,
+        lost_after_s: float = 2.5,
+        min_iou: float = 0.2,
+    ) -> None:
+        self.confirm_hits = confirm_hits
+        self.confirm_window_s = confirm_window_s
+        self.lost_after_s = lost_after_s
+        self.min_iou = min_iou
+        self.tracks: list[Track] = []
+
+    @property
+    def tracking(self) -> bool:
+        """True while any confirmed track is alive."""
+        return any(t.confirmed for t in self.tracks)
+
+    def update(
+        self,
+        dets: list[Detection] | None,
+        t: float,
+        zones_of: dict[int, tuple[str, ...]] | None = None,
+    ) -> list[TrackEvent]:
+        """Feed the detections of a detector run at time *t* (None: the detector did not run,
+        only time passes). *zones_of* maps a detection's index to the zones it stands in."""
+        out: list[TrackEvent] = []
+        if dets is not None:
+            out += self._match(dets, t, zones_of or {})
+        for tr in list(self.tracks):
+            if t - tr.last_t > (self.lost_after_s if tr.confirmed else self.confirm_window_s):
+                self.tracks.remove(tr)
+                if tr.confirmed:
+                    out.append(TrackEvent(Change.END, tr, t))
+        return out
+
+    def finish(self, t: float) -> list[TrackEvent]:
+        """End every confirmed track (end of stream)."""
+        out = [TrackEvent(Change.END, tr, t) for tr in self.tracks if tr.confirmed]
+        self.tracks.clear()
+        return out
+
+    def _match(
+        self, dets: list[Detection], t: float, zones_of: dict[int, tuple[str, ...]]
+    ) -> list[TrackEvent]:
+        pairs = sorted(
+            ((d.iou(tr.box), i, j) for i, d in enumerate(dets) for j, tr in enumerate(self.tracks)),
+            reverse=True,
+        )
+        used_d: set[int] = set()
+        used_t: set[int] = set()
+        assigned: list[tuple[int, int]] = []
+        for iou, i, j in pairs:
+            if iou < self.min_iou:
+                break
+            if i not in used_d and j not in used_t:
+                used_d.add(i)
+                used_t.add(j)
+                assigned.append((i, j))
+        near = sorted(
+            (_centre_near(d, tr.box), i, j)
+            for i, d in enumerate(dets)
+            if i not in used_d
+            for j, tr in enumerate(self.tracks)
+            if j not in used_t
+        )
+        for dist, i, j in near:
+            if dist >= 1.0:
+                break
+            if i not in used_d and j not in used_t:
+                used_d.add(i)
+                used_t.add(j)
+                assigned.append((i, j))
+        out: list[TrackEvent] = []
+        for i, j in assigned:
+            out += self._hit(self.tracks[j], dets[i], t, zones_of.get(i, ()))
+        for i, d in enumerate(dets):
+            if i not in used_d:
+                tr = Track(new_id(), d, t, t, max_score=d.score)
+                self.tracks.append(tr)
+                out += self._hit(tr, d, t, zones_of.get(i, ()), new=True)
+        return out
+
+    def _hit(
+        self, tr: Track, d: Detection, t: float, zones: tuple[str, ...], new: bool = False
+    ) -> list[TrackEvent]:
+        if not new:
+            tr.hits += 1
+        tr.box, tr.last_t = d, t
+        tr.max_score = max(tr.max_score, d.score)
+        changed = zones != tr.zones
+        tr.zones = zones
+        tr.zones_seen.update(zones)
+        if not tr.confirmed:
+            if t - tr.first_t > self.confirm_window_s:  # too slow to confirm: start over
+                tr.first_t, tr.hits = t, 1
+            if tr.hits >= self.confirm_hits and t - tr.first_t <= self.confirm_window_s:
+                tr.confirmed = True
+                return [TrackEvent(Change.START, tr, t)]
+            return []
+        return [TrackEvent(Change.ZONES, tr, t)] if changed else []

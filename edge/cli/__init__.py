@@ -1,0 +1,1 @@
+"""The `edge` command: one module per command, its parser beside its handler."""

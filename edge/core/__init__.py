@@ -1,0 +1,1 @@
+"""Infrastructure every stage uses: ids, clocks, logging, backoff, queues, errors, lifecycle."""

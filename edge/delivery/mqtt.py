@@ -1,0 +1,382 @@
+"""One MQTT link to one destination: drains that destination's outbox cursor.
+
+Two threads per link. The *network* thread owns the paho client: it connects (with jittered
+backoff), runs paho's loop, and creates a fresh client for every connection so nothing is
+ever queued in paho's memory across a reconnect. The *sender* thread takes pending messages
+from the outbox, publishes them with QoS 1 within a window, and acknowledges them in the
+outbox when the broker's PUBACK comes back. Until then they stay on disk.
+"""
+
+from __future__ import annotations
+
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.config.node import NodeConfig
+from edge.config.transport import DestinationConfig
+from edge.core.backoff import Backoff
+from edge.core.lifecycle import Worker
+from edge.core.logs import get_logger
+from edge.delivery import topics
+from edge.delivery.bandwidth import TokenBucket
+from edge.delivery.linkstats import LinkStats
+from edge.delivery.message import Pending, Priority
+from edge.delivery.mqtt_client import new_client, refusal, status_payload
+from edge.delivery.outbox import Outbox
+from edge.delivery.packet_limit import PacketLimit
+from edge.delivery.tls import TlsSetupError, client_context, explain
+
+log = get_logger(__name__)
+
+
+class MqttLink(Worker):
+    """Delivers the outbox of one destination over MQTT with QoS 1."""
+
+    def __init__(
+        self,
+        dest: DestinationConfig,
+        node: NodeConfig,
+        outbox: Outbox,
+        *,
+        window: int = 32,
+        max_chunks_inflight: int = 4,
+        backoff: Backoff | None = None,
+        on_ack: Callable[[str, list[Pending]], None] | None = None,
+    ) -> None:
+        super().__init__(f"mqtt-{dest.name}")
+        self.dest = dest
+        self.outbox = outbox
+        self.root = topics.TopicRoot(dest.topic_prefix, node.site, node.id)
+        self.client_id = f"{node.site}-{node.id}-{dest.name}"
+        self.window = window
+        self.max_chunks_inflight = max_chunks_inflight
+        self._window_now = window
+        self.packets = PacketLimit()
+        self.stats = LinkStats()
+        self._bucket = TokenBucket(dest.bandwidth_bps) if dest.bandwidth_bps else None
+        self._backoff = backoff or Backoff(1.0, 60.0)
+        self._on_ack = on_ack
+        self._ctx = client_context(dest)  # raises TlsSetupError naming the file
+        self._stop = self.stopping
+        self._wake = threading.Event()
+        self._connected = threading.Event()
+        self._client: mqtt.Client | None = None
+        self._generation = 0
+        self._accepted = 0  # the last generation the broker accepted (CONNACK)
+        self._acks: queue.SimpleQueue[tuple[int, int, bool]] = queue.SimpleQueue()
+        if dest.allow_insecure:
+            log.warning(
+                "mqtt.insecure",
+                destination=dest.name,
+                tls=dest.tls is not None,
+                verify_hostname=bool(dest.tls and dest.tls.verify_hostname),
+                note="allow_insecure = true: not for a production link",
+            )
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker has accepted our connection."""
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        """Start the network and sender threads."""
+        self.spawn(self._network, f"mqtt-{self.dest.name}-net")
+        self.spawn(self._sender, f"mqtt-{self.dest.name}-send")
+
+    def alive(self) -> bool:
+        """True while both threads run (for the watchdog)."""
+        return bool(self.threads) and self.health().alive
+
+    def wake(self) -> None:
+        """Tell the sender that the outbox has something new."""
+        self._wake.set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or *timeout*; returns whether connected."""
+        return self._connected.wait(timeout)
+
+    def _stopping(self) -> None:
+        """Publish a retained ``offline`` status and disconnect (the network thread does)."""
+        self._wake.set()
+
+    # -- network thread -------------------------------------------------------------------
+
+    def _status(self, state: str) -> bytes:
+        return status_payload(state)
+
+    def _new_client(self) -> mqtt.Client:
+        client = new_client(self.dest, self.client_id, self._ctx, self.window)
+        client.will_set(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
+        generation = self._generation
+        client.on_connect = self._make_on_connect(generation)
+        client.on_disconnect = self._make_on_disconnect(generation)
+        client.on_publish = self._make_on_publish(generation)
+        return client
+
+    def _make_on_connect(self, generation: int) -> Callable[..., None]:
+        def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            if reason.is_failure:
+                self.stats.last_error = f"broker refused connection: {reason}"
+                log.error("mqtt.refused", destination=self.dest.name, reason=str(reason))
+                client.disconnect()
+                return
+            self.stats.connects += 1
+            self.stats.last_error = None
+            self._backoff.reset()
+            limit = getattr(_p, "MaximumPacketSize", None) if _p is not None else None
+            self.packets.announced = int(limit) if limit else None
+            receive = getattr(_p, "ReceiveMaximum", None) if _p is not None else None
+            # the broker takes this many unacknowledged publishes: keep one for the status
+            self._window_now = (
+                max(1, min(self.window, int(receive) - 1)) if receive else self.window
+            )
+            client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
+            self._accepted = generation
+            self._connected.set()
+            self._wake.set()
+            log.info(
+                "mqtt.connected",
+                destination=self.dest.name,
+                host=self.dest.host,
+                port=self.dest.port,
+                generation=generation,
+            )
+
+        return on_connect
+
+    def _make_on_disconnect(self, generation: int) -> Callable[..., None]:
+        def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            was = self._connected.is_set()
+            self._connected.clear()
+            self._wake.set()
+            if was and not self._stop.is_set():
+                log.warning(
+                    "mqtt.disconnected",
+                    destination=self.dest.name,
+                    reason=str(reason),
+                    generation=generation,
+                )
+
+        return on_disconnect
+
+    def _make_on_publish(self, generation: int) -> Callable[..., None]:
+        def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+            # Runs in paho's loop holding paho's locks: only hand over, never block here.
+            ok = not getattr(reason, "is_failure", False)
+            self._acks.put((generation, mid, ok))
+            self._wake.set()
+
+        return on_publish
+
+    def _network(self) -> None:
+        while not self._stop.is_set():
+            self._generation += 1
+            client = self._new_client()
+            self._client = client
+            try:
+                client.connect(self.dest.host, self.dest.port, keepalive=self.dest.keepalive_s)
+            except (OSError, ssl.SSLError, ValueError) as e:
+                self._fail(e)
+                continue
+            clean_exit = self._run_loop(client)
+            self._connected.clear()
+            self._wake.set()
+            if clean_exit:
+                return
+            self._stop.wait(self._backoff.next())
+
+    def _run_loop(self, client: mqtt.Client) -> bool:
+        """Run paho's loop until the link drops (False) or we are stopped (True)."""
+        connack_deadline = time.monotonic() + max(10.0, self.dest.keepalive_s)
+        accepted = False  # did the broker accept this connection (CONNACK)?
+        while not self._stop.is_set():
+            try:
+                rc = client.loop(timeout=0.2)
+            except (OSError, ssl.SSLError) as e:
+                self._report_lost(e, accepted)
+                return False
+            accepted = accepted or self._accepted == self._generation
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                if accepted or self.stats.last_error is None:
+                    self._report_lost(None, accepted)
+                return False
+            if not accepted and time.monotonic() > connack_deadline:
+                self._report_lost(TimeoutError("no CONNACK from broker"), accepted)
+                client.disconnect()
+                return False
+        if self._connected.is_set():
+            client.publish(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and client.want_write():
+                client.loop(timeout=0.05)
+            client.disconnect()
+            client.loop(timeout=0.1)
+        return True
+
+    def _report_lost(self, exc: BaseException | None, accepted: bool) -> None:
+        if not accepted:
+            why = refusal(exc, self.dest, tls=self._ctx is not None)
+            self.stats.last_error = why
+            log.error("mqtt.connect_failed", destination=self.dest.name, reason=why)
+        else:
+            log.warning(
+                "mqtt.link_lost",
+                destination=self.dest.name,
+                reason=explain(exc) if exc else "connection lost",
+            )
+
+    def _fail(self, exc: BaseException) -> None:
+        why = explain(exc)
+        if why != self.stats.last_error:
+            log.error(
+                "mqtt.connect_failed",
+                destination=self.dest.name,
+                host=self.dest.host,
+                port=self.dest.port,
+                reason=why,
+            )
+        self.stats.last_error = why
+        self._stop.wait(self._backoff.next())
+
+    # -- sender thread --------------------------------------------------------------------
+
+    def _sender(self) -> None:
+        inflight: dict[int, tuple[Pending, float]] = {}  # mid -> (message, sent at)
+        refused: set[int] = set()  # not sendable on this connection: retried after a reconnect
+        generation = 0
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            try:
+                if generation != self._generation or not self._connected.is_set():
+                    self._note_lost(inflight)
+                    inflight.clear()  # those stay in the outbox and go again after reconnect
+                    refused.clear()
+                    generation = self._generation
+                self._drain_acks(inflight, refused, generation)
+                client = self._client
+                if client is None or not self._connected.is_set():
+                    continue
+                self._send_some(client, inflight, refused)
+            except Exception:  # delivery must outlive any bug or disk hiccup: retry shortly
+                log.exception("mqtt.sender_failed", destination=self.dest.name)
+                self._stop.wait(1.0)
+                self._wake.set()
+
+    def _send_some(
+        self,
+        client: mqtt.Client,
+        inflight: dict[int, tuple[Pending, float]],
+        refused: set[int],
+    ) -> None:
+        room = self._window_now - len(inflight)
+        if room <= 0:
+            return
+        chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
+        # clip chunks are few at a time, so alarms and events always find the line short
+        top = Priority.EVENT if chunks >= self.max_chunks_inflight else None
+        skip = [p.seq for p, _ in inflight.values()] + list(refused)
+        for p in self.outbox.pending(self.dest.name, room, skip=skip, max_priority=top):
+            if p.message.priority is Priority.CLIP:
+                if chunks >= self.max_chunks_inflight:
+                    break
+                chunks += 1
+            if not self._publish(client, p, inflight, refused):
+                break
+
+    def _publish(
+        self,
+        client: mqtt.Client,
+        p: Pending,
+        inflight: dict[int, tuple[Pending, float]],
+        refused: set[int],
+    ) -> bool:
+        """Publish one message; False when the loop should stop for now."""
+        m = p.message
+        try:
+            payload = m.body()
+        except FileNotFoundError as e:
+            self.outbox.drop([p.seq], "file_gone")
+            log.error("mqtt.payload_gone", destination=self.dest.name, id=m.id, error=str(e))
+            return True
+        topic = self.root(m.topic)
+        size = len(payload) + len(topic) + 64
+        why = self.packets.too_big(m.id, size)
+        if why is not None:
+            refused.add(p.seq)  # kept in the outbox
+            if why and why != self.stats.delivery_error:
+                log.error("mqtt.packet_too_large", destination=self.dest.name, id=m.id, bytes=size)
+            self.stats.delivery_error = why or self.stats.delivery_error
+            return True
+        if self._bucket is not None and not self._bucket.take(len(payload), self._stop):
+            return False
+        props = None
+        if self.dest.protocol == "5":
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
+            if m.expires is not None:
+                props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
+        info = client.publish(topic, payload, qos=1, retain=m.retain, properties=props)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            # publish() may write to the socket right here and find the broker gone: the
+            # message was on the wire when the link died (counted for oversize suspicion);
+            # a negative key never matches a PUBACK
+            inflight[-p.seq] = (p, time.monotonic())
+            self._wake.set()
+            return False
+        inflight[info.mid] = (p, time.monotonic())
+        self.stats.published += 1
+        return True
+
+    def _note_lost(self, inflight: dict[int, tuple[Pending, float]]) -> None:
+        """The connection dropped with messages in flight: one may be over the broker's limit."""
+        why = self.packets.lost_with(p.message for p, _ in inflight.values())
+        if why is not None:
+            self.stats.delivery_error = why
+            log.error("mqtt.packet_suspect", destination=self.dest.name, reason=why)
+
+    def _drain_acks(
+        self, inflight: dict[int, tuple[Pending, float]], refused: set[int], generation: int
+    ) -> None:
+        done: list[Pending] = []
+        now = time.monotonic()
+        while True:
+            try:
+                gen, mid, ok = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            if gen != generation or mid not in inflight:
+                continue  # from an earlier connection: it will be sent again
+            pending, sent = inflight.pop(mid)
+            if ok:
+                done.append(pending)
+                self.stats.ack_latency_s.append(now - sent)
+                self.packets.delivered(pending.message.id)
+            else:
+                self.stats.rejected += 1
+                refused.add(pending.seq)
+                log.error(
+                    "mqtt.publish_rejected",
+                    destination=self.dest.name,
+                    id=pending.message.id,
+                    topic=pending.message.topic,
+                )
+        if done:
+            self.outbox.ack(self.dest.name, [p.seq for p in done])
+            self.stats.acked += len(done)
+            if self._on_ack:
+                self._on_ack(self.dest.name, done)
+            self._wake.set()
+
+
+__all__ = ["LinkStats", "MqttLink", "TlsSetupError"]

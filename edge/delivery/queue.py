@@ -1,0 +1,115 @@
+"""Everything the node sends goes into the outbox here: events, clips (manifest and chunks),
+snapshots and heartbeats, each queued only for the destinations the sharing policy allows.
+The links are woken after each put so nothing waits for a poll."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from edge.clips.store import ClipStore
+from edge.core.ids import new_id
+from edge.core.kinds import Kind, MessageKind, Severity
+from edge.delivery import topics
+from edge.delivery.chunks import clip_messages
+from edge.delivery.ids import MessageId
+from edge.delivery.message import OutboxMessage, Priority
+from edge.delivery.outbox import Outbox
+from edge.delivery.policy import SharingPolicy
+from edge.events.model import Event
+
+
+def priority_of(event: Event) -> Priority:
+    """Outbox class of *event*: alarms overtake ordinary events."""
+    if event.severity in (Severity.ALARM, Severity.CRITICAL):
+        return Priority.ALARM
+    return Priority.EVENT
+
+
+class DeliveryQueue:
+    """Puts messages into the outbox for the destinations allowed to receive them."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        policy: SharingPolicy,
+        store: ClipStore | None = None,
+        *,
+        chunk_size: int = 256 * 1024,
+    ) -> None:
+        self.outbox = outbox
+        self.policy = policy
+        self.store = store
+        self.chunk_size = chunk_size
+        self._wake: list[Callable[[], None]] = []
+
+    def on_put(self, wake: Callable[[], None]) -> None:
+        """Call *wake* after every put (a link's ``wake``)."""
+        self._wake.append(wake)
+
+    def _woken(self) -> None:
+        for wake in self._wake:
+            wake()
+
+    def store_event(self, event: Event) -> Sequence[str]:
+        """Persist *event* (an ``EventStore``); returns the destinations it is queued for."""
+        message = OutboxMessage(
+            id=str(MessageId.event(event.id)),
+            priority=priority_of(event),
+            kind=str(event.kind),
+            topic=topics.EVENTS,
+            payload=event.to_json(),
+            created=time.time(),
+        )
+        destinations = self.policy.destinations_for(str(event.kind), event.camera)
+        self.outbox.put(message, destinations)
+        self._woken()
+        return destinations
+
+    def clip(self, signed: dict[str, Any], path: Path) -> None:
+        """A signed clip is stored: queue its manifest and chunks for the destinations that
+        take this camera's clips (the same set for every message of the clip)."""
+        m = signed["manifest"]
+        destinations = self.policy.destinations_for(MessageKind.CLIP, m["camera"])
+        if not destinations:
+            if self.store is not None:  # nobody may have it: no reason to keep it first
+                self.store.mark_delivered(m["clip_id"])
+            return
+        self.outbox.put_many(clip_messages(signed, path, self.chunk_size), destinations)
+        self._woken()
+
+    def snapshot(self, snap_id: str, camera: str, path: Path) -> None:
+        """An event snapshot was saved: queue the JPEG for who may see this camera."""
+        message = OutboxMessage(
+            id=str(MessageId.snapshot(snap_id)),
+            priority=Priority.CLIP,
+            kind=MessageKind.SNAPSHOT,
+            topic=topics.snapshot(snap_id),
+            payload=path.read_bytes(),
+            created=time.time(),
+            properties=(("camera", camera), ("content-type", "image/jpeg")),
+        )
+        destinations = self.policy.destinations_for(MessageKind.SNAPSHOT, camera)
+        if self.outbox.put(message, destinations) is None and self.store is not None:
+            self.store.mark_delivered(snap_id)
+        self._woken()
+
+    def health(self, payload: bytes, ttl_s: float) -> None:
+        """Queue a heartbeat (retained, expiring after *ttl_s*)."""
+        now = time.time()
+        self.outbox.put(
+            OutboxMessage(
+                id=str(MessageId.health(new_id())),
+                priority=Priority.HEALTH,
+                kind=Kind.NODE_HEALTH,
+                topic=topics.HEALTH,
+                payload=payload,
+                created=now,
+                expires=now + ttl_s,
+                retain=True,
+            ),
+            self.policy.destinations_for(Kind.NODE_HEALTH),
+        )
+        self._woken()

@@ -1,0 +1,1 @@
+"""The composition root: builds the parts from config, wires them, runs their lifecycle."""

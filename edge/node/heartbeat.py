@@ -1,0 +1,78 @@
+"""The heartbeat: what a supervisor needs to know the node is alive and well."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge import __version__
+from edge.core.clock import clock_synced
+
+if TYPE_CHECKING:
+    from edge.node.node import Node
+
+SCHEMA = "warehouse-edge/health/1"
+
+
+def cpu_temperature_c() -> float | None:
+    """Hottest thermal zone in degrees Celsius (Raspberry Pi, Jetson), None where unknown."""
+    temps = []
+    for path in glob.glob("/sys/class/thermal/thermal_zone*/temp"):
+        try:
+            temps.append(int(Path(path).read_text().strip()) / 1000)
+        except (OSError, ValueError):
+            continue
+    return max(temps) if temps else None
+
+
+def report(node: Node) -> dict[str, Any]:
+    """The health object published (retained) on PREFIX/SITE/NODE/health."""
+    now = time.time()
+    disk = shutil.disk_usage(node.cfg.data_dir)
+    cameras: dict[str, dict[str, Any]] = {}
+    for w in node.cameras:
+        stats = w.analyzer.stats
+        cameras[w.cfg.name] = {
+            "frames": w.frames_analysed,
+            "dropped": w.dropped,
+            "last_frame_age_s": None
+            if w.last_frame_wall is None
+            else round(now - w.last_frame_wall, 2),
+            "faulted": any(lv.faulted for lv in w.liveness.values()),
+            "detector_calls": stats.detector_calls,
+            "detector_ms": round(stats.last_detector_ms, 1),
+        }
+    for name, error in node.blocked.items():
+        cameras[name] = {"blocked": error}
+    return {
+        "schema": SCHEMA,
+        "node": node.cfg.node.id,
+        "site": node.cfg.node.site,
+        "version": __version__,
+        "time": round(now, 3),
+        "uptime_s": round(time.monotonic() - node.started_mono, 1),
+        "clock_synced": clock_synced(),
+        "queue": node.outbox.depth(),
+        "outbox_counters": node.outbox.counters(),
+        "disk_free_bytes": disk.free,
+        "clips_bytes": node.store.usage(),
+        "clips_evicted": node.store.evicted,
+        "cpu_temp_c": cpu_temperature_c(),
+        "cameras": cameras,
+        "sensors": [s.status() for s in node.sensors],
+        "status": str(node.status()),
+        "links": {
+            link.dest.name: {
+                "connected": link.connected,
+                "last_error": link.stats.last_error,
+                "delivery_error": link.stats.delivery_error,
+                "broker_max_packet": link.packets.limit,
+            }
+            for link in node.links
+        },
+        "audit_head": node.audit.head,
+        "key_id": node.key.id,
+    }
