@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edge.config.loader import load
+from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.demo.watch import Received, Subscriber
 from edge.node.node import Node
 from edge.node.replay import drain, flush_clips, wait_cameras
 

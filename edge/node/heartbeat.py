@@ -6,13 +6,19 @@ import glob
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from edge import __version__
+from edge.clips.store import ClipStore
+from edge.config.root import EdgeConfig
 from edge.core.clock import clock_synced
-
-if TYPE_CHECKING:
-    from edge.node.node import Node
+from edge.delivery.mqtt import MqttLink
+from edge.delivery.outbox import Outbox
+from edge.evidence.audit import AuditLog
+from edge.evidence.keys import NodeKey
+from edge.node.camera import CameraWorker
+from edge.sensors.contacts import ContactInput
+from edge.sensors.outputs import Status
 
 SCHEMA = "warehouse-edge/health/1"
 
@@ -28,7 +34,26 @@ def cpu_temperature_c() -> float | None:
     return max(temps) if temps else None
 
 
-def report(node: Node) -> dict[str, Any]:
+class HealthSource(Protocol):
+    """What the heartbeat reads (the node)."""
+
+    cfg: EdgeConfig
+    cameras: list[CameraWorker]
+    blocked: dict[str, str]
+    outbox: Outbox
+    store: ClipStore
+    sensors: list[ContactInput]
+    links: list[MqttLink]
+    audit: AuditLog
+    key: NodeKey
+    started_mono: float
+
+    def status(self) -> Status:
+        """The node's state in one word."""
+        ...
+
+
+def report(node: HealthSource) -> dict[str, Any]:
     """The health object published (retained) on PREFIX/SITE/NODE/health."""
     now = time.time()
     disk = shutil.disk_usage(node.cfg.data_dir)

@@ -1,4 +1,5 @@
-"""A police-side subscriber for the demo and the tests: collects what the broker delivers."""
+"""A subscriber that collects what a broker delivers over mutual TLS: the police side of the
+demo and of the tests (the receiver proper is built on the same paho client settings)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.demo.pki import CertPair
+
+class ClientFiles(Protocol):
+    """Paths of the subscriber's PEM certificate and private key."""
+
+    @property
+    def cert(self) -> Path:
+        """Certificate path."""
+        ...
+
+    @property
+    def key(self) -> Path:
+        """Private key path."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,7 @@ class Subscriber:
         self,
         port: int,
         ca: str,
-        client: CertPair,
+        client: ClientFiles,
         *,
         topic: str = "warehouse/#",
         on_message: Callable[[Received], None] | None = None,

@@ -147,6 +147,16 @@ def test_sensor_linked_to_unknown_camera() -> None:
         loads(GOOD.replace('cameras = ["hall"]', 'cameras = ["yard"]'))
 
 
+def test_misspelt_destination_kind_is_refused_with_a_suggestion() -> None:
+    """A typo in a destination's kinds would share nothing silently: it is an error naming
+    the key, the kind and the nearest known kind (kinds come from one enum)."""
+    typo = GOOD.replace('kinds = ["door_open"', 'kinds = ["persn", "door_open"')
+    with pytest.raises(ConfigError, match=r"destinations\[0\].kinds: .*'persn'.*'person'"):
+        loads(typo)
+    known = loads(GOOD.replace('kinds = ["door_open"', 'kinds = ["clip", "snapshot", "door_open"'))
+    assert "clip" in known.destinations[0].kinds
+
+
 def test_plain_mqtt_needs_allow_insecure() -> None:
     """A destination without TLS is refused unless allow_insecure is set explicitly."""
     plain = GOOD.replace('tls = { ca = "ca.pem", cert = "node.pem", key = "node.key" }\n', "")
@@ -216,5 +226,5 @@ def test_every_field_has_a_description_and_numbers_have_bounds() -> None:
 
 def test_example_config_is_valid(tmp_path: Path) -> None:
     """The example a technician starts from passes check-config."""
-    example = Path(__file__).resolve().parent.parent / "firmware_config" / "node.example.toml"
+    example = Path(__file__).resolve().parents[2] / "firmware_config" / "node.example.toml"
     assert main(["check-config", "--credentials", str(tmp_path), str(example)]) == 0

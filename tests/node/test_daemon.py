@@ -13,11 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
-from edge.demo.watch import Subscriber
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "warehouse-edge.service"
 
 

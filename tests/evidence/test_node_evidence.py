@@ -13,16 +13,16 @@ from conftest import SHARED
 
 from edge.clips.store import ClipStore
 from edge.config.loader import loads
+from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
-from edge.demo.watch import Subscriber
 from edge.evidence.audit import verify_log
 from edge.evidence.keys import load_public, public_pem
 from edge.evidence.manifest import verify_clip, verify_manifest
 from edge.node.node import Node
 from edge.node.replay import drain, flush_clips, wait_cameras
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "edge" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "edge" / "schemas"
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
 
 

@@ -25,14 +25,14 @@ from edge.delivery.chunks import clip_messages
 from edge.delivery.message import OutboxMessage, Priority
 from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox
+from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker, free_port
 from edge.demo.pki import CertPair, DemoCA
-from edge.demo.watch import Received, Subscriber
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import build_manifest, sign_manifest
 from edge.node.replay import drain, flush_clips, wait_cameras
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _dest(broker: LocalBroker, ca_path: Path, cert: CertPair, **kw: Any) -> DestinationConfig:
@@ -182,7 +182,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
 """)
     accepted = tmp_path / "accepted.log"
     rng = random.Random(20261128)
-    cmd = [sys.executable, str(HERE / "kill_target.py"), str(cfg), str(accepted)]
+    cmd = [sys.executable, str(ROOT / "tests" / "node" / "kill_target.py"), str(cfg), str(accepted)]
     try:
         for _ in range(20):
             proc = subprocess.Popen(
@@ -511,7 +511,7 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
     assert late.messages[0].retain
     import jsonschema
 
-    schema = json.loads((HERE.parent / "edge" / "schemas" / "health.schema.json").read_text())
+    schema = json.loads((ROOT / "edge" / "schemas" / "health.schema.json").read_text())
     jsonschema.validate(health, schema)
     for key in (
         "uptime_s",
@@ -534,7 +534,7 @@ def test_docs_name_every_topic_and_schema() -> None:
     """docs/mqtt.md documents each topic the code publishes and each schema file exists."""
     from edge.delivery import topics
 
-    doc = (HERE.parent / "docs" / "mqtt.md").read_text()
+    doc = (ROOT / "docs" / "mqtt.md").read_text()
     for topic in (
         topics.STATUS,
         topics.EVENTS,
@@ -545,7 +545,7 @@ def test_docs_name_every_topic_and_schema() -> None:
     ):
         assert f".../{topic}`" in doc, topic
     for schema in ("event", "clip-manifest", "health"):
-        path = HERE.parent / "edge" / "schemas" / f"{schema}.schema.json"
+        path = ROOT / "edge" / "schemas" / f"{schema}.schema.json"
         assert f"edge/schemas/{schema}.schema.json" in doc
         json.loads(path.read_text())
 

@@ -1,0 +1,84 @@
+"""What the command modules share: exit codes, the command interface, config loading and the
+detector options of ``edge eval`` and ``edge bench vision``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from edge.config.detection import DetectorConfig
+    from edge.config.root import EdgeConfig
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+"""What ``register`` stores as ``handler`` in the parsed arguments."""
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The ``COMMAND`` sub-parsers of ``edge``, to which each command adds its own."""
+
+
+class Command(Protocol):
+    """One command module of ``edge``: its parser set-up beside its handler."""
+
+    def register(self, sub: SubParsers) -> None:
+        """Add the command's sub-parser to *sub*, with ``handler=handle`` as a default."""
+
+    def handle(self, args: argparse.Namespace) -> int:
+        """Carry out the command; return the exit status."""
+
+
+def load_or_exit(path: Path) -> EdgeConfig:
+    """The config at *path*, or exit 2 after printing each fault on a line of stderr."""
+    from edge.config.loader import ConfigError, load
+
+    try:
+        return load(path)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"{e.source}: {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from e
+
+
+def add_detector_args(p: argparse.ArgumentParser) -> None:
+    """Add --config, --model, --backend, --head, --score and --json to *p*."""
+    p.add_argument("--config", "-c", type=Path, help="take [detector] from this node config")
+    p.add_argument("--model", help="model file (overrides the config)")
+    p.add_argument("--backend", choices=["onnx", "ultralytics"], help="detector backend")
+    p.add_argument(
+        "--head", choices=["auto", "yolox", "yolov8", "fastestdet"], help="onnx output layout"
+    )
+    p.add_argument("--score", type=float, help="lowest detector score kept")
+    p.add_argument("--json", action="store_true", help="machine-readable figures")
+
+
+def detector_config(args: argparse.Namespace) -> DetectorConfig:
+    """[detector] from --config, overridden by --model/--backend/--head/--score."""
+    from edge.config.detection import DetectorConfig
+
+    base = load_or_exit(args.config).detector if args.config else DetectorConfig()
+    changes = {
+        k: v
+        for k, v in (
+            ("model", args.model),
+            ("backend", args.backend),
+            ("head", args.head),
+            ("score", args.score),
+        )
+        if v is not None
+    }
+    if args.model and not args.backend and base.backend == "none":
+        changes["backend"] = (
+            "ultralytics" if Path(args.model).suffix in {".pt", ".engine"} else "onnx"
+        )
+    try:
+        return DetectorConfig.model_validate({**base.model_dump(), **changes})
+    except ValueError as e:
+        print(f"detector: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from e

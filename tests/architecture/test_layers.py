@@ -1,0 +1,176 @@
+"""The shape of the package, checked: imports point one way along the data flow, no module
+imports itself back through others, only delivery speaks MQTT, and no module grows past the
+size a reader can hold in mind."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "edge"
+
+LAYERS: list[set[str]] = [
+    {"core", "fakes", "schemas"},
+    {"config"},
+    {"capture"},
+    {"analysis"},
+    {"events"},
+    {"evidence"},
+    {"clips"},
+    {"sensors"},
+    {"delivery"},
+    {"node"},
+    {"demo"},
+    {"bench"},
+    {"cli"},
+]
+"""Lowest first: a package may import from its own layer's package or from lower layers."""
+
+MAX_LINES = 400
+MQTT_PACKAGES = {"delivery"}
+
+
+def _rank(package: str) -> int:
+    for i, layer in enumerate(LAYERS):
+        if package in layer:
+            return i
+    raise AssertionError(f"edge/{package}/ is in no layer: add it to LAYERS in {__file__}")
+
+
+def _modules() -> Iterator[tuple[str, Path]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(parts), path
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    """Every absolute import in the module, at any depth (TYPE_CHECKING blocks and function
+    bodies included): (line, imported module or module.name)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                yield node.lineno, f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+
+
+def _package_of(module: str) -> str | None:
+    """The stage package of ``edge.X...`` (None for ``edge`` itself)."""
+    parts = module.split(".")
+    if parts[0] != "edge" or len(parts) < 2:
+        return None
+    candidate = PACKAGE / parts[1]
+    if candidate.is_dir():
+        return parts[1]
+    return None  # a top-level module of edge (edge.__version__, edge/__main__.py)
+
+
+MODULES = dict(_modules())
+
+
+def _target_module(name: str) -> str | None:
+    """The edge module an import refers to (``edge.a.b.Name`` -> ``edge.a.b``)."""
+    while name:
+        if name in MODULES:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    """Each folder of edge/ is placed in the layer order (a new stage must be placed)."""
+    for module in MODULES:
+        package = _package_of(module)
+        if package is not None:
+            _rank(package)
+
+
+def test_imports_point_one_way() -> None:
+    """capture <- analysis <- events <- evidence/clips <- sensors <- delivery <- node <- cli:
+    nothing imports a package of a higher layer, not even under TYPE_CHECKING."""
+    upward = []
+    for module, path in MODULES.items():
+        own = _package_of(module)
+        if own is None:
+            continue
+        for line, name in _imports(path):
+            target = _package_of(name)
+            if target is not None and _rank(target) > _rank(own):
+                upward.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
+    assert not upward, "imports against the flow:\n" + "\n".join(upward)
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through its imports (TYPE_CHECKING imports count too)."""
+    graph = {
+        m: {t for _, n in _imports(p) if (t := _target_module(n)) and t != m}
+        for m, p in MODULES.items()
+    }
+    done: set[str] = set()
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[str] = []
+
+    def visit(m: str) -> None:
+        stack.append(m)
+        on_stack.add(m)
+        for t in sorted(graph.get(m, ())):
+            if t in on_stack:
+                cycles.append(" -> ".join([*stack[stack.index(t) :], t]))
+            elif t not in done:
+                visit(t)
+        stack.pop()
+        on_stack.discard(m)
+        done.add(m)
+
+    for m in sorted(graph):
+        if m not in done:
+            visit(m)
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_only_delivery_speaks_mqtt() -> None:
+    """paho is imported by the delivery package alone."""
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}"
+        for module, path in MODULES.items()
+        for line, name in _imports(path)
+        if name.split(".")[0] == "paho" and _package_of(module) not in MQTT_PACKAGES
+    ]
+    assert not offenders, "paho imported outside delivery: " + ", ".join(offenders)
+
+
+@pytest.mark.parametrize("root", ["edge", "tests"])
+def test_no_module_is_too_long(root: str) -> None:
+    """No module (code or test) is longer than MAX_LINES lines."""
+    base = PACKAGE.parent / root
+    long = [
+        f"{p.relative_to(base.parent)}: {n} lines"
+        for p in sorted(base.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    ]
+    assert not long, "modules over the limit:\n" + "\n".join(long)
+
+
+def test_the_composition_root_only_wires() -> None:
+    """The node's composition root stays a page of wiring (under 150 lines)."""
+    lines = len((PACKAGE / "node" / "node.py").read_text().splitlines())
+    assert lines < 150, f"edge/node/node.py has {lines} lines"
+
+
+def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
+    """The layer check is able to fail: an import of edge.node from capture is reported."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import edge.node.node\n"
+    )
+    found = [n for _, n in _imports(bad)]
+    assert found == ["typing.TYPE_CHECKING", "edge.node.node"]
+    assert _rank(_package_of("edge.node.node") or "") > _rank("capture")
