@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.config.root import EdgeConfig
 from edge.core.errors import ClipError
 from edge.core.logs import get_logger
 
@@ -51,8 +53,11 @@ class QuotaError(ClipError):
 class ClipStore:
     """Files (clips, manifests, snapshots) in one directory under a byte quota."""
 
-    def __init__(self, directory: Path, max_bytes: int, max_age_s: float) -> None:
+    def __init__(
+        self, directory: Path, max_bytes: int, max_age_s: float, keep_free_bytes: int = 0
+    ) -> None:
         self.dir = directory
+        self.keep_free_bytes = keep_free_bytes
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
@@ -65,6 +70,12 @@ class ClipStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._reserved = 0
+
+    @classmethod
+    def from_config(cls, cfg: EdgeConfig) -> ClipStore:
+        """The node's store: its clip directory, quota, age limit and free space kept."""
+        c = cfg.clips
+        return cls(cfg.clips_dir, c.max_bytes, c.max_age_days * 86400, c.keep_free_bytes)
 
     def path_for(self, name: str) -> Path:
         """Where a new file called *name* goes."""
@@ -95,6 +106,15 @@ class ClipStore:
                         f"cannot free {nbytes}"
                     )
                 self._evict(victim, "quota")
+            # clips give way first: events (in the outbox) must always find room on the disk
+            while shutil.disk_usage(self.dir).free < nbytes + self.keep_free_bytes:
+                victim = self._oldest(delivered=True) or self._oldest(delivered=False)
+                if victim is None:
+                    raise QuotaError(
+                        f"{self.dir}: disk nearly full ({shutil.disk_usage(self.dir).free} bytes "
+                        f"free, {self.keep_free_bytes} kept for events): clip not kept"
+                    )
+                self._evict(victim, "disk_space")
 
     def add(self, item_id: str, kind: str, camera: str, path: Path) -> Stored:
         """Put a written file under retention."""

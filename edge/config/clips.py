@@ -32,6 +32,13 @@ class ClipConfig(Section):
         le=2 * 1024**4,
         description="Disk quota for clips and snapshots (bytes); never exceeded.",
     )
+    keep_free_bytes: int = Field(
+        default=64 * 1024**2,
+        ge=0,
+        le=1024**4,
+        description="Free disk space clips leave for events: before a clip or snapshot is "
+        "written, the oldest clips go until this much stays free.",
+    )
     max_age_days: float = Field(
         default=31.0, gt=0, le=3650, description="Delivered clips older than this are deleted."
     )

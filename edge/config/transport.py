@@ -99,6 +99,21 @@ class DestinationConfig(Section):
         "overtake clip chunks.",
     )
 
+    accept_unconfirmed_delivery: bool = Field(
+        default=False,
+        description="Allow protocol '3.1.1', whose PUBACK cannot say that the broker refused a "
+        "message (an ACL denial looks like a delivery): warned at every start.",
+    )
+
+    @model_validator(mode="after")
+    def _refusals_visible(self) -> DestinationConfig:
+        if self.protocol == "3.1.1" and not self.accept_unconfirmed_delivery:
+            raise ValueError(
+                "protocol = '3.1.1' cannot report refused messages (they would be recorded as "
+                "delivered): use '5', or set accept_unconfirmed_delivery = true"
+            )
+        return self
+
     @model_validator(mode="after")
     def _secure_unless_allowed(self) -> DestinationConfig:
         if self.allow_insecure:
@@ -159,4 +174,18 @@ class OutboxConfig(Section):
     )
     max_inflight: int = Field(
         default=32, ge=1, le=1000, description="Messages awaiting PUBACK per destination."
+    )
+    reserve_bytes: int = Field(
+        default=8 * 1024**2,
+        ge=0,
+        le=1024**3,
+        description="Disk space held in a reserve file beside the outbox and given up to store "
+        "alarms when the disk is full (0: none).",
+    )
+    unstored_max: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Events kept in memory while the outbox cannot store them (disk full); "
+        "beyond it the oldest non-alarm events go first (counted).",
     )

@@ -18,7 +18,7 @@ class Delivery:
 
     def __init__(self, cfg: EdgeConfig, audit: AuditLog, store: ClipStore) -> None:
         o = cfg.outbox
-        self.outbox = Outbox(cfg.outbox_path, limits_from(o))
+        self.outbox = Outbox(cfg.outbox_path, limits_from(o), reserve_bytes=o.reserve_bytes)
         policy = SharingPolicy(cfg.destinations)
         self.queue = DeliveryQueue(self.outbox, policy, store, chunk_size=o.chunk_size)
         self.ledger = DeliveryLedger(self.outbox, audit, store)
@@ -35,3 +35,4 @@ class Delivery:
         ]
         for link in self.links:
             self.queue.on_put(link.wake)
+            self.queue.on_unstorable(link.dest.name, link.offer)

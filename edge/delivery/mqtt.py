@@ -28,7 +28,7 @@ from edge.core.logs import get_logger
 from edge.delivery import topics
 from edge.delivery.bandwidth import TokenBucket
 from edge.delivery.linkstats import LinkStats
-from edge.delivery.message import Pending, Priority
+from edge.delivery.message import OutboxMessage, Pending, Priority
 from edge.delivery.mqtt_client import new_client, refusal, status_payload
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
@@ -71,6 +71,7 @@ class MqttLink(Worker):
         self._client: mqtt.Client | None = None
         self._generation = 0
         self._accepted = 0  # the last generation the broker accepted (CONNACK)
+        self._offered: OutboxMessage | None = None
         self._acks: queue.SimpleQueue[tuple[int, int, bool]] = queue.SimpleQueue()
         if dest.allow_insecure:
             log.warning(
@@ -96,6 +97,12 @@ class MqttLink(Worker):
     def alive(self) -> bool:
         """True while both threads run (for the watchdog)."""
         return bool(self.threads) and self.health().alive
+
+    def offer(self, message: OutboxMessage) -> None:
+        """A message the outbox could not store (a heartbeat on a full disk): sent once when
+        connected, from memory, newest wins. Nothing that must not be lost goes this way."""
+        self._offered = message
+        self._wake.set()
 
     def wake(self) -> None:
         """Tell the sender that the outbox has something new."""
@@ -282,6 +289,12 @@ class MqttLink(Worker):
         room = self._window_now - len(inflight)
         if room <= 0:
             return
+        offered, self._offered = self._offered, None
+        if offered is not None:
+            topic, body = self.root(offered.topic), offered.body()
+            client.publish(
+                topic, body, qos=1, retain=offered.retain, properties=self._props(offered)
+            )
         chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
         # clip chunks are few at a time, so alarms and events always find the line short
         top = Priority.EVENT if chunks >= self.max_chunks_inflight else None
@@ -320,13 +333,7 @@ class MqttLink(Worker):
             return True
         if self._bucket is not None and not self._bucket.take(len(payload), self._stop):
             return False
-        props = None
-        if self.dest.protocol == "5":
-            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
-            if m.expires is not None:
-                props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
-        info = client.publish(topic, payload, qos=1, retain=m.retain, properties=props)
+        info = client.publish(topic, payload, qos=1, retain=m.retain, properties=self._props(m))
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             # publish() may write to the socket right here and find the broker gone: the
             # message was on the wire when the link died (counted for oversize suspicion);
@@ -337,6 +344,16 @@ class MqttLink(Worker):
         inflight[info.mid] = (p, time.monotonic())
         self.stats.published += 1
         return True
+
+    def _props(self, m: OutboxMessage) -> Properties | None:
+        """MQTT 5 user properties (id, kind, chunk data) and the message expiry."""
+        if self.dest.protocol != "5":
+            return None
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
+        if m.expires is not None:
+            props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
+        return props
 
     def _note_lost(self, inflight: dict[int, tuple[Pending, float]]) -> None:
         """The connection dropped with messages in flight: one may be over the broker's limit."""

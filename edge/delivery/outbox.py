@@ -22,6 +22,7 @@ from edge.config.transport import OutboxConfig
 from edge.core.errors import OutboxError
 from edge.core.logs import get_logger
 from edge.delivery.message import OutboxMessage, Pending, Priority
+from edge.delivery.reserve import SpaceReserve
 
 log = get_logger(__name__)
 
@@ -66,6 +67,10 @@ class ClassLimits:
     max_messages: int
 
 
+def _disk_full(e: sqlite3.Error) -> bool:
+    return "full" in str(e).lower() or getattr(e, "sqlite_errorcode", 0) == sqlite3.SQLITE_FULL
+
+
 def limits_from(cfg: OutboxConfig) -> dict[Priority, ClassLimits]:
     """Each class's limits as configured."""
     classes = ((Priority.ALARM, cfg.alarm), (Priority.EVENT, cfg.event),
@@ -105,22 +110,57 @@ class Outbox:
     """Thread-safe durable queue. One connection, serialised by a lock."""
 
     def __init__(
-        self, path: str | Path, limits: Mapping[Priority, ClassLimits] | None = None
+        self,
+        path: str | Path,
+        limits: Mapping[Priority, ClassLimits] | None = None,
+        *,
+        reserve_bytes: int = 0,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self._lock = threading.Lock()
+        self.reserve = SpaceReserve(self.path.with_name(self.path.name + ".reserve"), reserve_bytes)
+        self.reserve.hold()
+        self.recovered: dict[str, str] | None = None
+        """Set when a corrupt outbox was moved aside at start: its new name and why."""
+        if self.path.is_dir():
+            raise OutboxError(f"{self.path}: is a directory, not an outbox file")
+        if self.path.exists() and self.path.stat().st_size == 0:
+            self._set_aside("empty file (queued messages were lost before this start)")
         try:
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db = self._open()
         except sqlite3.DatabaseError as e:
-            raise OutboxError(f"{self.path}: cannot open outbox: {e}") from e
+            self._set_aside(str(e))
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as again:
+                raise OutboxError(f"{self.path}: cannot open outbox: {again}") from again
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+            db.execute("SELECT COUNT(*) FROM message").fetchone()  # reads the pages: corrupt?
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _set_aside(self, why: str) -> None:
+        """Keep a corrupt outbox for forensics under a new name; a fresh one is started so
+        alarms still flow. Reported in the log and (via ``recovered``) the heartbeat."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        kept = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{self.path}{suffix}")
+            if part.exists():
+                part.rename(Path(f"{kept}{suffix}"))
+        self.recovered = {"kept_as": str(kept), "reason": why}
+        log.error("outbox.corrupt_set_aside", path=str(self.path), kept_as=str(kept), reason=why)
 
     def close(self) -> None:
         """Close the database."""
@@ -153,6 +193,12 @@ class Outbox:
                 self._db.execute("COMMIT")
             except sqlite3.Error as e:
                 self._rollback()
+                urgent = any(m.priority is Priority.ALARM for m in messages)
+                if urgent and _disk_full(e) and self.reserve.release():
+                    log.warning(
+                        "outbox.reserve_released", path=str(self.path), bytes=self.reserve.size
+                    )
+                    return self.put_many(messages, destinations)
                 first = messages[0].id if messages else "-"
                 raise OutboxError(f"{self.path}: cannot store message {first}: {e}") from e
         return seqs

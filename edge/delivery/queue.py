@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.clips.store import ClipStore
+from edge.core.errors import OutboxError
 from edge.core.ids import new_id
 from edge.core.kinds import Kind, MessageKind, Severity
 from edge.delivery import topics
@@ -44,10 +45,15 @@ class DeliveryQueue:
         self.store = store
         self.chunk_size = chunk_size
         self._wake: list[Callable[[], None]] = []
+        self._offers: dict[str, Callable[[OutboxMessage], None]] = {}
 
     def on_put(self, wake: Callable[[], None]) -> None:
         """Call *wake* after every put (a link's ``wake``)."""
         self._wake.append(wake)
+
+    def on_unstorable(self, destination: str, offer: Callable[[OutboxMessage], None]) -> None:
+        """Where a heartbeat the outbox cannot store goes for *destination* (its link)."""
+        self._offers[destination] = offer
 
     def _woken(self) -> None:
         for wake in self._wake:
@@ -97,19 +103,26 @@ class DeliveryQueue:
         self._woken()
 
     def health(self, payload: bytes, ttl_s: float) -> None:
-        """Queue a heartbeat (retained, expiring after *ttl_s*)."""
+        """Queue a heartbeat (retained, expiring after *ttl_s*). When the outbox cannot store
+        it (a full disk), the links still send it from memory: health must go out then most."""
         now = time.time()
-        self.outbox.put(
-            OutboxMessage(
-                id=str(MessageId.health(new_id())),
-                priority=Priority.HEALTH,
-                kind=Kind.NODE_HEALTH,
-                topic=topics.HEALTH,
-                payload=payload,
-                created=now,
-                expires=now + ttl_s,
-                retain=True,
-            ),
-            self.policy.destinations_for(Kind.NODE_HEALTH),
+        message = OutboxMessage(
+            id=str(MessageId.health(new_id())),
+            priority=Priority.HEALTH,
+            kind=Kind.NODE_HEALTH,
+            topic=topics.HEALTH,
+            payload=payload,
+            created=now,
+            expires=now + ttl_s,
+            retain=True,
         )
+        destinations = self.policy.destinations_for(Kind.NODE_HEALTH)
+        try:
+            self.outbox.put(message, destinations)
+        except OutboxError:
+            for name in destinations:
+                offer = self._offers.get(name)
+                if offer is not None:
+                    offer(message)
+            return
         self._woken()

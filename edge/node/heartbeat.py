@@ -14,11 +14,12 @@ from edge.config.root import EdgeConfig
 from edge.core.clock import clock_synced
 from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox
+from edge.events.sink import EventSink
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 from edge.node.camera import CameraWorker
+from edge.node.status import NodeState
 from edge.sensors.contacts import ContactInput
-from edge.sensors.outputs import Status
 
 SCHEMA = "warehouse-edge/health/1"
 
@@ -48,14 +49,17 @@ class HealthSource(Protocol):
     key: NodeKey
     started_mono: float
 
-    def status(self) -> Status:
-        """The node's state in one word."""
+    sink: EventSink
+
+    def state(self) -> NodeState:
+        """The node's state and the reasons."""
         ...
 
 
 def report(node: HealthSource) -> dict[str, Any]:
     """The health object published (retained) on PREFIX/SITE/NODE/health."""
     now = time.time()
+    state = node.state()
     disk = shutil.disk_usage(node.cfg.data_dir)
     cameras: dict[str, dict[str, Any]] = {}
     for w in node.cameras:
@@ -88,7 +92,15 @@ def report(node: HealthSource) -> dict[str, Any]:
         "cpu_temp_c": cpu_temperature_c(),
         "cameras": cameras,
         "sensors": [s.status() for s in node.sensors],
-        "status": str(node.status()),
+        "status": str(state.status),
+        "reasons": list(state.reasons),
+        "storage": {
+            "fault": node.sink.fault,
+            "unstored_events": len(node.sink.backlog),
+            "unstored_dropped": dict(node.sink.backlog.dropped),
+            "reserve_held": node.outbox.reserve.held,
+            "outbox_recovered": node.outbox.recovered,
+        },
         "links": {
             link.dest.name: {
                 "connected": link.connected,

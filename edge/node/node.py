@@ -29,7 +29,7 @@ from edge.node import heartbeat
 from edge.node.cameras import blocked_faults, build_recorders, build_workers, plan_cameras
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
-from edge.node.status import node_status
+from edge.node.status import NodeState, node_state
 from edge.sensors.outputs import Status
 from edge.sensors.panel import Panel
 from edge.sensors.pins import make_pin_factory
@@ -45,11 +45,11 @@ class Node:
         c = cfg.clips
         self.key = NodeKey(cfg.key_path)
         self.audit = AuditLog(cfg.audit_path)
-        self.store = ClipStore(cfg.clips_dir, c.max_bytes, c.max_age_days * 86400)
+        self.store = ClipStore.from_config(cfg)
         d = Delivery(cfg, self.audit, self.store)
         self.outbox, self.delivery, self.links = d.outbox, d.queue, d.links
         self.factory = EventFactory(cfg.node.id, cfg.node.site)
-        self.sink = EventSink(self.delivery)
+        self.sink = EventSink(self.delivery, backlog_max=cfg.outbox.unstored_max)
         plan = plan_cameras(cfg.cameras, record=c.enabled, picamera2=picamera2)
         self.blocked = plan.blocked
         self.finalizer = ClipFinalizer(
@@ -76,9 +76,10 @@ class Node:
         self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
         self.gpio = Panel(cfg, self.factory, self.path.accept, self.pin_factory)
         self.sensors, self.sirens = self.gpio.sensors, self.gpio.sirens
-        self.sink.subscribe(self.gpio.on_event)
+        self.sink.subscribe_local(self.gpio.on_event)  # before storage
         chores: list[Callable[[], object]] = [r.tick for r in self.recorders.values()]
-        chores += [self.store.expire, self.outbox.expire, lambda: self.gpio.show(self.status())]
+        chores += [self.sink.retry, self.outbox.reserve.hold, self.store.expire]
+        chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
         self.lifecycle = Lifecycle(
             [
@@ -110,9 +111,13 @@ class Node:
         """Silence every siren (reset key, SIGUSR1)."""
         self.gpio.reset_sirens()
 
+    def state(self) -> NodeState:
+        """Alarm, offline, degraded or healthy, with the reasons."""
+        return node_state(self)
+
     def status(self) -> Status:
         """What the status lamp shows: alarm, offline, degraded or healthy."""
-        return node_status(self.sirens, self.links, self.cameras, self.sensors, self.blocked)
+        return self.state().status
 
     def start(self) -> None:
         """Start every service in order (links first, cameras last)."""

@@ -1,32 +1,55 @@
-"""What the node's state is, in one word (the status lamp, the heartbeat)."""
+"""What the node's state is, in one word and the reasons behind it (the status lamp, the
+heartbeat, the log)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from edge.delivery.mqtt import MqttLink
+from edge.delivery.outbox import Outbox
+from edge.events.sink import EventSink
 from edge.node.camera import CameraWorker
 from edge.sensors.contacts import ContactInput
 from edge.sensors.outputs import Siren, Status
 
 
-def node_status(
-    sirens: Sequence[Siren],
-    links: Sequence[MqttLink],
-    cameras: Sequence[CameraWorker],
-    sensors: Sequence[ContactInput],
-    blocked: dict[str, str],
-) -> Status:
+@dataclass(frozen=True)
+class NodeState:
+    """The node's status and why it is not healthy."""
+
+    status: Status
+    reasons: tuple[str, ...] = ()
+
+
+class Parts(Protocol):
+    """What the state is read from (the node)."""
+
+    sirens: list[Siren]
+    links: list[MqttLink]
+    cameras: list[CameraWorker]
+    sensors: list[ContactInput]
+    blocked: dict[str, str]
+    sink: EventSink
+    outbox: Outbox
+
+
+def node_state(node: Parts) -> NodeState:
     """Alarm (a siren sounds), offline (a link is down), degraded (something is wrong but
-    alerts still go out) or healthy."""
-    if any(s.is_on for s in sirens):
-        return Status.ALARM
-    if links and not all(link.connected for link in links):
-        return Status.OFFLINE
-    degraded = (
-        bool(blocked)
-        or any(lv.faulted for w in cameras for lv in w.liveness.values())
-        or any(s.flapping for s in sensors)
-        or any(link.stats.delivery_error for link in links)
-    )
-    return Status.DEGRADED if degraded else Status.HEALTHY
+    alerts still go out) or healthy; with a short reason for each fault found."""
+    reasons: list[str] = []
+    if node.outbox.recovered is not None:
+        reasons.append("outbox_recovered")
+    if node.sink.fault is not None:
+        reasons.append(node.sink.fault)  # disk_full / store_error: events wait in memory
+    reasons += [f"camera_blocked:{name}" for name in node.blocked]
+    faulted = [w for w in node.cameras if any(lv.faulted for lv in w.liveness.values())]
+    reasons += [f"camera_fault:{w.cfg.name}" for w in faulted]
+    reasons += [f"sensor_flapping:{s.cfg.name}" for s in node.sensors if s.flapping]
+    reasons += [f"delivery_error:{x.dest.name}" for x in node.links if x.stats.delivery_error]
+    offline = [f"link_down:{x.dest.name}" for x in node.links if not x.connected]
+    if any(s.is_on for s in node.sirens):
+        return NodeState(Status.ALARM, tuple(offline + reasons))
+    if offline:
+        return NodeState(Status.OFFLINE, tuple(offline + reasons))
+    return NodeState(Status.DEGRADED if reasons else Status.HEALTHY, tuple(reasons))

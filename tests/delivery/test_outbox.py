@@ -94,12 +94,15 @@ def test_depth_per_destination_and_class(tmp_path: Path) -> None:
     assert box.depth() == {"police": {"alarm": 1, "event": 1}, "operator": {"event": 1}}
 
 
-def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
-    """A file that is not an SQLite database is refused naming the file."""
+def test_unopenable_outbox_is_a_clear_error(tmp_path: Path) -> None:
+    """A path that cannot hold a database (a directory) is refused naming it, and nothing
+    there is moved or deleted. (A corrupt *file* is set aside: test_outbox_recovery.py.)"""
     path = tmp_path / "o.sqlite"
-    path.write_bytes(b"not a database" * 100)
+    path.mkdir()
+    (path / "keep").write_text("x")
     with pytest.raises(OutboxError, match=str(path)):
         Outbox(path)
+    assert (path / "keep").read_text() == "x"
 
 
 def test_puts_stay_fully_synchronous_after_acks(tmp_path: Path) -> None:
