@@ -8,9 +8,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
+from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 
@@ -47,6 +49,55 @@ def node_cert(ca: DemoCA) -> CertPair:
 def police_cert(ca: DemoCA) -> CertPair:
     """Client certificate of the police-side subscriber."""
     return ca.issue("police-test")
+
+
+class Subscribe(Protocol):
+    """The ``subscribe`` fixture: start a police-side subscriber."""
+
+    def __call__(
+        self,
+        topic: str = "warehouse/#",
+        *,
+        client_id: str = "police-watch",
+        persistent: bool = False,
+        broker: LocalBroker | None = None,
+    ) -> Subscriber:
+        """Subscribe to *topic* on *broker* (the session's broker unless given)."""
+        ...
+
+
+@pytest.fixture
+def subscribe(
+    request: pytest.FixtureRequest, ca: DemoCA, police_cert: CertPair
+) -> Iterator[Subscribe]:
+    """Factory: ``subscribe(topic, client_id=..., persistent=..., broker=...)`` connects the
+    police-side subscriber over mutual TLS with the police certificate, returns once the
+    subscription is acknowledged, and disconnects it at teardown."""
+    started: list[Subscriber] = []
+
+    def start(
+        topic: str = "warehouse/#",
+        *,
+        client_id: str = "police-watch",
+        persistent: bool = False,
+        broker: LocalBroker | None = None,
+    ) -> Subscriber:
+        b: LocalBroker = broker or request.getfixturevalue("broker")
+        s = Subscriber(
+            b.tls_port,
+            str(ca.ca_path),
+            police_cert,
+            topic=topic,
+            client_id=client_id,
+            persistent=persistent,
+        )
+        started.append(s)  # stopped at teardown even if the subscription times out
+        s.start()
+        return s
+
+    yield start
+    for s in reversed(started):
+        s.stop()
 
 
 @pytest.fixture(scope="session")

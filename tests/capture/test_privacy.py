@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import synth
 from conftest import RtspServer
+from nodecfg import file_camera, node_config
 
 from edge.capture.base import CameraInput
 from edge.capture.factory import build_input
@@ -210,17 +211,9 @@ detect = {{ kind = "file", path = "{video}" }}
 
 
 def _node_config(tmp_path: Path, video: Path, cameras: str) -> str:
-    return f"""
-[node]
-id = "n"
-site = "s"
-data_dir = "{tmp_path / "data"}"
-[[cameras]]
-name = "public"
-fps = 5
-detect = {{ kind = "file", path = "{video}" }}
-{cameras}
-"""
+    return node_config(
+        tmp_path / "data", "n", cameras=[file_camera("public", video, fps=5), cameras]
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SHARED
+from conftest import SHARED, Subscribe
+from nodecfg import file_camera, node_config, tls_destination
 
 from edge.clips.store import ClipStore
 from edge.config.loader import loads
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.evidence.audit import verify_log
@@ -33,38 +33,21 @@ def test_person_clip_snapshot_manifest_audit(
     broker: LocalBroker,
     ca: DemoCA,
     node_cert: CertPair,
-    police_cert: CertPair,
+    subscribe: Subscribe,
 ) -> None:
     """walking-by.h264 through the whole node."""
-    cfg = loads(f"""
-[node]
-id = "ev1"
-site = "s1"
-data_dir = "{tmp_path / "data"}"
-[detector]
-backend = "onnx"
-model = "{MODEL}"
-[[cameras]]
-name = "corridor"
-fps = 5
-detect = {{ kind = "file", path = "{videos / "walking-by.h264"}" }}
-[clips]
-pre_roll_s = 2
-post_roll_s = 2
-[[destinations]]
-name = "police"
-host = "localhost"
-port = {broker.tls_port}
-tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}" }}
-""")
-    police = Subscriber(
-        broker.tls_port,
-        str(ca.ca_path),
-        police_cert,
-        topic="warehouse/s1/ev1/#",
-        client_id="evidence-watch",
+    cfg = loads(
+        node_config(
+            tmp_path / "data",
+            "ev1",
+            "s1",
+            extra=f'[detector]\nbackend = "onnx"\nmodel = "{MODEL}"\n'
+            "[clips]\npre_roll_s = 2\npost_roll_s = 2",
+            cameras=[file_camera("corridor", videos / "walking-by.h264", fps=5)],
+            destinations=[tls_destination(broker, ca, node_cert)],
+        )
     )
-    police.start()
+    police = subscribe("warehouse/s1/ev1/#", client_id="evidence-watch")
     node = Node(cfg)
     public = load_public(public_pem(node.key.public))  # as `edge keys export` hands it over
     node.start()
@@ -79,7 +62,6 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
         )
     finally:
         node.stop()
-        police.stop()
 
     store = ClipStore(cfg.clips_dir, cfg.clips.max_bytes, 86400)  # reopened after the stop
     event_schema = json.loads((SCHEMAS / "event.schema.json").read_text())

@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from edge.delivery.subscriber import Subscriber
+from conftest import Subscribe
+from nodecfg import file_camera, node_config, tls_destination
+
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 
@@ -27,39 +29,26 @@ def test_run_notifies_ready_pings_watchdog_and_stops_on_sigterm(
     broker: LocalBroker,
     ca: DemoCA,
     node_cert: CertPair,
-    police_cert: CertPair,
+    subscribe: Subscribe,
 ) -> None:
     """The daemon sends READY=1, then WATCHDOG=1 at half WATCHDOG_USEC; SIGTERM stops it with
     exit 0 after publishing a retained offline status."""
     cfg = tmp_path / "node.toml"
-    cfg.write_text(f"""
-[node]
-id = "daemon"
-site = "s1"
-data_dir = "{tmp_path / "data"}"
-[logging]
-format = "json"
-[[cameras]]
-name = "hall"
-detect = {{ kind = "file", path = "{videos / "preview_people-detection.gif"}" }}
-[[destinations]]
-name = "police"
-host = "localhost"
-port = {broker.tls_port}
-tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}" }}
-""")
+    cfg.write_text(
+        node_config(
+            tmp_path / "data",
+            "daemon",
+            "s1",
+            extra='[logging]\nformat = "json"',
+            cameras=[file_camera("hall", videos / "preview_people-detection.gif")],
+            destinations=[tls_destination(broker, ca, node_cert)],
+        )
+    )
     sock_path = tmp_path / "notify.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server.bind(str(sock_path))
     server.settimeout(30)
-    police = Subscriber(
-        broker.tls_port,
-        str(ca.ca_path),
-        police_cert,
-        topic="warehouse/s1/daemon/status",
-        client_id="daemon-watch",
-    )
-    police.start()
+    police = subscribe("warehouse/s1/daemon/status", client_id="daemon-watch")
     env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge", "run", "--config", str(cfg)],
@@ -90,7 +79,6 @@ tls = {{ ca = "{ca.ca_path}", cert = "{node_cert.cert}", key = "{node_cert.key}"
     assert proc.returncode == 0, err.decode()
     assert after[-1] == b"STOPPING=1"
     assert police.wait_for(lambda m: b'"offline"' in m[-1].payload, 10)
-    police.stop()
     assert b'"event": "node.stopped"' in err or b'"event":"node.stopped"' in err
 
 

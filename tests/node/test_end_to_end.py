@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import Subscribe
+from nodecfg import file_camera, node_config, sensor, tls_destination
+
 from edge.config.loader import loads
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.node.node import Node
@@ -16,27 +18,15 @@ from edge.node.replay import drain, wait_cameras
 
 
 def _config(tmp: Path, video: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair) -> str:
-    return f"""
-[node]
-id = "n1"
-site = "s1"
-data_dir = "{tmp}"
-[gpio]
-factory = "mock"
-[[cameras]]
-name = "hall"
-fps = 5
-detect = {{ kind = "file", path = "{video}" }}
-[[sensors]]
-name = "door"
-kind = "door"
-pin = 5
-[[destinations]]
-name = "police"
-host = "localhost"
-port = {broker.tls_port}
-tls = {{ ca = "{ca.ca_path}", cert = "{cert.cert}", key = "{cert.key}" }}
-"""
+    return node_config(
+        tmp,
+        "n1",
+        "s1",
+        mock_gpio=True,
+        cameras=[file_camera("hall", video, fps=5)],
+        sensors=[sensor("door", "door", pin=5)],
+        destinations=[tls_destination(broker, ca, cert)],
+    )
 
 
 def test_video_and_door_events_reach_the_broker(
@@ -45,13 +35,12 @@ def test_video_and_door_events_reach_the_broker(
     broker: LocalBroker,
     ca: DemoCA,
     node_cert: CertPair,
-    police_cert: CertPair,
+    subscribe: Subscribe,
 ) -> None:
     """Motion in a real video and a door opening on a mock pin arrive at a subscriber over
     mutual TLS, each event once, with the retained online status first."""
     cfg = loads(_config(tmp_path, videos / "car-detection.mp4", broker, ca, node_cert))
-    police = Subscriber(broker.tls_port, str(ca.ca_path), police_cert, topic="warehouse/s1/n1/#")
-    police.start()
+    police = subscribe("warehouse/s1/n1/#")
     node = Node(cfg)
     pin = node.pin_factory.pin(5)
     pin.drive_low()  # door shut
@@ -67,7 +56,6 @@ def test_video_and_door_events_reach_the_broker(
         )
     finally:
         node.stop()
-        police.stop()
     events = police.events()
     kinds = [(e["kind"], e["state"]) for e in events]
     assert ("motion", "start") in kinds and ("motion", "end") in kinds

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from nodecfg import file_camera, node_config, sensor
+
 from edge.config.loader import loads
 from edge.core.lifecycle import Hooks, ServiceHealth, Worker
 from edge.node.lifecycle import Lifecycle
@@ -90,28 +92,20 @@ def test_node_starts_links_first_and_stops_cameras_first(tmp_path: Path, videos:
     """The real node: links start first and stop last; cameras start last (after sensors,
     so no event waits) and stop first; the housekeeper is the outermost service."""
     video = videos / "one-by-one-person-detection.mp4"
-    cfg = loads(f"""
-[node]
-id = "n1"
-site = "semarang"
-data_dir = "{tmp_path}"
-[gpio]
-factory = "mock"
-[[cameras]]
-name = "hall"
-fps = 5
-detect = {{ kind = "file", path = "{video}" }}
-[[sensors]]
-name = "door"
-kind = "door"
-pin = 17
-cameras = ["hall"]
-[[destinations]]
-name = "police"
-host = "127.0.0.1"
-port = 1
-allow_insecure = true
-""")
+    cfg = loads(
+        node_config(
+            tmp_path,
+            "n1",
+            "semarang",
+            mock_gpio=True,
+            cameras=[file_camera("hall", video, fps=5)],
+            sensors=[sensor("door", "door", pin=17, cameras=["hall"])],
+            destinations=[
+                '[[destinations]]\nname = "police"\nhost = "127.0.0.1"\nport = 1\n'
+                "allow_insecure = true"
+            ],
+        )
+    )
     node = Node(cfg)
     node.start()
     node.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from nodecfg import file_camera, node_config, sensor
 
 from edge.cli.main import main
 from edge.config.loader import ConfigError, loads
@@ -158,29 +159,7 @@ def test_siren_on_for_an_armed_door_alarm_and_off_after_its_time(tmp_path: Path)
     duration_s; an unarmed door (information) leaves it off; the reset key silences it."""
     from edge.node.node import Node
 
-    cfg = loads(f"""
-[node]
-id = "n"
-site = "s"
-data_dir = "{tmp_path}"
-[gpio]
-factory = "mock"
-[[sensors]]
-name = "door"
-kind = "door"
-pin = 17
-debounce_s = 0
-[[sensors]]
-name = "office-door"
-kind = "door"
-pin = 18
-debounce_s = 0
-[[sensors]]
-name = "reset-key"
-kind = "reset"
-pin = 19
-active_when = "closed"
-debounce_s = 0
+    outputs_and_rules = """
 [[outputs]]
 name = "siren"
 kind = "siren"
@@ -203,7 +182,20 @@ disarmed_during = ["never"]
 [[rules.arming]]
 sensor = "office-door"
 disarmed_during = ["always"]
-""")
+"""
+    cfg = loads(
+        node_config(
+            tmp_path,
+            "n",
+            mock_gpio=True,
+            sensors=[
+                sensor("door", "door", pin=17, debounce_s=0),
+                sensor("office-door", "door", pin=18, debounce_s=0),
+                sensor("reset-key", "reset", pin=19, active_when="closed", debounce_s=0),
+            ],
+            extra=outputs_and_rules,
+        )
+    )
     node = Node(cfg)
     pins = node.pin_factory
     for n in (17, 18):
@@ -339,27 +331,16 @@ def test_door_opening_starts_a_clip_with_pre_roll_without_motion(tmp_path: Path)
     from edge.node.node import Node
 
     video = _still_video(tmp_path / "still.mp4")
-    cfg = loads(f"""
-[node]
-id = "n"
-site = "s"
-data_dir = "{tmp_path / "data"}"
-[gpio]
-factory = "mock"
-[[cameras]]
-name = "bay"
-fps = 5
-detect = {{ kind = "file", path = "{video}", realtime = true }}
-[[sensors]]
-name = "door"
-kind = "door"
-pin = 17
-debounce_s = 0
-cameras = ["bay"]
-[clips]
-pre_roll_s = 2
-post_roll_s = 1
-""")
+    cfg = loads(
+        node_config(
+            tmp_path / "data",
+            "n",
+            mock_gpio=True,
+            extra="[clips]\npre_roll_s = 2\npost_roll_s = 1",
+            cameras=[file_camera("bay", video, fps=5, realtime=True)],
+            sensors=[sensor("door", "door", pin=17, debounce_s=0, cameras=["bay"])],
+        )
+    )
     node = Node(cfg)
     node.pin_factory.pin(17).drive_low()
     events: list[Event] = []
