@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 
@@ -14,9 +14,15 @@ class LinkStats:
     published: int = 0
     acked: int = 0
     rejected: int = 0
+    """PUBACKs that refused a message (MQTT 5 reason code 0x80 or more), every reason."""
+    refusals: Counter[str] = field(default_factory=Counter)
+    """Refusals by the broker's reason ("Not authorized", "Quota exceeded"...)."""
+    no_subscribers: int = 0
+    """Messages the broker took while nobody subscribed to them (MQTT 5 PUBACK 0x10)."""
     last_error: str | None = None
     """Why the last connection attempt failed (cleared once connected)."""
     delivery_error: str | None = None
-    """A message the broker cannot take (too large): stays until the node restarts."""
+    """A message the broker cannot take: too large (stays until the node restarts), or
+    refused with a reason code (cleared once it goes through)."""
     ack_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
     """Publish-to-PUBACK seconds of the most recent acknowledgements."""

@@ -4,12 +4,13 @@ Two threads per link. The *network* thread owns the paho client: it connects (wi
 backoff), runs paho's loop, and creates a fresh client for every connection so nothing is
 ever queued in paho's memory across a reconnect. The *sender* thread takes pending messages
 from the outbox, publishes them with QoS 1 within a window, and acknowledges them in the
-outbox when the broker's PUBACK comes back. Until then they stay on disk.
+outbox when the broker's PUBACK comes back (:mod:`edge.delivery.acks`); a message the broker
+refuses is tried again, holding its class's later messages (:mod:`edge.delivery.refusals`).
+Until then they stay on disk.
 """
 
 from __future__ import annotations
 
-import queue
 import ssl
 import threading
 import time
@@ -26,12 +27,14 @@ from edge.core.backoff import Backoff
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.delivery import topics
+from edge.delivery.acks import Inflight, PubAcks
 from edge.delivery.bandwidth import TokenBucket
 from edge.delivery.linkstats import LinkStats
 from edge.delivery.message import OutboxMessage, Pending, Priority
 from edge.delivery.mqtt_client import new_client, refusal, status_payload
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
+from edge.delivery.refusals import RETRY_MAX_S, Refusals
 from edge.delivery.tls import TlsSetupError, client_context, explain
 
 log = get_logger(__name__)
@@ -50,6 +53,7 @@ class MqttLink(Worker):
         max_chunks_inflight: int = 4,
         backoff: Backoff | None = None,
         on_ack: Callable[[str, list[Pending]], None] | None = None,
+        refusal_retry_max_s: float = RETRY_MAX_S,
     ) -> None:
         super().__init__(f"mqtt-{dest.name}")
         self.dest = dest
@@ -63,7 +67,6 @@ class MqttLink(Worker):
         self.stats = LinkStats()
         self._bucket = TokenBucket(dest.bandwidth_bps) if dest.bandwidth_bps else None
         self._backoff = backoff or Backoff(1.0, 60.0)
-        self._on_ack = on_ack
         self._ctx = client_context(dest)  # raises TlsSetupError naming the file
         self._stop = self.stopping
         self._wake = threading.Event()
@@ -72,7 +75,16 @@ class MqttLink(Worker):
         self._generation = 0
         self._accepted = 0  # the last generation the broker accepted (CONNACK)
         self._offered: OutboxMessage | None = None
-        self._acks: queue.SimpleQueue[tuple[int, int, bool]] = queue.SimpleQueue()
+        self.refusals = Refusals(dest.name, self.stats, self.root, retry_max_s=refusal_retry_max_s)
+        self._acks = PubAcks(
+            dest.name,
+            outbox,
+            self.stats,
+            self.packets,
+            self.refusals,
+            wake=self._wake,
+            on_ack=on_ack,
+        )
         if dest.allow_insecure:
             log.warning(
                 "mqtt.insecure",
@@ -91,6 +103,13 @@ class MqttLink(Worker):
 
     def start(self) -> None:
         """Start the network and sender threads."""
+        if self.dest.protocol == "3.1.1":  # validation let it through only with the flag
+            log.warning(
+                "mqtt.unconfirmed_delivery",
+                destination=self.dest.name,
+                note="MQTT 3.1.1 PUBACKs cannot refuse: a message the broker drops (ACL) "
+                "is recorded as delivered (accept_unconfirmed_delivery = true)",
+            )
         self.spawn(self._network, f"mqtt-{self.dest.name}-net")
         self.spawn(self._sender, f"mqtt-{self.dest.name}-send")
 
@@ -127,7 +146,7 @@ class MqttLink(Worker):
         generation = self._generation
         client.on_connect = self._make_on_connect(generation)
         client.on_disconnect = self._make_on_disconnect(generation)
-        client.on_publish = self._make_on_publish(generation)
+        client.on_publish = self._acks.callback(generation)
         return client
 
     def _make_on_connect(self, generation: int) -> Callable[..., None]:
@@ -175,15 +194,6 @@ class MqttLink(Worker):
                 )
 
         return on_disconnect
-
-    def _make_on_publish(self, generation: int) -> Callable[..., None]:
-        def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-            # Runs in paho's loop holding paho's locks: only hand over, never block here.
-            ok = not getattr(reason, "is_failure", False)
-            self._acks.put((generation, mid, ok))
-            self._wake.set()
-
-        return on_publish
 
     def _network(self) -> None:
         while not self._stop.is_set():
@@ -258,8 +268,8 @@ class MqttLink(Worker):
     # -- sender thread --------------------------------------------------------------------
 
     def _sender(self) -> None:
-        inflight: dict[int, tuple[Pending, float]] = {}  # mid -> (message, sent at)
-        refused: set[int] = set()  # not sendable on this connection: retried after a reconnect
+        inflight: Inflight = {}  # mid -> (message, sent at)
+        oversize: set[int] = set()  # not sendable on this connection: tried after a reconnect
         generation = 0
         while not self._stop.is_set():
             self._wake.wait(0.5)
@@ -268,24 +278,19 @@ class MqttLink(Worker):
                 if generation != self._generation or not self._connected.is_set():
                     self._note_lost(inflight)
                     inflight.clear()  # those stay in the outbox and go again after reconnect
-                    refused.clear()
+                    oversize.clear()
                     generation = self._generation
-                self._drain_acks(inflight, refused, generation)
+                self._acks.drain(inflight, generation)
                 client = self._client
                 if client is None or not self._connected.is_set():
                     continue
-                self._send_some(client, inflight, refused)
+                self._send_some(client, inflight, oversize)
             except Exception:  # delivery must outlive any bug or disk hiccup: retry shortly
                 log.exception("mqtt.sender_failed", destination=self.dest.name)
                 self._stop.wait(1.0)
                 self._wake.set()
 
-    def _send_some(
-        self,
-        client: mqtt.Client,
-        inflight: dict[int, tuple[Pending, float]],
-        refused: set[int],
-    ) -> None:
+    def _send_some(self, client: mqtt.Client, inflight: Inflight, oversize: set[int]) -> None:
         room = self._window_now - len(inflight)
         if room <= 0:
             return
@@ -295,24 +300,25 @@ class MqttLink(Worker):
             client.publish(
                 topic, body, qos=1, retain=offered.retain, properties=self._props(offered)
             )
+        busy = {p.seq for p, _ in inflight.values()}
+        for head in self.refusals.due(time.monotonic(), busy | oversize):  # next try
+            if room <= 0 or not self._publish(client, head, inflight, oversize):
+                return
+            room -= 1
         chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
         # clip chunks are few at a time, so alarms and events always find the line short
         top = Priority.EVENT if chunks >= self.max_chunks_inflight else None
-        skip = [p.seq for p, _ in inflight.values()] + list(refused)
-        for p in self.outbox.pending(self.dest.name, room, skip=skip, max_priority=top):
+        skip = oversize | {p.seq for p, _ in inflight.values()}  # heads sent included
+        for p in self.refusals.pending(self.outbox, self.dest.name, room, skip, top):
             if p.message.priority is Priority.CLIP:
                 if chunks >= self.max_chunks_inflight:
                     break
                 chunks += 1
-            if not self._publish(client, p, inflight, refused):
+            if not self._publish(client, p, inflight, oversize):
                 break
 
     def _publish(
-        self,
-        client: mqtt.Client,
-        p: Pending,
-        inflight: dict[int, tuple[Pending, float]],
-        refused: set[int],
+        self, client: mqtt.Client, p: Pending, inflight: Inflight, oversize: set[int]
     ) -> bool:
         """Publish one message; False when the loop should stop for now."""
         m = p.message
@@ -320,13 +326,14 @@ class MqttLink(Worker):
             payload = m.body()
         except FileNotFoundError as e:
             self.outbox.drop([p.seq], "file_gone")
+            self.refusals.forget(p)
             log.error("mqtt.payload_gone", destination=self.dest.name, id=m.id, error=str(e))
             return True
         topic = self.root(m.topic)
         size = len(payload) + len(topic) + 64
         why = self.packets.too_big(m.id, size)
         if why is not None:
-            refused.add(p.seq)  # kept in the outbox
+            oversize.add(p.seq)  # kept in the outbox
             if why and why != self.stats.delivery_error:
                 log.error("mqtt.packet_too_large", destination=self.dest.name, id=m.id, bytes=size)
             self.stats.delivery_error = why or self.stats.delivery_error
@@ -355,45 +362,12 @@ class MqttLink(Worker):
             props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
         return props
 
-    def _note_lost(self, inflight: dict[int, tuple[Pending, float]]) -> None:
+    def _note_lost(self, inflight: Inflight) -> None:
         """The connection dropped with messages in flight: one may be over the broker's limit."""
         why = self.packets.lost_with(p.message for p, _ in inflight.values())
         if why is not None:
             self.stats.delivery_error = why
             log.error("mqtt.packet_suspect", destination=self.dest.name, reason=why)
-
-    def _drain_acks(
-        self, inflight: dict[int, tuple[Pending, float]], refused: set[int], generation: int
-    ) -> None:
-        done: list[Pending] = []
-        now = time.monotonic()
-        while True:
-            try:
-                gen, mid, ok = self._acks.get_nowait()
-            except queue.Empty:
-                break
-            if gen != generation or mid not in inflight:
-                continue  # from an earlier connection: it will be sent again
-            pending, sent = inflight.pop(mid)
-            if ok:
-                done.append(pending)
-                self.stats.ack_latency_s.append(now - sent)
-                self.packets.delivered(pending.message.id)
-            else:
-                self.stats.rejected += 1
-                refused.add(pending.seq)
-                log.error(
-                    "mqtt.publish_rejected",
-                    destination=self.dest.name,
-                    id=pending.message.id,
-                    topic=pending.message.topic,
-                )
-        if done:
-            self.outbox.ack(self.dest.name, [p.seq for p in done])
-            self.stats.acked += len(done)
-            if self._on_ack:
-                self._on_ack(self.dest.name, done)
-            self._wake.set()
 
 
 __all__ = ["LinkStats", "MqttLink", "TlsSetupError"]

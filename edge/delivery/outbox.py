@@ -184,6 +184,22 @@ class Outbox:
         """Store several messages in one transaction (one disk flush): all or none."""
         if not destinations:
             return [None] * len(messages)
+        try:
+            return self._put_many(messages, destinations)
+        except sqlite3.Error as e:
+            urgent = any(m.priority is Priority.ALARM for m in messages)
+            if urgent and _disk_full(e) and self.reserve.release():  # alarms take the reserve
+                log.warning("outbox.reserve_released", path=str(self.path), bytes=self.reserve.size)
+                try:
+                    return self._put_many(messages, destinations)
+                except sqlite3.Error as again:
+                    e = again
+            first = messages[0].id if messages else "-"
+            raise OutboxError(f"{self.path}: cannot store message {first}: {e}") from e
+
+    def _put_many(
+        self, messages: Sequence[OutboxMessage], destinations: Sequence[str]
+    ) -> list[int | None]:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -191,16 +207,9 @@ class Outbox:
                 for prio in {m.priority for m in messages}:
                     self._enforce_cap(prio)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as e:
+            except sqlite3.Error:
                 self._rollback()
-                urgent = any(m.priority is Priority.ALARM for m in messages)
-                if urgent and _disk_full(e) and self.reserve.release():
-                    log.warning(
-                        "outbox.reserve_released", path=str(self.path), bytes=self.reserve.size
-                    )
-                    return self.put_many(messages, destinations)
-                first = messages[0].id if messages else "-"
-                raise OutboxError(f"{self.path}: cannot store message {first}: {e}") from e
+                raise
         return seqs
 
     def _insert(self, m: OutboxMessage, destinations: Sequence[str]) -> int:

@@ -1,7 +1,9 @@
 """Start a private mosquitto on free localhost ports, for the demo and the test suite.
 
 Never listens beyond 127.0.0.1. The TLS listener requires client certificates from the
-given CA. Stopped by its PID.
+given CA; a client's certificate CN is its user name. Optionally an ACL (mosquitto's
+``acl_file`` syntax) limits who may read and write what; without one everybody may do
+anything. Stopped by its PID.
 """
 
 from __future__ import annotations
@@ -51,13 +53,17 @@ class LocalBroker:
     tls_port: int = 0
     max_packet_size: int | None = None
     persistence: bool = False
+    acl: str | None = None
+    """mosquitto ACL text (``user NAME`` / ``topic write T`` lines); None: no ACL at all."""
     proc: subprocess.Popen[bytes] | None = None
     server: CertPair | None = None
     log_path: Path = field(init=False)
+    acl_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.workdir / "mosquitto.log"
+        self.acl_path = self.workdir / "acl"
         self.server = self.ca.issue("localhost", server=True)
         self.plain_port = self.plain_port or free_port()
         self.tls_port = self.tls_port or free_port()
@@ -88,6 +94,8 @@ class LocalBroker:
         ]
         if self.max_packet_size:
             lines.insert(0, f"max_packet_size {self.max_packet_size}")
+        if self.acl is not None:
+            lines.insert(0, f"acl_file {self.acl_path}")
         return "\n".join(line for line in lines if line) + "\n"
 
     def start(self, timeout: float = 10.0) -> None:
@@ -95,6 +103,8 @@ class LocalBroker:
         binary = find_mosquitto()
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(self.config_text())
+        if self.acl is not None:
+            self.acl_path.write_text(self.acl)
         self.proc = subprocess.Popen(
             [binary, "-c", str(conf)],
             stdout=subprocess.DEVNULL,
@@ -129,6 +139,16 @@ class LocalBroker:
             self.proc.wait(5)
         if self.proc.stderr:
             self.proc.stderr.close()
+
+    def reload_acl(self, acl: str) -> None:
+        """Replace the ACL and make the running broker read it again (SIGHUP): connected
+        clients stay connected, their next publish is checked against the new rules."""
+        if self.acl is None:
+            raise BrokerError("this broker was started without an ACL: give acl= to start one")
+        self.acl = acl
+        self.acl_path.write_text(acl)
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGHUP)
 
     def restart(self) -> None:
         """Stop and start again on the same ports."""

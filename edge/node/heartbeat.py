@@ -107,6 +107,8 @@ def report(node: HealthSource) -> dict[str, Any]:
                 "last_error": link.stats.last_error,
                 "delivery_error": link.stats.delivery_error,
                 "broker_max_packet": link.packets.limit,
+                "no_subscribers": link.stats.no_subscribers,
+                "refusals": dict(link.stats.refusals),
             }
             for link in node.links
         },

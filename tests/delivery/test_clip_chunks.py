@@ -29,7 +29,7 @@ def test_broker_packet_limit_below_chunk_size(
     broker.start()
     try:
         outbox = Outbox(tmp_path / "o.sqlite")
-        messages, _ = signed_clip(tmp_path, NodeKey(tmp_path / "k.pem"), 1, size=600_000)
+        messages, _ = signed_clip(tmp_path, NodeKey.create(tmp_path / "k.pem"), 1, size=600_000)
         outbox.put_many(messages, ["police"])
         link = MqttLink(
             tls_dest(
@@ -67,7 +67,9 @@ def test_alarms_overtake_clip_chunks(
     before the clip is through."""
     police = subscribe("warehouse/s/ovt/#", client_id="overtake")
     outbox = Outbox(tmp_path / "o.sqlite")
-    messages, _ = signed_clip(tmp_path, NodeKey(tmp_path / "k.pem"), 2, size=20 * 1024 * 1024)
+    messages, _ = signed_clip(
+        tmp_path, NodeKey.create(tmp_path / "k.pem"), 2, size=20 * 1024 * 1024
+    )
     outbox.put_many(messages, ["police"])
     link = MqttLink(
         tls_dest(broker, ca.ca_path, node_cert, bandwidth_bps=2_000_000),

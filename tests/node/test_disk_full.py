@@ -1,0 +1,120 @@
+"""A node on a full disk (a real tmpfs filled to the last byte): the siren sounds at once,
+the smoke alarm is stored in the reserve and delivered, later events wait in memory, the node
+says `degraded` / `disk_full` in its state, lamp and heartbeat, and once space returns every
+accepted event is delivered, in order."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import Subscribe
+from faults import fill, small_disk
+from nodecfg import node_config, sensor, tls_destination
+
+from edge.config.loader import loads
+from edge.delivery.subscriber import Subscriber
+from edge.demo.broker import LocalBroker
+from edge.demo.pki import CertPair, DemoCA
+from edge.node.node import Node
+from edge.sensors.outputs import Status
+
+pytestmark = pytest.mark.faults
+
+OUTPUTS = """
+[health]
+interval_s = 5
+[outbox]
+reserve_bytes = 1048576
+[[outputs]]
+name = "siren"
+kind = "siren"
+pin = 24
+kinds = ["smoke"]
+duration_s = 60
+[[outputs]]
+name = "lamp"
+kind = "status_led"
+pin = 25
+"""
+
+
+def _until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_full_disk_loses_no_alarm_and_says_so(
+    tmp_path: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    node_cert: CertPair,
+    subscribe: Subscribe,
+) -> None:
+    """Smoke on a full disk: siren on before anything is stored, the alarm stored in the
+    reserve and delivered; a door event on a still-full disk waits in memory (degraded,
+    disk_full in the heartbeat that still goes out, lamp blinking degraded); space freed:
+    the door event is stored and delivered, the fault clears."""
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        text = node_config(
+            disk / "data",
+            "n-df",
+            "semarang",
+            mock_gpio=True,
+            sensors=[
+                sensor("smoke", "smoke", pin=22, debounce_s=0),
+                sensor("door", "door", pin=17, debounce_s=0),
+            ],
+            destinations=[tls_destination(broker, ca, node_cert)],
+            extra=OUTPUTS,
+        )
+        police = subscribe("warehouse/semarang/n-df/#")
+        node = Node(loads(text))
+        pins = node.pin_factory
+        pins.pin(22).drive_low()
+        pins.pin(17).drive_low()
+        node.start()
+        try:
+            assert node.links[0].wait_connected(15)
+            assert node.outbox.reserve.held
+            filler = fill(disk)
+
+            pins.pin(22).drive_high()  # smoke
+            assert node.sirens[0].is_on  # at once: before and regardless of storage
+            assert not node.outbox.reserve.held  # given up to store the alarm
+            assert _until(lambda: _kinds(police, "events") == ["smoke"], 15)
+
+            fill(disk, "filler2.bin")  # whatever the reserve freed is taken again
+            pins.pin(17).drive_high()  # door opens: information, cannot be stored
+            assert node.sink.fault == "disk_full" and len(node.sink.backlog) == 1
+            state = node.state()
+            assert state.status in (Status.DEGRADED, Status.ALARM)
+            assert "disk_full" in state.reasons
+            assert _until(lambda: _health_says(police, "disk_full"), 20)
+            node.gpio.sirens[0].reset()
+            assert _until(lambda: node.gpio.lamps[0].status is Status.DEGRADED, 5)
+
+            filler.unlink()
+            (disk / "filler2.bin").unlink()
+            assert _until(lambda: _kinds(police, "events") == ["smoke", "door_open"], 20)
+            assert node.sink.fault is None and len(node.sink.backlog) == 0
+            assert _until(lambda: node.outbox.reserve.held, 10)  # held again once room
+        finally:
+            node.stop()
+
+
+def _kinds(police: Subscriber, suffix: str) -> list[str]:
+    msgs = [m for m in police.messages if m.topic.endswith(suffix)]
+    return [json.loads(m.payload)["kind"] for m in msgs]
+
+
+def _health_says(police: Subscriber, reason: str) -> bool:
+    msgs = [m for m in police.messages if m.topic.endswith("/health")]
+    return any(reason in json.loads(m.payload).get("reasons", []) for m in msgs)
