@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import cv2
 
-from edge.capture.base import SourceError
+from edge.capture.base import Failure, SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
 from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.timing import Sampler
@@ -144,7 +144,7 @@ class PiCameraInput:
         except SourceError:
             raise
         except (RuntimeError, OSError, ValueError) as e:
-            raise SourceError(f"camera {self.camera!r}: picamera2 failed: {e}") from e
+            raise SourceError(f"camera {self.camera!r}: picamera2 failed: {e}", Failure.READ) from e
         finally:
             try:
                 if encoding:

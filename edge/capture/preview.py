@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edge.capture.base import SourceError
 from edge.capture.factory import build_input
 from edge.capture.frame import Frame, Image, Role
 from edge.capture.privacy import MaskSpec
@@ -23,7 +24,8 @@ class SnapshotError(CaptureError):
 
 
 def grab(cam: CameraConfig, timeout: float = 20.0, *, picamera2: Any = None) -> Frame:
-    """The first analysis frame of *cam*'s detect input, privacy mask applied."""
+    """The first analysis frame of *cam*'s detect input, privacy mask applied. Raises
+    :class:`SnapshotError` (an input that fails included) or ``PrivacyError``."""
     if cam.private:
         raise SnapshotError(f"camera {cam.name!r} is private: it is never opened")
     inp = build_input(cam, cam.detect, Role.DETECT, picamera2=picamera2)
@@ -34,6 +36,8 @@ def grab(cam: CameraConfig, timeout: float = 20.0, *, picamera2: Any = None) -> 
                 return item
             if time.monotonic() > deadline:
                 break
+    except SourceError as e:  # its message is already redacted
+        raise SnapshotError(str(e)) from None
     finally:
         inp.close()
     raise SnapshotError(f"camera {cam.name!r}: no frame within {timeout:g} s")

@@ -17,10 +17,11 @@ from typing import Any, cast
 import av
 from av.bitstream import BitStreamFilterContext
 
-from edge.capture.base import SourceError
+from edge.capture.base import Failure, SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
 from edge.capture.h264 import avcc_to_annexb
 from edge.capture.privacy import MaskSpec, PrivacyFilter
+from edge.capture.redact import redact
 from edge.capture.timing import Sampler, Timeline
 from edge.core.logs import get_logger
 
@@ -76,15 +77,23 @@ class PyAvInput:
         self._closed.set()
 
     def stream(self) -> Iterator[Item]:
-        """Open and run one session."""
+        """Open and run one session. Raises :class:`SourceError`: ``open_failed`` when the
+        input cannot be reached, ``decode_failed`` when what it holds is not decodable video,
+        ``read_failed`` when it stops answering."""
         self._closed.clear()
         try:
             container = self._open()
         except (av.FFmpegError, OSError) as e:
-            raise SourceError(f"camera {self.camera!r}: cannot open {self._describe()}: {e}") from e
+            # FFmpeg's exception holds the URL in clear (its filename): never chained
+            reason = Failure.DECODE if isinstance(e, av.error.InvalidDataError) else Failure.OPEN
+            raise SourceError(
+                f"camera {self.camera!r}: cannot open {self._describe()}: {_text(e)}", reason
+            ) from None
         with container:
             if not container.streams.video:
-                raise SourceError(f"camera {self.camera!r}: {self._describe()} has no video")
+                raise SourceError(
+                    f"camera {self.camera!r}: {self._describe()} has no video", Failure.DECODE
+                )
             stream = container.streams.video[0]
             # No frame threading: it adds latency and CPU per frame; a node runs several
             # cameras on few cores, so one decoding thread per camera is the better trade.
@@ -147,12 +156,20 @@ class PyAvInput:
                         self._filter.apply(image)  # raises PrivacyError: nothing leaves
                     yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), image, roles)
                     seq += 1
+            if seq == 0 and not keyed and not self._closed.is_set():
+                # it opened, but nothing in it could be decoded (a truncated file, a stub)
+                raise SourceError(
+                    f"camera {self.camera!r}: {self._describe()}: no frame could be decoded "
+                    f"({self.packets_read} packets read, {self.frames_decoded} frames decoded)",
+                    Failure.DECODE,
+                )
         except av.FFmpegError as e:
             # Truncated or corrupt data, or a stream that stopped answering: end this session.
             raise SourceError(
                 f"camera {self.camera!r}: {self._describe()}: read failed after "
-                f"{self.packets_read} packets: {e}"
-            ) from e
+                f"{self.packets_read} packets: {_text(e)}",
+                Failure.DECODE if isinstance(e, av.error.InvalidDataError) else Failure.READ,
+            ) from None
         finally:
             log.info(
                 "capture.session_end",
@@ -192,16 +209,22 @@ class PyAvInput:
                 camera=self.camera,
                 source=self._describe(),
                 packet=self.packets_read,
-                error=str(e),
+                error=_text(e),
             )
             if self._corrupt_run >= MAX_CORRUPT_RUN:
                 raise SourceError(
                     f"camera {self.camera!r}: {self._describe()}: {self._corrupt_run} "
-                    "undecodable packets in a row"
-                ) from e
+                    f"undecodable packets in a row: {_text(e)}",
+                    Failure.DECODE,
+                ) from None
             return []
         self._corrupt_run = 0
         return frames
+
+
+def _text(e: BaseException) -> str:
+    """An FFmpeg error as text for logs and faults: its type and message, credentials out."""
+    return redact(f"{type(e).__name__}: {e}")
 
 
 def _stream_info(

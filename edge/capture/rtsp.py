@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import av
 
 from edge.capture.frame import Role
 from edge.capture.privacy import MaskSpec
 from edge.capture.pyav import PyAvInput
-
-_CREDENTIALS = re.compile(r"//[^/@]*@")
-
-
-def redact(url: str) -> str:
-    """*url* without user and password, for logs and errors."""
-    return _CREDENTIALS.sub("//***@", url)
+from edge.capture.redact import redact
 
 
 class RtspInput(PyAvInput):

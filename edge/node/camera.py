@@ -4,21 +4,33 @@ Per input, a capture thread runs the input with reconnects (jittered exponential
 and hands DETECT frames to a bounded queue and record items (packets, stream info, masked
 record frames) straight to the record sink, so a slow analyser can never hold back clips.
 One analysis thread runs the motion gate and watches every input's liveness.
+
+Faults: an input that cannot be opened or decoded raises ``camera_fault`` at once (a file
+always; a camera that has not delivered yet), one that goes silent after
+``fault_after_s``. A privacy-mask fault on any input blocks the whole camera (:class:`Sharing`):
+all its inputs stop and nothing of it leaves but that one fault. Every error text is redacted
+(no URL credentials) before it is logged, kept or sent.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from edge.analysis.analyzer import Analyzer
-from edge.analysis.detect.base import Detector
+from edge.analysis.detect.base import Detection, Detector
 from edge.analysis.motion.base import MotionGate
 from edge.capture.base import CameraInput, SourceError
-from edge.capture.frame import Frame, Item, Role
+from edge.capture.frame import Frame, Image, Item, Role
 from edge.capture.liveness import Liveness
 from edge.capture.privacy import PrivacyError
+from edge.capture.redact import redact
 from edge.config.cameras import CameraConfig
 from edge.core.backoff import Backoff
 from edge.core.ids import new_id
@@ -32,6 +44,58 @@ from edge.events.model import Event, Kind, Severity, State
 log = get_logger(__name__)
 
 RecordSink = Callable[[Item], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Sharing:
+    """Whether one camera may still share anything. A privacy-mask fault on any of its inputs
+    blocks it for good: what would leave afterwards (events, snapshots, clips) is dropped,
+    the fault that says why being the last thing sent. Events and snapshots are sent under
+    one lock with the block, so none overtakes it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._blocked = False
+
+    @property
+    def blocked(self) -> bool:
+        """True once the camera shares nothing."""
+        return self._blocked
+
+    def send(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """``fn(*args)`` unless blocked (then None)."""
+        with self._lock:
+            if self._blocked:
+                return None
+            return fn(*args, **kwargs)
+
+    def block(self, last: Callable[[], object]) -> bool:
+        """Block; *last* (the fault) runs first, under the lock. False when already blocked."""
+        with self._lock:
+            if self._blocked:
+                return False
+            self._blocked = True
+            last()
+            return True
+
+
+class _SharedSnapshots:
+    """A camera's snapshot taker that keeps nothing once the camera is blocked."""
+
+    def __init__(self, inner: SnapshotTaker, sharing: Sharing) -> None:
+        self.inner = inner
+        self.sharing = sharing
+
+    def save(
+        self,
+        camera: str,
+        image: Image,
+        detections: Sequence[Detection],
+        zones: Sequence[tuple[str, npt.NDArray[np.float32]]] = (),
+    ) -> str | None:
+        """The snapshot's id; None when it could not be kept or the camera is blocked."""
+        return self.sharing.send(self.inner.save, camera, image, detections, zones)
 
 
 class CameraWorker(Worker):
@@ -51,6 +115,7 @@ class CameraWorker(Worker):
         detector: Detector | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         snapshots: SnapshotTaker | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         super().__init__(f"camera-{cfg.name}")
         self.cfg = cfg
@@ -60,11 +125,12 @@ class CameraWorker(Worker):
         self.record = record
         self.mask_hash = mask_hash
         self.on_frame = on_frame
+        self.sharing = sharing or Sharing()
         self.events = CameraEvents(
             Analyzer(cfg, detector=detector, gate=gate),
             factory,
             mask_hash=mask_hash,
-            snapshots=snapshots,
+            snapshots=None if snapshots is None else _SharedSnapshots(snapshots, self.sharing),
         )
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
@@ -74,10 +140,12 @@ class CameraWorker(Worker):
         self.record_items = 0
         self.last_frame_wall: float | None = None
         self.error: str | None = None
+        """The last input failure, redacted."""
         now = time.monotonic()
         self.liveness = {id(i): Liveness(cfg.fault_after_s, now) for i in inputs}
         self._fault_ids: dict[int, str] = {}
-        self._stop = self.stopping
+        self._delivered: set[int] = set()  # inputs that delivered at least once
+        self._halt = threading.Event()  # stopped, or blocked: capture ends
         self._captures_left = len(inputs)
         self._lock = threading.Lock()
 
@@ -94,8 +162,12 @@ class CameraWorker(Worker):
 
     def _stopping(self) -> None:
         """Stop capturing; analysis finishes what is queued."""
+        self._halt.set()
         for inp in self.inputs:
             inp.close()
+
+    def _emit(self, event: Event) -> None:
+        self.sharing.send(self.emit, event)
 
     # -- capture ----------------------------------------------------------------------------
 
@@ -103,14 +175,15 @@ class CameraWorker(Worker):
         watch = self.liveness[id(inp)]
         backoff = Backoff(0.5, self.cfg.reconnect_max_s)
         try:
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 got_any = False
                 try:
                     for item in inp.stream():
-                        if self._stop.is_set():
+                        if self._halt.is_set():
                             break
                         if not got_any:
                             got_any = True
+                            self._delivered.add(id(inp))
                             backoff.reset()
                         restored = watch.seen(time.monotonic())
                         if restored is not None:
@@ -120,19 +193,17 @@ class CameraWorker(Worker):
                     self._privacy_failed(inp, e)
                     return
                 except SourceError as e:
-                    self.error = str(e)
-                    log.warning("capture.input_failed", camera=self.cfg.name, error=str(e))
+                    self._input_failed(inp, e)
                 except Exception as e:  # a bug in an input must not end the camera for good
-                    self.error = f"{type(e).__name__}: {e}"
-                    log.exception("capture.input_crashed", camera=self.cfg.name)
+                    self._input_crashed(inp, e)
                 if not inp.endless:
                     watch.finished()
                     return
-                if self._stop.is_set():
+                if self._halt.is_set():
                     return
                 delay = backoff.next()
                 log.info("capture.reconnect", camera=self.cfg.name, in_s=round(delay, 2))
-                self._stop.wait(delay)
+                self._halt.wait(delay)
         finally:
             with self._lock:
                 self._captures_left -= 1
@@ -140,6 +211,8 @@ class CameraWorker(Worker):
                     self.queue.close()
 
     def _dispatch(self, item: Item) -> None:
+        if self.sharing.blocked:
+            return
         if isinstance(item, Frame):
             if Role.DETECT in item.roles:
                 self.queue.put(item)
@@ -165,30 +238,75 @@ class CameraWorker(Worker):
             data=dict(data),
         )
 
-    def _raise_fault(self, inp: CameraInput, **data: object) -> None:
+    def _fault(self, inp: CameraInput, **data: object) -> Event:
         occurrence = new_id()
         self._fault_ids[id(inp)] = occurrence
-        self.emit(
-            self._camera_event(
-                Kind.CAMERA_FAULT,
-                Severity.ALARM,
-                State.START,
-                occurrence,
-                role=_role_name(inp),
-                **data,
-            )
+        return self._camera_event(
+            Kind.CAMERA_FAULT,
+            Severity.ALARM,
+            State.START,
+            occurrence,
+            role=_role_name(inp),
+            **data,
         )
 
-    def _privacy_failed(self, inp: CameraInput, exc: PrivacyError) -> None:
-        self.error = str(exc)
-        log.error("privacy.camera_blocked", camera=self.cfg.name, error=str(exc))
+    def _fault_now(self, inp: CameraInput, reason: str, error: str) -> None:
+        """A fault that waiting will not cure: raised at once (once, until frames return)."""
         if self.liveness[id(inp)].force_fault():
-            self._raise_fault(inp, reason="privacy_mask", error=str(exc))
+            self._emit(self._fault(inp, reason=reason, error=error))
+
+    def _input_failed(self, inp: CameraInput, exc: SourceError) -> None:
+        error = redact(str(exc))
+        if self._halt.is_set():
+            return  # closed on purpose (stopping, or the camera is blocked): no news
+        self.error = error
+        log.warning(
+            "capture.input_failed",
+            camera=self.cfg.name,
+            role=_role_name(inp),
+            reason=str(exc.reason),
+            error=error,
+        )
+        # a file fails for good; a camera that never delivered is misconfigured or absent,
+        # while one that did is given fault_after_s to come back (liveness)
+        if not inp.endless or id(inp) not in self._delivered:
+            self._fault_now(inp, str(exc.reason), error)
+
+    def _input_crashed(self, inp: CameraInput, exc: Exception) -> None:
+        error = redact(f"{type(exc).__name__}: {exc}")
+        if not self.sharing.blocked:
+            self.error = error
+        log.error(
+            "capture.input_crashed",
+            camera=self.cfg.name,
+            role=_role_name(inp),
+            error=error,
+            traceback=redact("".join(traceback.format_exception(exc))),
+        )
+        if not inp.endless:
+            self._fault_now(inp, "input_crashed", error)
+
+    def _privacy_failed(self, inp: CameraInput, exc: PrivacyError) -> None:
+        """A mask that cannot be applied to one input: the whole camera shares nothing."""
+        error = redact(str(exc))
+
+        def last() -> None:
+            self.error = error
+            log.error(
+                "privacy.camera_blocked", camera=self.cfg.name, role=_role_name(inp), error=error
+            )
+            self.liveness[id(inp)].force_fault()
+            self.emit(self._fault(inp, reason="privacy_mask", error=error))
+
+        if self.sharing.block(last):
+            self._halt.set()
+            for other in self.inputs:
+                other.close()
 
     def _restored(self, inp: CameraInput, gap_s: float) -> None:
         occurrence = self._fault_ids.pop(id(inp), new_id())
         log.info("capture.restored", camera=self.cfg.name, gap_s=round(gap_s, 2))
-        self.emit(
+        self._emit(
             self._camera_event(
                 Kind.CAMERA_RESTORED,
                 Severity.INFO,
@@ -200,15 +318,18 @@ class CameraWorker(Worker):
         )
 
     def _check_liveness(self) -> None:
+        if self.sharing.blocked:
+            return  # the camera was stopped on purpose: its silence is no news
         now = time.monotonic()
         for inp in self.inputs:
             silent = self.liveness[id(inp)].check(now)
             if silent is None:
                 continue
+            error = self.error  # redacted where it was set
             log.warning(
-                "capture.fault", camera=self.cfg.name, silent_s=round(silent, 2), error=self.error
+                "capture.fault", camera=self.cfg.name, silent_s=round(silent, 2), error=error
             )
-            self._raise_fault(inp, silent_s=round(silent, 3), reason="no_frames", error=self.error)
+            self._emit(self._fault(inp, silent_s=round(silent, 3), reason="no_frames", error=error))
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -220,8 +341,8 @@ class CameraWorker(Worker):
             except Closed:
                 break
             self._check_liveness()
-            if frame is None:
-                continue
+            if frame is None or self.sharing.blocked:
+                continue  # a blocked camera's frames are dropped unseen
             last = frame
             self.frames_analysed += 1
             self.last_frame_wall = frame.wall
@@ -230,14 +351,15 @@ class CameraWorker(Worker):
             except Exception:  # one bad frame must not stop the analysis of all that follow
                 self.analysis_errors += 1
                 log.exception("analysis.frame_failed", camera=self.cfg.name, seq=frame.seq)
-        for event in self.events.finish(last):
-            self.emit(event)
+        if not self.sharing.blocked:
+            for event in self.events.finish(last):
+                self._emit(event)
 
     def _analyse_frame(self, frame: Frame) -> None:
         if self.on_frame is not None:
             self.on_frame(frame)
         for event in self.events.process(frame):
-            self.emit(event)
+            self._emit(event)
 
 
 def _role_name(inp: CameraInput) -> str:

@@ -1,0 +1,227 @@
+"""Camera passwords never leave the capture layer: FFmpeg repeats the URL it was given (with
+``user:password@``) in its errors, and none of it may reach a log line, an event, the worker's
+error, a heartbeat or an MQTT payload."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from conftest import RtspServer, Subscribe
+from nodecfg import node_config, tls_destination
+
+from edge.capture.base import SourceError
+from edge.capture.redact import redact
+from edge.capture.rtsp import RtspInput
+from edge.config.cameras import CameraConfig
+from edge.config.loader import loads
+from edge.core.logs import configure
+from edge.delivery.subscriber import Received
+from edge.demo.broker import LocalBroker
+from edge.demo.pki import CertPair, DemoCA
+from edge.events.context import EventFactory
+from edge.events.model import Event
+from edge.node.camera import CameraWorker
+from edge.node.node import Node
+
+PASSWORD = "Pw-7f3a9c-canary"  # in the userinfo
+TOKEN = "Tk-51be02-canary"  # in the query
+SECRETS = (PASSWORD, TOKEN)
+
+
+def test_redact_hides_userinfo_and_credential_query_values() -> None:
+    """User and password of every URL, and password/pass/token query values, become ***;
+    the rest of the text (host, port, path) stays readable; text without URLs is untouched."""
+    text = (
+        "[Errno 111] Connection refused: 'rtsp://admin:s3cret@10.0.0.5:554/live?pass=p1&ch=2' "
+        "then RTSPS://u:p@h/x and http://cam/snap?user=a&password=p2"
+    )
+    assert redact(text) == (
+        "[Errno 111] Connection refused: 'rtsp://***@10.0.0.5:554/live?pass=***&ch=2' "
+        "then RTSPS://***@h/x and http://cam/snap?user=a&password=***"
+    )
+    # a password holding "@", "/" or a quote is hidden whole
+    for odd in ("p@ss", "pa/ss", "pa'ss"):
+        assert "ss" not in redact(f"open {f'rtsp://admin:{odd}@h:554/s'!r} failed").split("@h")[0]
+    assert redact("rtsp://***@h/x") == "rtsp://***@h/x"  # idempotent
+    assert redact("mail ops@example.org, path /a/b") == "mail ops@example.org, path /a/b"
+
+
+def test_source_error_is_redacted_and_never_chains_the_ffmpeg_error() -> None:
+    """A SourceError's message is redacted when it is made, and an input's open failure does
+    not carry FFmpeg's exception (whose filename is the URL in clear) as its cause."""
+    assert PASSWORD not in str(SourceError(f"cannot open rtsp://a:{PASSWORD}@h/x"))
+    inp = RtspInput("cam", _url(_refused_port(), "/live"), open_timeout_s=2, read_timeout_s=2)
+    with pytest.raises(SourceError) as info:
+        list(inp.stream())
+    assert "rtsp://***@127.0.0.1" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not any(s in str(info.value) for s in SECRETS)
+
+
+# -- a camera worker -----------------------------------------------------------------------------
+
+
+def _refused_port() -> int:
+    """A localhost port nobody listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _url(port: int, path: str) -> str:
+    return f"rtsp://admin:{PASSWORD}@127.0.0.1:{port}{path}?password={TOKEN}"
+
+
+def _camera_toml(url: str) -> str:
+    return f"""[[cameras]]
+name = "gate"
+fps = 5
+fault_after_s = 1
+reconnect_max_s = 1
+detect = {{ kind = "rtsp", url = "{url}", open_timeout_s = 2, read_timeout_s = 2 }}
+"""
+
+
+def _camera(url: str) -> CameraConfig:
+    return loads(f'[node]\nid = "n"\nsite = "s"\n{_camera_toml(url)}').cameras[0]
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Every structured log line (debug and up, JSON) written to a buffer for the test."""
+    saved = structlog.get_config()
+    buf = io.StringIO()
+    configure("debug", "json", stream=buf)
+    yield buf
+    structlog.configure(**saved)
+
+
+class _Events:
+    """Collects emitted events; waits for one with a deadline."""
+
+    def __init__(self) -> None:
+        self.items: list[Event] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, e: Event) -> None:
+        with self.lock:
+            self.items.append(e)
+
+    def wait(self, kind: str, timeout: float) -> Event:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [e for e in self.items if e.kind == kind]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no {kind} within {timeout} s: {self.items}")
+
+
+def _assert_no_secret(where: str, text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"{where} holds a credential: {text[:2000]}"
+
+
+@pytest.mark.parametrize("target", ["refused-port", "missing-path"])
+def test_worker_fault_error_and_logs_hold_no_password(
+    target: str,
+    rtsp_server: Callable[[Path], RtspServer],
+    videos: Path,
+    log_stream: io.StringIO,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A camera URL with a password and a token, at a refused port or at a path a real RTSP
+    server does not have: the worker raises camera_fault (open_failed) at once, and neither
+    the events' JSON, ``worker.error``, the log lines nor anything written to stdout/stderr
+    holds either secret (the host and path are still there to diagnose)."""
+    if target == "refused-port":
+        url = _url(_refused_port(), "/live")
+    else:
+        server = rtsp_server(videos / "walking-by.h264")
+        url = _url(server.port, "/no-such-stream")
+    events = _Events()
+    worker = CameraWorker(
+        _camera(url),
+        [RtspInput("gate", url, open_timeout_s=2, read_timeout_s=2)],
+        EventFactory("n", "s"),
+        events,
+    )
+    worker.start()
+    try:
+        fault = events.wait("camera_fault", 15)
+        # a reconnect attempt too: its log lines are checked as well
+        deadline = time.monotonic() + 15
+        while log_stream.getvalue().count("capture.input_failed") < 2:
+            assert time.monotonic() < deadline, "no reconnect attempt within 15 s"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        assert worker.join(10)
+    _assert_no_secret("events", "\n".join(e.to_json().decode() for e in events.items))
+    _assert_no_secret("worker.error", str(worker.error))
+    _assert_no_secret("log", log_stream.getvalue())
+    out, err = capfd.readouterr()
+    _assert_no_secret("stdout/stderr", out + err)
+    assert fault.data["reason"] == "open_failed"
+    assert "rtsp://***@127.0.0.1" in fault.data["error"]
+    assert worker.error is not None and "rtsp://***@127.0.0.1" in worker.error
+
+
+@pytest.mark.slow
+def test_node_sends_and_logs_no_password(
+    tmp_path: Path,
+    rtsp_server: Callable[[Path], RtspServer],
+    videos: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    node_cert: CertPair,
+    subscribe: Subscribe,
+    log_stream: io.StringIO,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A whole node with an RTSP camera whose URL (password, token) points at a missing path
+    on a real server, delivering to a real broker: the police subscriber receives the
+    camera_fault and a heartbeat, and no payload, log line, event in the sink or output of the
+    process holds either secret."""
+    server = rtsp_server(videos / "walking-by.h264")
+    url = _url(server.port, "/no-such-stream")
+    cfg = node_config(
+        tmp_path / "data",
+        "n1",
+        "s1",
+        cameras=[_camera_toml(url)],
+        destinations=[tls_destination(broker, ca, node_cert)],
+    )
+    police = subscribe("warehouse/s1/n1/#", client_id="police-redaction")
+    node = Node(loads(cfg))
+    accepted: list[Event] = []
+    node.sink.subscribe(accepted.append)
+
+    def fault_arrived(msgs: list[Received]) -> bool:
+        return any(m.topic.endswith("/events") and m.json()["kind"] == "camera_fault" for m in msgs)
+
+    node.start()
+    try:
+        assert police.wait_for(fault_arrived, 30), [m.topic for m in police.messages]
+        node.heartbeat()
+        assert police.wait_for(lambda ms: any(m.topic.endswith("/health") for m in ms), 15)
+    finally:
+        node.stop()
+    fault = next(e for e in police.events() if e["kind"] == "camera_fault")
+    assert fault["camera"] == "gate" and "***@" in fault["data"]["error"]
+    payloads = [m.payload.decode("utf-8", "replace") for m in police.messages]
+    _assert_no_secret("MQTT payloads", "\n".join(payloads))
+    _assert_no_secret("accepted events", json.dumps([e.to_dict() for e in accepted]))
+    _assert_no_secret("node.camera error", str([w.error for w in node.cameras]))
+    _assert_no_secret("log", log_stream.getvalue())
+    out, err = capfd.readouterr()
+    _assert_no_secret("stdout/stderr", out + err)
