@@ -30,6 +30,7 @@ class Delivery:
                 window=o.max_inflight,
                 max_chunks_inflight=o.max_chunks_inflight,
                 on_ack=self.ledger.acknowledged,
+                refusal_retry_max_s=d.refusal_retry_max_s,
             )
             for d in cfg.destinations
         ]

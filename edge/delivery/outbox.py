@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,19 +284,22 @@ class Outbox:
         skip: Iterable[int] = (),
         *,
         max_priority: Priority | None = None,
+        exclude: Collection[Priority] = (),
     ) -> list[Pending]:
         """Up to *limit* unexpired messages for *destination*, most urgent first, oldest
-        first within a class, leaving out *skip* (in flight) and classes after
-        *max_priority*."""
+        first within a class, leaving out *skip* (in flight), classes after *max_priority*
+        and the classes in *exclude* (held behind a refused message)."""
         skipped = set(skip)
         top = int(Priority.HEALTH if max_priority is None else max_priority)
+        held = sorted({int(p) for p in exclude}) or [-1]
+        marks = ",".join("?" * len(held))
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM delivery d JOIN message m ON m.seq = d.seq"  # noqa: S608
-                " WHERE d.destination = ? AND d.priority <= ?"
+                f" WHERE d.destination = ? AND d.priority <= ? AND d.priority NOT IN ({marks})"
                 " AND (m.expires IS NULL OR m.expires > ?)"
                 " ORDER BY d.priority, d.seq LIMIT ?",
-                (destination, top, time.time(), limit + len(skipped)),
+                (destination, top, *held, time.time(), limit + len(skipped)),
             ).fetchall()
         return [_row(r) for r in rows if r[0] not in skipped][:limit]
 

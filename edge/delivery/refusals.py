@@ -42,8 +42,6 @@ class _Blocked:
     backoff: Backoff
     due: float = 0.0
     since: float = field(default_factory=time.monotonic)
-    behind: set[int] = field(default_factory=set)
-    """Seqs of the class seen waiting behind the head (kept out of the outbox queries)."""
 
 
 class Refusals:
@@ -80,7 +78,7 @@ class Refusals:
             backoff = Backoff(initial, self.retry_max_s, self._rng)
             b = self._blocked[cls] = _Blocked(p, topic, reason, code, backoff)
         elif p.seq > b.head.seq:
-            b.behind.add(p.seq)  # it waits behind the head, tried again after it
+            # it waits behind the head (its class is left out of the outbox queries)
             log.error(
                 "mqtt.publish_refused",
                 destination=self.destination,
@@ -92,8 +90,7 @@ class Refusals:
             )
             return
         elif p.seq < b.head.seq:
-            b.behind.add(b.head.seq)
-            b.head, b.topic = p, topic
+            b.head, b.topic = p, topic  # the older one leads; the newer waits in the outbox
         b.reason, b.code = reason, code
         delay = b.backoff.next()
         b.due = now + delay
@@ -157,25 +154,8 @@ class Refusals:
     ) -> list[Pending]:
         """Up to *n* pending messages of the classes not held behind a refused head, in
         class order and sequence order within a class, leaving out *skip* (in flight)."""
-        skipped = set(skip)
-        if not self._blocked:
-            return outbox.pending(destination, n, skip=skipped, max_priority=max_priority)
-        for b in self._blocked.values():
-            skipped |= b.behind | {b.head.seq}
-        ask = n
-        while True:
-            rows = outbox.pending(destination, ask, skip=skipped, max_priority=max_priority)
-            flowing: list[Pending] = []
-            for p in rows:
-                held = self._blocked.get(p.message.priority)
-                if held is None:
-                    flowing.append(p)
-                else:  # newly seen behind a refused head: remembered, so later queries skip it
-                    held.behind.add(p.seq)
-                    skipped.add(p.seq)
-            if len(flowing) >= n or len(rows) < ask:
-                return flowing[:n]
-            ask *= 2  # a held class filled the answer: look further, past it
+        held = tuple(self._blocked)  # those classes wait: the outbox leaves them out (in SQL)
+        return outbox.pending(destination, n, skip=skip, max_priority=max_priority, exclude=held)
 
     def blocked(self, priority: Priority) -> bool:
         """True while *priority*'s head is refused."""
