@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+"""A configuration problem: the file, or what it names (certificates, directories, model)."""
+EXIT_STATE = 3
+"""A problem with the node's own state an operator must fix (signing key, audit log, outbox)."""
 
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 """What ``register`` stores as ``handler`` in the parsed arguments."""
@@ -41,9 +44,16 @@ def load_or_exit(path: Path) -> EdgeConfig:
     try:
         return load(path)
     except ConfigError as e:
-        for problem in e.problems:
-            print(f"{e.source}: {problem}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from e
+        exit_if(e.source, e.problems, EXIT_USAGE)
+        raise  # a ConfigError always names at least one problem
+
+
+def exit_if(source: str | Path, problems: Sequence[str], code: int) -> None:
+    """With *problems*: print each as one line of stderr naming *source*, and exit *code*."""
+    if problems:
+        for problem in problems:
+            print(f"{source}: {' '.join(problem.split())}", file=sys.stderr)
+        raise SystemExit(code)
 
 
 def add_detector_args(p: argparse.ArgumentParser) -> None:

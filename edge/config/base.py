@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MIN_PIXELS = 16
+"""Smallest width or height of a frame the config may name."""
+MAX_PIXELS = 8192
+"""Largest width or height of a frame the config may name (8K); bounds what a node allocates."""
 
 
 class Section(BaseModel):
@@ -14,7 +21,7 @@ class Section(BaseModel):
 class Outline(Section):
     """A polygon drawn on a camera's view, in pixels of the camera's ``resolution``."""
 
-    points: list[list[float]] = Field(
+    points: list[list[Annotated[float, Field(ge=-MAX_PIXELS, le=MAX_PIXELS)]]] = Field(
         min_length=3,
         max_length=64,
         description="Corners [x, y] in pixels of the camera's resolution, in order around "

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from edge.config.base import Outline, Section
+from edge.config.base import MAX_PIXELS, MIN_PIXELS, Outline, Section
 from edge.config.detection import CameraDetectionConfig, ZoneConfig
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -204,7 +204,7 @@ class CameraConfig(Section):
         description="Areas never shared: blacked out at the source in every frame, and the "
         "camera's clips are re-encoded from masked frames, never passed through.",
     )
-    resolution: list[int] | None = Field(
+    resolution: list[Annotated[int, Field(ge=MIN_PIXELS, le=MAX_PIXELS)]] | None = Field(
         default=None,
         min_length=2,
         max_length=2,
@@ -238,6 +238,4 @@ class CameraConfig(Section):
             object.__setattr__(self, "record", self.detect)
         if (self.privacy_masks or self.zones or self.motion.ignore) and self.resolution is None:
             raise ValueError("resolution is required with privacy_masks, zones or motion.ignore")
-        if self.resolution is not None and min(self.resolution) < 1:
-            raise ValueError(f"resolution must be positive, got {self.resolution}")
         return self

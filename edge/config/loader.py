@@ -17,6 +17,10 @@ from edge.config.root import EdgeConfig
 from edge.core.errors import ConfigurationError
 
 CREDENTIAL_PREFIX = "credential:"
+MAX_BYTES = 1024**2
+"""A node config is a few kilobytes; anything beyond this is not one."""
+MAX_DEPTH = 16
+"""Arrays and tables nested deeper than this are refused (a real config needs 7 levels)."""
 
 
 class ConfigError(ConfigurationError):
@@ -36,6 +40,8 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
     """
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_BYTES:
+            raise ConfigError(str(p), [f"file too large (over {MAX_BYTES} bytes)"])
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(str(p), [f"cannot read: {e.strerror or e}"]) from e
@@ -50,6 +56,11 @@ def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = N
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, [f"TOML syntax error: {e}"]) from e
+    except RecursionError as e:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(source, [f"arrays or tables nested too deeply: {_TOO_DEEP}"]) from e
+    too_deep = _too_deep(raw)
+    if too_deep is not None:
+        raise ConfigError(source, [f"{format_loc(too_deep)}: nested too deeply: {_TOO_DEEP}"])
     problems: list[str] = []
     raw = _resolve_credentials(raw, (), os.environ if env is None else env, problems)
     if problems:
@@ -58,6 +69,23 @@ def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = N
         return EdgeConfig.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(source, [_describe(err) for err in e.errors()]) from e
+
+
+_TOO_DEEP = f"a node config needs at most {MAX_DEPTH} levels of arrays and tables"
+
+
+def _too_deep(raw: Any) -> list[str | int] | None:
+    """Where *raw* nests deeper than MAX_DEPTH, or None; iterative, so any depth is safe."""
+    stack: list[tuple[Any, list[str | int]]] = [(raw, [])]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            return loc
+        if isinstance(value, dict):
+            stack.extend((v, [*loc, str(k)]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*loc, i]) for i, v in enumerate(value))
+    return None
 
 
 def _resolve_credentials(

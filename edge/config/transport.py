@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import Section
 from edge.core.kinds import ALL_KINDS, MESSAGE_KINDS
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
 
 
 class TlsConfig(Section):
@@ -44,7 +50,11 @@ class DestinationConfig(Section):
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Destination name, e.g. 'police'."
     )
-    host: str = Field(min_length=1, description="Broker host name (must match its certificate).")
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        description="Broker host name (must match its certificate) or IP address.",
+    )
     port: int = Field(default=8883, ge=1, le=65535, description="Broker TCP port.")
     protocol: Literal["5", "3.1.1"] = Field(default="5", description="MQTT protocol version.")
     tls: TlsConfig | None = Field(
@@ -73,6 +83,19 @@ class DestinationConfig(Section):
         "'node_health'; '*' for all.",
     )
 
+    @field_validator("host")
+    @classmethod
+    def _host_name_or_address(cls, host: str) -> str:
+        """A blank or malformed host would only fail at connect time, over and over."""
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(host)
+            return host
+        if not _HOSTNAME.fullmatch(host):
+            raise ValueError(
+                f"not a host name or IP address: {host!r} (letters, digits, '-' and '.' only)"
+            )
+        return host
+
     @field_validator("kinds")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
@@ -99,6 +122,22 @@ class DestinationConfig(Section):
         "overtake clip chunks.",
     )
 
+    refusal_retry_max_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Longest wait between retries of a message the broker refused (MQTT 5 "
+        "reason code); retries start at 1 s and double, on the same connection.",
+    )
+    reconnect_max_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="Longest wait between attempts to reconnect to this broker: waits start "
+        "at 1 s and double up to this, each jittered to [d/2, d], so an alarm queued in an "
+        "outage leaves at most this long after the broker is back. While another client "
+        "takes over this node's connection (duplicate node id) the link waits 1-2 times this.",
+    )
     accept_unconfirmed_delivery: bool = Field(
         default=False,
         description="Allow protocol '3.1.1', whose PUBACK cannot say that the broker refused a "
