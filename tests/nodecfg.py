@@ -7,8 +7,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge.config.loader import ConfigError, loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.evidence.keyinit import init_key
 
 Value = str | int | float | bool | Path | Sequence[str]
 """What a setting may be: a TOML string (or path), number, boolean or list of strings."""
@@ -60,6 +62,18 @@ def tls_destination(
     return _table("[[destinations]]", table, f"tls = {tls}")
 
 
+def node_key(node_table: str) -> None:
+    """Make the signing key of the node whose ``[node]`` table is *node_table*, when it has
+    none, the way an installer does: ``edge keys init`` (a node never makes one itself). A
+    table that is not valid (a test about bad configs) gets none."""
+    try:
+        cfg = loads(node_table)
+    except ConfigError:
+        return
+    if not cfg.key_path.exists():
+        init_key(cfg.key_path, cfg.audit_path)
+
+
 def node_config(
     data_dir: Path,
     node_id: str,
@@ -73,8 +87,11 @@ def node_config(
 ) -> str:
     """A node's TOML: ``[node]`` (*node_id*, *site*, *data_dir*), ``[gpio] factory = "mock"``
     when *mock_gpio*, then *extra* (whole tables: ``[clips]``, ``[logging]``, ...), the
-    cameras, the sensors and the destinations (blocks from the builders above)."""
-    parts = [_table("[node]", {"id": node_id, "site": site, "data_dir": data_dir})]
+    cameras, the sensors and the destinations (blocks from the builders above). The node gets
+    its signing key in *data_dir* if it has none (:func:`node_key`)."""
+    node = _table("[node]", {"id": node_id, "site": site, "data_dir": data_dir})
+    node_key(node)
+    parts = [node]
     if mock_gpio:
         parts.append(_table("[gpio]", {"factory": "mock"}))
     if extra.strip():

@@ -19,6 +19,7 @@ from edge.config.loader import load
 from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
+from edge.evidence.keyinit import init_key
 from edge.node.node import Node
 from edge.node.replay import drain, flush_clips, wait_cameras
 
@@ -148,6 +149,7 @@ def _run(
         )
     )
     cfg = load(cfg_path)
+    init_key(cfg.key_path, cfg.audit_path)  # as an installer does: `edge keys init`
     started = time.time()
 
     public: list[Any] = []  # the node's key, as the police would hold it from `edge keys export`

@@ -44,7 +44,7 @@ class Node:
         self.cfg = cfg
         c = cfg.clips
         self.key = NodeKey(cfg.key_path)
-        self.audit = AuditLog(cfg.audit_path)
+        self.audit = AuditLog(cfg.audit_path, signer=self.key)
         self.store = ClipStore.from_config(cfg)
         d = Delivery(cfg, self.audit, self.store)
         self.outbox, self.delivery, self.links = d.outbox, d.queue, d.links
@@ -103,7 +103,8 @@ class Node:
             self.path.accept(event)
 
     def heartbeat(self) -> None:
-        """Queue a health report for the destinations that take it (retained, short-lived)."""
+        """Sign the audit head, then queue a health report (retained, short-lived)."""
+        self.audit.checkpoint(self.key)  # the head it reports is signed; so is every 100th
         payload = json.dumps(heartbeat.report(self), sort_keys=True, separators=(",", ":"))
         self.delivery.health(payload.encode(), 3 * self.cfg.health.interval_s)
 

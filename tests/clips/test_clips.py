@@ -41,7 +41,11 @@ def finalizer(tmp_path: Path) -> ClipFinalizer:
     """A finaliser with a real key, audit log and store in a temp dir."""
     store = ClipStore(tmp_path / "clips", 200 * 1024**2, 86400)
     return ClipFinalizer(
-        store, NodeKey(tmp_path / "key.pem"), AuditLog(tmp_path / "audit.log"), node="n", site="s"
+        store,
+        NodeKey.create(tmp_path / "key.pem"),
+        AuditLog(tmp_path / "audit.log"),
+        node="n",
+        site="s",
     )
 
 
@@ -248,7 +252,7 @@ def test_retention_quota_holds_under_a_flood_and_events_survive(
     quota = 3 * 1024**2
     store = ClipStore(tmp_path / "clips", quota, 86400)
     fin = ClipFinalizer(
-        store, NodeKey(tmp_path / "k.pem"), AuditLog(tmp_path / "a.log"), node="n", site="s"
+        store, NodeKey.create(tmp_path / "k.pem"), AuditLog(tmp_path / "a.log"), node="n", site="s"
     )
     outbox = Outbox(tmp_path / "outbox.sqlite")
     base = _cut(videos / ONE_BY_ONE, 8.0, ClipConfig(pre_roll_s=2, post_roll_s=3))[0]

@@ -38,7 +38,7 @@ def test_broker_down_30s_mid_stream_loses_nothing(
     outbox = Outbox(tmp_path / "outbox.sqlite")
     link = MqttLink(tls_dest(broker, ca.ca_path, node_cert), NodeConfig(id="n", site="s"), outbox)
     link.start()
-    key = NodeKey(tmp_path / "k.pem")
+    key = NodeKey.create(tmp_path / "k.pem")
     clips = {}
     try:
         assert link.wait_connected(10)

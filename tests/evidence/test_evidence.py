@@ -76,10 +76,12 @@ def test_any_change_is_caught_at_the_first_bad_record(
 def test_key_is_made_once_kept_private_and_exported_public(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The key is created 0600 on first use and reused after; `edge keys export` prints only
-    the public half."""
+    """The key is created 0600 by `edge keys init` and reused after; `edge keys export`
+    prints only the public half."""
     cfg = tmp_path / "node.toml"
     cfg.write_text(f'[node]\nid = "n1"\nsite = "s1"\ndata_dir = "{tmp_path / "data"}"\n')
+    assert main(["keys", "init", "-c", str(cfg)]) == 0
+    capsys.readouterr()
     assert main(["keys", "export", "-c", str(cfg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     key_file = tmp_path / "data" / "keys" / "node-ed25519.pem"
@@ -94,7 +96,7 @@ def test_key_is_made_once_kept_private_and_exported_public(
 
 
 def _signed(tmp_path: Path) -> tuple[NodeKey, dict[str, object], Path]:
-    key = NodeKey(tmp_path / "k.pem")
+    key = NodeKey.create(tmp_path / "k.pem")
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(os.urandom(50_000))
     manifest = build_manifest(
@@ -129,7 +131,7 @@ def test_bad_signature_is_rejected(tmp_path: Path) -> None:
     forged["manifest"]["camera"] = "office"
     with pytest.raises(EvidenceError, match="bad signature"):
         verify_manifest(forged, key.public)
-    other = NodeKey(tmp_path / "other.pem")
+    other = NodeKey.create(tmp_path / "other.pem")
     with pytest.raises(EvidenceError, match="not by the node's key"):
         verify_manifest(signed, other.public)
     with pytest.raises(EvidenceError, match="malformed"):
