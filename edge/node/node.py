@@ -78,7 +78,7 @@ class Node:
         self.sensors, self.sirens = self.gpio.sensors, self.gpio.sirens
         self.sink.subscribe_local(self.gpio.on_event)  # before storage
         chores: list[Callable[[], object]] = [r.tick for r in self.recorders.values()]
-        chores += [self.sink.retry, self.outbox.reserve.hold, self.store.expire]
+        chores += [self.sink.retry, d.ledger.retry, self.outbox.reserve.hold, self.store.expire]
         chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
         self.lifecycle = Lifecycle(

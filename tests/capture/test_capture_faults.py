@@ -18,6 +18,8 @@ from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.node.camera import CameraWorker
 
+pytestmark = pytest.mark.faults
+
 
 def _broken(kind: str, tmp_path: Path, videos: Path) -> Path:
     """A broken 'video' of *kind* in *tmp_path*."""

@@ -27,6 +27,8 @@ from edge.node.camera import CameraWorker
 from edge.node.node import Node
 from edge.node.replay import flush_clips
 
+pytestmark = pytest.mark.faults
+
 #: the good input plays this long in real time; the camera must stop well before
 GOOD_S = 20.0
 #: how long after the fault every thread of the camera has ended, at most

@@ -31,6 +31,8 @@ from edge.events.model import Event
 from edge.node.camera import CameraWorker
 from edge.node.node import Node
 
+pytestmark = pytest.mark.faults
+
 PASSWORD = "Pw-7f3a9c-canary"  # in the userinfo
 TOKEN = "Tk-51be02-canary"  # in the query
 SECRETS = (PASSWORD, TOKEN)

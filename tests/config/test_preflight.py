@@ -21,6 +21,8 @@ from edge.config.preflight import preflight
 from edge.config.root import EdgeConfig
 from edge.demo.pki import CertPair, DemoCA
 
+pytestmark = pytest.mark.faults
+
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
 
 

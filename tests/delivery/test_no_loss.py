@@ -25,6 +25,8 @@ from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.evidence.keys import NodeKey
 
+pytestmark = pytest.mark.faults
+
 
 @pytest.mark.slow
 def test_broker_down_30s_mid_stream_loses_nothing(

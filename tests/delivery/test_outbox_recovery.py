@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from edge.core.ids import new_id
 from edge.delivery.message import OutboxMessage, Priority
 from edge.delivery.outbox import Outbox
+
+pytestmark = pytest.mark.faults
 
 
 def _message() -> OutboxMessage:

@@ -29,6 +29,8 @@ from edge.delivery.refusals import Refusals
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 
+pytestmark = pytest.mark.faults
+
 NOT_AUTHORIZED = "Not authorized"
 
 

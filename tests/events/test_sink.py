@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from edge.events.backlog import Backlog
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
 from edge.events.sink import EventSink, storage_fault
+
+pytestmark = pytest.mark.faults
 
 FACTORY = EventFactory("n", "semarang")
 

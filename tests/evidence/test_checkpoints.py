@@ -20,6 +20,8 @@ from edge.evidence.chain import record_line
 from edge.evidence.keys import NodeKey, public_pem
 from edge.node.node import Node
 
+pytestmark = pytest.mark.faults
+
 
 def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_bytes().splitlines()]

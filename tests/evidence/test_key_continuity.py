@@ -18,6 +18,8 @@ from edge.evidence.audit import verify_log
 from edge.evidence.keys import NodeKey, SigningKeyError, load_public
 from edge.node.node import Node
 
+pytestmark = pytest.mark.faults
+
 
 def _config(tmp_path: Path) -> Path:
     """A node config whose data directory has no key yet (not through node_config)."""

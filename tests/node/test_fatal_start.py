@@ -25,6 +25,8 @@ from edge.core.errors import (
 )
 from edge.demo.pki import CertPair, DemoCA
 
+pytestmark = pytest.mark.faults
+
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "warehouse-edge.service"
 
