@@ -127,6 +127,7 @@ def _run(
     out: TextIO,
     as_json: bool,
 ) -> int:
+    note = sys.stderr if as_json else out  # with --json, stdout carries the JSON alone
     node_pair = ca.issue("demo-node")
     police_pair = ca.issue("police-receiver")
     cfg_path = root / "node.toml"
@@ -134,7 +135,7 @@ def _run(
     if model.is_file():
         detector = f'[detector]\nbackend = "onnx"\nmodel = "{model.resolve()}"\n'
     else:
-        print(f"demo: no model at {model}: motion events only", file=out)
+        print(f"demo: no model at {model}: motion events only", file=note)
     cfg_path.write_text(
         _CONFIG.format(
             detector=detector,
@@ -169,7 +170,7 @@ def _run(
         f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), replaying "
         f"{video.name}, person detector {model.name if detector else 'none'}, door contact on "
         f"mock GPIO{DOOR_PIN}",
-        file=out,
+        file=note,
         flush=True,
     )
     node = Node(cfg)

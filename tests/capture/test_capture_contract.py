@@ -59,6 +59,22 @@ def _collect(inp: CameraInput, seconds: float) -> list[Item]:
         timer.cancel()
 
 
+def _collect_until(inp: CameraInput, enough: Callable[[list[Item]], bool]) -> list[Item]:
+    """Items until *enough* says so (then the input is closed), within a 30 s deadline: the
+    count is what the contract promises, however loaded the machine is."""
+    items: list[Item] = []
+    deadline = time.monotonic() + 30
+    try:
+        for item in inp.stream():
+            items.append(item)
+            if enough(items):
+                break
+            assert time.monotonic() < deadline, f"only {len(items)} items in 30 s"
+    finally:
+        inp.close()
+    return items
+
+
 def _until_closed(it: Iterator[Item]) -> Iterator[Item]:
     deadline = time.monotonic() + 30
     for item in it:
@@ -69,11 +85,13 @@ def _until_closed(it: Iterator[Item]) -> Iterator[Item]:
 def test_detect_frames(make_input: Maker) -> None:
     """DETECT: BGR frames of this camera at about the analysis rate, seq counting up,
     stream and capture times rising, wall clock now."""
-    items = _collect(make_input(Role.DETECT), 2.5)
+    items = _collect_until(make_input(Role.DETECT), lambda got: len(got) >= 8)
     frames = [i for i in items if isinstance(i, Frame)]
     assert all(isinstance(i, Frame) for i in items)  # no packets were asked for
-    assert 7 <= len(frames) <= 14, len(frames)
+    assert len(frames) == 8
     assert [f.seq for f in frames] == list(range(len(frames)))
+    # never faster than real time at 5 fps: 7 intervals of 0.2 s (half of it as margin)
+    assert frames[-1].mono - frames[0].mono >= 7 * 0.2 * 0.5
     assert all(f.camera == "cam" and Role.DETECT in f.roles for f in frames)
     assert all(b.pts - a.pts >= 0.19 for a, b in pairwise(frames))
     assert all(b.mono >= a.mono for a, b in pairwise(frames))
@@ -86,10 +104,13 @@ def test_detect_frames(make_input: Maker) -> None:
 def test_record_packets(make_input: Maker) -> None:
     """RECORD: a StreamInfo first, then H.264 packets from a keyframe, in time order, with
     no decoded frames at all."""
-    items = _collect(make_input(Role.RECORD), 2.5)
+    items = _collect_until(
+        make_input(Role.RECORD),
+        lambda got: sum(1 for i in got if isinstance(i, Packet) and i.keyframe) >= 2,
+    )
     assert isinstance(items[0], StreamInfo) and items[0].codec == "h264"
     packets = [i for i in items if isinstance(i, Packet)]
-    assert len(packets) == len(items) - 1 >= 15
+    assert len(packets) == len(items) - 1 >= 2
     assert packets[0].keyframe and any(p.keyframe for p in packets[1:])
     assert all(p.data for p in packets)
     order = [p.dts if p.dts is not None else p.pts for p in packets]  # decode order

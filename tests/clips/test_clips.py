@@ -20,6 +20,7 @@ from edge.capture.frame import Frame, Packet, Role
 from edge.capture.h264 import nal_type, nal_units
 from edge.capture.privacy import MaskSpec
 from edge.cli.main import main
+from edge.clips.encoder import FrameEncoder
 from edge.clips.finalize import ClipFinalizer
 from edge.clips.mp4 import write_mp4
 from edge.clips.recorder import ClipJob, ClipRecorder
@@ -114,14 +115,18 @@ def test_remux_is_bit_exact_so_no_codec_touched_it(
 ) -> None:
     """The picture data in the clip is byte for byte the camera's: every slice NAL unit of the
     MP4 equals the source's (an encoder would never reproduce them). And no codec context is
-    created or opened while cutting: CodecContext.create is made to fail, and it is not
-    called."""
+    created or opened while cutting: with CodecContext.create made to fail (the way this
+    project's encoder makes a codec, which the patch is shown to stop), the remux still
+    writes, and its output stream's codec context was never opened."""
     jobs = _cut(videos / ONE_BY_ONE, 20.0, ClipConfig())
+    frame = next(f for f in FileInput("cam", videos / ONE_BY_ONE).stream() if isinstance(f, Frame))
 
     def forbidden(*_a: object, **_k: object) -> None:
         raise AssertionError("a codec was created on the remux path")
 
     monkeypatch.setattr(av.CodecContext, "create", forbidden)
+    with pytest.raises(AssertionError, match="a codec was created"):  # the patch is live
+        FrameEncoder("cam", 10.0).encode(frame)
     written = write_mp4(finalizer.store.path_for("exact.mp4"), jobs[0].info, jobs[0].packets)
     monkeypatch.undo()
     assert not written.codec_opened

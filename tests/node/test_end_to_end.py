@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Subscribe
 from nodecfg import file_camera, node_config, sensor, tls_destination
 
@@ -107,6 +108,22 @@ def test_edge_demo_prints_events_from_the_broker_and_exits_0(videos: Path) -> No
     assert any("door_open" in x and "start" in x for x in police)
     assert any(("motion" in x or "person" in x) and "start" in x for x in police)
     assert lines[-1] == "demo: OK"
+
+
+@pytest.mark.slow
+def test_demo_json_is_json_alone_on_stdout(videos: Path) -> None:
+    """`edge demo --json`: stdout is one JSON document (banners go to stderr), ok is true."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", "--json", str(videos / "car-detection.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["ok"] is True and summary["received"].get("door_open")
+    assert "demo: broker mosquitto" in proc.stderr
 
 
 def test_cli_version_and_help_list_the_commands() -> None:
