@@ -20,7 +20,13 @@ class LinkStats:
     no_subscribers: int = 0
     """Messages the broker took while nobody subscribed to them (MQTT 5 PUBACK 0x10)."""
     last_error: str | None = None
-    """Why the last connection attempt failed (cleared once connected)."""
+    """Why the last connection attempt failed (cleared once connected), or why another
+    client is believed to hold this link's client id (cleared with ``duplicate_id``)."""
+    duplicate_id: bool = False
+    """Another client uses this link's client id (a second process with the node id): the
+    broker keeps taking the connection away (:mod:`edge.delivery.takeover`)."""
+    takeovers: int = 0
+    """Connections lost while the client id was believed taken."""
     delivery_error: str | None = None
     """A message the broker cannot take: too large (stays until the node restarts), or
     refused with a reason code (cleared once it goes through)."""

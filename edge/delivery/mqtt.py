@@ -6,7 +6,8 @@ ever queued in paho's memory across a reconnect. The *sender* thread takes pendi
 from the outbox, publishes them with QoS 1 within a window, and acknowledges them in the
 outbox when the broker's PUBACK comes back (:mod:`edge.delivery.acks`); a message the broker
 refuses is tried again, holding its class's later messages (:mod:`edge.delivery.refusals`).
-Until then they stay on disk.
+Until then they stay on disk. Reconnects back off from 1 s to ``reconnect_max_s``, or longer
+while another process takes our client id over (:mod:`edge.delivery.takeover`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from edge.delivery.mqtt_client import new_client, refusal, status_payload
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
 from edge.delivery.refusals import RETRY_MAX_S, Refusals
+from edge.delivery.takeover import TakeoverWatch
 from edge.delivery.tls import TlsSetupError, client_context, explain
 
 log = get_logger(__name__)
@@ -66,7 +68,8 @@ class MqttLink(Worker):
         self.packets = PacketLimit()
         self.stats = LinkStats()
         self._bucket = TokenBucket(dest.bandwidth_bps) if dest.bandwidth_bps else None
-        self._backoff = backoff or Backoff(1.0, 60.0)
+        self._backoff = backoff or Backoff(1.0, dest.reconnect_max_s)
+        self._takeover = TakeoverWatch(dest.name, self.client_id, self.stats, self._backoff.maximum)
         self._ctx = client_context(dest)  # raises TlsSetupError naming the file
         self._stop = self.stopping
         self._wake = threading.Event()
@@ -100,6 +103,11 @@ class MqttLink(Worker):
     def connected(self) -> bool:
         """True while the broker has accepted our connection."""
         return self._connected.is_set()
+
+    @property
+    def reconnect_max_s(self) -> float:
+        """Longest wait between reconnect attempts (the ordinary backoff's cap)."""
+        return self._backoff.maximum
 
     def start(self) -> None:
         """Start the network and sender threads."""
@@ -157,7 +165,8 @@ class MqttLink(Worker):
                 client.disconnect()
                 return
             self.stats.connects += 1
-            self.stats.last_error = None
+            self.stats.last_error = self._takeover.note  # None unless the id seems taken
+            self._takeover.connected(time.monotonic())
             self._backoff.reset()
             limit = getattr(_p, "MaximumPacketSize", None) if _p is not None else None
             self.packets.announced = int(limit) if limit else None
@@ -181,7 +190,8 @@ class MqttLink(Worker):
         return on_connect
 
     def _make_on_disconnect(self, generation: int) -> Callable[..., None]:
-        def on_disconnect(_c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        def on_disconnect(_c: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+            code, by_broker = self._takeover.heard(reason, flags)
             was = self._connected.is_set()
             self._connected.clear()
             self._wake.set()
@@ -190,6 +200,8 @@ class MqttLink(Worker):
                     "mqtt.disconnected",
                     destination=self.dest.name,
                     reason=str(reason),
+                    code=code,
+                    by_broker=by_broker,
                     generation=generation,
                 )
 
@@ -210,7 +222,15 @@ class MqttLink(Worker):
             self._wake.set()
             if clean_exit:
                 return
-            self._stop.wait(self._backoff.next())
+            self._stop.wait(self._retry_delay())
+
+    def _retry_delay(self) -> float:
+        """The wait after a lost connection: long while another client takes our id."""
+        if self._accepted == self._generation:  # the broker had accepted this one
+            away = self._takeover.dropped(time.monotonic())
+            if away is not None:
+                return away
+        return self._backoff.next()
 
     def _run_loop(self, client: mqtt.Client) -> bool:
         """Run paho's loop until the link drops (False) or we are stopped (True)."""
@@ -223,6 +243,8 @@ class MqttLink(Worker):
                 self._report_lost(e, accepted)
                 return False
             accepted = accepted or self._accepted == self._generation
+            if accepted:
+                self._takeover.still_connected(time.monotonic())
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 if accepted or self.stats.last_error is None:
                     self._report_lost(None, accepted)
@@ -282,9 +304,9 @@ class MqttLink(Worker):
                     generation = self._generation
                 self._acks.drain(inflight, generation)
                 client = self._client
-                if client is None or not self._connected.is_set():
-                    continue
-                self._send_some(client, inflight, oversize)
+                if client is not None and self._connected.is_set():
+                    self._send_some(client, inflight, oversize)
+                    self._takeover.on_the_wire(p.message for p, _ in inflight.values())
             except Exception:  # delivery must outlive any bug or disk hiccup: retry shortly
                 log.exception("mqtt.sender_failed", destination=self.dest.name)
                 self._stop.wait(1.0)

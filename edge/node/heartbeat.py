@@ -56,6 +56,20 @@ class HealthSource(Protocol):
         ...
 
 
+def link_health(link: MqttLink) -> dict[str, Any]:
+    """One destination's entry in the heartbeat's ``links`` section."""
+    return {
+        "connected": link.connected,
+        "last_error": link.stats.last_error,
+        "delivery_error": link.stats.delivery_error,
+        "broker_max_packet": link.packets.limit,
+        "no_subscribers": link.stats.no_subscribers,
+        "refusals": dict(link.stats.refusals),
+        "duplicate_node_id": link.stats.duplicate_id,
+        "connects": link.stats.connects,
+    }
+
+
 def report(node: HealthSource) -> dict[str, Any]:
     """The health object published (retained) on PREFIX/SITE/NODE/health."""
     now = time.time()
@@ -101,17 +115,7 @@ def report(node: HealthSource) -> dict[str, Any]:
             "reserve_held": node.outbox.reserve.held,
             "outbox_recovered": node.outbox.recovered,
         },
-        "links": {
-            link.dest.name: {
-                "connected": link.connected,
-                "last_error": link.stats.last_error,
-                "delivery_error": link.stats.delivery_error,
-                "broker_max_packet": link.packets.limit,
-                "no_subscribers": link.stats.no_subscribers,
-                "refusals": dict(link.stats.refusals),
-            }
-            for link in node.links
-        },
+        "links": {link.dest.name: link_health(link) for link in node.links},
         "audit_head": node.audit.head,
         "key_id": node.key.id,
     }
