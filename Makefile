@@ -12,7 +12,7 @@ APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd \
             gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good \
             gstreamer1.0-plugins-bad gstreamer1.0-libav python3-gi
 
-.PHONY: demo test lint typecheck unit apt-core apt-test clean
+.PHONY: demo test lint typecheck unit faults apt-core apt-test clean
 
 demo: $(VENV)/.core-installed
 	$(BIN)/edge demo
@@ -26,6 +26,10 @@ test: $(VENV)/.test-installed
 # Fast loop for developers: no slow tests.
 unit: $(VENV)/.test-installed
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+# The fault matrix alone (full disk on a tmpfs, corrupt state, refusing brokers, bad input).
+faults: $(VENV)/.test-installed
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
 
 apt-core:
 	@./.ci/apt-install $(APT_CORE)
