@@ -4,6 +4,9 @@ Activity *holds* the clip open (a tracked person, an open door); when the last h
 released the clip goes on for the post-roll and is then handed to the finaliser. Clips are
 capped: activity beyond the cap continues in a new clip. Times are capture time (``mono``)
 for live inputs and stream time (``pts``) for files replayed faster than real time.
+
+When a clip opens, stays open and closes is decided by :class:`edge.clips.hold.ClipHold`
+(a pure state machine); this module does the packet, ring and encoder work around it.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
+from edge.clips.hold import ClipClosed, ClipHold, EndReason, Step
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
-from edge.core.ids import new_id
 from edge.core.logs import get_logger
 from edge.core.queues import Closed, FrameQueue
 
@@ -37,19 +40,6 @@ class ClipJob:
     """``remux`` (the camera's own packets) or ``encode`` (masked or raw frames, libx264)."""
     reason: str
     trigger_t: float
-
-
-@dataclass
-class _Active:
-    clip_id: str
-    start_t: float
-    trigger_t: float
-    packets: list[Packet]
-    event_ids: set[str] = field(default_factory=set)
-    holds: set[str] = field(default_factory=set)
-    released_t: float | None = None
-    ending: str | None = None
-    """Why the clip ends at the next keyframe (post_roll or cap), once decided."""
 
 
 class ClipRecorder:
@@ -73,7 +63,9 @@ class ClipRecorder:
         self.encoder: FrameEncoder | None = None
         self._fps = fps
         self._method = "remux"
-        self._active: _Active | None = None
+        # the clip's life (open, held, post-roll, capped); its packets are cut here
+        self._hold = ClipHold(cfg.post_roll_s, cfg.max_s, start_of=self._pre_roll_start)
+        self._packets: list[Packet] = []
         # masked/raw cameras: frames wait here for the encoder thread, so encoding never
         # holds up capture; a live camera drops the oldest (counted) rather than fall behind
         self._frames: FrameQueue[Frame] = FrameQueue(max(4, round(fps * 2)), drop_oldest=live)
@@ -129,8 +121,7 @@ class ClipRecorder:
 
     def _take(self, item: StreamInfo | Packet, method: str) -> None:
         if isinstance(item, StreamInfo):
-            if self._active is not None:
-                self._finish("stream_restart")
+            self._apply(self._hold.stop(EndReason.STREAM_RESTART))
             self.info = item
             self._method = method
             self.ring.clear()
@@ -138,27 +129,26 @@ class ClipRecorder:
         t = item.mono if self.live else item.pts
         self._latest_t = t
         self._last_packet_mono = time.monotonic()
-        self.ring.append(item)
-        a = self._active
-        if a is None:
-            return
-        if a.ending is not None and item.keyframe:
-            # end on a GOP boundary: every frame shown is in the clip, no gaps at the end
-            holds, events, reason = set(a.holds), set(a.event_ids), a.ending
-            self._finish(reason)
-            if reason == "cap" and holds:  # activity goes on: continue in a new clip
-                self._start(t, holds, events)
-            return
-        a.packets.append(item)
-        if a.ending is None:
-            if (
-                not a.holds
-                and a.released_t is not None
-                and (t >= a.released_t + self.cfg.post_roll_s)
-            ):
-                a.ending = "post_roll"
-            elif t - a.start_t >= self.cfg.max_s:
-                a.ending = "cap"
+        self.ring.append(item)  # first: a continuation's pre-roll starts at this keyframe
+        step = self._hold.packet(t, item.keyframe)
+        if step.append:
+            self._packets.append(item)
+        self._apply(step)
+
+    def _apply(self, step: Step) -> None:
+        """Carry out the state machine's decision: hand over a closed clip, then start
+        cutting an opened one from the pre-roll."""
+        if step.closed is not None:
+            self._finish(step.closed)
+        if step.opened is not None:
+            self._packets = self._pre_roll(step.opened.trigger_t)
+
+    def _pre_roll(self, trigger_t: float) -> list[Packet]:
+        return self.ring.since(trigger_t - self.cfg.pre_roll_s)
+
+    def _pre_roll_start(self, trigger_t: float) -> float:
+        """When a clip triggered at *trigger_t* starts: its first pre-roll packet."""
+        return _t0(self._pre_roll(trigger_t), self.live, trigger_t)
 
     # -- triggers ---------------------------------------------------------------------------
 
@@ -173,47 +163,22 @@ class ClipRecorder:
             if self.info is None or not len(self.ring):
                 return None
             now = self.now() if t is None else t
-            if self._active is None:
-                self._start(now, {key}, {event_id})
-            else:
-                self._active.holds.add(key)
-                self._active.event_ids.add(event_id)
-                self._active.released_t = None
-                if self._active.ending == "post_roll":
-                    self._active.ending = None  # new activity: keep going
-            assert self._active is not None
-            return self._active.clip_id
+            step = self._hold.hold(key, event_id, now)
+            self._apply(step)
+            return step.clip_id
 
     def release(self, key: str, event_id: str | None = None, t: float | None = None) -> str | None:
         """Activity *key* ended; the post-roll starts when nothing holds the clip."""
         with self._lock:
-            a = self._active
-            if a is None or key not in a.holds:
-                return None
-            a.holds.discard(key)
-            if event_id:
-                a.event_ids.add(event_id)
-            if not a.holds:
-                a.released_t = self.now() if t is None else t
-            return a.clip_id
-
-    def _start(self, now: float, holds: set[str], events: set[str]) -> None:
-        packets = self.ring.since(now - self.cfg.pre_roll_s)
-        self._active = _Active(
-            new_id(), _t0(packets, self.live, now), now, packets, events, set(holds)
-        )
+            now = self.now() if t is None else t
+            return self._hold.release(key, event_id, now).clip_id
 
     # -- ending -----------------------------------------------------------------------------
 
     def tick(self) -> None:
         """End a clip whose input went silent (camera gone) once its post-roll has passed."""
         with self._lock:
-            a = self._active
-            if a is None:
-                return
-            silent = time.monotonic() - self._last_packet_mono
-            if silent > self.cfg.post_roll_s + 5 and (not a.holds or silent > self.cfg.max_s):
-                self._finish("input_silent")
+            self._apply(self._hold.tick(time.monotonic() - self._last_packet_mono))
 
     def close(self) -> None:
         """Encode what is waiting, then finish what is being cut (shutdown, end of replay)."""
@@ -221,31 +186,31 @@ class ClipRecorder:
             self._frames.close()
             self._encoder_thread.join(60)
         with self._lock:
-            if self._active is not None:
-                self._finish("shutdown")
+            self._apply(self._hold.stop(EndReason.SHUTDOWN))
 
-    def _finish(self, reason: str) -> None:
-        a, self._active = self._active, None
-        if a is None or self.info is None or not a.packets:
+    def _finish(self, closed: ClipClosed) -> None:
+        packets, self._packets = self._packets, []
+        if self.info is None or not packets:
             return
         self.clips_cut += 1
+        reason = closed.reason.value
         job = ClipJob(
-            a.clip_id,
+            closed.clip_id,
             self.camera,
             self.info,
-            a.packets,
-            a.event_ids,
+            packets,
+            set(closed.event_ids),
             self._method,
             reason,
-            a.trigger_t,
+            closed.trigger_t,
         )
         log.info(
             "clip.cut",
             camera=self.camera,
-            clip=a.clip_id,
-            packets=len(a.packets),
+            clip=closed.clip_id,
+            packets=len(packets),
             reason=reason,
-            events=len(a.event_ids),
+            events=len(closed.event_ids),
         )
         self.on_ready(job)
 
