@@ -21,6 +21,7 @@ from edge.clips.encoder import FrameEncoder
 from edge.clips.hold import ClipClosed, ClipHold, EndReason, Step
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
+from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.core.queues import Closed, FrameQueue
 
@@ -42,7 +43,7 @@ class ClipJob:
     trigger_t: float
 
 
-class ClipRecorder:
+class ClipRecorder(Worker):
     """Feeds on one camera's record items; cuts clips around holds."""
 
     def __init__(
@@ -54,6 +55,7 @@ class ClipRecorder:
         live: bool,
         fps: float = 10.0,
     ) -> None:
+        super().__init__(f"recorder-{camera}")
         self.camera = camera
         self.cfg = cfg
         self.on_ready = on_ready
@@ -69,7 +71,6 @@ class ClipRecorder:
         # masked/raw cameras: frames wait here for the encoder thread, so encoding never
         # holds up capture; a live camera drops the oldest (counted) rather than fall behind
         self._frames: FrameQueue[Frame] = FrameQueue(max(4, round(fps * 2)), drop_oldest=live)
-        self._encoder_thread: threading.Thread | None = None
         self._latest_t = 0.0
         self._last_packet_mono = time.monotonic()
         self._lock = threading.Lock()
@@ -88,14 +89,11 @@ class ClipRecorder:
         if isinstance(item, Frame):
             if Role.RECORD not in item.roles:
                 return
-            if self._encoder_thread is None:
+            if self.encoder is None:
                 self.encoder = FrameEncoder(
                     self.camera, self._fps, self.cfg.keyframe_s, self.cfg.crf
                 )
-                self._encoder_thread = threading.Thread(
-                    target=self._encode_loop, name=f"encode-{self.camera}", daemon=True
-                )
-                self._encoder_thread.start()
+                self.spawn(self._encode_loop, f"encode-{self.camera}")
             self._frames.put(item)
             return
         with self._lock:
@@ -182,11 +180,14 @@ class ClipRecorder:
 
     def close(self) -> None:
         """Encode what is waiting, then finish what is being cut (shutdown, end of replay)."""
-        if self._encoder_thread is not None:
-            self._frames.close()
-            self._encoder_thread.join(60)
+        self._frames.close()
+        self.join(60)
         with self._lock:
             self._apply(self._hold.stop(EndReason.SHUTDOWN))
+
+    def _stopping(self) -> None:
+        """Stopping the node's services: the same as :meth:`close`."""
+        self.close()
 
     def _finish(self, closed: ClipClosed) -> None:
         packets, self._packets = self._packets, []

@@ -29,6 +29,7 @@ from edge.node import heartbeat
 from edge.node.cameras import blocked_faults, build_recorders, build_workers, plan_cameras
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
+from edge.node.liveness import LivenessCheck
 from edge.node.status import NodeState, node_state
 from edge.sensors.outputs import Status
 from edge.sensors.panel import Panel
@@ -85,13 +86,14 @@ class Node:
             [
                 *self.links,
                 self.finalizer,
-                *(Hooks(f"recorder-{n}", stop=r.close) for n, r in self.recorders.items()),
+                *self.recorders.values(),
                 Hooks("blocked-cameras", start=self._report_blocked),
                 self.gpio,
                 *self.cameras,
                 self.housekeeper,
             ]
         )
+        self.vitals = LivenessCheck.of(self.cameras, self.lifecycle.services)  # the watchdog's
         self.started_mono = time.monotonic()
 
     def accept(self, event: Event) -> None:
@@ -113,8 +115,8 @@ class Node:
         self.gpio.reset_sirens()
 
     def state(self) -> NodeState:
-        """Alarm, offline, degraded or healthy, with the reasons."""
-        return node_state(self)
+        """Alarm, offline, degraded or healthy, with the reasons (a wedged stage's too)."""
+        return node_state(self, self.vitals.check())
 
     def status(self) -> Status:
         """What the status lamp shows: alarm, offline, degraded or healthy."""
@@ -134,16 +136,13 @@ class Node:
         )
 
     def alive(self) -> bool:
-        """Liveness for the watchdog: link threads running (cameras may legitimately end)."""
-        return all(link.alive() for link in self.links)
+        """Liveness for the watchdog: no stage wedged, no service thread dead (liveness.py)."""
+        return self.vitals.check().alive
 
     def stop(self) -> None:
         """Stop every service in reverse order, then close the stores."""
         self.lifecycle.stop(timeout_each=30.0)
         self.outbox.close()
         self.store.close()
-        log.info(
-            "node.stopped",
-            node=self.cfg.node.id,
-            uptime_s=round(time.monotonic() - self.started_mono, 1),
-        )
+        uptime_s = round(time.monotonic() - self.started_mono, 1)
+        log.info("node.stopped", node=self.cfg.node.id, uptime_s=uptime_s)
