@@ -1,12 +1,23 @@
 """What one camera's analysis thread does with each frame: motion gate, detector when worth
 it, tracker, zones -> observations. Plain and single-threaded, so the daemon, ``edge bench vision``
-and the tests run exactly the same code."""
+and the tests run exactly the same code.
+
+Time: stream time (``Frame.pts``) restarts at 0 with every session of the input (each
+reconnect). Everything here that keeps time between frames (the detector schedule, the
+tracker, motion episodes, tampering) runs on *camera time* instead, from a
+:class:`edge.capture.session.CameraClock`: continuous across sessions, never decreasing, a
+reconnect's outage counted as the real time it lasted. So after a reconnect the schedule goes
+on, a track not seen for ``lost_after_s`` (the outage included) ends with its END, an episode
+ends as usual, and a tamper condition must be watched for ``hold_s`` again (after a gap of
+several frames). The clock is per analyzer, i.e. per camera's detect input. Observations
+leave in stream time of the frame's session (``stream_time``, ``session``), as events report.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.analysis.detect.base import Detection, Detector
 from edge.analysis.detect.filters import BoxFilter
@@ -19,6 +30,7 @@ from edge.analysis.tamper import TamperSettings, TamperWatch
 from edge.analysis.track import Change, Tracker, TrackEvent
 from edge.analysis.zones import Zones
 from edge.capture.frame import Frame, Image
+from edge.capture.session import CameraClock
 from edge.config.cameras import CameraConfig
 from edge.core.kinds import Kind, State
 
@@ -79,9 +91,12 @@ class Analyzer:
         )
         self.zones = Zones(cam.zones, cam.resolution)
         self.stats = AnalysisStats()
-        self.tamper = TamperWatch(tamper)
+        # a gap of several frames is not watched time (slow cameras have long ones)
+        self.tamper = TamperWatch(tamper or TamperSettings(max_gap_s=max(2.0, 3.0 / cam.fps)))
         self.last_motion: MotionResult | None = None
         self.last_detections: list[Detection] = []
+        self.time = CameraClock()
+        """Camera time: what every stateful stage here keys on (see the module)."""
         self._clock = clock
 
     def process(self, frame: Frame) -> list[Observation]:
@@ -92,30 +107,43 @@ class Analyzer:
         self.stats.motion_s += self._clock() - t0
         self.last_motion = motion
         self.stats.motion_frames += motion.motion
-        seen = self.episodes.update(motion, frame.pts, frame.wall)
-        seen += self.tamper.update(frame.image, frame.pts, frame.wall)
-        if self.detector is None:
-            return seen
-        dets: list[Detection] | None = None
-        if self.schedule.due(motion, frame.pts, self.tracker.tracking):
-            dets = self._detect(frame.image, motion)
-        h, w = frame.image.shape[:2]
-        zones_of = {}
-        if dets and self.zones:
-            zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
-        for te in self.tracker.update(dets, frame.pts, zones_of):
-            seen.append(self._person(te, frame))
-        return seen
+        t = self.time.at(frame.session, frame.pts, frame.mono)
+        seen = self.episodes.update(motion, t, frame.wall)
+        seen += self.tamper.update(frame.image, t, frame.wall)
+        if self.detector is not None:
+            dets: list[Detection] | None = None
+            if self.schedule.due(motion, t, self.tracker.tracking):
+                dets = self._detect(frame.image, motion)
+            h, w = frame.image.shape[:2]
+            zones_of = {}
+            if dets and self.zones:
+                zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
+            for te in self.tracker.update(dets, t, zones_of):
+                seen.append(self._person(te, frame))
+        return [self._in_session(o, frame) for o in seen]
 
     def finish(self, frame: Frame | None) -> list[Observation]:
         """Close open motion episodes and person tracks (end of stream)."""
         if frame is None:
             return []
+        t = self.time.at(frame.session, frame.pts, frame.mono)
         seen = []
         if self.episodes.active:
-            seen.append(self.episodes.finish(frame.wall, frame.pts))
-        seen += [self._person(te, frame) for te in self.tracker.finish(frame.pts)]
-        return seen
+            seen.append(self.episodes.finish(frame.wall, t))
+        seen += [self._person(te, frame) for te in self.tracker.finish(t)]
+        return [self._in_session(o, frame) for o in seen]
+
+    def _in_session(self, seen: Observation, frame: Frame) -> Observation:
+        """*seen* (stated in camera time) in the stream time of *frame*'s session."""
+        data = dict(seen.data)
+        if "stream_time" in data:
+            data["stream_time"] = round(self.time.stream_time(float(data["stream_time"])), 3)
+        return replace(
+            seen,
+            stream_time=self.time.stream_time(seen.stream_time),
+            data=data,
+            session=frame.session,
+        )
 
     def _detect(self, image: Image, motion: MotionResult) -> list[Detection]:
         assert self.detector is not None

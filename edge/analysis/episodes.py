@@ -1,4 +1,9 @@
-"""Turn per-frame motion results into motion episodes with a start and an end."""
+"""Turn per-frame motion results into motion episodes with a start and an end.
+
+Times are camera time (:class:`edge.capture.session.CameraClock`), continuous across
+reconnects, never session stream time (it restarts at 0 with every session): an episode open
+when the camera went away ends as usual once ``end_after_s`` has passed, the outage included.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,17 @@ from edge.core.kinds import Kind, State
 
 
 class MotionEpisodes:
-    """A motion episode starts with the first moving frame and ends *end_after_s* of stream
+    """A motion episode starts with the first moving frame and ends *end_after_s* of camera
     time after the last one: one start and one end observation per episode, never one per
-    frame."""
+    frame. Motion after a gap in the frames of *end_after_s* or more (a reconnect) is a new
+    episode: the open one ends first."""
 
     def __init__(self, end_after_s: float) -> None:
         self.end_after_s = end_after_s
         self._occurrence: str | None = None
         self._started_pts = 0.0
         self._last_pts = 0.0
+        self._seen_pts: float | None = None  # the previous frame's
         self._frames = 0
 
     @property
@@ -26,7 +33,14 @@ class MotionEpisodes:
         return self._occurrence is not None
 
     def update(self, result: MotionResult, pts: float, wall: float) -> list[Observation]:
-        """Feed one analysed frame; returns what it causes (usually nothing)."""
+        """Feed one analysed frame at camera time *pts*; returns what it causes (usually
+        nothing)."""
+        blind = self._seen_pts is not None and pts - self._seen_pts >= self.end_after_s
+        self._seen_pts = pts
+        out: list[Observation] = []
+        quiet = pts - self._last_pts >= self.end_after_s
+        if self._occurrence is not None and quiet and (blind or not result.motion):
+            out.append(self.finish(wall, pts))
         if result.motion:
             self._last_pts = pts
             self._frames += 1
@@ -34,11 +48,8 @@ class MotionEpisodes:
                 self._occurrence = new_id()
                 self._started_pts = pts
                 self._frames = 1
-                return [self._seen(State.START, wall, pts, regions=len(result.regions))]
-            return []
-        if self._occurrence is not None and pts - self._last_pts >= self.end_after_s:
-            return [self.finish(wall, pts)]
-        return []
+                out.append(self._seen(State.START, wall, pts, regions=len(result.regions)))
+        return out
 
     def finish(self, wall: float, pts: float) -> Observation:
         """Close the open episode (at end of stream, or when it went quiet)."""

@@ -1,7 +1,8 @@
 """What a camera's analysis reports: observations, not yet events.
 
 An observation says what was seen (motion, a person, the view interfered with), when in the
-stream and on the wall clock, and how it ties to earlier ones (``occurrence``). The events
+stream (session and stream time: seconds since that session of the input began) and on the
+wall clock, and how it ties to earlier ones (``occurrence``). The events
 stage turns it into an :class:`edge.events.model.Event` with the node's identity, severity,
 mask hash and snapshot.
 """
@@ -37,10 +38,13 @@ class Observation:
     state: State
     occurrence: str
     stream_time: float
-    """Seconds into the current stream session (the frame's pts)."""
+    """Seconds into the current stream session (the frame's pts; restarts at 0 with every
+    session, so never compare two sessions' values)."""
     wall: float
     """Unix time the frame was taken."""
     zones: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     still: Still | None = None
     """Set on observations worth a snapshot (a person's first sighting)."""
+    session: int = 1
+    """The input session (``Frame.session``) of the frame it was seen on."""

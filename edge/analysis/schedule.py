@@ -1,4 +1,10 @@
-"""When the detector is worth running: on motion, and now and then while someone is tracked."""
+"""When the detector is worth running: on motion, and now and then while someone is tracked.
+
+Times are camera time (:class:`edge.capture.session.CameraClock`: continuous across
+reconnects), never session stream time, which restarts at 0 with every session. A time before
+the last run (which camera time never gives) counts as long ago: the detector is never held
+back by a clock that went backwards.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +28,9 @@ class DetectionSchedule:
         self._last: float | None = None
 
     def due(self, motion: MotionResult, t: float, tracking: bool) -> bool:
-        """True when the detector should run on the frame at stream time *t*."""
-        since = float("inf") if self._last is None else t - self._last
+        """True when the detector should run on the frame at camera time *t*."""
+        last = self._last
+        since = float("inf") if last is None or t < last else t - last
         c = self.cfg
         if motion.motion and not motion.lighting:
             run = since >= c.busy_interval_s if tracking else True

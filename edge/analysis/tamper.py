@@ -4,6 +4,11 @@ Each condition must hold for ``hold_s`` before it is reported (lights flickering
 walking past the lens are not tampering), and clear for ``hold_s`` before it ends. A view that
 goes completely black is reported as ``blackout``: without infrared a covered lens and lights
 switched off look the same, and either way the camera is blind.
+
+Times are camera time (:class:`edge.capture.session.CameraClock`), continuous across
+reconnects, never session stream time (it restarts at 0 with every session). Only watched
+time counts towards ``hold_s``: after a gap in the frames longer than ``max_gap_s`` (a
+reconnect) a condition must hold for ``hold_s`` again before it starts or ends.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class TamperSettings:
     min_edges: float = 0.01
     learn_frames: int = 10
     learn_rate: float = 0.02
+    max_gap_s: float = 2.0
+    """A longer gap between frames restarts the hold (the view was not watched)."""
 
 
 def measure(image: Image) -> tuple[npt.NDArray[np.uint8], float, float, float]:
@@ -60,6 +67,7 @@ class TamperWatch:
         self._learned = 0
         self._candidate: str | None = None
         self._since = 0.0
+        self._last_t: float | None = None
         self._clear_since: float | None = None
         self._active: tuple[str, str] | None = None  # (reason, occurrence)
 
@@ -97,12 +105,14 @@ class TamperWatch:
         self._learned += 1
 
     def update(self, image: Image, t: float, wall: float) -> list[Observation]:
-        """Feed one analysed frame at stream time *t*; returns START/END observations."""
+        """Feed one analysed frame at camera time *t*; returns START/END observations."""
         small, mean, std, sharp = measure(image)
         reason, edges = self._classify(small, mean, std, sharp)
         if reason is None and self._active is None:
             self._learn(edges, sharp)
-        if reason != self._candidate:
+        unwatched = self._last_t is not None and t - self._last_t > self.s.max_gap_s
+        self._last_t = t
+        if reason != self._candidate or unwatched:
             self._candidate, self._since = reason, t
         held = t - self._since >= self.s.hold_s
         out: list[Observation] = []

@@ -4,6 +4,11 @@ A deliberately simple tracker: greedy matching of boxes to tracks by overlap (Io
 back to the nearest centre within a box's size for people moving fast between detector runs.
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
+
+Times are camera time (:class:`edge.capture.session.CameraClock`), continuous across
+reconnects, never session stream time (it restarts at 0 with every session): after an outage
+longer than ``lost_after_s`` every track of before it ends (END) at the first update, before
+the new detections are matched, so nobody is carried over a time nobody watched.
 """
 
 from __future__ import annotations
@@ -83,16 +88,17 @@ class Tracker:
         t: float,
         zones_of: dict[int, tuple[str, ...]] | None = None,
     ) -> list[TrackEvent]:
-        """Feed the detections of a detector run at time *t* (None: the detector did not run,
-        only time passes). *zones_of* maps a detection's index to the zones it stands in."""
+        """Feed the detections of a detector run at camera time *t* (None: the detector did
+        not run, only time passes). *zones_of* maps a detection's index to the zones it stands
+        in. Tracks not seen for too long end first: a detection never revives one."""
         out: list[TrackEvent] = []
-        if dets is not None:
-            out += self._match(dets, t, zones_of or {})
         for tr in list(self.tracks):
             if t - tr.last_t > (self.lost_after_s if tr.confirmed else self.confirm_window_s):
                 self.tracks.remove(tr)
                 if tr.confirmed:
                     out.append(TrackEvent(Change.END, tr, t))
+        if dets is not None:
+            out += self._match(dets, t, zones_of or {})
         return out
 
     def finish(self, t: float) -> list[TrackEvent]:

@@ -24,10 +24,13 @@ class Frame:
     """One decoded BGR frame of one camera, privacy mask already applied.
 
     ``pts`` is stream time in seconds from the start of the session (from the stream's
-    timestamps, or frame index over a configured rate when it has none); ``mono`` and ``wall``
-    are when it was captured. ``roles`` says whom it is for: DETECT frames come at the analysis
-    rate; RECORD frames (every frame, for cameras whose clips must be encoded from masked
-    frames) feed the clip stage.
+    timestamps, or frame index over a configured rate when it has none): it restarts at 0 with
+    every session (``session``, from 1: each connection, or pass through a file, of the
+    input), so times of two sessions must never be compared (see
+    :mod:`edge.capture.session`). ``mono`` and ``wall`` are when it was captured (monotonic
+    and Unix time). ``roles`` says whom it is for: DETECT frames come at the analysis rate;
+    RECORD frames (every frame, for cameras whose clips must be encoded from masked frames)
+    feed the clip stage.
     """
 
     camera: str
@@ -37,6 +40,7 @@ class Frame:
     wall: float
     image: Image
     roles: Role = Role.DETECT
+    session: int = 1
 
 
 @dataclass(frozen=True, slots=True)

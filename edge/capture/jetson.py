@@ -19,6 +19,7 @@ import cv2
 from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Role
 from edge.capture.privacy import MaskSpec, PrivacyFilter
+from edge.capture.session import log_connected
 from edge.capture.timing import Sampler
 from edge.config.cameras import JetsonSourceConfig
 
@@ -82,6 +83,8 @@ class JetsonInput:
         self._filter = PrivacyFilter(mask) if mask is not None else None
         self._capture_factory = capture_factory
         self._closed = threading.Event()
+        self.session = 0
+        """The current (last) session's number (``Frame.session``); 0 before the first."""
 
     def close(self) -> None:
         """End the session at the next frame."""
@@ -99,6 +102,17 @@ class JetsonInput:
         cap = factory(self.pipeline, cv2.CAP_GSTREAMER)
         if not cap.isOpened():
             raise SourceError(f"camera {self.camera!r}: cannot open {self.pipeline}")
+        self.session += 1
+        log_connected(
+            self.camera,
+            self.roles,
+            session=self.session,
+            codec=None,
+            width=self.cfg.out_width,
+            height=self.cfg.out_height,
+            fps=self.cfg.fps,
+            source=f"nvarguscamerasrc sensor-id={self.cfg.sensor_id}",
+        )
         sampler = Sampler(self.analysis_fps)
         start = time.monotonic()
         seq = 0
@@ -116,7 +130,8 @@ class JetsonInput:
                 img = cast(Image, image)
                 if self._filter is not None:
                     self._filter.apply(img)
-                yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), img, roles)
+                now_mono, now_wall = time.monotonic(), time.time()
+                yield Frame(self.camera, seq, pts, now_mono, now_wall, img, roles, self.session)
                 seq += 1
         finally:
             cap.release()

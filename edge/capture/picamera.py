@@ -22,6 +22,7 @@ import cv2
 from edge.capture.base import Failure, SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
 from edge.capture.privacy import MaskSpec, PrivacyFilter
+from edge.capture.session import log_connected
 from edge.capture.timing import Sampler
 from edge.config.cameras import PicameraSourceConfig
 from edge.core.logs import get_logger
@@ -94,6 +95,8 @@ class PiCameraInput:
         self._module = module
         self._closed = threading.Event()
         self.frames_captured = 0
+        self.session = 0
+        """The current (last) session's number (``Frame.session``); 0 before the first."""
 
     def close(self) -> None:
         """End the session at the next frame."""
@@ -140,6 +143,17 @@ class PiCameraInput:
                     annexb=True,
                 )
             cam.start()
+            self.session += 1
+            log_connected(
+                self.camera,
+                self.roles,
+                session=self.session,
+                codec="h264" if want_packets else None,
+                width=c.width,
+                height=c.height,
+                fps=c.fps,
+                source=f"picamera2 {c.camera_num}",
+            )
             yield from self._loop(cam, packets, want_detect, record_frames)
         except SourceError:
             raise
@@ -204,5 +218,6 @@ class PiCameraInput:
             for role, image in images:
                 if self._filter is not None:
                     self._filter.apply(image)
-                yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), image, role)
+                now_mono, now_wall = time.monotonic(), time.time()
+                yield Frame(self.camera, seq, pts, now_mono, now_wall, image, role, self.session)
                 seq += 1

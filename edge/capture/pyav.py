@@ -1,8 +1,9 @@
 """The decode/demux loop shared by every input FFmpeg can open (files, RTSP, V4L2).
 
-One loop per session: demux packets; pass them on for the record role (unless the camera is
-masked); decode only what is needed; convert to BGR only frames that someone will look at;
-black out privacy masks before any frame leaves.
+One loop per session (each opening of the input, numbered from 1 in ``Frame.session`` and
+logged as ``camera.connected``; stream time restarts at 0 with each): demux packets; pass them
+on for the record role (unless the camera is masked); decode only what is needed; convert to
+BGR only frames that someone will look at; black out privacy masks before any frame leaves.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
 from edge.capture.h264 import avcc_to_annexb
 from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.redact import redact
+from edge.capture.session import log_connected
 from edge.capture.timing import Sampler, Timeline
 from edge.core.logs import get_logger
 
@@ -56,6 +58,8 @@ class PyAvInput:
         self.packets_read = 0
         self.corrupt_packets = 0
         self._corrupt_run = 0
+        self.session = 0
+        """The current (last) session's number; 0 before the first."""
         self._closed = threading.Event()
 
     # -- subclass hooks ---------------------------------------------------------------------
@@ -95,6 +99,8 @@ class PyAvInput:
                     f"camera {self.camera!r}: {self._describe()} has no video", Failure.DECODE
                 )
             stream = container.streams.video[0]
+            self.session += 1
+            self._connected(stream)
             # No frame threading: it adds latency and CPU per frame; a node runs several
             # cameras on few cores, so one decoding thread per camera is the better trade.
             yield from self._session(container, stream)
@@ -154,7 +160,16 @@ class PyAvInput:
                     image = cast(Image, vf.to_ndarray(format="bgr24"))
                     if self._filter is not None:
                         self._filter.apply(image)  # raises PrivacyError: nothing leaves
-                    yield Frame(self.camera, seq, pts, time.monotonic(), time.time(), image, roles)
+                    yield Frame(
+                        self.camera,
+                        seq,
+                        pts,
+                        time.monotonic(),
+                        time.time(),
+                        image,
+                        roles,
+                        self.session,
+                    )
                     seq += 1
             if seq == 0 and not keyed and not self._closed.is_set():
                 # it opened, but nothing in it could be decoded (a truncated file, a stub)
@@ -178,8 +193,22 @@ class PyAvInput:
                 packets=self.packets_read,
                 decoded=self.frames_decoded,
                 yielded=seq,
+                session=self.session,
                 corrupt=self.corrupt_packets,
             )
+
+    def _connected(self, stream: av.VideoStream) -> None:
+        ctx = stream.codec_context
+        log_connected(
+            self.camera,
+            self.roles,
+            session=self.session,
+            codec=ctx.name,
+            width=ctx.width,
+            height=ctx.height,
+            fps=self.fps or (float(stream.average_rate) if stream.average_rate else None),
+            source=self._describe(),
+        )
 
     def _packet(self, packet: Any, clock: Timeline, n: int) -> Packet:
         pts = clock.at(packet.pts, n)

@@ -101,6 +101,7 @@ class ClipRecorder(Worker):
 
     def _encode_loop(self) -> None:
         assert self.encoder is not None
+        session = 0
         while True:
             try:
                 frame = self._frames.get(timeout=0.5)
@@ -108,6 +109,12 @@ class ClipRecorder(Worker):
                 return
             if frame is None:
                 continue
+            if frame.session != session:  # a new camera session: its pts restart at 0
+                if session:  # a fresh encoder begins with a StreamInfo: the clip and ring reset
+                    self.encoder = FrameEncoder(
+                        self.camera, self._fps, self.cfg.keyframe_s, self.cfg.crf
+                    )
+                session = frame.session
             try:
                 out = self.encoder.encode(frame)  # the heavy part, outside the lock
             except Exception:  # one bad frame must not end recording

@@ -219,7 +219,7 @@ class CameraConfig(Section):
         description="Raise camera_fault when no frame has come for this long.",
     )
     reconnect_max_s: float = Field(
-        default=30.0,
+        default=10.0,
         ge=1,
         le=3600,
         description="Longest wait between reconnect attempts (jittered exponential backoff).",

@@ -1,5 +1,11 @@
 """A camera's observations become events: the node's identity, severity, the camera's mask
-hash and, for a person's first sighting, a snapshot."""
+hash and, for a person's first sighting, a snapshot.
+
+Times in ``data``, named so they are not confused: ``stream_time`` is seconds into the
+camera's current session (it restarts at 0 with every reconnect), ``session`` that session's
+number (from 1, per input), and ``frame_time`` the frame's wall-clock capture time (RFC 3339
+UTC, milliseconds).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from edge.analysis.observation import Observation
 from edge.capture.frame import Frame, Image
 from edge.core.kinds import Kind, Severity
 from edge.events.context import EventFactory
-from edge.events.model import Event
+from edge.events.model import Event, utc_iso
 
 SEVERITY = {
     Kind.MOTION: Severity.INFO,
@@ -79,6 +85,6 @@ class CameraEvents:
             camera=self.camera,
             zones=seen.zones,
             mask_hash=self.mask_hash,
-            data=dict(seen.data),
+            data={**seen.data, "session": seen.session, "frame_time": utc_iso(seen.wall)},
             snapshot_id=snapshot,
         )

@@ -5,6 +5,16 @@ and hands DETECT frames to a bounded queue and record items (packets, stream inf
 record frames) straight to the record sink, so a slow analyser can never hold back clips.
 One analysis thread runs the motion gate and watches every input's liveness.
 
+Reconnects: every opening of an input is a session (``Frame.session``, logged as
+``camera.connected``); its stream time restarts at 0, and the analysis keeps one continuous
+camera time across sessions (:mod:`edge.analysis.analyzer`), so a reconnect changes nothing
+downstream but the gap. Attempts back off from 0.5 s to ``reconnect_max_s``: a camera whose
+server returns is back within that cap (plus its open time).
+
+Lag: ``lag_s`` is how far behind real time the newest analysed frame was when analysed: its
+wait in the queue plus the decode lag of its input (``decode_lag_s``: how much later than its
+stream time says it came out of the decoder, against the session's earliest frame).
+
 Faults: an input that cannot be opened or decoded raises ``camera_fault`` at once (a file
 always; a camera that has not delivered yet), one that goes silent after
 ``fault_after_s``. A privacy-mask fault on any input blocks the whole camera (:class:`Sharing`):
@@ -31,6 +41,7 @@ from edge.capture.frame import Frame, Image, Item, Role
 from edge.capture.liveness import Liveness
 from edge.capture.privacy import PrivacyError
 from edge.capture.redact import redact
+from edge.capture.session import LagMeter, role_name
 from edge.config.cameras import CameraConfig
 from edge.core.backoff import Backoff
 from edge.core.ids import new_id
@@ -139,6 +150,13 @@ class CameraWorker(Worker):
         self.analysis_errors = 0
         self.record_items = 0
         self.last_frame_wall: float | None = None
+        self.lag_s: float | None = None
+        """How far behind real time the newest analysed frame was (see the module)."""
+        self.decode_lag_s: float | None = None
+        """The decode lag part of ``lag_s``."""
+        self.session: int | None = None
+        """The input session of the newest analysed frame."""
+        self._lag = LagMeter()
         self.error: str | None = None
         """The last input failure, redacted."""
         now = time.monotonic()
@@ -346,6 +364,7 @@ class CameraWorker(Worker):
             last = frame
             self.frames_analysed += 1
             self.last_frame_wall = frame.wall
+            self._note_lag(frame)
             try:
                 self._analyse_frame(frame)
             except Exception:  # one bad frame must not stop the analysis of all that follow
@@ -355,6 +374,12 @@ class CameraWorker(Worker):
             for event in self.events.finish(last):
                 self._emit(event)
 
+    def _note_lag(self, frame: Frame) -> None:
+        decode = self._lag.lag(frame.session, frame.pts, frame.mono)
+        self.decode_lag_s = decode
+        self.lag_s = decode + max(0.0, time.monotonic() - frame.mono)
+        self.session = frame.session
+
     def _analyse_frame(self, frame: Frame) -> None:
         if self.on_frame is not None:
             self.on_frame(frame)
@@ -363,4 +388,4 @@ class CameraWorker(Worker):
 
 
 def _role_name(inp: CameraInput) -> str:
-    return "+".join(r.name.lower() for r in Role if r in inp.roles and r.name)
+    return role_name(inp.roles)

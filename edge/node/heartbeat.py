@@ -70,24 +70,31 @@ def link_health(link: MqttLink) -> dict[str, Any]:
     }
 
 
+def camera_health(w: CameraWorker, now: float) -> dict[str, Any]:
+    """One camera's entry in the heartbeat's ``cameras`` section at Unix time *now*.
+    ``lag_s``: how far behind real time its newest analysed frame was (``decode_lag_s`` of
+    it in decoding); ``session``: that frame's input session (it counts reconnects)."""
+    stats = w.analyzer.stats
+    age = None if w.last_frame_wall is None else round(now - w.last_frame_wall, 2)
+    return {
+        "frames": w.frames_analysed,
+        "dropped": w.dropped,
+        "last_frame_age_s": age,
+        "faulted": any(lv.faulted for lv in w.liveness.values()),
+        "detector_calls": stats.detector_calls,
+        "detector_ms": round(stats.last_detector_ms, 1),
+        "lag_s": None if w.lag_s is None else round(w.lag_s, 3),
+        "decode_lag_s": None if w.decode_lag_s is None else round(w.decode_lag_s, 3),
+        "session": w.session,
+    }
+
+
 def report(node: HealthSource) -> dict[str, Any]:
     """The health object published (retained) on PREFIX/SITE/NODE/health."""
     now = time.time()
     state = node.state()
     disk = shutil.disk_usage(node.cfg.data_dir)
-    cameras: dict[str, dict[str, Any]] = {}
-    for w in node.cameras:
-        stats = w.analyzer.stats
-        cameras[w.cfg.name] = {
-            "frames": w.frames_analysed,
-            "dropped": w.dropped,
-            "last_frame_age_s": None
-            if w.last_frame_wall is None
-            else round(now - w.last_frame_wall, 2),
-            "faulted": any(lv.faulted for lv in w.liveness.values()),
-            "detector_calls": stats.detector_calls,
-            "detector_ms": round(stats.last_detector_ms, 1),
-        }
+    cameras = {w.cfg.name: camera_health(w, now) for w in node.cameras}
     for name, error in node.blocked.items():
         cameras[name] = {"blocked": error}
     return {
