@@ -51,6 +51,10 @@ class Worker:
         self.name = name
         self._stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.rounds: int | None = None
+        """Rounds of the main loop of a worker whose loop must keep turning (the housekeeper
+        sets it to 0 and counts with :meth:`went_round`): liveness calls the worker stalled
+        when the count stops moving. None for workers that wait on input (links, cameras)."""
 
     @property
     def stopping(self) -> threading.Event:
@@ -63,6 +67,10 @@ class Worker:
         self._threads.append(t)
         t.start()
         return t
+
+    def went_round(self) -> None:
+        """Count one round of a paced main loop (see :attr:`rounds`); one thread calls it."""
+        self.rounds = (self.rounds or 0) + 1
 
     def start(self) -> None:
         """Start the worker's threads (subclasses override and call :meth:`spawn`)."""

@@ -1,5 +1,7 @@
 """Once a second: tasks that keep the node tidy (clip post-roll ticks, retention, outbox
-expiry, the status lamp) and, every ``interval_s``, the heartbeat."""
+expiry, the status lamp) and, every ``interval_s``, the heartbeat. Each round is counted
+(:attr:`Worker.rounds`): a housekeeper stuck in a task is a wedged node
+(:mod:`edge.node.liveness`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class Housekeeper(Worker):
         self.heartbeat = heartbeat
         self.interval_s = interval_s
         self.period_s = period_s
+        self.rounds = 0
 
     def start(self) -> None:
         """Start the housekeeping thread."""
@@ -43,3 +46,4 @@ class Housekeeper(Worker):
                     self.heartbeat()
             except Exception:  # never let housekeeping die
                 log.exception("housekeeping.failed")
+            self.went_round()

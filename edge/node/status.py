@@ -10,6 +10,7 @@ from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox
 from edge.events.sink import EventSink
 from edge.node.camera import CameraWorker
+from edge.node.liveness import Vitals
 from edge.sensors.contacts import ContactInput
 from edge.sensors.outputs import Siren, Status
 
@@ -34,9 +35,11 @@ class Parts(Protocol):
     outbox: Outbox
 
 
-def node_state(node: Parts) -> NodeState:
+def node_state(node: Parts, vitals: Vitals | None = None) -> NodeState:
     """Alarm (a siren sounds), offline (a link is down), degraded (something is wrong but
-    alerts still go out) or healthy; with a short reason for each fault found."""
+    alerts still go out) or healthy; with a short reason for each fault found. *vitals*
+    (:mod:`edge.node.liveness`) adds ``analysis_stalled:CAM``, ``service_stalled:NAME`` and
+    ``service_dead:NAME``: a wedged node shows degraded until systemd restarts it."""
     reasons: list[str] = []
     if node.outbox.recovered is not None:
         reasons.append("outbox_recovered")
@@ -45,8 +48,10 @@ def node_state(node: Parts) -> NodeState:
     reasons += [f"camera_blocked:{name}" for name in node.blocked]
     faulted = [w for w in node.cameras if any(lv.faulted for lv in w.liveness.values())]
     reasons += [f"camera_fault:{w.cfg.name}" for w in faulted]
+    reasons += vitals.reasons if vitals is not None else ()
     reasons += [f"sensor_flapping:{s.cfg.name}" for s in node.sensors if s.flapping]
     reasons += [f"delivery_error:{x.dest.name}" for x in node.links if x.stats.delivery_error]
+    reasons += [f"duplicate_node_id:{x.dest.name}" for x in node.links if x.stats.duplicate_id]
     offline = [f"link_down:{x.dest.name}" for x in node.links if not x.connected]
     if any(s.is_on for s in node.sirens):
         return NodeState(Status.ALARM, tuple(offline + reasons))
