@@ -102,7 +102,9 @@ class PyAvInput:
             self.session += 1
             self._connected(stream)
             # No frame threading: it adds latency and CPU per frame; a node runs several
-            # cameras on few cores, so one decoding thread per camera is the better trade.
+            # cameras on few cores, so one decoding thread per camera is the better trade,
+            # and FFmpeg's default (a thread per core and codec) would pass the unit's TasksMax
+            stream.codec_context.thread_count = 1
             yield from self._session(container, stream)
 
     # -- the loop ---------------------------------------------------------------------------
@@ -157,7 +159,7 @@ class PyAvInput:
                         continue  # decoded for reference only: never converted
                     if not self._pace(pts, start_mono):
                         return
-                    image = cast(Image, vf.to_ndarray(format="bgr24"))
+                    image = cast(Image, vf.to_ndarray(format="bgr24", threads=1))
                     if self._filter is not None:
                         self._filter.apply(image)  # raises PrivacyError: nothing leaves
                     yield Frame(

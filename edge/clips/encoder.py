@@ -32,6 +32,7 @@ class FrameEncoder:
         ctx.time_base = Fraction(1, 1_000_000)
         ctx.framerate = Fraction(self.fps).limit_denominator(1000)
         ctx.options = {
+            "threads": "1",  # one camera, one thread: many cameras share few cores
             "preset": "ultrafast",
             "tune": "zerolatency",
             "crf": str(self.crf),
@@ -60,7 +61,8 @@ class FrameEncoder:
             out.append(self._open(w, h))
         assert self._ctx is not None
         image = frame.image[: self._ctx.height, : self._ctx.width]
-        vf = av.VideoFrame.from_ndarray(image, format="bgr24")
+        # converted here, on this thread: FFmpeg's converter would add a thread per core
+        vf = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p", threads=1)
         vf.pts = round(frame.pts * 1_000_000)
         self.frames += 1
         for pkt in self._ctx.encode(vf):

@@ -187,6 +187,7 @@ class ClipRecorder(Worker):
 
     def close(self) -> None:
         """Encode what is waiting, then finish what is being cut (shutdown, end of replay)."""
+        self.stopping.set()  # its encoder thread ends on purpose: not a dead service
         self._frames.close()
         self.join(60)
         with self._lock:
