@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+import structlog
 
 from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
@@ -22,6 +23,15 @@ VIDEOS = SHARED / "data" / "videos"
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Every test starts from structlog's defaults (every level passes): a test that ran
+    `edge ...` in-process must not leave a level filter that hides another test's events."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")
