@@ -5,6 +5,14 @@ back to the nearest centre within a box's size for people moving fast between de
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
 
+A box mostly inside a live track's box (at least ``contained_share`` of its area, 0.7 by
+default) never starts a track: it is taken for a part of that person (a partial detection of
+legs or a torso beside the full box), matched to the track when the track has no better match
+in the update, otherwise dropped. Boxes left for new tracks are taken largest first, so a
+partial box inside a person first seen in the same update is dropped too. The price: a second
+person standing almost wholly inside another's box (in front of them, smaller) is not tracked
+until they step out of it.
+
 Times are camera time (:class:`edge.capture.session.CameraClock`), continuous across
 reconnects, never session stream time (it restarts at 0 with every session): after an outage
 longer than ``lost_after_s`` every track of before it ends (END) at the first update, before
@@ -52,6 +60,13 @@ class TrackEvent:
     t: float
 
 
+def _inside(a: Detection, b: Detection) -> float:
+    """Share of *a*'s area that lies inside *b* (intersection over the area of *a*)."""
+    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    return ix * iy / a.area if a.area > 0 else 0.0
+
+
 def _centre_near(a: Detection, b: Detection) -> float:
     """Centre distance in units of the larger box side (below 1: close enough)."""
     ax, ay = a.x + a.w / 2, a.y + a.h / 2
@@ -70,11 +85,13 @@ class Tracker:
         confirm_window_s: float = 1.5,
         lost_after_s: float = 2.5,
         min_iou: float = 0.2,
+        contained_share: float = 0.7,
     ) -> None:
         self.confirm_hits = confirm_hits
         self.confirm_window_s = confirm_window_s
         self.lost_after_s = lost_after_s
         self.min_iou = min_iou
+        self.contained_share = contained_share
         self.tracks: list[Track] = []
 
     @property
@@ -141,11 +158,25 @@ class Tracker:
         out: list[TrackEvent] = []
         for i, j in assigned:
             out += self._hit(self.tracks[j], dets[i], t, zones_of.get(i, ()))
-        for i, d in enumerate(dets):
-            if i not in used_d:
-                tr = Track(new_id(), d, t, t, max_score=d.score)
-                self.tracks.append(tr)
-                out += self._hit(tr, d, t, zones_of.get(i, ()), new=True)
+        for i in sorted(
+            (i for i in range(len(dets)) if i not in used_d), key=lambda i: -dets[i].area
+        ):
+            d = dets[i]
+            holders = sorted(
+                ((_inside(d, tr.box), d.iou(tr.box), j) for j, tr in enumerate(self.tracks)),
+                reverse=True,
+            )
+            holders = [h for h in holders if h[0] >= self.contained_share]
+            if holders:  # a part of a person being tracked: that track's, or nobody's
+                free = [j for _, _, j in holders if j not in used_t]
+                if free:
+                    used_t.add(free[0])
+                    out += self._hit(self.tracks[free[0]], d, t, zones_of.get(i, ()))
+                continue
+            used_t.add(len(self.tracks))
+            tr = Track(new_id(), d, t, t, max_score=d.score)
+            self.tracks.append(tr)
+            out += self._hit(tr, d, t, zones_of.get(i, ()), new=True)
         return out
 
     def _hit(
