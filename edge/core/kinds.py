@@ -19,6 +19,8 @@ class Kind(StrEnum):
     CAMERA_FAULT = "camera_fault"
     CAMERA_RESTORED = "camera_restored"
     CAMERA_TAMPERED = "camera_tampered"
+    LIGHTS_OFF = "lights_off"
+    """A camera's whole view went dark (START) and is lit again (END): not tampering."""
     SENSOR_FAULT = "sensor_fault"
     NODE_HEALTH = "node_health"
 

@@ -27,6 +27,7 @@ SEVERITY = {
     Kind.MOTION: Severity.INFO,
     Kind.PERSON: Severity.WARNING,
     Kind.CAMERA_TAMPERED: Severity.ALARM,
+    Kind.LIGHTS_OFF: Severity.INFO,
 }
 """Severity of each kind a camera's analysis observes (rules may raise it by arming)."""
 

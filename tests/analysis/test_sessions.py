@@ -212,16 +212,16 @@ def test_motion_episode_open_at_a_reconnect_ends_and_a_new_one_starts() -> None:
     assert [o.state for o in seen] == [State.END]
 
 
-def test_tampering_is_seen_after_reconnects_and_only_watched_time_counts() -> None:
-    """Black for 3 s, an outage, black again: reported only after hold_s (5 s) of black in the
-    new session; after more reconnects tampering is still reported and its end too."""
+def test_darkness_is_seen_after_reconnects_and_only_watched_time_counts() -> None:
+    """Dark for 3 s, an outage, dark again: reported (lights_off) only after hold_s (5 s) of
+    dark in the new session; after more reconnects it is still reported and its end too."""
     c = _camera()
     c.run(3.0)  # learn the view
     c.scene.black = True
     c.run(3.0)
     for session in range(2, 5):
         c.connect(4.0)
-        seen = [o for o in c.run(6.0) if o.kind is Kind.CAMERA_TAMPERED]
+        seen = [o for o in c.run(6.0) if o.kind is Kind.LIGHTS_OFF]
         if session == 2:
             assert [(o.state, o.session) for o in seen] == [(State.START, 2)]
             assert 5.0 <= seen[0].stream_time <= 5.4
@@ -229,7 +229,7 @@ def test_tampering_is_seen_after_reconnects_and_only_watched_time_counts() -> No
             assert not seen  # still black: the same occurrence goes on
     c.scene.black = False
     c.connect(4.0)
-    seen = [o for o in c.run(6.0) if o.kind is Kind.CAMERA_TAMPERED]
+    seen = [o for o in c.run(6.0) if o.kind is Kind.LIGHTS_OFF]
     assert [(o.state, o.session) for o in seen] == [(State.END, 5)]
 
 
