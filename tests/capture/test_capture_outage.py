@@ -3,13 +3,13 @@ analyser drops analysis frames but never holds back the record role."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import RtspServer
+from rtspcam import Events, rtsp_camera
 
 from edge.analysis.motion.base import MotionResult
 from edge.capture.frame import Frame, Item, Packet, Role
@@ -19,43 +19,8 @@ from edge.capture.rtsp import RtspInput
 from edge.config.cameras import PicameraSourceConfig
 from edge.config.loader import loads
 from edge.events.context import EventFactory
-from edge.events.model import Event
 from edge.fakes.picamera2 import fake_picamera2
 from edge.node.camera import CameraWorker
-
-
-def _cam(url: str, fault_after: float) -> object:
-    return loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "gate"
-fps = 5
-fault_after_s = {fault_after}
-reconnect_max_s = 1
-detect = {{ kind = "rtsp", url = "{url}", open_timeout_s = 2, read_timeout_s = 2 }}
-""").cameras[0]
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.items: list[tuple[float, Event]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, e: Event) -> None:
-        with self.lock:
-            self.items.append((time.monotonic(), e))
-
-    def wait(self, kind: str, timeout: float) -> tuple[float, Event]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for t, e in self.items:
-                    if e.kind == kind:
-                        return t, e
-            time.sleep(0.05)
-        raise AssertionError(f"no {kind} event within {timeout} s: {self.items}")
 
 
 @pytest.mark.slow
@@ -65,10 +30,10 @@ def test_rtsp_camera_dies_and_comes_back(
     """Server killed: camera_fault within fault_after_s (+1 s). Restarted on the same port:
     frames flow again and camera_restored reports the gap; the worker never restarts."""
     server = rtsp_server(videos / "one-by-one-person-detection.mp4")
-    cam = _cam(server.url, fault_after=2.0)
-    events = _Events()
+    cam = rtsp_camera(server.url, reconnect_max_s=1, fault_after_s=2.0)
+    events = Events()
     inp = RtspInput("gate", server.url, analysis_fps=5, open_timeout_s=2, read_timeout_s=2)
-    worker = CameraWorker(cam, [inp], EventFactory("n", "s"), events)  # type: ignore[arg-type]
+    worker = CameraWorker(cam, [inp], EventFactory("n", "s"), events)
     worker.start()
     try:
         deadline = time.monotonic() + 15
@@ -77,13 +42,13 @@ def test_rtsp_camera_dies_and_comes_back(
         assert worker.frames_analysed >= 5
         killed = time.monotonic()
         server.stop()
-        t_fault, fault = events.wait("camera_fault", 10)
+        t_fault, fault = events.first("camera_fault", 10)
         assert t_fault - killed <= 2.0 + 1.0
         assert fault.severity == "alarm" and fault.data["reason"] == "no_frames"
         before = worker.frames_analysed
         restarted = time.monotonic()
         server.start()
-        t_back, back = events.wait("camera_restored", 15)
+        t_back, back = events.first("camera_restored", 15)
         assert back.occurrence == fault.occurrence
         assert back.data["gap_s"] >= 2.0
         assert back.data["gap_s"] <= (t_back - killed) + 0.5

@@ -7,12 +7,11 @@ import typing
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from configmodels import config_models
 
 from edge.cli.main import main
 from edge.config.base import Section
 from edge.config.loader import ConfigError, load, loads
-from edge.config.root import EdgeConfig
 
 GOOD = """
 [node]
@@ -191,24 +190,9 @@ def test_credentials_come_from_systemd_credentials_directory(tmp_path: Path) -> 
         loads(text, env={})
 
 
-def _sections() -> list[type[BaseModel]]:
-    seen: list[type[BaseModel]] = []
-
-    def walk(tp: object) -> None:
-        for arg in typing.get_args(tp):
-            walk(arg)
-        if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
-            seen.append(tp)
-            for f in tp.model_fields.values():
-                walk(f.annotation)
-
-    walk(EdgeConfig)
-    return seen
-
-
 def test_every_field_has_a_description_and_numbers_have_bounds() -> None:
     """Each config field documents itself; each number has a lower and an upper bound."""
-    models = _sections()
+    models = config_models()
     assert len(models) >= 10
     for model in models:
         assert issubclass(model, Section), model

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from configmodels import config_models
 from pydantic.fields import FieldInfo
 
 from edge.cli.main import main
 from edge.config.loader import ConfigError, load, loads
-from edge.config.root import EdgeConfig
 
 BASE = """
 [node]
@@ -83,26 +82,11 @@ def _numbers(tp: object, kinds: set[str]) -> Iterator[tuple[object, set[str]]]:
             yield from _numbers(arg, kinds)
 
 
-def _models() -> list[type[BaseModel]]:
-    seen: list[type[BaseModel]] = []
-
-    def walk(tp: object) -> None:
-        for arg in typing.get_args(tp):
-            walk(arg)
-        if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
-            seen.append(tp)
-            for f in tp.model_fields.values():
-                walk(f.annotation)
-
-    walk(EdgeConfig)
-    return seen
-
-
 def test_every_number_in_the_config_has_bounds_lists_included() -> None:
     """Every int and float of every section, list items included (resolution, mask and zone
     points), has a lower and an upper bound."""
     unbounded = []
-    for model in _models():
+    for model in config_models():
         for name, f in model.model_fields.items():
             field_kinds = {type(m).__name__ for m in f.metadata}
             for tp, kinds in _numbers(f.annotation, field_kinds):

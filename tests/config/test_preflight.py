@@ -14,7 +14,7 @@ import pytest
 from conftest import SHARED
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from signingkey import write_signing_key
 
 from edge.cli.main import main
 from edge.config.preflight import preflight
@@ -70,21 +70,6 @@ def check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Check:
         return code, [line.removeprefix(prefix) for line in lines]
 
     return run
-
-
-def write_signing_key(data_dir: Path, mode: int = 0o600) -> Path:
-    """An Ed25519 signing key where the node keeps it (as `edge keys init` makes it)."""
-    key = data_dir / "keys" / "node-ed25519.pem"
-    key.parent.mkdir(parents=True, mode=0o700)
-    key.write_bytes(
-        Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key.chmod(mode)
-    return key
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import structlog
 from conftest import SHARED, RtspServer
+from rtspcam import Events, rtsp_camera
 
 from edge.analysis.detect.onnx import OnnxDetector
 from edge.capture.rtsp import RtspInput
 from edge.config.cameras import CameraConfig
-from edge.config.loader import loads
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.node.camera import CameraWorker
@@ -28,51 +28,6 @@ MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
 VIDEO = "one-by-one-person-detection.mp4"  # the first person walks in about 6.1 s in
 RESTARTS = 5
 CAP_S = 2.0
-
-
-def _cam(url: str, *, reconnect_max_s: float, fault_after_s: float = 2.0) -> CameraConfig:
-    return loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "gate"
-fps = 5
-fault_after_s = {fault_after_s}
-reconnect_max_s = {reconnect_max_s}
-detect = {{ kind = "rtsp", url = "{url}", open_timeout_s = 2, read_timeout_s = 2 }}
-""").cameras[0]
-
-
-class Events:
-    """What the worker emits, with the monotonic time it came."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[float, Event]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, e: Event) -> None:
-        with self.lock:
-            self.items.append((time.monotonic(), e))
-
-    def all(self, kind: str, state: str | None = None) -> list[Event]:
-        """Events of *kind* (and *state*) so far."""
-        with self.lock:
-            return [e for _, e in self.items if e.kind == kind and state in (None, e.state)]
-
-    def wait(
-        self, ok: Callable[[Event], bool], timeout: float, what: str, since: float = 0.0
-    ) -> tuple[float, Event]:
-        """The first event *ok* accepts that came after monotonic *since*, and when it came;
-        fails after *timeout*."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for t, e in self.items:
-                    if t >= since and ok(e):
-                        return t, e
-            time.sleep(0.05)
-        raise AssertionError(f"no {what} within {timeout} s: {[e.kind for _, e in self.items]}")
 
 
 def _until(ok: Callable[[], bool], timeout: float, what: str) -> None:
@@ -112,7 +67,7 @@ def _worker(url: str, events: Events, cam: CameraConfig, **kw: Any) -> CameraWor
 
 def test_reconnect_default_is_within_ten_seconds() -> None:
     """A camera's reconnect attempts are at most 10 s apart unless configured otherwise."""
-    assert _cam("rtsp://127.0.0.1:1/cam", reconnect_max_s=10).reconnect_max_s == 10.0
+    assert rtsp_camera("rtsp://127.0.0.1:1/cam", reconnect_max_s=10).reconnect_max_s == 10.0
     default = CameraConfig.model_fields["reconnect_max_s"].default
     assert default <= 10.0
 
@@ -129,7 +84,9 @@ def test_people_are_detected_after_every_server_restart(
     server = rtsp_server(videos / VIDEO)
     events = Events()
     detector = OnnxDetector(MODEL, score=0.3, nms_iou=0.55)
-    worker = _worker(server.url, events, _cam(server.url, reconnect_max_s=1), detector=detector)
+    worker = _worker(
+        server.url, events, rtsp_camera(server.url, reconnect_max_s=1), detector=detector
+    )
     began = time.monotonic()
     with structlog.testing.capture_logs() as logs:
         worker.start()
@@ -171,7 +128,9 @@ def test_a_returning_camera_is_back_within_its_reconnect_cap(
     is restored within cap + 2 s of the server listening again."""
     server = rtsp_server(videos / VIDEO)
     events = Events()
-    worker = _worker(server.url, events, _cam(server.url, reconnect_max_s=CAP_S, fault_after_s=1.0))
+    worker = _worker(
+        server.url, events, rtsp_camera(server.url, reconnect_max_s=CAP_S, fault_after_s=1.0)
+    )
     worker.start()
     try:
         _until(lambda: worker.frames_analysed >= 3, 15, "analysing")

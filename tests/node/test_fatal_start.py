@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from signingkey import write_signing_key
 
 from edge.cli.common import EXIT_STATE, EXIT_USAGE
 from edge.cli.run import start_failure
@@ -52,21 +51,6 @@ tls = {{ ca = "{ca}", cert = "{pair.cert}", key = "{pair.key}" }}
 {extra}"""
     )
     return path
-
-
-def write_signing_key(data_dir: Path, mode: int = 0o600) -> Path:
-    """An Ed25519 signing key where the node keeps it (as `edge keys init` makes it)."""
-    key = data_dir / "keys" / "node-ed25519.pem"
-    key.parent.mkdir(parents=True, mode=0o700)
-    key.write_bytes(
-        Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key.chmod(mode)
-    return key
 
 
 def _run(config: Path) -> tuple[int, list[str]]:

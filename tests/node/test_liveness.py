@@ -6,13 +6,12 @@ test_liveness_cameras.py."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from nodecfg import file_camera, node_config
+from timing import FakeClock, wait_until
 
 from edge.capture.frame import Frame
 from edge.config.loader import loads
@@ -29,30 +28,6 @@ from edge.node.liveness import (
 from edge.node.node import Node
 from edge.node.status import node_state
 from edge.sensors.outputs import Status
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
-    """Poll *condition()* until it is true or *timeout* seconds pass; whether it became true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 class KilledThread(BaseException):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from timing import FakeClock, wait_until
 
 from edge.capture.factory import build_inputs
 from edge.capture.frame import Frame, Item, Role
@@ -21,30 +22,6 @@ from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.node.camera import CameraWorker
 from edge.node.liveness import LivenessCheck, Vitals, read_parts
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
-    """Poll *condition()* until it is true or *timeout* seconds pass; whether it became true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 class Ticker:

@@ -4,6 +4,7 @@ wedged."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
@@ -12,6 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import timing
+from timing import FakeClock
 
 from edge.core.lifecycle import ServiceHealth
 from edge.node.liveness import LivenessCheck, Progress, Reading, Stall, Vitals
@@ -20,29 +23,8 @@ from edge.node.statusline import MAX_CHARS, StatusBoard, Summary, duration, stat
 from edge.node.watchdog import run_until
 from edge.sensors.outputs import Status
 
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
-    """Poll *condition()* until it is true or *timeout* seconds pass; whether it became true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+wait_until = functools.partial(timing.wait_until, step=0.01)
+"""The shared poll (timing.wait_until), every 10 ms."""
 
 
 def _link(name: str, connected: bool = True) -> SimpleNamespace:
@@ -74,7 +56,7 @@ class FakeNode:
         self.reading = Reading()
         self.reads = 0
         """How often the liveness check read the parts (once per turn of the loop)."""
-        self.vclock = FakeClock()
+        self.vclock = FakeClock(500.0)
         self.vitals = LivenessCheck(self._read, clock=self.vclock)
         self.calls: list[str] = []
 
@@ -205,7 +187,7 @@ def test_the_board_reads_the_node_state_and_times_links_down() -> None:
     node.cameras[1] = _camera("dock", faulted=True)
     node.links[0].connected = False
     node.queued = 120
-    clock = FakeClock()
+    clock = FakeClock(500.0)
     board = StatusBoard(clock)
 
     def line() -> str:
@@ -229,7 +211,7 @@ def test_the_board_counts_blocked_and_stalled_cameras() -> None:
     line say the watchdog is withheld."""
     node = FakeNode(cameras=2)
     node.blocked = {"office": "mask does not fit"}
-    board = StatusBoard(FakeClock())
+    board = StatusBoard(FakeClock(500.0))
     vitals = Vitals(stalls=(Stall("analysis", "cam0", 31, 4),))
     state = node_state(node, vitals)  # type: ignore[arg-type]
     assert state == NodeState(Status.DEGRADED, ("camera_blocked:office", "analysis_stalled:cam0"))

@@ -67,6 +67,17 @@ class Params:
     fault_holdoff_s: float
 
 
+def _machine_for(p: Params, left_open_s: float | None) -> ContactMachine:
+    """A machine with *p*'s settings and *left_open_s*."""
+    return _machine(
+        debounce_s=p.debounce_s,
+        flap_changes=p.flap_changes,
+        flap_window_s=p.flap_window_s,
+        fault_holdoff_s=p.fault_holdoff_s,
+        left_open_s=left_open_s,
+    )
+
+
 params = st.builds(
     Params,
     debounce_s=st.sampled_from([0.0, 0.01, 0.05, 0.3, 2.0]),
@@ -86,6 +97,15 @@ def _edges(start: float, gap_list: list[float], level_list: list[bool]) -> list[
     return out
 
 
+edge_sequences = given(
+    p=params,
+    initial=levels,
+    gap_list=st.lists(gaps, max_size=60),
+    level_list=st.lists(levels, min_size=60, max_size=60),
+)
+"""Any parameters, initial level and up to 60 edges (gaps and levels, for :func:`_edges`)."""
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     p=params,
@@ -103,13 +123,7 @@ def test_a_burst_within_one_flap_window_gives_at_most_flap_changes_plus_3_events
     events; a door (left_open_s beyond the burst and its settling) adds at most a
     door_left_open START once it has settled open."""
     w = p.flap_window_s
-    m = _machine(
-        debounce_s=p.debounce_s,
-        flap_changes=p.flap_changes,
-        flap_window_s=w,
-        fault_holdoff_s=p.fault_holdoff_s,
-        left_open_s=2 * w + 1.5 + p.debounce_s if door else None,
-    )
+    m = _machine_for(p, left_open_s=2 * w + 1.5 + p.debounce_s if door else None)
     m.start(0.0, initial)
     t0 = 1.0
     edges = [(t0 + w * x, lvl) for x, lvl in zip(sorted(offsets), level_list, strict=False)]
@@ -127,25 +141,14 @@ def test_a_burst_within_one_flap_window_gives_at_most_flap_changes_plus_3_events
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    p=params,
-    initial=levels,
-    gap_list=st.lists(gaps, max_size=60),
-    level_list=st.lists(levels, min_size=60, max_size=60),
-)
+@edge_sequences
 def test_the_reported_state_is_the_pin_once_quiet_for_debounce_or_flap_window(
     p: Params, initial: bool, gap_list: list[float], level_list: list[bool]
 ) -> None:
     """Any edge sequence, ticked at its due times: one tick debounce_s after the last edge
     (max(debounce_s, flap_window_s) if it was flapping) reports the pin's last level, the
     flapping is over, and then only a door's left-open timer can still be due."""
-    m = _machine(
-        debounce_s=p.debounce_s,
-        flap_changes=p.flap_changes,
-        flap_window_s=p.flap_window_s,
-        fault_holdoff_s=p.fault_holdoff_s,
-        left_open_s=50.0,
-    )
+    m = _machine_for(p, left_open_s=50.0)
     m.start(0.0, initial)
     edges = _edges(1.0, gap_list, level_list)
     _feed(m, initial, edges)
@@ -160,25 +163,14 @@ def test_the_reported_state_is_the_pin_once_quiet_for_debounce_or_flap_window(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    p=params,
-    initial=levels,
-    gap_list=st.lists(gaps, max_size=60),
-    level_list=st.lists(levels, min_size=60, max_size=60),
-)
+@edge_sequences
 def test_outputs_are_well_formed_for_any_edge_sequence(
     p: Params, initial: bool, gap_list: list[float], level_list: list[bool]
 ) -> None:
     """Any edge sequence: state changes alternate; a fault START follows FLAPPING and its END
     follows STEADY, each START ended once, at most one START per fault_holdoff_s; a door is
     left open only while reported open, and that ends right after it is reported closed."""
-    m = _machine(
-        debounce_s=p.debounce_s,
-        flap_changes=p.flap_changes,
-        flap_window_s=p.flap_window_s,
-        fault_holdoff_s=p.fault_holdoff_s,
-        left_open_s=4.0,
-    )
+    m = _machine_for(p, left_open_s=4.0)
     out = m.start(0.0, initial)
     edges = _edges(1.0, gap_list, level_list)
     out += _feed(m, initial, edges)
