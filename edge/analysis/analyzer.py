@@ -2,6 +2,13 @@
 it, tracker, zones -> observations. Plain and single-threaded, so the daemon, ``edge bench vision``
 and the tests run exactly the same code.
 
+Per frame: the gate (:mod:`edge.analysis.motion.background`, thresholds relative to the light
+and the noise) -> the low-light stage (:mod:`edge.analysis.lowlight`: in the dark, what the
+detector is shown) -> the schedule (:mod:`edge.analysis.schedule`), told whether the motion
+is news by the region memory (:mod:`edge.analysis.regions`: where runs keep finding nobody)
+and whether a sighting awaits confirmation -> the detector -> box filters -> the region memory
+learns what the run found -> tracker -> zones.
+
 Time: stream time (``Frame.pts``) restarts at 0 with every session of the input (each
 reconnect). Everything here that keeps time between frames (the detector schedule, the
 tracker, motion episodes, tampering) runs on *camera time* instead, from a
@@ -22,10 +29,12 @@ from dataclasses import dataclass, replace
 from edge.analysis.detect.base import Detection, Detector
 from edge.analysis.detect.filters import BoxFilter
 from edge.analysis.episodes import MotionEpisodes
+from edge.analysis.lowlight import LowLight
 from edge.analysis.motion.background import BackgroundMotion
 from edge.analysis.motion.base import Box, MotionGate, MotionResult
 from edge.analysis.observation import Observation, Still
-from edge.analysis.schedule import DetectionSchedule
+from edge.analysis.regions import RegionMemory
+from edge.analysis.schedule import DetectionSchedule, Why
 from edge.analysis.tamper import TamperSettings, TamperWatch
 from edge.analysis.track import Change, Tracker, TrackEvent
 from edge.analysis.zones import Zones
@@ -33,6 +42,9 @@ from edge.capture.frame import Frame, Image
 from edge.capture.session import CameraClock
 from edge.config.cameras import CameraConfig
 from edge.core.kinds import Kind, State
+
+DARK_WEIGHT = 1 / 3
+"""What a detector run on the low-light picture that finds nobody counts in the region memory."""
 
 
 @dataclass
@@ -43,6 +55,10 @@ class AnalysisStats:
     motion_frames: int = 0
     detector_calls: int = 0
     detections: int = 0
+    known_skips: int = 0
+    """Frames with motion only where the detector keeps finding nobody, not looked at."""
+    dark_frames: int = 0
+    """Frames the detector saw through the low-light picture."""
     motion_s: float = 0.0
     detector_s: float = 0.0
     last_detector_ms: float = 0.0
@@ -83,6 +99,8 @@ class Analyzer:
         self.episodes = MotionEpisodes(cam.motion.end_after_s)
         d = cam.detection
         self.schedule = DetectionSchedule(d)
+        self.memory = RegionMemory(known_after=d.known_after, half_life_s=d.known_half_life_s)
+        self.lowlight = LowLight(d.low_light_below)
         self.filter = BoxFilter(d)
         self.tracker = Tracker(
             confirm_hits=d.confirm_hits,
@@ -112,9 +130,15 @@ class Analyzer:
         seen += self.tamper.update(frame.image, t, frame.wall)
         if self.detector is not None:
             dets: list[Detection] | None = None
-            if self.schedule.due(motion, t, self.tracker.tracking):
-                dets = self._detect(frame.image, motion)
             h, w = frame.image.shape[:2]
+            self.lowlight.update(frame.image, t, motion.brightness, motion.lighting)
+            moving = motion.motion and not motion.lighting
+            novel = not moving or self.memory.novel(motion.regions, t, w, h)
+            pending = any(not tr.confirmed for tr in self.tracker.tracks)
+            if self.schedule.due(motion, t, self.tracker.tracking, pending=pending, novel=novel):
+                dets = self._detect(frame.image, motion, t)
+            elif moving and not novel and not self.tracker.tracking:
+                self.stats.known_skips += 1
             zones_of = {}
             if dets and self.zones:
                 zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
@@ -145,22 +169,36 @@ class Analyzer:
             session=frame.session,
         )
 
-    def _detect(self, image: Image, motion: MotionResult) -> list[Detection]:
+    def _detect(self, image: Image, motion: MotionResult, t: float) -> list[Detection]:
+        """Run the detector (on a crop around the motion when so configured, never for a
+        periodic full look), filter its boxes, teach the region memory what it found."""
         assert self.detector is not None
         h, w = image.shape[:2]
         t0 = self._clock()
-        if self.cam.detection.region == "motion" and motion.regions:
-            x, y, cw, ch = crop_around(motion.regions, w, h)
-            raw = [d.shifted(x, y) for d in self.detector.detect(image[y : y + ch, x : x + cw])]
+        dark = self.lowlight.dark
+        picture = self.lowlight.picture(image)
+        self.stats.dark_frames += dark
+        crop: Box | None = None
+        full = self.schedule.why in (Why.BUSY, Why.IDLE)
+        if self.cam.detection.region == "motion" and motion.regions and not full:
+            # at least the model's input size: a small, far person is seen at full resolution
+            side = int(getattr(self.detector, "size", 256))
+            crop = x, y, cw, ch = crop_around(motion.regions, w, h, min_side=side)
+            found = self.detector.detect(picture[y : y + ch, x : x + cw])
+            raw = [d.shifted(x, y) for d in found]
         else:
-            raw = self.detector.detect(image)
+            raw = self.detector.detect(picture)
         spent = self._clock() - t0
         self.stats.detector_s += spent
         self.stats.last_detector_ms = spent * 1000
         self.stats.detector_calls += 1
-        dets = self.filter(raw, w, h)
+        dets = self.filter(raw, w, h, dark)
         self.stats.detections += len(dets)
         self.last_detections = dets
+        moved = motion.regions if motion.motion and not motion.lighting else ()
+        # in the dark the detector misses more (a person walking in is often found only
+        # after a second or two): its "nobody" counts a third
+        self.memory.learn(moved, dets, t, w, h, seen=crop, weight=DARK_WEIGHT if dark else 1.0)
         return dets
 
     def _person(self, te: TrackEvent, frame: Frame) -> Observation:

@@ -1,4 +1,5 @@
-"""When the detector is worth running: on motion, and now and then while someone is tracked.
+"""When the detector is worth running: on new motion, to confirm a first sighting, now and
+then while someone is tracked, and now and then anyway.
 
 Times are camera time (:class:`edge.capture.session.CameraClock`: continuous across
 reconnects), never session stream time, which restarts at 0 with every session. A time before
@@ -8,36 +9,83 @@ back by a clock that went backwards.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from edge.analysis.motion.base import MotionResult
 from edge.config.detection import CameraDetectionConfig
+
+
+class Why(StrEnum):
+    """Why the detector runs on a frame."""
+
+    MOTION = "motion"
+    """New motion, nobody tracked."""
+    CONFIRM = "confirm"
+    """A first sighting not yet confirmed: look again at once."""
+    TRACKING = "tracking"
+    """Someone tracked: keep up with them."""
+    BUSY = "busy"
+    """Only known motion (where the detector keeps finding nobody): the periodic full look."""
+    IDLE = "idle"
+    """Nothing going on: the periodic full look (a person the gate cannot see)."""
 
 
 class DetectionSchedule:
     """Decides per analysed frame whether to run the detector.
 
-    - motion and nobody tracked: every frame (find a newcomer at once);
+    - an unconfirmed sighting (a track with one hit): every frame until it is confirmed or
+      forgotten, so that one hit is followed by a second within ``confirm_window_s``;
     - motion while tracking: at most every ``busy_interval_s``;
+    - new motion and nobody tracked: every frame (find a newcomer at once);
+    - only known motion (see :mod:`edge.analysis.regions`): every ``busy_check_s``;
     - no motion while tracking: every ``recheck_s`` (someone standing still);
-    - nothing going on: every ``idle_check_s`` if set, else never.
+    - nothing going on: every ``idle_check_s`` if set (counted from the first frame when the
+      detector has not run yet), else never.
 
-    A lighting change is not motion: the gate has recalibrated, nobody moved.
+    A lighting change is not motion: the gate has recalibrated, nobody moved. ``why`` says
+    why the last due frame was due (a periodic look covers the whole frame, never a crop).
     """
 
     def __init__(self, cfg: CameraDetectionConfig) -> None:
         self.cfg = cfg
         self._last: float | None = None
+        self._first: float | None = None
+        self.why: Why | None = None
 
-    def due(self, motion: MotionResult, t: float, tracking: bool) -> bool:
-        """True when the detector should run on the frame at camera time *t*."""
+    def due(
+        self,
+        motion: MotionResult,
+        t: float,
+        tracking: bool,
+        *,
+        pending: bool = False,
+        novel: bool = True,
+    ) -> bool:
+        """True when the detector should run on the frame at camera time *t*. *pending*: a
+        sighting awaits confirmation; *novel*: the motion is news (not only known motion)."""
         last = self._last
         since = float("inf") if last is None or t < last else t - last
+        if self._first is None:
+            self._first = t
+        # the idle look counts from the last run, or from the first frame: nothing going on
+        # for idle_check_s, not "never looked"
+        idle = since if last is not None else t - self._first
         c = self.cfg
-        if motion.motion and not motion.lighting:
-            run = since >= c.busy_interval_s if tracking else True
+        why: Why | None = None
+        if pending:
+            why = Why.CONFIRM
+        elif motion.motion and not motion.lighting:
+            if tracking:
+                why = Why.TRACKING if since >= c.busy_interval_s else None
+            elif novel:
+                why = Why.MOTION
+            else:
+                why = Why.BUSY if since >= c.busy_check_s else None
         elif tracking:
-            run = since >= c.recheck_s
-        else:
-            run = c.idle_check_s > 0 and since >= c.idle_check_s
-        if run:
+            why = Why.TRACKING if since >= c.recheck_s else None
+        elif c.idle_check_s > 0 and idle >= c.idle_check_s:
+            why = Why.IDLE
+        if why is not None:
             self._last = t
-        return run
+            self.why = why
+        return why is not None

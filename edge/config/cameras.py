@@ -144,13 +144,45 @@ class MotionMaskConfig(Outline):
 
 
 class MotionConfig(Section):
-    """The motion gate: cheap per-frame analysis that decides when to look closer."""
+    """The motion gate: cheap per-frame analysis that decides when to look closer.
+
+    Per pixel, a change counts when above ``min(threshold, max(min_threshold, contrast *
+    scene mean, noise_factor * pixel noise))``: 25 grey levels by day, a grey level or two in
+    a dark room, more where the picture is noisy."""
 
     width: int = Field(
         default=320, ge=64, le=1920, description="Frames are downscaled to this width first."
     )
     threshold: int = Field(
-        default=25, ge=1, le=255, description="Grey-level difference that counts as changed."
+        default=25,
+        ge=1,
+        le=255,
+        description="Grey-level difference that counts as changed in a well-lit scene: the "
+        "largest per-pixel threshold. Darker scenes use a lower one (contrast, noise_factor).",
+    )
+    contrast: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Below 'threshold', a change of this fraction of the scene's mean grey "
+        "counts (0.2: 20%, as 25 grey levels are at a mean of 125).",
+    )
+    noise_factor: float = Field(
+        default=4.0,
+        ge=1,
+        le=50,
+        description="A pixel's threshold is at least this many times its learned noise (mean "
+        "absolute difference from the background while nothing moves there).",
+    )
+    noise_rate: float = Field(
+        default=0.02, gt=0, le=1, description="Learning rate of the per-pixel noise per frame."
+    )
+    min_threshold: float = Field(
+        default=1.5,
+        ge=0.1,
+        le=255,
+        description="Smallest per-pixel threshold in grey levels (a near-black, noiseless "
+        "view); at most 'threshold'.",
     )
     min_area: float = Field(
         default=0.002,
@@ -177,6 +209,12 @@ class MotionConfig(Section):
         description="Areas whose changes never count as motion (needs the camera's "
         "resolution). Unlike privacy masks they hide nothing.",
     )
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> MotionConfig:
+        if self.min_threshold > self.threshold:
+            raise ValueError("min_threshold must not exceed threshold")
+        return self
 
 
 class CameraConfig(Section):

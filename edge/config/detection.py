@@ -87,10 +87,46 @@ class CameraDetectionConfig(Section):
         "without motion, so someone standing still is not lost.",
     )
     idle_check_s: float = Field(
-        default=0.0,
+        default=15.0,
         ge=0,
         le=3600,
-        description="With no motion and nobody tracked, look anyway this often (0: never).",
+        description="With no motion and nobody tracked, look at the whole frame anyway this "
+        "often (0: never): finds a person who came while the motion gate could not see them.",
+    )
+    busy_check_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=600,
+        description="When motion is only where the detector keeps finding nobody (a road, a "
+        "flag), look at the whole frame at least this often, so nobody hides there long.",
+    )
+    known_after: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="Detector runs finding nobody in a moving area (a run in the dark counts "
+        "a third) after which motion there is known and no longer runs the detector each frame; "
+        "0: all motion is news.",
+    )
+    known_half_life_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=86400,
+        description="How fast the memory of areas where motion brought nobody fades (half-life).",
+    )
+    low_light_below: float = Field(
+        default=40.0,
+        ge=0,
+        le=255,
+        description="When the view's mean grey is below this, the detector is shown a "
+        "denoised, brightened grey picture (a night view); 0: never.",
+    )
+    low_light_min_score: float = Field(
+        default=0.45,
+        gt=0,
+        lt=1,
+        description="Lowest score that counts on that low-light picture, when above min_score "
+        "(what is left of the noise looks like people to a detector, at low scores).",
     )
     confirm_hits: int = Field(
         default=2, ge=1, le=20, description="Detections that make a track (and its event)."

@@ -21,6 +21,8 @@ class MotionResult:
     """Fraction of the (downscaled) frame that differs from the background."""
     lighting: bool
     """A whole-frame brightness change: the background was recalibrated, no motion reported."""
+    brightness: float | None = None
+    """Mean grey level (0-255) of the frame, when the gate measured it."""
 
 
 class MotionGate(Protocol):
