@@ -16,7 +16,7 @@ from edge.config.cameras import CameraConfig
 from edge.config.detection import DetectorConfig
 from edge.config.loader import loads
 from edge.events.context import EventFactory
-from edge.events.model import Event
+from edge.events.model import Event, State
 from edge.node.camera import CameraWorker
 
 
@@ -76,7 +76,25 @@ def _run(video: str, fps: float, detector_json: str) -> dict[str, Any]:
         "pipeline_cpu_s": round(cpu, 3),
         "cpu_s_per_video_s": round(cpu / max(video_s, 1e-9), 4),
         "x_realtime": round(video_s / max(wall, 1e-9), 2),
+        "events": occurrences(events),
     }
+
+
+def occurrences(events: list[Event]) -> list[dict[str, Any]]:
+    """Every occurrence (a person, a motion episode, lights off...) with its start and end
+    stream time in seconds (None: never ended), in order of start: for comparing a run with
+    ground truth by a script."""
+    spans: dict[str, dict[str, Any]] = {}
+    for e in events:
+        t = e.data.get("stream_time")
+        span = spans.setdefault(
+            e.occurrence, {"kind": str(e.kind), "camera": e.camera, "start": None, "end": None}
+        )
+        if e.state in (State.START, State.INSTANT) and span["start"] is None:
+            span["start"] = t
+        if e.state in (State.END, State.INSTANT):
+            span["end"] = t
+    return sorted(spans.values(), key=lambda s: (s["start"] is None, s["start"] or 0.0))
 
 
 def bench_vision(video: str, detector: DetectorConfig, fps: float = 5.0) -> dict[str, Any]:
@@ -88,8 +106,9 @@ def bench_vision(video: str, detector: DetectorConfig, fps: float = 5.0) -> dict
     return r
 
 
-def format_vision(r: dict[str, Any]) -> str:
-    """Human-readable lines."""
+def format_vision(r: dict[str, Any], *, events: bool = False) -> str:
+    """Human-readable lines (with *events*: one more line per occurrence)."""
+    spans = [f"  {s['kind']:<16} {_t(s['start'])} -> {_t(s['end'])}" for s in r["events"] if events]
     return "\n".join(
         [
             f"video: {r['video']}  detector: {r['detector']}  analysis {r['analysis_fps']:g} fps",
@@ -102,5 +121,10 @@ def format_vision(r: dict[str, Any]) -> str:
             f"pipeline {r['pipeline_wall_s']:.2f} s wall, {r['pipeline_cpu_s']:.2f} s CPU = "
             f"{r['cpu_s_per_video_s']:.3f} CPU s per video s; {r['x_realtime']:.1f}x real time; "
             f"peak RSS {r['peak_rss_mb']:.0f} MB",
+            *spans,
         ]
     )
+
+
+def _t(t: float | None) -> str:
+    return "open" if t is None else f"{t:8.2f} s"

@@ -32,6 +32,11 @@ def register(sub: SubParsers) -> None:
     )
     b.add_argument("video", type=Path, help="video file")
     b.add_argument("--fps", type=float, default=5.0, help="analysis rate")
+    b.add_argument(
+        "--events",
+        action="store_true",
+        help="list every occurrence with its start and end stream time (always in --json)",
+    )
     add_detector_args(b)
     b = bench.add_parser("clips", help="CPU per clip: remux versus re-encode")
     b.add_argument("video", type=Path, help="H.264 video file")
@@ -74,7 +79,7 @@ def _vision(args: argparse.Namespace) -> int:
     from edge.bench.vision import bench_vision, format_vision
 
     result = bench_vision(str(args.video), detector_config(args), fps=args.fps)
-    print(json.dumps(result, indent=2) if args.json else format_vision(result))
+    print(json.dumps(result, indent=2) if args.json else format_vision(result, events=args.events))
     return EXIT_OK
 
 

@@ -186,6 +186,11 @@ def test_bench_vision_reports_figures(videos: Path, capsys: pytest.CaptureFixtur
     ):
         assert r[key] > 0, key
     assert r["frames"] == 697 and r["person_events"] == 6
+    # every occurrence with its start and end stream time, for scripts against ground truth
+    persons = [s for s in r["events"] if s["kind"] == "person"]
+    assert len(persons) == 6 and all(s["start"] < s["end"] for s in persons)
+    arrivals = (6.1, 22.8, 50.6, 74.5, 92.5, 123.7)
+    assert all(abs(s["start"] - a) < 2.0 for s, a in zip(persons, arrivals, strict=True))
     print(
         f"bench vision: {r['x_realtime']}x real time, {r['cpu_s_per_video_s']} CPU s per "
         f"video s, {r['detector_calls']} detector calls"
