@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge.config.cameras import CameraConfig
 from edge.config.loader import ConfigError, loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
@@ -98,3 +99,20 @@ def node_config(
         parts.append(extra.strip("\n") + "\n")
     parts += [*cameras, *sensors, *destinations]
     return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+
+
+def video_camera(
+    video: Path, extra: str = "", *, name: str = "cam", fps: float = 5
+) -> CameraConfig:
+    """The validated config of one camera replaying *video* at *fps* (node ``n`` at site
+    ``s``), with *extra* camera settings appended; for tests that run the analyzer alone."""
+    return loads(f"""
+[node]
+id = "n"
+site = "s"
+[[cameras]]
+name = "{name}"
+fps = {fps}
+detect = {{ kind = "file", path = "{video}" }}
+{extra}
+""").cameras[0]

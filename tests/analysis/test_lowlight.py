@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from lowlight import Img, Noise, cover, darken, fade, scene, spray
+from nodecfg import video_camera
 
 from edge.analysis.analyzer import Analyzer
 from edge.analysis.observation import Observation
 from edge.analysis.tamper import TamperWatch
 from edge.capture.file import FileInput
 from edge.capture.frame import Frame
-from edge.config.loader import loads
 from edge.core.kinds import Kind, Severity, State
 from edge.events.camera import SEVERITY, CameraEvents
 from edge.events.context import EventFactory
@@ -263,15 +263,7 @@ def test_per_frame_cost_is_small() -> None:
 def _video_events(path: Path, slower: int = 1) -> list[Event]:
     """*path* through the analyzer (5 fps, no detector) as events; *slower* times slower
     (each frame shown that many times), so that its lit and dark spells outlast the hold."""
-    cam = loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "cam"
-fps = 5
-detect = {{ kind = "file", path = "{path}" }}
-""").cameras[0]
+    cam = video_camera(path)
     events_of = CameraEvents(Analyzer(cam), EventFactory("n", "s"))
     events: list[Event] = []
     n, last = 0, None

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import SHARED
+from nodecfg import video_camera
 
 from edge.analysis.analyzer import Analyzer
 from edge.analysis.detect.onnx import OnnxDetector
@@ -17,7 +18,6 @@ from edge.analysis.observation import Observation
 from edge.analysis.tamper import TamperWatch
 from edge.capture.file import FileInput
 from edge.capture.frame import Frame
-from edge.config.loader import loads
 from edge.events.camera import SEVERITY, CameraEvents
 from edge.events.context import EventFactory
 from edge.events.model import Event
@@ -86,15 +86,7 @@ def test_light_dark_raises_no_person_event(videos: Path) -> None:
     """light-dark.h264 (the lights go off): no person event and no camera_tampered; what it
     does raise is motion at most (the gate recalibrates at the switch). Documented in the
     README under 'What the samples raise'."""
-    cam = loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "cam"
-fps = 5
-detect = {{ kind = "file", path = "{videos / "light-dark.h264"}" }}
-""").cameras[0]
+    cam = video_camera(videos / "light-dark.h264")
     det = OnnxDetector(SHARED / "models" / "yolox_nano" / "yolox_nano.onnx")
     an = CameraEvents(Analyzer(cam, detector=det), EventFactory("n", "s"))
     events: list[Event] = []

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import SHARED
 from lowlight_video import make_lowlight
+from nodecfg import video_camera
 
 from edge.analysis.analyzer import AnalysisStats, Analyzer
 from edge.analysis.detect.onnx import OnnxDetector
@@ -22,7 +23,6 @@ from edge.analysis.motion.background import BackgroundMotion
 from edge.capture.file import FileInput
 from edge.capture.frame import Frame
 from edge.config.cameras import MotionConfig
-from edge.config.loader import loads
 from edge.events.camera import CameraEvents
 from edge.events.context import EventFactory
 from edge.events.model import Event
@@ -57,15 +57,7 @@ def _frames(video: Path) -> list[Frame]:
 
 def run_video(video: Path, detector: OnnxDetector) -> tuple[list[Event], AnalysisStats]:
     """Every event the analysis of *video* produces (default camera settings, 5 fps)."""
-    cam = loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "cam"
-fps = 5
-detect = {{ kind = "file", path = "{video}" }}
-""").cameras[0]
+    cam = video_camera(video)
     an = CameraEvents(Analyzer(cam, detector=detector), EventFactory("n", "s"))
     events: list[Event] = []
     last = None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SHARED
+from nodecfg import video_camera
 
 from edge.analysis.analyzer import AnalysisStats, Analyzer
 from edge.analysis.detect.onnx import OnnxDetector
@@ -16,7 +17,6 @@ from edge.capture.frame import Frame
 from edge.capture.privacy import MaskSpec
 from edge.cli.main import main
 from edge.config.cameras import CameraConfig
-from edge.config.loader import loads
 from edge.events.camera import CameraEvents
 from edge.events.context import EventFactory
 from edge.events.model import Event
@@ -32,16 +32,7 @@ def detector() -> OnnxDetector:
 
 
 def _camera(video: Path, extra: str = "") -> CameraConfig:
-    return loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "cam"
-fps = 5
-detect = {{ kind = "file", path = "{video}" }}
-{extra}
-""").cameras[0]
+    return video_camera(video, extra)
 
 
 def run_video(

@@ -8,12 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from nodecfg import video_camera
 
 from edge.capture.base import SourceError
 from edge.capture.factory import build_inputs
 from edge.capture.file import FileInput
 from edge.config.cameras import CameraConfig
-from edge.config.loader import loads
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.node.camera import CameraWorker
@@ -36,15 +36,7 @@ def _broken(kind: str, tmp_path: Path, videos: Path) -> Path:
 
 
 def _camera(path: Path) -> CameraConfig:
-    return loads(f"""
-[node]
-id = "n"
-site = "s"
-[[cameras]]
-name = "yard"
-fps = 5
-detect = {{ kind = "file", path = "{path}" }}
-""").cameras[0]
+    return video_camera(path, name="yard")
 
 
 #: broken file -> the fault's data.reason
