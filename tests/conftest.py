@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,6 +14,7 @@ from typing import Protocol
 
 import pytest
 import structlog
+from pg import PgServer
 
 from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
@@ -173,3 +176,28 @@ def rtsp_server() -> Iterator[Callable[[Path], RtspServer]]:
     yield start
     for s in servers:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A private PostgreSQL on 127.0.0.1 for the whole session (needs Debian's postgresql)."""
+    server = PgServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+_pg_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh, empty database on the session's PostgreSQL, dropped after the test."""
+    slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    name = f"t{next(_pg_databases):04d}_{slug}"
+    url = pg_server.new_database(name)
+    yield url
+    if pg_server.pid is not None:  # skip the drop if a test left the server stopped
+        pg_server.drop_database(name)

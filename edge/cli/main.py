@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from edge import __version__
-from edge.cli import audit, bench, check_config, demo, keys, run, sensors, snapshot
+from edge.cli import audit, bench, check_config, demo, keys, receive, run, sensors, snapshot
 from edge.cli import eval as evaluate
 from edge.cli.common import EXIT_USAGE, Command, Handler
 
@@ -20,6 +20,7 @@ COMMANDS: tuple[Command, ...] = (
     keys,
     audit,
     evaluate,
+    receive,
 )
 """Every command module, in the order ``edge --help`` lists them."""
 

@@ -9,12 +9,14 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from edge.config.root import EdgeConfig
 from edge.core.errors import ConfigurationError
+
+M = TypeVar("M", bound=BaseModel)
 
 CREDENTIAL_PREFIX = "credential:"
 MAX_BYTES = 1024**2
@@ -33,7 +35,14 @@ class ConfigError(ConfigurationError):
 
 
 def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> EdgeConfig:
-    """Load and validate the config at *path*.
+    """Load and validate the node config at *path* (see :func:`load_as`)."""
+    return load_as(EdgeConfig, path, env)
+
+
+def load_as(
+    model: type[M], path: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> M:
+    """Load and validate the config at *path* as *model* (the node's or the receiver's).
 
     ``credential:NAME`` values are resolved against ``$CREDENTIALS_DIRECTORY`` from *env*
     (default: the process environment).
@@ -47,11 +56,18 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         raise ConfigError(str(p), [f"cannot read: {e.strerror or e}"]) from e
     except UnicodeDecodeError as e:
         raise ConfigError(str(p), [f"not UTF-8 text (byte {e.start})"]) from e
-    return loads(text, source=str(p), env=env)
+    return loads_as(model, text, source=str(p), env=env)
 
 
 def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = None) -> EdgeConfig:
-    """Validate TOML *text*; *source* names it in errors."""
+    """Validate node config TOML *text*; *source* names it in errors."""
+    return loads_as(EdgeConfig, text, source, env)
+
+
+def loads_as(
+    model: type[M], text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> M:
+    """Validate TOML *text* as *model*; *source* names it in errors."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -66,9 +82,9 @@ def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = N
     if problems:
         raise ConfigError(source, problems)
     try:
-        return EdgeConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(source, [_describe(err) for err in e.errors()]) from e
+        raise ConfigError(source, [_describe(err, model) for err in e.errors()]) from e
 
 
 _TOO_DEEP = f"a node config needs at most {MAX_DEPTH} levels of arrays and tables"
@@ -122,13 +138,15 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
-def _model_at(loc: Sequence[str | int]) -> tuple[list[str | int], type[BaseModel] | None]:
+def _model_at(
+    loc: Sequence[str | int], root: type[BaseModel] = EdgeConfig
+) -> tuple[list[str | int], type[BaseModel] | None]:
     """Walk the config types along *loc*.
 
     Returns the loc with discriminator tags removed and the model that holds the last key.
     """
     clean: list[str | int] = []
-    current: Any = EdgeConfig
+    current: Any = root
     parent: type[BaseModel] | None = None
     for part in loc:
         current = _unwrap(current)
@@ -205,8 +223,8 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-def _describe(err: Mapping[str, Any]) -> str:
-    loc, parent = _model_at(err["loc"])
+def _describe(err: Mapping[str, Any], root: type[BaseModel] = EdgeConfig) -> str:
+    loc, parent = _model_at(err["loc"], root)
     where = format_loc(loc)
     etype = err["type"]
     ctx = err.get("ctx") or {}
@@ -219,7 +237,7 @@ def _describe(err: Mapping[str, Any]) -> str:
     if etype == "value_error":
         msg = str(ctx.get("error", err["msg"]))
         # cross-section checks name their own place
-        if msg.split(":", 1)[0].replace("[", ".").split(".")[0] in EdgeConfig.model_fields:
+        if msg.split(":", 1)[0].replace("[", ".").split(".")[0] in root.model_fields:
             return msg
         return f"{where}: {msg}"
     template = _MESSAGES.get(etype)

@@ -11,16 +11,27 @@ from edge.delivery.outbox import Outbox, limits_from
 from edge.delivery.policy import SharingPolicy
 from edge.delivery.queue import DeliveryQueue
 from edge.evidence.audit import AuditLog
+from edge.evidence.signing import Signer
 
 
 class Delivery:
     """Outbox, queue, ledger and links of one node."""
 
-    def __init__(self, cfg: EdgeConfig, audit: AuditLog, store: ClipStore) -> None:
+    def __init__(
+        self, cfg: EdgeConfig, audit: AuditLog, store: ClipStore, signer: Signer | None = None
+    ) -> None:
         o = cfg.outbox
         self.outbox = Outbox(cfg.outbox_path, limits_from(o), reserve_bytes=o.reserve_bytes)
         policy = SharingPolicy(cfg.destinations)
-        self.queue = DeliveryQueue(self.outbox, policy, store, chunk_size=o.chunk_size)
+        self.queue = DeliveryQueue(
+            self.outbox,
+            policy,
+            store,
+            chunk_size=o.chunk_size,
+            signer=signer,
+            site=cfg.node.site,
+            node=cfg.node.id,
+        )
         self.ledger = DeliveryLedger(self.outbox, audit, store)
         self.links = [
             MqttLink(

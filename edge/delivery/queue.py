@@ -4,6 +4,7 @@ The links are woken after each put so nothing waits for a poll."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from edge.delivery.message import OutboxMessage, Priority
 from edge.delivery.outbox import Outbox
 from edge.delivery.policy import SharingPolicy
 from edge.events.model import Event
+from edge.evidence.signing import SignedFields, Signer, message_properties, payload_sha256
 
 
 def priority_of(event: Event) -> Priority:
@@ -39,8 +41,13 @@ class DeliveryQueue:
         store: ClipStore | None = None,
         *,
         chunk_size: int = 256 * 1024,
+        signer: Signer | None = None,
+        site: str = "",
+        node: str = "",
     ) -> None:
         self.outbox = outbox
+        self.signer = signer
+        self.site, self.node = site, node
         self.policy = policy
         self.store = store
         self.chunk_size = chunk_size
@@ -55,19 +62,33 @@ class DeliveryQueue:
         """Where a heartbeat the outbox cannot store goes for *destination* (its link)."""
         self._offers[destination] = offer
 
+    def _signed(self, message: OutboxMessage) -> OutboxMessage:
+        """*message* with the node's signature (``kid``/``sig`` properties) when it has a key."""
+        if self.signer is None:
+            return message
+        digest = dict(message.properties).get("sha256") if message.file else None
+        fields = SignedFields(
+            self.site, self.node, message.topic, message.id,
+            digest or payload_sha256(message.body()),
+        )  # fmt: skip
+        props = message.properties + message_properties(fields, self.signer)
+        return dataclasses.replace(message, properties=props)
+
     def _woken(self) -> None:
         for wake in self._wake:
             wake()
 
     def store_event(self, event: Event) -> Sequence[str]:
         """Persist *event* (an ``EventStore``); returns the destinations it is queued for."""
-        message = OutboxMessage(
-            id=str(MessageId.event(event.id)),
-            priority=priority_of(event),
-            kind=str(event.kind),
-            topic=topics.EVENTS,
-            payload=event.to_json(),
-            created=time.time(),
+        message = self._signed(
+            OutboxMessage(
+                id=str(MessageId.event(event.id)),
+                priority=priority_of(event),
+                kind=str(event.kind),
+                topic=topics.EVENTS,
+                payload=event.to_json(),
+                created=time.time(),
+            )
         )
         destinations = self.policy.destinations_for(str(event.kind), event.camera)
         self.outbox.put(message, destinations)
@@ -83,19 +104,22 @@ class DeliveryQueue:
             if self.store is not None:  # nobody may have it: no reason to keep it first
                 self.store.mark_delivered(m["clip_id"])
             return
-        self.outbox.put_many(clip_messages(signed, path, self.chunk_size), destinations)
+        messages = [self._signed(m) for m in clip_messages(signed, path, self.chunk_size)]
+        self.outbox.put_many(messages, destinations)
         self._woken()
 
     def snapshot(self, snap_id: str, camera: str, path: Path) -> None:
         """An event snapshot was saved: queue the JPEG for who may see this camera."""
-        message = OutboxMessage(
-            id=str(MessageId.snapshot(snap_id)),
-            priority=Priority.CLIP,
-            kind=MessageKind.SNAPSHOT,
-            topic=topics.snapshot(snap_id),
-            payload=path.read_bytes(),
-            created=time.time(),
-            properties=(("camera", camera), ("content-type", "image/jpeg")),
+        message = self._signed(
+            OutboxMessage(
+                id=str(MessageId.snapshot(snap_id)),
+                priority=Priority.CLIP,
+                kind=MessageKind.SNAPSHOT,
+                topic=topics.snapshot(snap_id),
+                payload=path.read_bytes(),
+                created=time.time(),
+                properties=(("camera", camera), ("content-type", "image/jpeg")),
+            )
         )
         destinations = self.policy.destinations_for(MessageKind.SNAPSHOT, camera)
         if self.outbox.put(message, destinations) is None and self.store is not None:
@@ -106,15 +130,17 @@ class DeliveryQueue:
         """Queue a heartbeat (retained, expiring after *ttl_s*). When the outbox cannot store
         it (a full disk), the links still send it from memory: health must go out then most."""
         now = time.time()
-        message = OutboxMessage(
-            id=str(MessageId.health(new_id())),
-            priority=Priority.HEALTH,
-            kind=Kind.NODE_HEALTH,
-            topic=topics.HEALTH,
-            payload=payload,
-            created=now,
-            expires=now + ttl_s,
-            retain=True,
+        message = self._signed(
+            OutboxMessage(
+                id=str(MessageId.health(new_id())),
+                priority=Priority.HEALTH,
+                kind=Kind.NODE_HEALTH,
+                topic=topics.HEALTH,
+                payload=payload,
+                created=now,
+                expires=now + ttl_s,
+                retain=True,
+            )
         )
         destinations = self.policy.destinations_for(Kind.NODE_HEALTH)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from edge.config.transport import DestinationConfig
+from edge.config.transport import DestinationConfig, TlsConfig
 from edge.core.errors import TransportError
 
 
@@ -15,10 +15,13 @@ class TlsSetupError(TransportError):
 
 def client_context(dest: DestinationConfig) -> ssl.SSLContext | None:
     """An SSL context for *dest*, or None for a plain connection (allow_insecure only)."""
-    tls = dest.tls
+    return tls_context(dest.tls, f"destinations.{dest.name}.tls")
+
+
+def tls_context(tls: TlsConfig | None, where: str) -> ssl.SSLContext | None:
+    """An SSL context from *tls* (the config key *where* names it in errors)."""
     if tls is None:
         return None
-    where = f"destinations.{dest.name}.tls"
     for key, value in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)):
         if value is not None and not Path(value).is_file():
             raise TlsSetupError(f"{where}.{key}: file not found: {value}")

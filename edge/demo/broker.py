@@ -52,6 +52,11 @@ class LocalBroker:
     plain_port: int = 0
     tls_port: int = 0
     max_packet_size: int | None = None
+    max_queued_messages: int | None = None
+    """mosquitto ``max_queued_messages``: QoS 1/2 messages queued per client; None: default."""
+    max_inflight_messages: int | None = None
+    """mosquitto ``max_inflight_messages``: unacknowledged QoS 1/2 messages in flight per
+    client; None: mosquitto's default."""
     persistence: bool = False
     acl: str | None = None
     """mosquitto ACL text (``user NAME`` / ``topic write T`` lines); None: no ACL at all."""
@@ -94,6 +99,10 @@ class LocalBroker:
         ]
         if self.max_packet_size:
             lines.insert(0, f"max_packet_size {self.max_packet_size}")
+        if self.max_queued_messages is not None:
+            lines.insert(0, f"max_queued_messages {self.max_queued_messages}")
+        if self.max_inflight_messages is not None:
+            lines.insert(0, f"max_inflight_messages {self.max_inflight_messages}")
         if self.acl is not None:
             lines.insert(0, f"acl_file {self.acl_path}")
         return "\n".join(line for line in lines if line) + "\n"

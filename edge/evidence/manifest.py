@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.core.errors import EvidenceError
 from edge.evidence.canonical import canonical
-from edge.evidence.keys import NodeKey, key_id
+from edge.evidence.keys import key_id
+from edge.evidence.signing import Signer
 
 SCHEMA = "warehouse-edge/clip-manifest/1"
 
@@ -63,7 +64,7 @@ def build_manifest(
     }
 
 
-def sign_manifest(manifest: dict[str, Any], key: NodeKey) -> dict[str, Any]:
+def sign_manifest(manifest: dict[str, Any], key: Signer) -> dict[str, Any]:
     """The signed envelope: manifest, algorithm, key id, base64 signature of its canonical
     bytes."""
     return {

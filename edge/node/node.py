@@ -47,7 +47,7 @@ class Node:
         self.key = NodeKey(cfg.key_path)
         self.audit = AuditLog(cfg.audit_path, signer=self.key)
         self.store = ClipStore.from_config(cfg)
-        d = Delivery(cfg, self.audit, self.store)
+        d = Delivery(cfg, self.audit, self.store, self.key)
         self.outbox, self.delivery, self.links = d.outbox, d.queue, d.links
         self.factory = EventFactory(cfg.node.id, cfg.node.site)
         self.sink = EventSink(self.delivery, backlog_max=cfg.outbox.unstored_max)

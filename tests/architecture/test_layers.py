@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
     {"sensors"},
     {"delivery"},
     {"node"},
+    {"receiver"},
     {"demo"},
     {"bench"},
     {"cli"},
@@ -30,7 +31,7 @@ LAYERS: list[set[str]] = [
 """Lowest first: a package may import from its own layer's package or from lower layers."""
 
 MAX_LINES = 400
-MQTT_PACKAGES = {"delivery"}
+MQTT_PACKAGES = {"delivery", "receiver"}
 
 
 def _rank(package: str) -> int:

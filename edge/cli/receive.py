@@ -1,0 +1,183 @@
+"""``edge receive``: run the police-side receiver, enrol node keys, and look through what it
+stored (``list``, ``show``, ``nodes``, ``alerts``, ``quarantine``); ``bench`` simulates a fleet."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge.cli import receive_bench
+from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
+
+if TYPE_CHECKING:
+    from edge.receiver.config import ReceiverConfig
+    from edge.receiver.store.store import ReceiverStore
+
+
+def register(sub: SubParsers) -> None:
+    """Add `edge receive` and its actions."""
+    p = sub.add_parser(
+        "receive",
+        help="the police-side receiver (run it, enrol nodes, list what arrived)",
+        description="Without an action: run the receiver (until SIGTERM). Exit 2 for a bad "
+        "config, 1 when the store cannot be opened.",
+    )
+    p.add_argument("--config", "-c", type=Path, required=True, help="receiver config (TOML)")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    e = actions.add_parser("enrol", help="register a node's public key (from edge keys export)")
+    e.add_argument("node", help="node id, or SITE/NODE")
+    e.add_argument("public_key", type=Path, help="PEM or the JSON of edge keys export --json")
+    e.add_argument("--site", help="the node's site (when NODE does not name it)")
+    ls = actions.add_parser("list", help="events, newest first")
+    ls.add_argument("--node")
+    ls.add_argument("--kind")
+    ls.add_argument("--since", type=float, help="seconds ago")
+    ls.add_argument("--limit", type=int, default=50)
+    s = actions.add_parser("show", help="one event with its clip and verification")
+    s.add_argument("id")
+    actions.add_parser("nodes", help="the fleet board")
+    al = actions.add_parser("alerts", help="the receiver's own alerts")
+    al.add_argument("--all", action="store_true", help="cleared ones too")
+    actions.add_parser("quarantine", help="rejected messages and why")
+    for a in (ls, s, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
+        a.add_argument("--json", action="store_true", help="machine-readable")
+    receive_bench.register(actions)
+    p.set_defaults(handler=handle)
+
+
+def _config(path: Path) -> ReceiverConfig:
+    from edge.config.loader import ConfigError
+    from edge.receiver.config import load
+
+    try:
+        return load(path)
+    except ConfigError as e:
+        exit_if(e.source, e.problems, EXIT_USAGE)
+        raise
+
+
+def _store(cfg: ReceiverConfig) -> ReceiverStore:
+    from edge.receiver.store.database import StoreError
+    from edge.receiver.store.store import ReceiverStore
+
+    try:
+        return ReceiverStore(cfg.store_url, cfg.data_dir)
+    except StoreError as e:
+        exit_if(cfg.receiver.store, [str(e)], EXIT_FAILED)
+        raise
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Dispatch on the action; none runs the receiver."""
+    cfg = _config(args.config)
+    if args.action is None:
+        return _run(cfg)
+    if args.action == "bench":
+        return receive_bench.handle(args, cfg)
+    store = _store(cfg)
+    try:
+        if args.action == "enrol":
+            return _enrol(store, args)
+        return _show(store, args)
+    finally:
+        store.close()
+
+
+def _run(cfg: ReceiverConfig) -> int:
+    from edge.core import logs
+    from edge.receiver.service import Receiver
+
+    logs.configure("info", "auto")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    receiver = Receiver(cfg, _store(cfg))
+    receiver.start()
+    while not stop.wait(1):
+        pass
+    receiver.stop()
+    return EXIT_OK
+
+
+def _enrol(store: ReceiverStore, args: argparse.Namespace) -> int:
+    from edge.receiver.store.database import StoreError
+
+    text = args.public_key.read_text(encoding="utf-8")
+    site, node = args.site, args.node
+    if "/" in node:
+        site, node = node.split("/", 1)
+    if text.lstrip().startswith("{"):
+        exported = json.loads(text)
+        if exported.get("node") != node:
+            print(f"{args.public_key}: key of node {exported.get('node')!r}, not {node!r}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
+        site = site or exported.get("site")
+        text = exported["public_key_pem"]
+    if not site:
+        print("the node's site is needed: SITE/NODE or --site", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        kid = store.enrol(site, node, text)
+    except (StoreError, ValueError) as e:
+        print(f"{args.public_key}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"enrolled {site}/{node} key {kid}")
+    return EXIT_OK
+
+
+def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
+    from edge.receiver.store import reads
+
+    db = store.db
+    data: Any
+    if args.action == "list":
+        since = None if args.since is None else time.time() - args.since
+        data = reads.events(db, reads.EventFilter(node=args.node, kind=args.kind, since=since,
+                                                  limit=args.limit))  # fmt: skip
+    elif args.action == "show":
+        data = reads.event(db, args.id)
+        if data is None:
+            print(f"no event {args.id}", file=sys.stderr)
+            return EXIT_FAILED
+    elif args.action == "nodes":
+        data = reads.nodes(db)
+    elif args.action == "alerts":
+        data = reads.alerts(db, open_only=not args.all)
+    else:
+        data = reads.quarantine(db)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        _table(data if isinstance(data, list) else [data], args.action)
+    return EXIT_OK
+
+
+_COLUMNS = {
+    "list": ("received", "site", "node", "kind", "severity", "camera", "sensor", "id"),
+    "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
+    "alerts": ("raised", "kind", "site", "node", "ref", "cleared", "detail"),
+    "quarantine": ("received", "reason", "node", "topic", "detail"),
+}
+
+
+def _table(rows: list[dict[str, Any]], action: str) -> None:
+    if action == "show":
+        print(json.dumps(rows[0], indent=2, default=str))
+        return
+    cols = _COLUMNS[action]
+    print("\t".join(cols))
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            if c in ("received", "raised", "cleared") and isinstance(v, float):
+                v = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))
+            cells.append("" if v is None else str(v))
+        print("\t".join(cells))

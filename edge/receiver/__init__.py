@@ -1,0 +1,1 @@
+"""The police side: receive, verify, store and supervise what the nodes deliver."""

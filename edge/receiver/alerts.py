@@ -1,0 +1,66 @@
+"""The receiver's own alerts and the rules that raise and clear them from what nodes send.
+Pure: the store applies the operations inside the same transaction as the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class AlertKind(StrEnum):
+    """What the receiver alerts the police about (beside the nodes' own events)."""
+
+    FORGED_MESSAGE = "forged_message"
+    NODE_OFFLINE = "node_offline"
+    NODE_DEGRADED = "node_degraded"
+    CLIP_INCOMPLETE = "clip_incomplete"
+    CLIP_CORRUPT = "clip_corrupt"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOp:
+    """Raise (at most one open alert per kind, node and ref) or clear an alert."""
+
+    raise_: bool
+    kind: AlertKind
+    site: str
+    node: str
+    ref: str = ""
+    detail: str = ""
+
+
+def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:
+    """Why a heartbeat shows a degraded node: camera faults, a long queue, a full disk."""
+    reasons = [
+        str(r)
+        for r in health.get("reasons", [])
+        if isinstance(r, str) and r.startswith(("camera_fault", "disk_full", "store_error"))
+    ]
+    waiting = 0
+    queue = health.get("queue")
+    if isinstance(queue, dict):
+        for classes in queue.values():
+            if isinstance(classes, dict):
+                waiting += sum(v for v in classes.values() if isinstance(v, int))
+    if waiting > queue_limit:
+        reasons.append(f"queue:{waiting}")
+    return reasons
+
+
+def on_health(site: str, node: str, health: dict[str, Any], queue_limit: int) -> list[AlertOp]:
+    """A heartbeat: the node is back (clears node_offline) and degraded or not."""
+    ops = [AlertOp(False, AlertKind.NODE_OFFLINE, site, node)]
+    reasons = degraded_reasons(health, queue_limit)
+    if reasons:
+        ops.append(AlertOp(True, AlertKind.NODE_DEGRADED, site, node, "", ", ".join(reasons)))
+    else:
+        ops.append(AlertOp(False, AlertKind.NODE_DEGRADED, site, node))
+    return ops
+
+
+def on_status(site: str, node: str, state: str) -> list[AlertOp]:
+    """The retained status (or the broker's last will) changed."""
+    if state == "offline":
+        return [AlertOp(True, AlertKind.NODE_OFFLINE, site, node, "", "status offline")]
+    return [AlertOp(False, AlertKind.NODE_OFFLINE, site, node)]

@@ -1,0 +1,175 @@
+"""The receiver's config (``receiver.toml``): one validated model per concern, like the
+node's. ``edge check-config`` tells the two apart by the ``[receiver]`` table."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from edge.config.base import Section
+from edge.config.loader import load_as, loads_as
+from edge.config.transport import TlsConfig
+
+DAY = 86400
+
+
+class ReceiverSection(Section):
+    """Who this receiver is and where it keeps what it receives."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Receiver name; its MQTT client id is 'receiver-NAME' (one persistent "
+        "session per name: two processes must not share one).",
+    )
+    data_dir: str = Field(
+        min_length=1, description="Directory for clips, snapshots and the SQLite store."
+    )
+    store: str = Field(
+        default="sqlite",
+        min_length=1,
+        description="'sqlite' (DATA_DIR/receiver.db) or a 'postgresql://...' URL (psycopg 3).",
+    )
+    batch_max: int = Field(
+        default=500, ge=1, le=10_000, description="Most messages committed in one transaction."
+    )
+    batch_wait_ms: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="How long the writer waits to fill a batch before committing what it has.",
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, store: str) -> str:
+        if store != "sqlite" and not store.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"must be 'sqlite' or a postgresql:// URL, got {store!r}")
+        return store
+
+
+class BrokerSection(Section):
+    """The police broker the nodes deliver into."""
+
+    host: str = Field(min_length=1, max_length=253, description="Broker host name or address.")
+    port: int = Field(default=8883, ge=1, le=65535, description="Broker TCP port (TLS).")
+    tls: TlsConfig | None = Field(
+        default=None, description="Mutual TLS; required unless allow_insecure = true."
+    )
+    allow_insecure: bool = Field(
+        default=False, description="Permit a plain connection (tests and labs only)."
+    )
+    topic_prefix: str = Field(
+        default="warehouse",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        description="First topic levels; nodes publish under PREFIX/SITE/NODE/...",
+    )
+    shared_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Join this shared-subscription group ($share/GROUP/...) so several "
+        "receivers split the traffic; unset: this receiver takes everything.",
+    )
+    session_expiry_s: int = Field(
+        default=7 * DAY,
+        ge=60,
+        le=365 * DAY,
+        description="How long the broker keeps this receiver's session (and queues for it) "
+        "while it is away.",
+    )
+    keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
+    receive_maximum: int = Field(
+        default=1000,
+        ge=1,
+        le=65535,
+        description="Unacknowledged messages the broker may send at once (MQTT 5 Receive "
+        "Maximum); acks wait for the commit, so this bounds a batch.",
+    )
+
+    @model_validator(mode="after")
+    def _secure(self) -> BrokerSection:
+        if self.tls is None and not self.allow_insecure:
+            raise ValueError("broker: tls is required (or allow_insecure = true for a lab)")
+        return self
+
+
+class SupervisionSection(Section):
+    """When a node counts as offline or degraded."""
+
+    offline_after_s: float = Field(
+        default=90, ge=5, le=DAY, description="No heartbeat for this long: node_offline."
+    )
+    check_interval_s: float = Field(
+        default=5, ge=0.2, le=600, description="How often nodes and clips are checked."
+    )
+    degraded_queue: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        description="Messages waiting in a node's outbox above which it is node_degraded.",
+    )
+
+
+class ClipsSection(Section):
+    """Clip reassembly."""
+
+    incomplete_after_s: float = Field(
+        default=900,
+        ge=1,
+        le=30 * DAY,
+        description="A clip whose chunks stop arriving for this long is reported incomplete "
+        "(it completes later if they resume).",
+    )
+    max_bytes: int = Field(
+        default=1 << 30,
+        ge=1024,
+        le=1 << 40,
+        description="Largest clip accepted; a manifest claiming more is quarantined.",
+    )
+
+
+class ReceiverConfig(Section):
+    """A police-side receiver."""
+
+    receiver: ReceiverSection = Field(description="Identity and storage.")
+    broker: BrokerSection = Field(description="The police broker.")
+    supervision: SupervisionSection = Field(
+        default_factory=SupervisionSection, description="Node supervision."
+    )
+    clips: ClipsSection = Field(default_factory=ClipsSection, description="Clip reassembly.")
+
+    @property
+    def data_dir(self) -> Path:
+        """Where files go."""
+        return Path(self.receiver.data_dir)
+
+    @property
+    def store_url(self) -> str:
+        """The store as a URL (``sqlite:///...`` or ``postgresql://...``)."""
+        if self.receiver.store == "sqlite":
+            return f"sqlite:///{self.data_dir / 'receiver.db'}"
+        return self.receiver.store
+
+    @property
+    def client_id(self) -> str:
+        """MQTT client id."""
+        return f"receiver-{self.receiver.name}"
+
+    @property
+    def topic_filter(self) -> str:
+        """What this receiver subscribes to (shared when a group is set)."""
+        topic = f"{self.broker.topic_prefix}/#"
+        group = self.broker.shared_group
+        return f"$share/{group}/{topic}" if group else topic
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> ReceiverConfig:
+    """Load and validate a receiver config file; errors name the key."""
+    return load_as(ReceiverConfig, path, env)
+
+
+def loads(text: str, source: str = "<receiver config>") -> ReceiverConfig:
+    """Validate receiver config TOML *text*."""
+    return loads_as(ReceiverConfig, text, source)

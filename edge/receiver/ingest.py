@@ -1,0 +1,149 @@
+"""Ingest: one paho MQTT 5 client with a persistent session (clean start off, a session
+expiry of days) so the broker queues while the receiver restarts, QoS 1 and manual acks. A
+message is checked on arrival, committed with its batch, and only then acknowledged to the
+broker: what the broker forgets is stored (at least once end to end; the store's ids make it
+exactly once). Acknowledgements go in arrival order, as MQTT requires."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.core.logs import get_logger
+from edge.delivery.tls import tls_context
+from edge.receiver.config import ReceiverConfig
+from edge.receiver.messages import Reason, Rejected, Verdict
+from edge.receiver.trust import Checker
+
+log = get_logger(__name__)
+
+_REKEY = (Reason.UNKNOWN_NODE, Reason.UNKNOWN_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A message waiting for its check and commit, and how to acknowledge it."""
+
+    connection: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    props: dict[str, str]
+    at: float
+
+
+class Ingest:
+    """The MQTT side of the receiver: fills :attr:`arrivals`, acknowledges on request."""
+
+    def __init__(
+        self, cfg: ReceiverConfig, checker: Checker, reload_keys: Callable[[], None]
+    ) -> None:
+        self.cfg = cfg
+        self.checker = checker
+        self._reload_keys = reload_keys
+        self._reloaded = 0.0
+        self._reload_lock = threading.Lock()
+        self.arrivals: queue.Queue[Arrival] = queue.Queue()
+        self.connection = 0
+        """Counts connections: acks for messages of an earlier one are never sent (the
+        broker sends those again on the new one)."""
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        b = cfg.broker
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        ctx = tls_context(b.tls, "broker.tls")
+        if ctx is not None:
+            self.client.tls_set_context(ctx)
+        self.client.reconnect_delay_set(1, 30)
+        self.client.max_inflight_messages_set(b.receive_maximum)
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+        self.client.on_subscribe = self._subscribed
+
+    def start(self) -> None:
+        """Connect (retrying in the background until the broker answers)."""
+        b = self.cfg.broker
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = b.session_expiry_s
+        props.ReceiveMaximum = b.receive_maximum
+        self.client.connect_async(
+            b.host, b.port, keepalive=b.keepalive_s, clean_start=False, properties=props
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect; unacknowledged messages stay with the broker for next time."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, arrivals: list[Arrival]) -> None:
+        """Acknowledge committed messages (in arrival order) of the current connection."""
+        for a in arrivals:
+            if a.qos > 0 and a.connection == self.connection:
+                self.client.ack(a.mid, a.qos)
+
+    def _connected(
+        self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any = None
+    ) -> None:
+        if reason.is_failure:
+            log.error("receiver.refused", broker=self.cfg.broker.host, reason=str(reason))
+            return
+        self.connection += 1
+        client.subscribe(self.cfg.topic_filter, qos=1)
+        self.connected.set()
+        log.info(
+            "receiver.connected",
+            broker=self.cfg.broker.host,
+            session_present=bool(getattr(flags, "session_present", False)),
+            topic=self.cfg.topic_filter,
+        )
+
+    def _subscribed(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        granted = [int(getattr(r, "value", r)) for r in reasons]
+        if any(g >= 0x80 for g in granted):  # MQTT 5 failure reason codes
+            log.error("receiver.subscribe_refused", topic=self.cfg.topic_filter, codes=granted)
+            return
+        self.subscribed.set()
+        log.info("receiver.subscribed", topic=self.cfg.topic_filter)
+
+    def _disconnected(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        self.subscribed.clear()
+        log.warning("receiver.disconnected", reason=str(reason))
+
+    def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        props = dict(getattr(msg.properties, "UserProperty", None) or [])
+        arrival = Arrival(
+            self.connection, msg.mid, msg.qos, msg.topic, bytes(msg.payload), props, time.time()
+        )
+        self.arrivals.put(arrival)
+
+    def check(self, a: Arrival) -> Verdict:
+        """The verdict on *a* (thread-safe: the writer checks a batch on several threads).
+        A message of an unknown node or key reloads the enrolled keys (at most once a
+        second) and is checked again: it may have been enrolled a moment ago."""
+        verdict = self.checker.check(a.topic, a.payload, a.props)
+        if isinstance(verdict, Rejected) and verdict.reason in _REKEY:
+            with self._reload_lock:
+                now = time.monotonic()
+                if now - self._reloaded > 1:
+                    self._reloaded = now
+                    self._reload_keys()
+            verdict = self.checker.check(a.topic, a.payload, a.props)
+        return verdict

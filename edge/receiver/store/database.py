@@ -1,0 +1,148 @@
+"""A connection to SQLite or PostgreSQL with one way of writing SQL: ``?`` placeholders,
+transactions as context managers, and the schema migrated on open."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from edge.core.errors import EdgeError
+from edge.receiver.store.schema import MIGRATIONS, TYPES
+
+
+class StoreError(EdgeError):
+    """The store cannot be opened or written."""
+
+
+class Database:
+    """One connection, serialised by a lock (a receiver has one writer thread; readers are
+    the command line and the supervision loop)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        if url.startswith("sqlite:///"):
+            self.engine = "sqlite"
+            path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._conn: Any = sqlite3.connect(
+                    str(path), check_same_thread=False, isolation_level=None, timeout=30
+                )
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as e:
+                raise StoreError(f"{path}: cannot open the SQLite store: {e}") from e
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.engine = "postgresql"
+            self._conn = _connect_postgres(url)
+        else:
+            raise StoreError(f"unknown store URL {url!r}: sqlite:///PATH or postgresql://...")
+        self.errors: tuple[type[BaseException], ...] = (sqlite3.Error, *_pg_errors())
+        self.migrate()
+
+    def sql(self, text: str) -> str:
+        """*text* for this engine (placeholders)."""
+        return text if self.engine == "sqlite" else text.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """A transaction: committed when the block ends, rolled back on an exception."""
+        with self._lock:
+            cur = Cursor(self, self._conn.cursor())
+            if self.engine == "sqlite":
+                self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read."""
+        with self.transaction() as cur:
+            return cur.execute(text, params).fetchall()
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns its version. Safe to run concurrently from
+        several receivers (PostgreSQL: an advisory lock serialises them)."""
+        types = TYPES[self.engine]
+        with self.transaction() as cur:
+            if self.engine == "postgresql":
+                cur.execute("SELECT pg_advisory_xact_lock(4242)")
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = cur.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
+            for n, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements:
+                    cur.execute(statement.format(**types))
+                cur.execute("INSERT INTO schema_version (version) VALUES (?)", (n,))
+        return len(MIGRATIONS)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock, contextlib.suppress(Exception):
+            self._conn.close()
+
+
+class Cursor:
+    """A cursor that takes ``?`` placeholders on both engines."""
+
+    def __init__(self, db: Database, cur: Any) -> None:
+        self._db, self._cur = db, cur
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement."""
+        self._cur.execute(self._db.sql(text), tuple(params))
+        return self
+
+    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        """Run one statement for each row."""
+        if rows:
+            self._cur.executemany(self._db.sql(text), [tuple(r) for r in rows])
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Remaining rows."""
+        return [tuple(r) for r in self._cur.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """Next row."""
+        row = self._cur.fetchone()
+        return None if row is None else tuple(row)
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+        return int(self._cur.rowcount)
+
+
+def _connect_postgres(url: str, timeout: float = 30.0) -> Any:
+    try:
+        import psycopg  # an optional extra: [receiver]
+    except ImportError as e:
+        raise StoreError(
+            "a postgresql:// store needs psycopg 3: pip install 'warehouse-edge[receiver]'"
+        ) from e
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=False, connect_timeout=5)
+        except psycopg.OperationalError as e:
+            if time.monotonic() > deadline:
+                raise StoreError(f"cannot connect to the PostgreSQL store: {e}") from e
+            time.sleep(0.5)
+
+
+def _pg_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:
+        return ()
+    return (psycopg.Error,)

@@ -1,0 +1,145 @@
+"""Read-only views of the store for the command line and the dashboard."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from edge.receiver.store.database import Database
+
+_EVENT_COLUMNS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
+                  "incident", "clip_id", "snapshot_id", "time", "received")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events to list (newest first)."""
+
+    node: str | None = None
+    site: str | None = None
+    kind: str | None = None
+    severity: str | None = None
+    since: float | None = None
+    """Received at or after this UNIX time."""
+    before_seq: int | None = None
+    """Page: only events older than this one."""
+    limit: int = 50
+
+
+def events(db: Database, f: EventFilter) -> list[dict[str, Any]]:
+    """Events matching *f*, newest first."""
+    where: list[str] = []
+    params: list[object] = []
+    for column, value in (("node", f.node), ("site", f.site), ("kind", f.kind),
+                          ("severity", f.severity)):  # fmt: skip
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if f.since is not None:
+        where.append("received >= ?")
+        params.append(f.since)
+    if f.before_seq is not None:
+        where.append("seq < ?")
+        params.append(f.before_seq)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = db.query(
+        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events{clause} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+        (*params, max(1, min(f.limit, 1000))),
+    )
+    return [dict(zip(_EVENT_COLUMNS, r, strict=True)) for r in rows]
+
+
+def event(db: Database, event_id: str) -> dict[str, Any] | None:
+    """One event with its payload, its clip (state, path, manifest) and its snapshot."""
+    rows = db.query(
+        f"SELECT {', '.join(_EVENT_COLUMNS)}, payload FROM events WHERE id = ?",  # noqa: S608
+        (event_id,),
+    )
+    if not rows:
+        return None
+    out = dict(zip((*_EVENT_COLUMNS, "payload"), rows[0], strict=True))
+    out["payload"] = json.loads(out["payload"])
+    out["clip"] = None
+    if out["clip_id"]:
+        clip = db.query(
+            "SELECT state, path, size, sha256, envelope, detail FROM clips"
+            " WHERE site = ? AND node = ? AND clip_id = ?",
+            (out["site"], out["node"], out["clip_id"]),
+        )
+        if clip:
+            state, path, size, sha, envelope, detail = clip[0]
+            signed = json.loads(envelope) if envelope else None
+            out["clip"] = {
+                "state": state,
+                "path": path,
+                "size": size,
+                "sha256": sha,
+                "detail": detail,
+                "key_id": signed.get("key_id") if signed else None,
+                "mask_hash": signed["manifest"].get("mask_hash") if signed else None,
+                "signature": "verified" if signed else "no manifest yet",
+            }
+    if out["snapshot_id"]:
+        snap = db.query(
+            "SELECT path, sha256 FROM snapshots WHERE site = ? AND node = ? AND id = ?",
+            (out["site"], out["node"], out["snapshot_id"]),
+        )
+        out["snapshot"] = {"path": snap[0][0], "sha256": snap[0][1]} if snap else None
+    return out
+
+
+def nodes(db: Database) -> list[dict[str, Any]]:
+    """The fleet board: every enrolled node with its last heartbeat and open alerts."""
+    open_alerts: dict[tuple[str, str], list[str]] = {}
+    for kind, site, node in db.query(
+        "SELECT kind, site, node FROM alerts WHERE cleared IS NULL AND kind IN"
+        " ('node_offline', 'node_degraded')"
+    ):
+        open_alerts.setdefault((str(site), str(node)), []).append(str(kind))
+    out = []
+    now = time.time()
+    for site, node, key_id, last_seen, health, status, online in db.query(
+        "SELECT site, node, key_id, last_seen, last_health, health_status, online FROM nodes"
+        " ORDER BY site, node"
+    ):
+        h = json.loads(health) if health else {}
+        alerts = open_alerts.get((str(site), str(node)), [])
+        state = ("offline" if "node_offline" in alerts
+                 else "degraded" if "node_degraded" in alerts or status == "degraded"
+                 else "online" if last_seen else "never seen")  # fmt: skip
+        queue = h.get("queue") or {}
+        out.append({
+            "site": site, "node": node, "key_id": key_id, "state": state,
+            "last_seen": last_seen,
+            "age_s": None if last_seen is None else round(now - float(last_seen), 1),
+            "online_flag": bool(online), "health_status": status,
+            "queued": sum(v for q in queue.values() if isinstance(q, dict)
+                          for v in q.values() if isinstance(v, int)),
+            "cameras": h.get("cameras") or {}, "disk_free_bytes": h.get("disk_free_bytes"),
+            "cpu_temp_c": h.get("cpu_temp_c"), "clock_synced": h.get("clock_synced"),
+            "reasons": h.get("reasons") or [], "alerts": alerts,
+        })  # fmt: skip
+    return out
+
+
+def alerts(db: Database, *, open_only: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+    """The receiver's own alerts, newest first."""
+    clause = " WHERE cleared IS NULL" if open_only else ""
+    cols = ("seq", "kind", "site", "node", "ref", "raised", "cleared", "detail")
+    rows = db.query(
+        f"SELECT {', '.join(cols)} FROM alerts{clause} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+        (limit,),
+    )
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def quarantine(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """Rejected messages, newest first (without payloads)."""
+    cols = ("seq", "received", "topic", "node", "id", "reason", "detail", "sha256")
+    rows = db.query(
+        f"SELECT {', '.join(cols)} FROM quarantine ORDER BY seq DESC LIMIT ?",  # noqa: S608
+        (limit,),
+    )
+    return [dict(zip(cols, r, strict=True)) for r in rows]

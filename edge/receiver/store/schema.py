@@ -1,0 +1,61 @@
+"""The receiver's tables, written once for both engines. ``{serial}``, ``{blob}`` and
+``{real}`` are filled in per engine; everything else is SQL both understand (upserts with
+``ON CONFLICT``, partial unique indexes). Each migration runs once, in order, recorded in
+``schema_version``."""
+
+from __future__ import annotations
+
+TYPES = {
+    "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB", "real": "REAL"},
+    "postgresql": {
+        "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "blob": "BYTEA",
+        "real": "DOUBLE PRECISION",
+    },
+}
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE nodes (
+            site TEXT NOT NULL, node TEXT NOT NULL, public_key TEXT NOT NULL,
+            key_id TEXT NOT NULL UNIQUE, enrolled {real} NOT NULL,
+            last_seen {real}, last_health TEXT, health_status TEXT,
+            online INTEGER NOT NULL DEFAULT 0, status_time {real}, audit_head TEXT,
+            PRIMARY KEY (site, node))""",
+        """CREATE TABLE seen (
+            site TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL, sha256 TEXT NOT NULL,
+            part TEXT NOT NULL, received {real} NOT NULL, PRIMARY KEY (site, node, id))""",
+        """CREATE TABLE events (
+            seq {serial}, site TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL,
+            kind TEXT NOT NULL, severity TEXT, state TEXT, camera TEXT, sensor TEXT,
+            incident TEXT, clip_id TEXT, snapshot_id TEXT, time TEXT, received {real} NOT NULL,
+            payload TEXT NOT NULL, UNIQUE (site, node, id))""",
+        "CREATE INDEX events_received ON events (received)",
+        "CREATE INDEX events_kind ON events (kind, received)",
+        "CREATE INDEX events_node ON events (node, received)",
+        """CREATE TABLE clips (
+            site TEXT NOT NULL, node TEXT NOT NULL, clip_id TEXT NOT NULL,
+            camera TEXT, envelope TEXT, size BIGINT, sha256 TEXT, chunks INTEGER,
+            state TEXT NOT NULL, path TEXT, updated {real} NOT NULL, detail TEXT,
+            PRIMARY KEY (site, node, clip_id))""",
+        """CREATE TABLE chunks (
+            site TEXT NOT NULL, node TEXT NOT NULL, clip_id TEXT NOT NULL, n INTEGER NOT NULL,
+            data {blob} NOT NULL, PRIMARY KEY (site, node, clip_id, n))""",
+        """CREATE TABLE snapshots (
+            site TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL, sha256 TEXT NOT NULL,
+            path TEXT NOT NULL, received {real} NOT NULL, PRIMARY KEY (site, node, id))""",
+        """CREATE TABLE audit_heads (
+            site TEXT NOT NULL, node TEXT NOT NULL, head TEXT NOT NULL, time {real} NOT NULL,
+            PRIMARY KEY (site, node, head))""",
+        """CREATE TABLE quarantine (
+            seq {serial}, received {real} NOT NULL, topic TEXT NOT NULL, node TEXT NOT NULL,
+            id TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
+            sha256 TEXT NOT NULL, payload {blob} NOT NULL)""",
+        """CREATE TABLE alerts (
+            seq {serial}, kind TEXT NOT NULL, site TEXT NOT NULL, node TEXT NOT NULL,
+            ref TEXT NOT NULL, raised {real} NOT NULL, cleared {real}, detail TEXT NOT NULL)""",
+        """CREATE UNIQUE INDEX alerts_open ON alerts (kind, site, node, ref)
+            WHERE cleared IS NULL""",
+    ),
+)
+"""Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""

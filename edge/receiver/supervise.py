@@ -1,0 +1,65 @@
+"""Supervision: nodes whose heartbeats stop are ``node_offline`` (the heartbeat and the
+retained status clear and raise it as they arrive; this loop catches silence), clips whose
+chunks stop are ``incomplete``, and the key registry follows enrolments."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from edge.core.logs import get_logger
+from edge.receiver.alerts import AlertKind, AlertOp
+from edge.receiver.clips import expire
+from edge.receiver.config import ReceiverConfig
+from edge.receiver.store.store import ReceiverStore
+from edge.receiver.trust import Registry
+
+log = get_logger(__name__)
+
+
+def silent_nodes(store: ReceiverStore, offline_after_s: float) -> list[AlertOp]:
+    """node_offline for every enrolled node not heard from for *offline_after_s*."""
+    cutoff = time.time() - offline_after_s
+    rows = store.db.query(
+        "SELECT site, node, COALESCE(last_seen, enrolled) FROM nodes"
+        " WHERE COALESCE(last_seen, enrolled) < ?",
+        (cutoff,),
+    )
+    return [
+        AlertOp(True, AlertKind.NODE_OFFLINE, str(s), str(n), "",
+                f"no heartbeat for {time.time() - float(t):.0f} s")
+        for s, n, t in rows
+    ]  # fmt: skip
+
+
+class Supervisor:
+    """The periodic checks, on their own thread."""
+
+    def __init__(self, cfg: ReceiverConfig, store: ReceiverStore, registry: Registry) -> None:
+        self.cfg, self.store, self.registry = cfg, store, registry
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
+
+    def start(self) -> None:
+        """Start checking."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking."""
+        self._stop.set()
+        self._thread.join(5)
+
+    def check(self) -> None:
+        """One round of checks."""
+        self.registry.replace(self.store.identities())
+        ops = silent_nodes(self.store, self.cfg.supervision.offline_after_s)
+        if ops:
+            self.store.alerts(ops)
+        expire(self.store, self.cfg.clips.incomplete_after_s)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.cfg.supervision.check_interval_s):
+            try:
+                self.check()
+            except Exception as e:  # a store outage must not end supervision
+                log.error("supervise.failed", error=str(e))

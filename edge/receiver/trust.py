@@ -1,0 +1,218 @@
+"""Which messages to believe. Every event, heartbeat, manifest, chunk and snapshot must be
+signed by the enrolled key of the node its topic names (``edge.evidence.signing``); the
+manifest's own signature and the event's own fields must agree with the topic too. Anything
+else is a :class:`Rejected` with a reason, for the quarantine.
+
+The retained ``status`` (``online``/``offline``, partly the broker's last will) is the one
+unsigned message: the broker publishes the will, so nobody could sign it. It is taken only
+for an enrolled node and only moves the node's online flag; the broker's ACLs keep other
+clients off a node's topics."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.core.errors import EvidenceError
+from edge.evidence.keys import key_id, load_public
+from edge.evidence.manifest import verify_manifest
+from edge.evidence.signing import KID, SIG, SignedFields, payload_sha256, verify_message
+from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
+
+MAX_JSON = 1 << 20
+"""An event, heartbeat or manifest is a few kilobytes; a larger JSON payload is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An enrolled node: who it is and its public key."""
+
+    node: str
+    site: str
+    public_pem: str
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        """The key."""
+        return load_public(self.public_pem)
+
+    @property
+    def key_id(self) -> str:
+        """The key's id (what ``kid`` carries)."""
+        return key_id(self.public)
+
+
+class Registry:
+    """Enrolled node keys by key id and by node (thread-safe; reloaded from the store)."""
+
+    def __init__(self, identities: Iterable[Identity] = ()) -> None:
+        self._lock = threading.Lock()
+        self._by_kid: dict[str, tuple[Identity, Ed25519PublicKey]] = {}
+        self._nodes: set[tuple[str, str]] = set()
+        self.replace(identities)
+
+    def replace(self, identities: Iterable[Identity]) -> None:
+        """Take this set of identities instead of the current one."""
+        by_kid = {i.key_id: (i, i.public) for i in identities}
+        with self._lock:
+            self._by_kid = by_kid
+            self._nodes = {(i.site, i.node) for i, _ in by_kid.values()}
+
+    def by_kid(self, kid: str) -> tuple[Identity, Ed25519PublicKey] | None:
+        """The identity owning key *kid*."""
+        with self._lock:
+            return self._by_kid.get(kid)
+
+    def enrolled(self, site: str, node: str) -> bool:
+        """Is *node* of *site* enrolled?"""
+        with self._lock:
+            return (site, node) in self._nodes
+
+
+_FIXED = {"events": Part.EVENT, "health": Part.HEALTH, "status": Part.STATUS}
+
+
+class _Reject(Exception):
+    """Raised inside :class:`Checker` to quarantine the message being checked."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _part_of(relative: str) -> tuple[Part, str, int]:
+    """Part, reference and chunk number of a topic relative to ``PREFIX/SITE/NODE/``."""
+    if relative in _FIXED:
+        return _FIXED[relative], "", 0
+    levels = relative.split("/")
+    if len(levels) == 3 and levels[0] == "clips" and levels[1]:
+        if levels[2] == "manifest":
+            return Part.MANIFEST, levels[1], 0
+        if levels[2].isdigit() and len(levels[2]) <= 6:
+            return Part.CHUNK, levels[1], int(levels[2])
+    if len(levels) == 2 and levels[0] == "snapshots" and levels[1]:
+        return Part.SNAPSHOT, levels[1], 0
+    raise _Reject(Reason.UNKNOWN_TOPIC, f"unknown message topic {relative!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What a topic says about a message."""
+
+    site: str
+    node: str
+    relative: str
+
+
+class Checker:
+    """Turns (topic, payload, user properties) into a :class:`Verdict`."""
+
+    def __init__(self, registry: Registry, prefix: str, *, max_clip_bytes: int) -> None:
+        self.registry = registry
+        self.prefix = prefix.rstrip("/") + "/"
+        self.max_clip_bytes = max_clip_bytes
+
+    def check(self, topic: str, payload: bytes, props: Mapping[str, str]) -> Verdict:
+        """The verdict on one message."""
+        digest = payload_sha256(payload)
+        node = ""
+        try:
+            where = self._where(topic)
+            node = where.node
+            return self._accept(where, topic, payload, digest, props)
+        except _Reject as r:
+            return Rejected(r.reason, r.detail, topic, payload, digest, node, props.get("id", ""))
+
+    def _where(self, topic: str) -> _Where:
+        if not topic.startswith(self.prefix):
+            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {topic!r} is outside {self.prefix}#")
+        rest = topic[len(self.prefix) :].split("/", 2)
+        if len(rest) != 3 or not rest[0] or not rest[1]:
+            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {topic!r} is not PREFIX/SITE/NODE/...")
+        return _Where(*rest)
+
+    def _accept(
+        self, where: _Where, topic: str, payload: bytes, digest: str, props: Mapping[str, str]
+    ) -> Accepted:
+        site, node = where.site, where.node
+        kind, ref, n = _part_of(where.relative)
+        if kind is Part.STATUS:
+            if not self.registry.enrolled(site, node):
+                raise _Reject(Reason.UNKNOWN_NODE, f"status of unenrolled node {site}/{node}")
+            data = _json(payload)
+            if data is None or data.get("state") not in ("online", "offline"):
+                raise _Reject(Reason.MALFORMED, "status is not {'state': online|offline}")
+            return Accepted(kind, site, node, f"status/{digest[:16]}", digest, payload, topic, data)
+        msg_id = props.get("id", "")
+        public = self._signer(where, msg_id, digest, props)
+        if kind in (Part.CHUNK, Part.SNAPSHOT):
+            return Accepted(kind, site, node, msg_id, digest, payload, topic, {}, ref, n)
+        data = _json(payload)
+        if data is None:
+            raise _Reject(Reason.MALFORMED, f"{kind} payload is not a JSON object")
+        if kind is Part.MANIFEST:
+            self._check_manifest(data, where, ref, public)
+        elif (data.get("site"), data.get("node")) != (site, node):
+            raise _Reject(Reason.TOPIC_MISMATCH, f"{kind} names another node than its topic")
+        elif kind is Part.EVENT and (data.get("id") != msg_id or not data.get("kind")):
+            raise _Reject(Reason.MALFORMED, "event id does not match the message id, or no kind")
+        return Accepted(kind, site, node, msg_id, digest, payload, topic, data, ref, n)
+
+    def _signer(
+        self, where: _Where, msg_id: str, digest: str, props: Mapping[str, str]
+    ) -> Ed25519PublicKey:
+        """The enrolled key that signed this message for this topic, or a rejection."""
+        site, node = where.site, where.node
+        kid, sig = props.get(KID), props.get(SIG)
+        if not msg_id or not kid or not sig:
+            raise _Reject(Reason.UNSIGNED, "no id, kid or sig user property")
+        owner = self.registry.by_kid(kid)
+        if owner is None:
+            if not self.registry.enrolled(site, node):
+                raise _Reject(Reason.UNKNOWN_NODE, f"node {site}/{node} is not enrolled")
+            raise _Reject(Reason.UNKNOWN_KEY, f"key {kid} is not {site}/{node}'s key")
+        identity, public = owner
+        if (identity.site, identity.node) != (site, node):
+            raise _Reject(
+                Reason.TOPIC_MISMATCH,
+                f"signed by {identity.site}/{identity.node}'s key on {site}/{node}'s topic",
+            )
+        try:
+            verify_message(SignedFields(site, node, where.relative, msg_id, digest), sig, public)
+        except EvidenceError as e:
+            raise _Reject(Reason.BAD_SIGNATURE, str(e)) from e
+        return public
+
+    def _check_manifest(
+        self, data: dict[str, Any], where: _Where, ref: str, public: Ed25519PublicKey
+    ) -> None:
+        """The manifest's own signature (the evidence) holds and it describes this clip."""
+        try:
+            manifest = verify_manifest(data, public)
+        except EvidenceError as e:
+            raise _Reject(Reason.BAD_SIGNATURE, str(e)) from e
+        names = (manifest.get("site"), manifest.get("node"), manifest.get("clip_id"))
+        if names != (where.site, where.node, ref):
+            raise _Reject(Reason.TOPIC_MISMATCH, "manifest names another node or clip")
+        transfer, size = data.get("transfer"), manifest.get("size")
+        if not isinstance(transfer, dict) or not isinstance(transfer.get("chunks"), int):
+            raise _Reject(Reason.MALFORMED, "manifest has no transfer plan")
+        if not isinstance(size, int) or size < 0 or size > self.max_clip_bytes:
+            raise _Reject(Reason.TOO_LARGE, f"clip size {size!r} over {self.max_clip_bytes}")
+        if not 1 <= transfer["chunks"] <= 100_000:
+            raise _Reject(Reason.MALFORMED, f"implausible chunk count {transfer['chunks']}")
+
+
+def _json(payload: bytes) -> dict[str, Any] | None:
+    if len(payload) > MAX_JSON:
+        return None
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,77 @@
+"""Helpers of the receiver tests: a receiver config for the session's broker, a publisher
+for simulated nodes, and waiting on what the store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.demo.broker import LocalBroker
+from edge.demo.pki import DemoCA
+from edge.receiver.config import ReceiverConfig, loads
+from edge.receiver.fleet import Publisher, SimNode
+from edge.receiver.store.store import ReceiverStore
+
+
+def receiver_toml(
+    data_dir: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    *,
+    name: str = "polda-jateng",
+    store: str = "sqlite",
+    group: str | None = None,
+    offline_after_s: float = 90,
+    incomplete_after_s: float = 900,
+) -> str:
+    """receiver.toml text for *broker* (a client certificate issued for *name*)."""
+    pair = ca.issue(f"receiver-{name}")
+    shared = f'shared_group = "{group}"\n' if group else ""
+    return (
+        f'[receiver]\nname = "{name}"\ndata_dir = "{data_dir}"\nstore = "{store}"\n'
+        f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\n{shared}'
+        f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
+        f"[supervision]\noffline_after_s = {offline_after_s}\ncheck_interval_s = 0.5\n"
+        f"[clips]\nincomplete_after_s = {incomplete_after_s}\n"
+    )
+
+
+def receiver_config(
+    data_dir: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    *,
+    name: str = "polda-jateng",
+    store: str = "sqlite",
+    group: str | None = None,
+    offline_after_s: float = 90,
+    incomplete_after_s: float = 900,
+) -> ReceiverConfig:
+    """The validated config of :func:`receiver_toml`."""
+    text = receiver_toml(
+        data_dir,
+        broker,
+        ca,
+        name=name,
+        store=store,
+        group=group,
+        offline_after_s=offline_after_s,
+        incomplete_after_s=incomplete_after_s,
+    )
+    return loads(text)
+
+
+def publisher(broker: LocalBroker, ca: DemoCA) -> Publisher:
+    """A publisher for simulated nodes on *broker*."""
+    pair = ca.issue("sim-nodes")
+    return Publisher(broker.tls_port, ca.ca_path, pair.cert, pair.key)
+
+
+def enrol(store: ReceiverStore, *nodes: SimNode) -> None:
+    """Enrol each simulated node's key."""
+    for n in nodes:
+        store.enrol(n.site, n.node, n.key.pem)
+
+
+def count(store: ReceiverStore, table: str) -> int:
+    """Rows in *table*."""
+    return int(store.db.query(f"SELECT COUNT(*) FROM {table}")[0][0])
