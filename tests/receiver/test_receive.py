@@ -27,10 +27,14 @@ def pub(broker: LocalBroker, ca: DemoCA) -> Iterator[Publisher]:
     p.close()
 
 
-@pytest.fixture
-def receiver(tmp_path: Path, broker: LocalBroker, ca: DemoCA) -> Iterator[Receiver]:
-    """A running receiver with a SQLite store (a fresh client id per test)."""
-    cfg = receiver_config(tmp_path / "rx", broker, ca, name=tmp_path.name.lower()[:40],
+@pytest.fixture(params=["sqlite", "postgresql"])
+def receiver(
+    tmp_path: Path, broker: LocalBroker, ca: DemoCA, request: pytest.FixtureRequest
+) -> Iterator[Receiver]:
+    """A running receiver on each store engine (a fresh client id per test)."""
+    store = "sqlite" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+    name = "".join(c for c in tmp_path.name.lower() if c.isalnum())[-40:]
+    cfg = receiver_config(tmp_path / "rx", broker, ca, name=name, store=store,
                           incomplete_after_s=2)  # fmt: skip
     r = Receiver(cfg)
     r.start()

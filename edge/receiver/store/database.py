@@ -43,18 +43,32 @@ class Database:
             self._conn = _connect_postgres(url)
         else:
             raise StoreError(f"unknown store URL {url!r}: sqlite:///PATH or postgresql://...")
+        self._cursor_options: dict[str, Any] = {"binary": True} if self.engine != "sqlite" else {}
+        """PostgreSQL: binary parameters (arrays of text without escaping)."""
         self.errors: tuple[type[BaseException], ...] = (sqlite3.Error, *_pg_errors())
         self.migrate()
 
+    def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        """A query yielding *rows* (columns of SQL *types*: text, real, int) and its
+        parameters, for ``INSERT ... <rows>`` and ``IN (<rows>)``. SQLite gets a multi-row
+        VALUES; PostgreSQL one array per column through ``unnest`` (a short query that does
+        not grow with the batch, so the driver does not parse thousands of placeholders)."""
+        if self.engine == "sqlite":
+            one = "(" + ", ".join(["?"] * len(types)) + ")"
+            return "VALUES " + ", ".join([one] * len(rows)), [x for r in rows for x in r]
+        casts = ", ".join(f"?::{_PG_ARRAYS[t]}" for t in types)
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in types]
+        return f"SELECT * FROM unnest({casts})", columns  # noqa: S608 - casts are constants
+
     def sql(self, text: str) -> str:
         """*text* for this engine (placeholders)."""
-        return text if self.engine == "sqlite" else text.replace("?", "%s")
+        return text if self.engine == "sqlite" else text.replace("?", "%b")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Cursor]:
         """A transaction: committed when the block ends, rolled back on an exception."""
         with self._lock:
-            cur = Cursor(self, self._conn.cursor())
+            cur = Cursor(self, self._conn.cursor(**self._cursor_options))
             if self.engine == "sqlite":
                 self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -91,6 +105,9 @@ class Database:
             self._conn.close()
 
 
+_PG_ARRAYS = {"text": "text[]", "real": "float8[]", "int": "bigint[]"}
+
+
 class Cursor:
     """A cursor that takes ``?`` placeholders on both engines."""
 
@@ -116,6 +133,10 @@ class Cursor:
         """Next row."""
         row = self._cur.fetchone()
         return None if row is None else tuple(row)
+
+    def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        """See :meth:`Database.rows`."""
+        return self._db.rows(types, rows)
 
     @property
     def rowcount(self) -> int:

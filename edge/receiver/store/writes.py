@@ -15,6 +15,9 @@ from edge.receiver.store.database import Cursor
 
 Key = tuple[str, str, str]
 
+ROWS_PER_STATEMENT = 500
+"""Rows in one multi-row INSERT (SQLite allows 32766 parameters per statement)."""
+
 
 @dataclass
 class Committed:
@@ -46,22 +49,21 @@ def commit(
         for r in rejected
     ]
     events = [a for a in fresh if a.part is Part.EVENT]
-    cur.executemany(
-        "INSERT INTO events (site, node, id, kind, severity, state, camera, sensor, incident,"
-        " clip_id, snapshot_id, time, received, payload) VALUES"
-        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [
-            (a.site, a.node, a.id, *(_text(a.data.get(k)) for k in _EVENT_FIELDS), now,
-             a.payload.decode())
-            for a in events
-        ],
-    )  # fmt: skip
+    for part in range(0, len(events), ROWS_PER_STATEMENT):
+        source, params = cur.rows(
+            ("text",) * 12 + ("real", "text"),
+            [(a.site, a.node, a.id, *(_text(a.data.get(k)) for k in _EVENT_FIELDS), now,
+              a.payload.decode()) for a in events[part : part + ROWS_PER_STATEMENT]],
+        )  # fmt: skip
+        sql = f"INSERT INTO events ({_EVENT_INSERT}) {source} ON CONFLICT DO NOTHING"
+        cur.execute(sql, params)
     out.events = events
     seen_nodes = {(a.site, a.node) for a in fresh if a.part is not Part.STATUS}
-    cur.executemany(
-        "UPDATE nodes SET last_seen = ? WHERE site = ? AND node = ?",
-        [(now, s, n) for s, n in sorted(seen_nodes)],
-    )
+    pairs = sorted(seen_nodes)
+    for part in range(0, len(pairs), ROWS_PER_STATEMENT):
+        source, params = cur.rows(("text", "text"), pairs[part : part + ROWS_PER_STATEMENT])
+        sql = f"UPDATE nodes SET last_seen = ? WHERE (site, node) IN ({source})"  # noqa: S608
+        cur.execute(sql, [now, *params])
     for a in fresh:
         ops.extend(_apply(cur, a, now=now, files=files, queue_limit=queue_limit, out=out))
     _alerts(cur, ops, now)
@@ -69,6 +71,8 @@ def commit(
     return out
 
 
+_EVENT_INSERT = ("site, node, id, kind, severity, state, camera, sensor, incident, clip_id,"
+                 " snapshot_id, time, received, payload")  # fmt: skip
 _EVENT_FIELDS = ("kind", "severity", "state", "camera", "sensor", "incident", "clip_id",
                  "snapshot_id", "time")  # fmt: skip
 
@@ -96,13 +100,18 @@ def _split_new(
         if first is not v and first.sha256 != v.sha256:
             rejected.append(_replay(v, first.sha256))
     candidates = list(firsts.values())
+    inserted: set[Key] = set()
+    for part in range(0, len(candidates), ROWS_PER_STATEMENT):
+        source, params = cur.rows(
+            ("text",) * 5 + ("real",),
+            [(a.site, a.node, a.id, a.sha256, str(a.part), now)
+             for a in candidates[part : part + ROWS_PER_STATEMENT]],
+        )  # fmt: skip
+        sql = f"INSERT INTO seen {source} ON CONFLICT DO NOTHING RETURNING site, node, id"
+        cur.execute(sql, params)
+        inserted.update((str(s), str(n), str(i)) for s, n, i in cur.fetchall())
     for a in candidates:
-        cur.execute(
-            "INSERT INTO seen (site, node, id, sha256, part, received) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (a.site, a.node, a.id, a.sha256, str(a.part), now),
-        )
-        if cur.rowcount == 1:
+        if (a.site, a.node, a.id) in inserted:
             fresh.append(a)
             continue
         row = cur.execute(
