@@ -1,5 +1,6 @@
 """``edge check-config``: validate a node config and what it names on this machine (TLS files,
-directories, the model, the node's signing key); exit 2 naming each fault."""
+directories, the model, the node's signing key), or a receiver config (one with a ``[receiver]``
+table: its broker TLS files and data directory); exit 2 naming each fault."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import argparse
 import contextlib
 import json
 import os
+import stat
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,16 +19,19 @@ from edge.cli.common import EXIT_OK, EXIT_USAGE, SubParsers
 
 if TYPE_CHECKING:
     from edge.config.root import EdgeConfig
+    from edge.receiver.config import ReceiverConfig
 
 
 def register(sub: SubParsers) -> None:
     """Add `edge check-config`."""
     p = sub.add_parser(
         "check-config",
-        help="validate a node config; exit 2 naming each fault",
+        help="validate a node or receiver config; exit 2 naming each fault",
         description="Check a node config and, unless --no-preflight, everything `edge run` "
         "needs from this machine: TLS files (present, parse, keys private and matching), "
-        "writable directories, the model (loaded), the node's signing key. "
+        "writable directories, the model (loaded), the node's signing key. A file with a "
+        "[receiver] table is a receiver config: its broker TLS files and data directory are "
+        "checked as `edge receive` will use them. "
         "Exit 0 when usable, 2 with one line per problem.",
     )
     p.add_argument("path", type=Path, help="config file (TOML)")
@@ -52,6 +58,8 @@ def handle(args: argparse.Namespace) -> int:
     env = None
     if args.credentials:
         env = {**os.environ, "CREDENTIALS_DIRECTORY": str(args.credentials)}
+    if _is_receiver(args.path):
+        return _check_receiver(args, env)
     cfg: EdgeConfig | None = None
     with _stdout_to_stderr(args.json):  # a model loader's chatter must not corrupt the JSON
         try:
@@ -64,14 +72,19 @@ def handle(args: argparse.Namespace) -> int:
                 str(args.path),
             )
     if cfg is None or problems:
-        if args.json:
-            print(json.dumps({"ok": False, "file": source, "problems": problems}))
-        else:
-            for problem in problems:
-                print(f"{source}: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(source, problems, as_json=args.json)
     _summary(cfg, args)
     return EXIT_OK
+
+
+def _failed(source: str, problems: list[str], *, as_json: bool) -> int:
+    """Report *problems* (one line each on stderr, or one JSON object); the exit status."""
+    if as_json:
+        print(json.dumps({"ok": False, "file": source, "problems": problems}))
+    else:
+        for problem in problems:
+            print(f"{source}: {problem}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _problems(cfg: EdgeConfig, source: Path, *, preflight: bool) -> list[str]:
@@ -129,6 +142,122 @@ def _summary(cfg: EdgeConfig, args: argparse.Namespace) -> None:
             f"{args.path}: OK: node {cfg.node.id} at {cfg.node.site}, "
             f"{len(cfg.cameras)} camera(s), {len(cfg.sensors)} sensor(s), "
             f"{len(cfg.destinations)} destination(s){checked}"
+        )
+
+
+# -- receiver configs --------------------------------------------------------------------------
+
+
+def _is_receiver(path: Path) -> bool:
+    """Whether *path* is a receiver config: TOML with a top-level ``[receiver]`` table. A file
+    that cannot be read or parsed is taken for a node config, whose loader says why."""
+    from edge.config.loader import MAX_BYTES
+
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return False
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False
+    return isinstance(raw.get("receiver"), dict)
+
+
+def _check_receiver(args: argparse.Namespace, env: dict[str, str] | None) -> int:
+    """``check-config`` for a receiver config: the model, then (unless --no-preflight) what
+    ``edge receive`` needs from this machine."""
+    from edge.config.loader import ConfigError
+    from edge.receiver.config import load
+
+    try:
+        cfg = load(args.path, env=env)
+    except ConfigError as e:
+        return _failed(e.source, e.problems, as_json=args.json)
+    problems = [] if args.no_preflight else _receiver_problems(cfg)
+    if problems:
+        return _failed(str(args.path), problems, as_json=args.json)
+    _receiver_summary(cfg, args)
+    return EXIT_OK
+
+
+def _receiver_problems(cfg: ReceiverConfig) -> list[str]:
+    """The broker's TLS files load as ``edge receive`` loads them; the data directory (and the
+    SQLite store in it) can be used or made. Nothing is written and the network is not used
+    (a PostgreSQL store is not connected to)."""
+    from edge.config.preflight import one_line
+    from edge.delivery.tls import TlsSetupError, tls_context
+
+    problems: list[str] = []
+    try:
+        tls_context(cfg.broker.tls, "broker.tls")
+    except TlsSetupError as e:
+        problems.append(one_line(str(e)))
+    bad_dir = _directory("receiver.data_dir", cfg.data_dir)
+    if bad_dir:
+        problems.append(bad_dir)
+    elif cfg.receiver.store == "sqlite":
+        bad_db = _sqlite_file("receiver.store", cfg.data_dir / "receiver.db")
+        if bad_db:
+            problems.append(bad_db)
+    return problems
+
+
+def _directory(where: str, path: Path) -> str | None:
+    """Why this user cannot use directory *path* or, when it is missing, create it; or None."""
+    try:
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            if existing == path:
+                return f"{where}: {path} is not a directory"
+            return f"{where}: cannot create {path}: {existing} is not a directory"
+        if not os.access(existing, os.W_OK | os.X_OK):
+            if existing == path:
+                return f"{where}: {path} is not writable by this user: chown or chmod it"
+            return (
+                f"{where}: {path} does not exist and cannot be created ({existing} is not "
+                "writable by this user): create it, writable by the receiver's user"
+            )
+    except OSError as e:
+        return f"{where}: cannot check {path}: {e.strerror or e}"
+    return None
+
+
+def _sqlite_file(where: str, path: Path) -> str | None:
+    """Why the SQLite store *path*, when it exists, cannot be read and written; or None."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None  # made on first start
+    except OSError as e:
+        return f"{where}: cannot check {path}: {e.strerror or e}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{where}: {path} is not a regular file (the SQLite store)"
+    if not os.access(path, os.R_OK | os.W_OK):
+        return f"{where}: {path} is not writable by this user: chown or chmod it"
+    return None
+
+
+def _receiver_summary(cfg: ReceiverConfig, args: argparse.Namespace) -> None:
+    tls = cfg.broker.tls
+    link = "plain (allow_insecure)" if tls is None else "mutual TLS" if tls.cert else "TLS"
+    store = "sqlite" if cfg.receiver.store == "sqlite" else "postgresql"  # never the URL
+    if args.json:
+        summary = {
+            "ok": True,
+            "file": str(args.path),
+            "receiver": cfg.receiver.name,
+            "broker": f"{cfg.broker.host}:{cfg.broker.port}",
+            "tls": tls is not None,
+            "store": store,
+            "preflight": not args.no_preflight,
+        }
+        print(json.dumps(summary))
+    else:
+        checked = "" if args.no_preflight else " (TLS files and data directory checked)"
+        print(
+            f"{args.path}: OK: receiver {cfg.receiver.name}, broker {cfg.broker.host}:"
+            f"{cfg.broker.port} ({link}), store {store}{checked}"
         )
 
 
