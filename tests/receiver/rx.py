@@ -22,13 +22,17 @@ def receiver_toml(
     group: str | None = None,
     offline_after_s: float = 90,
     incomplete_after_s: float = 900,
+    prefix: str = "warehouse",
 ) -> str:
-    """receiver.toml text for *broker* (a client certificate issued for *name*)."""
+    """receiver.toml text for *broker* (a client certificate issued for *name*). Tests on
+    the session broker use a *prefix* of their own: it keeps other tests' retained
+    messages, which a receiver (rightly) quarantines as from unenrolled nodes."""
     pair = ca.issue(f"receiver-{name}")
     shared = f'shared_group = "{group}"\n' if group else ""
     return (
         f'[receiver]\nname = "{name}"\ndata_dir = "{data_dir}"\nstore = "{store}"\n'
         f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\n{shared}'
+        f'topic_prefix = "{prefix}"\n'
         f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
         f"[supervision]\noffline_after_s = {offline_after_s}\ncheck_interval_s = 0.5\n"
         f"[clips]\nincomplete_after_s = {incomplete_after_s}\n"
@@ -45,6 +49,7 @@ def receiver_config(
     group: str | None = None,
     offline_after_s: float = 90,
     incomplete_after_s: float = 900,
+    prefix: str = "warehouse",
 ) -> ReceiverConfig:
     """The validated config of :func:`receiver_toml`."""
     text = receiver_toml(
@@ -56,14 +61,15 @@ def receiver_config(
         group=group,
         offline_after_s=offline_after_s,
         incomplete_after_s=incomplete_after_s,
+        prefix=prefix,
     )
     return loads(text)
 
 
-def publisher(broker: LocalBroker, ca: DemoCA) -> Publisher:
-    """A publisher for simulated nodes on *broker*."""
+def publisher(broker: LocalBroker, ca: DemoCA, prefix: str = "warehouse") -> Publisher:
+    """A publisher for simulated nodes on *broker*, under *prefix*."""
     pair = ca.issue("sim-nodes")
-    return Publisher(broker.tls_port, ca.ca_path, pair.cert, pair.key)
+    return Publisher(broker.tls_port, ca.ca_path, pair.cert, pair.key, prefix)
 
 
 def enrol(store: ReceiverStore, *nodes: SimNode) -> None:

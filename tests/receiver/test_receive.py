@@ -20,22 +20,32 @@ from edge.receiver.store import reads
 
 
 @pytest.fixture
-def pub(broker: LocalBroker, ca: DemoCA) -> Iterator[Publisher]:
+def prefix(tmp_path: Path) -> str:
+    """This test's own topic prefix on the session broker."""
+    return "rx-" + "".join(c for c in tmp_path.name.lower() if c.isalnum())[-30:]
+
+
+@pytest.fixture
+def pub(broker: LocalBroker, ca: DemoCA, prefix: str) -> Iterator[Publisher]:
     """A publisher for simulated nodes."""
-    p = publisher(broker, ca)
+    p = publisher(broker, ca, prefix)
     yield p
     p.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def receiver(
-    tmp_path: Path, broker: LocalBroker, ca: DemoCA, request: pytest.FixtureRequest
+    tmp_path: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    prefix: str,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Receiver]:
     """A running receiver on each store engine (a fresh client id per test)."""
     store = "sqlite" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
     name = "".join(c for c in tmp_path.name.lower() if c.isalnum())[-40:]
     cfg = receiver_config(tmp_path / "rx", broker, ca, name=name, store=store,
-                          incomplete_after_s=2)  # fmt: skip
+                          incomplete_after_s=2, prefix=prefix)  # fmt: skip
     r = Receiver(cfg)
     r.start()
     assert r.ingest.connected.wait(10)
@@ -66,7 +76,7 @@ def test_events_heartbeats_and_a_clip_are_stored_once(
     assert pub.wait_acked()
     s = receiver.store
     assert wait_until(lambda: count(s, "events") == 20, 10)
-    assert wait_until(lambda: s.db.query("SELECT state FROM clips")[0][0] == "complete", 10)
+    assert wait_until(lambda: s.db.query("SELECT state FROM clips") == [("complete",)], 10)
     path = Path(s.db.query("SELECT path FROM clips")[0][0])
     assert path.read_bytes() == clip.read_bytes()
     assert json.loads(path.with_suffix(".json").read_text())["manifest"]["size"] == 320_000
