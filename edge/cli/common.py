@@ -65,11 +65,17 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
         "--head", choices=["auto", "yolox", "yolov8", "fastestdet"], help="onnx output layout"
     )
     p.add_argument("--score", type=float, help="lowest detector score kept")
+    p.add_argument(
+        "--tiles",
+        action="store_true",
+        default=None,
+        help="also run the detector on tiles at its input size (onnx; about 5x the CPU)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable figures")
 
 
 def detector_config(args: argparse.Namespace) -> DetectorConfig:
-    """[detector] from --config, overridden by --model/--backend/--head/--score."""
+    """[detector] from --config, overridden by --model/--backend/--head/--score/--tiles."""
     from edge.config.detection import DetectorConfig
 
     base = load_or_exit(args.config).detector if args.config else DetectorConfig()
@@ -80,6 +86,7 @@ def detector_config(args: argparse.Namespace) -> DetectorConfig:
             ("backend", args.backend),
             ("head", args.head),
             ("score", args.score),
+            ("tiles", args.tiles),
         )
         if v is not None
     }

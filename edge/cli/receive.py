@@ -45,7 +45,12 @@ def register(sub: SubParsers) -> None:
     al = actions.add_parser("alerts", help="the receiver's own alerts")
     al.add_argument("--all", action="store_true", help="cleared ones too")
     actions.add_parser("quarantine", help="rejected messages and why")
-    for a in (ls, s, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
+    hd = actions.add_parser(
+        "heads",
+        help="audit chain heads a node reported (for edge audit verify --head)",
+    )
+    hd.add_argument("node", help="SITE/NODE")
+    for a in (ls, s, hd, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
         a.add_argument("--json", action="store_true", help="machine-readable")
     receive_bench.register(actions)
     p.set_defaults(handler=handle)
@@ -148,6 +153,12 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
             return EXIT_FAILED
     elif args.action == "nodes":
         data = reads.nodes(db)
+    elif args.action == "heads":
+        site, _, node = args.node.partition("/")
+        if not node:
+            print("heads needs SITE/NODE", file=sys.stderr)
+            return EXIT_USAGE
+        data = reads.audit_heads(db, site, node)
     elif args.action == "alerts":
         data = reads.alerts(db, open_only=not args.all)
     else:
@@ -164,6 +175,7 @@ _COLUMNS = {
     "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
     "alerts": ("raised", "kind", "site", "node", "ref", "cleared", "detail"),
     "quarantine": ("received", "reason", "node", "topic", "detail"),
+    "heads": ("time", "head"),
 }
 
 
@@ -177,7 +189,7 @@ def _table(rows: list[dict[str, Any]], action: str) -> None:
         cells = []
         for c in cols:
             v = r.get(c)
-            if c in ("received", "raised", "cleared") and isinstance(v, float):
+            if c in ("received", "raised", "cleared", "time") and isinstance(v, float):
                 v = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))
             cells.append("" if v is None else str(v))
         print("\t".join(cells))

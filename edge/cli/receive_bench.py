@@ -26,6 +26,12 @@ def register(actions: SubParsers) -> None:
     b.add_argument("--events-per-node-per-min", type=float, default=6.0, help="event rate")
     b.add_argument("--seconds", type=float, default=20.0, help="length of the run")
     b.add_argument("--heartbeat-s", type=float, default=30.0, help="heartbeat interval")
+    b.add_argument(
+        "--backlog",
+        type=int,
+        default=10_000,
+        help="events queued while the receiver is stopped, then drained (0: skip)",
+    )
     b.add_argument("--json", action="store_true", help="machine-readable")
 
 
@@ -39,6 +45,7 @@ def handle(args: argparse.Namespace, cfg: ReceiverConfig) -> int:
         seconds=args.seconds,
         heartbeat_s=args.heartbeat_s,
         store=cfg.receiver.store,
+        backlog=args.backlog,
     )
     figures = run(plan)
     if args.json:

@@ -13,9 +13,14 @@ def build_detector(cfg: DetectorConfig) -> Detector | None:
     if cfg.backend == "onnx":
         from edge.analysis.detect.onnx import OnnxDetector
 
-        return OnnxDetector(
+        onnx = OnnxDetector(
             cfg.model, head=cfg.head, score=cfg.score, nms_iou=cfg.nms_iou, threads=cfg.threads
         )
+        if not cfg.tiles:
+            return onnx
+        from edge.analysis.detect.tiles import TiledDetector
+
+        return TiledDetector(onnx, onnx.size, iou=cfg.nms_iou, min_score=cfg.score)
     from edge.analysis.detect.ultralytics import UltralyticsDetector
 
     return UltralyticsDetector(cfg.model, score=cfg.score, nms_iou=cfg.nms_iou, imgsz=cfg.imgsz)

@@ -143,3 +143,13 @@ def quarantine(db: Database, limit: int = 200) -> list[dict[str, Any]]:
         (limit,),
     )
     return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def audit_heads(db: Database, site: str, node: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Audit chain heads a node reported in its heartbeats, newest first: any of them must
+    still be in the node's log (``edge audit verify --head HASH``), or the log was cut."""
+    rows = db.query(
+        "SELECT head, time FROM audit_heads WHERE site = ? AND node = ? ORDER BY time DESC LIMIT ?",
+        (site, node, limit),
+    )
+    return [{"head": h, "time": t} for h, t in rows]
