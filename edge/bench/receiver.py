@@ -32,7 +32,7 @@ class BenchPlan:
     nodes: int = 500
     events_per_node_per_min: float = 6.0
     seconds: float = 20.0
-    heartbeat_s: float = 30.0
+    heartbeat_s: float = 60.0
     clips_per_min: float = 6.0
     """Small clips (64 KiB, 2 chunks) per minute across the fleet."""
     publishers: int = 4

@@ -25,7 +25,7 @@ def register(actions: SubParsers) -> None:
     b.add_argument("--nodes", type=int, default=500, help="simulated nodes")
     b.add_argument("--events-per-node-per-min", type=float, default=6.0, help="event rate")
     b.add_argument("--seconds", type=float, default=20.0, help="length of the run")
-    b.add_argument("--heartbeat-s", type=float, default=30.0, help="heartbeat interval")
+    b.add_argument("--heartbeat-s", type=float, default=60.0, help="heartbeat interval")
     b.add_argument(
         "--backlog",
         type=int,

@@ -57,8 +57,18 @@ class Registry:
         self.replace(identities)
 
     def replace(self, identities: Iterable[Identity]) -> None:
-        """Take this set of identities instead of the current one."""
-        by_kid = {i.key_id: (i, i.public) for i in identities}
+        """Take this set of identities instead of the current one (keys already loaded are
+        reused: the supervision loop reloads every few seconds)."""
+        with self._lock:
+            known = {i.public_pem: (kid, i, k) for kid, (i, k) in self._by_kid.items()}
+        by_kid: dict[str, tuple[Identity, Ed25519PublicKey]] = {}
+        for i in identities:
+            hit = known.get(i.public_pem)
+            if hit is not None and hit[1] == i:
+                by_kid[hit[0]] = (i, hit[2])
+            else:
+                public = i.public
+                by_kid[key_id(public)] = (i, public)
         with self._lock:
             self._by_kid = by_kid
             self._nodes = {(i.site, i.node) for i, _ in by_kid.values()}
