@@ -108,7 +108,10 @@ class PgServer:
             )
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start postgres (initdb first if needed) and wait until it accepts connections."""
+        """Start postgres (initdb first if needed) and wait until it accepts connections;
+        nothing to do while it runs (a second postmaster on the same data would exit)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
         first = not (self.data / "PG_VERSION").exists()
         if first:
             self._initdb()

@@ -47,6 +47,8 @@ class Receiver:
         self._errors: tuple[type[BaseException], ...] = (StoreError, *self.store.db.errors)
         self._file_errors: tuple[type[BaseException], ...] = (OSError, *self.store.db.errors)
         self.committed = 0
+        self.store_failures = 0
+        """Commits that failed (and were retried): a full disk, the database away."""
         self._stop = threading.Event()
         self._checkers = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="receiver-check")
         self._writer = threading.Thread(target=self._write, name="receiver-writer", daemon=True)
@@ -121,6 +123,7 @@ class Receiver:
                 done = self.store.commit(verdicts, queue_limit=self.cfg.supervision.degraded_queue)
                 break
             except self._errors as e:
+                self.store_failures += 1
                 log.error("receiver.store_failed", error=str(e), waiting=len(batch))
                 if self._stop.wait(delay):
                     return

@@ -115,3 +115,17 @@ def test_status_of_an_enrolled_node_needs_no_signature() -> None:
     assert isinstance(ok, Accepted) and ok.data["state"] == "offline"
     assert isinstance(odd, Rejected) and odd.reason is Reason.MALFORMED
     assert isinstance(stranger, Rejected) and stranger.reason is Reason.UNKNOWN_NODE
+
+
+def test_signed_garbage_is_malformed_not_a_crash() -> None:
+    """A node's key over bytes that are no JSON object (binary, nested 100,000 deep, a list)
+    gives a malformed verdict, never an exception."""
+    from edge.evidence.signing import SignedFields, message_properties, payload_sha256
+
+    a = SimNode("semarang", "gudang-01")
+    c = _checker(a)
+    for junk in (b"\xff\xfe\x00", b"[" * 100_000, b"[1, 2]"):
+        fields = SignedFields(a.site, a.node, "events", "e1", payload_sha256(junk))
+        props = (("id", "e1"), *message_properties(fields, a.key))
+        v = _check(c, a, ("events", junk, props))
+        assert isinstance(v, Rejected) and v.reason is Reason.MALFORMED, junk[:10]

@@ -68,15 +68,25 @@ class Database:
     def transaction(self) -> Iterator[Cursor]:
         """A transaction: committed when the block ends, rolled back on an exception."""
         with self._lock:
+            self._reconnect_if_lost()
             cur = Cursor(self, self._conn.cursor(**self._cursor_options))
             if self.engine == "sqlite":
                 self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
             except BaseException:
-                self._conn.rollback()
+                with contextlib.suppress(*self.errors):  # a lost connection cannot roll back
+                    self._conn.rollback()
                 raise
             self._conn.commit()
+
+    def _reconnect_if_lost(self) -> None:
+        """PostgreSQL restarted or the network dropped: connect again (the transaction in
+        hand failed and is retried by the caller; nothing was acknowledged)."""
+        if self.engine == "postgresql" and (self._conn.closed or self._conn.broken):
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = _connect_postgres(self.url, timeout=2)
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read."""
