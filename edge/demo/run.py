@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edge.config.loader import load
+from edge.config.root import EdgeConfig
 from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.evidence.keyinit import init_key
+from edge.evidence.keys import NodeKey, public_pem
 from edge.node.node import Node
 from edge.node.replay import drain, flush_clips, wait_cameras
+from edge.receiver.config import loads as receiver_loads
+from edge.receiver.service import Receiver
 
 DEFAULT_VIDEO = Path("../shared/data/videos/one-by-one-person-detection.mp4")
 DEFAULT_MODEL = Path("../shared/models/yolox_nano/yolox_nano.onnx")
@@ -128,29 +132,8 @@ def _run(
     as_json: bool,
 ) -> int:
     note = sys.stderr if as_json else out  # with --json, stdout carries the JSON alone
-    node_pair = ca.issue("demo-node")
     police_pair = ca.issue("police-receiver")
-    cfg_path = root / "node.toml"
-    detector = ""
-    if model.is_file():
-        detector = f'[detector]\nbackend = "onnx"\nmodel = "{model.resolve()}"\n'
-    else:
-        print(f"demo: no model at {model}: motion events only", file=note)
-    cfg_path.write_text(
-        _CONFIG.format(
-            detector=detector,
-            data=root / "data",
-            video=video,
-            realtime=str(realtime).lower(),
-            pin=DOOR_PIN,
-            port=broker.tls_port,
-            ca=ca.ca_path,
-            cert=node_pair.cert,
-            key=node_pair.key,
-        )
-    )
-    cfg = load(cfg_path)
-    init_key(cfg.key_path, cfg.audit_path)  # as an installer does: `edge keys init`
+    cfg, detector = _node_config(root, ca, broker, video, model, realtime=realtime, note=note)
     started = time.time()
 
     public: list[Any] = []  # the node's key, as the police would hold it from `edge keys export`
@@ -166,6 +149,7 @@ def _run(
 
     police = Subscriber(broker.tls_port, str(ca.ca_path), police_pair, on_message=show)
     police.start()
+    receiver = _receiver(root, ca, broker, cfg)  # stores and verifies, as the police would
     print(
         f"demo: broker mosquitto on 127.0.0.1:{broker.tls_port} (mutual TLS), replaying "
         f"{video.name}, person detector {model.name if detector else 'none'}, door contact on "
@@ -213,9 +197,88 @@ def _run(
         started,
         clips_received=sum(1 for m in police.messages if m.topic.endswith("/manifest")),
         delivered=delivered,
+        stored=_stored(receiver, expected, node.finalizer.written),
         out=out,
         as_json=as_json,
     )
+
+
+def _node_config(
+    root: Path,
+    ca: DemoCA,
+    broker: LocalBroker,
+    video: Path,
+    model: Path,
+    *,
+    realtime: bool,
+    note: TextIO,
+) -> tuple[EdgeConfig, str]:
+    """The demo node's config (written and loaded) with its signing key made, and its
+    [detector] section ("" without a model)."""
+    node_pair = ca.issue("demo-node")
+    cfg_path = root / "node.toml"
+    detector = ""
+    if model.is_file():
+        detector = f'[detector]\nbackend = "onnx"\nmodel = "{model.resolve()}"\n'
+    else:
+        print(f"demo: no model at {model}: motion events only", file=note)
+    cfg_path.write_text(
+        _CONFIG.format(
+            detector=detector,
+            data=root / "data",
+            video=video,
+            realtime=str(realtime).lower(),
+            pin=DOOR_PIN,
+            port=broker.tls_port,
+            ca=ca.ca_path,
+            cert=node_pair.cert,
+            key=node_pair.key,
+        )
+    )
+    cfg = load(cfg_path)
+    init_key(cfg.key_path, cfg.audit_path)  # as an installer does: `edge keys init`
+    return cfg, detector
+
+
+def _receiver(root: Path, ca: DemoCA, broker: LocalBroker, node: EdgeConfig) -> Receiver:
+    """The police receiver (SQLite), as `edge receive` runs it, with the node's public key
+    enrolled (as `edge receive enrol` does from `edge keys export`), subscribed."""
+    pair = ca.issue("receiver-demo")
+    cfg = receiver_loads(
+        f'[receiver]\nname = "demo"\ndata_dir = "{root / "police"}"\n'
+        f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\n'
+        f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
+    )
+    receiver = Receiver(cfg)
+    public = public_pem(NodeKey(node.key_path).public)
+    receiver.store.enrol(node.node.site, node.node.id, public)
+    receiver.start()
+    receiver.ingest.subscribed.wait(10)
+    return receiver
+
+
+def _stored(receiver: Receiver, events: int, clips: int, timeout: float = 20) -> dict[str, int]:
+    """What the receiver verified and stored, once it has everything (or *timeout*)."""
+
+    def counts() -> dict[str, int]:
+        db = receiver.store.db
+        return {
+            "events": int(db.query("SELECT COUNT(*) FROM events")[0][0]),
+            "clips_verified": int(
+                db.query("SELECT COUNT(*) FROM clips WHERE state = 'complete'")[0][0]
+            ),
+            "quarantined": int(db.query("SELECT COUNT(*) FROM quarantine")[0][0]),
+        }
+
+    deadline = time.monotonic() + timeout
+    now = counts()
+    while (now["events"] < events or now["clips_verified"] < clips) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+        now = counts()
+    receiver.stop()
+    return now
 
 
 def _report(
@@ -227,6 +290,7 @@ def _report(
     *,
     clips_received: int,
     delivered: bool,
+    stored: dict[str, int],
     out: TextIO,
     as_json: bool,
 ) -> int:
@@ -242,6 +306,7 @@ def _report(
         "duplicates": len(ids) - len(set(ids)),
         "clips": f"{node.finalizer.written} signed, {clips_received} manifests received",
         "all_delivered": delivered and len(set(ids)) >= expected,
+        "receiver": stored,
         "seconds": round(time.time() - started, 2),
     }
     ok = (
@@ -249,6 +314,9 @@ def _report(
         and by_kind["door_open"] > 0
         and (by_kind["motion"] + by_kind["person"] > 0)
         and clips_received == node.finalizer.written
+        and stored["events"] >= expected
+        and stored["clips_verified"] == node.finalizer.written
+        and stored["quarantined"] == 0
     )
     if as_json:
         print(json.dumps({**summary, "events": received, "ok": ok}, indent=2), file=out)

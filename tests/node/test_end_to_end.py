@@ -113,7 +113,8 @@ def test_edge_demo_prints_events_from_the_broker_and_exits_0(videos: Path) -> No
 
 @pytest.mark.slow
 def test_demo_json_is_json_alone_on_stdout(videos: Path) -> None:
-    """`edge demo --json`: stdout is one JSON document (banners go to stderr), ok is true."""
+    """`edge demo --json`: stdout is one JSON document (banners go to stderr), ok is true,
+    and the police receiver verified and stored every accepted event, nothing quarantined."""
     proc = subprocess.run(
         [sys.executable, "-m", "edge", "demo", "--json", str(videos / "car-detection.mp4")],
         capture_output=True,
@@ -124,6 +125,8 @@ def test_demo_json_is_json_alone_on_stdout(videos: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     assert summary["ok"] is True and summary["received"].get("door_open")
+    assert summary["receiver"]["events"] == sum(summary["accepted"].values())
+    assert summary["receiver"]["quarantined"] == 0
     assert "demo: broker mosquitto" in proc.stderr
 
 
