@@ -1,5 +1,6 @@
-"""``edge receive``: run the police-side receiver, enrol node keys, and look through what it
-stored (``list``, ``show``, ``nodes``, ``alerts``, ``quarantine``); ``bench`` simulates a fleet."""
+"""``edge receive``: run the police-side receiver (with the dashboard: ``--http HOST:PORT``),
+enrol node keys, manage dashboard users (``user add``), and look through what it stored
+(``list``, ``show``, ``nodes``, ``alerts``, ``quarantine``); ``bench`` simulates a fleet."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli import receive_bench
+from edge.cli import receive_bench, receive_users
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
 if TYPE_CHECKING:
@@ -29,6 +30,14 @@ def register(sub: SubParsers) -> None:
         "config, 1 when the store cannot be opened.",
     )
     p.add_argument("--config", "-c", type=Path, required=True, help="receiver config (TOML)")
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        nargs="?",
+        const="",
+        help="also serve the dashboard there (e.g. 127.0.0.1:8080); alone: at [http] bind "
+        "of the config (default 127.0.0.1:8080). HTTPS when [http] has tls_cert and tls_key",
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     e = actions.add_parser("enrol", help="register a node's public key (from edge keys export)")
     e.add_argument("node", help="node id, or SITE/NODE")
@@ -53,6 +62,7 @@ def register(sub: SubParsers) -> None:
     for a in (ls, s, hd, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
         a.add_argument("--json", action="store_true", help="machine-readable")
     receive_bench.register(actions)
+    receive_users.register(actions)
     p.set_defaults(handler=handle)
 
 
@@ -82,11 +92,13 @@ def handle(args: argparse.Namespace) -> int:
     """Dispatch on the action; none runs the receiver."""
     cfg = _config(args.config)
     if args.action is None:
-        return _run(cfg)
+        return _run(cfg, args.http)
     if args.action == "bench":
         return receive_bench.handle(args, cfg)
     store = _store(cfg)
     try:
+        if args.action == "user":
+            return receive_users.handle(args, store)
         if args.action == "enrol":
             return _enrol(store, args)
         return _show(store, args)
@@ -94,7 +106,7 @@ def handle(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _run(cfg: ReceiverConfig) -> int:
+def _run(cfg: ReceiverConfig, http: str | None) -> int:
     from edge.core import logs
     from edge.receiver.service import Receiver
 
@@ -102,10 +114,24 @@ def _run(cfg: ReceiverConfig) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    web = None
+    if http is not None:  # its own connection: dashboard reads never queue behind the writer
+        web_store = _store(cfg)
+        try:
+            web = receive_users.web_server(cfg, web_store, http or None)
+        except (OSError, ValueError) as e:
+            web_store.close()
+            print(f"--http {http or cfg.http.bind}: {e}", file=sys.stderr)
+            return EXIT_FAILED
     receiver = Receiver(cfg, _store(cfg))
     receiver.start()
+    if web is not None:
+        web.start()
     while not stop.wait(1):
         pass
+    if web is not None:
+        web.stop()
+        web.store.close()
     receiver.stop()
     return EXIT_OK
 

@@ -130,6 +130,39 @@ class ClipsSection(Section):
     )
 
 
+class HttpSection(Section):
+    """The dashboard (``edge receive --http HOST:PORT``)."""
+
+    bind: str = Field(
+        default="127.0.0.1:8080",
+        pattern=r"^\[?[0-9A-Za-z.:_-]+\]?:[0-9]{1,5}$",
+        description="HOST:PORT the dashboard listens on (localhost unless set otherwise).",
+    )
+    tls_cert: str | None = Field(default=None, description="PEM certificate: serve HTTPS.")
+    tls_key: str | None = Field(default=None, description="PEM key of tls_cert.")
+    session_lifetime_s: int = Field(
+        default=12 * 3600, ge=60, le=30 * DAY, description="A login lasts this long."
+    )
+    max_failures: int = Field(
+        default=5, ge=1, le=100, description="Wrong passwords in a row that lock an account."
+    )
+    lockout_s: int = Field(default=900, ge=1, le=DAY, description="How long it stays locked.")
+    board_refresh_s: float = Field(
+        default=2.0, ge=0.2, le=60, description="How often an open fleet board refreshes."
+    )
+
+    @model_validator(mode="after")
+    def _pair(self) -> HttpSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("http: tls_cert and tls_key go together")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Served over HTTPS (cookies are then Secure)."""
+        return self.tls_cert is not None
+
+
 class ReceiverConfig(Section):
     """A police-side receiver."""
 
@@ -139,6 +172,7 @@ class ReceiverConfig(Section):
         default_factory=SupervisionSection, description="Node supervision."
     )
     clips: ClipsSection = Field(default_factory=ClipsSection, description="Clip reassembly.")
+    http: HttpSection = Field(default_factory=HttpSection, description="The dashboard.")
 
     @property
     def data_dir(self) -> Path:

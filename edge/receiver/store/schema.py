@@ -57,5 +57,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE UNIQUE INDEX alerts_open ON alerts (kind, site, node, ref)
             WHERE cleared IS NULL""",
     ),
+    (
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL,
+            created {real} NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+            locked_until {real})""",
+        """CREATE TABLE sessions (
+            token TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
+            created {real} NOT NULL, expires {real} NOT NULL)""",
+        """CREATE TABLE logins (
+            seq {serial}, time {real} NOT NULL, username TEXT NOT NULL, ok INTEGER NOT NULL,
+            address TEXT, detail TEXT NOT NULL)""",
+        """CREATE TABLE acks (
+            seq {serial}, site TEXT NOT NULL, node TEXT NOT NULL, event_id TEXT NOT NULL,
+            username TEXT NOT NULL, note TEXT NOT NULL, time {real} NOT NULL,
+            audit_hash TEXT NOT NULL, UNIQUE (site, node, event_id))""",
+        "CREATE INDEX events_site ON events (site, seq)",
+        "CREATE INDEX events_incident ON events (incident)",
+        "CREATE INDEX clips_sha256 ON clips (sha256)",
+        "CREATE INDEX snapshots_sha256 ON snapshots (sha256)",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""

@@ -1,0 +1,79 @@
+"""``edge receive user add|list``: the dashboard's users (the password is read from stdin
+when it is not a terminal, else asked twice without echo), and the dashboard server that
+``edge receive --http HOST:PORT`` runs beside the receiver."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from edge.receiver.config import ReceiverConfig
+    from edge.receiver.store.store import ReceiverStore
+    from edge.receiver.web.server import WebServer
+
+
+def register(actions: Any) -> None:
+    """Add ``user`` to the actions of ``edge receive``."""
+    u = actions.add_parser("user", help="dashboard users (add, list)")
+    sub = u.add_subparsers(dest="user_action", metavar="USER_ACTION", required=True)
+    add = sub.add_parser("add", help="add a user (password from stdin, or asked twice)")
+    add.add_argument("name", help="login name: lower-case letters, digits, . _ -")
+    add.add_argument(
+        "--role",
+        choices=("viewer", "officer", "admin"),
+        required=True,
+        help="viewer: look; officer: acknowledge too; admin: see users and logins",
+    )
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="change an existing user's role and password (and unlock it)",
+    )
+    sub.add_parser("list", help="the users, their roles and locks")
+
+
+def _password() -> str | None:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        print("the passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def handle(args: argparse.Namespace, store: ReceiverStore) -> int:
+    """``user add`` or ``user list``."""
+    from edge.receiver.web.users import UserError, Users
+
+    users = Users(store.db)
+    if args.user_action == "list":
+        for u in users.all():
+            until = u["locked_until"]
+            locked = "" if not until or until < time.time() else time.strftime(
+                "  locked until %H:%M:%S", time.localtime(until))  # fmt: skip
+            print(f"{u['name']}\t{u['role']}{locked}")
+        return EXIT_OK
+    password = _password()
+    if password is None:
+        return EXIT_USAGE
+    try:
+        users.add(args.name, args.role, password, replace=args.replace)
+    except UserError as e:
+        print(e, file=sys.stderr)
+        return EXIT_FAILED
+    print(f"user {args.name} ({args.role}) {'changed' if args.replace else 'added'}")
+    return EXIT_OK
+
+
+def web_server(cfg: ReceiverConfig, store: ReceiverStore, bind: str | None) -> WebServer:
+    """The dashboard server for ``--http`` (not started); *bind* None: the config's."""
+    from edge.receiver.web.server import WebServer
+
+    return WebServer(cfg, store, bind)

@@ -1,0 +1,127 @@
+"""The alert list (live), one alert in detail, acknowledging it, and the same as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from edge.core.errors import EdgeError
+from edge.evidence.keys import load_public
+from edge.evidence.manifest import verify_clip
+from edge.receiver.store import reads
+from edge.receiver.store.database import Database
+from edge.receiver.web import queries
+from edge.receiver.web.context import Dashboard, blocking, dashboard, session
+from edge.receiver.web.csrf import checked_form
+from edge.receiver.web.users import Role
+
+
+def _list(db: Database, q: queries.Query) -> dict[str, Any]:
+    rows = queries.events(db, q)
+    return {"rows": rows, "choices": queries.choices(db), "newest": queries.newest_seq(db)}
+
+
+async def list_page(request: Request) -> Response:
+    """GET /alerts: newest first, filtered, one page (older: ``before_seq``)."""
+    session(request)
+    d = dashboard(request)
+    q = queries.Query.parse(request.query_params)
+    data = await blocking(_list, d.db, q)
+    rows = data["rows"]
+    older = None
+    if len(rows) == q.limit:
+        older = "/alerts?" + urlencode({**q.filters(), "before_seq": rows[-1]["seq"]})
+    return d.render(request, "alerts.html", q=q, older=older, filters=q.filters(), **data)
+
+
+async def rows_fragment(request: Request) -> Response:
+    """GET /alerts/rows?after_seq=N&filters: the table rows newer than N (the live list)."""
+    session(request)
+    d = dashboard(request)
+    q = queries.Query.parse(request.query_params)
+    rows = await blocking(queries.events, d.db, q)
+    return d.render(request, "rows.html", rows=rows)
+
+
+async def api_alerts(request: Request) -> Response:
+    """GET /api/alerts: the same page as JSON."""
+    session(request)
+    q = queries.Query.parse(request.query_params)
+    rows = await blocking(queries.events, dashboard(request).db, q)
+    return JSONResponse(json.loads(json.dumps(rows, default=str)))
+
+
+def verification(db: Database, event: dict[str, Any]) -> dict[str, Any]:
+    """The clip's signature checked again, now, with the node's enrolled key."""
+    clip = event.get("clip")
+    if not clip:
+        return {"ok": False, "detail": "no clip"}
+    out: dict[str, Any] = {k: clip.get(k) for k in ("key_id", "sha256", "mask_hash", "state")}
+    envelope = queries.clip_envelope(db, event["site"], event["node"], event["clip_id"])
+    pem = queries.public_key(db, event["site"], event["node"])
+    path = clip.get("path")
+    if envelope is None or pem is None or clip.get("state") != "complete" or not path:
+        return {**out, "ok": False, "detail": f"clip {clip.get('state')}, not verifiable yet"}
+    try:
+        verify_clip(envelope, load_public(pem), Path(path))
+    except (EdgeError, OSError, ValueError) as e:
+        return {**out, "ok": False, "detail": str(e)}
+    return {
+        **out,
+        "ok": True,
+        "detail": "the Ed25519 signature holds and the file matches the signed manifest",
+    }
+
+
+def _detail(d: Dashboard, event_id: str) -> dict[str, Any] | None:
+    event = reads.event(d.db, event_id)
+    if event is None:
+        return None
+    return {
+        "event": event,
+        "incident": queries.incident(d.db, event["site"], event["incident"], event_id),
+        "verification": verification(d.db, event),
+        "ack": d.acks.of(event["site"], event["node"], event_id),
+    }
+
+
+async def detail_page(request: Request) -> Response:
+    """GET /alerts/{id}: snapshot, clip, incident, verification, acknowledgement."""
+    s = session(request)
+    d = dashboard(request)
+    data = await blocking(_detail, d, request.path_params["event_id"])
+    if data is None:
+        raise HTTPException(404, "no such alert")
+    return d.render(request, "detail.html", may_ack=s.may(Role.OFFICER), **data)
+
+
+async def acknowledge(request: Request) -> Response:
+    """POST /alerts/{id}/ack: officers and admins, with a note."""
+    s = session(request)
+    if not s.may(Role.OFFICER):
+        raise HTTPException(403, "viewers cannot acknowledge")
+    form = await checked_form(request, s.csrf)
+    d = dashboard(request)
+    event_id = request.path_params["event_id"]
+    event = await blocking(reads.event, d.db, event_id)
+    if event is None:
+        raise HTTPException(404, "no such alert")
+    note = str(form.get("note", ""))
+    await blocking(d.acks.acknowledge, event["site"], event["node"], event_id, s.user, note)
+    return RedirectResponse(f"/alerts/{event_id}", 303)
+
+
+ROUTES = [
+    Route("/alerts", list_page, methods=["GET"]),
+    Route("/alerts/rows", rows_fragment, methods=["GET"]),
+    Route("/alerts/{event_id}", detail_page, methods=["GET"]),
+    Route("/alerts/{event_id}/ack", acknowledge, methods=["POST"]),
+    Route("/api/alerts", api_alerts, methods=["GET"]),
+]

@@ -1,0 +1,102 @@
+"""What every route shares: the config, the store, users, sessions, acknowledgements and
+the templates; and the small helpers routes use (the session, rendering, blocking reads)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from edge.receiver.config import ReceiverConfig
+from edge.receiver.store.store import ReceiverStore
+from edge.receiver.web.acks import Acks
+from edge.receiver.web.sessions import Session, Sessions
+from edge.receiver.web.users import Role, Users
+
+HERE = Path(__file__).parent
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _when(value: object) -> str:
+    """A UNIX time as local ``YYYY-MM-DD HH:MM:SS``."""
+    if value is None:
+        return ""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(str(value))))
+    except ValueError:
+        return str(value)
+
+
+def _size(value: object) -> str:
+    """Bytes in a readable unit."""
+    if value is None:
+        return "?"
+    n = float(str(value))
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(value)
+
+
+class Dashboard:
+    """The dashboard's state, one per app."""
+
+    def __init__(self, cfg: ReceiverConfig, store: ReceiverStore) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.db = store.db
+        h = cfg.http
+        self.users = Users(self.db, max_failures=h.max_failures, lockout_s=h.lockout_s)
+        self.sessions = Sessions(self.db, h.session_lifetime_s)
+        self.acks = Acks(self.db, cfg.data_dir / "audit" / "dashboard.log")
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        )
+        env.filters["when"] = _when
+        env.filters["size"] = _size
+        self.templates = Jinja2Templates(env=env)
+        self.stopping = threading.Event()
+        """Set when the server stops: live streams end."""
+
+    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        """A template with the session and its CSRF token."""
+        session = request.state.session if hasattr(request.state, "session") else None
+        ctx.setdefault("session", session)
+        ctx.setdefault("csrf", session.csrf if session else "")
+        ctx.setdefault("receiver", self.cfg.receiver.name)
+        response = self.templates.TemplateResponse(request, name, ctx, status_code=status)
+        assert isinstance(response, HTMLResponse)
+        return response
+
+
+def dashboard(request: Request) -> Dashboard:
+    """The app's :class:`Dashboard`."""
+    d = request.app.state.dashboard
+    assert isinstance(d, Dashboard)
+    return d
+
+
+def session(request: Request, needed: Role = Role.VIEWER) -> Session:
+    """The request's session (the guard put it there), if its role includes *needed*."""
+    s = getattr(request.state, "session", None)
+    if not isinstance(s, Session):
+        raise HTTPException(401, "log in first")
+    if not s.may(needed):
+        raise HTTPException(403, f"needs the {needed} role")
+    return s
+
+
+async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a store call off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)

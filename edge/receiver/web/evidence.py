@@ -1,0 +1,124 @@
+"""The evidence bundle of an alert's clip (``/alerts/{id}/evidence.zip``): the clip, its
+signed manifest, the exact bytes the node signed, the raw signature, the node's public key,
+the event, and a README saying how to check it all with openssl or Python alone."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from edge.core.logs import get_logger
+from edge.evidence.canonical import canonical
+from edge.receiver.store import reads
+from edge.receiver.web import queries
+from edge.receiver.web.context import Dashboard, blocking, dashboard, session
+from edge.receiver.web.media import resolve
+
+log = get_logger(__name__)
+
+README = """Evidence bundle of clip {clip_id}
+camera {camera} of node {site}/{node}; event {event_id}
+
+Files
+  clip.mp4                  the clip as the node recorded it (H.264 in MP4)
+  manifest.json             the signed manifest as received: {{"manifest", "alg", "key_id",
+                            "signature"}}
+  manifest.signed.json      the exact bytes the node signed: the "manifest" object as
+                            canonical JSON (keys sorted, no spaces, UTF-8)
+  manifest.sig              the raw 64-byte Ed25519 signature (base64-decoded "signature")
+  node-public-key.pem       the node's public key as enrolled at the receiver
+                            (key id {key_id})
+  event.json                the event as the node sent it
+
+1. The clip is the file the manifest describes (expected sha256 {sha256}, {size} bytes):
+
+     sha256sum clip.mp4
+     openssl dgst -sha256 clip.mp4
+
+2. The node signed the manifest (OpenSSL 3):
+
+     openssl pkeyutl -verify -pubin -inkey node-public-key.pem -rawin \\
+         -in manifest.signed.json -sigfile manifest.sig
+     -> "Signature Verified Successfully"
+
+3. Python (hashlib and json from the standard library; the signature check uses the
+   "cryptography" package):
+
+     import base64, hashlib, json
+     env = json.load(open("manifest.json"))
+     m = env["manifest"]
+     signed = json.dumps(m, sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False).encode()
+     assert signed == open("manifest.signed.json", "rb").read()
+     assert hashlib.sha256(open("clip.mp4", "rb").read()).hexdigest() == m["sha256"]
+     from cryptography.hazmat.primitives.serialization import load_pem_public_key
+     key = load_pem_public_key(open("node-public-key.pem", "rb").read())
+     key.verify(base64.b64decode(env["signature"]), signed)  # raises if forged
+     print("clip and manifest verified")
+
+The key id is the first 16 hex digits of the sha256 of the raw 32-byte public key.
+The manifest's event_ids name the events the clip belongs to; mask_hash ({mask_hash}) is the
+hash of the privacy mask the camera applied before anything was recorded.
+"""
+
+
+def bundle(d: Dashboard, event_id: str) -> Path:
+    """Write the bundle of *event_id*'s clip to a temporary file; its path."""
+    event = reads.event(d.db, event_id)
+    if event is None or not event.get("clip") or event["clip"]["state"] != "complete":
+        raise HTTPException(404, "no complete clip for this alert")
+    envelope = queries.clip_envelope(d.db, event["site"], event["node"], event["clip_id"])
+    pem = queries.public_key(d.db, event["site"], event["node"])
+    clip = resolve(d.store.files.root, event["clip"]["path"])
+    if envelope is None or pem is None or clip is None:
+        raise HTTPException(404, "clip not available")
+    m: dict[str, Any] = envelope["manifest"]
+    fd, name = tempfile.mkstemp(prefix=".evidence-", suffix=".zip", dir=d.store.files.root)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(clip, "clip.mp4", compress_type=zipfile.ZIP_STORED)
+            z.writestr("manifest.json", json.dumps(envelope, indent=2, sort_keys=True))
+            z.writestr("manifest.signed.json", canonical(m))
+            z.writestr("manifest.sig", base64.b64decode(envelope["signature"]))
+            z.writestr("node-public-key.pem", pem)
+            z.writestr("event.json", json.dumps(event["payload"], indent=2, sort_keys=True))
+            readme = README.format(
+                **{k: m.get(k) for k in ("clip_id", "camera", "sha256", "size", "mask_hash")},
+                site=event["site"], node=event["node"], event_id=event_id,
+                key_id=envelope.get("key_id"),
+            )  # fmt: skip
+            z.writestr("README.txt", readme)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+async def evidence_zip(request: Request) -> Response:
+    """GET /alerts/{id}/evidence.zip."""
+    s = session(request)
+    d = dashboard(request)
+    event_id = request.path_params["event_id"]
+    path = await blocking(bundle, d, event_id)
+    log.info("web.evidence_downloaded", event_id=event_id, user=s.user)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"evidence-{event_id}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+ROUTES = [Route("/alerts/{event_id}/evidence.zip", evidence_zip, methods=["GET"])]

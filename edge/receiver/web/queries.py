@@ -1,0 +1,150 @@
+"""What the dashboard reads: events with their snapshot and acknowledgement, filtered and
+paged by keyset (``before_seq``: older than this; ``after_seq``: newer, for the live list),
+and one event with everything the detail page shows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.core.kinds import Kind, Severity, State
+from edge.receiver.store.database import Database
+
+PAGE = 50
+FILTERS = ("site", "node", "kind", "severity", "state")
+_COLS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
+         "incident", "clip_id", "snapshot_id", "time", "received", "payload", "snapshot_sha",
+         "acked_by")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A page of the alert list."""
+
+    site: str | None = None
+    node: str | None = None
+    kind: str | None = None
+    severity: str | None = None
+    state: str | None = None
+    before_seq: int | None = None
+    after_seq: int | None = None
+    limit: int = PAGE
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> Query:
+        """From a query string; empty or malformed values are ignored."""
+        text = {k: (params.get(k) or "").strip()[:100] or None for k in FILTERS}
+
+        def number(k: str) -> int | None:
+            raw = params.get(k, "")
+            return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+        return cls(
+            **text,
+            before_seq=number("before_seq"),
+            after_seq=number("after_seq"),
+            limit=max(1, min(number("limit") or PAGE, 500)),
+        )
+
+    def filters(self) -> dict[str, str]:
+        """The filters that are set (for links that keep them)."""
+        return {f: v for f in FILTERS if (v := getattr(self, f))}
+
+
+def events(db: Database, q: Query) -> list[dict[str, Any]]:
+    """Events matching *q*, newest first (at most ``q.limit``)."""
+    where, params = [], []
+    for column in FILTERS:
+        value = getattr(q, column)
+        if value is not None:
+            where.append(f"e.{column} = ?")
+            params.append(value)
+    if q.before_seq is not None:
+        where.append("e.seq < ?")
+        params.append(q.before_seq)
+    if q.after_seq is not None:
+        where.append("e.seq > ?")
+        params.append(q.after_seq)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = (  # the clause holds column names and placeholders only
+        "SELECT e.seq, e.site, e.node, e.id, e.kind, e.severity, e.state, e.camera, e.sensor,"  # noqa: S608
+        " e.incident, e.clip_id, e.snapshot_id, e.time, e.received, e.payload, s.sha256,"
+        " a.username FROM events e LEFT JOIN snapshots s ON s.site = e.site"
+        " AND s.node = e.node AND s.id = e.snapshot_id LEFT JOIN acks a ON a.site = e.site"
+        f" AND a.node = e.node AND a.event_id = e.id{clause} ORDER BY e.seq DESC LIMIT ?"
+    )
+    rows = db.query(sql, (*params, q.limit))
+    out = []
+    for r in rows:
+        row = dict(zip(_COLS, r, strict=True))
+        payload = _json(row.pop("payload"))
+        row["zones"] = [str(z) for z in payload.get("zones") or []]
+        out.append(row)
+    return out
+
+
+def newest_seq(db: Database) -> int:
+    """The newest event's seq (0: none)."""
+    row = db.query("SELECT MAX(seq) FROM events")
+    return int(row[0][0] or 0)
+
+
+def choices(db: Database) -> dict[str, list[str]]:
+    """Values for the filter menus."""
+    nodes = db.query("SELECT site, node FROM nodes ORDER BY site, node")
+    kinds = [str(r[0]) for r in db.query("SELECT DISTINCT kind FROM events")]
+    return {
+        "site": sorted({str(s) for s, _ in nodes}),
+        "node": sorted({str(n) for _, n in nodes}),
+        "kind": sorted({*kinds, *(str(k) for k in Kind if k != Kind.NODE_HEALTH)}),
+        "severity": [str(s) for s in Severity],
+        "state": [str(s) for s in State],
+    }
+
+
+def incident(db: Database, site: str, incident_id: str | None, event_id: str) -> list[Any]:
+    """The other events of the same incident."""
+    if not incident_id:
+        return []
+    cols = ("seq", "node", "id", "kind", "severity", "state", "camera", "sensor", "time")
+    rows = db.query(
+        f"SELECT {', '.join(cols)} FROM events WHERE site = ? AND incident = ?"  # noqa: S608
+        " AND id <> ? ORDER BY seq LIMIT 100",
+        (site, incident_id, event_id),
+    )
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def public_key(db: Database, site: str, node: str) -> str | None:
+    """The enrolled public key (PEM) of a node."""
+    rows = db.query("SELECT public_key FROM nodes WHERE site = ? AND node = ?", (site, node))
+    return str(rows[0][0]) if rows else None
+
+
+def clip_envelope(db: Database, site: str, node: str, clip_id: str) -> dict[str, Any] | None:
+    """The signed manifest of a stored clip."""
+    rows = db.query(
+        "SELECT envelope FROM clips WHERE site = ? AND node = ? AND clip_id = ?",
+        (site, node, clip_id),
+    )
+    return _json(rows[0][0]) if rows and rows[0][0] else None
+
+
+def media_path(db: Database, kind: str, sha256: str) -> str | None:
+    """Where the complete clip or the snapshot with *sha256* is stored."""
+    if kind == "clip":
+        sql = "SELECT path FROM clips WHERE sha256 = ? AND state = 'complete' LIMIT 1"
+    else:
+        sql = "SELECT path FROM snapshots WHERE sha256 = ? LIMIT 1"
+    rows = db.query(sql, (sha256,))
+    return str(rows[0][0]) if rows and rows[0][0] else None
+
+
+def _json(text: object) -> dict[str, Any]:
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,186 @@
+"""Dashboard users, their passwords (scrypt, a salt each) and logins: a wrong password
+counts, enough of them in a row lock the account for a while, and every attempt is logged
+and stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from edge.core.errors import EdgeError
+from edge.core.logs import get_logger
+from edge.receiver.store.database import Database
+
+log = get_logger(__name__)
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
+"""16 MiB and about 50 ms per hash: memory-hard, cheap enough for a login."""
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+MIN_PASSWORD = 8
+
+
+class Role(StrEnum):
+    """What a user may do: look, acknowledge too, or administer too."""
+
+    VIEWER = "viewer"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+    def may(self, needed: Role) -> bool:
+        """Does this role include *needed*?"""
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
+class UserError(EdgeError):
+    """A user cannot be added (bad name, weak password, already there)."""
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$SALT$HASH`` (hex) for *password* with a fresh 16-byte salt."""
+    salt = os.urandom(16) if salt is None else salt
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Does *password* match *stored* (from :func:`hash_password`)? Constant time."""
+    try:
+        alg, n, r, p, salt, digest = stored.split("$")
+        if alg != "scrypt":
+            return False
+        got = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, bytes.fromhex(digest))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32
+    )
+
+
+_DUMMY = hash_password("not a password of anyone", b"\0" * 16)
+"""Checked against for an unknown name, so that it takes as long as a known one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The outcome of a login attempt."""
+
+    user: str | None
+    """Who is logged in (None: refused)."""
+    role: Role | None = None
+    reason: str = ""
+    """Why it was refused: ``wrong password``, ``locked`` (also for an unknown name)."""
+    locked_until: float | None = None
+
+
+class Users:
+    """The users table, logins and lockout."""
+
+    def __init__(self, db: Database, *, max_failures: int = 5, lockout_s: float = 900) -> None:
+        self.db = db
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+
+    def add(self, name: str, role: str, password: str, *, replace: bool = False) -> None:
+        """Add a user (or, with *replace*, set an existing one's role and password and
+        unlock it)."""
+        if not NAME.match(name):
+            raise UserError(f"user name {name!r}: lower-case letters, digits, . _ - (max 32)")
+        if role not in {str(r) for r in Role}:
+            raise UserError(f"role {role!r}: one of {', '.join(map(str, Role))}")
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        hashed = hash_password(password)
+        with self.db.transaction() as cur:
+            exists = cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
+            if exists and not replace:
+                raise UserError(f"user {name!r} exists (--replace to change it)")
+            cur.execute(
+                "INSERT INTO users (name, role, password, created) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET role = excluded.role,"
+                " password = excluded.password, failures = 0, locked_until = NULL",
+                (name, role, hashed, time.time()),
+            )
+        log.info("web.user_added", user=name, role=role, replaced=bool(exists))
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every user (no password hashes)."""
+        cols = ("name", "role", "created", "failures", "locked_until")
+        rows = self.db.query(f"SELECT {', '.join(cols)} FROM users ORDER BY name")  # noqa: S608
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def role_of(self, name: str) -> Role | None:
+        """The role of *name* (None: no such user)."""
+        rows = self.db.query("SELECT role FROM users WHERE name = ?", (name,))
+        return Role(rows[0][0]) if rows else None
+
+    def login(self, name: str, password: str, address: str | None = None) -> Login:
+        """Check a password; counts failures and locks. Logged and stored either way."""
+        now = time.time()
+        rows = self.db.query(
+            "SELECT role, password, locked_until FROM users WHERE name = ?", (name,)
+        )
+        if not rows:
+            check_password(password, _DUMMY)
+            return self._record(name, address, Login(None, reason="unknown user"))
+        role, stored, locked_until = rows[0]
+        if locked_until is not None and float(locked_until) > now:
+            check_password(password, _DUMMY)
+            return self._record(name, address, Login(None, reason="locked",
+                                                     locked_until=float(locked_until)))  # fmt: skip
+        if check_password(password, stored):
+            with self.db.transaction() as cur:
+                cur.execute(
+                    "UPDATE users SET failures = 0, locked_until = NULL WHERE name = ?", (name,)
+                )
+            return self._record(name, address, Login(name, Role(role)))
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                "UPDATE users SET failures = failures + 1 WHERE name = ? RETURNING failures",
+                (name,),
+            ).fetchone()
+            failures = int(row[0]) if row else 0
+            until = None
+            if failures >= self.max_failures:
+                until = now + self.lockout_s
+                cur.execute(
+                    "UPDATE users SET failures = 0, locked_until = ? WHERE name = ?",
+                    (until, name),
+                )
+        return self._record(name, address, Login(None, reason="wrong password",
+                                                 locked_until=until))  # fmt: skip
+
+    def _record(self, name: str, address: str | None, result: Login) -> Login:
+        ok = result.user is not None
+        detail = "ok" if ok else result.reason
+        if result.locked_until is not None and result.reason == "wrong password":
+            detail = "wrong password; locked"
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO logins (time, username, ok, address, detail) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), name[:64], int(ok), address, detail),
+            )
+        if ok:
+            log.info("web.login", user=name, address=address)
+        else:
+            log.warning("web.login_failed", user=name[:64], address=address, reason=detail)
+        return result
+
+    def logins(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Login attempts, newest first."""
+        cols = ("seq", "time", "username", "ok", "address", "detail")
+        rows = self.db.query(
+            f"SELECT {', '.join(cols)} FROM logins ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            (limit,),
+        )
+        return [dict(zip(cols, r, strict=True)) for r in rows]
