@@ -5,9 +5,11 @@ and two receivers writing the same clip agree. Written to a temporary name, sync
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -46,6 +48,19 @@ class FileStore:
             raise
         return path
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[HashingWriter]:
+        """A temporary file that hashes what is written; :meth:`HashingWriter.keep` moves it
+        to its content name, otherwise it is removed when the block ends."""
+        fd, tmp = tempfile.mkstemp(dir=self.objects, prefix=".tmp-")
+        writer = HashingWriter(self, Path(tmp), os.fdopen(fd, "wb"))
+        try:
+            yield writer
+        finally:
+            writer.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     def inside(self, path: Path) -> bool:
         """Is *path* (resolved) under the data directory? Guards every file served."""
         try:
@@ -53,3 +68,40 @@ class FileStore:
         except ValueError:
             return False
         return True
+
+
+class HashingWriter:
+    """A file being written with its sha256 and size kept (clip assembly streams chunks
+    through one, so a large clip never sits in memory whole)."""
+
+    def __init__(self, store: FileStore, path: Path, f: object) -> None:
+        self._store, self._path = store, path
+        self._f = f
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        """Append *data*."""
+        self._f.write(data)  # type: ignore[attr-defined]
+        self._hash.update(data)
+        self.size += len(data)
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of what was written."""
+        return self._hash.hexdigest()
+
+    def keep(self, suffix: str) -> Path:
+        """Sync the file and move it to its content name; returns that path."""
+        path = self._store.path_of(self.sha256, suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f.flush()  # type: ignore[attr-defined]
+        os.fsync(self._f.fileno())  # type: ignore[attr-defined]
+        self.close()
+        os.replace(self._path, path)
+        return path
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if not self._f.closed:  # type: ignore[attr-defined]
+            self._f.close()  # type: ignore[attr-defined]
