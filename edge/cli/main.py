@@ -6,7 +6,19 @@ import argparse
 from collections.abc import Sequence
 
 from edge import __version__
-from edge.cli import audit, bench, check_config, demo, keys, receive, run, sensors, snapshot
+from edge.cli import (
+    audit,
+    bench,
+    check_config,
+    demo,
+    keys,
+    pki,
+    receive,
+    run,
+    sensors,
+    snapshot,
+    status,
+)
 from edge.cli import eval as evaluate
 from edge.cli.common import EXIT_USAGE, Command, Handler
 
@@ -21,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     audit,
     evaluate,
     receive,
+    pki,
+    status,
 )
 """Every command module, in the order ``edge --help`` lists them."""
 

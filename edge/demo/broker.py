@@ -60,6 +60,9 @@ class LocalBroker:
     persistence: bool = False
     acl: str | None = None
     """mosquitto ACL text (``user NAME`` / ``topic write T`` lines); None: no ACL at all."""
+    crlfile: Path | None = None
+    """A CRL (PEM, signed by the CA that issued the client certificates) the TLS listener
+    checks client certificates against (mosquitto ``crlfile``); None: no revocation check."""
     proc: subprocess.Popen[bytes] | None = None
     server: CertPair | None = None
     log_path: Path = field(init=False)
@@ -95,6 +98,7 @@ class LocalBroker:
             f"keyfile {self.server.key}",
             "require_certificate true",
             "use_identity_as_username true",
+            f"crlfile {self.crlfile}" if self.crlfile is not None else "",
             f"listener {self.plain_port} 127.0.0.1",  # plain, for allow_insecure tests only
         ]
         if self.max_packet_size:

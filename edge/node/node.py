@@ -25,7 +25,7 @@ from edge.events.sink import EventSink
 from edge.events.triggers import ClipTriggers
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
-from edge.node import heartbeat
+from edge.node import heartbeat, statefile
 from edge.node.cameras import blocked_faults, build_recorders, build_workers, plan_cameras
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
@@ -105,9 +105,10 @@ class Node:
             self.path.accept(event)
 
     def heartbeat(self) -> None:
-        """Sign the audit head, then queue a health report (retained, short-lived)."""
+        """Sign the audit head, write the state file, queue a health report (retained)."""
         self.audit.checkpoint(self.key)  # the head it reports is signed; so is every 100th
-        payload = json.dumps(heartbeat.report(self), sort_keys=True, separators=(",", ":"))
+        health = statefile.written(self.cfg, heartbeat.report(self))  # for `edge status`
+        payload = json.dumps(health, sort_keys=True, separators=(",", ":"))
         self.delivery.health(payload.encode(), 3 * self.cfg.health.interval_s)
 
     def reset_sirens(self) -> None:

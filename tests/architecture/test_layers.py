@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"analysis"},
     {"events"},
     {"evidence"},
+    {"pki"},
     {"clips"},
     {"sensors"},
     {"delivery"},
