@@ -13,7 +13,7 @@ APT_CORE := mosquitto mosquitto-clients
 APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd \
             gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good \
             gstreamer1.0-plugins-bad gstreamer1.0-libav python3-gi postgresql \
-            chromium chromium-driver
+            chromium chromium-driver debootstrap
 
 .PHONY: demo test lint typecheck unit faults apt-core apt-test clean
 

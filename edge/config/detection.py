@@ -21,6 +21,13 @@ class DetectorConfig(Section):
     model: str | None = Field(
         default=None, min_length=1, description="Model file or folder; required with a backend."
     )
+    model_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the model file (64 lower-case hex digits, `sha256sum`); when "
+        "set, a node whose model file differs refuses to start (a wrong or damaged model sees "
+        "no one). Not for a folder model (NCNN).",
+    )
     head: Literal["auto", "yolox", "yolov8", "fastestdet"] = Field(
         default="auto",
         description="onnx backend: output layout; auto tells it from the output shape.",

@@ -10,6 +10,7 @@ anything; ``edge check-config`` and ``edge run`` both call :func:`preflight`.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import ssl
 import stat
@@ -255,6 +256,9 @@ def _model(det: DetectorConfig, load_model: ModelLoader | None) -> list[str]:
     bad = _model_file(Path(det.model), folder_ok=det.backend == "ultralytics")
     if bad:
         return [f"detector.model: {bad}"]
+    wrong = model_hash_problem(det)
+    if wrong:
+        return [wrong]
     if load_model is None:
         return []
     try:
@@ -262,6 +266,30 @@ def _model(det: DetectorConfig, load_model: ModelLoader | None) -> list[str]:
     except Exception as e:  # onnxruntime and ultralytics raise their own kinds
         return [f"detector.model: {e}"]
     return []
+
+
+def model_hash_problem(det: DetectorConfig) -> str | None:
+    """Why the model file is not the one ``detector.model_sha256`` names, or None (no hash
+    set, or the file's SHA-256 matches). Names the key, the expected and the actual hash."""
+    if det.model_sha256 is None or det.model is None:
+        return None
+    path = Path(det.model)
+    digest = hashlib.sha256()
+    try:
+        if path.is_dir():
+            return f"detector.model_sha256: {path} is a folder; a hash checks one model file"
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as e:
+        return f"detector.model_sha256: cannot read {path}: {e.strerror or e}"
+    actual = digest.hexdigest()
+    if actual == det.model_sha256:
+        return None
+    return (
+        f"detector.model_sha256: {path} has sha256 {actual}, expected {det.model_sha256}: "
+        "install the right model or correct the hash"
+    )
 
 
 def _model_file(path: Path, *, folder_ok: bool) -> str | None:

@@ -21,11 +21,12 @@ def _tool(name: str) -> str:
 
 
 def test_playbook_syntax_and_lint(tmp_path: Path) -> None:
-    """`ansible-playbook --syntax-check` and `ansible-lint --offline` pass on deploy/."""
+    """`ansible-playbook --syntax-check` passes on site.yml and bake.yml, and
+    `ansible-lint --profile production` on all of deploy/ (roles, playbooks)."""
     inv = tmp_path / "inv.ini"
-    inv.write_text("[edge_nodes]\nnode1 ansible_connection=local\n")
+    inv.write_text("[edge_nodes]\nnode1 ansible_connection=local\n[receivers]\nrx1\n")
     syntax = subprocess.run(
-        [_tool("ansible-playbook"), "-i", str(inv), "--syntax-check", "site.yml"],
+        [_tool("ansible-playbook"), "-i", str(inv), "--syntax-check", "site.yml", "bake.yml"],
         cwd=DEPLOY,
         capture_output=True,
         text=True,
@@ -33,7 +34,7 @@ def test_playbook_syntax_and_lint(tmp_path: Path) -> None:
     )
     assert syntax.returncode == 0, syntax.stdout + syntax.stderr
     lint = subprocess.run(
-        [_tool("ansible-lint"), "--offline", "--nocolor", "site.yml"],
+        [_tool("ansible-lint"), "--offline", "--nocolor", "--profile", "production", "."],
         cwd=DEPLOY,
         capture_output=True,
         text=True,
@@ -55,6 +56,8 @@ def test_config_template_renders_a_valid_config(tmp_path: Path) -> None:
     warehouse_edge_state_dir: /var/lib/warehouse-edge
     warehouse_edge_police_host: mqtt.police.example
     warehouse_edge_police_port: 8883
+    warehouse_edge_timezone: Asia/Jakarta
+    warehouse_edge_model_src: ""
     warehouse_edge_cameras:
       - {{name: bay, detect: "rtsp://10.0.0.2/sub", record: "rtsp://10.0.0.2/main"}}
       - {{name: office, private: true, detect: "rtsp://10.0.0.3/sub"}}
@@ -87,3 +90,4 @@ def test_config_template_renders_a_valid_config(tmp_path: Path) -> None:
     assert main(["check-config", "--no-preflight", "--credentials", str(creds), str(out)]) == 0
     text = out.read_text()
     assert "private = true" in text and "pin = 17" in text
+    assert 'timezone = "Asia/Jakarta"' in text and "[detector]" not in text

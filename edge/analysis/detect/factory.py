@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from edge.analysis.detect.base import Detector
 from edge.config.detection import DetectorConfig
+from edge.config.preflight import model_hash_problem
+from edge.core.errors import DetectorError
 
 
 def build_detector(cfg: DetectorConfig) -> Detector | None:
-    """The configured detector, or None for motion-only nodes. Raises ModelError."""
+    """The configured detector, or None for motion-only nodes. Raises DetectorError, also
+    when ``detector.model_sha256`` is set and the model file's hash differs."""
     if cfg.backend == "none" or cfg.model is None:
         return None
+    wrong = model_hash_problem(cfg)
+    if wrong:
+        raise DetectorError(wrong)
     if cfg.backend == "onnx":
         from edge.analysis.detect.onnx import OnnxDetector
 
