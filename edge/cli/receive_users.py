@@ -73,7 +73,13 @@ def handle(args: argparse.Namespace, store: ReceiverStore) -> int:
 
 
 def web_server(cfg: ReceiverConfig, store: ReceiverStore, bind: str | None) -> WebServer:
-    """The dashboard server for ``--http`` (not started); *bind* None: the config's."""
-    from edge.receiver.web.server import WebServer
-
+    """The dashboard server for ``--http`` (not started); *bind* None: the config's.
+    ValueError when the dashboard's packages are not installed."""
+    try:
+        from edge.receiver.web.server import WebServer
+    except ImportError as e:
+        raise ValueError(
+            f"the dashboard needs the receiver extra ({e.name} is missing): "
+            "pip install 'warehouse-edge[receiver]'"
+        ) from e
     return WebServer(cfg, store, bind)
