@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from edge.cli.common import EXIT_OK, EXIT_STATE, EXIT_USAGE, SubParsers, exit_if, load_or_exit
 from edge.core.errors import (
@@ -26,6 +27,9 @@ from edge.core.errors import (
     SensorError,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    from edge.config.root import EdgeConfig
 
 _CONFIG_ERRORS = (ConfigurationError, DetectorError, TransportError)
 """Errors about what the config names: exit 2."""
@@ -71,12 +75,12 @@ def handle(args: argparse.Namespace) -> int:
     """Run the node until SIGTERM or SIGINT; SIGUSR1 silences the sirens."""
     from edge.config.preflight import preflight
     from edge.core import logs
+    from edge.node.enrolment import wait_for_enrolment
     from edge.node.node import Node
     from edge.node.notify import Notifier
     from edge.node.watchdog import run_until
 
     cfg = load_or_exit(args.config)
-    exit_if(args.config, preflight(cfg), EXIT_USAGE)  # the model loads once, in Node below
     logs.configure(cfg.logging.level, args.log_format or cfg.logging.format)
     log = logs.get_logger(__name__)
     stop = threading.Event()
@@ -87,6 +91,16 @@ def handle(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+
+    def reload() -> tuple[EdgeConfig, list[str]]:  # the model loads once, in Node below
+        again = load_or_exit(args.config)
+        return again, preflight(again)
+
+    waited = wait_for_enrolment(reload, stop, Notifier())  # a node not enrolled yet waits
+    if waited is None:
+        return EXIT_OK
+    cfg, problems = waited
+    exit_if(args.config, problems, EXIT_USAGE)
     try:
         node = Node(cfg)
     except EdgeError as e:
