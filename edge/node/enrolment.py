@@ -23,14 +23,24 @@ POLL_S = 5.0
 """How often a waiting node looks for its certificate."""
 
 
+def _absent(path: Path) -> bool:
+    """No file, or the empty placeholder the first-boot unit leaves for systemd's
+    ``LoadCredential=``."""
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
 def missing_certificates(cfg: EdgeConfig) -> list[Path]:
-    """Client certificates the config names that are not there although their key is: the
-    node made its key and request and waits for the signed certificate."""
+    """Client certificates the config names that are not there (or empty placeholders)
+    although their key is: the node made its key and request and waits for the signed
+    certificate."""
     out = []
     for dest in cfg.destinations:
         tls = dest.tls
         waiting = tls and tls.cert and tls.key and Path(tls.key).exists()
-        if waiting and tls and tls.cert and not Path(tls.cert).exists():
+        if waiting and tls and tls.cert and _absent(Path(tls.cert)):
             out.append(Path(tls.cert))
     return out
 

@@ -118,12 +118,13 @@ def test_first_boot_makes_the_keys_on_the_node(
 ) -> None:
     """Each ExecStart of warehouse-edge-firstboot.service, run in the root as systemd would
     ("+": as root, otherwise as User=warehouse-edge; %H the host name), leaves a 0600 signing
-    key owned by the service user, a 0600 TLS key and a CSR naming the host; the unit's
+    key owned by the service user, a 0600 TLS key and a CSR naming the host, and empty
+    certificate placeholders (the daemon then waits for enrolment); the unit's
     condition is the signing key, so it does not run again."""
     root = baked.root
     assert not (root / SIGNING_KEY).exists()
     lines = _exec_lines()
-    assert len(lines) == 2 and lines[0].startswith("+") and "edge pki csr" in lines[0]
+    assert len(lines) == 3 and lines[0].startswith("+") and "edge pki csr" in lines[0]
     pki = _has_edge_pki(root)
     with capsys.disabled():
         print(f"\nfirst boot TLS key and CSR: {'edge pki csr' if pki else 'openssl fallback'}")
@@ -153,4 +154,6 @@ def test_first_boot_makes_the_keys_on_the_node(
         check=True,
     )
     assert HOSTNAME in subject.stdout
+    for placeholder in ("node.crt", "site-ca.crt"):  # LoadCredential= needs them; empty
+        assert (root / "etc/warehouse-edge/tls" / placeholder).read_bytes() == b""
     assert f"ConditionPathExists=!/{SIGNING_KEY}" in FIRSTBOOT.read_text()

@@ -45,10 +45,13 @@ def _config(tmp_path: Path, broker: LocalBroker, ca: DemoCA, pair: CertPair, **k
 def test_only_a_missing_certificate_beside_its_key_means_waiting(
     tmp_path: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair
 ) -> None:
-    """Key present, certificate missing: waiting for it. Key missing too, or another fault
+    """Key present, certificate missing or an empty placeholder: waiting for it. Key
+    missing too, or another fault
     (a missing model file): not waiting, the fault is reported."""
     pair = _pending(tmp_path, node_cert)
     cfg = loads(_config(tmp_path, broker, ca, pair))
+    assert awaiting_enrolment(cfg, preflight(cfg)) == [pair.cert]
+    pair.cert.write_bytes(b"")  # the first-boot unit's placeholder: still waiting
     assert awaiting_enrolment(cfg, preflight(cfg)) == [pair.cert]
     pair.key.unlink()
     assert awaiting_enrolment(cfg, preflight(cfg)) == []
