@@ -8,12 +8,13 @@ BIN         := $(VENV)/bin
 # systemd-analyze for the unit-file tests, GStreamer's RTSP server (system python3-gi) for
 # the IP-camera tests, PostgreSQL's server binaries for the receiver's store tests (the tests
 # start a private postgres of their own; the packaged service is never used), Chromium and its
-# WebDriver for the dashboard's browser test.
+# WebDriver for the dashboard's browser test, debootstrap for the Ansible-into-a-root tests and the
+# openssl command line the evidence-bundle and first-boot tests verify with.
 APT_CORE := mosquitto mosquitto-clients
 APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd \
             gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good \
             gstreamer1.0-plugins-bad gstreamer1.0-libav python3-gi postgresql \
-            chromium chromium-driver debootstrap
+            chromium chromium-driver debootstrap openssl
 
 .PHONY: demo test lint typecheck unit faults apt-core apt-test clean
 
