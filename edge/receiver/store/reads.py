@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,22 +29,35 @@ class EventFilter:
     limit: int = 50
 
 
+def where(
+    equal: Mapping[str, object],
+    *,
+    table: str = "",
+    since: float | None = None,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+) -> tuple[str, list[object]]:
+    """`` WHERE ...`` over the events table (aliased *table*, e.g. ``"e."``) and its
+    parameters: columns equal to the values that are not None, a received time and a page
+    window by seq. Column names come from the caller's constants, values are parameters."""
+    terms: list[str] = []
+    params: list[object] = []
+    for column, value in equal.items():
+        if value is not None:
+            terms.append(f"{table}{column} = ?")
+            params.append(value)
+    for term, value in ((f"{table}received >= ?", since), (f"{table}seq < ?", before_seq),
+                        (f"{table}seq > ?", after_seq)):  # fmt: skip
+        if value is not None:
+            terms.append(term)
+            params.append(value)
+    return (f" WHERE {' AND '.join(terms)}" if terms else ""), params
+
+
 def events(db: Database, f: EventFilter) -> list[dict[str, Any]]:
     """Events matching *f*, newest first."""
-    where: list[str] = []
-    params: list[object] = []
-    for column, value in (("node", f.node), ("site", f.site), ("kind", f.kind),
-                          ("severity", f.severity)):  # fmt: skip
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if f.since is not None:
-        where.append("received >= ?")
-        params.append(f.since)
-    if f.before_seq is not None:
-        where.append("seq < ?")
-        params.append(f.before_seq)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    equal = {"node": f.node, "site": f.site, "kind": f.kind, "severity": f.severity}
+    clause, params = where(equal, since=f.since, before_seq=f.before_seq)
     rows = db.query(
         f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events{clause} ORDER BY seq DESC LIMIT ?",  # noqa: S608
         (*params, max(1, min(f.limit, 1000))),

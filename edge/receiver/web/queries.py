@@ -11,6 +11,7 @@ from typing import Any
 
 from edge.core.kinds import Kind, Severity, State
 from edge.receiver.store.database import Database
+from edge.receiver.store.reads import where
 
 PAGE = 50
 FILTERS = ("site", "node", "kind", "severity", "state")
@@ -55,19 +56,10 @@ class Query:
 
 def events(db: Database, q: Query) -> list[dict[str, Any]]:
     """Events matching *q*, newest first (at most ``q.limit``)."""
-    where, params = [], []
-    for column in FILTERS:
-        value = getattr(q, column)
-        if value is not None:
-            where.append(f"e.{column} = ?")
-            params.append(value)
-    if q.before_seq is not None:
-        where.append("e.seq < ?")
-        params.append(q.before_seq)
-    if q.after_seq is not None:
-        where.append("e.seq > ?")
-        params.append(q.after_seq)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause, params = where(
+        {c: getattr(q, c) for c in FILTERS}, table="e.", before_seq=q.before_seq,
+        after_seq=q.after_seq,
+    )  # fmt: skip
     sql = (  # the clause holds column names and placeholders only
         "SELECT e.seq, e.site, e.node, e.id, e.kind, e.severity, e.state, e.camera, e.sensor,"  # noqa: S608
         " e.incident, e.clip_id, e.snapshot_id, e.time, e.received, e.payload, s.sha256,"
