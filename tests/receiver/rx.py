@@ -4,6 +4,7 @@ for simulated nodes, and waiting on what the store holds."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
@@ -40,30 +41,10 @@ def receiver_toml(
 
 
 def receiver_config(
-    data_dir: Path,
-    broker: LocalBroker,
-    ca: DemoCA,
-    *,
-    name: str = "polda-jateng",
-    store: str = "sqlite",
-    group: str | None = None,
-    offline_after_s: float = 90,
-    incomplete_after_s: float = 900,
-    prefix: str = "warehouse",
+    data_dir: Path, broker: LocalBroker, ca: DemoCA, **options: Any
 ) -> ReceiverConfig:
-    """The validated config of :func:`receiver_toml`."""
-    text = receiver_toml(
-        data_dir,
-        broker,
-        ca,
-        name=name,
-        store=store,
-        group=group,
-        offline_after_s=offline_after_s,
-        incomplete_after_s=incomplete_after_s,
-        prefix=prefix,
-    )
-    return loads(text)
+    """The validated config of :func:`receiver_toml` (same *options*)."""
+    return loads(receiver_toml(data_dir, broker, ca, **options))
 
 
 def publisher(broker: LocalBroker, ca: DemoCA, prefix: str = "warehouse") -> Publisher:
