@@ -111,3 +111,32 @@ def test_hostile_payloads_are_quarantined_and_the_receiver_goes_on(
         assert len([a for a in reads.alerts(r.store.db) if a["kind"] == "forged_message"]) == 4
     finally:
         r.stop()
+
+
+def test_a_broker_restart_mid_stream_loses_nothing(tmp_path: Path, ca: DemoCA) -> None:
+    """The police broker (persistent) restarts between two halves of a stream: the receiver
+    reconnects to its kept session and stores every event once."""
+    b = LocalBroker(tmp_path / "broker", ca, persistence=True, max_queued_messages=100_000)
+    b.start()
+    nodes = list(fleet(4))
+    cfg = receiver_config(tmp_path / "rx", b, ca, name="brokerdown")
+    r = Receiver(cfg)
+    enrol(r.store, *nodes)
+    r.start()
+    pub = publisher(b, ca)
+    try:
+        assert r.ingest.subscribed.wait(10)
+        for i in range(100):
+            pub.publish(nodes[i % 4], nodes[i % 4].event("person", seq=i))
+        assert pub.wait_acked()
+        b.restart()
+        assert wait_until(r.ingest.subscribed.is_set, 30)
+        for i in range(100, 200):
+            pub.publish(nodes[i % 4], nodes[i % 4].event("person", seq=i))
+        assert pub.wait_acked(60)
+        assert wait_until(lambda: count(r.store, "events") >= 200, 30)
+        assert r.store.db.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM events")[0] == (200, 200)
+    finally:
+        r.stop()
+        pub.close()
+        b.stop()
