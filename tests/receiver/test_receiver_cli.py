@@ -100,3 +100,21 @@ def test_fleet_bench_stores_every_event_and_prints_figures(
         print(f"\nreceive bench {engine}: {figures}")
     assert figures["events_stored"] == figures["events_sent"] == 200
     assert figures["backlog"]["stored"] == 1000
+
+
+def test_a_corrupt_store_is_named_and_refused(
+    tmp_path: Path, broker: LocalBroker, ca: DemoCA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A receiver.db that is not a database: exit 1 with one line naming the file, no
+    traceback, and the file left as it was for an operator to look at."""
+    conf = tmp_path / "receiver.toml"
+    conf.write_text(receiver_toml(tmp_path / "rx", broker, ca))
+    db = tmp_path / "rx" / "receiver.db"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(SystemExit) as stop:
+        main(["receive", "-c", str(conf), "list"])
+    assert stop.value.code == 1
+    err = capsys.readouterr().err
+    assert str(db) in err and "not a database" in err and "Traceback" not in err
+    assert db.read_bytes() == b"this is not SQLite" * 100

@@ -46,7 +46,12 @@ class Database:
         self._cursor_options: dict[str, Any] = {"binary": True} if self.engine != "sqlite" else {}
         """PostgreSQL: binary parameters (arrays of text without escaping)."""
         self.errors: tuple[type[BaseException], ...] = (sqlite3.Error, *_pg_errors())
-        self.migrate()
+        try:
+            self.migrate()
+        except self.errors as e:  # a corrupt or foreign file, a database refusing
+            self.close()
+            where = url.removeprefix("sqlite:///") if self.engine == "sqlite" else "PostgreSQL"
+            raise StoreError(f"{where}: cannot use the store: {e}") from e
 
     def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
         """A query yielding *rows* (columns of SQL *types*: text, real, int) and its
