@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
@@ -113,12 +112,3 @@ def expire(store: ReceiverStore, incomplete_after_s: float) -> list[ClipKey]:
     for s, n, c in keys:
         log.warning("clip.incomplete", site=s, node=n, clip=c)
     return keys
-
-
-def clip_file(store: ReceiverStore, key: ClipKey) -> Path | None:
-    """The stored MP4 of a complete clip."""
-    rows = store.db.query(
-        "SELECT path FROM clips WHERE site = ? AND node = ? AND clip_id = ? AND state = 'complete'",
-        key,
-    )
-    return Path(rows[0][0]) if rows else None

@@ -61,13 +61,17 @@ class FileStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def inside(self, path: Path) -> bool:
-        """Is *path* (resolved) under the data directory? Guards every file served."""
+    def servable(self, recorded: str | None) -> Path | None:
+        """*recorded* (a path the store holds) if it is a regular file inside the data
+        directory, symlinks resolved; else None. Guards every file served."""
+        if recorded is None:
+            return None
         try:
-            path.resolve().relative_to(self.root.resolve())
-        except ValueError:
-            return False
-        return True
+            real = Path(recorded).resolve(strict=True)
+            real.relative_to(self.root.resolve())
+        except (OSError, ValueError):
+            return None
+        return real if real.is_file() else None
 
 
 class HashingWriter:

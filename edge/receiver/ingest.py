@@ -39,7 +39,6 @@ class Arrival:
     topic: str
     payload: bytes
     props: dict[str, str]
-    at: float
 
 
 class Ingest:
@@ -129,9 +128,7 @@ class Ingest:
 
     def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         props = dict(getattr(msg.properties, "UserProperty", None) or [])
-        arrival = Arrival(
-            self.connection, msg.mid, msg.qos, msg.topic, bytes(msg.payload), props, time.time()
-        )
+        arrival = Arrival(self.connection, msg.mid, msg.qos, msg.topic, bytes(msg.payload), props)
         self.arrivals.put(arrival)
 
     def check(self, a: Arrival) -> Verdict:

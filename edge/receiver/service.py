@@ -6,7 +6,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from edge.core.logs import get_logger
@@ -16,7 +15,6 @@ from edge.receiver.ingest import Arrival, Ingest
 from edge.receiver.messages import Verdict
 from edge.receiver.store.database import StoreError
 from edge.receiver.store.store import ReceiverStore
-from edge.receiver.store.writes import Committed
 from edge.receiver.supervise import Supervisor
 from edge.receiver.trust import Checker, Registry
 
@@ -33,7 +31,6 @@ class Receiver:
         self,
         cfg: ReceiverConfig,
         store: ReceiverStore | None = None,
-        on_commit: Callable[[Committed, list[Arrival]], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store or ReceiverStore(cfg.store_url, cfg.data_dir)
@@ -43,7 +40,6 @@ class Receiver:
         )
         self.ingest = Ingest(cfg, checker, self._reload)
         self.supervisor = Supervisor(cfg, self.store, self.registry)
-        self.on_commit = on_commit
         self._errors: tuple[type[BaseException], ...] = (StoreError, *self.store.db.errors)
         self._file_errors: tuple[type[BaseException], ...] = (OSError, *self.store.db.errors)
         self.committed = 0
@@ -140,5 +136,3 @@ class Receiver:
                 log.error("clip.assembly_failed", clip=key[2], error=str(e))
         for a in done.events:
             log.debug("event.received", node=a.node, kind=a.data.get("kind"), id=a.id)
-        if self.on_commit is not None:
-            self.on_commit(done, batch)

@@ -66,7 +66,7 @@ def commit(
         cur.execute(sql, [now, *params])
     for a in fresh:
         ops.extend(_apply(cur, a, now=now, files=files, queue_limit=queue_limit, out=out))
-    _alerts(cur, ops, now)
+    apply_alerts(cur, ops, now)
     out.stored = len(fresh)
     return out
 
@@ -208,10 +208,6 @@ def _apply(
 
 def apply_alerts(cur: Cursor, ops: Sequence[AlertOp], now: float) -> None:
     """Raise (at most one open per kind, node and ref) or clear alerts."""
-    _alerts(cur, ops, now)
-
-
-def _alerts(cur: Cursor, ops: Sequence[AlertOp], now: float) -> None:
     for op in ops:
         if op.raise_:
             cur.execute(

@@ -23,7 +23,6 @@ from edge.evidence.canonical import canonical
 from edge.receiver.store import reads
 from edge.receiver.web import queries
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
-from edge.receiver.web.media import resolve
 
 log = get_logger(__name__)
 
@@ -80,7 +79,7 @@ def bundle(d: Dashboard, event_id: str) -> Path:
         raise HTTPException(404, "no complete clip for this alert")
     envelope = queries.clip_envelope(d.db, event["site"], event["node"], event["clip_id"])
     pem = queries.public_key(d.db, event["site"], event["node"])
-    clip = resolve(d.store.files.root, event["clip"]["path"])
+    clip = d.store.files.servable(event["clip"]["path"])
     if envelope is None or pem is None or clip is None:
         raise HTTPException(404, "clip not available")
     m: dict[str, Any] = envelope["manifest"]

@@ -6,7 +6,6 @@ leads out is a 404. Clips answer HTTP range requests (206), so a video element s
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,19 +22,6 @@ _NAME = re.compile(r"^(?P<sha>[0-9a-f]{64})\.(?P<ext>mp4|jpg)$")
 _KINDS = {"clip": ("mp4", "video/mp4"), "snapshot": ("jpg", "image/jpeg")}
 
 
-def resolve(d_root: Path, recorded: str | None) -> Path | None:
-    """*recorded* if it is a regular file inside *d_root* (symlinks resolved)."""
-    if recorded is None:
-        return None
-    path = Path(recorded)
-    try:
-        real = path.resolve(strict=True)
-        real.relative_to(d_root.resolve())
-    except (OSError, ValueError):
-        return None
-    return real if real.is_file() else None
-
-
 async def media(request: Request) -> Response:
     """GET /media/{kind}/{name}."""
     session(request)
@@ -46,7 +32,7 @@ async def media(request: Request) -> Response:
         log.warning("web.media_refused", kind=kind[:20], name=name[:100])
         raise HTTPException(404, "not found")
     recorded = await blocking(queries.media_path, d.db, kind, match["sha"])
-    path = resolve(d.store.files.root, recorded)
+    path = d.store.files.servable(recorded)
     if path is None:
         if recorded is not None:
             log.warning("web.media_outside", kind=kind, path=recorded)
