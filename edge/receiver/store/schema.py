@@ -77,5 +77,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX clips_sha256 ON clips (sha256)",
         "CREATE INDEX snapshots_sha256 ON snapshots (sha256)",
     ),
+    # 3: key history (every key a node had, when it was valid, who enrolled it and why).
+    (),
+    # 4: the receiver's own signed audit chain, its head, and login throttling.
+    (),
+    # 5: bounded hostility (quarantine caps and counts, aggregated alerts) and evidence
+    #    immutability (orphan chunks expire).
+    (),
+    # 6: ingest robustness, supervision and failover.
+    (),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
