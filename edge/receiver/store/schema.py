@@ -84,7 +84,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 5: bounded hostility (quarantine caps and counts, aggregated alerts) and evidence
     #    immutability (orphan chunks expire).
     (),
-    # 6: ingest robustness, supervision and failover.
+    # 6: ingest robustness and store integrity.
+    (),
+    # 7: broker restarts (will times) and active/standby failover.
     (),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
