@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli import receive_bench, receive_users
+from edge.cli import receive_audit, receive_bench, receive_users
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def register(sub: SubParsers) -> None:
         a.add_argument("--json", action="store_true", help="machine-readable")
     receive_bench.register(actions)
     receive_users.register(actions)
+    receive_audit.register(actions)
     p.set_defaults(handler=handle)
 
 
@@ -99,6 +100,8 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if args.action == "user":
             return receive_users.handle(args, store)
+        if args.action == "audit":
+            return receive_audit.handle(args, store, cfg)
         if args.action == "enrol":
             return _enrol(store, args)
         return _show(store, args)

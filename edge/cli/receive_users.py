@@ -1,4 +1,4 @@
-"""``edge receive user add|list``: the dashboard's users (the password is read from stdin
+"""``edge receive user add|list|unlock``: the dashboard's users (the password is read from stdin
 when it is not a terminal, else asked twice without echo), and the dashboard server that
 ``edge receive --http HOST:PORT`` runs beside the receiver."""
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def register(actions: Any) -> None:
     """Add ``user`` to the actions of ``edge receive``."""
-    u = actions.add_parser("user", help="dashboard users (add, list)")
+    u = actions.add_parser("user", help="dashboard users (add, list, unlock)")
     sub = u.add_subparsers(dest="user_action", metavar="USER_ACTION", required=True)
     add = sub.add_parser("add", help="add a user (password from stdin, or asked twice)")
     add.add_argument("name", help="login name: lower-case letters, digits, . _ -")
@@ -36,6 +36,10 @@ def register(actions: Any) -> None:
         help="change an existing user's role and password (and unlock it)",
     )
     sub.add_parser("list", help="the users, their roles and locks")
+    unlock = sub.add_parser(
+        "unlock", help="clear a user's lock and the address locks of its wrong passwords"
+    )
+    unlock.add_argument("name", help="login name")
 
 
 def _password() -> str | None:
@@ -49,16 +53,23 @@ def _password() -> str | None:
 
 
 def handle(args: argparse.Namespace, store: ReceiverStore) -> int:
-    """``user add`` or ``user list``."""
+    """``user add``, ``user list`` or ``user unlock``."""
+    from edge.receiver.web.throttle import wib
     from edge.receiver.web.users import UserError, Users
 
     users = Users(store.db)
     if args.user_action == "list":
         for u in users.all():
             until = u["locked_until"]
-            locked = "" if not until or until < time.time() else time.strftime(
-                "  locked until %H:%M:%S", time.localtime(until))  # fmt: skip
+            locked = "" if not until or until < time.time() else f"  locked until {wib(until)}"
             print(f"{u['name']}\t{u['role']}{locked}")
+        return EXIT_OK
+    if args.user_action == "unlock":
+        cleared = users.unlock(args.name)
+        if cleared is None:
+            print(f"no user {args.name!r}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"user {args.name} unlocked ({cleared} address locks cleared)")
         return EXIT_OK
     password = _password()
     if password is None:

@@ -80,7 +80,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 3: key history (every key a node had, when it was valid, who enrolled it and why).
     (),
     # 4: the receiver's own signed audit chain, its head, and login throttling.
-    (),
+    (
+        """CREATE TABLE ack_chain (
+            seq BIGINT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, action TEXT NOT NULL,
+            record TEXT NOT NULL)""",
+        """CREATE TABLE ack_chain_head (
+            one INTEGER PRIMARY KEY CHECK (one = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL,
+            time {real} NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL)""",
+        """CREATE TABLE receiver_keys (
+            key_id TEXT PRIMARY KEY, receiver TEXT NOT NULL, public_key TEXT NOT NULL,
+            registered {real} NOT NULL)""",
+        """CREATE TABLE login_addresses (
+            address TEXT PRIMARY KEY, failures INTEGER NOT NULL,
+            window_start {real} NOT NULL)""",
+        """CREATE TABLE login_failures (
+            username TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL,
+            last {real} NOT NULL, PRIMARY KEY (username, address))""",
+    ),
     # 5: bounded hostility (quarantine caps and counts, aggregated alerts) and evidence
     #    immutability (orphan chunks expire).
     (),

@@ -1,18 +1,22 @@
-"""Acknowledgements: an officer's note on an event, stored with who and when, and appended
-to the receiver's own hash-chained audit log (``DATA/audit/dashboard.log``, the node's
-format: ``edge audit verify`` checks it) before the row is written; the row keeps the
-record's hash, so each one can be found in the chain."""
+"""Acknowledgements: an officer's note on an event, stored with who and when. The row and
+its record in the acknowledgement chain (:mod:`edge.receiver.ackaudit`) are written in one
+transaction, with the chain's head signed by this receiver's own key; the row keeps the
+record's hash, so each one can be found in the chain, and ``verify`` checks every row
+against it (``/admin``, ``edge receive audit verify``)."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 from edge.core.logs import get_logger
-from edge.evidence.audit import GENESIS, AuditCheck, AuditLog, verify_log
-from edge.evidence.canonical import canonical
+from edge.evidence.keys import NodeKey
+from edge.receiver.ackaudit.chain import CHECKPOINT_EVERY, ChainError, ChainWriter, lock_chain
+from edge.receiver.ackaudit.local import load_or_create_key, write_anchor
+from edge.receiver.ackaudit.verify import ChainCheck, verify_chain
 from edge.receiver.store.database import Database
 
 log = get_logger(__name__)
@@ -21,18 +25,28 @@ MAX_NOTE = 2000
 
 
 class Acks:
-    """The acks table and the audit log beside it."""
+    """The acks table and the chain beside it, for receiver *receiver* whose key and last
+    signed head live in *data_dir*."""
 
-    def __init__(self, db: Database, audit_path: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        data_dir: Path,
+        receiver: str,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self.db = db
-        self.audit_path = audit_path
-        self._audit: AuditLog | None = None
+        self.data_dir = data_dir
+        self.receiver = receiver
+        self.checkpoint_every = checkpoint_every
+        self._key: NodeKey | None = None
         self._lock = threading.Lock()
 
-    def _log(self) -> AuditLog:
-        if self._audit is None:
-            self._audit = AuditLog(self.audit_path)
-        return self._audit
+    def key(self) -> NodeKey:
+        """This receiver's audit key (made at the first acknowledgement)."""
+        if self._key is None:
+            self._key = load_or_create_key(self.data_dir, self.receiver)
+        return self._key
 
     def of(self, site: str, node: str, event_id: str) -> dict[str, Any] | None:
         """The acknowledgement of one event (None: not acknowledged)."""
@@ -47,33 +61,36 @@ class Acks:
     def acknowledge(
         self, site: str, node: str, event_id: str, user: str, note: str
     ) -> dict[str, Any] | None:
-        """Acknowledge an event; returns the audit record, or None if it already was."""
-        note = note.strip()[:MAX_NOTE]
+        """Acknowledge an event; returns its chain record, or None if it already was. A
+        chain that does not end at its signed head takes nothing (409, logged)."""
+        note = note.replace("\0", "").strip()[:MAX_NOTE]
         with self._lock:
-            if self.of(site, node, event_id) is not None:
-                return None
-            fields = {"site": site, "node": node, "event": event_id, "user": user, "note": note}
-            digest = hashlib.sha256(canonical(fields)).hexdigest()
-            record = self._log().append(
-                "acknowledge", "event", event_id, None, digest, site=site, node=node,
-                user=user, note=note,
-            )  # fmt: skip
+            key = self.key()
             try:
                 with self.db.transaction() as cur:
+                    lock_chain(cur, self.db.engine)
+                    if cur.execute(
+                        "SELECT 1 FROM acks WHERE site = ? AND node = ? AND event_id = ?",
+                        (site, node, event_id),
+                    ).fetchone():
+                        return None  # another officer (or receiver) was first
+                    chain = ChainWriter(cur, key, self.receiver, self.checkpoint_every)
+                    record = chain.acknowledge(site, node, event_id, user, note)
                     cur.execute(
                         "INSERT INTO acks (site, node, event_id, username, note, time,"
                         " audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (site, node, event_id, user, note, record["time"], record["hash"]),
                     )
-            except self.db.errors as e:  # another receiver's dashboard was first
-                log.warning("web.ack_conflict", event_id=event_id, user=user, error=str(e))
-                return None
+                    head = chain.finish()
+            except ChainError as e:
+                log.error("audit.chain_damaged", event_id=event_id, user=user, error=str(e))
+                raise HTTPException(409, f"not acknowledged: {e}; see /admin") from e
+            write_anchor(self.data_dir, self.receiver, head)
         log.info("web.acknowledged", site=site, node=node, event_id=event_id, user=user,
-                 audit=record["hash"])  # fmt: skip
+                 audit=record["hash"], seq=record["seq"])  # fmt: skip
         return record
 
-    def verify(self) -> AuditCheck:
-        """Check the audit log's chain (no log yet: nothing acknowledged, an empty chain)."""
-        if not self.audit_path.exists():
-            return AuditCheck(ok=True, records=0, head=GENESIS)
-        return verify_log(self.audit_path)
+    def verify(self) -> ChainCheck:
+        """Check the chain, its signatures, its head, every row and this data directory's
+        kept heads."""
+        return verify_chain(self.db, self.data_dir)

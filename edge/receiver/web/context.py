@@ -59,7 +59,7 @@ class Dashboard:
         h = cfg.http
         self.users = Users(self.db, max_failures=h.max_failures, lockout_s=h.lockout_s)
         self.sessions = Sessions(self.db, h.session_lifetime_s)
-        self.acks = Acks(self.db, cfg.data_dir / "audit" / "dashboard.log")
+        self.acks = Acks(self.db, cfg.data_dir, cfg.receiver.name)
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
         )

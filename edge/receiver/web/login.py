@@ -12,7 +12,8 @@ from starlette.routing import Route
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.csrf import FIELD, LOGIN_COOKIE, checked_form, matches
 from edge.receiver.web.sessions import COOKIE
-from edge.receiver.web.users import Role
+from edge.receiver.web.throttle import wib
+from edge.receiver.web.users import Login, Role
 
 
 def _next(target: str | None) -> str:
@@ -34,6 +35,18 @@ def _login_form(request: Request, error: str = "", status: int = 200) -> Respons
     return response
 
 
+def _refusal(result: Login) -> str:
+    """What the login form says to a refused try (English, then Indonesian)."""
+    if result.locked_until is None:
+        return "Wrong name or password."
+    until = wib(result.locked_until)
+    if result.lock == "account":
+        return (f"Too many wrong passwords for this account from several addresses: locked "
+                f"until {until}. · Akun terkunci sampai {until}.")  # fmt: skip
+    return (f"Too many wrong passwords from this address: locked until {until}. · "
+            f"Terkunci sampai {until}.")  # fmt: skip
+
+
 async def login_page(request: Request) -> Response:
     """GET /login."""
     return _login_form(request)
@@ -50,10 +63,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else None
     result = await blocking(d.users.login, name.strip(), password, address)
     if result.user is None:
-        message = "Wrong name or password."
-        if result.locked_until is not None:
-            message = "Too many wrong passwords: the account is locked for a while."
-        return _login_form(request, message, 401)
+        return _login_form(request, _refusal(result), 401)
     token = await blocking(d.sessions.create, result.user)
     response = RedirectResponse(_next(str(form.get("next", ""))), 303)
     response.set_cookie(COOKIE, token, max_age=d.cfg.http.session_lifetime_s, httponly=True,
@@ -73,13 +83,16 @@ async def logout(request: Request) -> Response:
 
 
 async def admin(request: Request) -> Response:
-    """GET /admin: users and recent logins (admins only)."""
+    """GET /admin: users, locked addresses, the acknowledgement audit check and recent
+    logins (admins only)."""
     session(request, Role.ADMIN)
     d = dashboard(request)
     users = await blocking(d.users.all)
     logins = await blocking(d.users.logins, 200)
+    addresses = await blocking(d.users.locked_addresses)
     audit = await blocking(d.acks.verify)
-    return d.render(request, "admin.html", users=users, logins=logins, audit=audit)
+    return d.render(request, "admin.html", users=users, logins=logins, audit=audit,
+                    addresses=addresses)  # fmt: skip
 
 
 ROUTES = [

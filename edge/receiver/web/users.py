@@ -1,6 +1,6 @@
-"""Dashboard users, their passwords (scrypt, a salt each) and logins: a wrong password
-counts, enough of them in a row lock the account for a while, and every attempt is logged
-and stored."""
+"""Dashboard users, their passwords (scrypt, a salt each) and logins: tries are throttled by
+source address first, an account locks only after wrong passwords from several addresses
+(:mod:`edge.receiver.web.throttle`), and every attempt is logged and stored."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
 from edge.receiver.store.database import Database
+from edge.receiver.web.throttle import Throttle
 
 log = get_logger(__name__)
 
@@ -79,8 +80,11 @@ class Login:
     """Who is logged in (None: refused)."""
     role: Role | None = None
     reason: str = ""
-    """Why it was refused: ``wrong password``, ``locked`` (also for an unknown name)."""
+    """Why it was refused: ``wrong password``, ``unknown user``, ``locked`` (not checked)."""
     locked_until: float | None = None
+    """Until when the address or the account is locked (None: neither)."""
+    lock: str = ""
+    """What is locked: ``address``, ``account`` or nothing."""
 
 
 class Users:
@@ -90,6 +94,7 @@ class Users:
         self.db = db
         self.max_failures = max_failures
         self.lockout_s = lockout_s
+        self.throttle = Throttle(db, max_failures, lockout_s)
 
     def add(self, name: str, role: str, password: str, *, replace: bool = False) -> None:
         """Add a user (or, with *replace*, set an existing one's role and password and
@@ -105,6 +110,8 @@ class Users:
             exists = cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
             if exists and not replace:
                 raise UserError(f"user {name!r} exists (--replace to change it)")
+            if exists:
+                self.throttle.unlock(cur, name)
             cur.execute(
                 "INSERT INTO users (name, role, password, created) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET role = excluded.role,"
@@ -125,46 +132,56 @@ class Users:
         return Role(rows[0][0]) if rows else None
 
     def login(self, name: str, password: str, address: str | None = None) -> Login:
-        """Check a password; counts failures and locks. Logged and stored either way."""
-        now = time.time()
-        rows = self.db.query(
-            "SELECT role, password, locked_until FROM users WHERE name = ?", (name,)
-        )
-        if not rows:
+        """Check a password, throttled by address first (:mod:`~edge.receiver.web.throttle`):
+        a try takes its address's slot before the check, so parallel tries check at most
+        ``max_failures`` passwords. Logged and stored either way."""
+        now, where = time.time(), address or "unknown"
+        with self.db.transaction() as cur:
+            gate = self.throttle.enter(cur, name, where, now)
+            row = None
+            if gate.allowed:
+                row = cur.execute(
+                    "SELECT role, password FROM users WHERE name = ?", (name,)
+                ).fetchone()
+        if not gate.allowed:
+            refused = Login(None, reason="locked", locked_until=gate.until, lock=gate.scope)
+            return self._record(name, address, refused)
+        if row is None:
             check_password(password, _DUMMY)
-            return self._record(name, address, Login(None, reason="unknown user"))
-        role, stored, locked_until = rows[0]
-        if locked_until is not None and float(locked_until) > now:
-            check_password(password, _DUMMY)
-            return self._record(name, address, Login(None, reason="locked",
-                                                     locked_until=float(locked_until)))  # fmt: skip
+            with self.db.transaction() as cur:
+                gate = self.throttle.address_gate(cur, where)
+            unknown = Login(None, reason="unknown user", locked_until=gate.until, lock=gate.scope)
+            return self._record(name, address, unknown)
+        role, stored = row
         if check_password(password, stored):
             with self.db.transaction() as cur:
-                cur.execute(
-                    "UPDATE users SET failures = 0, locked_until = NULL WHERE name = ?", (name,)
-                )
+                self.throttle.succeeded(cur, name, where)
             return self._record(name, address, Login(name, Role(role)))
         with self.db.transaction() as cur:
-            row = cur.execute(
-                "UPDATE users SET failures = failures + 1 WHERE name = ? RETURNING failures",
-                (name,),
-            ).fetchone()
-            failures = int(row[0]) if row else 0
-            until = None
-            if failures >= self.max_failures:
-                until = now + self.lockout_s
-                cur.execute(
-                    "UPDATE users SET failures = 0, locked_until = ? WHERE name = ?",
-                    (until, name),
-                )
-        return self._record(name, address, Login(None, reason="wrong password",
-                                                 locked_until=until))  # fmt: skip
+            gate = self.throttle.failed(cur, name, where, now)
+        wrong = Login(None, reason="wrong password", locked_until=gate.until, lock=gate.scope)
+        return self._record(name, address, wrong)
+
+    def unlock(self, name: str) -> int | None:
+        """Clear *name*'s lock and the windows of the addresses its wrong passwords came
+        from; how many addresses (None: no such user)."""
+        with self.db.transaction() as cur:
+            if cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+                return None
+            cleared = self.throttle.unlock(cur, name)
+        log.info("web.user_unlocked", user=name, addresses=cleared)
+        return cleared
+
+    def locked_addresses(self) -> list[dict[str, Any]]:
+        """Addresses out of tries now (for ``/admin``)."""
+        return self.throttle.locked_addresses(time.time())
 
     def _record(self, name: str, address: str | None, result: Login) -> Login:
         ok = result.user is not None
         detail = "ok" if ok else result.reason
-        if result.locked_until is not None and result.reason == "wrong password":
-            detail = "wrong password; locked"
+        if result.lock:
+            lock = f"{result.lock} locked"
+            detail = lock if detail == "locked" else f"{detail}; {lock}"
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO logins (time, username, ok, address, detail) VALUES (?, ?, ?, ?, ?)",
