@@ -97,8 +97,8 @@ class ChainWriter:
         except (ValueError, SigningKeyError):
             holds = False
         if not holds:
-            raise ChainError(f"the signature of the chain's head (seq {head.seq}, key "
-                             f"{head.key_id}) does not verify")  # fmt: skip
+            raise ChainError(f"the chain's signed head (seq {head.seq}, key {head.key_id}) "
+                             "does not verify")  # fmt: skip
         return head.seq, head.hash
 
     def _register_key(self) -> None:
@@ -141,10 +141,11 @@ class ChainWriter:
     def acknowledge(
         self, site: str, node: str, event_id: str, user: str, note: str, **extra: Any
     ) -> dict[str, Any]:
-        """Append the record of an acknowledgement (the caller writes its row)."""
+        """Append the record of an acknowledgement (the caller writes its row); it names
+        the receiver that wrote it."""
         return self.append(ACKNOWLEDGE, "event", event_id,
                            ack_digest(site, node, event_id, user, note), site=site, node=node,
-                           user=user, note=note, **extra)  # fmt: skip
+                           user=user, note=note, receiver=self.receiver, **extra)  # fmt: skip
 
     def append(
         self, action: str, kind: str, item_id: str, sha256: str, **extra: Any
