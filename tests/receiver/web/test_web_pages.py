@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from dash import Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
 from starlette.testclient import TestClient
 
-from edge.evidence.audit import verify_log
+from edge.receiver.ackaudit.verify import verify_chain
 from edge.receiver.store.store import ReceiverStore
 
 CLIP = bytes(range(256)) * 1200
@@ -124,8 +124,8 @@ def test_acknowledging_stores_who_and_when_in_the_audit_chain(
     officer: TestClient, fleet: Fleet, store: ReceiverStore, tmp_path: Path
 ) -> None:
     """The officer's note is stored with name and time, shown on the page and in the list,
-    and appended to the receiver's audit log, whose chain verifies; a second
-    acknowledgement changes nothing."""
+    and appended to the acknowledgement chain in the store, which verifies with the row;
+    a second acknowledgement changes nothing."""
     url = f"/alerts/{fleet.ids['person']}"
     token = csrf_of(officer.get(url).text)
     r = officer.post(f"{url}/ack", data={"csrf": token, "note": "checked on camera"})
@@ -134,10 +134,10 @@ def test_acknowledging_stores_who_and_when_in_the_audit_chain(
     officer.post(f"{url}/ack", data={"csrf": token, "note": "again"})
     rows = store.db.query("SELECT username, note, time, audit_hash FROM acks")
     assert len(rows) == 1 and rows[0][:2] == ("budi", "checked on camera")
-    log = tmp_path / "rx" / "audit" / "dashboard.log"
-    check = verify_log(log)
-    assert check.ok and check.records == 1 and check.head == rows[0][3]
-    record = json.loads(log.read_text())
+    check = verify_chain(store.db, tmp_path / "rx")
+    assert check.ok and check.acks == 1 and check.records == 2, check.problems  # key, ack
+    chained = store.db.query("SELECT record FROM ack_chain WHERE hash = ?", (rows[0][3],))
+    record = json.loads(chained[0][0])
     assert record["user"] == "budi" and record["id"] == fleet.ids["person"]
     assert record["action"] == "acknowledge" and record["time"] == rows[0][2]
     listed = officer.get("/api/alerts?kind=person").json()
