@@ -71,6 +71,14 @@ class DestinationConfig(Section):
         le=3600,
         description="MQTT keepalive; the broker notices a dead link after 1.5x this.",
     )
+    will_delay_s: int = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="MQTT 5: the broker publishes the retained 'offline' last will this long "
+        "after the connection drops, unless the node is back by then (no alarm for a short "
+        "drop); the session is kept as long. 0: at once, clean sessions.",
+    )
     topic_prefix: str = Field(
         default="warehouse",
         pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",

@@ -32,7 +32,7 @@ from edge.delivery.acks import Inflight, PubAcks
 from edge.delivery.bandwidth import TokenBucket
 from edge.delivery.linkstats import LinkStats
 from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.mqtt_client import new_client, refusal, status_payload
+from edge.delivery.mqtt_client import new_client, refusal, session_options, set_will, status_payload
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
 from edge.delivery.refusals import RETRY_MAX_S, Refusals
@@ -146,11 +146,12 @@ class MqttLink(Worker):
     # -- network thread -------------------------------------------------------------------
 
     def _status(self, state: str) -> bytes:
-        return status_payload(state)
+        return status_payload(state, self._since)
 
     def _new_client(self) -> mqtt.Client:
         client = new_client(self.dest, self.client_id, self._ctx, self.window)
-        client.will_set(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
+        self._since = time.time()  # when this connection began: its statuses and will say so
+        set_will(client, self.dest, self.root(topics.STATUS), self._since)
         generation = self._generation
         client.on_connect = self._make_on_connect(generation)
         client.on_disconnect = self._make_on_disconnect(generation)
@@ -213,7 +214,8 @@ class MqttLink(Worker):
             client = self._new_client()
             self._client = client
             try:
-                client.connect(self.dest.host, self.dest.port, keepalive=self.dest.keepalive_s)
+                client.connect(self.dest.host, self.dest.port, keepalive=self.dest.keepalive_s,
+                               **session_options(self.dest))  # fmt: skip
             except (OSError, ssl.SSLError, ValueError) as e:
                 self._fail(e)
                 continue

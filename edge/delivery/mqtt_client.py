@@ -9,18 +9,58 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge import __version__
 from edge.config.transport import DestinationConfig
 from edge.delivery.tls import explain
 
 
-def status_payload(state: str) -> bytes:
-    """The retained ``online``/``offline`` status message."""
-    return json.dumps(
-        {"state": state, "version": __version__, "time": time.time()},
-        separators=(",", ":"),
-    ).encode()
+def status_payload(state: str, connected: float) -> bytes:
+    """The retained ``online``/``offline`` status the node publishes itself: ``time`` is
+    when it says so, ``connected`` when its connection began (the same in this
+    connection's will, so a receiver can order statuses); an ``offline`` is a clean stop."""
+    body: dict[str, object] = {"state": state, "version": __version__, "time": time.time()}
+    body["connected"] = connected
+    if state == "offline":
+        body["cause"] = "stopped"
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def will_payload(connected: float, delay_s: int) -> bytes:
+    """The last will: ``offline`` because the connection was lost. It is fixed when the
+    connection begins, so it carries no ``time``: the receiver stamps its arrival, less
+    ``will_delay_s`` (the broker waited that long before publishing it)."""
+    body = {"state": "offline", "cause": "connection_lost", "version": __version__,
+            "connected": connected, "will_delay_s": delay_s}  # fmt: skip
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def set_will(client: mqtt.Client, dest: DestinationConfig, topic: str, connected: float) -> None:
+    """The retained ``offline`` last will on *topic*; over MQTT 5 delayed by
+    ``dest.will_delay_s`` (a reconnect within it cancels the will: no false alarm for a
+    short drop)."""
+    delay = dest.will_delay_s if dest.protocol == "5" else 0
+    props = None
+    if delay:
+        props = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
+        props.WillDelayInterval = delay
+    payload = will_payload(connected, delay)
+    client.will_set(topic, payload, qos=1, retain=True, properties=props)
+
+
+def session_options(dest: DestinationConfig) -> dict[str, Any]:
+    """``connect()`` options: with a will delay the broker must keep the session that long
+    (MQTT 5 publishes the will at the end of the delay or of the session, whichever comes
+    first, and a clean start would end it at once), so clean start is off and the session
+    expires after ``will_delay_s``. The node subscribes to nothing: the session holds no
+    messages."""
+    if dest.protocol != "5" or not dest.will_delay_s:
+        return {}
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = dest.will_delay_s
+    return {"clean_start": False, "properties": props}
 
 
 def _leave_writing_to_the_loop(_client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
