@@ -16,6 +16,8 @@ class AlertKind(StrEnum):
     NODE_DEGRADED = "node_degraded"
     CLIP_INCOMPLETE = "clip_incomplete"
     CLIP_CORRUPT = "clip_corrupt"
+    CLIP_CONFLICT = "clip_conflict"
+    """A second signed manifest for a clip that already has one, with other content."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,12 @@ class AlertOp:
     node: str
     ref: str = ""
     detail: str = ""
+    window_s: float | None = None
+    """Windowed raise: the open alert counts it (``times``, ``last_raised``) while its first
+    raise is younger than this; after that it is closed and a new one opened. None: a raise
+    while one is open changes nothing."""
+    times: int = 1
+    """How many occurrences a windowed raise stands for."""
 
 
 def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:

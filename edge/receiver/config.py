@@ -110,6 +110,20 @@ class SupervisionSection(Section):
         le=10_000_000,
         description="Messages waiting in a node's outbox above which it is node_degraded.",
     )
+    forged_window_s: float = Field(
+        default=3600,
+        ge=1,
+        le=30 * DAY,
+        description="Quarantined messages of one source (the node their topic names) and "
+        "reason within this long count into one open forged_message alert.",
+    )
+    forged_max_sources: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Open forged_message alerts at most; beyond it further sources count "
+        "into one alert of source '*'.",
+    )
 
 
 class ClipsSection(Section):
@@ -127,6 +141,54 @@ class ClipsSection(Section):
         ge=1024,
         le=1 << 40,
         description="Largest clip accepted; a manifest claiming more is quarantined.",
+    )
+    orphan_chunks_after_s: float = Field(
+        default=DAY,
+        ge=1,
+        le=365 * DAY,
+        description="Chunks of a clip that has not progressed for this long (no manifest, "
+        "or never complete) are deleted (log line clip.orphans_dropped, counted).",
+    )
+    orphan_max_chunks: int = Field(
+        default=200_000,
+        ge=1,
+        le=100_000_000,
+        description="Chunks waiting for assembly per node at most; beyond it the chunks of "
+        "its least recently updated clips are deleted first.",
+    )
+    orphan_max_bytes: int = Field(
+        default=2 << 30,
+        ge=1024,
+        le=1 << 44,
+        description="Bytes of chunks waiting for assembly per node at most (at least "
+        "max_bytes, so one whole clip always fits); beyond it oldest clips' chunks go first.",
+    )
+
+    @model_validator(mode="after")
+    def _one_clip_fits(self) -> ClipsSection:
+        if self.orphan_max_bytes < self.max_bytes:
+            raise ValueError(
+                f"clips: orphan_max_bytes ({self.orphan_max_bytes}) must be at least "
+                f"max_bytes ({self.max_bytes}): one whole clip must fit"
+            )
+        return self
+
+
+class QuarantineSection(Section):
+    """What is kept of refused messages."""
+
+    max_rows: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000_000,
+        description="Quarantined messages kept at most; the oldest go first and are counted "
+        "(edge receive quarantine shows how many were dropped).",
+    )
+    keep_bytes: int = Field(
+        default=4096,
+        ge=0,
+        le=1 << 20,
+        description="Bytes of a refused payload kept (its sha256 and size are always kept).",
     )
 
 
@@ -172,6 +234,9 @@ class ReceiverConfig(Section):
         default_factory=SupervisionSection, description="Node supervision."
     )
     clips: ClipsSection = Field(default_factory=ClipsSection, description="Clip reassembly.")
+    quarantine: QuarantineSection = Field(
+        default_factory=QuarantineSection, description="Refused messages kept."
+    )
     http: HttpSection = Field(default_factory=HttpSection, description="The dashboard.")
 
     @property

@@ -87,10 +87,13 @@ class SimNode:
         body.update(fields)
         return self._wire(topics.HEALTH, f"health/{new_id()}", _json(body), ("kind", "node_health"))
 
-    def clip(self, path: Path, chunk_size: int = 64 * 1024) -> list[Wire]:
-        """Manifest and chunks of the clip file at *path*, signed."""
+    def clip(
+        self, path: Path, chunk_size: int = 64 * 1024, clip_id: str | None = None
+    ) -> list[Wire]:
+        """Manifest and chunks of the clip file at *path*, signed (as clip *clip_id*: a
+        new one unless given)."""
         data = path.read_bytes()
-        clip_id = new_id()
+        clip_id = clip_id or new_id()
         manifest = {
             "schema": "warehouse-edge/clip-manifest/1", "clip_id": clip_id, "node": self.node,
             "site": self.site, "camera": "gudang-1", "start": time.time() - 10,

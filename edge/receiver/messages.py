@@ -30,6 +30,8 @@ class Reason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     MALFORMED = "malformed"
     REPLAY = "replay"
+    CONFLICT = "conflict"
+    """A second signed manifest for a clip with other content: the first stays."""
     TOO_LARGE = "too_large"
 
 

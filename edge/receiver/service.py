@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from edge.core.logs import get_logger
+from edge.receiver.bounds import Bounds
 from edge.receiver.clips import try_complete
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.ingest import Arrival, Ingest
@@ -34,6 +35,7 @@ class Receiver:
     ) -> None:
         self.cfg = cfg
         self.store = store or ReceiverStore(cfg.store_url, cfg.data_dir)
+        self.store.bounds = Bounds.of(cfg)
         self.registry = Registry(self.store.identities())
         checker = Checker(
             self.registry, cfg.broker.topic_prefix, max_clip_bytes=cfg.clips.max_bytes

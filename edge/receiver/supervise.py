@@ -13,6 +13,7 @@ from edge.receiver.clips import expire
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Registry
+from edge.receiver.upkeep import Upkeep
 
 log = get_logger(__name__)
 
@@ -37,6 +38,7 @@ class Supervisor:
 
     def __init__(self, cfg: ReceiverConfig, store: ReceiverStore, registry: Registry) -> None:
         self.cfg, self.store, self.registry = cfg, store, registry
+        self.upkeep = Upkeep(store)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
 
@@ -56,6 +58,7 @@ class Supervisor:
         if ops:
             self.store.alerts(ops)
         expire(self.store, self.cfg.clips.incomplete_after_s)
+        self.upkeep.run()
 
     def _run(self) -> None:
         while not self._stop.wait(self.cfg.supervision.check_interval_s):

@@ -105,13 +105,18 @@ def event(db: Database, event_id: str) -> dict[str, Any] | None:
 
 
 def nodes(db: Database) -> list[dict[str, Any]]:
-    """The fleet board: every enrolled node with its last heartbeat and open alerts."""
+    """The fleet board: every enrolled node with its last heartbeat, the kinds of the
+    receiver's open alerts about it and how many forged messages its topics carried in
+    the open forged_message alerts."""
     open_alerts: dict[tuple[str, str], list[str]] = {}
-    for kind, site, node in db.query(
-        "SELECT kind, site, node FROM alerts WHERE cleared IS NULL AND kind IN"
-        " ('node_offline', 'node_degraded')"
+    forged: dict[tuple[str, str], int] = {}
+    for kind, site, node, times in db.query(
+        "SELECT kind, site, node, SUM(times) FROM alerts WHERE cleared IS NULL"
+        " GROUP BY kind, site, node ORDER BY kind"
     ):
         open_alerts.setdefault((str(site), str(node)), []).append(str(kind))
+        if kind == "forged_message":
+            forged[(str(site), str(node))] = int(times)
     out = []
     now = time.time()
     for site, node, key_id, last_seen, health, status, online in db.query(
@@ -134,29 +139,68 @@ def nodes(db: Database) -> list[dict[str, Any]]:
             "cameras": h.get("cameras") or {}, "disk_free_bytes": h.get("disk_free_bytes"),
             "cpu_temp_c": h.get("cpu_temp_c"), "clock_synced": h.get("clock_synced"),
             "reasons": h.get("reasons") or [], "alerts": alerts,
+            "forged": forged.get((str(site), str(node)), 0),
         })  # fmt: skip
     return out
 
 
+_ALERT_COLUMNS = ("seq", "kind", "site", "node", "ref", "raised", "cleared", "detail",
+                  "times", "last_raised")  # fmt: skip
+
+
 def alerts(db: Database, *, open_only: bool = True, limit: int = 200) -> list[dict[str, Any]]:
-    """The receiver's own alerts, newest first."""
+    """The receiver's own alerts, newest first: ``raised`` the first occurrence,
+    ``last_raised`` the last and ``times`` how many (forged_message counts its window)."""
     clause = " WHERE cleared IS NULL" if open_only else ""
-    cols = ("seq", "kind", "site", "node", "ref", "raised", "cleared", "detail")
     rows = db.query(
-        f"SELECT {', '.join(cols)} FROM alerts{clause} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+        f"SELECT seq, kind, site, node, ref, raised, cleared, detail, times,"  # noqa: S608
+        f" COALESCE(last_raised, raised) FROM alerts{clause} ORDER BY seq DESC LIMIT ?",
         (limit,),
     )
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return [dict(zip(_ALERT_COLUMNS, r, strict=True)) for r in rows]
 
 
 def quarantine(db: Database, limit: int = 200) -> list[dict[str, Any]]:
-    """Rejected messages, newest first (without payloads)."""
-    cols = ("seq", "received", "topic", "node", "id", "reason", "detail", "sha256")
+    """Rejected messages, newest first, without payloads: ``size`` is the payload's, of
+    which ``kept`` bytes are stored (a prefix)."""
+    cols = ("seq", "received", "topic", "node", "id", "reason", "detail", "sha256", "size",
+            "kept")  # fmt: skip
     rows = db.query(
-        f"SELECT {', '.join(cols)} FROM quarantine ORDER BY seq DESC LIMIT ?",  # noqa: S608
+        "SELECT seq, received, topic, node, id, reason, detail, sha256,"
+        " COALESCE(size, length(payload)), length(payload) FROM quarantine"
+        " ORDER BY seq DESC LIMIT ?",
         (limit,),
     )
     return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def dropped(db: Database) -> dict[str, dict[str, Any]]:
+    """What the store dropped to stay bounded, by what (``quarantine``: oldest quarantined
+    messages over the cap; ``orphan_chunks_expired``/``_evicted``: chunks of clips that
+    never completed): count, bytes and the last time."""
+    rows = db.query("SELECT what, count, bytes, last FROM dropped ORDER BY what")
+    return {str(w): {"count": int(c), "bytes": int(b), "last": t} for w, c, b, t in rows}
+
+
+def quarantine_summary(db: Database) -> dict[str, Any]:
+    """Messages in quarantine, those dropped from it, and the open forged_message alerts
+    with the messages they count."""
+    kept = db.query("SELECT COUNT(*) FROM quarantine")[0][0]
+    forged = db.query(
+        "SELECT COUNT(*), COALESCE(SUM(times), 0) FROM alerts"
+        " WHERE kind = 'forged_message' AND cleared IS NULL"
+    )[0]
+    gone = dropped(db).get("quarantine", {"count": 0, "bytes": 0, "last": None})
+    return {"kept": int(kept), "dropped": gone["count"], "dropped_bytes": gone["bytes"],
+            "forged_alerts": int(forged[0]), "forged_messages": int(forged[1])}  # fmt: skip
+
+
+def describe_quarantine(db: Database) -> str:
+    """:func:`quarantine_summary` as one line (for the command line)."""
+    s = quarantine_summary(db)
+    return (f"# {s['kept']} kept, {s['dropped']} older dropped ({s['dropped_bytes']} bytes);"
+            f" {s['forged_alerts']} open forged_message alerts counting"
+            f" {s['forged_messages']} messages")  # fmt: skip
 
 
 def audit_heads(db: Database, site: str, node: str, limit: int = 100) -> list[dict[str, Any]]:

@@ -99,7 +99,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 5: bounded hostility (quarantine caps and counts, aggregated alerts) and evidence
     #    immutability (orphan chunks expire).
-    (),
+    (
+        "ALTER TABLE alerts ADD COLUMN times BIGINT NOT NULL DEFAULT 1",
+        "ALTER TABLE alerts ADD COLUMN last_raised {real}",
+        "ALTER TABLE quarantine ADD COLUMN size BIGINT",
+        """CREATE TABLE dropped (
+            what TEXT PRIMARY KEY, count BIGINT NOT NULL DEFAULT 0,
+            bytes BIGINT NOT NULL DEFAULT 0, last {real})""",
+        "CREATE INDEX clips_state ON clips (state, updated)",
+    ),
     # 6: ingest robustness and store integrity.
     (),
     # 7: broker restarts (will times) and active/standby failover.

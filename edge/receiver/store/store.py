@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edge.evidence.keys import key_id, load_public
 from edge.receiver.alerts import AlertOp
+from edge.receiver.bounds import Bounds
 from edge.receiver.files import FileStore
 from edge.receiver.messages import Verdict
 from edge.receiver.store.database import Database, StoreError
@@ -22,6 +23,8 @@ class ReceiverStore:
     def __init__(self, url: str, data_dir: Path) -> None:
         self.db = Database(url)
         self.files = FileStore(data_dir)
+        self.bounds = Bounds()
+        """Quarantine and alert limits (the receiver sets its config's: Bounds.of)."""
 
     def close(self) -> None:
         """Close the database connection."""
@@ -52,9 +55,9 @@ class ReceiverStore:
     def commit(self, batch: Sequence[Verdict], *, queue_limit: int = 1000) -> Committed:
         """Store a batch in one transaction (see :mod:`edge.receiver.store.writes`)."""
         with self.db.transaction() as cur:
-            return commit(cur, batch, self.files, queue_limit=queue_limit)
+            return commit(cur, batch, self.files, queue_limit=queue_limit, bounds=self.bounds)
 
     def alerts(self, ops: Sequence[AlertOp]) -> None:
         """Raise or clear alerts."""
         with self.db.transaction() as cur:
-            apply_alerts(cur, ops, time.time())
+            apply_alerts(cur, ops, time.time(), max_open=self.bounds.forged_max_sources)

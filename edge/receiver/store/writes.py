@@ -9,11 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from edge.receiver.alerts import AlertKind, AlertOp, on_health, on_status
+from edge.receiver.bounds import Bounds
 from edge.receiver.files import FileStore
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
+from edge.receiver.store import hostility
 from edge.receiver.store.database import Cursor
 
 Key = tuple[str, str, str]
+
+DEFAULT_BOUNDS = Bounds()
 
 ROWS_PER_STATEMENT = 500
 """Rows in one multi-row INSERT (SQLite allows 32766 parameters per statement)."""
@@ -32,22 +36,21 @@ class Committed:
 
 
 def commit(
-    cur: Cursor, batch: Sequence[Verdict], files: FileStore, *, queue_limit: int
+    cur: Cursor,
+    batch: Sequence[Verdict],
+    files: FileStore,
+    *,
+    queue_limit: int,
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> Committed:
     """Store *batch* through *cur* (inside a transaction)."""
     now = time.time()
     out = Committed()
     fresh, rejected = _split_new(cur, batch, now)
-    for r in rejected:
-        _quarantine(cur, r, now)
-        out.quarantined.append(r)
+    hostility.quarantine(cur, rejected, bounds, now)
+    out.quarantined.extend(rejected)
     out.duplicates = len(batch) - len(fresh) - len(rejected)
-    ops: list[AlertOp] = [
-        AlertOp(
-            True, AlertKind.FORGED_MESSAGE, "", r.node, r.sha256[:16], f"{r.reason}: {r.detail}"
-        )
-        for r in rejected
-    ]
+    ops: list[AlertOp] = hostility.forged_ops(rejected, bounds)
     events = [a for a in fresh if a.part is Part.EVENT]
     for part in range(0, len(events), ROWS_PER_STATEMENT):
         source, params = cur.rows(
@@ -66,7 +69,9 @@ def commit(
         cur.execute(sql, [now, *params])
     for a in fresh:
         ops.extend(_apply(cur, a, now=now, files=files, queue_limit=queue_limit, out=out))
-    apply_alerts(cur, ops, now)
+    conflicts = out.quarantined[len(rejected) :]
+    hostility.quarantine(cur, conflicts, bounds, now)
+    apply_alerts(cur, ops, now, max_open=bounds.forged_max_sources)
     out.stored = len(fresh)
     return out
 
@@ -135,14 +140,6 @@ def _replay(a: Accepted, stored: str) -> Rejected:
     )
 
 
-def _quarantine(cur: Cursor, r: Rejected, now: float) -> None:
-    cur.execute(
-        "INSERT INTO quarantine (received, topic, node, id, reason, detail, sha256, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (now, r.topic, r.node, r.id, str(r.reason), r.detail, r.sha256, r.payload),
-    )
-
-
 def _apply(
     cur: Cursor, a: Accepted, *, now: float, files: FileStore, queue_limit: int, out: Committed
 ) -> list[AlertOp]:
@@ -177,23 +174,13 @@ def _apply(
         )
         return []
     if a.part is Part.MANIFEST:
-        m = a.data["manifest"]
-        cur.execute(
-            "INSERT INTO clips (site, node, clip_id, camera, envelope, size, sha256, chunks,"
-            " state, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
-            " ON CONFLICT (site, node, clip_id) DO UPDATE SET camera = excluded.camera,"
-            " envelope = excluded.envelope, size = excluded.size, sha256 = excluded.sha256,"
-            " chunks = excluded.chunks, updated = excluded.updated",
-            (a.site, a.node, a.ref, _text(m.get("camera")), json.dumps(a.data), m["size"],
-             m["sha256"], a.data["transfer"]["chunks"], now),
-        )  # fmt: skip
-        out.clips.add((a.site, a.node, a.ref))
-        return []
+        return _manifest(cur, a, now, out)
     if a.part is Part.CHUNK:
-        cur.execute(
-            "INSERT INTO chunks (site, node, clip_id, n, data) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (a.site, a.node, a.ref, a.n, a.payload),
+        cur.execute(  # a clip already assembled (or corrupt) takes no more chunks
+            "INSERT INTO chunks (site, node, clip_id, n, data) SELECT ?, ?, ?, ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM clips WHERE site = ? AND node = ?"
+            " AND clip_id = ? AND state IN ('complete', 'corrupt')) ON CONFLICT DO NOTHING",
+            (a.site, a.node, a.ref, a.n, a.payload, a.site, a.node, a.ref),
         )
         cur.execute(
             "INSERT INTO clips (site, node, clip_id, state, updated)"
@@ -206,9 +193,55 @@ def _apply(
     return []
 
 
-def apply_alerts(cur: Cursor, ops: Sequence[AlertOp], now: float) -> None:
-    """Raise (at most one open per kind, node and ref) or clear alerts."""
+def _manifest(cur: Cursor, a: Accepted, now: float, out: Committed) -> list[AlertOp]:
+    """Evidence is immutable: the first signed manifest of a clip is kept; the same one
+    again is a harmless duplicate, one with another size, sha256 or chunk count is
+    quarantined (``conflict``) and alerted, the stored clip unchanged."""
+    m = a.data["manifest"]
+    claim = (int(m["size"]), str(m["sha256"]), int(a.data["transfer"]["chunks"]))
+    took = cur.execute(
+        "INSERT INTO clips (site, node, clip_id, camera, envelope, size, sha256, chunks,"
+        " state, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+        " ON CONFLICT (site, node, clip_id) DO UPDATE SET camera = excluded.camera,"
+        " envelope = excluded.envelope, size = excluded.size, sha256 = excluded.sha256,"
+        " chunks = excluded.chunks, updated = excluded.updated WHERE clips.envelope IS NULL"
+        " RETURNING clip_id",
+        (a.site, a.node, a.ref, _text(m.get("camera")), json.dumps(a.data), *claim, now),
+    ).fetchall()
+    if took:
+        out.clips.add((a.site, a.node, a.ref))
+        return []
+    row = cur.execute(
+        "SELECT size, sha256, chunks, state FROM clips WHERE site = ? AND node = ? AND clip_id = ?",
+        (a.site, a.node, a.ref),
+    ).fetchone()
+    assert row is not None  # the upsert found it
+    kept = (int(row[0]), str(row[1]), int(row[2]))
+    if kept == claim:
+        out.duplicates += 1
+        return []
+    detail = (f"clip {a.ref} ({row[3]}) has a signed manifest of {kept[0]} bytes sha256"
+              f" {kept[1]} in {kept[2]} chunks; message {a.id} claims {claim[0]} bytes sha256"
+              f" {claim[1]} in {claim[2]} chunks")  # fmt: skip
+    out.quarantined.append(
+        Rejected(Reason.CONFLICT, detail, a.topic, a.payload, a.sha256, a.node, a.id)
+    )
+    return [AlertOp(True, AlertKind.CLIP_CONFLICT, a.site, a.node, a.ref, detail)]
+
+
+def apply_alerts(
+    cur: Cursor,
+    ops: Sequence[AlertOp],
+    now: float,
+    *,
+    max_open: int = DEFAULT_BOUNDS.forged_max_sources,
+) -> None:
+    """Raise (at most one open per kind, node and ref; windowed ones counted, see
+    :func:`hostility.raise_windowed`) or clear alerts."""
+    hostility.raise_windowed(cur, [op for op in ops if op.raise_ and op.window_s], now, max_open)
     for op in ops:
+        if op.raise_ and op.window_s:
+            continue
         if op.raise_:
             cur.execute(
                 "INSERT INTO alerts (kind, site, node, ref, raised, detail)"
