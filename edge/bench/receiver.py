@@ -118,7 +118,7 @@ class _Rig:
         self.store = ReceiverStore(url, data)
         self.nodes = list(fleet(plan.nodes))
         for n in self.nodes:
-            self.store.enrol(n.site, n.node, n.key.pem)
+            self.store.enrol(n.site, n.node, n.key.pem, replace=True, reason="bench: new keys")
         pair = ca.issue("sim-fleet")
         self.pubs = [Publisher(self.broker.tls_port, ca.ca_path, pair.cert, pair.key)
                      for _ in range(plan.publishers)]  # fmt: skip

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli import receive_audit, receive_bench, receive_users
+from edge.cli import receive_audit, receive_bench, receive_keys, receive_users
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
 if TYPE_CHECKING:
@@ -39,10 +39,20 @@ def register(sub: SubParsers) -> None:
         "of the config (default 127.0.0.1:8080). HTTPS when [http] has tls_cert and tls_key",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    e = actions.add_parser("enrol", help="register a node's public key (from edge keys export)")
+    e = actions.add_parser(
+        "enrol",
+        help="register a node's public key (from edge keys export); --replace --reason to "
+        "replace its key (the old one stays in the history for what it signed)",
+    )
     e.add_argument("node", help="node id, or SITE/NODE")
     e.add_argument("public_key", type=Path, help="PEM or the JSON of edge keys export --json")
     e.add_argument("--site", help="the node's site (when NODE does not name it)")
+    e.add_argument("--replace", action="store_true",
+                   help="replace the node's current key (needs --reason)")  # fmt: skip
+    e.add_argument("--reason", default="", help="why (kept with the key; needed by --replace)")
+    e.add_argument("--by", default="", help="who enrols it (default: the OS user)")
+    ks = actions.add_parser("keys", help="a node's key history and key replacements")
+    ks.add_argument("node", help="SITE/NODE")
     ls = actions.add_parser("list", help="events, newest first")
     ls.add_argument("--node")
     ls.add_argument("--kind")
@@ -59,7 +69,7 @@ def register(sub: SubParsers) -> None:
         help="audit chain heads a node reported (for edge audit verify --head)",
     )
     hd.add_argument("node", help="SITE/NODE")
-    for a in (ls, s, hd, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
+    for a in (ls, s, hd, ks, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
         a.add_argument("--json", action="store_true", help="machine-readable")
     receive_bench.register(actions)
     receive_users.register(actions)
@@ -102,8 +112,8 @@ def handle(args: argparse.Namespace) -> int:
             return receive_users.handle(args, store)
         if args.action == "audit":
             return receive_audit.handle(args, store, cfg)
-        if args.action == "enrol":
-            return _enrol(store, args)
+        if args.action in ("enrol", "keys"):
+            return receive_keys.handle(store, args)
         return _show(store, args)
     finally:
         store.close()
@@ -139,33 +149,6 @@ def _run(cfg: ReceiverConfig, http: str | None) -> int:
     return EXIT_OK
 
 
-def _enrol(store: ReceiverStore, args: argparse.Namespace) -> int:
-    from edge.receiver.store.database import StoreError
-
-    text = args.public_key.read_text(encoding="utf-8")
-    site, node = args.site, args.node
-    if "/" in node:
-        site, node = node.split("/", 1)
-    if text.lstrip().startswith("{"):
-        exported = json.loads(text)
-        if exported.get("node") != node:
-            print(f"{args.public_key}: key of node {exported.get('node')!r}, not {node!r}",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_FAILED
-        site = site or exported.get("site")
-        text = exported["public_key_pem"]
-    if not site:
-        print("the node's site is needed: SITE/NODE or --site", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        kid = store.enrol(site, node, text)
-    except (StoreError, ValueError) as e:
-        print(f"{args.public_key}: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"enrolled {site}/{node} key {kid}")
-    return EXIT_OK
-
-
 def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
     from edge.receiver.store import reads
 
@@ -180,6 +163,7 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
         if data is None:
             print(f"no event {args.id}", file=sys.stderr)
             return EXIT_FAILED
+        data["verification"] = receive_keys.verification(db, data)
     elif args.action == "nodes":
         data = reads.nodes(db)
     elif args.action == "heads":

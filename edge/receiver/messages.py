@@ -26,6 +26,8 @@ class Reason(StrEnum):
     UNSIGNED = "unsigned"
     UNKNOWN_NODE = "unknown_node"
     UNKNOWN_KEY = "unknown_key"
+    EXPIRED_KEY = "expired_key"
+    """Signed by a key of the node that was replaced before the message was received."""
     TOPIC_MISMATCH = "topic_mismatch"
     BAD_SIGNATURE = "bad_signature"
     MALFORMED = "malformed"

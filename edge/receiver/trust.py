@@ -11,77 +11,23 @@ clients off a node's topics."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.core.errors import EvidenceError
-from edge.evidence.keys import key_id, load_public
 from edge.evidence.manifest import verify_manifest
 from edge.evidence.signing import KID, SIG, SignedFields, payload_sha256, verify_message
+from edge.receiver.keyring import Identity, Registry, utc
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
+
+__all__ = ["Checker", "Identity", "Registry"]
 
 MAX_JSON = 1 << 20
 """An event, heartbeat or manifest is a few kilobytes; a larger JSON payload is refused."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """An enrolled node: who it is and its public key."""
-
-    node: str
-    site: str
-    public_pem: str
-
-    @property
-    def public(self) -> Ed25519PublicKey:
-        """The key."""
-        return load_public(self.public_pem)
-
-    @property
-    def key_id(self) -> str:
-        """The key's id (what ``kid`` carries)."""
-        return key_id(self.public)
-
-
-class Registry:
-    """Enrolled node keys by key id and by node (thread-safe; reloaded from the store)."""
-
-    def __init__(self, identities: Iterable[Identity] = ()) -> None:
-        self._lock = threading.Lock()
-        self._by_kid: dict[str, tuple[Identity, Ed25519PublicKey]] = {}
-        self._nodes: set[tuple[str, str]] = set()
-        self.replace(identities)
-
-    def replace(self, identities: Iterable[Identity]) -> None:
-        """Take this set of identities instead of the current one (keys already loaded are
-        reused: the supervision loop reloads every few seconds)."""
-        with self._lock:
-            known = {i.public_pem: (kid, i, k) for kid, (i, k) in self._by_kid.items()}
-        by_kid: dict[str, tuple[Identity, Ed25519PublicKey]] = {}
-        for i in identities:
-            hit = known.get(i.public_pem)
-            if hit is not None and hit[1] == i:
-                by_kid[hit[0]] = (i, hit[2])
-            else:
-                public = i.public
-                by_kid[key_id(public)] = (i, public)
-        with self._lock:
-            self._by_kid = by_kid
-            self._nodes = {(i.site, i.node) for i, _ in by_kid.values()}
-
-    def by_kid(self, kid: str) -> tuple[Identity, Ed25519PublicKey] | None:
-        """The identity owning key *kid*."""
-        with self._lock:
-            return self._by_kid.get(kid)
-
-    def enrolled(self, site: str, node: str) -> bool:
-        """Is *node* of *site* enrolled?"""
-        with self._lock:
-            return (site, node) in self._nodes
 
 
 _FIXED = {"events": Part.EVENT, "health": Part.HEALTH, "status": Part.STATUS}
@@ -196,6 +142,13 @@ class Checker:
             verify_message(SignedFields(site, node, where.relative, msg_id, digest), sig, public)
         except EvidenceError as e:
             raise _Reject(Reason.BAD_SIGNATURE, str(e)) from e
+        received = time.time()  # checked as it arrives: the key valid when it was received
+        if identity.valid_until is not None and not identity.valid_at(received):
+            raise _Reject(
+                Reason.EXPIRED_KEY,
+                f"signed by key {kid} of {site}/{node}, replaced by {identity.replaced_by}"
+                f" at {utc(identity.valid_until)}; received at {utc(received)}, after that",
+            )
         return public
 
     def _check_manifest(

@@ -78,7 +78,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX snapshots_sha256 ON snapshots (sha256)",
     ),
     # 3: key history (every key a node had, when it was valid, who enrolled it and why).
-    (),
+    (
+        """CREATE TABLE node_keys (
+            key_id TEXT PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL,
+            public_key TEXT NOT NULL, valid_from {real} NOT NULL, valid_until {real},
+            enrolled_by TEXT NOT NULL, reason TEXT NOT NULL, replaced_by TEXT)""",
+        "CREATE INDEX node_keys_node ON node_keys (site, node, valid_from)",
+        """CREATE UNIQUE INDEX node_keys_current ON node_keys (site, node)
+            WHERE valid_until IS NULL""",
+        """CREATE TABLE key_replacements (
+            seq {serial}, site TEXT NOT NULL, node TEXT NOT NULL, time {real} NOT NULL,
+            old_key_id TEXT NOT NULL, new_key_id TEXT NOT NULL, username TEXT NOT NULL,
+            reason TEXT NOT NULL)""",
+        """INSERT INTO node_keys (key_id, site, node, public_key, valid_from, valid_until,
+            enrolled_by, reason) SELECT key_id, site, node, public_key, enrolled, NULL, '',
+            'enrolled before key history was kept' FROM nodes""",
+    ),
     # 4: the receiver's own signed audit chain, its head, and login throttling.
     (
         """CREATE TABLE ack_chain (

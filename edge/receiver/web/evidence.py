@@ -1,6 +1,8 @@
 """The evidence bundle of an alert's clip (``/alerts/{id}/evidence.zip``): the clip, its
-signed manifest, the exact bytes the node signed, the raw signature, the node's public key,
-the event, and a README saying how to check it all with openssl or Python alone."""
+signed manifest, the exact bytes the node signed, the raw signature, the public key that
+signed it (from the node's key history: the key of the time, even if replaced since) with
+its enrolment record, the event, and a README saying how to check it all with openssl or
+Python alone."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from starlette.routing import Route
 
 from edge.core.logs import get_logger
 from edge.evidence.canonical import canonical
+from edge.receiver import provenance
 from edge.receiver.store import reads
 from edge.receiver.web import queries
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
@@ -28,6 +31,7 @@ log = get_logger(__name__)
 
 README = """Evidence bundle of clip {clip_id}
 camera {camera} of node {site}/{node}; event {event_id}
+signed by {key_summary}
 
 Files
   clip.mp4                  the clip as the node recorded it (H.264 in MP4)
@@ -36,8 +40,11 @@ Files
   manifest.signed.json      the exact bytes the node signed: the "manifest" object as
                             canonical JSON (keys sorted, no spaces, UTF-8)
   manifest.sig              the raw 64-byte Ed25519 signature (base64-decoded "signature")
-  node-public-key.pem       the node's public key as enrolled at the receiver
-                            (key id {key_id})
+  node-public-key.pem       the node's public key that signed this clip, as enrolled at
+                            the receiver (key id {key_id})
+  key-enrolment.json        that key's enrolment: valid from, valid until (set when the
+                            key was replaced; what it signed before stays valid), enrolled
+                            by whom and why, and the key that replaced it
   event.json                the event as the node sent it
 
 1. The clip is the file the manifest describes (expected sha256 {sha256}, {size} bytes):
@@ -45,13 +52,19 @@ Files
      sha256sum clip.mp4
      openssl dgst -sha256 clip.mp4
 
-2. The node signed the manifest (OpenSSL 3):
+2. The key is the one the manifest and the enrolment name (key id {key_id}: the first 16
+   hex digits of the sha256 of the raw 32-byte public key):
+
+     openssl pkey -pubin -in node-public-key.pem -outform DER | tail -c 32 \\
+         | openssl dgst -sha256 -r | cut -c1-16
+
+3. The node signed the manifest (OpenSSL 3):
 
      openssl pkeyutl -verify -pubin -inkey node-public-key.pem -rawin \\
          -in manifest.signed.json -sigfile manifest.sig
      -> "Signature Verified Successfully"
 
-3. Python (hashlib and json from the standard library; the signature check uses the
+4. Python (hashlib and json from the standard library; the signature check uses the
    "cryptography" package):
 
      import base64, hashlib, json
@@ -66,7 +79,6 @@ Files
      key.verify(base64.b64decode(env["signature"]), signed)  # raises if forged
      print("clip and manifest verified")
 
-The key id is the first 16 hex digits of the sha256 of the raw 32-byte public key.
 The manifest's event_ids name the events the clip belongs to; mask_hash ({mask_hash}) is the
 hash of the privacy mask the camera applied before anything was recorded.
 """
@@ -78,9 +90,10 @@ def bundle(d: Dashboard, event_id: str) -> Path:
     if event is None or not event.get("clip") or event["clip"]["state"] != "complete":
         raise HTTPException(404, "no complete clip for this alert")
     envelope = queries.clip_envelope(d.db, event["site"], event["node"], event["clip_id"])
-    pem = queries.public_key(d.db, event["site"], event["node"])
+    site, node = event["site"], event["node"]
+    key = None if envelope is None else provenance.signer(d.db, site, node, envelope)
     clip = d.store.files.servable(event["clip"]["path"])
-    if envelope is None or pem is None or clip is None:
+    if envelope is None or key is None or clip is None:
         raise HTTPException(404, "clip not available")
     m: dict[str, Any] = envelope["manifest"]
     fd, name = tempfile.mkstemp(prefix=".evidence-", suffix=".zip", dir=d.store.files.root)
@@ -91,12 +104,13 @@ def bundle(d: Dashboard, event_id: str) -> Path:
             z.writestr("manifest.json", json.dumps(envelope, indent=2, sort_keys=True))
             z.writestr("manifest.signed.json", canonical(m))
             z.writestr("manifest.sig", base64.b64decode(envelope["signature"]))
-            z.writestr("node-public-key.pem", pem)
+            z.writestr("node-public-key.pem", key.public_pem)
+            z.writestr("key-enrolment.json", json.dumps(key.record(), indent=2, sort_keys=True))
             z.writestr("event.json", json.dumps(event["payload"], indent=2, sort_keys=True))
             readme = README.format(
                 **{k: m.get(k) for k in ("clip_id", "camera", "sha256", "size", "mask_hash")},
                 site=event["site"], node=event["node"], event_id=event_id,
-                key_id=envelope.get("key_id"),
+                key_id=key.key_id, key_summary=key.describe(),
             )  # fmt: skip
             z.writestr("README.txt", readme)
     except BaseException:

@@ -5,18 +5,13 @@ and Python."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import json
-import shutil
-import subprocess
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from bundlecheck import check_bundle
 from dash import Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
 from starlette.testclient import TestClient
 
@@ -147,33 +142,16 @@ def test_acknowledging_stores_who_and_when_in_the_audit_chain(
 def test_the_evidence_bundle_verifies_with_openssl_and_python(
     officer: TestClient, fleet: Fleet, tmp_path: Path
 ) -> None:
-    """The zip holds clip, manifest, signed bytes, signature, public key and README; the
-    README's openssl command and Python steps verify it."""
+    """The zip holds clip, manifest, signed bytes, signature, the signing key with its
+    enrolment record, and README; the README's openssl commands (key id, signature) and
+    Python steps verify it."""
     r = officer.get(f"/alerts/{fleet.ids['person']}/evidence.zip")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
-    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
-        names = set(z.namelist())
-        assert names == {"clip.mp4", "manifest.json", "manifest.signed.json", "manifest.sig",
-                         "node-public-key.pem", "event.json", "README.txt"}  # fmt: skip
-        out = tmp_path / "bundle"
-        z.extractall(out)
+    out = tmp_path / "bundle"
+    enrolment = check_bundle(r.content, out)
     assert (out / "clip.mp4").read_bytes() == CLIP
-    env = json.loads((out / "manifest.json").read_text())
-    m = env["manifest"]
-    signed = json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    assert signed == (out / "manifest.signed.json").read_bytes()
-    assert hashlib.sha256((out / "clip.mp4").read_bytes()).hexdigest() == m["sha256"]
-    key = load_pem_public_key((out / "node-public-key.pem").read_bytes())
-    key.verify(base64.b64decode(env["signature"]), signed)  # type: ignore[union-attr,call-arg]
-    readme = (out / "README.txt").read_text()
-    assert "openssl pkeyutl -verify" in readme and m["sha256"] in readme
-    if shutil.which("openssl"):
-        ok = subprocess.run(
-            ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "node-public-key.pem",
-             "-rawin", "-in", "manifest.signed.json", "-sigfile", "manifest.sig"],
-            cwd=out, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert ok.returncode == 0 and "Verified Successfully" in ok.stdout, ok
+    assert enrolment["key_id"] == fleet.node.key.id and enrolment["valid_until"] is None
+    assert enrolment["site"] == "semarang" and enrolment["node"] == "gudang-07"
     assert officer.get(f"/alerts/{fleet.ids['motion']}/evidence.zip").status_code == 404
     assert not list((tmp_path / "rx").glob(".evidence-*"))
 
