@@ -206,9 +206,18 @@ class HttpSection(Section):
         default=12 * 3600, ge=60, le=30 * DAY, description="A login lasts this long."
     )
     max_failures: int = Field(
-        default=5, ge=1, le=100, description="Wrong passwords in a row that lock an account."
+        default=5,
+        ge=1,
+        le=100,
+        description="Login tries one address has per lockout_s; also the wrong passwords "
+        "(from at least 3 addresses) that lock an account for everyone.",
     )
-    lockout_s: int = Field(default=900, ge=1, le=DAY, description="How long it stays locked.")
+    lockout_s: int = Field(
+        default=900,
+        ge=1,
+        le=DAY,
+        description="An address's window of tries, and how long a locked account stays locked.",
+    )
     board_refresh_s: float = Field(
         default=2.0, ge=0.2, le=60, description="How often an open fleet board refreshes."
     )
