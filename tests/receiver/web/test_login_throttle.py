@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,7 +72,7 @@ def browser(rx: Rx, address: str) -> Iterator[TestClient]:
         yield c
 
 
-def try_login(c: TestClient, password: str, name: str = "root") -> httpx.Response:
+def try_login(c: TestClient, password: str, name: str = "root") -> Any:
     """One try through the login form."""
     token = csrf_of(c.get("/login").text)
     data = {"username": name, "password": password, "csrf": token}
