@@ -60,6 +60,7 @@ def register(sub: SubParsers) -> None:
     ls.add_argument("--limit", type=int, default=50)
     s = actions.add_parser("show", help="one event with its clip and verification")
     s.add_argument("id")
+    s.add_argument("--node", help="SITE/NODE, when several nodes have an event with this id")
     actions.add_parser("nodes", help="the fleet board")
     al = actions.add_parser("alerts", help="the receiver's own alerts")
     al.add_argument("--all", action="store_true", help="cleared ones too")
@@ -121,6 +122,8 @@ def handle(args: argparse.Namespace) -> int:
 
 def _run(cfg: ReceiverConfig, http: str | None) -> int:
     from edge.core import logs
+    from edge.node.notify import Notifier
+    from edge.receiver.liveness import run_until
     from edge.receiver.service import Receiver
 
     logs.configure("info", "auto")
@@ -140,13 +143,22 @@ def _run(cfg: ReceiverConfig, http: str | None) -> int:
     receiver.start()
     if web is not None:
         web.start()
-    while not stop.wait(1):
-        pass
-    if web is not None:
-        web.stop()
-        web.store.close()
-    receiver.stop()
-    return EXIT_OK
+    dead = run_until(receiver, stop, Notifier(), also_dead=web.dead if web else list)
+
+    def stop_all() -> None:
+        if web is not None:
+            web.stop()
+            web.store.close()
+        receiver.stop()
+
+    if not dead:
+        stop_all()
+        return EXIT_OK
+    # a thread died: stop the rest, but never hang on a wedged part (systemd restarts us)
+    stopper = threading.Thread(target=stop_all, name="receiver-stop", daemon=True)
+    stopper.start()
+    stopper.join(20)
+    return EXIT_FAILED
 
 
 def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
@@ -159,9 +171,10 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
         data = reads.events(db, reads.EventFilter(node=args.node, kind=args.kind, since=since,
                                                   limit=args.limit))  # fmt: skip
     elif args.action == "show":
-        data = reads.event(db, args.id)
-        if data is None:
-            print(f"no event {args.id}", file=sys.stderr)
+        try:
+            data = reads.find_event(db, args.id, args.node)
+        except LookupError as e:
+            print(str(e), file=sys.stderr)
             return EXIT_FAILED
         data["verification"] = receive_keys.verification(db, data)
     elif args.action == "nodes":
@@ -180,14 +193,17 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, default=str))
     else:
         _table(data if isinstance(data, list) else [data], args.action)
+        if args.action == "quarantine":
+            print(reads.describe_quarantine(db))
     return EXIT_OK
 
 
 _COLUMNS = {
     "list": ("received", "site", "node", "kind", "severity", "camera", "sensor", "id"),
     "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
-    "alerts": ("raised", "kind", "site", "node", "ref", "cleared", "detail"),
-    "quarantine": ("received", "reason", "node", "topic", "detail"),
+    "alerts": ("raised", "last_raised", "times", "kind", "site", "node", "ref", "cleared",
+               "detail"),
+    "quarantine": ("received", "reason", "node", "topic", "size", "sha256", "detail"),
     "heads": ("time", "head"),
 }
 
@@ -202,7 +218,9 @@ def _table(rows: list[dict[str, Any]], action: str) -> None:
         cells = []
         for c in cols:
             v = r.get(c)
-            if c in ("received", "raised", "cleared", "time") and isinstance(v, float):
+            if c in ("received", "raised", "last_raised", "cleared", "time") and isinstance(
+                v, float
+            ):
                 v = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))
             cells.append("" if v is None else str(v))
         print("\t".join(cells))

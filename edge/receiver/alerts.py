@@ -16,6 +16,8 @@ class AlertKind(StrEnum):
     NODE_DEGRADED = "node_degraded"
     CLIP_INCOMPLETE = "clip_incomplete"
     CLIP_CORRUPT = "clip_corrupt"
+    STORE_CORRUPT = "store_corrupt"
+    """The receiver's SQLite file failed its daily ``PRAGMA quick_check``."""
     CLIP_CONFLICT = "clip_conflict"
     """A second signed manifest for a clip that already has one, with other content."""
 
@@ -65,10 +67,3 @@ def on_health(site: str, node: str, health: dict[str, Any], queue_limit: int) ->
     else:
         ops.append(AlertOp(False, AlertKind.NODE_DEGRADED, site, node))
     return ops
-
-
-def on_status(site: str, node: str, state: str) -> list[AlertOp]:
-    """The retained status (or the broker's last will) changed."""
-    if state == "offline":
-        return [AlertOp(True, AlertKind.NODE_OFFLINE, site, node, "", "status offline")]
-    return [AlertOp(False, AlertKind.NODE_OFFLINE, site, node)]

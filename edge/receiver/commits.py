@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from edge.core.logs import get_logger
@@ -33,6 +34,8 @@ POISON_TRIES = 3
 """Times one message is stored alone, failing the same way, before it is quarantined."""
 MAX_DELAY_S = 10.0
 """Longest wait between two tries while the database is away."""
+BEAT_S = 0.5
+"""While waiting, the writer shows it is alive this often."""
 
 
 def _pg_outage() -> tuple[type[BaseException], ...]:
@@ -109,10 +112,20 @@ class Committer:
                     raise
                 self.failures += 1
                 log.error("receiver.store_failed", error=describe(e), waiting=len(verdicts))
-            self._beat()
-            if self._stop.wait(delay):
+            if self._wait(delay):
                 return None
             delay = min(delay * 2, MAX_DELAY_S)
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait *seconds* (beating: waiting for the database is no wedge); True when
+        stopped meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._beat()
+            if self._stop.wait(min(left, BEAT_S)):
+                return True
+        self._beat()
+        return False
 
     def _one_by_one(self, verdicts: Sequence[Verdict]) -> Committed | None:
         total = Committed()
@@ -135,7 +148,7 @@ class Committer:
                 return self._until_stored([v])
             except Exception as e:
                 error = e
-                if self._stop.wait(0.05 * (attempt + 1)):
+                if self._wait(0.05 * (attempt + 1)):
                     return None
         assert error is not None
         self.poisoned += 1

@@ -2,7 +2,12 @@
 expiry of days) so the broker queues while the receiver restarts, QoS 1 and manual acks. A
 message is checked on arrival, committed with its batch, and only then acknowledged to the
 broker: what the broker forgets is stored (at least once end to end; the store's ids make it
-exactly once). Acknowledgements go in arrival order, as MQTT requires."""
+exactly once). Acknowledgements go in arrival order, as MQTT requires.
+
+Every message the broker delivers becomes an :class:`Arrival` and is acknowledged once its
+verdict is stored, whatever it holds: one that cannot even be read (a topic that is not
+UTF-8, properties paho cannot decode) arrives with its :attr:`Arrival.problem` and is
+quarantined, never left unacknowledged to come back on every reconnect."""
 
 from __future__ import annotations
 
@@ -20,9 +25,13 @@ from paho.mqtt.properties import Properties
 
 from edge.core.logs import get_logger
 from edge.delivery.tls import tls_context
+from edge.evidence.signing import payload_sha256
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.messages import Reason, Rejected, Verdict
+from edge.receiver.presence import LinkWatch
+from edge.receiver.mqttclient import ReceiverClient
 from edge.receiver.trust import Checker
+from edge.receiver.validate import safe_text
 
 log = get_logger(__name__)
 
@@ -39,6 +48,8 @@ class Arrival:
     topic: str
     payload: bytes
     props: dict[str, str]
+    problem: str = ""
+    """Why the message could not be read as MQTT (it is quarantined as malformed)."""
 
 
 class Ingest:
@@ -58,8 +69,11 @@ class Ingest:
         broker sends those again on the new one)."""
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.link = LinkWatch(cfg.supervision.restart_grace_s)
+        """When the broker connection was down (a broker restart sends every will)."""
+        self._stopping = False
         b = cfg.broker
-        self.client = mqtt.Client(
+        self.client = ReceiverClient(
             CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             protocol=mqtt.MQTTv5,
@@ -74,6 +88,7 @@ class Ingest:
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
         self.client.on_subscribe = self._subscribed
+        self.client.on_undecodable = self._undecodable
 
     def start(self) -> None:
         """Connect (retrying in the background until the broker answers)."""
@@ -88,8 +103,16 @@ class Ingest:
 
     def stop(self) -> None:
         """Disconnect; unacknowledged messages stay with the broker for next time."""
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
+
+    @property
+    def dead(self) -> str | None:
+        """Why the MQTT network thread ended though nobody stopped it (None: alive)."""
+        if self._stopping or not self.client.loop_ended.is_set():
+            return None
+        return self.client.loop_error or "its loop returned"
 
     def ack(self, arrivals: list[Arrival]) -> None:
         """Acknowledge committed messages (in arrival order) of the current connection."""
@@ -104,6 +127,7 @@ class Ingest:
             log.error("receiver.refused", broker=self.cfg.broker.host, reason=str(reason))
             return
         self.connection += 1
+        self.link.back()
         client.subscribe(self.cfg.topic_filter, qos=1)
         self.connected.set()
         log.info(
@@ -124,17 +148,36 @@ class Ingest:
     def _disconnected(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
         self.subscribed.clear()
+        self.link.lost()
         log.warning("receiver.disconnected", reason=str(reason))
 
     def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        props = dict(getattr(msg.properties, "UserProperty", None) or [])
-        arrival = Arrival(self.connection, msg.mid, msg.qos, msg.topic, bytes(msg.payload), props)
-        self.arrivals.put(arrival)
+        problem = ""
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError as e:
+            topic, problem = "", f"the topic is not UTF-8: {e}"
+        try:
+            props = {str(k): str(v) for k, v in getattr(msg.properties, "UserProperty", None) or []}
+        except (TypeError, ValueError) as e:
+            props, problem = {}, f"unreadable user properties: {e}"
+        payload = bytes(msg.payload)
+        self.arrivals.put(
+            Arrival(self.connection, msg.mid, msg.qos, topic, payload, props, problem)
+        )
+
+    def _undecodable(self, mid: int, qos: int, topic: bytes, payload: bytes, problem: str) -> None:
+        text = topic.decode("utf-8", "backslashreplace")
+        problem = f"MQTT properties paho cannot decode: {problem}"
+        self.arrivals.put(Arrival(self.connection, mid, qos, text, payload, {}, problem))
 
     def check(self, a: Arrival) -> Verdict:
         """The verdict on *a* (thread-safe: the writer checks a batch on several threads).
         A message of an unknown node or key reloads the enrolled keys (at most once a
         second) and is checked again: it may have been enrolled a moment ago."""
+        if a.problem:
+            return Rejected(Reason.MALFORMED, safe_text(a.problem), safe_text(a.topic), a.payload,
+                            payload_sha256(a.payload))  # fmt: skip
         verdict = self.checker.check(a.topic, a.payload, a.props)
         if isinstance(verdict, Rejected) and verdict.reason in _REKEY:
             with self._reload_lock:

@@ -35,6 +35,12 @@ class Reason(StrEnum):
     CONFLICT = "conflict"
     """A second signed manifest for a clip with other content: the first stays."""
     TOO_LARGE = "too_large"
+    ERROR = "error"
+    """Checking it raised an exception (its class and text are the detail): a bug that one
+    message triggers stops nothing else."""
+    STORE_ERROR = "store_error"
+    """Storing it failed the same way several times alone (the database's error class and
+    text are the detail), while the messages around it were stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from edge.core.logs import get_logger
+from edge.evidence.signing import payload_sha256
 from edge.receiver.bounds import Bounds
 from edge.receiver.clips import try_complete
+from edge.receiver.commits import Committer, describe
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.ingest import Arrival, Ingest
-from edge.receiver.messages import Verdict
-from edge.receiver.store.database import StoreError
+from edge.receiver.leader import leadership
+from edge.receiver.messages import Reason, Rejected, Verdict
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.supervise import Supervisor
 from edge.receiver.trust import Checker, Registry
+from edge.receiver.validate import safe_text
 
 log = get_logger(__name__)
 
@@ -41,13 +44,15 @@ class Receiver:
             self.registry, cfg.broker.topic_prefix, max_clip_bytes=cfg.clips.max_bytes
         )
         self.ingest = Ingest(cfg, checker, self._reload)
-        self.supervisor = Supervisor(cfg, self.store, self.registry)
-        self._errors: tuple[type[BaseException], ...] = (StoreError, *self.store.db.errors)
-        self._file_errors: tuple[type[BaseException], ...] = (OSError, *self.store.db.errors)
+        self.supervisor = Supervisor(cfg, self.store, self.registry, self.ingest.link)
+        self.leadership = leadership(cfg, self._lead)
+        """failover = "standby": supervising and receiving wait for the lead."""
         self.committed = 0
-        self.store_failures = 0
-        """Commits that failed (and were retried): a full disk, the database away."""
         self._stop = threading.Event()
+        self.beat = time.monotonic()
+        """When the writer last showed it is alive (a batch, a try, an idle wait)."""
+        self.committer = Committer(self.store, self._stop, self._beat,
+                                   queue_limit=cfg.supervision.degraded_queue)  # fmt: skip
         self._checkers = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="receiver-check")
         self._writer = threading.Thread(target=self._write, name="receiver-writer", daemon=True)
 
@@ -57,22 +62,57 @@ class Receiver:
         except self.store.db.errors as e:
             log.error("receiver.keys_unreadable", error=str(e))
 
+    @property
+    def store_failures(self) -> int:
+        """Commits that failed (and were retried): a full disk, the database away."""
+        return self.committer.failures
+
+    def _beat(self) -> None:
+        self.beat = time.monotonic()
+
+    def dead(self) -> list[str]:
+        """The threads that ended though the receiver was not stopped (``name: why``)."""
+        if self._stop.is_set():
+            return []
+        out = [f"{t.name}: ended" for t in (self._writer, self.supervisor.thread)
+               if t.ident is not None and not t.is_alive()]  # fmt: skip
+        if self.ingest.dead is not None:
+            out.append(f"receiver-mqtt: {self.ingest.dead}")
+        return out
+
+    def stalled_s(self) -> float:
+        """Seconds since the writer last showed it is alive: it beats at least every
+        fraction of a second while idle, at every batch and at every try of a commit
+        (waiting out a database that is away counts: it is trying)."""
+        return time.monotonic() - self.beat
+
     def start(self) -> None:
-        """Start writing, supervising and receiving."""
+        """Start writing, supervising and receiving (a standby: once it leads)."""
         self._writer.start()
+        if self.leadership is None:
+            self._lead()
+        else:
+            self.leadership.start()
+        log.info("receiver.started", name=self.cfg.receiver.name, store=self.store.db.engine,
+                 failover=self.cfg.failover)  # fmt: skip
+
+    def _lead(self) -> None:
         self.supervisor.start()
         self.ingest.start()
-        log.info("receiver.started", name=self.cfg.receiver.name, store=self.store.db.engine)
 
     def stop(self) -> None:
         """Stop receiving, then finish the batch in hand (its acks are lost with the
         connection; the broker sends those messages again and the store drops them)."""
+        if self.leadership is not None:
+            self.leadership.stop()
         self.ingest.stop()
         self._stop.set()
         self._writer.join(10)
         self._checkers.shutdown()
         self.supervisor.stop()
         self.store.close()
+        if self.leadership is not None:
+            self.leadership.release()  # only now may the standby take the session
         log.info("receiver.stopped", committed=self.committed)
 
     def _batch(self) -> list[Arrival]:
@@ -96,36 +136,42 @@ class Receiver:
         return batch
 
     def _write(self) -> None:
-        while not self._stop.is_set() or not self.ingest.arrivals.empty():
-            batch = self._batch()
-            if batch:
-                self._commit(batch)
+        try:
+            while not self._stop.is_set() or not self.ingest.arrivals.empty():
+                self._beat()
+                batch = self._batch()
+                if batch:
+                    self._commit(batch)
+        except BaseException:
+            log.exception("receiver.thread_died", thread="receiver-writer")
+            raise
+
+    def _judge(self, a: Arrival) -> Verdict:
+        """The verdict on one arrival; an exception quarantines it (``error``)."""
+        try:
+            return self.ingest.check(a)
+        except Exception as e:
+            return Rejected(Reason.ERROR, describe(e), safe_text(a.topic), a.payload,
+                            payload_sha256(a.payload))  # fmt: skip
 
     def _verdicts(self, batch: list[Arrival]) -> list[Verdict]:
         """Check a batch, split over the checker threads, in order."""
         if len(batch) < 2 * CHECK_THREADS:
-            return [self.ingest.check(a) for a in batch]
+            return [self._judge(a) for a in batch]
         parts = [batch[i::CHECK_THREADS] for i in range(CHECK_THREADS)]
-        checked = list(self._checkers.map(lambda part: [self.ingest.check(a) for a in part], parts))
+        checked = list(self._checkers.map(lambda part: [self._judge(a) for a in part], parts))
         out: list[Verdict] = [checked[0][0]] * len(batch)
         for i, part in enumerate(checked):
             out[i::CHECK_THREADS] = part
         return out
 
     def _commit(self, batch: list[Arrival]) -> None:
-        """Commit until it works (a store outage holds the acks back, loses nothing)."""
-        delay = 0.5
+        """Commit until it works (a store outage holds the acks back, loses nothing; a
+        message that cannot be stored is quarantined alone: :mod:`edge.receiver.commits`)."""
         verdicts = self._verdicts(batch)
-        while True:
-            try:
-                done = self.store.commit(verdicts, queue_limit=self.cfg.supervision.degraded_queue)
-                break
-            except self._errors as e:
-                self.store_failures += 1
-                log.error("receiver.store_failed", error=str(e), waiting=len(batch))
-                if self._stop.wait(delay):
-                    return
-                delay = min(delay * 2, 10)
+        done = self.committer.commit(verdicts)
+        if done is None:  # stopped while the store was away: the broker sends them again
+            return
         self.ingest.ack(batch)
         self.committed += done.stored
         for r in done.quarantined:
@@ -134,7 +180,7 @@ class Receiver:
         for key in sorted(done.clips):
             try:
                 try_complete(self.store, key)
-            except self._file_errors as e:
-                log.error("clip.assembly_failed", clip=key[2], error=str(e))
+            except Exception as e:  # a clip's trouble must not stop the writer
+                log.error("clip.assembly_failed", clip=key[2], error=describe(e))
         for a in done.events:
             log.debug("event.received", node=a.node, kind=a.data.get("kind"), id=a.id)

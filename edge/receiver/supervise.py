@@ -11,6 +11,8 @@ from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.clips import expire
 from edge.receiver.config import ReceiverConfig
+from edge.receiver.integrity import IntegrityCheck
+from edge.receiver.presence import LinkWatch, Presence
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Registry
 from edge.receiver.upkeep import Upkeep
@@ -36,28 +38,41 @@ def silent_nodes(store: ReceiverStore, offline_after_s: float) -> list[AlertOp]:
 class Supervisor:
     """The periodic checks, on their own thread."""
 
-    def __init__(self, cfg: ReceiverConfig, store: ReceiverStore, registry: Registry) -> None:
+    def __init__(
+        self,
+        cfg: ReceiverConfig,
+        store: ReceiverStore,
+        registry: Registry,
+        link: LinkWatch | None = None,
+    ) -> None:
         self.cfg, self.store, self.registry = cfg, store, registry
+        self.presence = Presence(link) if link is not None else None
+        """Judges offline statuses against the broker link's outages (presence.py)."""
         self.upkeep = Upkeep(store)
+        self.integrity = IntegrityCheck(store)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
 
     def start(self) -> None:
         """Start checking."""
-        self._thread.start()
+        self.thread.start()
 
     def stop(self) -> None:
         """Stop checking."""
         self._stop.set()
-        self._thread.join(5)
+        if self.thread.ident is not None:  # a standby never started it
+            self.thread.join(5)
 
     def check(self) -> None:
         """One round of checks."""
         self.registry.replace(self.store.identities())
         ops = silent_nodes(self.store, self.cfg.supervision.offline_after_s)
+        if self.presence is not None:
+            ops += self.presence.judge(self.store.db)
         if ops:
             self.store.alerts(ops)
         expire(self.store, self.cfg.clips.incomplete_after_s)
+        self.integrity.run()
         self.upkeep.run()
 
     def _run(self) -> None:

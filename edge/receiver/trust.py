@@ -10,7 +10,6 @@ clients off a node's topics."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,13 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge.core.errors import EvidenceError
 from edge.evidence.manifest import verify_manifest
 from edge.evidence.signing import KID, SIG, SignedFields, payload_sha256, verify_message
+from edge.receiver import validate
 from edge.receiver.keyring import Identity, Registry, utc
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
+from edge.receiver.validate import Invalid, safe_text
 
 __all__ = ["Checker", "Identity", "Registry"]
-
-MAX_JSON = 1 << 20
-"""An event, heartbeat or manifest is a few kilobytes; a larger JSON payload is refused."""
 
 
 _FIXED = {"events": Part.EVENT, "health": Part.HEALTH, "status": Part.STATUS}
@@ -47,13 +45,14 @@ def _part_of(relative: str) -> tuple[Part, str, int]:
         return _FIXED[relative], "", 0
     levels = relative.split("/")
     if len(levels) == 3 and levels[0] == "clips" and levels[1]:
+        ref = validate.level(levels[1], validate.UUID, "clip id")
         if levels[2] == "manifest":
-            return Part.MANIFEST, levels[1], 0
-        if levels[2].isdigit() and len(levels[2]) <= 6:
-            return Part.CHUNK, levels[1], int(levels[2])
+            return Part.MANIFEST, ref, 0
+        if validate.CHUNK.fullmatch(levels[2]):
+            return Part.CHUNK, ref, int(levels[2])
     if len(levels) == 2 and levels[0] == "snapshots" and levels[1]:
-        return Part.SNAPSHOT, levels[1], 0
-    raise _Reject(Reason.UNKNOWN_TOPIC, f"unknown message topic {relative!r}")
+        return Part.SNAPSHOT, validate.level(levels[1], validate.UUID, "snapshot id"), 0
+    raise _Reject(Reason.UNKNOWN_TOPIC, f"unknown message topic {safe_text(relative, 200)!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +73,10 @@ class Checker:
         self.max_clip_bytes = max_clip_bytes
 
     def check(self, topic: str, payload: bytes, props: Mapping[str, str]) -> Verdict:
-        """The verdict on one message."""
+        """The verdict on one message. It never raises: a breach of the wire schema
+        (:mod:`edge.receiver.validate`) is ``malformed``, any other exception ``error``
+        with the exception's class; the topic, node and id a rejection keeps are text any
+        store takes."""
         digest = payload_sha256(payload)
         node = ""
         try:
@@ -82,14 +84,23 @@ class Checker:
             node = where.node
             return self._accept(where, topic, payload, digest, props)
         except _Reject as r:
-            return Rejected(r.reason, r.detail, topic, payload, digest, node, props.get("id", ""))
+            reason, detail = r.reason, r.detail
+        except Invalid as e:
+            reason, detail = Reason.MALFORMED, str(e)
+        except Exception as e:  # one message's bug must not stop the receiver
+            reason, detail = Reason.ERROR, f"{type(e).__name__}: {e}"
+        msg_id = safe_text(props.get("id", ""), 200)
+        return Rejected(reason, safe_text(detail), safe_text(topic), payload, digest, node, msg_id)
 
     def _where(self, topic: str) -> _Where:
+        shown = safe_text(topic, 200)
         if not topic.startswith(self.prefix):
-            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {topic!r} is outside {self.prefix}#")
+            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {shown!r} is outside {self.prefix}#")
         rest = topic[len(self.prefix) :].split("/", 2)
         if len(rest) != 3 or not rest[0] or not rest[1]:
-            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {topic!r} is not PREFIX/SITE/NODE/...")
+            raise _Reject(Reason.UNKNOWN_TOPIC, f"topic {shown!r} is not PREFIX/SITE/NODE/...")
+        validate.level(rest[0], validate.NAME, "site level")
+        validate.level(rest[1], validate.NAME, "node level")
         return _Where(*rest)
 
     def _accept(
@@ -100,23 +111,24 @@ class Checker:
         if kind is Part.STATUS:
             if not self.registry.enrolled(site, node):
                 raise _Reject(Reason.UNKNOWN_NODE, f"status of unenrolled node {site}/{node}")
-            data = _json(payload)
-            if data is None or data.get("state") not in ("online", "offline"):
+            data = validate.json_object(payload, "status")
+            if data.get("state") not in ("online", "offline"):
                 raise _Reject(Reason.MALFORMED, "status is not {'state': online|offline}")
             return Accepted(kind, site, node, f"status/{digest[:16]}", digest, payload, topic, data)
+        validate.properties(props)
         msg_id = props.get("id", "")
         public = self._signer(where, msg_id, digest, props)
         if kind in (Part.CHUNK, Part.SNAPSHOT):
             return Accepted(kind, site, node, msg_id, digest, payload, topic, {}, ref, n)
-        data = _json(payload)
-        if data is None:
-            raise _Reject(Reason.MALFORMED, f"{kind} payload is not a JSON object")
+        data = validate.json_object(payload, str(kind))
         if kind is Part.MANIFEST:
             self._check_manifest(data, where, ref, public)
         elif (data.get("site"), data.get("node")) != (site, node):
             raise _Reject(Reason.TOPIC_MISMATCH, f"{kind} names another node than its topic")
-        elif kind is Part.EVENT and (data.get("id") != msg_id or not data.get("kind")):
-            raise _Reject(Reason.MALFORMED, "event id does not match the message id, or no kind")
+        elif kind is Part.EVENT:
+            validate.event(data, msg_id)
+        else:
+            validate.health(data)
         return Accepted(kind, site, node, msg_id, digest, payload, topic, data, ref, n)
 
     def _signer(
@@ -165,17 +177,8 @@ class Checker:
         transfer, size = data.get("transfer"), manifest.get("size")
         if not isinstance(transfer, dict) or not isinstance(transfer.get("chunks"), int):
             raise _Reject(Reason.MALFORMED, "manifest has no transfer plan")
+        validate.manifest(manifest)
         if not isinstance(size, int) or size < 0 or size > self.max_clip_bytes:
             raise _Reject(Reason.TOO_LARGE, f"clip size {size!r} over {self.max_clip_bytes}")
         if not 1 <= transfer["chunks"] <= 100_000:
             raise _Reject(Reason.MALFORMED, f"implausible chunk count {transfer['chunks']}")
-
-
-def _json(payload: bytes) -> dict[str, Any] | None:
-    if len(payload) > MAX_JSON:
-        return None
-    try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -75,7 +75,9 @@ def test_unit_runs_the_receiver_as_its_own_user() -> None:
     assert _settings("User") == ["warehouse-receiver"]
     assert _settings("Group") == ["warehouse-receiver"]
     assert _settings("StateDirectory") == ["warehouse-receiver"]
-    assert _settings("Type") == ["simple"]  # no sd_notify from `edge receive`
+    assert _settings("Type") == ["notify"]  # READY=1 and WATCHDOG=1 from `edge receive`
+    assert _settings("NotifyAccess") == ["main"]
+    assert _settings("WatchdogSec") == ["60"]
     assert _settings("Restart") == ["always"]
     assert _settings("RestartPreventExitStatus") == ["2"]
     assert _settings("CapabilityBoundingSet") == [""]

@@ -19,6 +19,10 @@ class StoreError(EdgeError):
     """The store cannot be opened or written."""
 
 
+QUICK_CHECK_ROWS = 20
+"""Problems ``PRAGMA quick_check`` reports at most (the first few name the damage)."""
+
+
 class Database:
     """One connection, serialised by a lock (a receiver has one writer thread; readers are
     the command line and the supervision loop)."""
@@ -26,9 +30,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self._lock = threading.RLock()
+        self.path: Path | None = None
+        """The SQLite file (None on PostgreSQL)."""
         if url.startswith("sqlite:///"):
             self.engine = "sqlite"
-            path = Path(url.removeprefix("sqlite:///"))
+            path = self.path = Path(url.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._conn: Any = sqlite3.connect(
@@ -36,8 +42,17 @@ class Database:
                 )
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=FULL")
+                problems = self.quick_check()
             except sqlite3.Error as e:
+                self.close()
                 raise StoreError(f"{path}: cannot open the SQLite store: {e}") from e
+            if problems:
+                self.close()
+                found = "; ".join(problems[:3])
+                raise StoreError(
+                    f"{path}: the SQLite store is malformed (PRAGMA quick_check: {found});"
+                    " left as it is for an operator"
+                )
         elif url.startswith(("postgresql://", "postgres://")):
             self.engine = "postgresql"
             self._conn = _connect_postgres(url)
@@ -113,6 +128,20 @@ class Database:
                     cur.execute(statement.format(**types))
                 cur.execute("INSERT INTO schema_version (version) VALUES (?)", (n,))
         return len(MIGRATIONS)
+
+    def quick_check(self) -> list[str]:
+        """What SQLite's ``PRAGMA quick_check`` finds wrong with the file (pages, b-trees,
+        records; empty: sound), on a connection of its own so the writer is not held up
+        (WAL: it reads a snapshot). PostgreSQL: always empty (it checks its own pages)."""
+        if self.path is None:
+            return []
+        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
+            rows = conn.execute(f"PRAGMA quick_check({QUICK_CHECK_ROWS})").fetchall()
+        finally:
+            conn.close()
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
 
     def close(self) -> None:
         """Close the connection."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.receiver.store.database import Database
+from edge.receiver.store.healthview import health_view
 
 _EVENT_COLUMNS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
                   "incident", "clip_id", "snapshot_id", "time", "received")  # fmt: skip
@@ -65,11 +66,20 @@ def events(db: Database, f: EventFilter) -> list[dict[str, Any]]:
     return [dict(zip(_EVENT_COLUMNS, r, strict=True)) for r in rows]
 
 
-def event(db: Database, event_id: str) -> dict[str, Any] | None:
-    """One event with its payload, its clip (state, path, manifest) and its snapshot."""
+def locate(db: Database, event_id: str) -> list[tuple[str, str]]:
+    """(site, node) of every stored event with id *event_id* (ids are unique per node)."""
+    rows = db.query("SELECT site, node FROM events WHERE id = ? ORDER BY site, node LIMIT 100",
+                    (event_id,))  # fmt: skip
+    return [(str(s), str(n)) for s, n in rows]
+
+
+def event(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] | None:
+    """The event *event_id* of *site*/*node* with its payload, its clip (state, path,
+    manifest) and its snapshot."""
     rows = db.query(
-        f"SELECT {', '.join(_EVENT_COLUMNS)}, payload FROM events WHERE id = ?",  # noqa: S608
-        (event_id,),
+        f"SELECT {', '.join(_EVENT_COLUMNS)}, payload FROM events"  # noqa: S608
+        " WHERE site = ? AND node = ? AND id = ?",
+        (site, node, event_id),
     )
     if not rows:
         return None
@@ -104,6 +114,22 @@ def event(db: Database, event_id: str) -> dict[str, Any] | None:
     return out
 
 
+def find_event(db: Database, event_id: str, node: str | None = None) -> dict[str, Any]:
+    """The one event with id *event_id* (of *node*, ``SITE/NODE``, when given); LookupError
+    saying why when there is none, or several nodes have one with this id."""
+    found = locate(db, event_id)
+    if node is not None:
+        found = [k for k in found if f"{k[0]}/{k[1]}" == node]
+    if len(found) > 1:
+        names = ", ".join(f"{s}/{n}" for s, n in found)
+        raise LookupError(f"event {event_id} exists on several nodes ({names}): name one"
+                          " with --node SITE/NODE")  # fmt: skip
+    out = event(db, *found[0], event_id) if found else None
+    if out is None:
+        raise LookupError(f"no event {event_id}" + (f" of {node}" if node else ""))
+    return out
+
+
 def nodes(db: Database) -> list[dict[str, Any]]:
     """The fleet board: every enrolled node with its last heartbeat, the kinds of the
     receiver's open alerts about it and how many forged messages its topics carried in
@@ -123,22 +149,16 @@ def nodes(db: Database) -> list[dict[str, Any]]:
         "SELECT site, node, key_id, last_seen, last_health, health_status, online FROM nodes"
         " ORDER BY site, node"
     ):
-        h = json.loads(health) if health else {}
         alerts = open_alerts.get((str(site), str(node)), [])
         state = ("offline" if "node_offline" in alerts
                  else "degraded" if "node_degraded" in alerts or status == "degraded"
                  else "online" if last_seen else "never seen")  # fmt: skip
-        queue = h.get("queue") or {}
         out.append({
             "site": site, "node": node, "key_id": key_id, "state": state,
             "last_seen": last_seen,
             "age_s": None if last_seen is None else round(now - float(last_seen), 1),
             "online_flag": bool(online), "health_status": status,
-            "queued": sum(v for q in queue.values() if isinstance(q, dict)
-                          for v in q.values() if isinstance(v, int)),
-            "cameras": h.get("cameras") or {}, "disk_free_bytes": h.get("disk_free_bytes"),
-            "cpu_temp_c": h.get("cpu_temp_c"), "clock_synced": h.get("clock_synced"),
-            "reasons": h.get("reasons") or [], "alerts": alerts,
+            **health_view(health), "alerts": alerts,
             "forged": forged.get((str(site), str(node)), 0),
         })  # fmt: skip
     return out

@@ -4,6 +4,7 @@ and one event with everything the detail page shows."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 from edge.core.kinds import Kind, Severity, State
 from edge.receiver.store.database import Database
 from edge.receiver.store.reads import where
+from edge.receiver.web.params import text, whole
 
 PAGE = 50
 FILTERS = ("site", "node", "kind", "severity", "state")
@@ -35,15 +37,12 @@ class Query:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> Query:
-        """From a query string; empty or malformed values are ignored."""
-        text = {k: (params.get(k) or "").strip()[:100] or None for k in FILTERS}
-
-        def number(k: str) -> int | None:
-            raw = params.get(k, "")
-            return int(raw) if raw.isdigit() and len(raw) < 19 else None
-
+        """From a query string; empty filters are ignored, a number that is not one answers
+        400 (:mod:`edge.receiver.web.params`)."""
+        words = {k: text(params, k) for k in FILTERS}
+        number = functools.partial(whole, params)
         return cls(
-            **text,
+            **words,
             before_seq=number("before_seq"),
             after_seq=number("after_seq"),
             limit=max(1, min(number("limit") or PAGE, 500)),
@@ -96,15 +95,17 @@ def choices(db: Database) -> dict[str, list[str]]:
     }
 
 
-def incident(db: Database, site: str, incident_id: str | None, event_id: str) -> list[Any]:
-    """The other events of the same incident."""
+def incident(
+    db: Database, site: str, incident_id: str | None, node: str, event_id: str
+) -> list[Any]:
+    """The other events of the same incident (than *node*'s *event_id*)."""
     if not incident_id:
         return []
     cols = ("seq", "node", "id", "kind", "severity", "state", "camera", "sensor", "time")
     rows = db.query(
         f"SELECT {', '.join(cols)} FROM events WHERE site = ? AND incident = ?"  # noqa: S608
-        " AND id <> ? ORDER BY seq LIMIT 100",
-        (site, incident_id, event_id),
+        " AND NOT (node = ? AND id = ?) ORDER BY seq LIMIT 100",
+        (site, incident_id, node, event_id),
     )
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
@@ -124,13 +125,14 @@ def clip_envelope(db: Database, site: str, node: str, clip_id: str) -> dict[str,
     return _json(rows[0][0]) if rows and rows[0][0] else None
 
 
-def media_path(db: Database, kind: str, sha256: str) -> str | None:
-    """Where the complete clip or the snapshot with *sha256* is stored."""
+def media_path(db: Database, kind: str, site: str, node: str, sha256: str) -> str | None:
+    """Where *site*/*node*'s complete clip or snapshot with *sha256* is stored."""
     if kind == "clip":
-        sql = "SELECT path FROM clips WHERE sha256 = ? AND state = 'complete' LIMIT 1"
+        sql = ("SELECT path FROM clips WHERE sha256 = ? AND site = ? AND node = ?"
+               " AND state = 'complete' LIMIT 1")  # fmt: skip
     else:
-        sql = "SELECT path FROM snapshots WHERE sha256 = ? LIMIT 1"
-    rows = db.query(sql, (sha256,))
+        sql = "SELECT path FROM snapshots WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
+    rows = db.query(sql, (sha256, site, node))
     return str(rows[0][0]) if rows and rows[0][0] else None
 
 

@@ -59,6 +59,11 @@ class WebServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
+    def dead(self) -> list[str]:
+        """The server's thread, when it ended though nobody stopped it."""
+        ended = self._thread.ident is not None and not self._thread.is_alive()
+        return ["receiver-web: ended"] if ended and not self.server.should_exit else []
+
     def _serve(self) -> None:
         asyncio.run(self.server.serve(sockets=[self._sock]))
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from edge.receiver.web import queries
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
+from edge.receiver.web.params import whole
 from edge.receiver.web.sessions import COOKIE
 
 POLL_S = 0.25
@@ -51,8 +52,8 @@ async def stream(request: Request) -> Response:
     """GET /api/stream."""
     session(request)
     d = dashboard(request)
-    raw = request.query_params.get("after", "")
-    last = int(raw) if raw.isdigit() and len(raw) < 19 else await blocking(queries.newest_seq, d.db)
+    after = whole(request.query_params, "after")
+    last = after if after is not None else await blocking(queries.newest_seq, d.db)
     return StreamingResponse(
         _events(request, d, last),
         media_type="text/event-stream",
