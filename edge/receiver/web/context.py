@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
+from edge.receiver.web import links
 from edge.receiver.web.acks import Acks
 from edge.receiver.web.sessions import Session, Sessions
 from edge.receiver.web.users import Role, Users
@@ -65,6 +66,7 @@ class Dashboard:
         )
         env.filters["when"] = _when
         env.filters["size"] = _size
+        env.globals.update(links.TEMPLATE_GLOBALS)
         self.templates = Jinja2Templates(env=env)
         self.stopping = threading.Event()
         """Set when the server stops: live streams end."""

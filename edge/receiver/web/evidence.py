@@ -1,4 +1,4 @@
-"""The evidence bundle of an alert's clip (``/alerts/{id}/evidence.zip``): the clip, its
+"""The evidence bundle of an alert's clip (``/evidence/SITE/NODE/ID``): the clip, its
 signed manifest, the exact bytes the node signed, the raw signature, the public key that
 signed it (from the node's key history: the key of the time, even if replaced since) with
 its enrolment record, the event, and a README saying how to check it all with openssl or
@@ -84,9 +84,9 @@ hash of the privacy mask the camera applied before anything was recorded.
 """
 
 
-def bundle(d: Dashboard, event_id: str) -> Path:
-    """Write the bundle of *event_id*'s clip to a temporary file; its path."""
-    event = reads.event(d.db, event_id)
+def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
+    """Write the bundle of *site*/*node*'s *event_id*'s clip to a temporary file; its path."""
+    event = reads.event(d.db, site, node, event_id)
     if event is None or not event.get("clip") or event["clip"]["state"] != "complete":
         raise HTTPException(404, "no complete clip for this alert")
     envelope = queries.clip_envelope(d.db, event["site"], event["node"], event["clip_id"])
@@ -120,18 +120,19 @@ def bundle(d: Dashboard, event_id: str) -> Path:
 
 
 async def evidence_zip(request: Request) -> Response:
-    """GET /alerts/{id}/evidence.zip."""
+    """GET /evidence/SITE/NODE/ID (a zip)."""
     s = session(request)
     d = dashboard(request)
-    event_id = request.path_params["event_id"]
-    path = await blocking(bundle, d, event_id)
-    log.info("web.evidence_downloaded", event_id=event_id, user=s.user)
+    site, node = str(request.path_params["site"]), str(request.path_params["node"])
+    event_id = str(request.path_params["event_id"])
+    path = await blocking(bundle, d, site, node, event_id)
+    log.info("web.evidence_downloaded", site=site, node=node, event_id=event_id, user=s.user)
     return FileResponse(
         path,
         media_type="application/zip",
-        filename=f"evidence-{event_id}.zip",
+        filename=f"evidence-{node}-{event_id.replace('/', '_')}.zip",
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
 
-ROUTES = [Route("/alerts/{event_id}/evidence.zip", evidence_zip, methods=["GET"])]
+ROUTES = [Route("/evidence/{site}/{node}/{event_id:path}", evidence_zip, methods=["GET"])]

@@ -32,21 +32,30 @@ def board(db: Database) -> list[dict[str, Any]]:
     return out
 
 
+def _everything(db: Database) -> dict[str, Any]:
+    """The board, the quarantine's figures (kept, dropped, forged messages counted) and the
+    receiver's open alerts about sources that are no enrolled node."""
+    nodes = board(db)
+    enrolled = {(n["site"], n["node"]) for n in nodes}
+    strays = [a for a in reads.alerts(db, limit=500) if (a["site"], a["node"]) not in enrolled]
+    return {"nodes": nodes, "hostility": reads.quarantine_summary(db), "strays": strays[:50]}
+
+
 async def fleet_page(request: Request) -> Response:
     """GET /fleet."""
     session(request)
     d = dashboard(request)
-    nodes = await blocking(board, d.db)
-    return d.render(request, "fleet.html", nodes=nodes,
-                    refresh_ms=int(d.cfg.http.board_refresh_s * 1000))  # fmt: skip
+    data = await blocking(_everything, d.db)
+    return d.render(request, "fleet.html", refresh_ms=int(d.cfg.http.board_refresh_s * 1000),
+                    **data)  # fmt: skip
 
 
 async def board_fragment(request: Request) -> Response:
     """GET /fleet/board: the table alone."""
     session(request)
     d = dashboard(request)
-    nodes = await blocking(board, d.db)
-    return d.render(request, "board.html", nodes=nodes)
+    data = await blocking(_everything, d.db)
+    return d.render(request, "board.html", **data)
 
 
 async def api_nodes(request: Request) -> Response:

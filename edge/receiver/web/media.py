@@ -1,5 +1,6 @@
-"""Clips and snapshots, served by the sha256 of their content (``/media/clip/SHA.mp4``,
-``/media/snapshot/SHA.jpg``) from the store's records only, and only from inside the data
+"""Clips and snapshots of a node, served by the sha256 of their content
+(``/media/clip/SITE/NODE/SHA.mp4``, ``/media/snapshot/SITE/NODE/SHA.jpg``) from the store's
+records of that node only, and only from inside the data
 directory: a name that is not a hash, a record that points elsewhere, or a symlink that
 leads out is a 404. Clips answer HTTP range requests (206), so a video element seeks."""
 
@@ -23,15 +24,16 @@ _KINDS = {"clip": ("mp4", "video/mp4"), "snapshot": ("jpg", "image/jpeg")}
 
 
 async def media(request: Request) -> Response:
-    """GET /media/{kind}/{name}."""
+    """GET /media/{kind}/{site}/{node}/{name}."""
     session(request)
     d = dashboard(request)
     kind, name = request.path_params["kind"], request.path_params["name"]
+    site, node = request.path_params["site"], request.path_params["node"]
     match = _NAME.match(name)
     if kind not in _KINDS or match is None or match["ext"] != _KINDS[kind][0]:
         log.warning("web.media_refused", kind=kind[:20], name=name[:100])
         raise HTTPException(404, "not found")
-    recorded = await blocking(queries.media_path, d.db, kind, match["sha"])
+    recorded = await blocking(queries.media_path, d.db, kind, site, node, match["sha"])
     path = d.store.files.servable(recorded)
     if path is None:
         if recorded is not None:
@@ -40,4 +42,4 @@ async def media(request: Request) -> Response:
     return FileResponse(path, media_type=_KINDS[kind][1], headers={"cache-control": "private"})
 
 
-ROUTES = [Route("/media/{kind}/{name:path}", media, methods=["GET", "HEAD"])]
+ROUTES = [Route("/media/{kind}/{site}/{node}/{name:path}", media, methods=["GET", "HEAD"])]

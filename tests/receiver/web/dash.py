@@ -27,6 +27,7 @@ from edge.receiver.messages import Accepted
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry
 from edge.receiver.web.app import create_app
+from edge.receiver.web.links import event_url, media_url
 from edge.receiver.web.users import Users
 
 PASSWORD = "correct horse battery"
@@ -112,6 +113,15 @@ class Fleet:
         event_id, wire = event_wire(self.node, kind, **fields)
         self.commit([wire])
         return event_id
+
+    def url(self, event_id: str, action: str = "alerts") -> str:
+        """The dashboard path of this node's event *event_id* (``alerts``: its page, ``ack``,
+        ``evidence``)."""
+        return event_url(self.node.site, self.node.node, event_id, action)
+
+    def media(self, kind: str, sha256: str) -> str:
+        """The dashboard path of this node's clip or snapshot *sha256*."""
+        return media_url(kind, self.node.site, self.node.node, sha256)
 
 
 def add_user(store: ReceiverStore, name: str, role: str, password: str = PASSWORD) -> None:

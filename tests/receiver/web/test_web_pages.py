@@ -67,8 +67,8 @@ def test_the_list_shows_each_alert_newest_first_and_filters(
     assert order == sorted(order)
     assert "semarang" in page and "pintu-1" in page and "lorong, rak-3" in page
     sha = hashlib.sha256(jpeg()).hexdigest()
-    assert f'src="/media/snapshot/{sha}.jpg"' in page
-    assert officer.get(f"/media/snapshot/{sha}.jpg").content == jpeg()
+    assert f'src="{fleet.media("snapshot", sha)}"' in page
+    assert officer.get(fleet.media("snapshot", sha)).content == jpeg()
     ids = fleet.ids
     for query, expected in (
         ("kind=door_open", [ids["door"]]),
@@ -87,23 +87,24 @@ def test_the_detail_shows_clip_incident_and_verification(
 ) -> None:
     """The person alert: snapshot, the clip in a video element, the door event of the same
     incident, and the signature checked (key id, sha256, mask hash)."""
-    page = officer.get(f"/alerts/{fleet.ids['person']}").text
+    page = officer.get(fleet.url(fleet.ids["person"])).text
     sha = hashlib.sha256(CLIP).hexdigest()
-    assert '<video id="clip"' in page and f"/media/clip/{sha}.mp4" in page
-    assert f"/alerts/{fleet.ids['door']}" in page and "door_open" in page
+    assert '<video id="clip"' in page and fleet.media("clip", sha) in page
+    assert fleet.url(fleet.ids["door"]) in page and "door_open" in page
     assert "OK: the Ed25519 signature holds" in page and fleet.node.key.id in page and sha in page
-    assert officer.get("/alerts/no-such-id").status_code == 404
+    assert officer.get(fleet.url("no-such-id")).status_code == 404
+    assert officer.get(f"/alerts/semarang/gudang-08/{fleet.ids['person']}").status_code == 404
     # the stored clip altered afterwards: the page says so
     path = Path(store.db.query("SELECT path FROM clips")[0][0])
     path.chmod(0o644)
     path.write_bytes(CLIP[:-1] + b"x")
-    assert "does not match" in officer.get(f"/alerts/{fleet.ids['person']}").text
+    assert "does not match" in officer.get(fleet.url(fleet.ids["person"])).text
 
 
 def test_clips_answer_range_requests(officer: TestClient, fleet: Fleet) -> None:
     """A video element's range requests: 206 with Content-Range, the exact bytes; a range
     past the end is 416; no range: the whole clip."""
-    url = f"/media/clip/{hashlib.sha256(CLIP).hexdigest()}.mp4"
+    url = fleet.media("clip", hashlib.sha256(CLIP).hexdigest())
     whole = officer.get(url)
     assert whole.status_code == 200 and whole.content == CLIP
     assert whole.headers["accept-ranges"] == "bytes"
@@ -121,12 +122,12 @@ def test_acknowledging_stores_who_and_when_in_the_audit_chain(
     """The officer's note is stored with name and time, shown on the page and in the list,
     and appended to the acknowledgement chain in the store, which verifies with the row;
     a second acknowledgement changes nothing."""
-    url = f"/alerts/{fleet.ids['person']}"
-    token = csrf_of(officer.get(url).text)
-    r = officer.post(f"{url}/ack", data={"csrf": token, "note": "checked on camera"})
+    url = fleet.url(fleet.ids["person"], "ack")
+    token = csrf_of(officer.get(fleet.url(fleet.ids["person"])).text)
+    r = officer.post(url, data={"csrf": token, "note": "checked on camera"})
     assert r.status_code == 200 and "Acknowledged by <strong>budi</strong>" in r.text
     assert "checked on camera" in r.text
-    officer.post(f"{url}/ack", data={"csrf": token, "note": "again"})
+    officer.post(url, data={"csrf": token, "note": "again"})
     rows = store.db.query("SELECT username, note, time, audit_hash FROM acks")
     assert len(rows) == 1 and rows[0][:2] == ("budi", "checked on camera")
     check = verify_chain(store.db, tmp_path / "rx")
@@ -145,14 +146,14 @@ def test_the_evidence_bundle_verifies_with_openssl_and_python(
     """The zip holds clip, manifest, signed bytes, signature, the signing key with its
     enrolment record, and README; the README's openssl commands (key id, signature) and
     Python steps verify it."""
-    r = officer.get(f"/alerts/{fleet.ids['person']}/evidence.zip")
+    r = officer.get(fleet.url(fleet.ids["person"], "evidence"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     out = tmp_path / "bundle"
     enrolment = check_bundle(r.content, out)
     assert (out / "clip.mp4").read_bytes() == CLIP
     assert enrolment["key_id"] == fleet.node.key.id and enrolment["valid_until"] is None
     assert enrolment["site"] == "semarang" and enrolment["node"] == "gudang-07"
-    assert officer.get(f"/alerts/{fleet.ids['motion']}/evidence.zip").status_code == 404
+    assert officer.get(fleet.url(fleet.ids["motion"], "evidence")).status_code == 404
     assert not list((tmp_path / "rx").glob(".evidence-*"))
 
 
@@ -173,11 +174,11 @@ def test_the_dashboard_works_on_a_postgresql_store(tmp_path: Path, pg_url: str) 
             assert login(c, "budi", "wrong password!").status_code == 401
             assert login(c, "budi").status_code == 303
             assert [r["id"] for r in c.get("/api/alerts?kind=person").json()] == [person]
-            page = c.get(f"/alerts/{person}").text
+            page = c.get(f.url(person)).text
             assert "OK: the Ed25519 signature holds" in page and door in page
-            r = c.post(f"/alerts/{person}/ack", data={"csrf": csrf_of(page), "note": "ok"})
+            r = c.post(f.url(person, "ack"), data={"csrf": csrf_of(page), "note": "ok"})
             assert "Acknowledged by <strong>budi</strong>" in r.text
-            assert c.get(f"/media/clip/{hashlib.sha256(CLIP).hexdigest()}.mp4",
+            assert c.get(f.media("clip", hashlib.sha256(CLIP).hexdigest()),
                          headers={"range": "bytes=0-9"}).content == CLIP[:10]  # fmt: skip
             assert c.get("/api/alerts").json()[1]["acked_by"] == "budi"
     finally:

@@ -64,7 +64,7 @@ def test_every_route_without_a_session_redirects_or_answers_401(
             else:
                 assert r.status_code == 401, (method, path, r.status_code)
         assert c.get("/static/app.css").status_code == 200
-        assert c.get(f"/alerts/{fleet.ids['event_id']}", follow_redirects=False).status_code == 303
+        assert c.get(fleet.url(fleet.ids["event_id"]), follow_redirects=False).status_code == 303
         r = c.get("/api/alerts")
         assert r.status_code == 401 and fleet.ids["event_id"] not in r.text
 
@@ -97,9 +97,9 @@ def test_a_viewer_cannot_acknowledge(tmp_path: Path, store: ReceiverStore, fleet
     event_id = fleet.ids["event_id"]
     with client_for(web_config(tmp_path / "rx"), store) as c:
         login(c, "ani")
-        page = c.get(f"/alerts/{event_id}")
+        page = c.get(fleet.url(event_id))
         assert page.status_code == 200 and 'id="acknowledge"' not in page.text
-        r = c.post(f"/alerts/{event_id}/ack", data={"csrf": csrf_of(page.text), "note": "x"},
+        r = c.post(fleet.url(event_id, "ack"), data={"csrf": csrf_of(page.text), "note": "x"},
                    follow_redirects=False)  # fmt: skip
         assert r.status_code == 403
     assert store.db.query("SELECT COUNT(*) FROM acks")[0][0] == 0
@@ -111,10 +111,10 @@ def test_cross_site_posts_are_refused(tmp_path: Path, store: ReceiverStore, flee
     post without the login form's token is refused too."""
     add_user(store, "budi", "officer")
     event_id = fleet.ids["event_id"]
-    url = f"/alerts/{event_id}/ack"
+    url = fleet.url(event_id, "ack")
     with client_for(web_config(tmp_path / "rx"), store) as c:
         login(c, "budi")
-        token = csrf_of(c.get(f"/alerts/{event_id}").text)
+        token = csrf_of(c.get(fleet.url(event_id)).text)
         assert c.post(url, data={"note": "x"}, follow_redirects=False).status_code == 403
         assert c.post(url, data={"csrf": "forged", "note": "x"}).status_code == 403
         evil = {"origin": "https://evil.example"}
@@ -172,7 +172,7 @@ def test_no_route_serves_files_outside_the_data_directory(
     sha = store.db.query("SELECT sha256 FROM snapshots")[0][0]
     with client_for(web_config(tmp_path / "rx"), store) as c:
         login(c, "ani")
-        ok = c.get(f"/media/snapshot/{sha}.jpg")
+        ok = c.get(fleet.media("snapshot", sha))
         assert ok.status_code == 200 and ok.headers["content-type"] == "image/jpeg"
         tries = [
             "/media/snapshot/../../secret.txt", "/media/clip/..%2f..%2fsecret.txt",
@@ -193,7 +193,7 @@ def test_no_route_serves_files_outside_the_data_directory(
         for fake, path in (("1" * 64, str(secret)), ("ab" + "0" * 62, str(link))):
             store.db.query("INSERT INTO snapshots VALUES ('semarang', 'gudang-07', ?, ?, ?, 0)"
                            " RETURNING 1", (fake[:8], fake, path))  # fmt: skip
-            r = c.get(f"/media/snapshot/{fake}.jpg")
+            r = c.get(fleet.media("snapshot", fake))
             assert r.status_code == 404 and "do not serve" not in r.text
 
 
