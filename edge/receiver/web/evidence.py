@@ -24,7 +24,6 @@ from edge.core.logs import get_logger
 from edge.evidence.canonical import canonical
 from edge.receiver import provenance
 from edge.receiver.store import reads
-from edge.receiver.web import queries
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 
 log = get_logger(__name__)
@@ -89,7 +88,7 @@ def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
     event = reads.event(d.db, site, node, event_id)
     if event is None or not event.get("clip") or event["clip"]["state"] != "complete":
         raise HTTPException(404, "no complete clip for this alert")
-    envelope = queries.clip_envelope(d.db, event["site"], event["node"], event["clip_id"])
+    envelope = provenance.envelope(d.db, event["site"], event["node"], event["clip_id"])
     site, node = event["site"], event["node"]
     key = None if envelope is None else provenance.signer(d.db, site, node, envelope)
     clip = d.store.files.servable(event["clip"]["path"])

@@ -110,21 +110,6 @@ def incident(
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def public_key(db: Database, site: str, node: str) -> str | None:
-    """The enrolled public key (PEM) of a node."""
-    rows = db.query("SELECT public_key FROM nodes WHERE site = ? AND node = ?", (site, node))
-    return str(rows[0][0]) if rows else None
-
-
-def clip_envelope(db: Database, site: str, node: str, clip_id: str) -> dict[str, Any] | None:
-    """The signed manifest of a stored clip."""
-    rows = db.query(
-        "SELECT envelope FROM clips WHERE site = ? AND node = ? AND clip_id = ?",
-        (site, node, clip_id),
-    )
-    return _json(rows[0][0]) if rows and rows[0][0] else None
-
-
 def media_path(db: Database, kind: str, site: str, node: str, sha256: str) -> str | None:
     """Where *site*/*node*'s complete clip or snapshot with *sha256* is stored."""
     if kind == "clip":
