@@ -1,5 +1,6 @@
 """``edge receive``: run the police-side receiver (with the dashboard: ``--http HOST:PORT``),
-enrol node keys, manage dashboard users (``user add``), and look through what it stored
+enrol node keys (a replacement only with ``--replace --reason``; ``keys`` lists a node's key
+history), manage dashboard users (``user add``), and look through what it stored
 (``list``, ``show``, ``nodes``, ``alerts``, ``quarantine``); ``bench`` simulates a fleet."""
 
 from __future__ import annotations
