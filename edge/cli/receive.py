@@ -202,8 +202,17 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
 _COLUMNS = {
     "list": ("received", "site", "node", "kind", "severity", "camera", "sensor", "id"),
     "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
-    "alerts": ("raised", "last_raised", "times", "kind", "site", "node", "ref", "cleared",
-               "detail"),
+    "alerts": (
+        "raised",
+        "last_raised",
+        "times",
+        "kind",
+        "site",
+        "node",
+        "ref",
+        "cleared",
+        "detail",
+    ),
     "quarantine": ("received", "reason", "node", "topic", "size", "sha256", "detail"),
     "heads": ("time", "head"),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faults import fill, small_disk
@@ -50,7 +51,7 @@ def test_assembly_that_failed_on_a_full_disk_is_retried_when_space_returns(
                     pub.publish(node, w)
                 assert pub.wait_acked(30)
 
-                def failed() -> list[dict[str, object]]:
+                def failed() -> list[Any]:
                     return [e for e in logs if e["event"] == "clip.assembly_failed"]
 
                 assert wait_until(failed, 20), [e["event"] for e in logs]

@@ -147,25 +147,25 @@ def test_an_id_holding_slashes_and_one_id_on_three_nodes_open_their_own_events(
     for url in (href, f"/alerts/semarang/gudang-07/{slashed}"):
         page = officer.get(url)
         assert page.status_code == 200 and f"<code>{slashed}</code>" in page.text
-    page = officer.get(href).text
-    media = re.findall(r'src="(/media/[^"]+)"', page)
+    detail = officer.get(href).text
+    media = re.findall(r'src="(/media/[^"]+)"', detail)
     assert len(media) == 2 and all(officer.get(m).status_code == 200 for m in media)
     z = officer.get(event_url("semarang", "gudang-07", slashed, "evidence"))
     assert z.status_code == 200 and "clip.mp4" in zipfile.ZipFile(io.BytesIO(z.content)).namelist()
     assert officer.get(f"/evidence/semarang/gudang-07/{slashed}").status_code == 200
     assert "<code>x/../y</code>" in officer.get(event_url("semarang", "gudang-07", dotted)).text
-    action = re.search(r'<form method="post" action="([^"]+)" class="ack">', page)
+    action = re.search(r'<form method="post" action="([^"]+)" class="ack">', detail)
     assert action is not None and action[1] == event_url("semarang", "gudang-07", slashed, "ack")
-    r = officer.post(action[1], data={"csrf": csrf_of(page), "note": "slash ok"})
+    r = officer.post(action[1], data={"csrf": csrf_of(detail), "note": "slash ok"})
     assert r.status_code == 200 and "slash ok" in r.text
     assert store.db.query("SELECT site, node, event_id FROM acks") == [
         ("semarang", "gudang-07", slashed)
     ]
     for f, kind in ((a, "person"), (b, "door_open"), (c, "motion")):
-        page = officer.get(f.url(shared)).text
-        assert f"<h1>{kind} " in page and f"<dd>{f.node.node}</dd>" in page
-        assert f"<dd>{f.node.site}</dd>" in page and 'id="acknowledge"' in page
-    r = officer.post(b.url(shared, "ack"), data={"csrf": csrf_of(page), "note": "solo"})
+        detail = officer.get(f.url(shared)).text
+        assert f"<h1>{kind} " in detail and f"<dd>{f.node.node}</dd>" in detail
+        assert f"<dd>{f.node.site}</dd>" in detail and 'id="acknowledge"' in detail
+    r = officer.post(b.url(shared, "ack"), data={"csrf": csrf_of(detail), "note": "solo"})
     assert r.status_code == 200 and "Acknowledged by <strong>budi</strong>" in r.text
     assert 'id="acknowledge"' in officer.get(a.url(shared)).text
     assert officer.get(event_url("semarang", "gudang-09", shared)).status_code == 404
