@@ -167,6 +167,8 @@ class Checker:
         self, data: dict[str, Any], where: _Where, ref: str, public: Ed25519PublicKey
     ) -> None:
         """The manifest's own signature (the evidence) holds and it describes this clip."""
+        if not isinstance(data.get("manifest"), dict):
+            raise _Reject(Reason.MALFORMED, "the signed manifest is not an object")
         try:
             manifest = verify_manifest(data, public)
         except EvidenceError as e:
