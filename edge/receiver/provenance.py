@@ -77,4 +77,6 @@ def verify_event_clip(db: Database, event: dict[str, Any]) -> dict[str, Any]:
         verify_clip(signed, key.public, Path(path))
     except (EdgeError, OSError, ValueError) as e:
         return {**out, "ok": False, "detail": str(e)}
-    return {**out, "ok": True, "detail": f"{VERIFIED}; signed by {key.describe()}"}
+    when = ("the node's current key" if key.valid_until is None
+            else f"valid until its replacement at {utc(key.valid_until)}")  # fmt: skip
+    return {**out, "ok": True, "detail": f"{VERIFIED}; signed by key {key.key_id}, {when}"}
