@@ -76,54 +76,67 @@ def enrol(
     the replacement. A key of another node, or a key this node had before, is refused."""
     public = load_public(pem)
     kid = key_id(public)
-    pem = public_pem(public)
-    by = by or os_user()
-    now = time.time()
-    with db.transaction() as cur:
-        row = cur.execute(
-            f"SELECT {_COLUMNS} FROM node_keys WHERE key_id = ?",  # noqa: S608
-            (kid,),
-        ).fetchone()
-        current = _current(cur, site, node)
-        if row is not None:
-            had = _identity(row)
-            if (had.site, had.node) != (site, node):
-                raise KeyRefused(f"key {kid} is already enrolled for {had.site}/{had.node}: "
-                                 "one key, one node")  # fmt: skip
-            if had.valid_until is None:
-                return Enrolment(Action.UNCHANGED, had)
-            raise KeyRefused(
-                f"key {kid} was {site}/{node}'s until {utc(had.valid_until)} (replaced): a "
-                "replaced key is never enrolled again; make a new one (edge keys init)"
-            )
-        new = Identity(node, site, pem, now, None, by, reason.strip() or "enrolled")
-        if current is not None and not replace:
-            raise KeyRefused(
-                f"{site}/{node} already has key {current.key_id} (since"
-                f" {utc(current.valid_from)}); to replace it with {kid}: --replace --reason WHY"
-            )
-        if current is not None and not reason.strip():
-            raise KeyRefused(f"replacing the key of {site}/{node} needs a reason (--reason)")
-        if current is not None:
-            cur.execute(
-                "UPDATE node_keys SET valid_until = ?, replaced_by = ? WHERE key_id = ?",
-                (now, kid, current.key_id),
-            )
-        _insert(cur, new, kid)
-        if current is not None:
-            cur.execute(
-                "INSERT INTO key_replacements (site, node, time, old_key_id, new_key_id,"
-                " username, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (site, node, now, current.key_id, kid, by, new.reason),
-            )
+    new = Identity(node, site, public_pem(public), time.time(), None, by or os_user(),
+                   reason.strip() or "enrolled")  # fmt: skip
+    try:
+        with db.transaction() as cur:
+            current = _apply(cur, new, kid, replace=replace, reason=reason.strip())
+    except db.errors as e:  # e.g. two enrolments of one node at once: the second one loses
+        raise StoreError(f"enrolling {site}/{node}: {e}".strip()) from e
+    if isinstance(current, Enrolment):
+        return current
     if current is None:
-        log.info("receiver.key_enrolled", site=site, node=node, key=kid, by=by)
+        log.info("receiver.key_enrolled", site=site, node=node, key=kid, by=new.enrolled_by)
         return Enrolment(Action.ENROLLED, new)
     log.warning("receiver.key_replaced", site=site, node=node, old_key=current.key_id,
-                new_key=kid, by=by, reason=new.reason)  # fmt: skip
-    old = Identity(current.node, current.site, current.public_pem, current.valid_from, now,
-                   current.enrolled_by, current.reason, kid)  # fmt: skip
+                new_key=kid, by=new.enrolled_by, reason=new.reason)  # fmt: skip
+    old = Identity(current.node, current.site, current.public_pem, current.valid_from,
+                   new.valid_from, current.enrolled_by, current.reason, kid)  # fmt: skip
     return Enrolment(Action.REPLACED, new, old)
+
+
+def _apply(
+    cur: Cursor, new: Identity, kid: str, *, replace: bool, reason: str
+) -> Identity | Enrolment | None:
+    """The enrolment of *new* inside a transaction: the key it replaced (None: a first
+    enrolment), or an :class:`Enrolment` when nothing changed."""
+    site, node, now = new.site, new.node, new.valid_from
+    row = cur.execute(
+        f"SELECT {_COLUMNS} FROM node_keys WHERE key_id = ?",  # noqa: S608
+        (kid,),
+    ).fetchone()
+    if row is not None:
+        had = _identity(row)
+        if (had.site, had.node) != (site, node):
+            raise KeyRefused(f"key {kid} is already enrolled for {had.site}/{had.node}: "
+                             "one key, one node")  # fmt: skip
+        if had.valid_until is None:
+            return Enrolment(Action.UNCHANGED, had)
+        raise KeyRefused(
+            f"key {kid} was {site}/{node}'s until {utc(had.valid_until)} (replaced): a "
+            "replaced key is never enrolled again; make a new one (edge keys init)"
+        )
+    current = _current(cur, site, node)
+    if current is not None and not replace:
+        raise KeyRefused(
+            f"{site}/{node} already has key {current.key_id} (since"
+            f" {utc(current.valid_from)}); to replace it with {kid}: --replace --reason WHY"
+        )
+    if current is not None and not reason:
+        raise KeyRefused(f"replacing the key of {site}/{node} needs a reason (--reason)")
+    if current is not None:
+        cur.execute(
+            "UPDATE node_keys SET valid_until = ?, replaced_by = ? WHERE key_id = ?",
+            (now, kid, current.key_id),
+        )
+    _insert(cur, new, kid)
+    if current is not None:
+        cur.execute(
+            "INSERT INTO key_replacements (site, node, time, old_key_id, new_key_id,"
+            " username, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (site, node, now, current.key_id, kid, new.enrolled_by, new.reason),
+        )
+    return current
 
 
 def _current(cur: Cursor, site: str, node: str) -> Identity | None:
