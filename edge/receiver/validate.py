@@ -82,20 +82,30 @@ def json_object(payload: bytes, what: str) -> dict[str, Any]:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as e:
         raise Invalid(f"{what} payload is not UTF-8 (byte {e.start}): {e.reason}") from e
+    if text.startswith("\ufeff"):
+        raise Invalid(f"{what} payload starts with a BOM")
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = _DECODER.decode(text)
     except RecursionError as e:
         raise Invalid(f"{what} payload is nested too deep") from e
     except ValueError as e:
         raise Invalid(f"{what} payload is not JSON: {safe_text(e, 200)}") from e
     if not isinstance(data, dict):
         raise Invalid(f"{what} payload is not a JSON object")
-    _clean(data, what)
+    # Fast path: valid UTF-8 carries no raw surrogate and JSON no raw NUL, so without a
+    # \u escape no string can hold either; and fewer brackets than MAX_DEPTH cannot nest
+    # deeper. Only other payloads are walked.
+    if "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH:
+        _clean(data, what)
     return data
 
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+"""One decoder for every payload (``json.loads`` with an argument makes one per call)."""
 
 
 def _clean(data: object, what: str) -> None:
