@@ -28,7 +28,8 @@ def register(sub: SubParsers) -> None:
         "receive",
         help="the police-side receiver (run it, enrol nodes, list what arrived)",
         description="Without an action: run the receiver (until SIGTERM). Exit 2 for a bad "
-        "config, 1 when the store cannot be opened.",
+        "config, 1 when the store cannot be opened (or fails its quick_check) or a thread of "
+        "the running receiver died (systemd restarts it).",
     )
     p.add_argument("--config", "-c", type=Path, required=True, help="receiver config (TOML)")
     p.add_argument(
