@@ -26,6 +26,7 @@ from procs import (
     receiver_toml,
     wait_http,
 )
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -174,7 +175,10 @@ def test_an_officer_sees_a_live_alert_plays_its_clip_acknowledges_it_and_a_node_
 
                 def state(d: WebDriver) -> str:
                     found = d.find_elements(By.CSS_SELECTOR, board)
-                    return str(found[0].get_attribute("data-state")) if found else ""
+                    try:  # the board's table is replaced every refresh
+                        return str(found[0].get_attribute("data-state")) if found else ""
+                    except StaleElementReferenceException:
+                        return ""
 
                 WebDriverWait(browser, 30).until(lambda d: state(d) in ("online", "degraded"))
                 node.kill()
