@@ -46,14 +46,15 @@ def assemblable(store: ReceiverStore) -> list[ClipKey]:
 
 def retry_assembly(store: ReceiverStore) -> dict[ClipKey, str | None]:
     """Try every :func:`assemblable` clip again; their states afterwards (a clip that still
-    fails on the file system is left pending and logged)."""
+    fails, on the file system or otherwise, is left pending and logged; the others are
+    tried all the same)."""
     out: dict[ClipKey, str | None] = {}
     for key in assemblable(store):
         try:
             out[key] = try_complete(store, key)
-        except OSError as e:
+        except Exception as e:  # one clip's trouble must not stop the others
             log.error("clip.assembly_failed", site=key[0], node=key[1], clip=key[2],
-                      error=str(e), retry="next supervision round")  # fmt: skip
+                      error=f"{type(e).__name__}: {e}", retry="next supervision round")  # fmt: skip
             continue
         log.info("clip.assembly_retried", site=key[0], node=key[1], clip=key[2],
                  state=out[key])  # fmt: skip
