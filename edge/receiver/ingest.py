@@ -28,8 +28,8 @@ from edge.delivery.tls import tls_context
 from edge.evidence.signing import payload_sha256
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.messages import Reason, Rejected, Verdict
-from edge.receiver.presence import LinkWatch
 from edge.receiver.mqttclient import ReceiverClient
+from edge.receiver.presence import LinkWatch
 from edge.receiver.trust import Checker
 from edge.receiver.validate import safe_text
 
