@@ -10,7 +10,8 @@ are assembled once space returns, and chunks waiting for a clip that may never c
   least recently updated clips first. Each drop is one log line (``clip.orphans_dropped``)
   and counted in the ``dropped`` table (``orphan_chunks_expired``, ``orphan_chunks_evicted``).
   A clip with a manifest stays (``incomplete``, alerted, the drop in its detail); one with
-  none is forgotten.
+  none is forgotten (its ``clip_incomplete`` alert cleared: the log line and the count say
+  what happened).
 """
 
 from __future__ import annotations
@@ -128,11 +129,12 @@ def _drop(cur: Cursor, w: Waiting, what: str, why: str, now: float) -> None:
         if cur.rowcount:
             apply_alerts(cur, [AlertOp(True, AlertKind.CLIP_INCOMPLETE, site, node, clip_id,
                                        detail)], now)  # fmt: skip
-    else:
+    else:  # nothing can complete it now: its clip_incomplete alert is settled by the drop
         cur.execute(
             "DELETE FROM clips WHERE site = ? AND node = ? AND clip_id = ? AND envelope IS NULL",
             w.key,
         )
+        apply_alerts(cur, [AlertOp(False, AlertKind.CLIP_INCOMPLETE, site, node, clip_id)], now)
     log.warning("clip.orphans_dropped", site=site, node=node, clip=clip_id, why=what,
                 chunks=w.chunks, bytes=w.size, detail=why)  # fmt: skip
 

@@ -15,6 +15,7 @@ from rx import count, enrol
 from structlog.testing import capture_logs
 
 from edge.receiver.bounds import Bounds
+from edge.receiver.clips import expire
 from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Accepted
 from edge.receiver.store import reads
@@ -68,7 +69,8 @@ def test_a_second_manifest_with_other_content_is_quarantined_and_the_clip_stays(
     other = NODE.clip(_file(tmp_path, "b.mp4", 7000, b"b"), chunk_size=1000, clip_id=clip_id)
     conflict = verdicts(store, NODE, [_resigned(other[0], f"{clip_id}/manifest-2")])
     assert isinstance(conflict[0], Accepted)  # validly signed: only the store can tell
-    commit(store, conflict)
+    done = store.commit(conflict)
+    assert (done.stored, len(done.quarantined)) == (0, 1)
     assert _clip_row(store, clip_id) == before
     assert Path(str(before[4])).read_bytes() == a.read_bytes()
     q = reads.quarantine(store.db)
@@ -77,7 +79,8 @@ def test_a_second_manifest_with_other_content_is_quarantined_and_the_clip_stays(
     alerts = open_alerts(store, "clip_conflict")
     assert [(x["node"], x["ref"]) for x in alerts] == [(NODE.node, clip_id)]
     assert open_alerts(store, "forged_message") == []
-    commit(store, verdicts(store, NODE, [_resigned(wires[0], f"{clip_id}/manifest-3")]))
+    done = store.commit(verdicts(store, NODE, [_resigned(wires[0], f"{clip_id}/manifest-3")]))
+    assert (done.stored, done.duplicates, done.quarantined) == (0, 1, [])
     assert count(store, "quarantine") == 1 and _clip_row(store, clip_id) == before
     # the chunks of the other content, under new ids: the finished clip takes none
     late = [_resigned(w, f"{clip_id}/late-{i}") for i, w in enumerate(other[1:])]
@@ -115,10 +118,11 @@ def test_a_conflicting_manifest_for_a_pending_clip_is_quarantined_too(
 def test_orphan_chunks_expire_with_a_log_line_and_a_count(
     store: ReceiverStore, tmp_path: Path
 ) -> None:
-    """Chunks without a manifest, and a clip with its manifest whose chunks stopped: after
-    orphan_chunks_after_s both lose their chunks (one log line each, counted); the clip with
-    a manifest stays, incomplete, the drop in its detail and alerted; the other is gone. A
-    clip still making progress keeps its chunks."""
+    """Chunks without a manifest, and a clip with its manifest whose chunks stopped (both
+    alerted incomplete): after orphan_chunks_after_s both lose their chunks (one log line
+    each, counted); the clip with a manifest stays, incomplete, the drop in its detail and
+    alerted; the other is gone, its alert settled. A clip still making progress keeps its
+    chunks."""
     wires = NODE.clip(_file(tmp_path, "a.mp4", 5000, b"a"), chunk_size=1000)
     a_id = wires[0][0].split("/")[1]
     commit(store, verdicts(store, NODE, wires[:3]))  # manifest and 2 of 5 chunks
@@ -129,6 +133,7 @@ def test_orphan_chunks_expire_with_a_log_line_and_a_count(
     commit(store, verdicts(store, NODE, fresh[1:2]))
     store.db.query("UPDATE clips SET updated = updated - 2 * 86400 WHERE clip_id IN (?, ?)"
                    " RETURNING 1", (a_id, b_id))  # fmt: skip
+    assert sorted(expire(store, 900)) == sorted([(NODE.site, NODE.node, c) for c in (a_id, b_id)])
     with capture_logs() as logs:
         assert drop_orphans(store) == {"expired": 5, "evicted": 0}
     lines = [e for e in logs if e["event"] == "clip.orphans_dropped"]
@@ -140,7 +145,7 @@ def test_orphan_chunks_expire_with_a_log_line_and_a_count(
     state, detail = store.db.query("SELECT state, detail FROM clips WHERE clip_id = ?",
                                    (a_id,))[0]  # fmt: skip
     assert state == "incomplete" and "2 chunks (2000 bytes) dropped" in str(detail)
-    assert [x["ref"] for x in open_alerts(store, "clip_incomplete")] == [a_id]
+    assert [x["ref"] for x in open_alerts(store, "clip_incomplete")] == [a_id]  # b's settled
     assert store.db.query("SELECT COUNT(*) FROM clips WHERE clip_id = ?", (b_id,)) == [(0,)]
     assert drop_orphans(store) == {"expired": 0, "evicted": 0}
 

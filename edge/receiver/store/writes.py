@@ -67,12 +67,13 @@ def commit(
         source, params = cur.rows(("text", "text"), pairs[part : part + ROWS_PER_STATEMENT])
         sql = f"UPDATE nodes SET last_seen = ? WHERE (site, node) IN ({source})"  # noqa: S608
         cur.execute(sql, [now, *params])
+    duplicates = out.duplicates
     for a in fresh:
         ops.extend(_apply(cur, a, now=now, files=files, queue_limit=queue_limit, out=out))
     conflicts = out.quarantined[len(rejected) :]
     hostility.quarantine(cur, conflicts, bounds, now)
     apply_alerts(cur, ops, now, max_open=bounds.forged_max_sources)
-    out.stored = len(fresh)
+    out.stored = len(fresh) - len(conflicts) - (out.duplicates - duplicates)
     return out
 
 
