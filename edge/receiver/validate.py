@@ -16,7 +16,7 @@ from typing import Any
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 """A site or node level (as ``node.site`` and ``node.id`` of the node's config)."""
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-"""A clip, snapshot or event id: a UUID in canonical lowercase form (nodes make UUIDv7)."""
+"""A clip or snapshot id level: a UUID in canonical lowercase form (nodes make UUIDv7)."""
 CHUNK = re.compile(r"[0-9]{1,6}")
 """A chunk number level: ASCII digits only (``"²".isdigit()`` is True, ``int`` fails)."""
 MESSAGE_ID = re.compile(r"[0-9a-z][0-9a-z/_.-]{0,127}")
@@ -173,8 +173,8 @@ EVENT_TEXT = ("severity", "state", "camera", "sensor", "incident", "clip_id", "s
 
 
 def event(data: Mapping[str, Any], message_id: str) -> None:
-    """An event: its ``id`` is the message id, a kind, bounded text fields, a list of
-    zone names and a ``data`` object."""
+    """An event: its ``id`` is the message id (of the ``id`` property's form; nodes make
+    UUIDv7), a kind, bounded text fields, a list of zone names and a ``data`` object."""
     if data.get("id") != message_id:
         raise Invalid("event id does not match the message id")
     value = data.get("kind")

@@ -81,6 +81,18 @@ def test_an_event_of_wrong_types_is_refused(field: str, value: object) -> None:
         validate.event(body, body["id"])
 
 
+def test_an_event_id_is_of_the_id_property_form() -> None:
+    """Nodes make UUIDv7 event ids; any id of the ``id`` property's form is taken (slashes
+    and dots too: the dashboard opens them), a space or an upper-case letter is not."""
+    for good in ("2026/12/inc-7/a.1", "x/../y"):
+        body = {**json.loads(NODE.event("person")[1]), "id": good}
+        validate.event(body, good)
+        validate.properties({"id": good})
+    for bad in ("a b", "ABC"):
+        with pytest.raises(Invalid, match="user property id"):
+            validate.properties({"id": bad})
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [("id", "\u00b2"), ("id", ""), ("kid", "xyz"), ("sig", "a b"), ("id", "A" * 200)],
