@@ -34,8 +34,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from edge.config.loader import loads as node_loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
-from edge.evidence.audit import verify_log
 from edge.evidence.keys import NodeKey, public_pem
+from edge.receiver.ackaudit.verify import verify_chain
 from edge.receiver.store.store import ReceiverStore
 
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
@@ -186,7 +186,8 @@ def test_an_officer_sees_a_live_alert_plays_its_clip_acknowledges_it_and_a_node_
                 WebDriverWait(browser, 95).until(lambda d: state(d) == "offline")
                 print(f"fleet board: node red {time.monotonic() - killed:.1f} s after SIGKILL")
                 _shot(browser, "fleet.png")
+        check = verify_chain(store.db, data)
+        assert check.ok, check.problems
+        assert check.acks == 1
     finally:
         store.close()
-    check = verify_log(data / "audit" / "dashboard.log")
-    assert check.ok and check.records == 1
