@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -40,6 +41,21 @@ class ReceiverSection(Section):
         ge=0,
         le=1000,
         description="How long the writer waits to fill a batch before committing what it has.",
+    )
+    failover: Literal["none", "standby", "shared"] | None = Field(
+        default=None,
+        description="How receivers stand in for each other (docs/scale.md): 'standby' (two "
+        "processes of this name on one PostgreSQL store: one leads, the other takes its "
+        "session over when it dies; for one mosquitto), 'shared' (broker.shared_group splits "
+        "the load; for a clustered broker), 'none'. Unset: 'shared' with a shared_group, "
+        "else 'none'.",
+    )
+    leader_poll_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=60,
+        description="failover = 'standby': how often the standby tries for the lead and the "
+        "leader checks that it still holds it.",
     )
 
     @field_validator("store")
@@ -99,7 +115,21 @@ class SupervisionSection(Section):
     """When a node counts as offline or degraded."""
 
     offline_after_s: float = Field(
-        default=90, ge=5, le=DAY, description="No heartbeat for this long: node_offline."
+        default=80,
+        ge=5,
+        le=DAY,
+        description="No message for this long: node_offline. A silent node is alerted at most "
+        "offline_after_s + check_interval_s after its last message (80 + 5 s: within 90 s); "
+        "keep it above the nodes' heartbeat interval (60 s) with room for a late one.",
+    )
+    restart_grace_s: float = Field(
+        default=30,
+        ge=0,
+        le=DAY,
+        description="An 'offline' status (a node's last will) arriving while this receiver "
+        "had lost the broker, or up to this long after it reconnected, raises no "
+        "node_offline: a stopping broker publishes every will (docs/mqtt.md). A node that "
+        "is really gone is still caught by offline_after_s.",
     )
     check_interval_s: float = Field(
         default=5, ge=0.2, le=600, description="How often nodes and clips are checked."
@@ -264,6 +294,27 @@ class ReceiverConfig(Section):
     def client_id(self) -> str:
         """MQTT client id."""
         return f"receiver-{self.receiver.name}"
+
+    @property
+    def failover(self) -> Literal["none", "standby", "shared"]:
+        """How this receiver stands in for others (``receiver.failover``, or implied)."""
+        if self.receiver.failover is not None:
+            return self.receiver.failover
+        return "shared" if self.broker.shared_group else "none"
+
+    @model_validator(mode="after")
+    def _failover_fits(self) -> ReceiverConfig:
+        mode, group = self.receiver.failover, self.broker.shared_group
+        if mode == "standby" and self.receiver.store == "sqlite":
+            raise ValueError("receiver.failover = 'standby' needs a postgresql:// store "
+                             "(the leader is elected through it)")  # fmt: skip
+        if mode == "shared" and not group:
+            raise ValueError("receiver.failover = 'shared' needs broker.shared_group")
+        if mode in ("standby", "none") and group:
+            raise ValueError(f"receiver.failover = {mode!r} and broker.shared_group "
+                             f"{group!r} exclude each other: a standby pair shares one "
+                             "session, a shared group splits the messages")  # fmt: skip
+        return self
 
     @property
     def topic_filter(self) -> str:

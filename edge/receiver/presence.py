@@ -158,9 +158,11 @@ class Presence:
         self.link = link
         self.confirm_s = confirm_s
         self._clock = clock
-        self._judged = clock()
+        self.judged = clock()
         """Statuses stored up to this time are judged (those before this process started
         are another process's; the heartbeat rule covers them)."""
+        self.ignored = 0
+        """Offline statuses put down to an outage of this receiver's connection."""
 
     def judge(self, db: Database) -> list[AlertOp]:
         """``node_offline`` for each node whose ``offline`` stands :data:`CONFIRM_S` after
@@ -170,12 +172,13 @@ class Presence:
             "SELECT site, node, offline_since, offline_cause, status_time FROM nodes"
             " WHERE online = 0 AND offline_since IS NOT NULL"
             " AND status_time > ? AND status_time <= ?",
-            (self._judged, until),
+            (self.judged, until),
         )
-        self._judged = max(self._judged, until)
+        self.judged = max(self.judged, until)
         ops = []
         for site, node, since, cause, at in rows:
             if self.link.explains(float(at)):
+                self.ignored += 1
                 log.info("node.offline_status_ignored", site=site, node=node, cause=cause,
                          why="this receiver lost the broker then (a broker restart)")  # fmt: skip
                 continue

@@ -21,21 +21,26 @@ def receiver_toml(
     name: str = "polda-jateng",
     store: str = "sqlite",
     group: str | None = None,
-    offline_after_s: float = 90,
+    offline_after_s: float = 80,
     incomplete_after_s: float = 900,
     prefix: str = "warehouse",
+    receiver_extra: str = "",
+    supervision_extra: str = "",
 ) -> str:
     """receiver.toml text for *broker* (a client certificate issued for *name*). Tests on
     the session broker use a *prefix* of their own: it keeps other tests' retained
-    messages, which a receiver (rightly) quarantines as from unenrolled nodes."""
+    messages, which a receiver (rightly) quarantines as from unenrolled nodes. The
+    *_extra* lines go into the ``[receiver]`` and ``[supervision]`` tables."""
     pair = ca.issue(f"receiver-{name}")
     shared = f'shared_group = "{group}"\n' if group else ""
     return (
         f'[receiver]\nname = "{name}"\ndata_dir = "{data_dir}"\nstore = "{store}"\n'
+        f"{receiver_extra}"
         f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\n{shared}'
         f'topic_prefix = "{prefix}"\n'
         f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
         f"[supervision]\noffline_after_s = {offline_after_s}\ncheck_interval_s = 0.5\n"
+        f"{supervision_extra}"
         f"[clips]\nincomplete_after_s = {incomplete_after_s}\n"
     )
 

@@ -22,8 +22,9 @@ class RxProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self, timeout: float = 30.0) -> None:
-        """Start it and wait until it logged its subscription."""
+    def start(self, timeout: float = 30.0, ready: bytes = b"receiver.subscribed") -> None:
+        """Start it and wait until it logged *ready* (its subscription; a standby:
+        ``receiver.standby``)."""
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -39,10 +40,10 @@ class RxProcess:
                 raise AssertionError(f"receiver exited {self.proc.returncode}: {self.tail()}")
             with self.log.open("rb") as f:
                 f.seek(offset)
-                if b"receiver.subscribed" in f.read():
+                if ready in f.read():
                     return
             time.sleep(0.05)
-        raise AssertionError(f"receiver did not subscribe in {timeout} s: {self.tail()}")
+        raise AssertionError(f"receiver did not log {ready!r} in {timeout} s: {self.tail()}")
 
     def kill(self) -> None:
         """SIGKILL, as a power cut or the OOM killer would."""

@@ -42,10 +42,10 @@ def prefix(tmp_path: Path) -> str:
 
 @pytest.fixture
 def receiver(tmp_path: Path, broker: LocalBroker, ca: DemoCA, prefix: str) -> Iterator[Receiver]:
-    """A running receiver (SQLite store, default offline_after_s of 90 s) on *prefix*."""
+    """A running receiver (SQLite store, default offline_after_s of 80 s) on *prefix*."""
     text = receiver_toml(tmp_path / "rx", broker, ca, name=prefix, prefix=prefix)
     cfg = receiver_loads(text)
-    assert cfg.supervision.offline_after_s == 90
+    assert cfg.supervision.offline_after_s == 80
     r = Receiver(cfg)
     r.start()
     try:
@@ -164,9 +164,9 @@ def test_a_killed_node_is_reported_offline_and_its_return_clears_it(
     receiver: Receiver,
     prefix: str,
 ) -> None:
-    """A running node SIGKILLed: the receiver (offline_after_s 90) has an open node_offline
-    for it within 90 s (the broker's last will); the node restarted with the same config:
-    the alert clears and the board no longer shows it offline."""
+    """A running node SIGKILLed: the receiver (offline_after_s 80) has an open node_offline
+    for it within 90 s (the broker's last will, after its delay); the node restarted with
+    the same config: the alert clears and the board no longer shows it offline."""
     text = _node_toml(
         tmp_path, "e2e-kill", broker, ca, node_cert, prefix,
         cameras=[file_camera("hall", videos / "preview_people-detection.gif")],

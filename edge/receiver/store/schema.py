@@ -126,6 +126,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 6: ingest robustness and store integrity.
     (),
     # 7: broker restarts (will times) and active/standby failover.
-    (),
+    (
+        "ALTER TABLE nodes ADD COLUMN offline_since {real}",
+        "ALTER TABLE nodes ADD COLUMN offline_cause TEXT",
+        "ALTER TABLE nodes ADD COLUMN status_connected {real}",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""

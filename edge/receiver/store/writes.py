@@ -8,10 +8,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from edge.receiver.alerts import AlertKind, AlertOp, on_health, on_status
+from edge.receiver.alerts import AlertKind, AlertOp, on_health
 from edge.receiver.bounds import Bounds
 from edge.receiver.files import FileStore
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
+from edge.receiver.presence import apply_status
 from edge.receiver.store import hostility
 from edge.receiver.store.database import Cursor
 
@@ -160,12 +161,7 @@ def _apply(
             )
         return on_health(a.site, a.node, a.data, queue_limit)
     if a.part is Part.STATUS:
-        state = str(a.data["state"])
-        cur.execute(
-            "UPDATE nodes SET online = ?, status_time = ? WHERE site = ? AND node = ?",
-            (int(state == "online"), now, a.site, a.node),
-        )
-        return on_status(a.site, a.node, state)
+        return apply_status(cur, a, now)
     if a.part is Part.SNAPSHOT:
         path = files.put(a.payload, a.sha256, ".jpg")
         cur.execute(
