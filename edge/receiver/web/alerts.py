@@ -17,6 +17,7 @@ from edge.receiver.store.database import Database
 from edge.receiver.web import links, queries
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.csrf import checked_form
+from edge.receiver.web.params import event_key
 from edge.receiver.web.users import Role
 
 RECEIVER_ALERTS = 100
@@ -73,12 +74,6 @@ def verification(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     return provenance.verify_event_clip(db, event)
 
 
-def _key(request: Request) -> tuple[str, str, str]:
-    """(site, node, id) of the event a route names."""
-    p = request.path_params
-    return str(p["site"]), str(p["node"]), str(p["event_id"])
-
-
 def _detail(d: Dashboard, site: str, node: str, event_id: str) -> dict[str, Any] | None:
     event = reads.event(d.db, site, node, event_id)
     if event is None:
@@ -95,7 +90,7 @@ async def detail_page(request: Request) -> Response:
     """GET /alerts/SITE/NODE/ID: snapshot, clip, incident, verification, acknowledgement."""
     s = session(request)
     d = dashboard(request)
-    data = await blocking(_detail, d, *_key(request))
+    data = await blocking(_detail, d, *event_key(request))
     if data is None:
         raise HTTPException(404, "no such alert")
     return d.render(request, "detail.html", may_ack=s.may(Role.OFFICER), **data)
@@ -108,7 +103,7 @@ async def acknowledge(request: Request) -> Response:
         raise HTTPException(403, "viewers cannot acknowledge")
     form = await checked_form(request, s.csrf)
     d = dashboard(request)
-    site, node, event_id = _key(request)
+    site, node, event_id = event_key(request)
     event = await blocking(reads.event, d.db, site, node, event_id)
     if event is None:
         raise HTTPException(404, "no such alert")

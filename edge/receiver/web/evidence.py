@@ -25,6 +25,7 @@ from edge.evidence.canonical import canonical
 from edge.receiver import provenance
 from edge.receiver.store import reads
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
+from edge.receiver.web.params import event_key
 
 log = get_logger(__name__)
 
@@ -122,8 +123,7 @@ async def evidence_zip(request: Request) -> Response:
     """GET /evidence/SITE/NODE/ID (a zip)."""
     s = session(request)
     d = dashboard(request)
-    site, node = str(request.path_params["site"]), str(request.path_params["node"])
-    event_id = str(request.path_params["event_id"])
+    site, node, event_id = event_key(request)
     path = await blocking(bundle, d, site, node, event_id)
     log.info("web.evidence_downloaded", site=site, node=node, event_id=event_id, user=s.user)
     return FileResponse(

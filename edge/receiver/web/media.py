@@ -16,6 +16,7 @@ from starlette.routing import Route
 from edge.core.logs import get_logger
 from edge.receiver.web import queries
 from edge.receiver.web.context import blocking, dashboard, session
+from edge.receiver.web.params import safe_path
 
 log = get_logger(__name__)
 
@@ -28,7 +29,8 @@ async def media(request: Request) -> Response:
     session(request)
     d = dashboard(request)
     kind, name = request.path_params["kind"], request.path_params["name"]
-    site, node = request.path_params["site"], request.path_params["node"]
+    site = safe_path(str(request.path_params["site"]), "site")
+    node = safe_path(str(request.path_params["node"]), "node")
     match = _NAME.match(name)
     if kind not in _KINDS or match is None or match["ext"] != _KINDS[kind][0]:
         log.warning("web.media_refused", kind=kind[:20], name=name[:100])

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 MAX_DIGITS = 18
 """A seq fits a signed 64-bit column with room to spare."""
@@ -45,3 +46,11 @@ def safe_path(value: str, name: str) -> str:
     if not value.isprintable():
         raise HTTPException(400, f"{name} holds a control character")
     return value
+
+
+def event_key(request: Request) -> tuple[str, str, str]:
+    """(site, node, id) of the event a route names (``/.../SITE/NODE/ID``), each checked by
+    :func:`safe_path`."""
+    p = request.path_params
+    return (safe_path(str(p["site"]), "site"), safe_path(str(p["node"]), "node"),
+            safe_path(str(p["event_id"]), "event id"))  # fmt: skip

@@ -101,3 +101,20 @@ def test_good_query_parameters_still_work(store: ReceiverStore, officer: TestCli
     for path in ("/alerts?before_seq=", "/alerts/rows?after_seq=0", "/api/alerts?limit=5",
                  "/api/alerts?before_seq=999999999999999999&site=semarang"):  # fmt: skip
         assert officer.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/alerts/semarang/gudang-01/ab%00cd",
+        "/alerts/sem%00arang/gudang-01/abcd",
+        "/evidence/semarang/gudang%07/abcd",
+        "/media/clip/semarang/gud%00ang/" + "a" * 64 + ".mp4",
+    ],
+)
+def test_control_characters_in_a_path_answer_400(officer: TestClient, path: str) -> None:
+    """A site, node or event id with a NUL or another control character in the path (which
+    would fail a PostgreSQL query): 400 naming the part, never 500."""
+    r = officer.get(path)
+    assert r.status_code == 400, (r.status_code, r.text[:200])
+    assert "control character" in r.text
