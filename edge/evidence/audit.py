@@ -10,6 +10,13 @@ canonical record without it.
 A torn last line (the write cut short by a crash or a full disk) is found at start, moved to
 ``audit.log.torn-<UTC stamp>`` and recorded as a ``torn_tail`` record, so the node starts.
 Damage anywhere else is not repaired: :class:`AuditLogError`.
+
+After every checkpoint the signed head is kept beside the log (``audit.head``,
+:mod:`edge.evidence.headstate`). At start a log found missing, emptied or cut short of that
+head, and a signing key other than the last one, are recorded in the chain (``chain_break``,
+``key_change``: :mod:`edge.evidence.continuity`), logged and kept in :attr:`AuditLog.breaks`
+for the heartbeat; the node starts all the same. Records a previous run left unsigned are
+signed at start.
 """
 
 from __future__ import annotations
@@ -17,11 +24,10 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
-import json
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,89 +38,29 @@ from edge.evidence.chain import (
     GENESIS,
     Signer,
     checkpoint_message,
-    parse_line,
     record_hash,
     record_line,
 )
+from edge.evidence.continuity import Notice, find_break, key_change
+from edge.evidence.headstate import HeadState, HeadStateError, read_state, state_path, write_state
+from edge.evidence.keys import public_pem
+from edge.evidence.tail import AuditLogError, read_tail
 from edge.evidence.verify import AuditCheck, verify_log
 
-__all__ = ["GENESIS", "AuditCheck", "AuditLog", "AuditLogError", "record_hash", "verify_log"]
+__all__ = [
+    "GENESIS",
+    "AuditCheck",
+    "AuditLog",
+    "AuditLogError",
+    "Notice",
+    "record_hash",
+    "verify_log",
+]
 
 log = get_logger(__name__)
 
 CHECKPOINT_EVERY = 100
 """Records between two signed checkpoints (besides the one at every heartbeat)."""
-TAIL_BYTES = 65536
-"""How much of the log's end is read at a time at start."""
-
-
-class AuditLogError(EvidenceError):
-    """The audit log is damaged beyond a torn last line: restore it, never repair it."""
-
-
-@dataclass(frozen=True)
-class _Tail:
-    """What start-up needs from the end of the log."""
-
-    seq: int
-    head: str
-    since_checkpoint: int
-    torn_at: int | None = None
-    """Offset of a torn last line, if there is one."""
-    torn_reason: str | None = None
-
-
-def _last_lines(path: Path, size: int) -> list[bytes]:
-    """The last lines of the file (at least two, or all of them), the last one possibly
-    without its newline."""
-    pos, buf = size, b""
-    with path.open("rb") as f:
-        while pos > 0 and (not buf or buf[:-1].count(b"\n") < 2):
-            step = min(TAIL_BYTES, pos)
-            pos -= step
-            f.seek(pos)
-            buf = f.read(step) + buf
-    pieces = buf.split(b"\n")
-    lines = [p + b"\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
-    return lines[1:] if pos > 0 else lines  # the first may start mid-line
-
-
-def _since_checkpoint(lines: list[bytes]) -> int:
-    """Records after the last checkpoint among *lines* (all of them if there is none)."""
-    for n, raw in enumerate(reversed(lines)):
-        try:
-            if json.loads(raw).get("action") == CHECKPOINT:
-                return n
-        except (ValueError, AttributeError):
-            continue
-    return len(lines)
-
-
-def _read_tail(path: Path) -> _Tail:
-    size = path.stat().st_size if path.exists() else 0
-    if size == 0:
-        return _Tail(0, GENESIS, 0)
-    lines = _last_lines(path, size)
-    rec, why = parse_line(lines[-1])
-    torn_at = None
-    if why is not None:  # a torn last line: the record before it must be whole
-        torn_at = size - len(lines[-1])
-        lines = lines[:-1]
-        if torn_at == 0:
-            return _Tail(0, GENESIS, 0, torn_at, why)
-        rec, before = parse_line(lines[-1]) if lines else (None, "unreadable")
-        if before is not None:
-            raise AuditLogError(
-                f"{path}: the audit log is damaged before its last line ({before} in the line "
-                f"ending at byte {torn_at}): not a torn write, so the node will not repair it; "
-                f"restore it from backup (edge audit verify {path} shows where it breaks)"
-            )
-    assert rec is not None
-    try:
-        seq = int(rec["seq"])
-    except (TypeError, ValueError) as e:
-        raise AuditLogError(f"{path}: last audit record has no usable seq: {e}") from e
-    return _Tail(seq, str(rec["hash"]), _since_checkpoint(lines), torn_at, why)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -161,38 +107,64 @@ class AuditLog:
     """Appends records durably (fsync) and keeps the chain head in memory.
 
     With a *signer* (or once :meth:`checkpoint` was given one) it signs a checkpoint of the
-    head every *checkpoint_every* records. A record that cannot be written whole (a full
-    disk) raises ``OSError`` and leaves nothing of itself in the file."""
+    head every *checkpoint_every* records, and keeps the signed head beside the log. A record
+    that cannot be written whole (a full disk) raises ``OSError`` and leaves nothing of
+    itself in the file. *clock* gives record times (Unix seconds)."""
 
     def __init__(
-        self, path: Path, signer: Signer | None = None, checkpoint_every: int = CHECKPOINT_EVERY
+        self,
+        path: Path,
+        signer: Signer | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
+        self.state_path = state_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._signer = signer
+        self._clock = clock
         self.checkpoint_every = checkpoint_every
-        tail = _read_tail(path)
+        self.breaks: list[Notice] = []
+        """Chain breaks and key changes found since the log was opened (heartbeat reasons)."""
+        tail = read_tail(path)
+        state = self._read_state()
         self._seq, self._head = tail.seq, tail.head
         self._since_checkpoint = tail.since_checkpoint
+        self._key_id = tail.key_id or (state.key_id if state is not None else None)
         self._torn_at, self._torn_reason = tail.torn_at, tail.torn_reason
-        self._torn_note: tuple[str, dict[str, Any]] | None = None
-        if self._torn_at is not None:
-            with self._lock:
-                try:
-                    self._settle()
-                except OSError as e:
-                    log.error(
-                        "audit.torn_tail_pending",
-                        path=str(path),
-                        error=e.strerror or str(e),
-                        note="moved aside before the next record",
-                    )
+        self._notes: list[tuple[str, str, dict[str, Any]]] = []
+        """Records owed to the chain (torn_tail, chain_break), written before the next one."""
+        found = find_break(tail, state, self.state_path.name)
+        if found is not None:
+            log.error("audit.chain_break", path=str(path), problem=found.message, **found.fields)
+            self.breaks.append(found)
+            self._notes.append((found.action, found.fields["expected_head"], found.fields))
+        with self._lock:
+            try:
+                self._settle()
+                if signer is not None and self._since_checkpoint > 0:
+                    self._checkpoint(signer)  # what the last run left unsigned
+            except OSError as e:  # a full disk: retried before the next record
+                torn = self._torn_at is not None or any(n[0] == "torn_tail" for n in self._notes)
+                log.error(
+                    "audit.torn_tail_pending" if torn else "audit.start_pending",
+                    path=str(path),
+                    error=e.strerror or str(e),
+                    note="recorded before the next record",
+                )
 
     @property
     def head(self) -> str:
         """Hash of the newest record (published with health so truncation shows too)."""
         return self._head
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Heartbeat reasons for what :attr:`breaks` holds (``audit_chain_break:FOUND``,
+        ``audit_key_change:NEW_KEY_ID``), for as long as this process runs."""
+        return tuple(dict.fromkeys(n.reason for n in self.breaks))
 
     def append(
         self,
@@ -237,10 +209,17 @@ class AuditLog:
                 log.error("audit.checkpoint_failed", path=str(self.path), error=str(e))
                 return None
 
+    def _read_state(self) -> HeadState | None:
+        try:
+            return read_state(self.state_path)
+        except HeadStateError as e:  # not a reason to stop: rewritten at the next checkpoint
+            log.error("audit.head_state_unreadable", path=str(self.state_path), error=str(e))
+            return None
+
     # -- under the lock ---------------------------------------------------------------------
 
     def _checkpoint(self, signer: Signer) -> dict[str, Any]:
-        when = round(time.time(), 3)
+        when = round(self._clock(), 3)
         signature = signer.sign(checkpoint_message(self._head, self._seq, when, signer.id))
         fields = {
             "head": self._head,
@@ -249,9 +228,19 @@ class AuditLog:
             "alg": "Ed25519",
             "signature": base64.b64encode(signature).decode(),
         }
-        return self._append(
+        record = self._append(
             CHECKPOINT, "audit", str(self._seq), None, self._head, extra=fields, when=when
         )
+        self._key_id = signer.id
+        self._keep_state(when)
+        return record
+
+    def _keep_state(self, when: float) -> None:
+        """Write the head state beside the log (a failure is logged: the record is stored)."""
+        try:
+            write_state(self.state_path, HeadState(self._seq, self._head, self._key_id, when))
+        except OSError as e:
+            log.error("audit.head_state_failed", path=str(self.state_path), error=str(e))
 
     def _append(
         self,
@@ -266,7 +255,7 @@ class AuditLog:
     ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "seq": self._seq + 1,
-            "time": round(time.time(), 3) if when is None else when,
+            "time": round(self._clock(), 3) if when is None else when,
             "action": action,
             "kind": kind,
             "id": item_id,
@@ -306,19 +295,34 @@ class AuditLog:
             log.error("audit.undo_failed", path=str(self.path), at=start, error=str(e))
 
     def _settle(self) -> None:
-        """Finish a torn-tail recovery: move the torn bytes aside, then record it."""
+        """Before the next record: move a torn tail aside, write the records owed (torn_tail,
+        chain_break), and record a key change before the new key signs."""
         if self._torn_at is not None:
             self._move_torn(self._torn_at, self._torn_reason or "incomplete")
-        if self._torn_note is not None:
-            digest, note = self._torn_note
-            self._append("torn_tail", "audit", note["kept_as"], None, digest, extra=note)
-            self._torn_note = None
+        while self._notes:
+            action, digest, note = self._notes[0]
+            self._append(action, "audit", str(note.get("kept_as", note.get("expected_seq"))),
+                         None, digest, extra=note)  # fmt: skip
+            self._notes.pop(0)
+            if action != "torn_tail":
+                self._keep_state(round(self._clock(), 3))  # a restart must not find it again
+        signer = self._signer
+        if signer is not None and self._key_id is not None and signer.id != self._key_id:
+            public = getattr(signer, "public", None)
+            pem = public_pem(public) if public is not None else None
+            digest = hashlib.sha256(pem.encode()).hexdigest() if pem else self._head
+            notice = key_change(self._key_id, signer.id, pem, self._seq)
+            self._append(notice.action, "key", signer.id, None, digest, extra=notice.fields)
+            log.warning("audit.key_change", path=str(self.path), problem=notice.message,
+                        seq=self._seq, **notice.fields)  # fmt: skip
+            self.breaks.append(notice)
+            self._key_id = signer.id
 
     def _move_torn(self, at: int, reason: str) -> None:
         with self.path.open("rb") as f:
             f.seek(at)
             torn = f.read()
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._clock()))
         side = self.path.with_name(f"{self.path.name}.torn-{stamp}")
         n = 1
         while side.exists():
@@ -345,4 +349,6 @@ class AuditLog:
             after_seq=self._seq,
         )
         note = {"kept_as": side.name, "reason": reason, "bytes": len(torn), "lines": lines}
-        self._torn_note = (hashlib.sha256(torn).hexdigest(), {**note, "kept_lines": kept})
+        self._notes.insert(
+            0, ("torn_tail", hashlib.sha256(torn).hexdigest(), {**note, "kept_lines": kept})
+        )

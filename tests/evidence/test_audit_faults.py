@@ -145,7 +145,8 @@ def test_an_edit_in_the_middle_is_not_a_torn_tail(
 
 def test_node_starts_on_a_torn_audit_log(tmp_path: Path) -> None:
     """The crash loop: a node whose audit log ends in a torn line used to fail at every
-    start. Now it builds, starts and stops, its audit head being the torn_tail record."""
+    start. Now it builds, starts and stops; the torn_tail record is signed at start by a
+    checkpoint, its audit head."""
     cfg = loads(node_config(tmp_path / "data", "torn1", mock_gpio=True))
     _records(cfg.audit_path, 3)
     _tear(cfg.audit_path)
@@ -153,7 +154,8 @@ def test_node_starts_on_a_torn_audit_log(tmp_path: Path) -> None:
     node.start()
     node.stop()
     records = _lines(cfg.audit_path)
-    assert any(r["action"] == "torn_tail" and r["hash"] == node.audit.head for r in records)
+    assert records[-2]["action"] == "torn_tail" and records[-1]["action"] == "checkpoint"
+    assert records[-1]["head"] == records[-2]["hash"] and records[-1]["hash"] == node.audit.head
     assert verify_log(cfg.audit_path).ok
 
 
