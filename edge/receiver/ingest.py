@@ -72,6 +72,8 @@ class Ingest:
         self.link = LinkWatch(cfg.supervision.restart_grace_s)
         """When the broker connection was down (a broker restart sends every will)."""
         self._stopping = False
+        self._held = False
+        """Set by :meth:`hold`: arrivals are no longer queued (nor acknowledged)."""
         b = cfg.broker
         self.client = ReceiverClient(
             CallbackAPIVersion.VERSION2,
@@ -100,6 +102,12 @@ class Ingest:
             b.host, b.port, keepalive=b.keepalive_s, clean_start=False, properties=props
         )
         self.client.loop_start()
+
+    def hold(self) -> None:
+        """Queue no more arrivals (the first step of a stop): what arrives from now on is
+        never acknowledged, so the broker sends it again next time, while what is queued
+        can still be committed and acknowledged before :meth:`stop` disconnects."""
+        self._held = True
 
     def stop(self) -> None:
         """Disconnect; unacknowledged messages stay with the broker for next time."""
@@ -152,6 +160,8 @@ class Ingest:
         log.warning("receiver.disconnected", reason=str(reason))
 
     def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._held:
+            return
         problem = ""
         try:
             topic = msg.topic
@@ -169,7 +179,8 @@ class Ingest:
     def _undecodable(self, mid: int, qos: int, topic: bytes, payload: bytes, problem: str) -> None:
         text = topic.decode("utf-8", "backslashreplace")
         problem = f"MQTT properties paho cannot decode: {problem}"
-        self.arrivals.put(Arrival(self.connection, mid, qos, text, payload, {}, problem))
+        if not self._held:
+            self.arrivals.put(Arrival(self.connection, mid, qos, text, payload, {}, problem))
 
     def check(self, a: Arrival) -> Verdict:
         """The verdict on *a* (thread-safe: the writer checks a batch on several threads).

@@ -101,13 +101,15 @@ class Receiver:
         self.ingest.start()
 
     def stop(self) -> None:
-        """Stop receiving, then finish the batch in hand (its acks are lost with the
-        connection; the broker sends those messages again and the store drops them)."""
+        """Stop taking arrivals, commit and acknowledge what is queued, then disconnect
+        (what arrived after the hold is unacknowledged: the broker sends it again next
+        time). A writer still busy after 10 s (the database away) loses only its acks."""
         if self.leadership is not None:
             self.leadership.stop()
-        self.ingest.stop()
+        self.ingest.hold()
         self._stop.set()
         self._writer.join(10)
+        self.ingest.stop()
         self._checkers.shutdown()
         self.supervisor.stop()
         self.store.close()
