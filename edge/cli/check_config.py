@@ -1,6 +1,8 @@
-"""``edge check-config``: validate a node config and what it names on this machine (TLS files,
-directories, the model, the node's signing key), or a receiver config (one with a ``[receiver]``
-table: its broker TLS files and data directory); exit 2 naming each fault."""
+"""``edge check-config``: validate a node config and what it names on this machine (TLS files
+and the CA that issued them, directories, file cameras, the GPIO pin factory, the model, the
+node's signing key) through the same preflight ``edge run`` uses, or a receiver config (one
+with a ``[receiver]`` table: its broker TLS files and data directory); exit 2 naming each
+fault. A mock GPIO factory passes with a WARNING line."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ def register(sub: SubParsers) -> None:
         "check-config",
         help="validate a node or receiver config; exit 2 naming each fault",
         description="Check a node config and, unless --no-preflight, everything `edge run` "
-        "needs from this machine: TLS files (present, parse, keys private and matching), "
-        "writable directories, the model (loaded), the node's signing key. A file with a "
+        "needs from this machine, as `edge run` checks it: TLS files (present, parse, keys "
+        "private and matching, the certificate issued by the CA), writable directories, file "
+        "cameras, the GPIO pin factory (loaded), the model (loaded), the node's signing key. "
+        "A mock GPIO factory passes with a WARNING line on stderr. A file with a "
         "[receiver] table is a receiver config: its broker TLS files and data directory are "
         "checked as `edge receive` will use them. "
         "Exit 0 when usable, 2 with one line per problem.",
@@ -101,6 +105,10 @@ def _problems(cfg: EdgeConfig, source: Path, *, preflight: bool) -> list[str]:
         problems += found
         if not any(p.startswith("node.data_dir:") for p in found):
             problems += _signing_key(cfg, source)
+    elif not cfg.destinations:
+        from edge.config.preflight import NO_DESTINATIONS
+
+        problems.append(NO_DESTINATIONS)
     return problems
 
 
@@ -124,6 +132,9 @@ def _signing_key(cfg: EdgeConfig, source: Path) -> list[str]:
 
 
 def _summary(cfg: EdgeConfig, args: argparse.Namespace) -> None:
+    from edge.config.preflight import preflight_warnings
+
+    warnings = preflight_warnings(cfg)
     summary: dict[str, Any] = {
         "ok": True,
         "file": str(args.path),
@@ -133,10 +144,13 @@ def _summary(cfg: EdgeConfig, args: argparse.Namespace) -> None:
         "sensors": [s.name for s in cfg.sensors],
         "destinations": [d.name for d in cfg.destinations],
         "preflight": not args.no_preflight,
+        "warnings": warnings,
     }
     if args.json:
         print(json.dumps(summary))
     else:
+        for warning in warnings:  # passes, but loudly: stderr, one line each
+            print(f"{args.path}: WARNING: {warning}", file=sys.stderr)
         checked = "" if args.no_preflight else " (files, directories and model checked)"
         print(
             f"{args.path}: OK: node {cfg.node.id} at {cfg.node.site}, "

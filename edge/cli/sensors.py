@@ -32,8 +32,8 @@ def handle(args: argparse.Namespace) -> int:
     if not cfg.sensors:
         print(f"{args.config}: no sensors configured", file=sys.stderr)
         return EXIT_USAGE
-    factory = make_pin_factory(cfg)
     try:
+        factory = make_pin_factory(cfg)
         inputs = [
             ContactInput(
                 s, EventFactory(cfg.node.id, cfg.node.site), lambda _e: None, pin_factory=factory

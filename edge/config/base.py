@@ -12,6 +12,17 @@ MAX_PIXELS = 8192
 """Largest width or height of a frame the config may name (8K); bounds what a node allocates."""
 
 
+def absolute_path(path: str) -> str:
+    """*path*, when it is absolute; a relative one would depend on the directory the node
+    happens to start in (``/`` under systemd, the home directory by hand)."""
+    if not path.startswith("/"):
+        raise ValueError(
+            f"{path!r} is a relative path: give an absolute one (the node starts in / under "
+            "systemd, so a relative path names a different place there than where you are)"
+        )
+    return path
+
+
 class Section(BaseModel):
     """A config section. Unknown keys are errors; values are never silently coerced."""
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import MAX_PIXELS, MIN_PIXELS, Outline, Section
 from edge.config.detection import CameraDetectionConfig, ZoneConfig
+from edge.core.redact import redact
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -48,6 +51,23 @@ class RtspSourceConfig(Section):
     read_timeout_s: float = Field(
         default=5.0, gt=0, le=120, description="Treat the stream as dead after this long silent."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _host_and_port(cls, url: str) -> str:
+        """A URL FFmpeg could never open (no host, a port beyond 65535) would only fail at
+        every reconnect. The error shows the URL with its credentials hidden."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ValueError(f"no host in {redact(url)}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            shown = parts.netloc.rpartition(":")[2]
+            raise ValueError(f"port {shown} is not a TCP port (1-65535) in {redact(url)}")
+        return url
 
 
 class V4l2SourceConfig(Section):
@@ -276,4 +296,26 @@ class CameraConfig(Section):
             object.__setattr__(self, "record", self.detect)
         if (self.privacy_masks or self.zones or self.motion.ignore) and self.resolution is None:
             raise ValueError("resolution is required with privacy_masks, zones or motion.ignore")
+        return self
+
+    @model_validator(mode="after")
+    def _outlines_inside_the_frame(self) -> CameraConfig:
+        """Zone and motion.ignore corners lie in the frame that ``resolution`` describes: a
+        corner beyond it means the outline was drawn for another resolution (privacy masks
+        may reach past the edge: hiding more is the safe side)."""
+        if self.resolution is None:
+            return self
+        width, height = self.resolution
+        outlines: list[tuple[str, Sequence[Sequence[float]]]] = [
+            (f"zones[{i}]", z.points) for i, z in enumerate(self.zones)
+        ]
+        outlines += [(f"motion.ignore[{i}]", m.points) for i, m in enumerate(self.motion.ignore)]
+        for where, points in outlines:
+            for j, (x, y) in enumerate(points):
+                if not (0 <= x <= width and 0 <= y <= height):
+                    raise ValueError(
+                        f"{where}.points[{j}]: [{x:g}, {y:g}] is outside the {width}x{height} "
+                        f"frame of resolution (x 0-{width}, y 0-{height}): draw it on a "
+                        "frame of that size, or correct resolution"
+                    )
         return self

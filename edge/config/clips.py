@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from edge.config.base import Section
+from edge.config.base import Section, absolute_path
 
 
 class ClipConfig(Section):
@@ -55,6 +55,20 @@ class ClipConfig(Section):
         description="libx264 quality when the node encodes (lower: better, bigger).",
     )
     snapshot_quality: int = Field(default=85, ge=30, le=100, description="JPEG quality.")
+
+    @field_validator("directory")
+    @classmethod
+    def _absolute(cls, v: str | None) -> str | None:
+        return None if v is None else absolute_path(v)
+
+    @model_validator(mode="after")
+    def _preroll_within_a_clip(self) -> ClipConfig:
+        if self.pre_roll_s >= self.max_s:
+            raise ValueError(
+                f"pre_roll_s: {self.pre_roll_s:g} s is not less than max_s ({self.max_s:g} s): a "
+                "clip holds its pre-roll and then the activity"
+            )
+        return self
 
     @model_validator(mode="after")
     def _keyframes_within_preroll(self) -> ClipConfig:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from edge.config.root import EdgeConfig
 from edge.core.errors import ConfigurationError
+from edge.core.redact import redact
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -235,10 +236,15 @@ def _describe(err: Mapping[str, Any], root: type[BaseModel] = EdgeConfig) -> str
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return f"{where}: unknown key{suggestion} (allowed here: {', '.join(allowed)})"
     if etype == "value_error":
-        msg = str(ctx.get("error", err["msg"]))
+        msg = redact(str(ctx.get("error", err["msg"])))
+        head = msg.split(":", 1)[0].replace("[", ".").split(".")[0]
         # cross-section checks name their own place
-        if msg.split(":", 1)[0].replace("[", ".").split(".")[0] in root.model_fields:
+        if head in root.model_fields:
             return msg
+        # a model's check naming a key of its own: cameras[0] + zones[0].points[1]
+        _, holder = _model_at([*err["loc"], head], root)
+        if loc and head and holder is not None and head in holder.model_fields:
+            return f"{where}.{msg}"
         return f"{where}: {msg}"
     template = _MESSAGES.get(etype)
     shown = {k: _number(v) for k, v in ctx.items()}
@@ -257,5 +263,5 @@ def _number(value: Any) -> Any:
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
-    text = repr(value)
+    text = redact(repr(value))  # a camera URL's password never reaches a terminal or a log
     return text if len(text) <= 60 else text[:57] + "..."

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from edge.config.base import Section
+from edge.config.base import Section, absolute_path
 
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -23,8 +23,14 @@ class NodeConfig(Section):
     data_dir: str = Field(
         default="/var/lib/warehouse-edge",
         min_length=1,
-        description="Directory for the outbox, clips, keys and the audit log.",
+        description="Directory for the outbox, clips, keys and the audit log; an absolute "
+        "path (systemd starts the node in /).",
     )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        return absolute_path(v)
 
 
 class LoggingConfig(Section):

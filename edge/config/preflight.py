@@ -1,10 +1,12 @@
 """Preflight: what ``edge run`` will need from this machine, checked before it starts.
 
-A config can be valid and still name a CA file that is missing, a private key anyone may read,
-a data directory the service cannot write or a model that does not load. Each such problem is
-one line naming the key (``destinations[0].tls.key: /etc/x/node.key is readable by others
-(mode 644): chmod 600 it``), all of them at once. Nothing here touches the network or writes
-anything; ``edge check-config`` and ``edge run`` both call :func:`preflight`.
+A config can be valid and still name a CA file that is missing or did not issue the node's
+certificate, a private key anyone may read, a data directory the service cannot write, a file
+camera that is not there, a GPIO pin factory this machine cannot load or a model that does not
+load. Each such problem is one line naming the key (``destinations[0].tls.key: /etc/x/node.key
+is readable by others (mode 644): chmod 600 it``), all of them at once. Nothing here touches
+the network or writes anything; ``edge check-config`` and ``edge run`` both call
+:func:`preflight`, so what one refuses the other refuses in the same words.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from edge.config.detection import DetectorConfig
+from edge.config.gpio import MOCK_WARNING, gpio_problems
+from edge.config.localfiles import local_file_problems
 from edge.config.root import EdgeConfig
 from edge.config.transport import TlsConfig
 
@@ -36,12 +41,27 @@ def preflight(cfg: EdgeConfig, *, load_model: ModelLoader | None = None) -> list
     With *load_model* the detector's model is loaded too (``edge check-config``); without it
     only its file is checked (``edge run`` loads it once, when it builds the node).
     """
-    problems = _state_paths(cfg)
+    problems = _state_paths(cfg) + local_file_problems(cfg)
+    if not cfg.destinations:
+        problems.append(NO_DESTINATIONS)
     for i, dest in enumerate(cfg.destinations):
         if dest.tls is not None:
             problems += tls_problems(f"destinations[{i}].tls", dest.tls)
+    problems += gpio_problems(cfg)
     problems += _model(cfg.detector, load_model)
     return [one_line(p) for p in problems]
+
+
+NO_DESTINATIONS = (
+    "destinations: none configured: no alarm, event or clip would reach anyone; add a "
+    "[[destinations]] table (the police broker)"
+)
+
+
+def preflight_warnings(cfg: EdgeConfig) -> list[str]:
+    """What ``edge run`` would start with but should not run like that in service, one line
+    each (``edge check-config`` prints them and still passes; ``edge run`` logs them)."""
+    return [MOCK_WARNING] if cfg.gpio.factory == "mock" else []
 
 
 def one_line(text: str) -> str:
@@ -196,7 +216,46 @@ def tls_problems(where: str, tls: TlsConfig) -> list[str]:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(tls.cert, tls.key)
     except (ssl.SSLError, OSError) as e:
         problems.append(f"{where}.cert: cannot load {tls.cert} with key {tls.key}: {e}")
+        return problems
+    if ca is not None and not problems:
+        problems += chain_problems(where, tls, ca, cert_pem or b"")
     return problems
+
+
+def chain_problems(where: str, tls: TlsConfig, ca_pem: bytes, cert_pem: bytes) -> list[str]:
+    """The client certificate chains to the configured CA: it (or an intermediate after it in
+    its file) names a certificate of the CA file as its issuer, and that certificate's key
+    signed it. A CA unrelated to the certificate is refused: the broker, trusting that
+    site CA, would refuse this node at every connect."""
+    try:
+        anchors = x509.load_pem_x509_certificates(ca_pem)
+        chain = x509.load_pem_x509_certificates(cert_pem)
+    except ValueError as e:
+        return [f"{where}.ca: {tls.ca} cannot be read with the certificate: {e}"]
+    current, rest = chain[0], chain[1:]
+    for _ in range(len(rest) + 1):
+        if any(_issued_by(current, a) for a in anchors):
+            return []
+        parent = next((c for c in rest if _issued_by(current, c)), None)
+        if parent is None:
+            break
+        current = parent
+    issuer = chain[0].issuer.rfc4514_string() or "an empty name"
+    held = "; ".join(a.subject.rfc4514_string() for a in anchors)
+    return [
+        f"{where}.cert: {tls.cert} was not issued by the CA in {tls.ca} (the certificate's "
+        f"issuer is {issuer}; the CA file holds {held}): give the site CA that signed this "
+        "node's certificate, or a certificate that CA signed"
+    ]
+
+
+def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """*parent*'s subject is *child*'s issuer and *parent*'s key signed *child*."""
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _public(key: PublicKeyTypes) -> bytes:

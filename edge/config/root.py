@@ -27,6 +27,30 @@ def _first_duplicate(section: str, names: Iterable[str]) -> None:
         seen[name] = i
 
 
+def siren_kinds(cfg: EdgeConfig) -> set[str]:
+    """Event kinds *cfg*'s node can raise at alarm severity or worse (what switches a
+    siren on): smoke and tamper from their sensors; camera_fault and camera_tampered from any
+    camera it opens; door_open, door_left_open and pir from sensors an arming rule names;
+    person from a detecting camera an arming rule names (a camera or one of its zones)."""
+    kinds: set[str] = set()
+    by_kind: dict[str, set[str]] = {}
+    for s in cfg.sensors:
+        by_kind.setdefault(s.kind, set()).add(s.name)
+    kinds.update(k for k in ("smoke", "tamper") if k in by_kind)
+    opened = [c for c in cfg.cameras if not c.private]
+    if opened:
+        kinds.update(("camera_fault", "camera_tampered"))
+    armed = {a.sensor for a in cfg.rules.arming if a.sensor}
+    if by_kind.get("door", set()) & armed:
+        kinds.update(("door_open", "door_left_open"))
+    if by_kind.get("pir", set()) & armed:
+        kinds.add("pir")
+    watched = {a.camera or (a.zone or "").split("/")[0] for a in cfg.rules.arming}
+    if any(c.name in watched and c.detection.enabled for c in opened):
+        kinds.add("person")
+    return kinds
+
+
 class EdgeConfig(Section):
     """Everything one node needs to run."""
 
@@ -102,6 +126,28 @@ class EdgeConfig(Section):
                 )
             owners[pin] = f"{where} ({name!r})"
         _first_duplicate("outputs", (o.name for o in self.outputs))
+        return self
+
+    @model_validator(mode="after")
+    def _sirens_can_sound(self) -> EdgeConfig:
+        """A siren's ``kinds`` name only alarms this node can raise: a kind nothing raises
+        (``fire``), or raises below alarm severity, would leave the siren silent."""
+        can = siren_kinds(self)
+        for i, out in enumerate(self.outputs):
+            if out.kind != "siren" or "kinds" not in out.model_fields_set:
+                continue
+            for kind in out.kinds:
+                if kind != "*" and kind not in can:
+                    valid = (
+                        ", ".join(sorted(can))
+                        if can
+                        else "none (no smoke or tamper sensor, no camera, nothing armed)"
+                    )
+                    raise ValueError(
+                        f"outputs[{i}].kinds: no sensor, camera or arming rule of this node "
+                        f"raises {kind!r} as an alarm, so the siren would never sound for it; "
+                        f"kinds this node can sound it for: {valid}, or '*'"
+                    )
         return self
 
     @model_validator(mode="after")

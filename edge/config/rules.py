@@ -21,8 +21,20 @@ class ScheduleConfig(Section):
     days: list[Day] = Field(min_length=1, max_length=7, description="Days it applies to.")
     start: str = Field(pattern=_HHMM, description="Start, HH:MM local time.")
     end: str = Field(
-        pattern=_HHMM, description="End, HH:MM local time; before start means past midnight."
+        pattern=_HHMM,
+        description="End, HH:MM local time; before start means past midnight; never equal to "
+        "start.",
     )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ScheduleConfig:
+        if self.start == self.end:
+            raise ValueError(
+                f"end: equals start ({self.start}), a schedule that is never in force (or was "
+                'it meant all day?): for the whole day give start = "00:00", end = '
+                '"23:59"; for never, remove it'
+            )
+        return self
 
 
 class ArmingConfig(Section):

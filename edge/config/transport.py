@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.config.base import Section
+from edge.config.base import Section, absolute_path
 from edge.core.kinds import ALL_KINDS, MESSAGE_KINDS
 
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -217,7 +217,7 @@ class OutboxConfig(Section):
     path: str | None = Field(
         default=None,
         min_length=1,
-        description="SQLite file. Default: DATA_DIR/outbox.sqlite.",
+        description="SQLite file (an absolute path). Default: DATA_DIR/outbox.sqlite.",
     )
     max_inflight: int = Field(
         default=32, ge=1, le=1000, description="Messages awaiting PUBACK per destination."
@@ -226,8 +226,9 @@ class OutboxConfig(Section):
         default=8 * 1024**2,
         ge=0,
         le=1024**3,
-        description="Disk space held in a reserve file beside the outbox and given up to store "
-        "alarms when the disk is full (0: none).",
+        description="Cap of the disk space held in a reserve file beside the outbox and given "
+        "up to store alarms when the disk is full: 2% of the file system, at least 256 KiB, at "
+        "most this (0: none).",
     )
     unstored_max: int = Field(
         default=10_000,
@@ -236,3 +237,8 @@ class OutboxConfig(Section):
         description="Events kept in memory while the outbox cannot store them (disk full); "
         "beyond it the oldest non-alarm events go first (counted).",
     )
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, v: str | None) -> str | None:
+        return None if v is None else absolute_path(v)

@@ -167,18 +167,13 @@ pin = 24
 duration_s = 0.5
 [rules]
 [[rules.schedules]]
-name = "never"
-days = ["mon"]
-start = "00:00"
-end = "00:00"
-[[rules.schedules]]
 name = "always"
 days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 start = "00:00"
 end = "23:59"
 [[rules.arming]]
 sensor = "door"
-disarmed_during = ["never"]
+disarmed_during = []
 [[rules.arming]]
 sensor = "office-door"
 disarmed_during = ["always"]
@@ -285,12 +280,12 @@ def test_edge_sensors_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["sensors", "-c", str(cfg), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["pin"], r["active"]) for r in rows] == [
-        ("door", 17, True),
+        ("door", 17, False),
         ("smoke", 27, False),
-    ]  # pulled up = open contact
+    ]  # the mock holds each contact at rest: a normally-closed loop closed, a relay open
     assert main(["sensors", "-c", str(cfg), "--once"]) == 0
     table = capsys.readouterr().out
-    assert "door" in table and "ACTIVE" in table and "idle" in table
+    assert "door" in table and "idle" in table and "ACTIVE" not in table
 
 
 def test_bench_sensors_reports_latency(capsys: pytest.CaptureFixture[str]) -> None:
