@@ -35,6 +35,7 @@ from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
 from edge.evidence.chain import (
     CHECKPOINT,
+    CHECKPOINT_EVERY,
     GENESIS,
     Signer,
     checkpoint_message,
@@ -48,6 +49,7 @@ from edge.evidence.tail import AuditLogError, read_tail
 from edge.evidence.verify import AuditCheck, verify_log
 
 __all__ = [
+    "CHECKPOINT_EVERY",
     "GENESIS",
     "AuditCheck",
     "AuditLog",
@@ -58,9 +60,6 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
-
-CHECKPOINT_EVERY = 100
-"""Records between two signed checkpoints (besides the one at every heartbeat)."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -307,7 +306,7 @@ class AuditLog:
             if action != "torn_tail":
                 self._keep_state(round(self._clock(), 3))  # a restart must not find it again
         signer = self._signer
-        if signer is not None and self._key_id is not None and signer.id != self._key_id:
+        if signer is not None and signer.id and self._key_id and signer.id != self._key_id:
             public = getattr(signer, "public", None)
             pem = public_pem(public) if public is not None else None
             digest = hashlib.sha256(pem.encode()).hexdigest() if pem else self._head

@@ -20,6 +20,9 @@ GENESIS = "0" * 64
 CHECKPOINT = "checkpoint"
 """The action of a signed checkpoint record."""
 
+CHECKPOINT_EVERY = 100
+"""Records between two signed checkpoints (besides the one at every heartbeat)."""
+
 CHECKPOINT_SCHEMA = "warehouse-edge/audit-checkpoint/1"
 """Names the signed bytes of a checkpoint (see :func:`checkpoint_message`)."""
 

@@ -1,25 +1,30 @@
 """Checking an audit log as the receiver does (``edge audit verify``): the hash chain, every
-signed checkpoint against the node's public key(s), and that a head archived from a
-heartbeat is still in the chain (nothing was cut off after it).
+signed checkpoint against the node's public key(s), that every head kept outside the log
+(archived from heartbeats, or the node's ``audit.head``) is still in it, and, with the keys,
+that no more is unsigned than the node ever leaves unsigned.
 
 Verdicts: ``ok``; ``torn`` (every record whole, only the last line is incomplete: a write cut
 short by a crash or a full disk, which the node moves aside at its next start); ``edited`` (a
-bad record followed by others, or a checkpoint whose signature does not hold); ``cut`` (the
-archived head is not in the chain).
+bad record followed by others, a checkpoint whose signature does not hold, or a key change
+the chain does not record); ``cut`` (the log was shortened: a head kept outside it is not in
+it, or, with the keys, checkpoints are missing: see :mod:`edge.evidence.bounds`).
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from edge.evidence.anchors import Anchor
+from edge.evidence.bounds import DEFAULT_INTERVAL_S, Walk, missing_anchor, unsigned_problem
 from edge.evidence.chain import CHECKPOINT, GENESIS, checkpoint_message, parse_line
+from edge.evidence.continuity import CHAIN_BREAK, KEY_CHANGE
 from edge.evidence.keys import key_id
 
 TORN = frozenset({"incomplete", "not JSON"})
@@ -37,10 +42,11 @@ class AuditCheck:
     """Hash of the last of them."""
     bad_line: int | None = None
     reason: str | None = None
+    """The first problem (all of them: :attr:`problems`)."""
     torn: bool = False
     """Only the last line is wrong, and it is incomplete."""
     cut: bool = False
-    """The head asked for is not in the chain."""
+    """The log was shortened: a head kept outside it is missing, or checkpoints are."""
     checkpoints: int = 0
     signatures_checked: bool = False
     """Each checkpoint's signature was verified (public keys were given)."""
@@ -48,6 +54,14 @@ class AuditCheck:
     """Seq of the newest checkpoint record."""
     head_seq: int | None = None
     """Seq of the record whose hash is the head asked for (0: genesis)."""
+    problems: tuple[str, ...] = ()
+    anchors: int = 0
+    """Heads kept outside the log that were checked (``--head``, heads file, audit.head)."""
+    missing: tuple[str, ...] = ()
+    """Those of them not in the log."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    """Recorded key changes and chain breaks, for the summary."""
+    exists: bool = True
 
     @property
     def unsigned(self) -> int:
@@ -99,66 +113,111 @@ def _mid_fault(rec: dict[str, Any] | None, why: str, raw: bytes) -> str:
     return f"record seq {rec.get('seq')} was altered (hash mismatch)"
 
 
+def _step(w: Walk, rec: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> str | None:
+    """Take the whole record *rec* into the walk; the fault it shows, if any."""
+    if rec.get("prev") != w.prev:
+        return (
+            f"record seq {rec.get('seq')} does not follow the one before "
+            "(a record was deleted, inserted or moved)"
+        )
+    if rec.get("seq") != w.seq + 1:
+        return f"sequence jumps from {w.seq} to {rec.get('seq')}"
+    action = rec.get("action")
+    if action == CHECKPOINT:
+        problem = _checkpoint_problem(rec, w.prev, w.seq, keys)
+        if problem is None and keys:
+            problem = w.key_problem(str(rec.get("key_id")), rec["seq"])
+        if problem:
+            return f"checkpoint seq {rec['seq']} {problem}"
+        w.checkpoint(rec)
+    elif action == "key_init":
+        w.announce(str(rec.get("key_id")), receiver="receiver" in rec)
+    elif action == KEY_CHANGE:
+        w.announce(str(rec.get("new_key_id")), old=str(rec.get("old_key_id")), seq=rec["seq"])
+    elif action == CHAIN_BREAK:
+        w.chain_break(rec)
+    w.take(rec)
+    return None
+
+
+def _walk(
+    f: BinaryIO, w: Walk, keys: dict[str, Ed25519PublicKey]
+) -> tuple[tuple[int, str] | None, bool]:
+    """Walk the lines of *f* into *w*: the first fault (line number, why) and whether it is a
+    torn last line."""
+    lines = iter(f)
+    raw, n = next(lines, None), 0
+    while raw is not None:
+        following, n = next(lines, None), n + 1
+        rec, why = parse_line(raw)
+        if why is not None:
+            if following is None and why in TORN:
+                torn = (
+                    f"torn tail: the last line is {why} (a write cut short by a crash or a "
+                    "full disk; the node moves it aside at its next start)"
+                )
+                return (n, torn), True
+            return (n, _mid_fault(rec, why, raw)), False
+        assert rec is not None
+        problem = _step(w, rec, keys)
+        if problem is not None:
+            return (n, problem), False
+        raw = following
+    return None, False
+
+
 def verify_log(
-    path: Path, public_keys: Sequence[Ed25519PublicKey] = (), head: str | None = None
+    path: Path,
+    public_keys: Sequence[Ed25519PublicKey] = (),
+    head: str | None = None,
+    *,
+    anchors: Sequence[Anchor] = (),
+    interval_s: float = DEFAULT_INTERVAL_S,
 ) -> AuditCheck:
     """Walk the chain; the first record that does not follow names the fault. With
-    *public_keys*, every checkpoint's signature must verify with one of them; with *head*,
-    that hash must be in the chain."""
+    *public_keys*, every checkpoint's signature must verify with one of them, a change of
+    key must be recorded, and what follows the last checkpoint must be within the node's
+    bounds (*interval_s*: its heartbeat interval). Every one of *anchors* (and *head*) must
+    be in the chain. A missing log is an empty one when anchors say what it should hold;
+    otherwise ``FileNotFoundError``."""
     keys = {key_id(k): k for k in public_keys}
-    prev, seq, count, checkpoints, signed = GENESIS, 0, 0, 0, 0
-    head_seq = 0 if head == GENESIS else None
+    given = [*anchors, *([Anchor(head, "--head")] if head is not None else [])]
+    wanted = list({a.head: a for a in reversed(given)}.values())[::-1]  # the first of each
+    w = Walk({a.head for a in wanted})
     fault: tuple[int, str] | None = None
-    torn = False
-    with path.open("rb") as f:
-        lines = iter(f)
-        raw, n = next(lines, None), 0
-        while raw is not None:
-            following, n = next(lines, None), n + 1
-            rec, why = parse_line(raw)
-            if why is not None:
-                if following is None and why in TORN:
-                    torn = True
-                    fault = (
-                        n,
-                        f"torn tail: the last line is {why} (a write cut short by a "
-                        "crash or a full disk; the node moves it aside at its next start)",
-                    )
-                else:
-                    fault = (n, _mid_fault(rec, why, raw))
-                break
-            assert rec is not None
-            if rec.get("prev") != prev:
-                fault = (
-                    n,
-                    f"record seq {rec.get('seq')} does not follow the one before "
-                    "(a record was deleted, inserted or moved)",
-                )
-                break
-            if rec.get("seq") != seq + 1:
-                fault = (n, f"sequence jumps from {seq} to {rec.get('seq')}")
-                break
-            if rec.get("action") == CHECKPOINT:
-                problem = _checkpoint_problem(rec, prev, seq, keys)
-                if problem:
-                    fault = (n, f"checkpoint seq {rec['seq']} {problem}")
-                    break
-                checkpoints, signed = checkpoints + 1, rec["seq"]
-            prev, seq, count = rec["hash"], rec["seq"], count + 1
-            if head is not None and prev == head:
-                head_seq = seq
-            raw = following
+    torn, exists = False, True
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        if not wanted:
+            raise
+        exists = False
+    if exists:
+        with f:
+            fault, torn = _walk(f, w, keys)
     summary: dict[str, Any] = {
-        "checkpoints": checkpoints,
+        "checkpoints": w.checkpoints,
         "signatures_checked": bool(keys),
-        "signed_seq": signed,
-        "head_seq": head_seq,
+        "signed_seq": w.signed_seq,
+        "head_seq": w.found.get(head) if head is not None else None,
+        "anchors": len(wanted),
+        "notes": tuple(w.notes),
+        "exists": exists,
     }
+    if head == GENESIS:
+        summary["head_seq"] = 0
     if fault is not None and not torn:
-        return AuditCheck(False, count, prev, fault[0], fault[1], **summary)
-    if head is not None and head_seq is None:
-        reason = f"the log was cut or rewritten after {head}: that head is not in the chain"
-        return AuditCheck(False, count, prev, None, reason, torn=torn, cut=True, **summary)
+        return AuditCheck(False, w.count, w.prev, fault[0], fault[1], problems=(fault[1],),
+                          **summary)  # fmt: skip
+    gone = [a for a in wanted if a.head != GENESIS and a.head not in w.found]
+    problems = [missing_anchor(a, w, exists) for a in gone]
+    if keys:
+        problems += filter(None, [unsigned_problem(w, interval_s)])
+    if problems:
+        return AuditCheck(False, w.count, w.prev, None, problems[0], torn=torn, cut=True,
+                          problems=tuple(problems), missing=tuple(a.head for a in gone),
+                          **summary)  # fmt: skip
     if fault is not None:
-        return AuditCheck(False, count, prev, fault[0], fault[1], torn=True, **summary)
-    return AuditCheck(True, count, prev, **summary)
+        return AuditCheck(False, w.count, w.prev, fault[0], fault[1], torn=True,
+                          problems=(fault[1],), **summary)  # fmt: skip
+    return AuditCheck(True, w.count, w.prev, **summary)

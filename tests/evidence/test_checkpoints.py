@@ -98,8 +98,9 @@ def test_checkpoints_every_n_records_verify_with_the_exported_key(
 def test_deleting_a_record_and_recomputing_the_chain_is_caught(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A record deleted and the chain recomputed passes the bare hash check (that is what
-    the keys are for) but fails with the public key: the next checkpoint's signature does
+    """A record deleted and the chain recomputed no longer holds the head the node kept in
+    audit.head; with that file gone too it passes the bare hash check (that is what the
+    keys are for) but fails with the public key: the next checkpoint's signature does
     not verify. Left unfixed, the checkpoint no longer signs the record before it; another
     node's key is refused."""
     cfg_file, cfg = _node(tmp_path)
@@ -110,6 +111,9 @@ def test_deleting_a_record_and_recomputing_the_chain_is_caught(
     del records[4]  # seq 5, one of the shared records
 
     path.write_bytes(_recompute(records, fix_checkpoints=True))
+    code, out = _verify(capsys, path)  # the node's audit.head beside it is no longer in it
+    assert code == 1 and "(audit.head (the node's last signed head, seq 24" in out
+    path.with_name("audit.head").unlink()  # what someone rewriting the log would do too
     assert _verify(capsys, path)[0] == 0
     code, out = _verify(capsys, path, "--public-key", str(pem))
     assert code == 1
