@@ -120,7 +120,8 @@ def _summary(check: AuditCheck, heads: list[str]) -> str:
     else:
         signed = f"{check.checkpoints} checkpoints (signatures not checked: no --public-key)"
     if check.unsigned:
-        signed += f"; {check.unsigned} records after seq {check.signed_seq} not signed yet"
+        yet = "not signed yet" if check.ok else "unsigned"
+        signed += f"; {check.unsigned} records after seq {check.signed_seq} {yet}"
     if check.missing:
         signed += f"; {len(check.missing)} of {check.anchors} heads kept outside it missing"
     elif check.anchors:
