@@ -182,7 +182,10 @@ def verify_log(
     otherwise ``FileNotFoundError``."""
     keys = {key_id(k): k for k in public_keys}
     given = [*anchors, *([Anchor(head, "--head")] if head is not None else [])]
-    wanted = list({a.head: a for a in reversed(given)}.values())[::-1]  # the first of each
+    first: dict[str, Anchor] = {}
+    for a in given:
+        first.setdefault(a.head, a)  # the first of each head (a heads file before audit.head)
+    wanted = list(first.values())
     w = Walk({a.head for a in wanted})
     fault: tuple[int, str] | None = None
     torn, exists = False, True
