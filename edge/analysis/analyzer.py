@@ -16,8 +16,10 @@ tracker, motion episodes, tampering) runs on *camera time* instead, from a
 reconnect's outage counted as the real time it lasted. So after a reconnect the schedule goes
 on, a track not seen for ``lost_after_s`` (the outage included) ends with its END, an episode
 ends as usual, and a tamper condition must be watched for ``hold_s`` again (after a gap of
-several frames). The clock is per analyzer, i.e. per camera's detect input. Observations
-leave in stream time of the frame's session (``stream_time``, ``session``), as events report.
+several frames). A camera known to be lost (its worker calls :meth:`Analyzer.lost`) does
+not wait for the next frame: its tracks and episode end at its last frame, when it was lost.
+The clock is per analyzer, i.e. per camera's detect input. Observations leave in stream time
+of the frame's session (``stream_time``, ``session``), as events report.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from edge.capture.frame import Frame, Image
 from edge.capture.session import CameraClock
 from edge.config.cameras import CameraConfig
 from edge.core.kinds import Kind, State
+
+LOST = "camera_lost"
+"""``data.reason`` of what ended because its camera was lost (:meth:`Analyzer.lost`)."""
 
 DARK_WEIGHT = 1 / 3
 """What a detector run on the low-light picture that finds nobody counts in the region memory."""
@@ -156,6 +161,13 @@ class Analyzer:
             seen.append(self.episodes.finish(frame.wall, t))
         seen += [self._person(te, frame) for te in self.tracker.finish(t)]
         return [self._in_session(o, frame) for o in seen]
+
+    def lost(self, frame: Frame | None) -> list[Observation]:
+        """The camera was lost (disconnected, faulted) after *frame*, the last one seen: what
+        is open (person tracks, a motion episode) ends at that frame, not at the first frame
+        after a reconnect, with ``data.reason = "camera_lost"``. Nothing is carried over the
+        outage: after it everything starts afresh."""
+        return [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
 
     def _in_session(self, seen: Observation, frame: Frame) -> Observation:
         """*seen* (stated in camera time) in the stream time of *frame*'s session."""

@@ -16,7 +16,9 @@ until they step out of it.
 Times are camera time (:class:`edge.capture.session.CameraClock`), continuous across
 reconnects, never session stream time (it restarts at 0 with every session): after an outage
 longer than ``lost_after_s`` every track of before it ends (END) at the first update, before
-the new detections are matched, so nobody is carried over a time nobody watched.
+the new detections are matched, so nobody is carried over a time nobody watched. A camera
+known to be lost does not wait for that update: :meth:`Tracker.finish` ends its tracks at its
+last frame, the time it was lost.
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ class Tracker:
         return out
 
     def finish(self, t: float) -> list[TrackEvent]:
-        """End every confirmed track (end of stream)."""
+        """End every confirmed track at *t* (end of stream, or the camera lost at *t*);
+        tracks not yet confirmed are dropped."""
         out = [TrackEvent(Change.END, tr, t) for tr in self.tracks if tr.confirmed]
         self.tracks.clear()
         return out

@@ -1,28 +1,50 @@
 """Turn a cut into evidence: write the MP4 (remux or the node's own encode), hash it, sign its
 manifest, keep both under retention, note it in the audit chain, hand it on for delivery.
-Runs in its own thread so cameras never wait for the disk."""
+Runs in its own thread so cameras never wait for the disk.
+
+Attached to the recorders (:meth:`ClipFinalizer.attach`), it has them journal the clip being
+cut (:mod:`edge.clips.journal`) and, when it starts, makes the clips of the journals a node
+that died left behind (:mod:`edge.clips.recovery`). A clip that cannot be made, then or now,
+is reported as a ``clip_lost`` event with its camera and time range: no clip goes untold."""
 
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.clips import recovery
+from edge.clips.journal import Journals, discard, leftovers
+from edge.clips.lost import LostClip, LostReport, not_signed
 from edge.clips.mp4 import ClipWriteError, write_mp4
-from edge.clips.recorder import ClipJob
+from edge.clips.recorder import ClipJob, ClipRecorder
 from edge.clips.store import ClipStore, QuotaError
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
+from edge.events.context import EventFactory
+from edge.events.model import Event
 from edge.evidence.audit import AuditLog
-from edge.evidence.keys import NodeKey
+from edge.evidence.keys import SigningKeyError
 from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.evidence.signing import Signer
 
 log = get_logger(__name__)
 
 OnClip = Callable[[dict[str, Any], Path], None]
+
+
+class ClipSigner(Signer, Protocol):
+    """The node's key as the finalizer uses it (``NodeKey``, or the running node's slot)."""
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        """The public key (what a manifest is verified with)."""
+        ...
 
 
 class ClipFinalizer(Worker):
@@ -31,7 +53,7 @@ class ClipFinalizer(Worker):
     def __init__(
         self,
         store: ClipStore,
-        key: NodeKey,
+        key: ClipSigner,
         audit: AuditLog,
         *,
         node: str,
@@ -49,15 +71,35 @@ class ClipFinalizer(Worker):
         self.on_clip = on_clip
         self.written = 0
         self.failed = 0
+        self.recovered = 0
+        self.journal_dir = store.journal_dir
+        self.cameras: frozenset[str] | None = None
+        """Cameras whose recorders journal their clips (None: not attached)."""
+        self.lost = LostReport()
         self._queue: queue.Queue[ClipJob | None] = queue.Queue()
+
+    def attach(
+        self,
+        recorders: Mapping[str, ClipRecorder],
+        factory: EventFactory,
+        emit: Callable[[Event], None],
+    ) -> None:
+        """Have *recorders* journal their open clips; clips lost are *emit*ted as
+        ``clip_lost`` events made by *factory*; journals left over are recovered at start."""
+        for camera, rec in recorders.items():
+            rec.journals = Journals(self.journal_dir, camera, self.mask_hashes.get(camera))
+        self.cameras = frozenset(recorders)
+        self.lost = LostReport(factory, emit)
 
     def submit(self, job: ClipJob) -> None:
         """Queue a cut (called by recorders, from capture threads)."""
         self._queue.put(job)
 
     def start(self) -> None:
-        """Start the writer thread."""
-        self.spawn(self._run, "clip-finalizer")
+        """Start the writer thread; it first recovers the journals a node that did not stop
+        cleanly left (listed now, before any recorder opens a new one)."""
+        left = leftovers(self.journal_dir) if self.cameras is not None else []
+        self.spawn(self._run, "clip-finalizer", left)
 
     def _stopping(self) -> None:
         """Write what is queued, then stop."""
@@ -74,47 +116,66 @@ class ClipFinalizer(Worker):
         threading.Thread(target=wait, daemon=True).start()
         return done.wait(timeout)
 
-    def _run(self) -> None:
+    def _run(self, left: list[Path]) -> None:
+        if left:
+            self.recovered += recovery.recover(self, left)
         while True:
             job = self._queue.get()
             try:
                 if job is None:
                     return
                 self.process(job)
+            except SigningKeyError as e:  # the journal stays: made at a start with a key
+                self.failed += 1
+                not_signed(job.camera if job else None, job.clip_id if job else None, str(e))
             except (QuotaError, ClipWriteError, OSError) as e:
-                self.failed += 1
-                log.error(
-                    "clip.failed",
-                    camera=job.camera if job else None,
-                    clip=job.clip_id if job else None,
-                    error=str(e),
-                )
-            except Exception:  # the writer thread must outlive any one bad clip
-                self.failed += 1
+                self._failed(job, str(e))
+            except Exception as e:  # the writer thread must outlive any one bad clip
                 log.exception("clip.crashed", clip=job.clip_id if job else None)
+                self._failed(job, f"{type(e).__name__}: {e}")
             finally:
                 self._queue.task_done()
 
-    def process(self, job: ClipJob) -> tuple[dict[str, Any], Path]:
-        """Write, sign and store one clip; returns the signed manifest and the clip path."""
+    def _failed(self, job: ClipJob | None, error: str) -> None:
+        self.failed += 1
+        log.error(
+            "clip.failed",
+            camera=job.camera if job else None,
+            clip=job.clip_id if job else None,
+            error=error,
+        )
+        if job is not None and job.packets:
+            start, end = job.packets[0].wall, job.packets[-1].wall
+            self.lost(LostClip(job.clip_id, job.camera, start, end, "not_written", error,
+                               frozenset(job.event_ids)))  # fmt: skip
+            discard(job.journal)
+
+    def process(self, job: ClipJob, **audit: Any) -> tuple[dict[str, Any], Path]:
+        """Write, sign and store one clip; returns the signed manifest and the clip path.
+        *audit* adds fields to its audit record (``recovered``). Its journal goes once the
+        clip is stored and handed on."""
         estimate = sum(len(p.data) for p in job.packets)
         self.store.reserve(int(estimate * 1.05) + 128 * 1024)
         path = self.store.path_for(f"{job.clip_id}.mp4")
         written = write_mp4(path, job.info, job.packets)
-        manifest = build_manifest(
-            clip_id=job.clip_id,
-            path=path,
-            node=self.node,
-            site=self.site,
-            camera=job.camera,
-            start=job.packets[0].wall,
-            end=job.packets[-1].wall,
-            duration_s=written.duration_s,
-            event_ids=job.event_ids,
-            mask_hash=self.mask_hashes.get(job.camera),
-            method=job.method,
-        )
-        signed = sign_manifest(manifest, self.key)
+        try:
+            manifest = build_manifest(
+                clip_id=job.clip_id,
+                path=path,
+                node=self.node,
+                site=self.site,
+                camera=job.camera,
+                start=job.packets[0].wall,
+                end=job.packets[-1].wall,
+                duration_s=written.duration_s,
+                event_ids=job.event_ids,
+                mask_hash=self.mask_hashes.get(job.camera),
+                method=job.method,
+            )
+            signed = sign_manifest(manifest, self.key)
+        except BaseException:  # not stored: no file outside retention is left behind
+            path.unlink(missing_ok=True)
+            raise
         self.store.add(job.clip_id, "clip", job.camera, path)
         mpath = self.store.path_for(f"{job.clip_id}.manifest.json")
         mpath.write_text(json.dumps(signed, indent=1, sort_keys=True))
@@ -128,6 +189,7 @@ class ClipFinalizer(Worker):
             camera=job.camera,
             bytes=manifest["size"],
             method=job.method,
+            **audit,
         )
         self.written += 1
         log.info(
@@ -140,4 +202,5 @@ class ClipFinalizer(Worker):
         )
         if self.on_clip is not None:
             self.on_clip(signed, path)
+        discard(job.journal)
         return signed, path

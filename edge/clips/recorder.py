@@ -15,10 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
 from edge.clips.hold import ClipClosed, ClipHold, EndReason, Step
+from edge.clips.journal import ClipJournal, Journals, discard
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
 from edge.core.lifecycle import Worker
@@ -41,6 +43,13 @@ class ClipJob:
     """``remux`` (the camera's own packets) or ``encode`` (masked or raw frames, libx264)."""
     reason: str
     trigger_t: float
+    journal: Path | None = None
+    """The clip's journal on disk (:mod:`edge.clips.journal`): removed once it is stored."""
+
+    def drop_journal(self) -> None:
+        """The clip will not be stored (withheld on purpose): forget its journal too."""
+        discard(self.journal)
+        self.journal = None
 
 
 class ClipRecorder(Worker):
@@ -68,6 +77,10 @@ class ClipRecorder(Worker):
         # the clip's life (open, held, post-roll, capped); its packets are cut here
         self._hold = ClipHold(cfg.post_roll_s, cfg.max_s, start_of=self._pre_roll_start)
         self._packets: list[Packet] = []
+        self.journals: Journals | None = None
+        """Where the open clip is journaled as it grows (None: in memory only)."""
+        self._journal: ClipJournal | None = None
+        self._journaled: set[str] = set()  # event ids already in the journal
         # masked/raw cameras: frames wait here for the encoder thread, so encoding never
         # holds up capture; a live camera drops the oldest (counted) rather than fall behind
         self._frames: FrameQueue[Frame] = FrameQueue(max(4, round(fps * 2)), drop_oldest=live)
@@ -138,6 +151,8 @@ class ClipRecorder(Worker):
         step = self._hold.packet(t, item.keyframe)
         if step.append:
             self._packets.append(item)
+            if self._journal is not None:
+                self._journal.packets([item])
         self._apply(step)
 
     def _apply(self, step: Step) -> None:
@@ -147,6 +162,23 @@ class ClipRecorder(Worker):
             self._finish(step.closed)
         if step.opened is not None:
             self._packets = self._pre_roll(step.opened.trigger_t)
+            self._open_journal(step.opened.clip_id, step.opened.trigger_t)
+
+    def _open_journal(self, clip_id: str, trigger_t: float) -> None:
+        """Start journaling the clip just opened: its pre-roll, and the events it records."""
+        if self.journals is None or self.info is None:
+            return
+        self._journal = self.journals.open(clip_id, self.info, self._method, trigger_t)
+        self._journal.packets(self._packets)
+        self._journaled = set()
+        self._journal_events(self._hold.event_ids)
+
+    def _journal_events(self, event_ids: frozenset[str] | set[str]) -> None:
+        if self._journal is None:
+            return
+        for event_id in sorted(set(event_ids) - self._journaled):
+            self._journal.event(event_id)
+            self._journaled.add(event_id)
 
     def _pre_roll(self, trigger_t: float) -> list[Packet]:
         return self.ring.since(trigger_t - self.cfg.pre_roll_s)
@@ -170,13 +202,17 @@ class ClipRecorder(Worker):
             now = self.now() if t is None else t
             step = self._hold.hold(key, event_id, now)
             self._apply(step)
+            self._journal_events({event_id})
             return step.clip_id
 
     def release(self, key: str, event_id: str | None = None, t: float | None = None) -> str | None:
         """Activity *key* ended; the post-roll starts when nothing holds the clip."""
         with self._lock:
             now = self.now() if t is None else t
-            return self._hold.release(key, event_id, now).clip_id
+            step = self._hold.release(key, event_id, now)
+            if step.clip_id is not None and event_id:
+                self._journal_events({event_id})
+            return step.clip_id
 
     # -- ending -----------------------------------------------------------------------------
 
@@ -184,6 +220,9 @@ class ClipRecorder(Worker):
         """End a clip whose input went silent (camera gone) once its post-roll has passed."""
         with self._lock:
             self._apply(self._hold.tick(time.monotonic() - self._last_packet_mono))
+            journal = self._journal
+        if journal is not None:  # on this (the housekeeper's) thread: capture never waits
+            journal.sync()
 
     def close(self) -> None:
         """Encode what is waiting, then finish what is being cut (shutdown, end of replay)."""
@@ -199,10 +238,15 @@ class ClipRecorder(Worker):
 
     def _finish(self, closed: ClipClosed) -> None:
         packets, self._packets = self._packets, []
+        journal, self._journal = self._journal, None
+        reason = closed.reason.value
+        if journal is not None:
+            journal.closed(reason)
         if self.info is None or not packets:
+            if journal is not None:
+                discard(journal.path)
             return
         self.clips_cut += 1
-        reason = closed.reason.value
         job = ClipJob(
             closed.clip_id,
             self.camera,
@@ -212,6 +256,7 @@ class ClipRecorder(Worker):
             self._method,
             reason,
             closed.trigger_t,
+            None if journal is None else journal.path,
         )
         log.info(
             "clip.cut",

@@ -57,6 +57,8 @@ class ClipStore:
         self, directory: Path, max_bytes: int, max_age_s: float, keep_free_bytes: int = 0
     ) -> None:
         self.dir = directory
+        self.journal_dir = directory / "journal"
+        """Journals of the clips being cut (:mod:`edge.clips.journal`): counted in the quota."""
         self.keep_free_bytes = keep_free_bytes
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.max_bytes = max_bytes
@@ -82,13 +84,15 @@ class ClipStore:
         return self.dir / name
 
     def usage(self) -> int:
-        """Bytes on disk of every kept file and every file being written (the index
-        database, a few kB, is not counted)."""
+        """Bytes on disk of every kept file and every file being written, clip journals
+        included (the index database, a few kB, is not counted)."""
         total = 0
-        with os.scandir(self.dir) as it:
-            for e in it:
-                if e.is_file() and not e.name.startswith("index.sqlite"):
-                    total += e.stat().st_size
+        for d in (self.dir, self.journal_dir):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(d) as it:
+                for e in it:
+                    with contextlib.suppress(FileNotFoundError):
+                        if e.is_file() and not e.name.startswith("index.sqlite"):
+                            total += e.stat().st_size
         return total
 
     def reserve(self, nbytes: int) -> None:

@@ -22,6 +22,8 @@ class Kind(StrEnum):
     LIGHTS_OFF = "lights_off"
     """A camera's whole view went dark (START) and is lit again (END): not tampering."""
     SENSOR_FAULT = "sensor_fault"
+    CLIP_LOST = "clip_lost"
+    """A clip that could not be made (``data``: its time range and why); INSTANT."""
     NODE_HEALTH = "node_health"
 
 

@@ -17,8 +17,12 @@ stream time says it came out of the decoder, against the session's earliest fram
 
 Faults: an input that cannot be opened or decoded raises ``camera_fault`` at once (a file
 always; a camera that has not delivered yet), one that goes silent after
-``fault_after_s``. A privacy-mask fault on any input blocks the whole camera (:class:`Sharing`):
-all its inputs stop and nothing of it leaves but that one fault. Every error text is redacted
+``fault_after_s``. A camera whose detect input is lost (its connection failed after it had
+delivered, or it faulted) ends what its analysis has open (person tracks, a motion episode)
+at its last frame, as soon as the frames before the loss are analysed: nobody is tracked
+through a time nobody watched (:meth:`edge.analysis.analyzer.Analyzer.lost`). A privacy-mask
+fault on any input blocks the whole camera (:class:`Sharing`): all its inputs stop and
+nothing of it leaves but that one fault. Every error text is redacted
 (no URL credentials) before it is logged, kept or sent.
 """
 
@@ -27,17 +31,13 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from typing import ParamSpec, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Callable
 
 from edge.analysis.analyzer import Analyzer
-from edge.analysis.detect.base import Detection, Detector
+from edge.analysis.detect.base import Detector
 from edge.analysis.motion.base import MotionGate
 from edge.capture.base import CameraInput, SourceError
-from edge.capture.frame import Frame, Image, Item, Role
+from edge.capture.frame import Frame, Item, Role
 from edge.capture.liveness import Liveness
 from edge.capture.privacy import PrivacyError
 from edge.capture.redact import redact
@@ -51,62 +51,13 @@ from edge.core.queues import Closed, FrameQueue
 from edge.events.camera import CameraEvents, SnapshotTaker
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
+from edge.node.sharing import SharedSnapshots, Sharing
 
 log = get_logger(__name__)
 
 RecordSink = Callable[[Item], None]
-P = ParamSpec("P")
-R = TypeVar("R")
 
-
-class Sharing:
-    """Whether one camera may still share anything. A privacy-mask fault on any of its inputs
-    blocks it for good: what would leave afterwards (events, snapshots, clips) is dropped,
-    the fault that says why being the last thing sent. Events and snapshots are sent under
-    one lock with the block, so none overtakes it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._blocked = False
-
-    @property
-    def blocked(self) -> bool:
-        """True once the camera shares nothing."""
-        return self._blocked
-
-    def send(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R | None:
-        """``fn(*args)`` unless blocked (then None)."""
-        with self._lock:
-            if self._blocked:
-                return None
-            return fn(*args, **kwargs)
-
-    def block(self, last: Callable[[], object]) -> bool:
-        """Block; *last* (the fault) runs first, under the lock. False when already blocked."""
-        with self._lock:
-            if self._blocked:
-                return False
-            self._blocked = True
-            last()
-            return True
-
-
-class _SharedSnapshots:
-    """A camera's snapshot taker that keeps nothing once the camera is blocked."""
-
-    def __init__(self, inner: SnapshotTaker, sharing: Sharing) -> None:
-        self.inner = inner
-        self.sharing = sharing
-
-    def save(
-        self,
-        camera: str,
-        image: Image,
-        detections: Sequence[Detection],
-        zones: Sequence[tuple[str, npt.NDArray[np.float32]]] = (),
-    ) -> str | None:
-        """The snapshot's id; None when it could not be kept or the camera is blocked."""
-        return self.sharing.send(self.inner.save, camera, image, detections, zones)
+__all__ = ["CameraWorker", "RecordSink", "Sharing"]
 
 
 class CameraWorker(Worker):
@@ -141,7 +92,7 @@ class CameraWorker(Worker):
             Analyzer(cfg, detector=detector, gate=gate),
             factory,
             mask_hash=mask_hash,
-            snapshots=None if snapshots is None else _SharedSnapshots(snapshots, self.sharing),
+            snapshots=None if snapshots is None else SharedSnapshots(snapshots, self.sharing),
         )
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
@@ -164,6 +115,7 @@ class CameraWorker(Worker):
         self._fault_ids: dict[int, str] = {}
         self._delivered: set[int] = set()  # inputs that delivered at least once
         self._halt = threading.Event()  # stopped, or blocked: capture ends
+        self._lost = threading.Event()  # the detect input was lost: end what is open
         self._captures_left = len(inputs)
         self._lock = threading.Lock()
 
@@ -289,6 +241,12 @@ class CameraWorker(Worker):
         # while one that did is given fault_after_s to come back (liveness)
         if not inp.endless or id(inp) not in self._delivered:
             self._fault_now(inp, str(exc.reason), error)
+        self._note_lost(inp)
+
+    def _note_lost(self, inp: CameraInput) -> None:
+        """A live detect input stopped delivering: the analysis ends what it has open."""
+        if inp.endless and Role.DETECT in inp.roles and id(inp) in self._delivered:
+            self._lost.set()
 
     def _input_crashed(self, inp: CameraInput, exc: Exception) -> None:
         error = redact(f"{type(exc).__name__}: {exc}")
@@ -303,6 +261,7 @@ class CameraWorker(Worker):
         )
         if not inp.endless:
             self._fault_now(inp, "input_crashed", error)
+        self._note_lost(inp)
 
     def _privacy_failed(self, inp: CameraInput, exc: PrivacyError) -> None:
         """A mask that cannot be applied to one input: the whole camera shares nothing."""
@@ -348,6 +307,7 @@ class CameraWorker(Worker):
                 "capture.fault", camera=self.cfg.name, silent_s=round(silent, 2), error=error
             )
             self._emit(self._fault(inp, silent_s=round(silent, 3), reason="no_frames", error=error))
+            self._note_lost(inp)
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -359,6 +319,11 @@ class CameraWorker(Worker):
             except Closed:
                 break
             self._check_liveness()
+            if self._lost.is_set() and (
+                frame is None or last is None or frame.session != last.session
+            ):
+                self._lost.clear()  # frames of before the loss are analysed: end at the last
+                self._camera_lost(last)
             if frame is None or self.sharing.blocked:
                 continue  # a blocked camera's frames are dropped unseen
             last = frame
@@ -374,6 +339,15 @@ class CameraWorker(Worker):
             for event in self.events.finish(last):
                 self._emit(event)
 
+    def _camera_lost(self, last: Frame | None) -> None:
+        if self.sharing.blocked:
+            return
+        seen = self.analyzer.lost(last)
+        if seen:
+            log.info("analysis.camera_lost", camera=self.cfg.name, ended=len(seen))
+        for o in seen:
+            self._emit(self.events.event(o))
+
     def _note_lag(self, frame: Frame) -> None:
         decode = self._lag.lag(frame.session, frame.pts, frame.mono)
         self.decode_lag_s = decode
@@ -385,6 +359,10 @@ class CameraWorker(Worker):
             self.on_frame(frame)
         for event in self.events.process(frame):
             self._emit(event)
+
+
+def _new_session(frame: Frame, last: Frame | None) -> bool:
+    return last is None or frame.session != last.session
 
 
 def _role_name(inp: CameraInput) -> str:

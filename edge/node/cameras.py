@@ -103,6 +103,7 @@ class SharedRecorder(ClipRecorder):
     def _hand_over(self, job: ClipJob) -> None:
         if self.sharing.blocked:
             log.warning("clip.withheld", camera=self.camera, clip=job.clip_id, why="blocked")
+            job.drop_journal()
             return
         self._submit(job)
 

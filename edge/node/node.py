@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.analysis.detect.factory import build_detector
-from edge.clips.finalize import ClipFinalizer
 from edge.clips.snapshot import SnapshotSaver
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
@@ -26,11 +25,13 @@ from edge.events.triggers import ClipTriggers
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 from edge.node import heartbeat, statefile
-from edge.node.cameras import blocked_faults, build_recorders, build_workers, plan_cameras
+from edge.node.cameras import blocked_faults, build_workers, plan_cameras
+from edge.node.clipparts import build_clips
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
 from edge.node.liveness import LivenessCheck
 from edge.node.status import NodeState, node_state
+from edge.node.stopflush import DeliveryFlush
 from edge.sensors.outputs import Status
 from edge.sensors.panel import Panel
 from edge.sensors.pins import make_pin_factory
@@ -53,16 +54,7 @@ class Node:
         self.sink = EventSink(self.delivery, backlog_max=cfg.outbox.unstored_max)
         plan = plan_cameras(cfg.cameras, record=c.enabled, picamera2=picamera2)
         self.blocked = plan.blocked
-        self.finalizer = ClipFinalizer(
-            self.store,
-            self.key,
-            self.audit,
-            node=cfg.node.id,
-            site=cfg.node.site,
-            mask_hashes=plan.mask_hashes,
-            on_clip=self.delivery.clip,
-        )
-        self.recorders = build_recorders(plan, c, self.finalizer.submit)
+        self.finalizer, self.recorders = build_clips(self, plan)  # recorders journal their clips
         scope = CameraScope.from_config(cfg.sensors)
         triggers = ClipTriggers(self.recorders, scope)
         self.path = EventPath(Rules(cfg.rules, scope), triggers, self.sink)
@@ -82,9 +74,11 @@ class Node:
         chores += [self.sink.retry, d.ledger.retry, self.outbox.reserve.hold, self.store.expire]
         chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
+        self.flush = DeliveryFlush(self.outbox, self.links)  # stopping: clips out before links
         self.lifecycle = Lifecycle(
             [
                 *self.links,
+                self.flush,
                 self.finalizer,
                 *self.recorders.values(),
                 Hooks("blocked-cameras", start=self._report_blocked),
@@ -142,6 +136,7 @@ class Node:
 
     def stop(self) -> None:
         """Stop every service in reverse order, then close the stores."""
+        self.flush.begin()  # the stop budget counts from here
         self.lifecycle.stop(timeout_each=30.0)
         self.outbox.close()
         self.store.close()

@@ -78,6 +78,7 @@ class Camera:
     pts: float = 0.0
     mono: float = 1000.0
     seen: list[Observation] = field(default_factory=list)
+    last: Frame | None = None
 
     def connect(self, outage_s: float) -> None:
         """A new session after *outage_s* without frames."""
@@ -94,6 +95,7 @@ class Camera:
                 "cam", 0, self.pts, self.mono, 1.7e9 + self.mono, image.copy(), session=self.session
             )
             out += self.analyzer.process(frame)
+            self.last = frame
             self.pts += STEP
             self.mono += STEP
         self.seen += out
@@ -123,6 +125,33 @@ def _camera() -> Camera:
 
 def _person(seen: list[Observation], state: State) -> list[Observation]:
     return [o for o in seen if o.kind is Kind.PERSON and o.state is state]
+
+
+def test_a_lost_camera_ends_its_track_and_episode_at_its_last_frame() -> None:
+    """The camera is lost 3 s into a person: the person's END and the motion episode's END
+    come at once, at the last frame (its wall clock and stream time), marked camera_lost;
+    after a 20 s outage the person seen again is a new track, and nothing of before ends
+    at the new session's first frame."""
+    c = _camera()
+    c.scene.person = True
+    c.run(3.0)
+    last = c.last
+    assert last is not None
+    ended = c.analyzer.lost(last)
+    assert {(o.kind, o.state) for o in ended} == {
+        (Kind.PERSON, State.END),
+        (Kind.MOTION, State.END),
+    }
+    for o in ended:
+        assert o.wall == last.wall and o.session == 1
+        assert o.data["reason"] == "camera_lost"
+        assert o.data["stream_time"] == pytest.approx(last.pts)
+    assert c.analyzer.lost(last) == []  # nothing left open
+    c.connect(20.0)
+    again = c.run(2.0)
+    assert _person(again, State.END) == []
+    (start,) = _person(again, State.START)
+    assert start.session == 2 and start.occurrence != _person(ended, State.END)[0].occurrence
 
 
 def test_camera_time_is_continuous_across_sessions() -> None:
