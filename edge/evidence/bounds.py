@@ -38,7 +38,7 @@ class Walk:
     signed_seq: int = 0
     found: dict[str, int] = field(default_factory=dict)
     """Wanted head -> its seq."""
-    unsigned_from: tuple[int, float] | None = None
+    unsigned_from: tuple[int, float | None] | None = None
     """Seq and time of the first record after the newest checkpoint."""
     last_time: float | None = None
     key: str | None = None
@@ -58,7 +58,7 @@ class Walk:
         if self.prev in self.wanted:
             self.found[self.prev] = self.seq
         if rec.get("action") != CHECKPOINT and self.unsigned_from is None:
-            self.unsigned_from = (self.seq, self.last_time or 0.0)
+            self.unsigned_from = (self.seq, self.last_time)
 
     def key_problem(self, kid: str, seq: int) -> str | None:
         """Why checkpoint *seq* may not be signed by *kid*: another key signed before it and
@@ -133,8 +133,10 @@ def unsigned_problem(w: Walk, interval_s: float) -> str | None:
             f"{unsigned} records {after}, but the node signs after every {CHECKPOINT_EVERY}: {cut}"
         )
     first, since = w.unsigned_from
-    span = (w.last_time or since) - since
-    if w.receiver_chain or span <= 2 * interval_s:
+    if since is None or w.last_time is None or w.receiver_chain:
+        return None
+    span = w.last_time - since
+    if span <= 2 * interval_s:
         return None
     return (
         f"{unsigned} records {after} span {span:.0f} s (seq {first} at {stamp(since)} to seq "

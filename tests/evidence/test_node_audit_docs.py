@@ -24,12 +24,9 @@ from edge.receiver.trust import Checker, Registry
 pytestmark = pytest.mark.faults
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
-COMMANDS = (
-    "<!-- the commands below are run by tests/evidence/test_audit_docs.py exactly as written -->"
-)
-SAMPLE = (
-    "<!-- the lines below are matched against a cut log by tests/evidence/test_audit_docs.py -->"
-)
+HERE = "tests/evidence/test_node_audit_docs.py"
+COMMANDS = f"<!-- the commands below are run by {HERE} exactly as written -->"
+SAMPLE = f"<!-- the lines below are matched against a cut log by {HERE} -->"
 VARIABLE = re.compile(r"([0-9a-f]{64}|(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])|\d+)")
 """Hashes, key ids and numbers in a documented output."""
 
