@@ -1,8 +1,9 @@
 """``edge status``: the running node's state for a technician at the node, read from the
-state file the daemon writes at every heartbeat (``DATA_DIR/state/status.json``, the
-heartbeat's own figures) and the end of its audit log (the last events delivered). Exit 0
-healthy, 1 degraded, offline or alarm, 3 when the daemon is not running or its state is
-older than three heartbeat intervals, 2 for a bad config."""
+state file the daemon writes within a fraction of a second of every change (a camera
+down, a door opened, a link lost) and at every heartbeat (``DATA_DIR/state/status.json``,
+the heartbeat's own figures; :mod:`edge.node.statewatch`) and the end of its audit log (the
+last events delivered). Exit 0 healthy, 1 degraded, offline or alarm, 3 when the daemon is
+not running or its state is older than three heartbeat intervals, 2 for a bad config."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def register(sub: SubParsers) -> None:
     p = sub.add_parser(
         "status",
         help="the running node's state: cameras, sensors, queues, links, disk, last events",
-        description="Read the state the running daemon writes at every heartbeat. Exit 0 "
-        "healthy, 1 degraded/offline/alarm, 3 not running or state stale (older than 3 "
-        "heartbeat intervals). Run as the service user or root (the data directory is theirs).",
+        description="Read the state the running daemon writes on every change and at every "
+        "heartbeat. Exit 0 healthy, 1 degraded/offline/alarm, 3 not running or state stale "
+        "(older than 3 heartbeat intervals). Run as the service user or root (the data "
+        "directory is theirs).",
     )
     p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
     p.add_argument("--json", action="store_true", help="machine-readable")

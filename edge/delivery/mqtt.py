@@ -30,6 +30,7 @@ from edge.core.logs import get_logger
 from edge.delivery import topics
 from edge.delivery.acks import Inflight, PubAcks
 from edge.delivery.bandwidth import TokenBucket
+from edge.delivery.goodbye import say_offline
 from edge.delivery.linkstats import LinkStats
 from edge.delivery.message import OutboxMessage, Pending, Priority
 from edge.delivery.mqtt_client import new_client, refusal, session_options, set_will, status_payload
@@ -255,13 +256,8 @@ class MqttLink(Worker):
                 self._report_lost(TimeoutError("no CONNACK from broker"), accepted)
                 client.disconnect()
                 return False
-        if self._connected.is_set():
-            client.publish(self.root(topics.STATUS), self._status("offline"), qos=1, retain=True)
-            deadline = time.monotonic() + 1.0
-            while time.monotonic() < deadline and client.want_write():
-                client.loop(timeout=0.05)
-            client.disconnect()
-            client.loop(timeout=0.1)
+        if self._connected.is_set():  # acknowledged, then a DISCONNECT that drops the will
+            say_offline(client, self.root(topics.STATUS), self._status("offline"), self.dest.name)
         return True
 
     def _report_lost(self, exc: BaseException | None, accepted: bool) -> None:

@@ -30,6 +30,7 @@ from edge.node.clipparts import build_clips
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
 from edge.node.liveness import LivenessCheck
+from edge.node.statewatch import StateWatch
 from edge.node.status import NodeState, node_state
 from edge.node.stopflush import DeliveryFlush
 from edge.sensors.outputs import Status
@@ -85,6 +86,7 @@ class Node:
                 self.gpio,
                 *self.cameras,
                 self.housekeeper,
+                StateWatch(self),  # `edge status` follows every change
             ]
         )
         self.vitals = LivenessCheck.of(self.cameras, self.lifecycle.services)  # the watchdog's

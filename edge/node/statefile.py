@@ -1,13 +1,17 @@
-"""The running node's state for a technician at the node (``edge status``): at every
-heartbeat the heartbeat's own dict, with the daemon's PID and the heartbeat interval, is
-written to ``DATA_DIR/state/status.json`` (whole or not at all: a temporary file renamed
-into place; 0600 in a 0700 directory). A file older than three intervals, or whose PID is
-gone, means the daemon is not running. Failing to write it never stops the heartbeat."""
+"""The running node's state for a technician at the node (``edge status``): the heartbeat's
+own dict, with the daemon's PID and the heartbeat interval, written to
+``DATA_DIR/state/status.json`` at every heartbeat and on every change of what ``edge status``
+shows (:mod:`edge.node.statewatch`, within a fraction of a second). Whole or not at all: a
+temporary file renamed into place; 0600 in a 0700 directory. Writers in one process take
+turns, and an older state never replaces a newer one. A file older than three intervals, or
+whose PID is gone, means the daemon is not running. Failing to write it never stops the
+heartbeat."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,11 @@ log = get_logger(__name__)
 SCHEMA = "warehouse-edge/state/1"
 STALE_INTERVALS = 3
 """A state this many heartbeat intervals old is stale: the daemon is not running (or hung)."""
+
+_LOCK = threading.Lock()
+"""One writer at a time (the heartbeat and the state watch share the temporary file)."""
+_NEWEST: dict[Path, float] = {}
+"""The ``time`` of the health last written to each path (by this process)."""
 
 
 def state_path(cfg: EdgeConfig) -> Path:
@@ -50,12 +59,17 @@ def write(path: Path, health: dict[str, Any], interval_s: float) -> None:
 
 
 def written(cfg: EdgeConfig, health: dict[str, Any]) -> dict[str, Any]:
-    """Write *health* as the node's state file (a failure is logged, never raised);
-    returns *health*, for the heartbeat to publish."""
+    """Write *health* as the node's state file unless a newer one was written meanwhile (a
+    failure is logged, never raised); returns *health*, for the heartbeat to publish."""
+    path = state_path(cfg)
+    at = float(health.get("time", 0.0))
     try:
-        write(state_path(cfg), health, cfg.health.interval_s)
+        with _LOCK:
+            if at >= _NEWEST.get(path, float("-inf")):  # never a newer state by an older one
+                write(path, health, cfg.health.interval_s)
+                _NEWEST[path] = at
     except OSError as e:
-        log.warning("node.state_file_failed", path=str(state_path(cfg)), error=str(e))
+        log.warning("node.state_file_failed", path=str(path), error=str(e))
     return health
 
 

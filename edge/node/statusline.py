@@ -2,8 +2,11 @@
 wrong, read at a glance by a technician on site.
 
 ``running: healthy, 3 cameras, outbox 0``
-``running: 2/3 cameras (dock), police link down 40 s, outbox 120``
-``watchdog withheld: 2/3 cameras (hall), hall analysis stalled 45 s, outbox 3``
+``running: cameras 2/3 up (down: dock), police link down 40 s, outbox 120``
+``watchdog withheld: cameras 2/3 up (down: hall), hall analysis stalled 45 s, outbox 3``
+
+Cameras that do not work are named after ``down:``, never next to the count of those
+that do: ``2/3 cameras (dock)`` read as if dock were the one working.
 
 :func:`status_line` is pure (a :class:`Summary` in, a line out); :class:`StatusBoard` reads
 the node into a summary and remembers since when each link is down.
@@ -80,8 +83,8 @@ def _cameras(s: Summary) -> str:
     noun = "camera" if s.cameras == 1 else "cameras"
     if not s.cameras_down:
         return f"{s.cameras} {noun}"
-    up = s.cameras - len(s.cameras_down)
-    return f"{up}/{s.cameras} {noun} ({_names(s.cameras_down)})"
+    up = max(0, s.cameras - len(s.cameras_down))
+    return f"cameras {up}/{s.cameras} up (down: {_names(s.cameras_down)})"
 
 
 def status_line(s: Summary) -> str:

@@ -52,7 +52,9 @@ class FakeNode:
         self.links = [_link("police")]
         self.queued = 0
         self.sink = SimpleNamespace(fault=None, backlog=[])
-        self.outbox = SimpleNamespace(recovered=None, total=lambda: self.queued)
+        self.outbox = SimpleNamespace(
+            recovered=None, reserve=SimpleNamespace(missing=False), total=lambda: self.queued
+        )
         self.reading = Reading()
         self.reads = 0
         """How often the liveness check read the parts (once per turn of the loop)."""
@@ -127,7 +129,7 @@ def test_what_is_wrong_is_named() -> None:
         unstored=7,
     )
     assert status_line(s) == (
-        "running: 2/3 cameras (dock), police link down 40 s, disk_full, "
+        "running: cameras 2/3 up (down: dock), police link down 40 s, disk_full, "
         "delivery_error:cloud, outbox 120 (+7 in memory)"
     )
 
@@ -145,7 +147,7 @@ def test_a_wedged_node_says_the_watchdog_is_withheld_and_why() -> None:
         outbox=3,
     )
     assert status_line(s) == (
-        "watchdog withheld: 2/3 cameras (hall), hall analysis stalled 45 s, "
+        "watchdog withheld: cameras 2/3 up (down: hall), hall analysis stalled 45 s, "
         "housekeeping stalled 2 min, mqtt-police thread dead, outbox 3"
     )
 
@@ -156,7 +158,8 @@ def test_alarm_is_said_first_and_long_lines_are_cut() -> None:
     names = tuple(f"camera-with-a-long-name-{n}" for n in range(16))
     s = Summary(Status.ALARM, cameras=16, cameras_down=names[:5])
     assert status_line(s).startswith(
-        "running: alarm, 11/16 cameras (camera-with-a-long-name-0, camera-with-a-long-name-1, "
+        "running: alarm, cameras 11/16 up (down: camera-with-a-long-name-0, "
+        "camera-with-a-long-name-1, "
         "camera-with-a-long-name-2 +2)"
     )
     many = Summary(
@@ -194,9 +197,9 @@ def test_the_board_reads_the_node_state_and_times_links_down() -> None:
         vitals = node.vitals.check()
         return board.line(node, node_state(node, vitals), vitals)  # type: ignore[arg-type]
 
-    assert line() == "running: 2/3 cameras (dock), police link down 0 s, outbox 120"
+    assert line() == "running: cameras 2/3 up (down: dock), police link down 0 s, outbox 120"
     clock.advance(40)
-    assert line() == "running: 2/3 cameras (dock), police link down 40 s, outbox 120"
+    assert line() == "running: cameras 2/3 up (down: dock), police link down 40 s, outbox 120"
     node.links[0].connected = True
     node.cameras[1] = _camera("dock")
     node.queued = 0
@@ -216,7 +219,8 @@ def test_the_board_counts_blocked_and_stalled_cameras() -> None:
     state = node_state(node, vitals)  # type: ignore[arg-type]
     assert state == NodeState(Status.DEGRADED, ("camera_blocked:office", "analysis_stalled:cam0"))
     assert board.line(node, state, vitals) == (  # type: ignore[arg-type]
-        "watchdog withheld: 1/3 cameras (office, cam0), cam0 analysis stalled 31 s, outbox 0"
+        "watchdog withheld: cameras 1/3 up (down: office, cam0), cam0 analysis stalled 31 s, "
+        "outbox 0"
     )
 
 
@@ -268,7 +272,7 @@ def test_pings_stop_while_a_stage_is_wedged_and_resume_after() -> None:
         assert not any("WATCHDOG" in m for m in during), during
         withheld = next(line for _, line in notifier.statuses() if "withheld" in line)
         assert withheld == (
-            "watchdog withheld: 2/3 cameras (cam1), cam1 analysis stalled 31 s, outbox 0"
+            "watchdog withheld: cameras 2/3 up (down: cam1), cam1 analysis stalled 31 s, outbox 0"
         )
         node.reading = Reading((Progress("analysis", "cam1", 6, 4),))
         assert wait_until(lambda: "WATCHDOG" in notifier.messages()[-1])
