@@ -8,9 +8,9 @@ when the chain itself is whole:
   public keys): the node signs after every :data:`CHECKPOINT_EVERY` records, at every
   heartbeat and at start. More records than that after the last checkpoint, or records
   after it spanning more than two heartbeat intervals, mean checkpoints were removed (or the
-  node could not write them: ``audit.checkpoint_failed`` in its log). An acknowledgement
-  chain exported by the receiver (its ``key_init`` names a receiver) is signed by count
-  only, so only the count applies to it.
+  node could not sign or write them: no usable key, ``audit.checkpoint_failed`` in its
+  log). An acknowledgement chain exported by the receiver (its ``key_init`` names a
+  receiver) is signed by count only, so only the count applies to it.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ def unsigned_problem(w: Walk, interval_s: float) -> str | None:
     after = f"after checkpoint seq {w.signed_seq}" if w.checkpoints else "and no checkpoint"
     cut = (
         f"checkpoints were removed: the log was cut or rewritten after seq {w.signed_seq} "
-        "(or the node could not write them: audit.checkpoint_failed in its log)"
+        "(or the node could not sign or write them: a missing key, audit.checkpoint_failed "
+        "in its log)"
     )
     if unsigned > CHECKPOINT_EVERY:
         return (
