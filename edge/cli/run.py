@@ -1,19 +1,25 @@
 """``edge run``: the node daemon (under systemd: Type=notify).
 
-A node that cannot start says why in one line of stderr per problem, naming the file, and exits
-2 (configuration) or 3 (state an operator must fix); the unit's ``RestartPreventExitStatus=``
-keeps systemd from restarting it into the same fault every few seconds.
+A configuration the node cannot run with (the file, or a certificate, directory or model it
+names) is one line of stderr per problem, naming the file, and exit 2; the unit's
+``RestartPreventExitStatus=2`` keeps systemd from restarting it into the same fault.
+
+The node's own state never stops it (life safety before evidence, docs/faults.md): a missing
+or swapped signing key, a damaged audit log, a corrupt outbox or a destination without its
+certificate leave it running degraded (``edge.node.node``); anything else that stops the
+build leaves its sensors, sirens and lamps running alone until the build succeeds
+(``edge.node.safety``). Signals: ``edge.node.signals``.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import os
+import sqlite3
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
+from typing import Any
 
 from edge.cli.common import EXIT_OK, EXIT_STATE, EXIT_USAGE, SubParsers, exit_if, load_or_exit
 from edge.core.errors import (
@@ -27,9 +33,6 @@ from edge.core.errors import (
     SensorError,
     TransportError,
 )
-
-if TYPE_CHECKING:
-    from edge.config.root import EdgeConfig
 
 _CONFIG_ERRORS = (ConfigurationError, DetectorError, TransportError)
 """Errors about what the config names: exit 2."""
@@ -51,8 +54,9 @@ def register(sub: SubParsers) -> None:
     p = sub.add_parser(
         "run",
         help="run the node daemon (under systemd: Type=notify)",
-        description="Run the node. Exit status: 0 stopped, 2 configuration problem, "
-        "3 node state an operator must fix (one line of stderr per problem).",
+        description="Run the node. Exit status: 0 stopped, 2 configuration problem (one line "
+        "of stderr per problem). A damaged node state (key, audit log, outbox, certificate) "
+        "does not stop it: it runs degraded and says why.",
     )
     p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
     p.add_argument(
@@ -64,51 +68,74 @@ def register(sub: SubParsers) -> None:
 
 
 def start_failure(exc: EdgeError) -> tuple[int, str]:
-    """The exit status for a node that could not be built because of *exc*, and what to do
-    (empty when the error's own message says it)."""
+    """The exit status for a node that could not be built because of *exc* (2 for the
+    configuration; 3 for its state, which ``edge run`` no longer exits for: the GPIO runs
+    alone meanwhile), and what to do (empty when the error's own message says it)."""
     code = EXIT_USAGE if isinstance(exc, _CONFIG_ERRORS) else EXIT_STATE
     advice = next((a for kind, a in _ADVICE if isinstance(exc, kind)), "an operator must fix it")
     return code, advice
 
 
+def _one_line(exc: BaseException, config: Path) -> str:
+    return " ".join(str(exc).replace("<node.toml>", str(config)).split()) or type(exc).__name__
+
+
 def handle(args: argparse.Namespace) -> int:
-    """Run the node until SIGTERM or SIGINT; SIGUSR1 silences the sirens."""
+    """Run the node until a stop signal (SIGTERM, SIGINT, ...); SIGUSR1 silences the sirens,
+    SIGHUP is ignored (``edge.node.signals``)."""
     from edge.config.preflight import preflight
     from edge.core import logs
-    from edge.node.enrolment import wait_for_enrolment
+    from edge.node.enrolment import forgiven, waiting_destinations
     from edge.node.node import Node
     from edge.node.notify import Notifier
+    from edge.node.safety import SafetyPanel, run_safely
+    from edge.node.signals import SignalDesk
     from edge.node.watchdog import run_until
 
+    stop = threading.Event()
+    current: list[Any] = []  # the node, or the safety panel: what SIGUSR1 silences
+
+    def silence() -> None:
+        for part in current[-1:]:
+            part.reset_sirens()
+
+    SignalDesk(stop, silence).install()  # first: no signal may kill the node from here on
     cfg = load_or_exit(args.config)
     logs.configure(cfg.logging.level, args.log_format or cfg.logging.format)
     log = logs.get_logger(__name__)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("node.signal", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-
-    def reload() -> tuple[EdgeConfig, list[str]]:  # the model loads once, in Node below
-        again = load_or_exit(args.config)
-        return again, preflight(again)
-
-    waited = wait_for_enrolment(reload, stop, Notifier())  # a node not enrolled yet waits
-    if waited is None:
-        return EXIT_OK
-    cfg, problems = waited
+    problems = forgiven(cfg, preflight(cfg), list(waiting_destinations(cfg)))
     exit_if(args.config, problems, EXIT_USAGE)
+    notifier = Notifier()
+
+    def build(gpio: SafetyPanel | None = None) -> Node:
+        return Node(cfg, gpio=gpio)
+
     try:
-        node = Node(cfg)
-    except EdgeError as e:
+        node = build()
+    except _CONFIG_ERRORS as e:
         code, advice = start_failure(e)
-        reason = " ".join(str(e).replace("<node.toml>", str(args.config)).split())
         tail = f"; {advice}" if advice else ""
-        print(f"{args.config}: cannot start: {reason or type(e).__name__}{tail}", file=sys.stderr)
+        print(f"{args.config}: cannot start: {_one_line(e, args.config)}{tail}", file=sys.stderr)
         return code
-    signal.signal(signal.SIGUSR1, lambda _s, _f: node.reset_sirens())  # silence the siren
-    run_until(node, stop, Notifier())
+    except (EdgeError, OSError, sqlite3.Error) as e:  # state: the GPIO runs alone meanwhile
+        why = _one_line(e, args.config)
+        advice = start_failure(e)[1] if isinstance(e, EdgeError) else ""
+        tail = f"; {advice}" if advice else ""
+        print(f"{args.config}: sensors and sirens only: {why}{tail}", file=sys.stderr)
+        try:
+            waited = run_safely(cfg, build, why, stop, notifier, on_panel=current.append)
+        except EdgeError as again:  # not even the GPIO: systemd restarts it (not exit 2)
+            print(f"{args.config}: cannot start: {_one_line(again, args.config)}", file=sys.stderr)
+            return EXIT_STATE
+        if waited is None:
+            return EXIT_OK
+        node = waited
+    current.append(node)
+    run_until(node, stop, notifier)
+    stuck = node.stopped_with
+    if stuck:  # their threads are daemons, but a wedged call may hold the interpreter's exit
+        log.warning("node.exit_forced", stuck=stuck)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK

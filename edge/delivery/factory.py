@@ -3,8 +3,11 @@ destination, and the books kept when a destination acknowledges."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
+from edge.config.transport import DestinationConfig
 from edge.delivery.ledger import DeliveryLedger
 from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox, limits_from
@@ -18,11 +21,17 @@ class Delivery:
     """Outbox, queue, ledger and links of one node."""
 
     def __init__(
-        self, cfg: EdgeConfig, audit: AuditLog, store: ClipStore, signer: Signer | None = None
+        self,
+        cfg: EdgeConfig,
+        audit: AuditLog,
+        store: ClipStore,
+        signer: Signer | None = None,
+        waiting: Collection[str] = (),
     ) -> None:
+        """*waiting*: destinations whose links are not built now (see :meth:`link`)."""
         o = cfg.outbox
-        self.outbox = Outbox(cfg.outbox_path, limits_from(o), reserve_bytes=o.reserve_bytes)
         policy = SharingPolicy(cfg.destinations)
+        self.outbox = Outbox(cfg.outbox_path, limits_from(o), reserve_bytes=o.reserve_bytes)
         self.queue = DeliveryQueue(
             self.outbox,
             policy,
@@ -33,18 +42,22 @@ class Delivery:
             node=cfg.node.id,
         )
         self.ledger = DeliveryLedger(self.outbox, audit, store)
-        self.links = [
-            MqttLink(
-                d,
-                cfg.node,
-                self.outbox,
-                window=o.max_inflight,
-                max_chunks_inflight=o.max_chunks_inflight,
-                on_ack=self.ledger.acknowledged,
-                refusal_retry_max_s=d.refusal_retry_max_s,
-            )
-            for d in cfg.destinations
-        ]
-        for link in self.links:
-            self.queue.on_put(link.wake)
-            self.queue.on_unstorable(link.dest.name, link.offer)
+        self._cfg = cfg
+        self.links = [self.link(d) for d in cfg.destinations if d.name not in waiting]
+
+    def link(self, d: DestinationConfig) -> MqttLink:
+        """The link to destination *d*, wired to the queue (built at start, or later for a
+        destination that waited for its files)."""
+        o = self._cfg.outbox
+        link = MqttLink(
+            d,
+            self._cfg.node,
+            self.outbox,
+            window=o.max_inflight,
+            max_chunks_inflight=o.max_chunks_inflight,
+            on_ack=self.ledger.acknowledged,
+            refusal_retry_max_s=d.refusal_retry_max_s,
+        )
+        self.queue.on_put(link.wake)
+        self.queue.on_unstorable(d.name, link.offer)
+        return link

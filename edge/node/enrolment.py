@@ -1,111 +1,141 @@
-"""A node that is not enrolled yet waits instead of failing. At first boot it made its TLS
-key and certificate request (``edge pki csr``); until the site CA's certificate is installed
-(``deploy/pki.yml``) it cannot reach the police broker. Meanwhile it says so: ``STATUS=`` for
-``systemctl status``, a log line, the status lamp blinking ``degraded``; it keeps feeding the
-watchdog, and starts as soon as the certificate (and the real config) are there."""
+"""A destination that cannot start yet waits for its files; the rest of the node runs.
+
+At first boot the node made its TLS key and certificate request (``edge pki csr``); until the
+site CA signs it (``deploy/pki.yml``) there is no certificate, and a node whose second
+destination's certificate is emptied or deleted is in the same state for that destination.
+Neither stops the node: sensors, sirens, the lamp, the cameras and every other destination
+run, events are queued for the waiting destination as for any other, and its files are
+looked at again every second. It starts as soon as they are usable; meanwhile the heartbeat,
+``STATUS=`` and the log name it and the file (``destination_waiting:police:/etc/.../node.crt``).
+
+Waiting means: the client certificate or its key is missing, empty (the first-boot unit's
+placeholder for ``LoadCredential=``) or unreadable. Its other TLS problems (the site CA that
+comes with the certificate) are forgiven while it waits; files that are there but wrong at
+start are a configuration error as before (exit 2).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
+from edge.config.preflight import tls_problems
 from edge.config.root import EdgeConfig
+from edge.config.transport import DestinationConfig
+from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
-from edge.node.notify import Notifier
-from edge.sensors.outputs import Status, StatusLed
-from edge.sensors.pins import make_pin_factory
+from edge.node.degraded import Degraded
 
 log = get_logger(__name__)
 
-POLL_S = 5.0
-"""How often a waiting node looks for its certificate."""
+HINT = "its request is beside the key: sign it with deploy/pki.yml (edge pki sign)"
 
 
-def _absent(path: Path) -> bool:
-    """No file, or the empty placeholder the first-boot unit leaves for systemd's
-    ``LoadCredential=``."""
+def _unready(path: Path, what: str) -> str | None:
+    """Why the file *path* cannot be used yet, naming it, or None."""
     try:
-        return path.stat().st_size == 0
-    except FileNotFoundError:
-        return True
+        if path.stat().st_size == 0:
+            return f"empty {what} {path}"
+        with path.open("rb"):
+            pass
+    except (FileNotFoundError, NotADirectoryError):
+        return f"no {what} at {path}"
+    except OSError as e:
+        return f"cannot read {what} {path}: {e.strerror or e}"
+    return None
 
 
-def missing_certificates(cfg: EdgeConfig) -> list[Path]:
-    """Client certificates the config names that are not there (or empty placeholders)
-    although their key is: the node made its key and request and waits for the signed
-    certificate."""
-    out = []
+def files_missing(dest: DestinationConfig) -> tuple[Path, str] | None:
+    """The first client certificate or key file of *dest* that is missing, empty or
+    unreadable, and why; None when both are there (or it uses none)."""
+    tls = dest.tls
+    if tls is None or tls.cert is None or tls.key is None:
+        return None
+    for path, what in ((Path(tls.cert), "certificate"), (Path(tls.key), "key")):
+        why = _unready(path, what)
+        if why is not None:
+            return path, why
+    return None
+
+
+def waiting_destinations(cfg: EdgeConfig) -> dict[str, tuple[Path, str]]:
+    """The destinations that wait for their files: name -> (file, why)."""
+    out = {}
     for dest in cfg.destinations:
-        tls = dest.tls
-        waiting = tls and tls.cert and tls.key and Path(tls.key).exists()
-        if waiting and tls and tls.cert and _absent(Path(tls.cert)):
-            out.append(Path(tls.cert))
+        missing = files_missing(dest)
+        if missing is not None:
+            out[dest.name] = missing
     return out
 
 
-def awaiting_enrolment(cfg: EdgeConfig, problems: Sequence[str]) -> list[Path]:
-    """The certificates the node waits for, when they (and the site CA's certificate that
-    comes with them) are its only problems; else [] (a real configuration fault)."""
-    missing = missing_certificates(cfg)
-    if missing and all(".tls." in p for p in problems):
-        return missing
-    return []
-
-
-def _factory(cfg: EdgeConfig) -> Any:
-    try:
-        return make_pin_factory(cfg)
-    except Exception as e:  # no GPIO here: the lamps are skipped, the node still waits
-        log.warning("enrolment.gpio_unavailable", error=str(e))
-        return None
-
-
-def _lamps(cfg: EdgeConfig, pin_factory: Any) -> list[StatusLed]:
-    lamps = []
-    for output in cfg.outputs:
-        if output.kind == "status_led":
-            try:
-                lamps.append(StatusLed(output, pin_factory))
-            except Exception as e:  # no GPIO here must not stop the wait
-                log.warning("enrolment.lamp_unavailable", output=output.name, error=str(e))
-    return lamps
-
-
-def wait_for_enrolment(
-    reload: Callable[[], tuple[EdgeConfig, list[str]]],
-    stop: threading.Event,
-    notifier: Notifier,
-    *,
-    pin_factory: Any = None,
-    poll_s: float = POLL_S,
-) -> tuple[EdgeConfig, list[str]] | None:
-    """Wait while the node awaits its certificate. *reload* reads the config and its
-    preflight problems again (``site.yml`` replaces both). Returns them once the node is
-    no longer waiting (ready, or a real fault for the caller to report), or None on *stop*."""
-    cfg, problems = reload()
-    missing = awaiting_enrolment(cfg, problems)
-    if not missing:
-        return cfg, problems
-    lamps = _lamps(cfg, pin_factory if pin_factory is not None else _factory(cfg))
-    for lamp in lamps:
-        lamp.show(Status.DEGRADED)
-    status = (
-        f"waiting for enrolment: no certificate at {missing[0]}; its request is beside the "
-        "key: sign it with deploy/pki.yml (edge pki sign)"
+def forgiven(cfg: EdgeConfig, problems: Sequence[str], waiting: Sequence[str]) -> list[str]:
+    """*problems* (preflight's) less the TLS problems of the destinations that wait."""
+    prefixes = tuple(
+        f"destinations[{i}].tls." for i, d in enumerate(cfg.destinations) if d.name in waiting
     )
-    log.warning("node.awaiting_enrolment", missing=[str(m) for m in missing])
-    notifier.notify(READY=1, STATUS=status)
-    try:
-        while not stop.wait(min(poll_s, notifier.ping_interval or poll_s)):
-            notifier.notify(WATCHDOG=1)
-            cfg, problems = reload()
-            if not awaiting_enrolment(cfg, problems):
-                log.info("node.enrolled", problems=len(problems))
-                notifier.notify(STATUS="enrolled: starting")
-                return cfg, problems
-        return None
-    finally:
-        for lamp in lamps:
-            lamp.close()
+    return [p for p in problems if not (prefixes and p.startswith(prefixes))]
+
+
+def reason(name: str, path: Path) -> str:
+    """The heartbeat reason of a waiting destination (it names the file)."""
+    return f"destination_waiting:{name}:{path}"
+
+
+class PendingLinks:
+    """Destinations waiting for their files. :meth:`check` (a housekeeping chore, every
+    second) starts each one with *start_link* once its files are usable."""
+
+    def __init__(
+        self,
+        cfg: EdgeConfig,
+        waiting: dict[str, tuple[Path, str]],
+        start_link: Callable[[DestinationConfig], object],
+        degraded: Degraded,
+    ) -> None:
+        self.start_link = start_link
+        self.degraded = degraded
+        self.pending = {d.name: d for d in cfg.destinations if d.name in waiting}
+        self._index = {d.name: i for i, d in enumerate(cfg.destinations)}
+        self._lock = threading.Lock()
+        for name, (path, why) in waiting.items():
+            self._report(name, path, why)
+
+    def _report(self, name: str, path: Path, why: str) -> None:
+        self.degraded.set(
+            f"destination:{name}",
+            reason(name, path),
+            destination=name,
+            path=str(path),
+            problem=why,
+            note=f"the rest of the node runs; events are queued for {name}; {HINT}",
+        )
+
+    def _problem(self, dest: DestinationConfig) -> tuple[Path, str] | None:
+        missing = files_missing(dest)
+        if missing is not None or dest.tls is None:
+            return missing
+        found = tls_problems(f"destinations[{self._index[dest.name]}].tls", dest.tls)
+        if not found:
+            return None
+        return Path(dest.tls.cert or dest.tls.ca), " ".join(found[0].split())
+
+    def check(self) -> None:
+        """Start every waiting destination whose files are usable now. Never raises."""
+        with self._lock:
+            for name, dest in list(self.pending.items()):
+                try:
+                    problem = self._problem(dest)
+                    if problem is not None:
+                        self._report(name, *problem)
+                        continue
+                    self.start_link(dest)
+                except (EdgeError, OSError) as e:
+                    self._report(name, Path((dest.tls and dest.tls.cert) or name), str(e))
+                    continue
+                except Exception:
+                    log.exception("destination.start_failed", destination=name)
+                    continue
+                del self.pending[name]
+                self.degraded.clear(f"destination:{name}", destination=name)
+                log.info("destination.ready", destination=name)

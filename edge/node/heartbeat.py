@@ -16,7 +16,7 @@ from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox
 from edge.events.sink import EventSink
 from edge.evidence.audit import AuditLog
-from edge.evidence.keys import NodeKey
+from edge.evidence.keyslot import KeySlot
 from edge.node.camera import CameraWorker
 from edge.node.status import NodeState
 from edge.sensors.contacts import ContactInput
@@ -46,7 +46,7 @@ class HealthSource(Protocol):
     sensors: list[ContactInput]
     links: list[MqttLink]
     audit: AuditLog
-    key: NodeKey
+    key: KeySlot
     started_mono: float
 
     sink: EventSink
@@ -124,5 +124,5 @@ def report(node: HealthSource) -> dict[str, Any]:
         },
         "links": {link.dest.name: link_health(link) for link in node.links},
         "audit_head": node.audit.head,
-        "key_id": node.key.id,
+        "key_id": node.key.id or None,  # None: no usable signing key (see reasons)
     }

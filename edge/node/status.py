@@ -3,6 +3,7 @@ heartbeat, the log)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,12 +36,16 @@ class Parts(Protocol):
     outbox: Outbox
 
 
-def node_state(node: Parts, vitals: Vitals | None = None) -> NodeState:
+def node_state(
+    node: Parts, vitals: Vitals | None = None, standing: Sequence[str] = ()
+) -> NodeState:
     """Alarm (a siren sounds), offline (a link is down), degraded (something is wrong but
     alerts still go out) or healthy; with a short reason for each fault found. *vitals*
     (:mod:`edge.node.liveness`) adds ``analysis_stalled:CAM``, ``service_stalled:NAME`` and
-    ``service_dead:NAME``: a wedged node shows degraded until systemd restarts it."""
-    reasons: list[str] = []
+    ``service_dead:NAME``: a wedged node shows degraded until systemd restarts it.
+    *standing*: what the node runs without (``edge.node.degraded``, the audit log's breaks),
+    first."""
+    reasons: list[str] = list(standing)
     if node.outbox.recovered is not None:
         reasons.append("outbox_recovered")
     if node.sink.fault is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from edge.core.lifecycle import ServiceHealth
 from edge.core.logs import get_logger
@@ -31,6 +31,15 @@ TICK_S = 1.0
 """How often the loop looks at the node (pings are due every ping interval)."""
 
 
+@runtime_checkable
+class Standing(Protocol):
+    """A node that runs without some of its parts says which (``Node.standing``)."""
+
+    def standing(self) -> list[str]:
+        """Reasons for what the node runs without (they lead the status line)."""
+        ...
+
+
 class Runnable(Parts, Protocol):
     """What the watchdog loop needs of a node: its parts (for the status line), its liveness
     check, start and stop."""
@@ -40,7 +49,7 @@ class Runnable(Parts, Protocol):
     def start(self) -> None:
         """Start everything."""
 
-    def stop(self) -> None:
+    def stop(self) -> object:
         """Stop everything."""
 
 
@@ -96,7 +105,8 @@ def _check(node: Runnable) -> Vitals:
 def _line(board: StatusBoard, node: Runnable, vitals: Vitals) -> str | None:
     """The status line, or None when it cannot be made now (logged; the watchdog goes on)."""
     try:
-        return board.line(node, node_state(node, vitals), vitals)
+        standing = node.standing() if isinstance(node, Standing) else ()
+        return board.line(node, node_state(node, vitals, standing), vitals)
     except Exception:
         log.exception("watchdog.status_failed")
         return None

@@ -1,30 +1,26 @@
-"""A node whose certificate is not installed yet (first boot made its key and request) waits,
-says so and blinks its lamp, then starts once the certificate is there; any other fault is
-still reported at once."""
+"""A destination whose client certificate (or key) is not there yet waits for it while the rest
+of the node runs: a node not enrolled yet (first boot made its key and request) runs its
+sensors and sirens, says what it waits for, and connects once the certificate is installed.
+Files that are there but wrong are still a configuration error (exit 2)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from nodecfg import file_camera, node_config, tls_destination
-from structlog.testing import capture_logs
+from conftest import Subscribe
+from nodecfg import node_config, tls_destination
+from pinned import PinnedNode, smoke_node
 
 from edge.config.loader import loads
 from edge.config.preflight import preflight
-from edge.config.root import EdgeConfig
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
-from edge.node.enrolment import awaiting_enrolment, wait_for_enrolment
-from edge.node.notify import Notifier
-
-LAMP = '[gpio]\nfactory = "mock"\n[[outputs]]\nname = "lamp"\nkind = "status_led"\npin = 22\n'
+from edge.node.enrolment import forgiven, waiting_destinations
 
 
 def _pending(tmp_path: Path, node_cert: CertPair) -> CertPair:
@@ -36,98 +32,68 @@ def _pending(tmp_path: Path, node_cert: CertPair) -> CertPair:
     return pair
 
 
-def _config(tmp_path: Path, broker: LocalBroker, ca: DemoCA, pair: CertPair, **kw: str) -> str:
-    return node_config(tmp_path / "data", "gudang-01", "semarang", extra=kw.get("extra", ""),
-                       destinations=[tls_destination(broker, ca, pair)],
-                       cameras=kw.get("cameras", ()) and [kw["cameras"]])  # fmt: skip
-
-
-def test_only_a_missing_certificate_beside_its_key_means_waiting(
+def test_a_destination_waits_while_its_certificate_or_key_is_missing_or_empty(
     tmp_path: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair
 ) -> None:
-    """Key present, certificate missing or an empty placeholder: waiting for it. Key
-    missing too, or another fault
-    (a missing model file): not waiting, the fault is reported."""
+    """Certificate missing or an empty placeholder, or the key missing: the destination waits
+    (naming the file) and its TLS problems are forgiven at start; both there: no wait, and
+    a certificate that does not belong to the key is a configuration problem again."""
     pair = _pending(tmp_path, node_cert)
-    cfg = loads(_config(tmp_path, broker, ca, pair))
-    assert awaiting_enrolment(cfg, preflight(cfg)) == [pair.cert]
-    pair.cert.write_bytes(b"")  # the first-boot unit's placeholder: still waiting
-    assert awaiting_enrolment(cfg, preflight(cfg)) == [pair.cert]
+    cfg = loads(
+        node_config(tmp_path / "data", "n1", destinations=[tls_destination(broker, ca, pair)])
+    )
+    assert waiting_destinations(cfg) == {"police": (pair.cert, f"no certificate at {pair.cert}")}
+    assert preflight(cfg) and forgiven(cfg, preflight(cfg), ["police"]) == []
+    pair.cert.write_bytes(b"")  # the first-boot unit's placeholder
+    assert waiting_destinations(cfg) == {"police": (pair.cert, f"empty certificate {pair.cert}")}
+    shutil.copy(node_cert.cert, pair.cert)
     pair.key.unlink()
-    assert awaiting_enrolment(cfg, preflight(cfg)) == []
+    assert waiting_destinations(cfg) == {"police": (pair.key, f"no key at {pair.key}")}
     shutil.copy(node_cert.key, pair.key)
     os.chmod(pair.key, 0o600)
-    bad = loads(_config(tmp_path, broker, ca, pair, extra='[detector]\nbackend = "onnx"\n'
-                        f'model = "{tmp_path / "missing.onnx"}"\n'))  # fmt: skip
-    assert awaiting_enrolment(bad, preflight(bad)) == []
+    assert waiting_destinations(cfg) == {}
+    assert preflight(cfg) == []
+    other = ca.issue("another-node")
+    shutil.copy(other.cert, pair.cert)
+    assert waiting_destinations(cfg) == {}
+    assert any("does not belong to the certificate" in p for p in preflight(cfg))
 
 
-def test_the_wait_reports_blinks_and_ends_when_the_certificate_arrives(
+def test_edge_run_without_its_certificate_runs_and_connects_once_it_is_installed(
+    tmp_path: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair, subscribe: Subscribe
+) -> None:
+    """The daemon of a node not enrolled yet is ready (sensors and sirens running), says it
+    waits for the certificate and names it; the certificate installed, it connects to the
+    police within seconds; SIGTERM stops it, 0."""
+    pair = _pending(tmp_path, node_cert)
+    config = tmp_path / "node.toml"
+    config.write_text(smoke_node(tmp_path / "data", "enrol-1", broker, ca, pair))
+    police = subscribe("warehouse/safe/enrol-1/#", client_id="enrol-1-watch")
+    node = PinnedNode(config).start()
+    try:
+        assert node.wait_status(f"destination_waiting:police:{pair.cert}", 60), node.tail()
+        waiting = node.records("node.degraded")
+        assert waiting and "edge pki sign" in waiting[0]["note"]
+        shutil.copy(node_cert.cert, pair.cert)
+        assert police.wait_for(lambda m: any(b'"online"' in x.payload for x in m), 15)
+        assert node.wait_record("destination.ready", 5)
+    finally:
+        node.send(signal.SIGTERM)
+        assert node.wait(30) == 0, node.tail()
+
+
+def test_a_certificate_of_another_key_still_exits_2(
     tmp_path: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair
 ) -> None:
-    """STATUS says what the node waits for, the lamp blinks degraded, the watchdog is fed;
-    once the certificate is installed the wait returns a config with no problems."""
+    """Files that are there but do not fit each other are a configuration problem: one line,
+    exit 2 (systemd does not restart it)."""
     pair = _pending(tmp_path, node_cert)
-    path = tmp_path / "node.toml"
-    path.write_text(_config(tmp_path, broker, ca, pair, extra=LAMP))
-    sock = tmp_path / "notify.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(str(sock))
-    server.settimeout(10)
-    notifier = Notifier({"NOTIFY_SOCKET": str(sock), "WATCHDOG_USEC": "200000"})
-    result: list[tuple[EdgeConfig, list[str]] | None] = []
-
-    def reload() -> tuple[EdgeConfig, list[str]]:
-        cfg = loads(path.read_text())
-        return cfg, preflight(cfg)
-
-    with capture_logs() as logs:
-        waiter = threading.Thread(
-            target=lambda: result.append(
-                wait_for_enrolment(reload, threading.Event(), notifier, poll_s=0.1)
-            )
-        )
-        waiter.start()
-        first = server.recv(500).decode()
-        assert (
-            "READY=1" in first and f"waiting for enrolment: no certificate at {pair.cert}" in first
-        )
-        assert server.recv(100) == b"WATCHDOG=1"
-        shutil.copy(node_cert.cert, pair.cert)
-        waiter.join(10)
-    server.close()
-    assert result and result[0] is not None and result[0][1] == []
-    assert any(e["event"] == "status_led" and e["status"] == "degraded" for e in logs)
-
-
-def test_edge_run_waits_then_starts_and_stops_on_sigterm(
-    tmp_path: Path, videos: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair
-) -> None:
-    """The daemon without its certificate is ready and waiting (not failed, so systemd does
-    not restart it); the certificate installed, it starts the node; SIGTERM stops it, 0."""
-    pair = _pending(tmp_path, node_cert)
-    path = tmp_path / "node.toml"
-    cam = file_camera("hall", videos / "preview_people-detection.gif")
-    path.write_text(_config(tmp_path, broker, ca, pair, cameras=cam))
-    sock = tmp_path / "notify.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(str(sock))
-    server.settimeout(30)
-    env = {**os.environ, "NOTIFY_SOCKET": str(sock)}
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "run", "--config", str(path)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        assert "waiting for enrolment" in server.recv(500).decode()
-        assert proc.poll() is None
-        shutil.copy(node_cert.cert, pair.cert)
-        seen = ""
-        while "STATUS=running" not in seen:
-            seen += server.recv(500).decode()
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        server.close()
-    assert proc.returncode == 0, err.decode()[-2000:]
-    assert "enrolled: starting" in seen
+    shutil.copy(ca.issue("someone-else").cert, pair.cert)
+    config = tmp_path / "node.toml"
+    config.write_text(
+        node_config(tmp_path / "data", "n2", destinations=[tls_destination(broker, ca, pair)])
+    )
+    done = subprocess.run([sys.executable, "-m", "edge", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "does not belong to the certificate" in done.stderr
