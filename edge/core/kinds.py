@@ -24,6 +24,9 @@ class Kind(StrEnum):
     SENSOR_FAULT = "sensor_fault"
     CLIP_LOST = "clip_lost"
     """A clip that could not be made (``data``: its time range and why); INSTANT."""
+    OUTBOX_RECOVERED = "outbox_recovered"
+    """The outbox file was damaged or lost and rebuilt (``data``: recovered, lost, lost_ids,
+    reason, kept_as); INSTANT, alarm class."""
     NODE_HEALTH = "node_health"
 
 

@@ -6,6 +6,13 @@ it over; the sender thread drains them. Reason codes below 0x80 are successes (0
 the heartbeat can say nobody listens); from 0x80 on the broker refused the message, which
 stays in the outbox (:mod:`edge.delivery.refusals`). MQTT 3.1.1 PUBACKs carry no reason:
 always a success, even when the broker dropped the message.
+
+What follows a delivery is kept by the link's :class:`Books`: by default the outbox forgets
+the message (:class:`OutboxBooks`); on a node the ledger first writes its audit record
+(``edge.delivery.ledger``). A message whose books cannot be closed yet (a full disk) stays
+in the outbox, is not sent again meanwhile (:meth:`Books.unsettled`), and is closed later:
+nothing delivered is forgotten in memory only. A message sent from memory (one the outbox
+could not store: sequence number 0) has no books: its stored copy goes later.
 """
 
 from __future__ import annotations
@@ -13,10 +20,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
 
+from edge.core.errors import OutboxError
+from edge.core.logs import get_logger
 from edge.delivery.linkstats import LinkStats
+from edge.delivery.memory import MemoryOffers
 from edge.delivery.message import Pending
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
@@ -28,6 +38,63 @@ FAILURE = 0x80
 
 Inflight = dict[int, tuple[Pending, float]]
 """The sender's messages awaiting PUBACK: packet id -> (message, sent at, monotonic)."""
+
+log = get_logger(__name__)
+
+
+class Books(Protocol):
+    """What is done with a delivered message (the ledger on a node)."""
+
+    def acknowledged(self, destination: str, delivered: list[Pending]) -> None:
+        """*destination* has *delivered*: close their books (now or later)."""
+        ...
+
+    def unsettled(self, destination: str) -> Collection[int]:
+        """Sequence numbers delivered to *destination* whose books are still open: kept in
+        the outbox, not to be sent again."""
+        ...
+
+    def retry(self) -> int:
+        """Try again to close what is open; returns how many were closed."""
+        ...
+
+
+class OutboxBooks:
+    """Books of a link without a ledger: the outbox forgets what was delivered; what it
+    cannot forget now (a full disk) is tried again on the next acknowledgement."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self._open: dict[str, set[int]] = {}
+        self._lock = threading.Lock()
+
+    def acknowledged(self, destination: str, delivered: list[Pending]) -> None:
+        """Forget *delivered* (stored ones) in the outbox for *destination*."""
+        with self._lock:
+            self._open.setdefault(destination, set()).update(p.seq for p in delivered if p.seq)
+        self.retry()
+
+    def unsettled(self, destination: str) -> Collection[int]:
+        """Delivered to *destination*, not yet forgotten by the outbox."""
+        with self._lock:
+            return set(self._open.get(destination, ()))
+
+    def retry(self) -> int:
+        """Forget in the outbox what is still open; returns how many were."""
+        done = 0
+        with self._lock:
+            for destination, seqs in self._open.items():
+                if not seqs:
+                    continue
+                try:
+                    self.outbox.ack(destination, sorted(seqs))
+                except OutboxError as e:
+                    log.error("mqtt.ack_not_recorded", destination=destination,
+                              waiting=len(seqs), error=str(e))  # fmt: skip
+                    continue
+                done += len(seqs)
+                seqs.clear()
+        return done
 
 
 class PubAcks:
@@ -43,9 +110,13 @@ class PubAcks:
         *,
         wake: threading.Event,
         on_ack: Callable[[str, list[Pending]], None] | None = None,
+        books: Books | None = None,
+        memory: MemoryOffers | None = None,
     ) -> None:
         self.destination = destination
         self.outbox = outbox
+        self.books: Books = books if books is not None else OutboxBooks(outbox)
+        self.memory = memory
         self.stats = stats
         self.packets = packets
         self.refusals = refusals
@@ -77,6 +148,9 @@ class PubAcks:
                 continue  # from an earlier connection: it will be sent again
             pending, sent = inflight.pop(mid)
             self.packets.delivered(pending.message.id)  # it crossed the wire either way
+            if not pending.seq:  # sent from memory: no books (its stored copy has them)
+                self._from_memory(pending, code, reason)
+                continue
             if code >= FAILURE:
                 self.refusals.refused(pending, code, reason, now)
                 self._wake.set()  # room in the window for the other classes
@@ -87,8 +161,17 @@ class PubAcks:
             self.stats.ack_latency_s.append(now - sent)
             self.refusals.accepted(pending)
         if done:
-            self.outbox.ack(self.destination, [p.seq for p in done])
+            self.books.acknowledged(self.destination, done)  # audit, then out of the outbox
             self.stats.acked += len(done)
             if self._on_ack:
                 self._on_ack(self.destination, done)
             self._wake.set()
+
+    def _from_memory(self, pending: Pending, code: int, reason: str) -> None:
+        if code >= FAILURE:
+            self.stats.rejected += 1
+            self.stats.refusals[reason] += 1
+            if self.memory is not None:
+                self.memory.unsent(pending.message.id)
+        elif self.memory is not None:
+            self.memory.delivered(pending.message.id)

@@ -2,20 +2,25 @@
 went where, and stored files that may now leave first (a clip once its manifest and every
 chunk reached every destination; a snapshot once it reached them).
 
-The outbox has already forgotten an acknowledged message when its audit record is written:
-a record that cannot be written (a full disk) waits in memory, in order, and is written by
-the next acknowledgement or by housekeeping (:meth:`DeliveryLedger.retry`)."""
+The audit record comes first, then the outbox forgets the message: a message leaves the
+outbox only once its record is on disk. A record that cannot be written (a full disk)
+keeps its message in the outbox, not to be sent again meanwhile (:meth:`unsettled`), and is
+written, in order, by the next acknowledgement or by housekeeping (:meth:`retry`). A kill in
+between loses nothing: the message is still in the outbox and goes again after the restart
+(receivers drop the duplicate by id), and its record is written then.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import threading
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from edge.clips.store import ClipStore
-from edge.core.errors import EdgeError
+from edge.core.errors import EdgeError, OutboxError
 from edge.core.logs import get_logger
 from edge.delivery.ids import MessageId, Part
 from edge.delivery.message import OutboxMessage, Pending
@@ -25,8 +30,10 @@ from edge.evidence.audit import AuditLog
 log = get_logger(__name__)
 
 MAX_UNRECORDED = 100_000
-"""Audit records kept in memory while they cannot be written; beyond it the oldest go
-(counted in ``lost``)."""
+"""Delivered messages whose records wait, tracked in memory; beyond it the oldest is let go
+of: it stays in the outbox and is simply sent (and recorded) again later."""
+LOG_EVERY_S = 60.0
+"""A record that keeps failing is logged at most this often (with the count waiting)."""
 
 
 def sha256_of(m: OutboxMessage) -> str:
@@ -38,16 +45,22 @@ def sha256_of(m: OutboxMessage) -> str:
 
 
 class DeliveryLedger:
-    """Keeps the books when a destination acknowledges messages (a link's ``on_ack``)."""
+    """Keeps the books when a destination acknowledges messages (a link's ``Books``)."""
 
     def __init__(self, outbox: Outbox, audit: AuditLog, store: ClipStore) -> None:
         self.outbox = outbox
         self.audit = audit
         self.store = store
         self.lost = 0
-        """Audit records dropped because memory for unwritten ones was full."""
-        self._unrecorded: deque[tuple[str, OutboxMessage]] = deque()
+        """Audit records given up (always 0 now: a message leaves only once recorded)."""
+        self.released = 0
+        """Delivered messages let go of past :data:`MAX_UNRECORDED` (they go again)."""
+        self._unrecorded: deque[tuple[str, Pending]] = deque()
+        self._unacked: dict[str, dict[int, Pending]] = {}  # recorded, not yet out of the outbox
+        self._open: dict[str, set[int]] = {}
         self._lock = threading.Lock()
+        self._logged_at = 0.0
+        self._logged: str | None = None
 
     @property
     def unrecorded(self) -> int:
@@ -55,15 +68,69 @@ class DeliveryLedger:
         with self._lock:
             return len(self._unrecorded)
 
-    def acknowledged(self, destination: str, delivered: Sequence[Pending]) -> None:
-        """*destination* acknowledged *delivered*: audit each, free what every destination
-        now has."""
+    def unsettled(self, destination: str) -> Collection[int]:
+        """Delivered to *destination*, still in the outbox until their books are closed."""
         with self._lock:
-            self._unrecorded.extend((destination, p.message) for p in delivered)
+            return set(self._open.get(destination, ()))
+
+    def acknowledged(self, destination: str, delivered: Sequence[Pending]) -> None:
+        """*destination* acknowledged *delivered*: audit each, then free what every
+        destination now has."""
+        with self._lock:
+            held = self._open.setdefault(destination, set())
+            for p in delivered:
+                if p.seq and p.seq in held:
+                    continue  # its books are already open
+                self._unrecorded.append((destination, p))
+                if p.seq:
+                    held.add(p.seq)
             while len(self._unrecorded) > MAX_UNRECORDED:
-                self._unrecorded.popleft()
-                self.lost += 1
+                dest, old = self._unrecorded.popleft()
+                self._open.get(dest, set()).discard(old.seq)
+                self.released += 1
         self.retry()
+
+    def retry(self) -> int:
+        """Write the audit records that wait, oldest first, then take their messages out of
+        the outbox; returns how many records were written."""
+        written, settled = 0, []
+        with self._lock:
+            while self._unrecorded:
+                destination, p = self._unrecorded[0]
+                m = p.message
+                try:
+                    self.audit.append(
+                        "shared", m.kind, m.id, destination, sha256_of(m), topic=m.topic
+                    )
+                except (OSError, EdgeError) as e:
+                    self._failing("audit.record_waits", len(self._unrecorded), e)
+                    break
+                self._unrecorded.popleft()
+                self._unacked.setdefault(destination, {})[p.seq] = p
+                written += 1
+            for destination, items in self._unacked.items():
+                if not items:
+                    continue
+                try:
+                    self.outbox.ack(destination, sorted(items))
+                except OutboxError as e:
+                    self._failing("outbox.ack_waits", len(items), e)
+                    continue
+                settled += list(items.values())
+                self._open.get(destination, set()).difference_update(items)
+                items.clear()
+        if settled:
+            self._freed(settled)
+        return written
+
+    def _failing(self, what: str, waiting: int, e: BaseException) -> None:
+        now = time.monotonic()
+        if str(e) != self._logged or now - self._logged_at >= LOG_EVERY_S:
+            log.error(what, waiting=waiting, error=str(e))
+            self._logged, self._logged_at = str(e), now
+
+    def _freed(self, delivered: Sequence[Pending]) -> None:
+        """Files whose every message left the outbox may leave the clip store first."""
         clips: set[str] = set()
         for p in delivered:
             mid = MessageId.parse(p.message.id)
@@ -75,23 +142,6 @@ class DeliveryLedger:
             if self.outbox.remaining(MessageId.clip_prefix(clip_id)) == 0:
                 self._delivered(clip_id)
                 self._delivered(f"{clip_id}.manifest")
-
-    def retry(self) -> int:
-        """Write the audit records that wait, oldest first; returns how many were written."""
-        written = 0
-        with self._lock:
-            while self._unrecorded:
-                destination, m = self._unrecorded[0]
-                try:
-                    self.audit.append(
-                        "shared", m.kind, m.id, destination, sha256_of(m), topic=m.topic
-                    )
-                except (OSError, EdgeError) as e:
-                    log.error("audit.record_waits", waiting=len(self._unrecorded), error=str(e))
-                    break
-                self._unrecorded.popleft()
-                written += 1
-        return written
 
     def _delivered(self, item_id: str) -> None:
         try:

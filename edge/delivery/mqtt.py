@@ -19,8 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig
@@ -28,14 +26,23 @@ from edge.core.backoff import Backoff
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.delivery import topics
-from edge.delivery.acks import Inflight, PubAcks
+from edge.delivery.acks import Books, Inflight, PubAcks
 from edge.delivery.bandwidth import TokenBucket
 from edge.delivery.goodbye import say_offline
 from edge.delivery.linkstats import LinkStats
+from edge.delivery.memory import MemoryOffers
 from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.mqtt_client import new_client, refusal, session_options, set_will, status_payload
+from edge.delivery.mqtt_client import (
+    new_client,
+    publish_properties,
+    refusal,
+    session_options,
+    set_will,
+    status_payload,
+)
 from edge.delivery.outbox import Outbox
 from edge.delivery.packet_limit import PacketLimit
+from edge.delivery.reconnects import ReconnectLog
 from edge.delivery.refusals import RETRY_MAX_S, Refusals
 from edge.delivery.takeover import TakeoverWatch
 from edge.delivery.tls import TlsSetupError, client_context, explain
@@ -57,6 +64,7 @@ class MqttLink(Worker):
         backoff: Backoff | None = None,
         on_ack: Callable[[str, list[Pending]], None] | None = None,
         refusal_retry_max_s: float = RETRY_MAX_S,
+        books: Books | None = None,
     ) -> None:
         super().__init__(f"mqtt-{dest.name}")
         self.dest = dest
@@ -78,7 +86,9 @@ class MqttLink(Worker):
         self._client: mqtt.Client | None = None
         self._generation = 0
         self._accepted = 0  # the last generation the broker accepted (CONNACK)
-        self._offered: OutboxMessage | None = None
+        self.memory = MemoryOffers()  # what the outbox could not store: sent from memory
+        self._reconnects = ReconnectLog(dest.name)
+        self._lost: tuple[str, bool] = ("connection lost", False)  # why, and was it accepted
         self.refusals = Refusals(dest.name, self.stats, self.root, retry_max_s=refusal_retry_max_s)
         self._acks = PubAcks(
             dest.name,
@@ -88,6 +98,8 @@ class MqttLink(Worker):
             self.refusals,
             wake=self._wake,
             on_ack=on_ack,
+            books=books,
+            memory=self.memory,
         )
         if dest.allow_insecure:
             log.warning(
@@ -127,10 +139,10 @@ class MqttLink(Worker):
         return bool(self.threads) and self.health().alive
 
     def offer(self, message: OutboxMessage) -> None:
-        """A message the outbox could not store (a heartbeat on a full disk): sent once when
-        connected, from memory, newest wins. Nothing that must not be lost goes this way."""
-        self._offered = message
-        self._wake.set()
+        """A message the outbox could not store (a full disk): sent once from memory as soon
+        as connected (:mod:`edge.delivery.memory`); its sender keeps it until it is stored."""
+        if self.memory.offer(message):
+            self._wake.set()
 
     def wake(self) -> None:
         """Tell the sender that the outbox has something new."""
@@ -161,12 +173,12 @@ class MqttLink(Worker):
 
     def _make_on_connect(self, generation: int) -> Callable[..., None]:
         def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-            if reason.is_failure:
+            if reason.is_failure:  # logged with the attempt (rate-limited)
                 self.stats.last_error = f"broker refused connection: {reason}"
-                log.error("mqtt.refused", destination=self.dest.name, reason=str(reason))
                 client.disconnect()
                 return
             self.stats.connects += 1
+            self._reconnects.connected()
             self.stats.last_error = self._takeover.note  # None unless the id seems taken
             self._takeover.connected(time.monotonic())
             self._backoff.reset()
@@ -225,7 +237,13 @@ class MqttLink(Worker):
             self._wake.set()
             if clean_exit:
                 return
-            self._stop.wait(self._retry_delay())
+            delay = self._retry_delay()
+            why, accepted = self._lost
+            if accepted:
+                self._reconnects.lost(why, delay)
+            else:
+                self._reconnects.failed(why, delay)
+            self._stop.wait(delay)
 
     def _retry_delay(self) -> float:
         """The wait after a lost connection: long while another client takes our id."""
@@ -251,6 +269,8 @@ class MqttLink(Worker):
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 if accepted or self.stats.last_error is None:
                     self._report_lost(None, accepted)
+                else:  # the broker said why (CONNACK) or an earlier attempt did
+                    self._lost = (self.stats.last_error, False)
                 return False
             if not accepted and time.monotonic() > connack_deadline:
                 self._report_lost(TimeoutError("no CONNACK from broker"), accepted)
@@ -261,29 +281,20 @@ class MqttLink(Worker):
         return True
 
     def _report_lost(self, exc: BaseException | None, accepted: bool) -> None:
+        """Note why the connection ended (logged with the backoff by the network loop)."""
         if not accepted:
             why = refusal(exc, self.dest, tls=self._ctx is not None)
             self.stats.last_error = why
-            log.error("mqtt.connect_failed", destination=self.dest.name, reason=why)
         else:
-            log.warning(
-                "mqtt.link_lost",
-                destination=self.dest.name,
-                reason=explain(exc) if exc else "connection lost",
-            )
+            why = explain(exc) if exc else "connection lost"
+        self._lost = (why, accepted)
 
     def _fail(self, exc: BaseException) -> None:
         why = explain(exc)
-        if why != self.stats.last_error:
-            log.error(
-                "mqtt.connect_failed",
-                destination=self.dest.name,
-                host=self.dest.host,
-                port=self.dest.port,
-                reason=why,
-            )
         self.stats.last_error = why
-        self._stop.wait(self._backoff.next())
+        delay = self._backoff.next()
+        self._reconnects.failed(why, delay, host=self.dest.host, port=self.dest.port)
+        self._stop.wait(delay)
 
     # -- sender thread --------------------------------------------------------------------
 
@@ -298,6 +309,7 @@ class MqttLink(Worker):
                 if generation != self._generation or not self._connected.is_set():
                     self._note_lost(inflight)
                     inflight.clear()  # those stay in the outbox and go again after reconnect
+                    self.memory.connection_lost(generation)
                     oversize.clear()
                     generation = self._generation
                 self._acks.drain(inflight, generation)
@@ -314,13 +326,12 @@ class MqttLink(Worker):
         room = self._window_now - len(inflight)
         if room <= 0:
             return
-        offered, self._offered = self._offered, None
-        if offered is not None:
-            topic, body = self.root(offered.topic), offered.body()
-            client.publish(
-                topic, body, qos=1, retain=offered.retain, properties=self._props(offered)
-            )
-        busy = {p.seq for p, _ in inflight.values()}
+        for offered in self.memory.take(room, self._generation):  # not storable: from memory
+            if not self._publish(client, Pending(0, offered), inflight, oversize):
+                return
+            room -= 1
+        booked = self._acks.books.unsettled(self.dest.name)  # delivered, books still open
+        busy = {p.seq for p, _ in inflight.values()} | set(booked)
         for head in self.refusals.due(time.monotonic(), busy | oversize):  # next try
             if room <= 0 or not self._publish(client, head, inflight, oversize):
                 return
@@ -328,7 +339,7 @@ class MqttLink(Worker):
         chunks = sum(1 for p, _ in inflight.values() if p.message.priority is Priority.CLIP)
         # clip chunks are few at a time, so alarms and events always find the line short
         top = Priority.EVENT if chunks >= self.max_chunks_inflight else None
-        skip = oversize | {p.seq for p, _ in inflight.values()}  # heads sent included
+        skip = oversize | busy  # heads sent and messages delivered but not yet booked included
         for p in self.refusals.pending(self.outbox, self.dest.name, room, skip, top):
             if p.message.priority is Priority.CLIP:
                 if chunks >= self.max_chunks_inflight:
@@ -360,7 +371,9 @@ class MqttLink(Worker):
             return True
         if self._bucket is not None and not self._bucket.take(len(payload), self._stop):
             return False
-        info = client.publish(topic, payload, qos=1, retain=m.retain, properties=self._props(m))
+        info = client.publish(
+            topic, payload, qos=1, retain=m.retain, properties=publish_properties(self.dest, m)
+        )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             # publish() may write to the socket right here and find the broker gone: the
             # message was on the wire when the link died (counted for oversize suspicion);
@@ -371,16 +384,6 @@ class MqttLink(Worker):
         inflight[info.mid] = (p, time.monotonic())
         self.stats.published += 1
         return True
-
-    def _props(self, m: OutboxMessage) -> Properties | None:
-        """MQTT 5 user properties (id, kind, chunk data) and the message expiry."""
-        if self.dest.protocol != "5":
-            return None
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
-        if m.expires is not None:
-            props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
-        return props
 
     def _note_lost(self, inflight: Inflight) -> None:
         """The connection dropped with messages in flight: one may be over the broker's limit."""

@@ -14,6 +14,7 @@ from paho.mqtt.properties import Properties
 
 from edge import __version__
 from edge.config.transport import DestinationConfig
+from edge.delivery.message import OutboxMessage
 from edge.delivery.tls import explain
 
 
@@ -106,3 +107,15 @@ def refusal(exc: BaseException | None, dest: DestinationConfig, *, tls: bool) ->
             "TLS 1.3 reports only after connect"
         )
     return "broker closed the connection before accepting it"
+
+
+def publish_properties(dest: DestinationConfig, m: OutboxMessage) -> Properties | None:
+    """MQTT 5 user properties of *m* (id, kind, chunk data) and its message expiry; None
+    over MQTT 3.1.1."""
+    if dest.protocol != "5":
+        return None
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
+    if m.expires is not None:
+        props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
+    return props

@@ -1,10 +1,17 @@
 """Everything the node sends goes into the outbox here: events, clips (manifest and chunks),
 snapshots and heartbeats, each queued only for the destinations the sharing policy allows.
-The links are woken after each put so nothing waits for a poll."""
+The links are woken after each put so nothing waits for a poll.
+
+What the outbox cannot store (a full disk) follows one rule, heartbeats and events alike:
+the links send it from memory at once (:mod:`edge.delivery.memory`); an event also waits in
+the node's backlog until it can be stored (``EventSink``), a heartbeat is replaced by the
+next one."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +36,20 @@ def priority_of(event: Event) -> Priority:
     if event.severity in (Severity.ALARM, Severity.CRITICAL):
         return Priority.ALARM
     return Priority.EVENT
+
+
+def route(policy: SharingPolicy, message: OutboxMessage) -> list[str]:
+    """Who may have *message* by *policy* (for messages whose delivery rows a damaged
+    outbox lost): the camera from its properties or payload; a camera's message whose
+    camera is unknown goes only to destinations that take every camera."""
+    camera = dict(message.properties).get("camera")
+    if camera is None and message.file is None:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            body = json.loads(message.payload)
+            camera = body.get("camera") or body.get("manifest", {}).get("camera")
+    if camera is None and message.kind in (MessageKind.CLIP, MessageKind.SNAPSHOT):
+        camera = "\0unknown"  # matches only cameras = ["*"]
+    return policy.destinations_for(message.kind, camera)
 
 
 class DeliveryQueue:
@@ -78,9 +99,8 @@ class DeliveryQueue:
         for wake in self._wake:
             wake()
 
-    def store_event(self, event: Event) -> Sequence[str]:
-        """Persist *event* (an ``EventStore``); returns the destinations it is queued for."""
-        message = self._signed(
+    def _event_message(self, event: Event) -> OutboxMessage:
+        return self._signed(
             OutboxMessage(
                 id=str(MessageId.event(event.id)),
                 priority=priority_of(event),
@@ -90,10 +110,26 @@ class DeliveryQueue:
                 created=time.time(),
             )
         )
+
+    def store_event(self, event: Event) -> Sequence[str]:
+        """Persist *event* (an ``EventStore``); returns the destinations it is queued for."""
+        message = self._event_message(event)
         destinations = self.policy.destinations_for(str(event.kind), event.camera)
         self.outbox.put(message, destinations)
         self._woken()
         return destinations
+
+    def offer_event(self, event: Event) -> None:
+        """*event* could not be stored (it waits in memory): the links send it from memory
+        (the same id and signature as its stored copy later)."""
+        destinations = self.policy.destinations_for(str(event.kind), event.camera)
+        self._offer(self._event_message(event), destinations)
+
+    def _offer(self, message: OutboxMessage, destinations: Sequence[str]) -> None:
+        for name in destinations:
+            offer = self._offers.get(name)
+            if offer is not None:
+                offer(message)
 
     def clip(self, signed: dict[str, Any], path: Path) -> None:
         """A signed clip is stored: queue its manifest and chunks for the destinations that
@@ -146,9 +182,6 @@ class DeliveryQueue:
         try:
             self.outbox.put(message, destinations)
         except OutboxError:
-            for name in destinations:
-                offer = self._offers.get(name)
-                if offer is not None:
-                    offer(message)
+            self._offer(message, destinations)
             return
         self._woken()

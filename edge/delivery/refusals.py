@@ -2,9 +2,12 @@
 authorized, 0x97 Quota exceeded, 0x99 Payload format invalid...).
 
 A refused message stays in the outbox and is tried again on the same connection, after a
-jittered backoff (1 s doubling to a cap). It keeps its place in its class: while the oldest
-refused message of a class (its *head*) waits, the later messages of that class wait behind
-it, unsent; the other classes go on. Each refusal is counted per reason, and the link's
+jittered backoff (1 s doubling to a cap). It keeps its place among the messages of its
+class on the same sub-topic (its *lane*: ``events``, ``clips``, ``snapshots``, ``health``,
+the first level under the node's topic, which is what broker ACLs tell apart): while the
+oldest refused message of a lane (its *head*) waits, the later messages of that lane wait
+behind it, unsent; the other lanes go on, so a broker that denies ``snapshots/#`` holds the
+snapshots only, never the clips. Each refusal is counted per reason, and the link's
 ``delivery_error`` names the broker's reason and the topic until the head goes through.
 
 Messages already on the wire when the first refusal of a class arrives cannot be called
@@ -24,6 +27,15 @@ from edge.core.logs import get_logger
 from edge.delivery.linkstats import LinkStats
 from edge.delivery.message import Pending, Priority
 from edge.delivery.outbox import Outbox
+
+Lane = tuple[Priority, str]
+"""A class and a sub-topic family (``(CLIP, "snapshots")``): what one refusal holds back."""
+
+
+def lane_of(p: Pending) -> Lane:
+    """The lane of *p*: its class and the first level of its topic."""
+    return p.message.priority, p.message.topic.split("/", 1)[0]
+
 
 log = get_logger(__name__)
 
@@ -61,7 +73,7 @@ class Refusals:
         self.retry_max_s = retry_max_s
         self._topic = topic
         self._rng = rng
-        self._blocked: dict[Priority, _Blocked] = {}
+        self._blocked: dict[Lane, _Blocked] = {}
         self._error: str | None = None  # the delivery_error this sets, cleared by it
 
     # -- what the PUBACKs say ---------------------------------------------------------------
@@ -70,13 +82,13 @@ class Refusals:
         """The broker refused *p* with reason *code* (named *reason*)."""
         self.stats.rejected += 1
         self.stats.refusals[reason] += 1
-        cls = p.message.priority
+        lane = lane_of(p)
         topic = self._topic(p.message.topic)
-        b = self._blocked.get(cls)
+        b = self._blocked.get(lane)
         if b is None:
             initial = min(RETRY_INITIAL_S, self.retry_max_s)
             backoff = Backoff(initial, self.retry_max_s, self._rng)
-            b = self._blocked[cls] = _Blocked(p, topic, reason, code, backoff)
+            b = self._blocked[lane] = _Blocked(p, topic, reason, code, backoff)
         elif p.seq > b.head.seq:
             # it waits behind the head (its class is left out of the outbox queries)
             log.error(
@@ -106,8 +118,8 @@ class Refusals:
         self._report()
 
     def accepted(self, p: Pending) -> None:
-        """The broker took *p*: when it was the head of a refused class, the class flows."""
-        b = self._blocked.get(p.message.priority)
+        """The broker took *p*: when it was the head of a refused lane, the lane flows."""
+        b = self._blocked.get(lane_of(p))
         if b is not None and b.head.seq == p.seq:
             self.forget(p)
             log.info(
@@ -120,10 +132,10 @@ class Refusals:
 
     def forget(self, p: Pending) -> None:
         """*p* left the outbox (delivered, or its file is gone): when it was the head of a
-        refused class, the class flows again."""
-        b = self._blocked.get(p.message.priority)
+        refused lane, the lane flows again."""
+        b = self._blocked.get(lane_of(p))
         if b is not None and b.head.seq == p.seq:
-            del self._blocked[p.message.priority]
+            del self._blocked[lane_of(p)]
             self._report()
 
     # -- what the sender may send -----------------------------------------------------------
@@ -132,13 +144,13 @@ class Refusals:
         """The heads whose next try is due and which are not in flight, most urgent first."""
         in_flight = set(busy)
         heads = []
-        for cls in sorted(self._blocked):
-            b = self._blocked[cls]
+        for lane in sorted(self._blocked):
+            b = self._blocked[lane]
             if b.due > now or b.head.seq in in_flight:
                 continue
             expires = b.head.message.expires
             if expires is not None and expires <= time.time():
-                del self._blocked[cls]  # the outbox expires it (counted there)
+                del self._blocked[lane]  # the outbox expires it (counted there)
                 self._report()
                 continue
             heads.append(b.head)
@@ -152,14 +164,14 @@ class Refusals:
         skip: Iterable[int],
         max_priority: Priority | None,
     ) -> list[Pending]:
-        """Up to *n* pending messages of the classes not held behind a refused head, in
+        """Up to *n* pending messages of the lanes not held behind a refused head, in
         class order and sequence order within a class, leaving out *skip* (in flight)."""
-        held = tuple(self._blocked)  # those classes wait: the outbox leaves them out (in SQL)
-        return outbox.pending(destination, n, skip=skip, max_priority=max_priority, exclude=held)
+        held = tuple(self._blocked)  # those lanes wait: the outbox leaves them out (in SQL)
+        return outbox.pending(destination, n, skip=skip, max_priority=max_priority, held=held)
 
-    def blocked(self, priority: Priority) -> bool:
-        """True while *priority*'s head is refused."""
-        return priority in self._blocked
+    def blocked(self, priority: Priority, family: str | None = None) -> bool:
+        """True while a head of *priority* (on the sub-topic *family*, if given) is refused."""
+        return any(p == priority and family in (None, f) for p, f in self._blocked)
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -167,12 +179,12 @@ class Refusals:
         """The refusal of the most urgent held class, in words; None when none is held."""
         if not self._blocked:
             return None
-        cls = min(self._blocked)
-        b = self._blocked[cls]
+        lane = min(self._blocked)
+        b = self._blocked[lane]
         return (
             f"broker refused message {b.head.message.id} on topic {b.topic}: {b.reason} "
-            f"(0x{b.code:02x}); retried with backoff, later {cls.name.lower()} messages "
-            "wait behind it"
+            f"(0x{b.code:02x}); retried with backoff, later {lane[0].name.lower()} messages "
+            f"on {lane[1]} wait behind it"
         )
 
     def _report(self) -> None:

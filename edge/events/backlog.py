@@ -43,6 +43,11 @@ class Backlog:
                 self._events.remove(victim)
                 self.dropped[str(victim.severity)] += 1
 
+    def holds(self, event: Event) -> bool:
+        """True while *event* waits here (not stored yet)."""
+        with self._lock:
+            return any(e is event for e in self._events)
+
     def drop_first(self) -> Event | None:
         """Remove and return the oldest event (one that can never be stored)."""
         with self._lock:

@@ -2,9 +2,11 @@
 
 Local outputs (the siren, the status lamp) hear of an event first, before and regardless of
 storage. Then the event is persisted; when the outbox cannot take it (a full disk), it waits
-in a bounded in-memory backlog, in order, and is stored as soon as storage works again: an
-accepted event is never lost to a storage fault, and ``accept`` never raises for one. Then
-the listeners that need a stored event are told.
+in a bounded in-memory backlog, in order, and is stored as soon as storage works again:
+``accept`` never raises for a storage fault. An event is logged ``event.accepted`` only once
+it is on disk; one that waits in memory is logged ``event.waiting`` (a kill loses it) and
+handed to the waiting listeners (the links send a copy from memory at once). Then the
+listeners that need a stored event are told.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class EventSink:
         """Why events are waiting in memory (``disk_full``...), None while storage works."""
         self._local: list[Listener] = []
         self._listeners: list[Listener] = []
+        self._waiting: list[Listener] = []
+        self._logged_waiting: set[str] = set()  # logged waiting: logged accepted once stored
         self._lock = threading.Lock()
         self._storing = threading.Lock()  # one thread stores at a time: order is kept
 
@@ -76,6 +80,12 @@ class EventSink:
         with self._lock:
             self._listeners.append(listener)
 
+    def subscribe_waiting(self, listener: Listener) -> None:
+        """Call *listener* with every event that could not be stored when accepted (it waits
+        in memory): ``edge.delivery.queue.DeliveryQueue.offer_event`` sends it from memory."""
+        with self._lock:
+            self._waiting.append(listener)
+
     def accept(self, event: Event) -> None:
         """Accept *event*: never raises for a storage fault, never loses the event."""
         with self._lock:
@@ -84,8 +94,9 @@ class EventSink:
         self._tell(local, event)
         self.backlog.add(event)
         self.retry()
+        waits = self.backlog.holds(event)  # not on disk: waiting, not accepted
         log.info(
-            "event.accepted",
+            "event.waiting" if waits else "event.accepted",
             id=event.id,
             kind=str(event.kind),
             state=str(event.state),
@@ -94,6 +105,11 @@ class EventSink:
             sensor=event.sensor,
             waiting=len(self.backlog),
         )
+        if waits:
+            with self._lock:
+                waiting = list(self._waiting)
+                self._logged_waiting.add(event.id)
+            self._tell(waiting, event)
 
     def retry(self) -> list[Event]:
         """Store what waits in the backlog, oldest first, and tell the listeners of stored
@@ -124,6 +140,10 @@ class EventSink:
                 self.fault = None
         with self._lock:
             listeners = list(self._listeners)
+            late = [e for e in done if e.id in self._logged_waiting]
+            self._logged_waiting.difference_update(e.id for e in late)
+        for event in late:
+            log.info("event.accepted", id=event.id, kind=str(event.kind), after_waiting=True)
         for event in done:
             self._tell(listeners, event)
         return done

@@ -35,6 +35,7 @@ from edge.node.housekeeping import Housekeeper
 from edge.node.keywait import HELD_NAME, HeldEvents, KeyGate, KeyWatch
 from edge.node.lifecycle import CAMERA_STOP_S, Lifecycle
 from edge.node.liveness import LivenessCheck
+from edge.node.outbox_watch import OutboxWatch
 from edge.node.status import NodeState, node_state
 from edge.node.stopflush import STOP_BUDGET_S, DeliveryFlush
 from edge.sensors.outputs import Status
@@ -98,10 +99,14 @@ class Node:
             self.gpio = Panel(cfg, self.factory, self.path.accept, self.pin_factory)
         self.sensors, self.sirens = self.gpio.sensors, self.gpio.sirens
         self.sink.subscribe_local(self.gpio.on_event)  # before storage
+        self.sink.subscribe_waiting(self.delivery.offer_event)  # not storable: from memory
+        self.outbox_watch = OutboxWatch(self.outbox, self.factory, self.path.accept)
+        self.outbox_watch.report()  # a damaged or lost outbox found at start
         self.pending = PendingLinks(cfg, waiting, self._start_link, self.degraded)
         chores: list[Callable[[], object]] = [self.keys.check, self.pending.check]
         chores += [r.tick for r in self.recorders.values()]
         chores += [self.sink.retry, d.ledger.retry, self.outbox.reserve.hold, self.store.expire]
+        chores += [self.outbox_watch.check]
         chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
         self.flush = DeliveryFlush(self.outbox, self.links)  # stopping: clips out before links

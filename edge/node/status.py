@@ -48,6 +48,8 @@ def node_state(
     reasons: list[str] = list(standing)
     if node.outbox.recovered is not None:
         reasons.append("outbox_recovered")
+    if node.outbox.reserve.missing:
+        reasons.append("reserve_missing")  # alarms may find no room on a full disk
     if node.sink.fault is not None:
         reasons.append(node.sink.fault)  # disk_full / store_error: events wait in memory
     reasons += [f"camera_blocked:{name}" for name in node.blocked]

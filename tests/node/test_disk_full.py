@@ -1,7 +1,8 @@
 """A node on a full disk (a real tmpfs filled to the last byte): the siren sounds at once,
-the smoke alarm is stored in the reserve and delivered, later events wait in memory, the node
-says `degraded` / `disk_full` in its state, lamp and heartbeat, and once space returns every
-accepted event is delivered, in order."""
+the smoke alarm is stored in the reserve and delivered, later events wait in memory (sent
+from memory at once, like the heartbeat), the node says `degraded` / `disk_full` in its
+state, lamp and heartbeat, and once space returns every waiting event is stored and
+delivered, in order."""
 
 from __future__ import annotations
 
@@ -59,9 +60,10 @@ def test_full_disk_loses_no_alarm_and_says_so(
     subscribe: Subscribe,
 ) -> None:
     """Smoke on a full disk: siren on before anything is stored, the alarm stored in the
-    reserve and delivered; a door event on a still-full disk waits in memory (degraded,
-    disk_full in the heartbeat that still goes out, lamp blinking degraded); space freed:
-    the door event is stored and delivered, the fault clears."""
+    reserve and delivered; a door event on a still-full disk waits in memory and is sent from
+    memory at once (degraded, disk_full in the heartbeat that still goes out, lamp blinking
+    degraded); space freed: the door event is stored and delivered again (the same id: the
+    receiver keeps one), the fault clears."""
     with small_disk(tmp_path / "disk", "16m") as disk:
         text = node_config(
             disk / "data",
@@ -94,6 +96,7 @@ def test_full_disk_loses_no_alarm_and_says_so(
             fill(disk, "filler2.bin")  # whatever the reserve freed is taken again
             pins.pin(17).drive_high()  # door opens: information, cannot be stored
             assert node.sink.fault == "disk_full" and len(node.sink.backlog) == 1
+            assert _until(lambda: _kinds(police, "events") == ["smoke", "door_open"], 5)
             state = node.state()
             assert state.status in (Status.DEGRADED, Status.ALARM)
             assert "disk_full" in state.reasons
@@ -103,8 +106,11 @@ def test_full_disk_loses_no_alarm_and_says_so(
 
             filler.unlink()
             (disk / "filler2.bin").unlink()
-            assert _until(lambda: _kinds(police, "events") == ["smoke", "door_open"], 20)
-            assert node.sink.fault is None and len(node.sink.backlog) == 0
+            assert _until(lambda: node.sink.fault is None and not len(node.sink.backlog), 20)
+            assert _until(lambda: node.outbox.total() == 0, 20)  # the stored copy went too
+            assert _kinds(police, "events") == ["smoke", "door_open", "door_open"]
+            ids = [m.payload for m in police.messages if m.topic.endswith("events")]
+            assert ids[1] == ids[2]  # one event, twice: the receiver drops the copy by id
             assert _until(lambda: node.outbox.reserve.held, 10)  # held again once room
         finally:
             node.stop()

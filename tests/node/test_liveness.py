@@ -110,7 +110,7 @@ def test_state_shows_degraded_with_the_liveness_reasons() -> None:
         cfg=SimpleNamespace(name="yard"), liveness={1: SimpleNamespace(faulted=True)}
     )
     parts = SimpleNamespace(
-        outbox=SimpleNamespace(recovered=None),
+        outbox=SimpleNamespace(recovered=None, reserve=SimpleNamespace(missing=False)),
         sink=SimpleNamespace(fault=None),
         blocked={},
         cameras=[faulted],
