@@ -3,6 +3,7 @@ destination, and the books kept when a destination acknowledges."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 
 from edge.clips.store import ClipStore
@@ -12,7 +13,7 @@ from edge.delivery.ledger import DeliveryLedger
 from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox, limits_from
 from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue
+from edge.delivery.queue import DeliveryQueue, route
 from edge.evidence.audit import AuditLog
 from edge.evidence.signing import Signer
 
@@ -31,7 +32,12 @@ class Delivery:
         """*waiting*: destinations whose links are not built now (see :meth:`link`)."""
         o = cfg.outbox
         policy = SharingPolicy(cfg.destinations)
-        self.outbox = Outbox(cfg.outbox_path, limits_from(o), reserve_bytes=o.reserve_bytes)
+        self.outbox = Outbox(
+            cfg.outbox_path,
+            limits_from(o),
+            reserve_bytes=o.reserve_bytes,
+            route=functools.partial(route, policy),  # a damaged file's lost delivery rows
+        )
         self.queue = DeliveryQueue(
             self.outbox,
             policy,
@@ -55,7 +61,7 @@ class Delivery:
             self.outbox,
             window=o.max_inflight,
             max_chunks_inflight=o.max_chunks_inflight,
-            on_ack=self.ledger.acknowledged,
+            books=self.ledger,  # audit record first, then out of the outbox
             refusal_retry_max_s=d.refusal_retry_max_s,
         )
         self.queue.on_put(link.wake)
