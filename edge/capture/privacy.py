@@ -22,6 +22,13 @@ Point = tuple[float, float]
 
 #: Relative aspect-ratio difference tolerated when scaling a mask to another stream size.
 ASPECT_TOLERANCE = 0.01
+#: Pixels hidden beyond a mask's outline, all round. What the outline encloses bleeds out of
+#: it before any frame reaches us: edges are anti-aliased (optics, the camera's scaler), so
+#: a pixel the outline only grazes carries part of what is behind it, and 4:2:0 chroma
+#: spreads a colour to the next pixel too. Two pixels hide both.
+EDGE_PX = 2
+#: Fixed-point bits for rasterising outlines at their exact (fractional) coordinates.
+_SHIFT = 4
 
 
 class PrivacyError(CaptureError):
@@ -117,7 +124,10 @@ class MaskSpec:
             )
 
     def raster(self, width: int, height: int) -> npt.NDArray[np.bool_]:
-        """Boolean image, True where hidden, for a *width* x *height* stream.
+        """Boolean image, True where hidden, for a *width* x *height* stream: each outline
+        filled (without anti-aliasing) and grown by :data:`EDGE_PX` pixels all round, one
+        more on a scaled stream, so the anti-aliased border of what it encloses is hidden
+        too.
 
         Raises :class:`PrivacyError` when the stream's shape differs from the mask's.
         """
@@ -130,17 +140,23 @@ class MaskSpec:
             )
         sx, sy = width / mw, height / mh
         raster = np.zeros((height, width), np.uint8)
+        one = 1 << _SHIFT
+        # Points are on pixel corners (pixel i spans i..i+1, a point may be at the frame's
+        # width); OpenCV puts pixel i's centre at i: half a pixel back.
         polys = [
-            np.array([[round(x * sx), round(y * sy)] for x, y in pts], np.int32)
+            np.array(
+                [[round((x * sx - 0.5) * one), round((y * sy - 0.5) * one)] for x, y in pts],
+                np.int32,
+            )
             for _, pts in self.polygons
         ]
         for poly in polys:  # one at a time: fillPoly on several uses even-odd, leaving holes
-            cv2.fillPoly(raster, [poly], 255)
-        if (sx, sy) != (1.0, 1.0):
-            # Scaling rounds corners by up to a pixel: grow the hidden area, never shrink it.
-            grown = cv2.dilate(raster, np.ones((3, 3), np.uint8))
-            return np.asarray(grown) > 0
-        return raster > 0
+            cv2.fillPoly(raster, [poly], 255, lineType=cv2.LINE_8, shift=_SHIFT)
+        # Scaling may round a corner by up to a pixel: grow by one more, never shrink.
+        grow = EDGE_PX + (1 if (sx, sy) != (1.0, 1.0) else 0)
+        side = 2 * grow + 1
+        grown = cv2.dilate(raster, np.ones((side, side), np.uint8))
+        return np.asarray(grown) > 0
 
     @property
     def digest(self) -> str:
