@@ -105,10 +105,6 @@ def _problems(cfg: EdgeConfig, source: Path, *, preflight: bool) -> list[str]:
         problems += found
         if not any(p.startswith("node.data_dir:") for p in found):
             problems += _signing_key(cfg, source)
-    elif not cfg.destinations:
-        from edge.config.preflight import NO_DESTINATIONS
-
-        problems.append(NO_DESTINATIONS)
     return problems
 
 

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import MAX_PIXELS, MIN_PIXELS, Outline, Section
 from edge.config.detection import CameraDetectionConfig, ZoneConfig
-from edge.core.redact import redact
+from edge.core.redact import redact_url
 
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -59,14 +59,14 @@ class RtspSourceConfig(Section):
         every reconnect. The error shows the URL with its credentials hidden."""
         parts = urlsplit(url)
         if not parts.hostname:
-            raise ValueError(f"no host in {redact(url)}")
+            raise ValueError(f"no host in {redact_url(url)}")
         try:
             port = parts.port
         except ValueError:
             port = -1
         if port is not None and not 1 <= port <= 65535:
             shown = parts.netloc.rpartition(":")[2]
-            raise ValueError(f"port {shown} is not a TCP port (1-65535) in {redact(url)}")
+            raise ValueError(f"port {shown} is not a TCP port (1-65535) in {redact_url(url)}")
         return url
 
 

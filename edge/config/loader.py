@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from edge.config.root import EdgeConfig
 from edge.core.errors import ConfigurationError
-from edge.core.redact import redact
+from edge.core.redact import redact, redact_url
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -263,5 +263,7 @@ def _number(value: Any) -> Any:
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
-    text = redact(repr(value))  # a camera URL's password never reaches a terminal or a log
+    if isinstance(value, str):  # a camera URL's password never reaches a terminal or a log
+        value = redact_url(value)
+    text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

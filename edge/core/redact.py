@@ -48,6 +48,16 @@ _TOKEN_SEGMENT = re.compile(
 )
 
 
+_WHOLE_USERINFO = re.compile(r"(?is)\A(\s*[a-z][a-z0-9+.-]*://).*@")
+
+
+def redact_url(url: str) -> str:
+    """*url*, a value known to be one URL (a config value, even a malformed one with white
+    space in its password), with its credentials hidden: everything between the scheme and
+    the last ``@`` goes, then :func:`redact` applies."""
+    return redact(_WHOLE_USERINFO.sub(rf"\1{HIDDEN}@", url))
+
+
 def _param(match: re.Match[str]) -> str:
     return f"{match.group(1)}{HIDDEN}" if match.group(2) else match.group(0)
 

@@ -1,12 +1,16 @@
 """Camera passwords never leave the capture layer: FFmpeg repeats the URL it was given (with
-``user:password@``) in its errors, and none of it may reach a log line, an event, the worker's
-error, a heartbeat or an MQTT payload."""
+``user:password@``, or a password in the path as XMEye cameras take it) in its errors, and none
+of it may reach a log line, an event, the worker's error, a heartbeat or an MQTT payload, in a
+camera worker, a node, or a real `edge run` delivering to a real broker."""
 
 from __future__ import annotations
 
 import io
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +20,7 @@ import pytest
 import structlog
 from conftest import RtspServer, Subscribe
 from nodecfg import node_config, tls_destination
+from timing import wait_until
 
 from edge.capture.base import SourceError
 from edge.capture.redact import redact
@@ -35,7 +40,9 @@ pytestmark = pytest.mark.faults
 
 PASSWORD = "Pw-7f3a9c-canary"  # in the userinfo
 TOKEN = "Tk-51be02-canary"  # in the query
-SECRETS = (PASSWORD, TOKEN)
+IN_PATH = "Pp-93d1e0_canary"  # in the path, XMEye/Dahua style (an underscore in it, too)
+AUTHBASIC = "YWRtaW46UGItN2U0Yy1jYW5hcnk="  # Amcrest/Dahua authbasic (admin:Pb-7e4c-canary)
+SECRETS = (PASSWORD, TOKEN, IN_PATH, AUTHBASIC, "Pb-7e4c")
 
 
 def test_redact_hides_userinfo_and_credential_query_values() -> None:
@@ -80,6 +87,11 @@ def _refused_port() -> int:
 
 def _url(port: int, path: str) -> str:
     return f"rtsp://admin:{PASSWORD}@127.0.0.1:{port}{path}?password={TOKEN}"
+
+
+def _path_url(port: int) -> str:
+    """The XMEye path form: the credentials are path segments, no userinfo, no query."""
+    return f"rtsp://127.0.0.1:{port}/user=admin_password={IN_PATH}_channel=1_stream=0.sdp"
 
 
 def _camera_toml(url: str) -> str:
@@ -133,7 +145,7 @@ def _assert_no_secret(where: str, text: str) -> None:
         assert secret not in text, f"{where} holds a credential: {text[:2000]}"
 
 
-@pytest.mark.parametrize("target", ["refused-port", "missing-path"])
+@pytest.mark.parametrize("target", ["refused-port", "missing-path", "password-in-path"])
 def test_worker_fault_error_and_logs_hold_no_password(
     target: str,
     rtsp_server: Callable[[Path], RtspServer],
@@ -147,6 +159,8 @@ def test_worker_fault_error_and_logs_hold_no_password(
     holds either secret (the host and path are still there to diagnose)."""
     if target == "refused-port":
         url = _url(_refused_port(), "/live")
+    elif target == "password-in-path":
+        url = _path_url(_refused_port())
     else:
         server = rtsp_server(videos / "walking-by.h264")
         url = _url(server.port, "/no-such-stream")
@@ -174,8 +188,9 @@ def test_worker_fault_error_and_logs_hold_no_password(
     out, err = capfd.readouterr()
     _assert_no_secret("stdout/stderr", out + err)
     assert fault.data["reason"] == "open_failed"
-    assert "rtsp://***@127.0.0.1" in fault.data["error"]
-    assert worker.error is not None and "rtsp://***@127.0.0.1" in worker.error
+    shown = "_password=***_channel=1" if target == "password-in-path" else "rtsp://***@127.0.0.1"
+    assert shown in fault.data["error"]
+    assert worker.error is not None and shown in worker.error
 
 
 @pytest.mark.slow
@@ -227,3 +242,68 @@ def test_node_sends_and_logs_no_password(
     _assert_no_secret("log", log_stream.getvalue())
     out, err = capfd.readouterr()
     _assert_no_secret("stdout/stderr", out + err)
+
+
+@pytest.mark.slow
+def test_edge_run_sends_and_logs_no_password_in_any_url_form(
+    tmp_path: Path,
+    rtsp_server: Callable[[Path], RtspServer],
+    videos: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    node_cert: CertPair,
+    subscribe: Subscribe,
+) -> None:
+    """A real `edge run` (JSON logs) with three cameras at paths a real RTSP server does not
+    have: the XMEye path form, Amcrest's authbasic query, userinfo with a query password.
+    The police subscriber receives a camera_fault for each, with the host and the path in
+    its error; after reconnect attempts and SIGTERM, no MQTT payload, log line or output of
+    the process holds any of the secrets."""
+    server = rtsp_server(videos / "walking-by.h264")
+    urls = {
+        "xmeye": _path_url(server.port),
+        "amcrest": f"rtsp://127.0.0.1:{server.port}/cam/realmonitor?channel=1&subtype=0"
+        f"&authbasic={AUTHBASIC}",
+        "axis": _url(server.port, "/axis-media/media.amp"),
+    }
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(
+        node_config(
+            tmp_path / "data",
+            "r1",
+            "s1",
+            extra='[logging]\nformat = "json"\nlevel = "debug"',
+            cameras=[_camera_toml(url).replace('"gate"', f'"{n}"') for n, url in urls.items()],
+            destinations=[tls_destination(broker, ca, node_cert)],
+        )
+    )
+    police = subscribe("warehouse/s1/r1/#", client_id="police-redaction-run")
+    out_path, err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
+
+    def faults(msgs: list[Received]) -> set[str]:
+        events = [m.json() for m in msgs if m.topic.endswith("/events")]
+        return {e["camera"] for e in events if e["kind"] == "camera_fault"}
+
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--config", str(cfg)], stdout=out, stderr=err
+        )
+        try:
+            assert police.wait_for(lambda ms: faults(ms) == set(urls), 60), faults(police.messages)
+            assert wait_until(lambda: err_path.read_text().count("capture.input_failed") >= 6, 30)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    errors = {
+        e["camera"]: e["data"]["error"] for e in police.events() if e["kind"] == "camera_fault"
+    }
+    assert "/user=admin_password=***_channel=1_stream=0.sdp" in errors["xmeye"]
+    assert "/cam/realmonitor?channel=1&subtype=0&authbasic=***" in errors["amcrest"]
+    assert f"rtsp://***@127.0.0.1:{server.port}/axis-media/media.amp?password=***" in errors["axis"]
+    payloads = [m.payload.decode("utf-8", "replace") for m in police.messages]
+    _assert_no_secret("MQTT payloads", "\n".join(payloads))
+    _assert_no_secret("edge run stderr (logs)", err_path.read_text())
+    _assert_no_secret("edge run stdout", out_path.read_text())
