@@ -166,7 +166,8 @@ class Analyzer:
         """The camera was lost (disconnected, faulted) after *frame*, the last one seen: what
         is open (person tracks, a motion episode) ends at that frame, not at the first frame
         after a reconnect, with ``data.reason = "camera_lost"``. Nothing is carried over the
-        outage: after it everything starts afresh."""
+        outage: after it everything starts afresh, with a full look at the first frame."""
+        self.schedule.look_next()  # whatever came meanwhile is looked for at once
         return [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
 
     def _in_session(self, seen: Observation, frame: Frame) -> Observation:

@@ -40,7 +40,9 @@ class DetectionSchedule:
     - only known motion (see :mod:`edge.analysis.regions`): every ``busy_check_s``;
     - no motion while tracking: every ``recheck_s`` (someone standing still);
     - nothing going on: every ``idle_check_s`` if set (counted from the first frame when the
-      detector has not run yet), else never.
+      detector has not run yet), else never;
+    - after the camera was lost (:meth:`look_next`): the next frame, whatever the motion (a
+      person may have come while nobody watched, and stand still).
 
     A lighting change is not motion: the gate has recalibrated, nobody moved. ``why`` says
     why the last due frame was due (a periodic look covers the whole frame, never a crop).
@@ -50,7 +52,12 @@ class DetectionSchedule:
         self.cfg = cfg
         self._last: float | None = None
         self._first: float | None = None
+        self._look = False
         self.why: Why | None = None
+
+    def look_next(self) -> None:
+        """Make the next frame due for a full look (the camera comes back from an outage)."""
+        self._look = True
 
     def due(
         self,
@@ -74,6 +81,8 @@ class DetectionSchedule:
         why: Why | None = None
         if pending:
             why = Why.CONFIRM
+        elif self._look:
+            why = Why.IDLE
         elif motion.motion and not motion.lighting:
             if tracking:
                 why = Why.TRACKING if since >= c.busy_interval_s else None
@@ -87,5 +96,6 @@ class DetectionSchedule:
             why = Why.IDLE
         if why is not None:
             self._last = t
+            self._look = False
             self.why = why
         return why is not None

@@ -154,6 +154,21 @@ def test_a_lost_camera_ends_its_track_and_episode_at_its_last_frame() -> None:
     assert start.session == 2 and start.occurrence != _person(ended, State.END)[0].occurrence
 
 
+def test_after_a_lost_camera_the_first_frame_is_looked_at() -> None:
+    """A camera lost while nothing moved: the first frame after it comes back gets a full
+    detector look even without motion (someone may have come meanwhile), the next does not."""
+    c = _camera()
+    c.run(1.0)
+    assert c.last is not None
+    assert c.analyzer.lost(c.last) == []
+    c.connect(10.0)
+    calls = c.scene.calls
+    c.run(STEP)
+    assert c.scene.calls == calls + 1
+    c.run(STEP)
+    assert c.scene.calls == calls + 1
+
+
 def test_camera_time_is_continuous_across_sessions() -> None:
     """The first session's camera time is its stream time; a new session (or stream time going
     back) continues after the last time plus the real gap; the same frame twice, the same

@@ -38,11 +38,11 @@ def _until(ok: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _person_in_session(worker: CameraWorker, events: Events, session: int) -> Event:
+def _person_in_session(worker: CameraWorker, events: Events, session: int, calls: int = 0) -> Event:
     """Waits for *session*'s first frame, the detector running in it (within 5 s, after a
-    reconnect) and its person START; returns that."""
+    reconnect: more than *calls*, the count while the camera was away) and its person
+    START; returns that."""
     _until(lambda: worker.session == session, 15, f"in session {session}")
-    calls = worker.analyzer.stats.detector_calls
     t0 = time.monotonic()
     if session > 1:
         _until(
@@ -79,8 +79,9 @@ def test_people_are_detected_after_every_server_restart(
     """The RTSP server is restarted 5 times (down ~1 s each; every session replays the video
     from 0). In every session the detector runs again within 5 s of its first frame and the
     person walking in is a person START of that session; the track open at each restart
-    ends (END) in the next session before its START; each session is logged as
-    camera.connected with its stream; the heartbeat entry shows the lag and the session."""
+    ends (END, camera_lost) in its own session, at the loss, before the next START; each
+    session is logged as camera.connected with its stream; the heartbeat entry shows the lag
+    and the session."""
     server = rtsp_server(videos / VIDEO)
     events = Events()
     detector = OnnxDetector(MODEL, score=0.3, nms_iou=0.55)
@@ -91,14 +92,19 @@ def test_people_are_detected_after_every_server_restart(
     with structlog.testing.capture_logs() as logs:
         worker.start()
         try:
+            calls = 0
             for session in range(1, RESTARTS + 2):
-                start = _person_in_session(worker, events, session)
-                if session > 1:  # the previous session's track ended in this one, before
-                    ends = [e for e in events.all("person", "end") if e.data["session"] == session]
+                start = _person_in_session(worker, events, session, calls)
+                if session > 1:  # the previous session's track ended when it was lost, in it
+                    ends = [
+                        e for e in events.all("person", "end") if e.data["session"] == session - 1
+                    ]
                     assert len(ends) == 1 and ends[0].ts <= start.ts
+                    assert ends[0].data["reason"] == "camera_lost"
                 if session <= RESTARTS:
                     server.stop()
                     threading.Event().wait(1.0)  # the camera is away for a while
+                    calls = worker.analyzer.stats.detector_calls
                     server.start()
             health = camera_health(worker, time.time())
         finally:
