@@ -257,8 +257,8 @@ def test_edge_run_sends_and_logs_no_password_in_any_url_form(
     """A real `edge run` (JSON logs) with three cameras at paths a real RTSP server does not
     have: the XMEye path form, Amcrest's authbasic query, userinfo with a query password.
     The police subscriber receives a camera_fault for each, with the host and the path in
-    its error; after reconnect attempts and SIGTERM, no MQTT payload, log line or output of
-    the process holds any of the secrets."""
+    its error; after reconnect attempts and SIGTERM, no MQTT payload, log line, output of
+    the process or file in its data directory holds any of the secrets."""
     server = rtsp_server(videos / "walking-by.h264")
     urls = {
         "xmeye": _path_url(server.port),
@@ -307,3 +307,6 @@ def test_edge_run_sends_and_logs_no_password_in_any_url_form(
     _assert_no_secret("MQTT payloads", "\n".join(payloads))
     _assert_no_secret("edge run stderr (logs)", err_path.read_text())
     _assert_no_secret("edge run stdout", out_path.read_text())
+    for path in (tmp_path / "data").rglob("*"):  # outbox, audit log, state file, clips
+        if path.is_file():
+            _assert_no_secret(str(path), path.read_bytes().decode("latin-1"))
