@@ -6,6 +6,7 @@ mosquitto lost the DISCONNECT (about one stop in 10 with traffic in flight)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,11 @@ def _offlines(msgs: list[Received]) -> dict[str, list[str]]:
     return out
 
 
+def _left_at_most(outbox: Outbox, n: int) -> Callable[[list[Received]], bool]:
+    """A condition: at most *n* messages are left in *outbox* (the rest acknowledged)."""
+    return lambda _msgs: outbox.total() <= n
+
+
 @pytest.mark.slow
 @pytest.mark.faults
 def test_a_link_stopped_with_acks_in_flight_says_offline_once(
@@ -51,7 +57,7 @@ def test_a_link_stopped_with_acks_in_flight_says_offline_once(
         try:
             assert link.wait_connected(10)
             sent = MESSAGES - 20 * (r % 10)  # stopped after 0 to 180 acknowledged
-            assert police.wait_for(lambda _m, o=outbox, n=sent: o.total() <= n, 20)
+            assert police.wait_for(_left_at_most(outbox, sent), 20)
         finally:
             link.stop()
             assert link.join(10)

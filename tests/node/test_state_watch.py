@@ -4,6 +4,7 @@ a door flapping is a handful of writes, the last one its final state."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -64,6 +65,10 @@ def _door(config: Path, capsys: pytest.CaptureFixture[str]) -> str | None:
     return next((s["contact"] for s in state["health"]["sensors"] if s["name"] == "door"), None)
 
 
+def _door_is(config: Path, capsys: pytest.CaptureFixture[str], contact: str) -> bool:
+    return _door(config, capsys) == contact
+
+
 def _watch(node: Node) -> StateWatch:
     return next(s for s in node.lifecycle.services if isinstance(s, StateWatch))
 
@@ -78,7 +83,7 @@ def test_a_door_opened_is_in_edge_status_within_a_second(
     for drive, contact in (("drive_high", "open"), ("drive_low", "closed")):
         changed = time.monotonic()
         getattr(pins.pin(DOOR_PIN), drive)()
-        assert wait_until(lambda c=contact: _door(config, capsys) == c, 10, step=0.01)
+        assert wait_until(functools.partial(_door_is, config, capsys, contact), 10, step=0.01)
         took = time.monotonic() - changed
         with capsys.disabled():
             print(f"door {contact}: in edge status after {took:.2f} s")
