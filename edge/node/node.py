@@ -36,6 +36,7 @@ from edge.node.keywait import HELD_NAME, HeldEvents, KeyGate, KeyWatch
 from edge.node.lifecycle import CAMERA_STOP_S, Lifecycle
 from edge.node.liveness import LivenessCheck
 from edge.node.outbox_watch import OutboxWatch
+from edge.node.statewatch import StateWatch
 from edge.node.status import NodeState, node_state
 from edge.node.stopflush import STOP_BUDGET_S, DeliveryFlush
 from edge.sensors.outputs import Status
@@ -120,6 +121,7 @@ class Node:
                 self.gpio,
                 *self.cameras,
                 self.housekeeper,
+                StateWatch(self),  # `edge status` follows every change
             ]
         )
         self.vitals = LivenessCheck.of(self.cameras, self.lifecycle.services)  # the watchdog's
