@@ -219,10 +219,19 @@ class Outbox:
         self._db = self._connect()
         self._ident = identity(self.path)
 
+    def _same_file(self) -> None:
+        """Rebuild from the open connection when the file at the path is not the one open."""
+        here = identity(self.path)
+        if here != self._ident:
+            why = "deleted while the node ran" if here is None else "replaced while the node ran"
+            self._recover(f"outbox file {why}", "replaced")
+
     def _do(self, what: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run *fn* on the connection; a damaged or vanished file is rebuilt and *fn* run
-        once more on the new one."""
+        once more on the new one. A file deleted or swapped is rebuilt before *fn* runs
+        (SQLite would write into the deleted file without a word: lost at the next start)."""
         with self._lock:
+            self._same_file()
             try:
                 return fn(self._db)
             except sqlite3.DatabaseError as e:
@@ -239,12 +248,7 @@ class Outbox:
         its own: writers go on) and the count in the state file."""
         t = time.monotonic() if now is None else now
         with self._lock:
-            here = identity(self.path)
-            if here != self._ident:
-                why = (
-                    "deleted while the node ran" if here is None else "replaced while the node ran"
-                )
-                self._recover(f"outbox file {why}", "replaced")
+            self._same_file()
         if t < self._next_check:
             return
         self._next_check = t + self.check_interval_s
@@ -282,21 +286,32 @@ class Outbox:
         self, messages: Sequence[OutboxMessage], destinations: Sequence[str]
     ) -> list[int | None]:
         """Store several messages in one transaction (one disk flush): all or none. An alarm
-        that finds the disk full takes the reserve, a step at a time, until it fits."""
+        that finds the disk full first rewinds the WAL (a checkpoint: later commits reuse
+        its space instead of growing it), then takes the reserve a step at a time until it
+        fits."""
         if not destinations:
             return [None] * len(messages)
-        try:
+
+        def store() -> list[int | None]:
             return self._do("store", lambda db: self._put_many(db, messages, destinations))
+
+        try:
+            return store()
         except sqlite3.Error as e:
-            urgent = any(m.priority is Priority.ALARM for m in messages)
             err: sqlite3.Error = e
-            while urgent and _disk_full(err) and (freed := self.reserve.release_step()):
-                log.warning("outbox.reserve_released", path=str(self.path), bytes=freed,
-                            left=self.reserve.bytes_held)  # fmt: skip
+            urgent = any(m.priority is Priority.ALARM for m in messages)
+            freed = -1  # the first try only rewinds the WAL
+            while urgent and _disk_full(err) and freed != 0:
+                if freed > 0:
+                    log.warning("outbox.reserve_released", path=str(self.path), bytes=freed,
+                                left=self.reserve.bytes_held)  # fmt: skip
+                with self._lock, contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(RESTART)")
                 try:
-                    return self._do("store", lambda db: self._put_many(db, messages, destinations))
+                    return store()
                 except sqlite3.Error as again:
                     err = again
+                freed = self.reserve.release_step()
             first = messages[0].id if messages else "-"
             raise OutboxError(f"{self.path}: cannot store message {first}: {err}") from err
 

@@ -24,9 +24,10 @@ FRACTION = 0.02
 """Share of the file system held for alarms (before the floor and the cap)."""
 FLOOR = 256 * 1024
 """The smallest reserve: room for dozens of alarms (each a few SQLite pages in the WAL)."""
-STEP_DIVISOR = 8
-"""An alarm that finds the disk full frees 1/8 of the reserve (at least :data:`MIN_STEP`)."""
-MIN_STEP = 64 * 1024
+STEP_DIVISOR = 16
+"""An alarm that finds the disk full frees 1/16 of the reserve (at least :data:`MIN_STEP`),
+and more steps while it still does not fit."""
+MIN_STEP = 32 * 1024
 
 
 def fitted(total: int, cap: int) -> int:
