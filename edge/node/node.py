@@ -92,9 +92,8 @@ class Node:
             snapshots=SnapshotSaver(self.store, c.snapshot_quality, self._snapshot),
             recorders=self.recorders,
         )
-        if gpio is not None:
+        if gpio is not None:  # its events come here once the node is built (the end)
             self.gpio, self.pin_factory = gpio, gpio.pin_factory
-            gpio.emit_to(self.path.accept)
         else:
             self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
             self.gpio = Panel(cfg, self.factory, self.path.accept, self.pin_factory)
@@ -128,6 +127,8 @@ class Node:
         self.started_mono = time.monotonic()
         self.stopped_with: list[str] = []
         """The services a stop left behind (stuck in a call), once stopped."""
+        if gpio is not None:
+            gpio.emit_to(self.path.accept)
 
     def accept(self, event: Event) -> None:
         """Accept an event from outside the stages (tests, the demo)."""

@@ -29,8 +29,9 @@ from edge.sensors.panel import Panel
 
 log = get_logger(__name__)
 
-RETRY_S = 10.0
-"""How often the full build is tried again."""
+RETRY_S = 1.0
+"""How often the full build is tried again (it fails early and cheaply: the state parts are
+built before the detector's model is loaded)."""
 TICK_S = 1.0
 
 
@@ -108,7 +109,7 @@ def run_safely(
     log.error("node.safety_only", problem=why, retry_s=retry_s)
     notifier.notify(READY=1, STATUS=status[:200])
     interval = min(notifier.ping_interval or TICK_S, TICK_S)
-    since, node = 0.0, None
+    since, node, last = 0.0, None, why
     try:
         while not stop.wait(interval):
             notifier.notify(WATCHDOG=1)
@@ -121,7 +122,10 @@ def run_safely(
             try:
                 node = build(panel)
             except Exception as e:
-                log.error("node.build_failed", error=" ".join(str(e).split()) or repr(e))
+                problem = " ".join(str(e).split()) or repr(e)
+                if problem != last:  # once per problem, not once a second
+                    log.error("node.build_failed", error=problem, retry_s=retry_s)
+                    last = problem
                 continue
             log.warning("node.safety_ended", note="the node was built: it takes over the GPIO")
             return node
