@@ -21,11 +21,13 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edge.core.errors import EdgeError
 from edge.core.kinds import Kind, Severity, State
 from edge.core.logs import get_logger
 from edge.events.model import Event
@@ -144,6 +146,7 @@ class KeyGate:
         self.slot = slot
         self.held = held
         self._lock = threading.Lock()
+        self._failing = False
 
     def store_event(self, event: Event) -> Sequence[str]:
         """Store *event* signed, or hold it for the key (returns no destinations then)."""
@@ -156,14 +159,22 @@ class KeyGate:
 
     def release(self) -> int:
         """With the key: store the held events, oldest first (an id already stored is not
-        stored twice); returns how many. A failure leaves them held for the next try."""
+        stored twice); returns how many. A storage failure (a full disk) leaves them held
+        for the next try, logged once until it clears."""
         with self._lock:
             if not self.slot.usable or not len(self.held):
                 return 0
             events = self.held.read()
-            for event in events:
-                self.store.store_event(event)
-            self.held.clear()
+            try:
+                for event in events:
+                    self.store.store_event(event)
+                self.held.clear()
+            except (EdgeError, OSError, sqlite3.Error) as e:
+                if not self._failing:
+                    log.error("event.held_store_failed", held=len(events), error=str(e))
+                self._failing = True
+                return 0
+            self._failing = False
         log.info("event.held_released", events=len(events))
         return len(events)
 

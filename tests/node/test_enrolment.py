@@ -15,6 +15,7 @@ from pathlib import Path
 from conftest import Subscribe
 from nodecfg import node_config, tls_destination
 from pinned import PinnedNode, smoke_node
+from timing import wait_until
 
 from edge.config.loader import loads
 from edge.config.preflight import preflight
@@ -63,8 +64,8 @@ def test_edge_run_without_its_certificate_runs_and_connects_once_it_is_installed
     tmp_path: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair, subscribe: Subscribe
 ) -> None:
     """The daemon of a node not enrolled yet is ready (sensors and sirens running), says it
-    waits for the certificate and names it; the certificate installed, it connects to the
-    police within seconds; SIGTERM stops it, 0."""
+    waits for the certificate and names it, its lamp blinks degraded; the certificate
+    installed, it connects to the police within seconds; SIGTERM stops it, 0."""
     pair = _pending(tmp_path, node_cert)
     config = tmp_path / "node.toml"
     config.write_text(smoke_node(tmp_path / "data", "enrol-1", broker, ca, pair))
@@ -74,6 +75,8 @@ def test_edge_run_without_its_certificate_runs_and_connects_once_it_is_installed
         assert node.wait_status(f"destination_waiting:police:{pair.cert}", 60), node.tail()
         waiting = node.records("node.degraded")
         assert waiting and "edge pki sign" in waiting[0]["note"]
+        lamp = lambda: any(r["status"] == "degraded" for r in node.records("status_led"))  # noqa: E731
+        assert wait_until(lamp, 5), node.tail()  # the lamp blinks degraded
         shutil.copy(node_cert.cert, pair.cert)
         assert police.wait_for(lambda m: any(b'"online"' in x.payload for x in m), 15)
         assert node.wait_record("destination.ready", 5)

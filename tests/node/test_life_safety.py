@@ -133,6 +133,8 @@ def test_missing_key_sounds_at_once_holds_the_alarm_on_disk_and_sends_it_when_ba
         time.sleep(1.5)  # two housekeeping rounds: still keyless, nothing may leave
         assert _smoke_at(police) is None
         assert not _health(police)  # an unsigned heartbeat would be quarantined: none sent
+        state = json.loads((cfg.data_dir / "state" / "status.json").read_text())
+        assert reason in state["health"]["reasons"]  # `edge status` says it all the same
         shutil.copy(saved, cfg.key_path)
         _reaches_police(node, police, time.time())
         key_id = NodeKey(cfg.key_path).id
