@@ -126,6 +126,10 @@ class NodeRun:
                 out.append(rec)
         return out
 
+    def journal_dir(self) -> Path:
+        """Where the node journals the clips it is cutting."""
+        return loads(self.config.read_text()).clips_dir / "journal"
+
     def public_key(self) -> Any:
         """The node's public key (to verify what it signed)."""
         return NodeKey(loads(self.config.read_text()).key_path).public

@@ -87,7 +87,9 @@ class ClipFinalizer(Worker):
         """Have *recorders* journal their open clips; clips lost are *emit*ted as
         ``clip_lost`` events made by *factory*; journals left over are recovered at start."""
         for camera, rec in recorders.items():
-            rec.journals = Journals(self.journal_dir, camera, self.mask_hashes.get(camera))
+            rec.journals = Journals(
+                self.journal_dir, camera, self.mask_hashes.get(camera), self.store.keep_free_bytes
+            )
         self.cameras = frozenset(recorders)
         self.lost = LostReport(factory, emit)
 

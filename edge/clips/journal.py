@@ -22,6 +22,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import struct
 import threading
 import time
@@ -56,6 +57,8 @@ class JournalHeader:
     trigger_t: float
     opened_wall: float
     mask_hash: str | None = None
+    first_wall: float | None = None
+    """Wall-clock time of the clip's first (pre-roll) packet."""
 
     def to_json(self) -> bytes:
         """The header record's payload."""
@@ -67,6 +70,7 @@ class JournalHeader:
                 "method": self.method,
                 "trigger_t": self.trigger_t,
                 "opened_wall": self.opened_wall,
+                "first_wall": self.first_wall,
                 "mask_hash": self.mask_hash,
                 "codec": i.codec,
                 "width": i.width,
@@ -103,6 +107,7 @@ class JournalHeader:
             float(d["trigger_t"]),
             float(d["opened_wall"]),
             None if d["mask_hash"] is None else str(d["mask_hash"]),
+            None if d.get("first_wall") is None else float(d["first_wall"]),
         )
 
 
@@ -117,11 +122,14 @@ def _packet(p: Packet) -> bytes:
 
 class ClipJournal:
     """The journal of one open clip. Writes never raise: a journal that cannot be written
-    (a full disk) is given up, logged once, and the clip goes on in memory as before."""
+    (a full disk) is given up, logged once, and the clip goes on in memory as before. Clips
+    give way to events: when the disk has less than *keep_free_bytes* free (looked at on
+    keyframes) the journal is given up and removed."""
 
-    def __init__(self, path: Path, header: JournalHeader) -> None:
+    def __init__(self, path: Path, header: JournalHeader, keep_free_bytes: int = 0) -> None:
         self.path = path
         self.header = header
+        self.keep_free_bytes = keep_free_bytes
         self.bytes = 0
         self.failed = False
         self._lock = threading.Lock()
@@ -134,7 +142,7 @@ class ClipJournal:
             return
         self._write(MAGIC + _record(b"H", header.to_json()))
 
-    def _give_up(self, e: OSError) -> None:
+    def _give_up(self, e: OSError | str) -> None:
         self.failed = True
         log.error(
             "clip.journal_failed",
@@ -145,6 +153,22 @@ class ClipJournal:
             note="the clip goes on in memory; a crash before it is stored would lose it",
         )
         self.close()
+
+    def _room(self) -> bool:
+        """False (and the journal given up and removed) when events need the disk."""
+        if not self.keep_free_bytes or self.failed:
+            return not self.failed
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return True
+        if free >= self.keep_free_bytes:
+            return True
+        self._give_up(
+            f"disk nearly full ({free} bytes free, {self.keep_free_bytes} kept for events)"
+        )
+        discard(self.path)
+        return False
 
     def _write(self, data: bytes) -> None:
         with self._lock:
@@ -164,8 +188,9 @@ class ClipJournal:
 
     def packets(self, packets: list[Packet]) -> None:
         """Append packets of the clip (one write for all)."""
-        if packets:
-            self._write(b"".join(_record(b"P", _packet(p)) for p in packets))
+        if not packets or (any(p.keyframe for p in packets) and not self._room()):
+            return
+        self._write(b"".join(_record(b"P", _packet(p)) for p in packets))
 
     def event(self, event_id: str) -> None:
         """The clip records *event_id*."""
@@ -206,18 +231,33 @@ class ClipJournal:
 class Journals:
     """Where one camera's recorder keeps the journals of its clips."""
 
-    def __init__(self, directory: Path, camera: str, mask_hash: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        camera: str,
+        mask_hash: str | None = None,
+        keep_free_bytes: int = 0,
+    ) -> None:
         self.dir = directory
         self.camera = camera
         self.mask_hash = mask_hash
+        self.keep_free_bytes = keep_free_bytes
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def open(self, clip_id: str, info: StreamInfo, method: str, trigger_t: float) -> ClipJournal:
-        """Start the journal of clip *clip_id*."""
+    def open(
+        self,
+        clip_id: str,
+        info: StreamInfo,
+        method: str,
+        trigger_t: float,
+        first_wall: float | None = None,
+    ) -> ClipJournal:
+        """Start the journal of clip *clip_id* (whose first packet was taken at *first_wall*)."""
         header = JournalHeader(
-            clip_id, self.camera, info, method, trigger_t, time.time(), self.mask_hash
+            clip_id, self.camera, info, method, trigger_t, time.time(), self.mask_hash, first_wall
         )
-        return ClipJournal(path_of(self.dir, clip_id, self.camera), header)
+        path = path_of(self.dir, clip_id, self.camera)
+        return ClipJournal(path, header, self.keep_free_bytes)
 
 
 def path_of(directory: Path, clip_id: str, camera: str) -> Path:
@@ -266,7 +306,8 @@ class JournalContents:
         was opened and when its journal was last written."""
         if self.packets:
             return self.packets[0].wall, self.packets[-1].wall
-        start = self.header.opened_wall if self.header else _mtime(self.path)
+        h = self.header
+        start = (h.first_wall or h.opened_wall) if h else _mtime(self.path)
         return start, max(start, _mtime(self.path))
 
 

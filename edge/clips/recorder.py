@@ -168,10 +168,11 @@ class ClipRecorder(Worker):
         """Start journaling the clip just opened: its pre-roll, and the events it records."""
         if self.journals is None or self.info is None:
             return
-        self._journal = self.journals.open(clip_id, self.info, self._method, trigger_t)
-        self._journal.packets(self._packets)
+        first = self._packets[0].wall if self._packets else None
+        self._journal = self.journals.open(clip_id, self.info, self._method, trigger_t, first)
         self._journaled = set()
-        self._journal_events(self._hold.event_ids)
+        self._journal_events(self._hold.event_ids)  # first: they outlive a torn pre-roll
+        self._journal.packets(self._packets)
 
     def _journal_events(self, event_ids: frozenset[str] | set[str]) -> None:
         if self._journal is None:

@@ -5,6 +5,7 @@ with its camera and time range when nothing playable is left; a stored clip's jo
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,17 @@ def test_a_clip_cut_short_by_a_kill_is_recovered_playable_and_signed(
     assert line["clip"] == clip_id and line["cut"] is None and line["packets"] == len(packets)
 
 
+def _record_offsets(journal: bytes, kind: bytes) -> list[int]:
+    """Where the records of *kind* begin in a journal."""
+    out, pos = [], len(MAGIC)
+    while pos < len(journal):
+        k, size, _crc = struct.unpack_from(">cII", journal, pos)
+        if k == kind:
+            out.append(pos)
+        pos += 9 + size
+    return out
+
+
 def test_every_torn_tail_gives_a_prefix_or_a_lost_clip_with_its_range(
     tmp_path: Path, videos: Path
 ) -> None:
@@ -127,10 +139,11 @@ def test_every_torn_tail_gives_a_prefix_or_a_lost_clip_with_its_range(
     (journal,) = leftovers(tmp_path / "killed" / "clips" / "journal")
     whole = journal.read_bytes()
     full = read_journal(journal)
-    assert full.header is not None and not full.torn
-    first_end = len(MAGIC) + 9 + len(full.header.to_json()) + 9 + 33 + len(full.packets[0].data)
+    assert full.header is not None and not full.torn and full.event_ids
+    first = _record_offsets(whole, b"P")[0]  # events, then packets
+    first_end = first + 9 + 33 + len(full.packets[0].data)
     schema = json.loads((ROOT / "edge" / "schemas" / "event.schema.json").read_text())
-    for cut in (5, 60, first_end - 1, first_end + 100, len(whole) // 2, len(whole) - 3):
+    for cut in (5, 60, first - 1, first_end - 1, first_end + 100, len(whole) // 2, len(whole) - 3):
         parts = Parts(tmp_path / f"cut-{cut}")
         parts.store.journal_dir.mkdir()
         torn = parts.store.journal_dir / journal.name
@@ -141,6 +154,7 @@ def test_every_torn_tail_gives_a_prefix_or_a_lost_clip_with_its_range(
         fin.start()
         assert fin.shutdown(60)
         assert leftovers(parts.store.journal_dir) == []
+        assert cut < first or "event-1" in c.event_ids  # written before the packets
         if c.packets:
             ((signed, path),) = parts.sent
             assert signed["manifest"]["clip_id"] == clip_id
@@ -236,3 +250,25 @@ def test_a_journal_that_cannot_be_written_leaves_the_clip_in_memory(
     assert fin.shutdown(60)
     assert [e["event"] for e in logs].count("clip.journal_failed") == 1
     assert len(parts.sent) == 1 and parts.lost() == []
+
+
+def test_on_a_nearly_full_disk_the_journal_gives_way_to_events(
+    tmp_path: Path, videos: Path
+) -> None:
+    """Less free space than clips.keep_free_bytes: the journal is given up and removed at the
+    first keyframe (logged), and the clip the store then cannot keep is told as clip_lost."""
+    parts = Parts(tmp_path)
+    parts.store = ClipStore(tmp_path / "clips", 200 * 1024**2, 86400, keep_free_bytes=1 << 60)
+    fin = parts.finalizer()
+    rec = ClipRecorder("cam", CFG, fin.submit, live=False, fps=10)
+    fin.attach({"cam": rec}, EventFactory("n", "s"), parts.events.append)
+    fin.start()
+    with structlog.testing.capture_logs() as logs:
+        clip_id = _record_until(rec, videos / ONE_BY_ONE, 9.3, 12.0)
+        assert leftovers(parts.store.journal_dir) == []
+        rec.close()
+        assert fin.shutdown(60)
+    (failed,) = [e for e in logs if e["event"] == "clip.journal_failed"]
+    assert "disk nearly full" in failed["error"]
+    (lost,) = parts.lost()
+    assert lost.clip_id == clip_id and lost.data["reason"] == "not_written"

@@ -4,6 +4,8 @@
 - SIGKILL while a person holds a clip: at the restart the clip is made from its journal and
   arrives, signed (the manifest verifies) and playable (PyAV decodes every frame), covering
   the pre-roll before the person to the moment of the kill; the restart logs it.
+- The same, with the journal then cut before its first whole packet: the restart tells the
+  police a ``clip_lost`` event with the camera, the clip id and the time range.
 - SIGTERM while a person holds a clip: the clip is cut, written and delivered before the
   process exits, and it exits within the unit's stop budget (TimeoutStopSec).
 - The camera's RTSP server stops while a person is tracked: the person's END comes during the
@@ -12,11 +14,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import struct
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from clipnode import (
     VIDEO,
@@ -28,8 +34,9 @@ from clipnode import (
     events,
     wait_for,
 )
-from conftest import RtspServer, Subscribe
+from conftest import ROOT, RtspServer, Subscribe
 
+from edge.clips.journal import MAGIC, read_journal
 from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
@@ -118,6 +125,47 @@ def test_sigkill_mid_clip_the_clip_is_recovered_at_restart(scene: Scene) -> None
     assert events(scene.police, "clip_lost") == []
     code, _ = scene.node.terminate()
     assert code == 0
+
+
+def test_sigkill_with_nothing_playable_left_the_loss_is_told(scene: Scene) -> None:
+    """Killed mid-clip, and its journal then cut inside its first packet (a power cut before
+    the disk had it): the restart sends the police a clip_lost event (valid by the event
+    schema) naming the camera, the clip the person's START carries and the time range, from
+    when the clip opened to the journal's last write; the restart logs clip.lost."""
+    start = scene.person_start()
+    time.sleep(3.0)
+    scene.node.kill()
+    killed = time.time()
+    (journal,) = scene.node.journal_dir().glob("*.journal")
+    header = read_journal(journal).header
+    assert header is not None and header.clip_id == start["clip_id"]
+    written = journal.stat().st_mtime
+    data = journal.read_bytes()
+    journal.write_bytes(data[: _first_packet(data) + 20])
+    os.utime(journal, (written, written))
+    scene.node.start()
+    (lost,) = wait_for(lambda: events(scene.police, "clip_lost"), PERSON_S, "clip_lost")
+    schema = json.loads((ROOT / "edge" / "schemas" / "event.schema.json").read_text())
+    jsonschema.validate(lost, schema)
+    assert (lost["camera"], lost["clip_id"]) == ("dock", start["clip_id"])
+    assert lost["data"]["reason"] == "nothing_playable"
+    assert lost["data"]["start"] <= start["time"] <= lost["data"]["end"]
+    assert utc_iso(killed - 2.0) <= lost["data"]["end"] <= utc_iso(killed)
+    assert start["id"] in lost["data"]["event_ids"]
+    (line,) = [r for r in scene.node.records(run=2) if r["event"] == "clip.lost"]
+    assert line["clip"] == start["clip_id"] and line["camera"] == "dock"
+    code, _ = scene.node.terminate()
+    assert code == 0
+
+
+def _first_packet(journal: bytes) -> int:
+    """Where the first packet record of a journal begins."""
+    pos = len(MAGIC)
+    while True:
+        kind, size, _crc = struct.unpack_from(">cII", journal, pos)
+        if kind == b"P":
+            return pos
+        pos += 9 + size
 
 
 def test_sigterm_mid_clip_the_clip_is_delivered_before_exit(scene: Scene) -> None:
