@@ -29,6 +29,7 @@ from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import verify_clip
 
 ONE_BY_ONE = "one-by-one-person-detection.mp4"
+pytestmark = pytest.mark.faults
 CFG = ClipConfig(pre_roll_s=5, post_roll_s=5, max_s=120)
 
 

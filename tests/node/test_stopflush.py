@@ -16,6 +16,8 @@ from edge.delivery.message import OutboxMessage, Priority
 from edge.delivery.outbox import Outbox
 from edge.node.stopflush import AFTER_FLUSH_S, STOP_BUDGET_S, DeliveryFlush
 
+pytestmark = pytest.mark.faults
+
 
 @dataclass
 class Dest:
