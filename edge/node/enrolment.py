@@ -25,6 +25,7 @@ from edge.config.root import EdgeConfig
 from edge.config.transport import DestinationConfig
 from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
+from edge.delivery.mqtt import MqttLink
 from edge.node.degraded import Degraded
 
 log = get_logger(__name__)
@@ -84,16 +85,20 @@ def reason(name: str, path: Path) -> str:
 
 class PendingLinks:
     """Destinations waiting for their files. :meth:`check` (a housekeeping chore, every
-    second) starts each one with *start_link* once its files are usable."""
+    second) makes the link of each (*make_link*) once its files are usable, starts it, adds it
+    to *links* and tells *started* (the node's lifecycle: it stops with the other links)."""
 
     def __init__(
         self,
         cfg: EdgeConfig,
         waiting: dict[str, tuple[Path, str]],
-        start_link: Callable[[DestinationConfig], object],
+        make_link: Callable[[DestinationConfig], MqttLink],
+        links: list[MqttLink],
+        *,
+        started: Callable[[MqttLink], object],
         degraded: Degraded,
     ) -> None:
-        self.start_link = start_link
+        self.make_link, self.links, self.started = make_link, links, started
         self.degraded = degraded
         self.pending = {d.name: d for d in cfg.destinations if d.name in waiting}
         self._index = {d.name: i for i, d in enumerate(cfg.destinations)}
@@ -129,7 +134,10 @@ class PendingLinks:
                     if problem is not None:
                         self._report(name, *problem)
                         continue
-                    self.start_link(dest)
+                    link = self.make_link(dest)
+                    link.start()
+                    self.links.append(link)
+                    self.started(link)
                 except (EdgeError, OSError) as e:
                     self._report(name, Path((dest.tls and dest.tls.cert) or name), str(e))
                     continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import shutil
 import time
 from pathlib import Path
@@ -87,6 +88,11 @@ def camera_health(w: CameraWorker, now: float) -> dict[str, Any]:
         "decode_lag_s": None if w.decode_lag_s is None else round(w.decode_lag_s, 3),
         "session": w.session,
     }
+
+
+def payload(health: dict[str, Any]) -> bytes:
+    """The heartbeat's bytes on the wire (compact, sorted JSON)."""
+    return json.dumps(health, sort_keys=True, separators=(",", ":")).encode()
 
 
 def report(node: HealthSource) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,26 @@ class KeyWatch:
                 held=len(gate.held),
                 note="alarms sound locally; events are held on disk until the key is back",
             )
+
+    def sign_head(self) -> bool:
+        """At a heartbeat: sign the audit head with the key; False without one (then nothing
+        may be signed or sent: an unsigned heartbeat would be quarantined)."""
+        if self.slot.key is None:
+            return False
+        self.audit.checkpoint(self.slot.key)
+        return True
+
+    def snapshots(self, send: Callable[[str, str, Path], None]) -> Callable[[str, str, Path], None]:
+        """*send* (queue a saved snapshot, signed) while there is a key; without one the
+        snapshot stays in the clip store, unsent (logged)."""
+
+        def signed_only(snap_id: str, camera: str, path: Path) -> None:
+            if not self.slot.usable:
+                log.warning("snapshot.unsent", id=snap_id, camera=camera, reason="no signing key")
+                return
+            send(snap_id, camera, path)
+
+        return signed_only
 
     def check(self) -> None:
         """Housekeeping: look for a missing key; once found, sign the audit chain with it
