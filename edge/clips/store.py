@@ -66,9 +66,11 @@ class ClipStore:
         self.evicted = 0
         self.evicted_undelivered = 0
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            self.dir / "index.sqlite", check_same_thread=False, isolation_level=None
-        )
+        index = self.dir / "index.sqlite"  # owner only, whatever the umask (-wal/-shm follow)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(index, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.chmod(index, 0o600)
+        self._db = sqlite3.connect(index, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._reserved = 0
