@@ -43,11 +43,7 @@ def camera_config(
     (5 fps detection with yolox_nano, 2 s timeouts, reconnects at most 2 s apart), clips with
     5 s of pre-roll, JSON logs, the police destination on *broker* (with *uplink_bps*: a link
     that slow, clips in 32 KiB chunks)."""
-    link: dict[str, int] = {"reconnect_max_s": 2}
-    outbox = ""
-    if uplink_bps:
-        link["bandwidth_bps"] = uplink_bps
-        outbox = "[outbox]\nchunk_size = 32768\n"
+    outbox = "[outbox]\nchunk_size = 32768\n" if uplink_bps else ""
     camera = (
         '[[cameras]]\nname = "dock"\nfps = 5\nreconnect_max_s = 2\nfault_after_s = 5\n'
         f'detect = {{ kind = "rtsp", url = "{url}", open_timeout_s = 2, read_timeout_s = 2 }}\n'
@@ -61,7 +57,9 @@ def camera_config(
             extra=f'[logging]\nformat = "json"\n[detector]\nbackend = "onnx"\nmodel = "{MODEL}"\n'
             "[clips]\npre_roll_s = 5\npost_roll_s = 10\n" + outbox,
             cameras=[camera],
-            destinations=[tls_destination(broker, ca, cert, **link)],
+            destinations=[
+                tls_destination(broker, ca, cert, reconnect_max_s=2, bandwidth_bps=uplink_bps)
+            ],
         )
     )
     return path
@@ -157,7 +155,8 @@ def events(police: Subscriber, kind: str, state: str | None = None) -> list[dict
 
 def clip_messages(police: Subscriber, clip_id: str) -> tuple[Received | None, dict[int, Received]]:
     """The manifest message and the chunk messages (by number) received of *clip_id*."""
-    manifest, chunks = None, {}
+    manifest: Received | None = None
+    chunks: dict[int, Received] = {}
     for m in list(police.messages):
         parts = m.topic.split("/")
         if len(parts) >= 2 and parts[-2] == clip_id:
@@ -183,10 +182,10 @@ def check_clip(signed: dict[str, Any], data: bytes, public: Any) -> int:
     """Verify the signed manifest and the file against it; returns the frames PyAV decodes
     (every packet must decode)."""
     verify_clip(signed, public, data)
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), "r") as c:
         stream = c.streams.video[0]
-        packets = sum(1 for p in c.demux(stream) if p.size)
-    with av.open(io.BytesIO(data)) as c:
-        frames = sum(1 for _ in c.decode(c.streams.video[0]))
+        packets = sum(bool(p.size) for p in c.demux(stream))
+    with av.open(io.BytesIO(data), "r") as c:
+        frames = len(list(c.decode(c.streams.video[0])))
     assert frames == packets > 0, (frames, packets)
     return frames
