@@ -13,6 +13,7 @@ import av
 import jsonschema
 import pytest
 import structlog
+import synth
 from conftest import ROOT
 
 from edge.capture.file import FileInput
@@ -45,10 +46,14 @@ class Parts:
         self.sent: list[tuple[dict[str, Any], Path]] = []
         self.events: list[Event] = []
 
-    def finalizer(self, cameras: tuple[str, ...] = ("cam",)) -> ClipFinalizer:
-        """A finalizer attached to fresh recorders of *cameras* (as the node wires it)."""
+    def finalizer(
+        self, cameras: tuple[str, ...] = ("cam",), mask_hash: str | None = None
+    ) -> ClipFinalizer:
+        """A finalizer attached to fresh recorders of *cameras* (as the node wires it), their
+        privacy mask's hash *mask_hash*."""
         fin = ClipFinalizer(
             self.store, self.key, self.audit, node="n", site="s",
+            mask_hashes={c: mask_hash for c in cameras},
             on_clip=lambda signed, path: self.sent.append((signed, path)),
         )  # fmt: skip
         recorders = {c: ClipRecorder(c, CFG, fin.submit, live=False, fps=10) for c in cameras}
@@ -273,3 +278,40 @@ def test_on_a_nearly_full_disk_the_journal_gives_way_to_events(
     assert "disk nearly full" in failed["error"]
     (lost,) = parts.lost()
     assert lost.clip_id == clip_id and lost.data["reason"] == "not_written"
+
+
+def test_a_masked_cameras_encoded_clip_is_recovered_too(tmp_path: Path) -> None:
+    """A masked camera (its clips encoded from masked frames): killed mid-clip, its clip is
+    recovered (method encode, its mask hash), decodes, and shows nothing of the private area."""
+    parts = Parts(tmp_path)
+    spec = synth.mask_spec()
+    fin = parts.finalizer(mask_hash=spec.digest)
+    rec = ClipRecorder("cam", CFG, fin.submit, live=False, fps=synth.FPS)
+    fin.attach({"cam": rec}, EventFactory("n", "s"), parts.events.append)
+    video = synth.write_video(tmp_path / "s.mp4", frames=80)
+    clip_id = None
+    for item in FileInput("cam", video, roles=Role.RECORD, mask=spec).stream():
+        rec.feed(item)
+        if clip_id is None and rec.info is not None and rec.now() >= 3.0:
+            clip_id = rec.hold("person-1", "event-1")
+        if rec.now() >= 6.0:
+            break
+    assert clip_id is not None and rec._journal is not None
+    rec._journal.close()  # killed: the encoder's last packets are in the journal or lost
+    rec.stopping.set()
+    rec._frames.close()
+    fin = parts.finalizer(mask_hash=spec.digest)
+    fin.start()
+    assert fin.shutdown(60)
+    ((signed, path),) = parts.sent
+    assert signed["manifest"]["clip_id"] == clip_id
+    assert signed["manifest"]["method"] == "encode"
+    assert signed["manifest"]["mask_hash"] == spec.digest
+    verify_clip(signed, parts.key.public, path)
+    x0, y0, x1, y1 = synth.PRIVATE
+    with av.open(str(path)) as c:
+        frames = [f.to_ndarray(format="bgr24") for f in c.decode(c.streams.video[0])]
+    assert len(frames) >= 20
+    for f in frames:
+        assert synth.match_score(f) < 0.5
+        assert f[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4].max() < 24
