@@ -11,6 +11,7 @@ from typing import Any
 
 import av
 import jsonschema
+import numpy as np
 import pytest
 import structlog
 import synth
@@ -310,7 +311,9 @@ def test_a_masked_cameras_encoded_clip_is_recovered_too(tmp_path: Path) -> None:
     verify_clip(signed, parts.key.public, path)
     x0, y0, x1, y1 = synth.PRIVATE
     with av.open(str(path)) as c:
-        frames = [f.to_ndarray(format="bgr24") for f in c.decode(c.streams.video[0])]
+        frames = [
+            f.to_ndarray(format="bgr24").astype(np.uint8) for f in c.decode(c.streams.video[0])
+        ]
     assert len(frames) >= 20
     for f in frames:
         assert synth.match_score(f) < 0.5
