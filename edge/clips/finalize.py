@@ -24,6 +24,7 @@ from edge.clips.lost import LostClip, LostReport, not_signed
 from edge.clips.mp4 import ClipWriteError, write_mp4
 from edge.clips.recorder import ClipJob, ClipRecorder
 from edge.clips.store import ClipStore, QuotaError
+from edge.core.errors import OutboxError
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.events.context import EventFactory
@@ -36,6 +37,8 @@ from edge.evidence.signing import Signer
 log = get_logger(__name__)
 
 OnClip = Callable[[dict[str, Any], Path], None]
+RETRY_S = 1.0
+"""How often a stored clip the outbox could not take (a full disk) is handed on again."""
 
 
 class ClipSigner(Signer, Protocol):
@@ -77,6 +80,7 @@ class ClipFinalizer(Worker):
         """Cameras whose recorders journal their clips (None: not attached)."""
         self.lost = LostReport()
         self._queue: queue.Queue[ClipJob | None] = queue.Queue()
+        self._unqueued: list[tuple[dict[str, Any], Path, Path | None]] = []
 
     def attach(
         self,
@@ -122,9 +126,14 @@ class ClipFinalizer(Worker):
         if left:
             self.recovered += recovery.recover(self, left)
         while True:
-            job = self._queue.get()
+            try:
+                job = self._queue.get(timeout=RETRY_S if self._unqueued else None)
+            except queue.Empty:
+                self._queue_again()
+                continue
             try:
                 if job is None:
+                    self._queue_again()  # what still fails keeps its journal: next start
                     return
                 self.process(job)
             except SigningKeyError as e:  # the journal stays: made at a start with a key
@@ -202,7 +211,32 @@ class ClipFinalizer(Worker):
             bytes=written.bytes,
             method=job.method,
         )
-        if self.on_clip is not None:
-            self.on_clip(signed, path)
-        discard(job.journal)
+        self.hand_on(signed, path, job.journal)
         return signed, path
+
+    def hand_on(self, signed: dict[str, Any], path: Path, journal: Path | None) -> None:
+        """Queue a stored clip for delivery, then remove its journal. When the outbox cannot
+        take it (a full disk) it is tried again every :data:`RETRY_S`, its journal kept."""
+        if self.on_clip is not None:
+            try:
+                self.on_clip(signed, path)
+            except OutboxError as e:
+                m = signed["manifest"]
+                log.warning("clip.not_queued", camera=m["camera"], clip=m["clip_id"], error=str(e))
+                self._unqueued.append((signed, path, journal))
+                return
+        discard(journal)
+
+    def _queue_again(self) -> None:
+        """Hand on the stored clips the outbox could not take; their journals go once it
+        does (those left make the next start queue them)."""
+        waiting, self._unqueued = self._unqueued, []
+        for n, (signed, path, journal) in enumerate(waiting):
+            try:
+                if self.on_clip is not None:
+                    self.on_clip(signed, path)
+            except OutboxError:
+                self._unqueued = waiting[n:]
+                return
+            log.info("clip.queued", clip=signed["manifest"]["clip_id"], late=True)
+            discard(journal)

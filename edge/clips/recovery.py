@@ -7,7 +7,6 @@ way one log line per journal (``clip.recovered`` or ``clip.lost``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,7 +29,6 @@ class ClipFinalizer(Protocol):
 
     store: ClipStore
     mask_hashes: dict[str, str | None]
-    on_clip: Callable[[dict[str, Any], Path], None] | None
 
     @property
     def cameras(self) -> frozenset[str] | None:
@@ -43,6 +41,10 @@ class ClipFinalizer(Protocol):
 
     def process(self, job: ClipJob, **audit: Any) -> tuple[dict[str, Any], Path]:
         """Write, sign, store and hand on a clip."""
+        ...
+
+    def hand_on(self, signed: dict[str, Any], path: Path, journal: Path | None) -> None:
+        """Queue a stored clip, then remove its journal."""
         ...
 
 
@@ -130,8 +132,6 @@ def _requeued(fin: ClipFinalizer, c: JournalContents) -> bool:
         signed = json.loads(manifest.path.read_text())
     except (OSError, ValueError):
         return False
-    if fin.on_clip is not None:
-        fin.on_clip(signed, clip.path)
-    discard(c.path)
     log.info("clip.recovered", camera=c.header.camera, clip=clip_id, already_stored=True)
+    fin.hand_on(signed, clip.path, c.path)
     return True

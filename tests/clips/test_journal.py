@@ -16,6 +16,7 @@ import pytest
 import structlog
 import synth
 from conftest import ROOT
+from timing import wait_until
 
 from edge.capture.file import FileInput
 from edge.capture.frame import Packet, Role, StreamInfo
@@ -24,6 +25,7 @@ from edge.clips.journal import MAGIC, leftovers, named, read_journal
 from edge.clips.recorder import ClipJob, ClipRecorder
 from edge.clips.store import ClipStore
 from edge.config.clips import ClipConfig
+from edge.core.errors import OutboxError
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.evidence.audit import AuditLog
@@ -318,3 +320,50 @@ def test_a_masked_cameras_encoded_clip_is_recovered_too(tmp_path: Path) -> None:
     for f in frames:
         assert synth.match_score(f) < 0.5
         assert f[y0 + 4 : y1 - 4, x0 + 4 : x1 - 4].max() < 24
+
+
+def test_a_clip_the_outbox_cannot_take_is_queued_later_or_at_the_next_start(
+    tmp_path: Path, videos: Path
+) -> None:
+    """The outbox refuses the stored clip (a full disk): it is handed on again every second
+    and its journal goes once that works; still refused at the stop, the journal stays and
+    the next start queues the stored clip (not made twice, not lost)."""
+    parts = Parts(tmp_path)
+    refusals = [3]
+
+    def full_then_room(signed: dict[str, Any], path: Path) -> None:
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            raise OutboxError("outbox.sqlite: cannot store message: database or disk is full")
+        parts.sent.append((signed, path))
+
+    fin = parts.finalizer()
+    fin.on_clip = full_then_room
+    rec = ClipRecorder("cam", CFG, fin.submit, live=False, fps=10)
+    fin.attach({"cam": rec}, EventFactory("n", "s"), parts.events.append)
+    fin.start()
+    _record_until(rec, videos / ONE_BY_ONE, 9.3, 12.0)
+    rec.close()
+    assert wait_until(lambda: parts.sent, 10)
+    assert refusals == [0] and leftovers(parts.store.journal_dir) == []
+    assert fin.shutdown(10)
+
+    refusals[0] = 1000  # the disk stays full to the stop
+    parts.sent.clear()
+    fin = parts.finalizer()
+    fin.on_clip = full_then_room
+    rec = ClipRecorder("cam", CFG, fin.submit, live=False, fps=10)
+    fin.attach({"cam": rec}, EventFactory("n", "s"), parts.events.append)
+    fin.start()
+    clip_id = _record_until(rec, videos / ONE_BY_ONE, 9.3, 12.0)
+    rec.close()
+    assert fin.shutdown(10)
+    assert parts.sent == [] and len(leftovers(parts.store.journal_dir)) == 1
+    with structlog.testing.capture_logs() as logs:
+        fin = parts.finalizer()  # the next start, room again
+        fin.start()
+        assert fin.shutdown(30)
+    ((signed, _),) = parts.sent
+    assert signed["manifest"]["clip_id"] == clip_id and parts.lost() == []
+    assert [e.get("already_stored") for e in logs if e["event"] == "clip.recovered"] == [True]
+    assert leftovers(parts.store.journal_dir) == []
