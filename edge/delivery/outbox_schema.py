@@ -128,15 +128,14 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def quick_check(path: Path) -> str | None:
     """SQLite's ``quick_check`` of the file at *path* on a connection of its own (WAL lets
-    it read while the outbox writes): None when sound, else what it found (first lines)."""
+    it read while the outbox writes): None when sound, else what it found (first lines). An
+    error that does not say the file is damaged (busy, cannot open now) is no finding."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            found = [str(r[0]) for r in db.execute("PRAGMA quick_check(20)")]
+        finally:
+            db.close()
     except sqlite3.Error as e:
-        return str(e)
-    try:
-        found = [str(r[0]) for r in db.execute("PRAGMA quick_check(20)")]
-    except sqlite3.Error as e:
-        return str(e)
-    finally:
-        db.close()
+        return str(e) if damaged(e) else None
     return None if found == ["ok"] else "; ".join(found)[:500]
