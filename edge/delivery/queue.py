@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.clips.store import ClipStore
-from edge.core.errors import OutboxError
+from edge.core.errors import EdgeError, OutboxError
 from edge.core.ids import new_id
 from edge.core.kinds import Kind, MessageKind, Severity
 from edge.delivery import topics
@@ -123,7 +123,11 @@ class DeliveryQueue:
         """*event* could not be stored (it waits in memory): the links send it from memory
         (the same id and signature as its stored copy later)."""
         destinations = self.policy.destinations_for(str(event.kind), event.camera)
-        self._offer(self._event_message(event), destinations)
+        try:
+            message = self._event_message(event)
+        except EdgeError:  # no usable signing key: nothing unsigned leaves; it waits
+            return
+        self._offer(message, destinations)
 
     def _offer(self, message: OutboxMessage, destinations: Sequence[str]) -> None:
         for name in destinations:
