@@ -151,7 +151,7 @@ class Outbox:
                     log.warning("outbox.reserve_released", path=str(self.path), bytes=freed,
                                 left=self.reserve.bytes_held)  # fmt: skip
                 with self.file.lock, contextlib.suppress(sqlite3.Error):
-                    self._db.execute("PRAGMA wal_checkpoint(RESTART)")
+                    self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 try:
                     return store()
                 except sqlite3.Error as again:
