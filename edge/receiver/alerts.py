@@ -40,13 +40,21 @@ class AlertOp:
     """How many occurrences a windowed raise stands for."""
 
 
+DEGRADED = ("camera_fault", "camera_blocked", "disk_full", "store_error", "reserve_missing",
+            "outbox_recovered", "signing_key_unusable", "destination_waiting",
+            "audit_chain_break", "audit_log_set_aside", "audit_key_change", "duplicate_node_id",
+            "delivery_error")  # fmt: skip
+"""Heartbeat reasons (prefixes) the police are alerted about: what stops a camera or a
+destination, what puts alarms or evidence at risk (full disk, no reserve, a rebuilt outbox, no
+usable signing key) and what an auditor must hear of (a cut, set-aside or re-keyed audit
+chain). Passing ones (a flapping sensor, lights off) stay on the fleet board only."""
+
+
 def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:
-    """Why a heartbeat shows a degraded node: camera faults, a long queue, a full disk."""
-    reasons = [
-        str(r)
-        for r in health.get("reasons", [])
-        if isinstance(r, str) and r.startswith(("camera_fault", "disk_full", "store_error"))
-    ]
+    """Why a heartbeat shows a degraded node (:data:`DEGRADED`), and a long queue."""
+    raw = health.get("reasons", [])
+    reasons = [str(r)[:200] for r in (raw if isinstance(raw, list) else [])
+               if isinstance(r, str) and r.startswith(DEGRADED)]  # fmt: skip
     waiting = 0
     queue = health.get("queue")
     if isinstance(queue, dict):
