@@ -90,7 +90,8 @@ def test_hooks_run_their_calls() -> None:
 
 def test_node_starts_links_first_and_stops_cameras_first(tmp_path: Path, videos: Path) -> None:
     """The real node: links start first and stop last; cameras start last (after sensors,
-    so no event waits) and stop first; the housekeeper is the outermost service."""
+    so no event waits) and stop first; the housekeeper and then the state watch (which only
+    reads the others) are the outermost services."""
     video = videos / "one-by-one-person-detection.mp4"
     cfg = loads(
         node_config(
@@ -111,7 +112,7 @@ def test_node_starts_links_first_and_stops_cameras_first(tmp_path: Path, videos:
     node.stop()
     started = [j.split(" ", 1)[1] for j in node.lifecycle.journal if j.startswith("start")]
     stopped = [j.split(" ", 1)[1] for j in node.lifecycle.journal if j.startswith("stop")]
-    assert started[0] == "mqtt-police" and started[-1] == "housekeeping"
+    assert started[0] == "mqtt-police" and started[-2:] == ["housekeeping", "state-watch"]
     assert started.index("gpio") < started.index("camera-hall")
     assert started.index("clip-finalizer") < started.index("recorder-hall")
     assert stopped == list(reversed(started))
