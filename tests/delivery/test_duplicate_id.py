@@ -53,7 +53,7 @@ def wait_until(condition: Callable[[], object], timeout: float, step: float = 0.
 def reasons(*links: MqttLink) -> tuple[str, ...]:
     """The node's status reasons for a node with just these links."""
     parts = SimpleNamespace(
-        outbox=SimpleNamespace(recovered=None),
+        outbox=SimpleNamespace(recovered=None, reserve=SimpleNamespace(missing=False)),
         sink=SimpleNamespace(fault=None),
         blocked={},
         cameras=[],
