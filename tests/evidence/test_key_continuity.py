@@ -13,7 +13,6 @@ from nodecfg import node_config
 
 from edge.cli.main import main
 from edge.config.loader import loads
-from edge.core.errors import EdgeError
 from edge.evidence.audit import verify_log
 from edge.evidence.keys import NodeKey, SigningKeyError, load_public
 from edge.node.node import Node
@@ -79,19 +78,22 @@ def test_export_without_a_key_fails_and_creates_nothing(
     assert _tree(tmp_path) == before
 
 
-def test_a_node_that_lost_its_key_refuses_to_start(tmp_path: Path) -> None:
+def test_a_node_that_lost_its_key_runs_degraded_and_makes_no_new_one(tmp_path: Path) -> None:
     """A node whose key is gone (after it signed evidence) does not quietly make a new one:
-    building it raises SigningKeyError (an EdgeError, so `edge run` exits 3 with it in one
-    line: tests/node/test_fatal_start.py) naming the file and `edge keys init`. No key
-    appears."""
+    it is built and runs degraded (life safety first: tests/node/test_life_safety.py), its
+    state naming the key file (``signing_key_unusable:PATH``); no key appears and the chain
+    still names the lost key."""
     cfg_file = tmp_path / "node.toml"
     cfg_file.write_text(node_config(tmp_path / "data", "lost", mock_gpio=True))
     cfg = loads(cfg_file.read_text())
     old_id = NodeKey(cfg.key_path).id
     os.unlink(cfg.key_path)
-    with pytest.raises(SigningKeyError) as caught:
-        Node(cfg)
-    assert isinstance(caught.value, EdgeError)
-    assert str(cfg.key_path) in str(caught.value) and "edge keys init" in str(caught.value)
+    node = Node(cfg)
+    try:
+        assert f"signing_key_unusable:{cfg.key_path}" in node.standing()
+        assert node.key.id in ("", None)
+    finally:
+        node.outbox.close()
+        node.store.close()
     assert not cfg.key_path.exists() and not list(cfg.key_path.parent.iterdir())
     assert old_id in cfg.audit_path.read_text()  # the chain still names the lost key
