@@ -35,14 +35,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def receiver_toml(data_dir: Path, broker: LocalBroker, ca: DemoCA, name: str, prefix: str) -> str:
+def receiver_toml(
+    data_dir: Path,
+    broker: LocalBroker,
+    ca: DemoCA,
+    name: str,
+    prefix: str,
+    offline_after_s: float = 80,
+) -> str:
     """receiver.toml for the session's broker, under *prefix*, with a dashboard section."""
     pair = ca.issue(f"receiver-{name}")
     return (
         f'[receiver]\nname = "{name}"\ndata_dir = "{data_dir}"\n'
         f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\ntopic_prefix = "{prefix}"\n'
         f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
-        "[supervision]\ncheck_interval_s = 0.5\n[http]\nboard_refresh_s = 1\n"
+        f"[supervision]\ncheck_interval_s = 0.5\noffline_after_s = {offline_after_s}\n"
+        "[http]\nboard_refresh_s = 1\n"
     )
 
 

@@ -92,7 +92,9 @@ def test_an_officer_sees_a_live_alert_plays_its_clip_acknowledges_it_and_a_node_
     prefix = "web-" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]
     data = tmp_path / "rx"
     conf = tmp_path / "receiver.toml"
-    conf.write_text(receiver_toml(data, broker, ca, prefix, prefix))
+    # a short silence rule: the 90 s bound with the defaults is test_node_e2e's; here the
+    # board turning red is what is shown
+    conf.write_text(receiver_toml(data, broker, ca, prefix, prefix, offline_after_s=20))
     edge("receive", "-c", str(conf), "user", "add", "budi", "--role", "officer",
          stdin=f"{PASSWORD}\n")  # fmt: skip
     node_text = node_config(
