@@ -173,9 +173,9 @@ def test_on_mosquitto_a_dead_shared_group_member_keeps_its_share_until_it_return
     tmp_path: Path, deep_broker: LocalBroker, ca: DemoCA, pg_url: str
 ) -> None:
     """Why a standby pair and not a shared group on mosquitto: three receivers in one group,
-    one SIGKILLed three quarters into 3,000 events at 150/s (docs/scale.md: 6,000); 20 s after the kill the events
-    the broker dealt to the dead member still wait in its session (none taken over), and
-    only its restart stores them, each once."""
+    one SIGKILLed three quarters into 3,000 events at 150/s (docs/scale.md: 6,000); 20 s
+    after the kill the events the broker dealt to the dead member still wait in its session
+    (none taken over), and only its restart stores them, each once."""
     store = ReceiverStore(pg_url, tmp_path / "check")
     nodes = list(fleet(100))
     enrol(store, *nodes)
