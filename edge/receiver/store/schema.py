@@ -123,7 +123,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             bytes BIGINT NOT NULL DEFAULT 0, last {real})""",
         "CREATE INDEX clips_state ON clips (state, updated)",
     ),
-    # 6: ingest robustness and store integrity.
+    # 6: ingest robustness and store integrity: no table needed (kept so versions stay in order).
     (),
     # 7: broker restarts (will times) and active/standby failover.
     (
