@@ -9,101 +9,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import stat
-import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from debroot import (
-    DEPLOY,
-    MODEL,
-    build_wheel,
-    cache_dir,
-    fresh_root,
-    in_root,
-    need_root_tools,
-    playbook,
-    recap,
-)
-
-from edge.demo.pki import DemoCA
+from debroot import DEPLOY, MODEL, in_root, recap
+from installed import Install
 
 pytestmark = pytest.mark.slow
-
-NODE_ID = "smg-utara-01"
-SITE = "semarang-gudang-utara"
-
-
-@dataclass(frozen=True)
-class Install:
-    """A root after two runs of site.yml, and what each run printed."""
-
-    root: Path
-    first: subprocess.CompletedProcess[str]
-    second: subprocess.CompletedProcess[str]
-    seconds: tuple[float, float]
-
-
-def _tls(tmp: Path) -> tuple[Path, Path]:
-    """The node's and the receiver's TLS folders, as pki.yml would leave them."""
-    ca = DemoCA(tmp / "ca", "semarang site CA")
-    node, receiver = tmp / "pki-node", tmp / "pki-receiver"
-    for folder, cn, names in (
-        (node, NODE_ID, ("site-ca.crt", "node.crt", "node.key")),
-        (receiver, "polda-jateng-1", ("police-ca.crt", "receiver.crt", "receiver.key")),
-    ):
-        folder.mkdir()
-        pair = ca.issue(cn)
-        for src, name in zip((ca.ca_path, pair.cert, pair.key), names, strict=True):
-            shutil.copy(src, folder / name)
-    return node, receiver
-
-
-@pytest.fixture(scope="module")
-def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
-    """A fresh root with site.yml run into it twice (node and receiver in one host)."""
-    need_root_tools()
-    if not MODEL.exists():
-        pytest.skip(f"{MODEL} missing (../shared)")
-    tmp = tmp_path_factory.mktemp("chroot")
-    root = fresh_root(tmp / "root")
-    node_tls, receiver_tls = _tls(tmp)
-    sha = hashlib.sha256(MODEL.read_bytes()).hexdigest()
-    inventory = tmp / "inventory.ini"
-    inventory.write_text(
-        f"""[edge_nodes]
-node ansible_host={root} ansible_connection=community.general.chroot
-
-[receivers]
-node ansible_host={root} ansible_connection=community.general.chroot
-
-[all:vars]
-warehouse_wheelhouse_dir={cache_dir() / "wheelhouse"}
-warehouse_wheelhouse_wheel={build_wheel(tmp / "dist")}
-warehouse_edge_node_id={NODE_ID}
-warehouse_edge_site={SITE}
-warehouse_edge_board=rpi
-warehouse_edge_timezone=Asia/Jakarta
-warehouse_edge_police_host=mqtt.polda-jateng.example
-warehouse_edge_tls_dir={node_tls}
-warehouse_edge_model_src={MODEL}
-warehouse_edge_model_sha256={sha}
-warehouse_receiver_name=polda-jateng-1
-warehouse_receiver_broker_host=mqtt.polda-jateng.example
-warehouse_receiver_tls_dir={receiver_tls}
-warehouse_receiver_postgres_url=postgresql://receiver@/warehouse
-"""
-    )
-    runs, seconds = [], []
-    for _ in range(2):
-        start = time.monotonic()
-        runs.append(playbook("site.yml", inventory))
-        seconds.append(time.monotonic() - start)
-        assert runs[-1].returncode == 0, runs[-1].stdout[-6000:] + runs[-1].stderr[-2000:]
-    yield Install(root, runs[0], runs[1], (seconds[0], seconds[1]))
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_second_run_changes_nothing(install: Install, capsys: pytest.CaptureFixture[str]) -> None:
