@@ -1,7 +1,10 @@
 """``edge pki``: the site PKI for technicians. ``init-ca`` (once per site, on the
-controller), ``csr`` (on the node: its key never leaves it), ``sign`` (on the controller),
-``revoke`` and ``crl`` (the list the police broker checks). Exit 0 done, 1 refused or
-failed (the reason on stderr), 2 usage."""
+controller; the CA key encrypted with a passphrase), ``csr`` (on the node: its key never
+leaves it), ``sign`` (on the controller), ``node-cert`` (sign, renew or replace a node's
+certificate as needed: what deploy/pki.yml runs), ``revoke`` and ``crl`` (the list the
+police broker checks; ``--renew-within`` for the daily timer). Exit 0 done (for ``crl
+--renew-within``: renewed or still valid), 1 refused or failed (the reason on stderr),
+2 usage. The CA directory defaults to ~/.local/share/warehouse-edge/pki/ca."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.cli.common import EXIT_FAILED, EXIT_OK, SubParsers
+from edge.cli.common import EXIT_FAILED, SubParsers
+from edge.cli.pki_args import add_ca_dir, add_passphrase, ca_default_help
 
 
 def register(sub: SubParsers) -> None:
@@ -19,12 +23,14 @@ def register(sub: SubParsers) -> None:
     i = pki.add_parser(
         "init-ca",
         help="make the site CA (once; never replaces one)",
-        description="Make DIR/ca.key (EC P-256, 0600, DIR 0700), the self-signed DIR/ca.crt "
-        "and an empty DIR/crl.pem. Refuses when a CA is there.",
+        description="Make DIR/ca.key (EC P-256, 0600, DIR 0700; encrypted with a passphrase "
+        "unless --no-passphrase), the self-signed DIR/ca.crt and an empty DIR/crl.pem. "
+        "Refuses when a CA is there.",
     )
-    i.add_argument("--dir", type=Path, required=True, help="CA directory")
+    i.add_argument("--ca-dir", "--dir", dest="dir", type=Path, default=None, help=ca_default_help())
     i.add_argument("--name", required=True, help="CA name (its CN), e.g. 'ams-north site CA'")
     i.add_argument("--days", type=int, default=3650, help="validity (default 3650)")
+    add_passphrase(i, new=True)
     i.set_defaults(handler=handle)
     c = pki.add_parser(
         "csr",
@@ -43,7 +49,7 @@ def register(sub: SubParsers) -> None:
         "its node id; a receiver's starts with receiver-), issue the certificate (client "
         "auth; a broker: server auth and the --server names) and record it in DIR/index.",
     )
-    s.add_argument("--ca-dir", type=Path, required=True, help="CA directory")
+    add_ca_dir(s)
     s.add_argument("--csr", type=Path, required=True, help="the request")
     s.add_argument("--out", type=Path, required=True, help="certificate to write")
     s.add_argument(
@@ -58,27 +64,55 @@ def register(sub: SubParsers) -> None:
     s.add_argument("--days", type=int, default=825, help="validity (default 825)")
     s.add_argument("--force", action="store_true", help="replace an existing --out")
     s.add_argument("--expect-cn", help="refuse unless the request's CN is this (the node id)")
+    add_passphrase(s)
     s.set_defaults(handler=handle)
+    n = pki.add_parser(
+        "node-cert",
+        help="sign, renew or replace a node's certificate, only as needed",
+        description="Keep --out a current certificate of node --cn for the key in --csr: "
+        "sign when there is none; nothing while it is for that key with more than "
+        "--renew-within days left; re-sign for the same key within them (renewal). A request "
+        "for another key (a new card) is refused unless --replace: then the old certificate "
+        "is revoked, the CRL re-issued and the new key signed. Prints one line: signed, "
+        "valid, renewed or replaced, the serial and the end date.",
+    )
+    add_ca_dir(n)
+    n.add_argument("--csr", type=Path, required=True, help="the node's request")
+    n.add_argument("--out", type=Path, required=True, help="the node's certificate")
+    n.add_argument("--cn", required=True, help="the node id the request must carry")
+    n.add_argument("--days", type=int, default=825, help="validity (default 825)")
+    n.add_argument(
+        "--renew-within", type=int, default=60, help="re-sign at fewer days left (default 60)"
+    )
+    n.add_argument("--replace", action="store_true", help="a new key: revoke the old certificate")
+    add_passphrase(n)
+    n.set_defaults(handler=handle)
     r = pki.add_parser(
         "revoke",
         help="revoke a certificate and re-issue the CRL",
         description="Add the certificate to DIR/index as revoked and write DIR/crl.pem. "
-        "Copy crl.pem to the broker and reload it.",
+        "Deploy crl.pem to the broker (deploy/broker.yml).",
     )
-    r.add_argument("--ca-dir", type=Path, required=True, help="CA directory")
+    add_ca_dir(r)
     which = r.add_mutually_exclusive_group(required=True)
     which.add_argument("--cert", type=Path, help="the certificate file")
     which.add_argument("--serial", help="its serial number (hex, as `sign` printed it)")
-    r.add_argument("--crl-days", type=int, default=30, help="CRL next update (default 30)")
+    r.add_argument("--crl-days", type=int, default=45, help="CRL next update (default 45)")
+    add_passphrase(r)
     r.set_defaults(handler=handle)
     crl = pki.add_parser(
         "crl",
         help="re-issue the CRL (before its next update passes)",
         description="Write DIR/crl.pem anew. A broker with an expired CRL refuses every "
-        "client: run this well within --days (e.g. weekly from cron).",
+        "client. With --renew-within N only when fewer than N days are left or the CRL is "
+        "missing, expired, unreadable or behind the index (the key is read only then); "
+        "prints 'renewed until ...' or 'still valid until ...'; exit 0 either way, 1 when "
+        "it could not renew.",
     )
-    crl.add_argument("--ca-dir", type=Path, required=True, help="CA directory")
-    crl.add_argument("--days", type=int, default=30, help="next update (default 30)")
+    add_ca_dir(crl)
+    crl.add_argument("--days", type=int, default=45, help="next update (default 45)")
+    crl.add_argument("--renew-within", type=int, metavar="DAYS", help="renew only when needed")
+    add_passphrase(crl)
     crl.set_defaults(handler=handle)
 
 
@@ -87,102 +121,12 @@ def _refused(e: Exception) -> int:
     return EXIT_FAILED
 
 
-def handle_init_ca(args: argparse.Namespace) -> int:
-    """Make the site CA and its first (empty) CRL."""
-    from edge.pki.ca import PkiError, init_ca
-    from edge.pki.revoke import issue_crl
-
-    try:
-        ca = init_ca(args.dir, args.name, args.days)
-        issue_crl(ca)
-    except (PkiError, OSError) as e:
-        return _refused(e)
-    print(f"pki: made the CA {args.name!r} in {args.dir}", file=sys.stderr)
-    print(ca.cert_path)
-    return EXIT_OK
-
-
-def handle_csr(args: argparse.Namespace) -> int:
-    """Make the key and the request; never replace a key."""
-    from edge.pki.ca import PkiError
-    from edge.pki.csr import make_csr
-
-    try:
-        make_csr(args.key, args.csr, args.cn)
-    except (PkiError, OSError) as e:
-        return _refused(e)
-    print(f"pki: made {args.key} (0600) and {args.csr} for CN={args.cn}", file=sys.stderr)
-    print(args.csr)
-    return EXIT_OK
-
-
-def handle_sign(args: argparse.Namespace) -> int:
-    """Check and sign the request; print the serial."""
-    from edge.pki.ca import PkiError, serial_hex
-    from edge.pki.sign import sign_file
-
-    try:
-        cert = sign_file(
-            args.ca_dir,
-            args.csr,
-            args.out,
-            role=args.role,
-            servers=args.server,
-            days=args.days,
-            force=args.force,
-            expect_cn=args.expect_cn,
-        )
-    except (PkiError, OSError) as e:
-        return _refused(e)
-    serial = serial_hex(cert.serial_number)
-    until = cert.not_valid_after_utc.date()
-    print(f"pki: signed {args.out} ({args.role}, valid until {until})", file=sys.stderr)
-    print(serial)
-    return EXIT_OK
-
-
-def handle_revoke(args: argparse.Namespace) -> int:
-    """Revoke and write the CRL."""
-    from edge.pki.ca import CRL, PkiError, serial_hex
-    from edge.pki.revoke import revoke
-
-    try:
-        serial, new = revoke(
-            args.ca_dir, cert_path=args.cert, serial=args.serial, crl_days=args.crl_days
-        )
-    except (PkiError, OSError) as e:
-        return _refused(e)
-    done = "revoked" if new else "was already revoked:"
-    print(f"pki: {done} serial {serial_hex(serial)}; wrote {args.ca_dir / CRL}", file=sys.stderr)
-    return EXIT_OK
-
-
-def handle_crl(args: argparse.Namespace) -> int:
-    """Re-issue the CRL."""
-    from edge.pki.ca import CRL, PkiError, SiteCA
-    from edge.pki.revoke import issue_crl
-
-    try:
-        crl = issue_crl(SiteCA.load(args.ca_dir), args.days)
-    except (PkiError, OSError) as e:
-        return _refused(e)
-    print(
-        f"pki: wrote {args.ca_dir / CRL}: {len(crl)} revoked, next update "
-        f"{crl.next_update_utc.isoformat() if crl.next_update_utc else '-'}",
-        file=sys.stderr,
-    )
-    return EXIT_OK
-
-
-_ACTIONS = {
-    "init-ca": handle_init_ca,
-    "csr": handle_csr,
-    "sign": handle_sign,
-    "revoke": handle_revoke,
-    "crl": handle_crl,
-}
-
-
 def handle(args: argparse.Namespace) -> int:
     """Carry out the ``edge pki`` action named on the command line."""
-    return _ACTIONS[args.what](args)
+    from edge.cli import pki_run
+    from edge.pki.ca import PkiError
+
+    try:
+        return pki_run.ACTIONS[args.what](args)
+    except (PkiError, OSError) as e:
+        return _refused(e)

@@ -71,15 +71,38 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o644, replace: bool = Tr
     _fsync_dir(path.parent)
 
 
-def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    """*key* as unencrypted PKCS#8 PEM (the file holding it is 0600)."""
+def key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
+    """*key* as PKCS#8 PEM (the file holding it is 0600), encrypted with *passphrase* when
+    one is given (PBES2, AES-256: ``openssl pkey`` reads it)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
 
 
-def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """The EC private key at *path*; refused when others may read it."""
+ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+
+
+def is_encrypted(path: Path) -> bool:
+    """Whether the PEM key at *path* is encrypted (False when it cannot be read: loading
+    it then says why)."""
+    try:
+        return ENCRYPTED_PEM in path.read_bytes()
+    except OSError:
+        return False
+
+
+class PassphraseNeeded(PkiError):
+    """The CA key is encrypted and no passphrase was given."""
+
+
+def load_private_key(path: Path, passphrase: bytes | None = None) -> ec.EllipticCurvePrivateKey:
+    """The EC private key at *path* (decrypted with *passphrase* when it is encrypted);
+    refused when others may read it, or encrypted without a passphrase or with a wrong one."""
     try:
         mode = path.stat().st_mode & 0o777
         data = path.read_bytes()
@@ -87,9 +110,16 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
         raise PkiError(f"{path}: cannot read the key: {e.strerror or e}") from e
     if mode & 0o077:
         raise PkiError(f"{path}: private key readable by others (mode {mode:o}); chmod 600 it")
+    encrypted = ENCRYPTED_PEM in data
+    if encrypted and not passphrase:
+        raise PassphraseNeeded(f"{path}: the key is encrypted; its passphrase is needed")
     try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as e:
+        key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
+    except ValueError as e:
+        if encrypted:
+            raise PkiError(f"{path}: wrong passphrase (or a damaged key)") from e
+        raise PkiError(f"{path}: not a usable private key: {e}") from e
+    except TypeError as e:
         raise PkiError(f"{path}: not a usable private key: {e}") from e
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise PkiError(f"{path}: not an EC private key")
@@ -110,23 +140,32 @@ class SiteCA:
         return self.dir / CA_CERT
 
     @classmethod
-    def load(cls, directory: Path) -> SiteCA:
-        """The CA in *directory*; PkiError when it is missing, unsafe or inconsistent."""
-        if not (directory / CA_CERT).is_file():
-            raise PkiError(f"{directory}: no CA here (make one with `edge pki init-ca`)")
-        key = load_private_key(directory / CA_KEY)
-        try:
-            cert = x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
-        except (OSError, ValueError) as e:
-            raise PkiError(f"{directory / CA_CERT}: not a usable certificate: {e}") from e
+    def load(cls, directory: Path, passphrase: bytes | None = None) -> SiteCA:
+        """The CA in *directory* (its key decrypted with *passphrase*); PkiError when it is
+        missing, unsafe or inconsistent."""
+        cert = load_ca_cert(directory)
+        key = load_private_key(directory / CA_KEY, passphrase)
         if cert.public_key() != key.public_key():
             raise PkiError(f"{directory}: {CA_KEY} does not belong to {CA_CERT}")
         return cls(directory, key, cert)
 
 
-def init_ca(directory: Path, name: str, days: int = 3650) -> SiteCA:
-    """Make a CA in *directory* (0700 if made here): an EC P-256 key (0600) and a
-    self-signed certificate for *name* valid *days*; refuses when a CA is there."""
+def load_ca_cert(directory: Path) -> x509.Certificate:
+    """The CA certificate in *directory* (no key needed)."""
+    if not (directory / CA_CERT).is_file():
+        raise PkiError(f"{directory}: no CA here (make one with `edge pki init-ca`)")
+    try:
+        return x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
+    except (OSError, ValueError) as e:
+        raise PkiError(f"{directory / CA_CERT}: not a usable certificate: {e}") from e
+
+
+def init_ca(
+    directory: Path, name: str, days: int = 3650, passphrase: bytes | None = None
+) -> SiteCA:
+    """Make a CA in *directory* (0700 if made here): an EC P-256 key (0600, encrypted with
+    *passphrase* when given) and a self-signed certificate for *name* valid *days*;
+    refuses when a CA is there."""
     if not name.strip():
         raise PkiError("the CA needs a name")
     if days < 1:
@@ -154,7 +193,7 @@ def init_ca(directory: Path, name: str, days: int = 3650) -> SiteCA:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )
-    write_file(directory / CA_KEY, key_pem(key), mode=0o600, replace=False)
+    write_file(directory / CA_KEY, key_pem(key, passphrase), mode=0o600, replace=False)
     write_file(directory / CA_CERT, cert.public_bytes(serialization.Encoding.PEM))
     return SiteCA(directory, key, cert)
 

@@ -23,8 +23,11 @@ from edge.pki.ca import (
     write_file,
 )
 
-CRL_DAYS = 30
-"""Default validity of a CRL (its next update)."""
+CRL_DAYS = 45
+"""Default validity of a CRL (its next update): a daily renewal at CRL_RENEW_WITHIN days
+left has two weeks of slack."""
+CRL_RENEW_WITHIN = 30
+"""`edge pki crl --renew-within`'s default: re-issue when fewer days than this are left."""
 
 
 def revoked_serials(ca_dir: Path) -> dict[int, dt.datetime]:
@@ -87,10 +90,12 @@ def revoke(
     cert_path: Path | None = None,
     serial: str | None = None,
     crl_days: int = CRL_DAYS,
+    passphrase: bytes | None = None,
 ) -> tuple[int, bool]:
-    """Revoke a certificate of this CA (by file or hex serial) and re-issue the CRL.
-    Returns (serial, newly revoked); revoking twice changes nothing but the CRL's date."""
-    ca = SiteCA.load(ca_dir)
+    """Revoke a certificate of this CA (by file or hex serial) and re-issue the CRL (the
+    CA key decrypted with *passphrase*). Returns (serial, newly revoked); revoking twice
+    changes nothing but the CRL's date."""
+    ca = SiteCA.load(ca_dir, passphrase)
     if (cert_path is None) == (serial is None):
         raise PkiError("name the certificate: --cert PATH or --serial HEX")
     number = serial_of(ca, cert_path) if cert_path is not None else parse_serial(serial or "")

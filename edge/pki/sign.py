@@ -133,6 +133,35 @@ def issue(
     return builder.sign(ca.key, hashes.SHA256())
 
 
+WRONG_NAME_HINT = (
+    "if the card booted with the wrong host name: on the node set it (hostnamectl "
+    "set-hostname NODE_ID), remove node.key and node.csr and make them again with "
+    "`edge pki csr --cn NODE_ID` (docs/pki.md, wrong host name)"
+)
+
+
+def read_request(
+    csr_path: Path, *, role: str, servers: list[str], expect_cn: str | None
+) -> x509.CertificateSigningRequest:
+    """The request at *csr_path*, checked: signature, key, CN for *role* and, when given,
+    the CN the inventory expects."""
+    try:
+        data = csr_path.read_bytes()
+    except OSError as e:
+        raise PkiError(f"{csr_path}: cannot read the request: {e.strerror or e}") from e
+    csr = load_csr(data, str(csr_path))
+    cn = common_name(csr, str(csr_path))
+    if expect_cn is not None and cn != expect_cn:
+        raise PkiError(
+            f"{csr_path}: the request is for CN {cn!r}, expected {expect_cn!r}; {WRONG_NAME_HINT}"
+        )
+    try:
+        check_role(cn, role, servers)
+    except PkiError as e:
+        raise PkiError(f"{csr_path}: {e}") from e
+    return csr
+
+
 def sign_file(
     ca_dir: Path,
     csr_path: Path,
@@ -143,26 +172,17 @@ def sign_file(
     days: int = 825,
     force: bool = False,
     expect_cn: str | None = None,
+    passphrase: bytes | None = None,
 ) -> x509.Certificate:
-    """Sign the CSR at *csr_path* with the CA in *ca_dir*, write the certificate to *out*
-    (an existing one only with *force*) and record it in the CA's index. *expect_cn*: the
-    name the request must carry (the node id the inventory knows it by), so a node cannot
-    ask for another node's name."""
-    ca = SiteCA.load(ca_dir)
-    try:
-        data = csr_path.read_bytes()
-    except OSError as e:
-        raise PkiError(f"{csr_path}: cannot read the request: {e.strerror or e}") from e
-    csr = load_csr(data, str(csr_path))
-    cn = common_name(csr, str(csr_path))
-    try:
-        check_role(cn, role, servers or [])
-    except PkiError as e:
-        raise PkiError(f"{csr_path}: {e}") from e
-    if expect_cn is not None and cn != expect_cn:
-        raise PkiError(f"{csr_path}: the request is for CN {cn!r}, expected {expect_cn!r}")
+    """Sign the CSR at *csr_path* with the CA in *ca_dir* (its key decrypted with
+    *passphrase*), write the certificate to *out* (an existing one only with *force*) and
+    record it in the CA's index. *expect_cn*: the name the request must carry (the node id
+    the inventory knows it by), so a node cannot ask for another node's name."""
+    csr = read_request(csr_path, role=role, servers=servers or [], expect_cn=expect_cn)
     if out.exists() and not force:
         raise PkiError(f"{out}: a certificate is already there; refusing to overwrite it")
+    ca = SiteCA.load(ca_dir, passphrase)
+    cn = common_name(csr, str(csr_path))
     cert = issue(ca, csr, role=role, servers=servers or [], days=days)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_file(out, cert.public_bytes(serialization.Encoding.PEM))

@@ -111,7 +111,7 @@ def police(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoliceBroker]:
     receiver-test, rendered by Ansible, running in a real mosquitto on 127.0.0.1."""
     tmp = tmp_path_factory.mktemp("police")
     ca = tmp / "ca"
-    pki("init-ca", "--dir", ca, "--name", "police test CA")
+    pki("init-ca", "--dir", ca, "--name", "police test CA", "--no-passphrase")
     certs = {cn: issue(ca, cn) for cn in ("node-a", "node-b", "node-c")}
     certs["receiver-test"] = issue(ca, "receiver-test", "--role", "receiver")
     broker = issue(ca, "localhost", "--role", "broker", "--server", "localhost")

@@ -51,7 +51,7 @@ class PkiCA(DemoCA):
     def __init__(self, directory: Path, name: str = "fleet test CA") -> None:
         """Make the CA with ``edge pki init-ca`` (no DemoCA key is made)."""
         self.dir = directory
-        assert edge_pki("init-ca", "--dir", directory, "--name", name) == 0
+        assert edge_pki("init-ca", "--dir", directory, "--name", name, "--no-passphrase") == 0
         self.ca_path = directory / "ca.crt"
         self.issued = directory.parent / f"{directory.name}-issued"
 

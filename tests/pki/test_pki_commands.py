@@ -25,7 +25,12 @@ def mode(path: Path) -> int:
 def ca_dir(tmp_path: Path) -> Path:
     """A CA made by `edge pki init-ca`."""
     d = tmp_path / "ca"
-    assert edge_pki("init-ca", "--dir", d, "--name", "ams-north site CA", "--days", "100") == 0
+    assert (
+        edge_pki(
+            "init-ca", "--dir", d, "--name", "ams-north site CA", "--days", "100", "--no-passphrase"
+        )
+        == 0
+    )
     return d
 
 
@@ -49,7 +54,7 @@ def test_init_ca_makes_a_private_ca_and_never_replaces_it(
     assert len(crl) == 0 and crl.is_signature_valid(cert.public_key())  # type: ignore[arg-type]
     key = (ca_dir / "ca.key").read_bytes()
     capsys.readouterr()
-    assert edge_pki("init-ca", "--dir", ca_dir, "--name", "again") == 1
+    assert edge_pki("init-ca", "--dir", ca_dir, "--name", "again", "--no-passphrase") == 1
     assert "refusing to overwrite" in capsys.readouterr().err
     assert (ca_dir / "ca.key").read_bytes() == key
 
@@ -235,7 +240,7 @@ def test_revoke_lists_the_serial_in_a_signed_crl(
     assert crl.next_update_utc is not None
     assert 29 <= (crl.next_update_utc - dt.datetime.now(dt.UTC)).days <= 30
     other = tmp_path / "other"
-    assert edge_pki("init-ca", "--dir", other, "--name", "other") == 0
+    assert edge_pki("init-ca", "--dir", other, "--name", "other", "--no-passphrase") == 0
     _k, csr = node_csr(tmp_path, "wh-09")
     assert edge_pki("sign", "--ca-dir", other, "--csr", csr, "--out", tmp_path / "w9.crt") == 0
     capsys.readouterr()

@@ -53,7 +53,9 @@ def test_playbook_signs_the_node_and_installs_its_certificate(tmp_path: Path) ->
     """After the run the node has its key (0600), a certificate for CN=wh-01 issued by the
     site CA and the CA certificate; the CA's index has one certificate; a second run
     reports nothing changed and issues nothing."""
-    assert edge_pki("init-ca", "--dir", tmp_path / "ca", "--name", "site CA") == 0
+    assert (
+        edge_pki("init-ca", "--dir", tmp_path / "ca", "--name", "site CA", "--no-passphrase") == 0
+    )
     first = run_playbook(tmp_path, "wh-01")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     tls = tmp_path / "node-tls"
@@ -70,7 +72,9 @@ def test_playbook_signs_the_node_and_installs_its_certificate(tmp_path: Path) ->
 def test_playbook_refuses_a_request_for_another_name(tmp_path: Path) -> None:
     """A node whose request names wh-99 while the inventory calls it wh-01 gets no
     certificate: the play fails at signing, saying what it expected."""
-    assert edge_pki("init-ca", "--dir", tmp_path / "ca", "--name", "site CA") == 0
+    assert (
+        edge_pki("init-ca", "--dir", tmp_path / "ca", "--name", "site CA", "--no-passphrase") == 0
+    )
     key, csr = node_csr(tmp_path, "wh-99")
     (tmp_path / "node-tls").mkdir()
     shutil.copy(key, tmp_path / "node-tls" / "node.key")
