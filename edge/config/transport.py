@@ -36,6 +36,13 @@ class TlsConfig(Section):
         description="Check the broker's certificate names the host. Turning this off needs "
         "allow_insecure = true.",
     )
+    crl: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The site CRL (PEM or DER) kept on this host: its days to nextUpdate are "
+        "reported (heartbeat links.DEST.crl_days; the receiver's crl_expiring). Unset: "
+        "site-crl.pem beside the ca file, where there is one. Not used to verify the broker.",
+    )
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> TlsConfig:

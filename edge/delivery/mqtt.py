@@ -28,6 +28,7 @@ from edge.core.logs import get_logger
 from edge.delivery import topics
 from edge.delivery.acks import Books, Inflight, PubAcks
 from edge.delivery.bandwidth import TokenBucket
+from edge.delivery.certrefused import CertRefusals
 from edge.delivery.goodbye import say_offline
 from edge.delivery.linkstats import LinkStats
 from edge.delivery.memory import MemoryOffers
@@ -86,6 +87,8 @@ class MqttLink(Worker):
         self._client: mqtt.Client | None = None
         self._generation = 0
         self._accepted = 0  # the last generation the broker accepted (CONNACK)
+        self._refused = 0  # the last generation the broker refused (CONNACK), saying why
+        self._certs = CertRefusals(dest, self.stats)  # a refused client certificate, told
         self.memory = MemoryOffers()  # what the outbox could not store: sent from memory
         self._reconnects = ReconnectLog(dest.name)
         self._lost: tuple[str, bool] = ("connection lost", False)  # why, and was it accepted
@@ -169,16 +172,19 @@ class MqttLink(Worker):
         client.on_connect = self._make_on_connect(generation)
         client.on_disconnect = self._make_on_disconnect(generation)
         client.on_publish = self._acks.callback(generation)
+        self._certs.hook(client)
         return client
 
     def _make_on_connect(self, generation: int) -> Callable[..., None]:
         def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
             if reason.is_failure:  # logged with the attempt (rate-limited)
                 self.stats.last_error = f"broker refused connection: {reason}"
+                self._refused = generation
                 client.disconnect()
                 return
             self.stats.connects += 1
             self._reconnects.connected()
+            self._certs.connected()
             self.stats.last_error = self._takeover.note  # None unless the id seems taken
             self._takeover.connected(time.monotonic())
             self._backoff.reset()
@@ -193,13 +199,8 @@ class MqttLink(Worker):
             self._accepted = generation
             self._connected.set()
             self._wake.set()
-            log.info(
-                "mqtt.connected",
-                destination=self.dest.name,
-                host=self.dest.host,
-                port=self.dest.port,
-                generation=generation,
-            )
+            log.info("mqtt.connected", destination=self.dest.name, host=self.dest.host,
+                     port=self.dest.port, generation=generation)  # fmt: skip
 
         return on_connect
 
@@ -267,10 +268,10 @@ class MqttLink(Worker):
             if accepted:
                 self._takeover.still_connected(time.monotonic())
             if rc != mqtt.MQTT_ERR_SUCCESS:
-                if accepted or self.stats.last_error is None:
+                if accepted or self._refused != self._generation:
                     self._report_lost(None, accepted)
-                else:  # the broker said why (CONNACK) or an earlier attempt did
-                    self._lost = (self.stats.last_error, False)
+                else:  # the broker said why (CONNACK); never an earlier attempt's reason
+                    self._lost = (self.stats.last_error or "refused", False)
                 return False
             if not accepted and time.monotonic() > connack_deadline:
                 self._report_lost(TimeoutError("no CONNACK from broker"), accepted)
@@ -283,14 +284,14 @@ class MqttLink(Worker):
     def _report_lost(self, exc: BaseException | None, accepted: bool) -> None:
         """Note why the connection ended (logged with the backoff by the network loop)."""
         if not accepted:
-            why = refusal(exc, self.dest, tls=self._ctx is not None)
+            why = self._certs.judge(exc) or refusal(exc, self.dest, tls=self._ctx is not None)
             self.stats.last_error = why
         else:
             why = explain(exc) if exc else "connection lost"
         self._lost = (why, accepted)
 
     def _fail(self, exc: BaseException) -> None:
-        why = explain(exc)
+        why = self._certs.judge(exc) or explain(exc)
         self.stats.last_error = why
         delay = self._backoff.next()
         self._reconnects.failed(why, delay, host=self.dest.host, port=self.dest.port)

@@ -13,6 +13,7 @@ from edge import __version__
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
 from edge.core.clock import clock_synced
+from edge.delivery.certdays import tls_days
 from edge.delivery.mqtt import MqttLink
 from edge.delivery.outbox import Outbox
 from edge.events.sink import EventSink
@@ -57,9 +58,13 @@ class HealthSource(Protocol):
         ...
 
 
-def link_health(link: MqttLink) -> dict[str, Any]:
-    """One destination's entry in the heartbeat's ``links`` section."""
+def link_health(link: MqttLink, now: float | None = None) -> dict[str, Any]:
+    """One destination's entry in the heartbeat's ``links`` section at Unix time *now*:
+    with the days its TLS files stay good (``cert_days``, ``ca_days``, ``crl_days``,
+    :func:`edge.delivery.certdays.tls_days`) and a refused client certificate's cause."""
     return {
+        **tls_days(link.dest.tls, time.time() if now is None else now),
+        "certificate_refused": link.stats.certificate_refused,
         "connected": link.connected,
         "last_error": link.stats.last_error,
         "delivery_error": link.stats.delivery_error,
@@ -128,7 +133,7 @@ def report(node: HealthSource) -> dict[str, Any]:
             "reserve_held": node.outbox.reserve.held,
             "outbox_recovered": node.outbox.recovered,
         },
-        "links": {link.dest.name: link_health(link) for link in node.links},
+        "links": {link.dest.name: link_health(link, now) for link in node.links},
         "audit_head": node.audit.head,
         "key_id": node.key.id or None,  # None: no usable signing key (see reasons)
     }

@@ -59,6 +59,8 @@ def node_state(
     reasons += [f"sensor_flapping:{s.cfg.name}" for s in node.sensors if s.flapping]
     reasons += [f"delivery_error:{x.dest.name}" for x in node.links if x.stats.delivery_error]
     reasons += [f"duplicate_node_id:{x.dest.name}" for x in node.links if x.stats.duplicate_id]
+    reasons += [f"certificate_refused:{x.dest.name}:{x.stats.certificate_refused}"
+                for x in node.links if x.stats.certificate_refused]  # fmt: skip
     offline = [f"link_down:{x.dest.name}" for x in node.links if not x.connected]
     if any(s.is_on for s in node.sirens):
         return NodeState(Status.ALARM, tuple(offline + reasons))

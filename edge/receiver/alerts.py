@@ -20,6 +20,13 @@ class AlertKind(StrEnum):
     """The receiver's SQLite file failed its daily ``PRAGMA quick_check``."""
     CLIP_CONFLICT = "clip_conflict"
     """A second signed manifest for a clip that already has one, with other content."""
+    CERT_EXPIRING = "cert_expiring"
+    """A certificate expires within ``expiry.warn_days`` (ref: the node's destination, or the
+    receiver's own file and subject): a node's client certificate or CA file from its
+    heartbeat, the receiver's own client certificate, CA and dashboard certificate."""
+    CRL_EXPIRING = "crl_expiring"
+    """A CRL is past its nextUpdate within ``expiry.warn_days`` (then the broker refuses
+    every client): a node's copy from its heartbeat, or a file in ``expiry.crl_files``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +50,12 @@ class AlertOp:
 DEGRADED = ("camera_fault", "camera_blocked", "disk_full", "store_error", "reserve_missing",
             "outbox_recovered", "signing_key_unusable", "destination_waiting",
             "audit_chain_break", "audit_log_set_aside", "audit_key_change", "duplicate_node_id",
-            "delivery_error")  # fmt: skip
+            "delivery_error", "certificate_refused")  # fmt: skip
 """Heartbeat reasons (prefixes) the police are alerted about: what stops a camera or a
 destination, what puts alarms or evidence at risk (full disk, no reserve, a rebuilt outbox, no
 usable signing key) and what an auditor must hear of (a cut, set-aside or re-keyed audit
-chain). Passing ones (a flapping sensor, lights off) stay on the fleet board only."""
+chain), and a broker refusing the node's client certificate (revoked or not trusted).
+Passing ones (a flapping sensor, lights off) stay on the fleet board only."""
 
 
 def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:

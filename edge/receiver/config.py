@@ -127,9 +127,9 @@ class SupervisionSection(Section):
         ge=0,
         le=DAY,
         description="An 'offline' status (a node's last will) arriving while this receiver "
-        "had lost the broker, or up to this long after it reconnected, raises no "
-        "node_offline: a stopping broker publishes every will (docs/mqtt.md). A node that "
-        "is really gone is still caught by offline_after_s.",
+        "had lost the broker, or up to this long after it (re)connected, is judged when this "
+        "grace has passed: no node_offline if the node said online meanwhile (a stopping "
+        "broker publishes every will, docs/mqtt.md), node_offline if it did not.",
     )
     check_interval_s: float = Field(
         default=5, ge=0.2, le=600, description="How often nodes and clips are checked."
@@ -264,6 +264,30 @@ class HttpSection(Section):
         return self.tls_cert is not None
 
 
+class ExpirySection(Section):
+    """Certificates and CRLs watched for expiry (``cert_expiring``, ``crl_expiring``)."""
+
+    warn_days: float = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Alert this many days before a certificate's notAfter or a CRL's "
+        "nextUpdate: the nodes' (from their heartbeats) and this receiver's own files.",
+    )
+    crl_files: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="CRL files (PEM or DER) on this host to watch, e.g. the broker's "
+        "crlfile; broker.tls.crl is watched too.",
+    )
+    check_interval_s: float = Field(
+        default=600,
+        ge=1,
+        le=DAY,
+        description="How often the files and the nodes' last heartbeats are checked.",
+    )
+
+
 class ReceiverConfig(Section):
     """A police-side receiver."""
 
@@ -277,6 +301,9 @@ class ReceiverConfig(Section):
         default_factory=QuarantineSection, description="Refused messages kept."
     )
     http: HttpSection = Field(default_factory=HttpSection, description="The dashboard.")
+    expiry: ExpirySection = Field(
+        default_factory=ExpirySection, description="Certificate and CRL expiry alerts."
+    )
 
     @property
     def data_dir(self) -> Path:

@@ -11,6 +11,7 @@ from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.clips import expire
 from edge.receiver.config import ReceiverConfig
+from edge.receiver.expiry import ExpiryCheck
 from edge.receiver.integrity import IntegrityCheck
 from edge.receiver.presence import LinkWatch, Presence
 from edge.receiver.store.store import ReceiverStore
@@ -50,6 +51,8 @@ class Supervisor:
         """Judges offline statuses against the broker link's outages (presence.py)."""
         self.upkeep = Upkeep(store)
         self.integrity = IntegrityCheck(store)
+        self.expiry = ExpiryCheck(cfg, store)
+        """Certificates and CRLs near expiry (cert_expiring, crl_expiring)."""
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
 
@@ -74,6 +77,7 @@ class Supervisor:
         expire(self.store, self.cfg.clips.incomplete_after_s)
         self.integrity.run()
         self.upkeep.run()
+        self.expiry.run()
 
     def _run(self) -> None:
         while not self._stop.wait(self.cfg.supervision.check_interval_s):

@@ -207,9 +207,22 @@ def health(data: Mapping[str, Any]) -> None:
             if key == "queue":
                 for cls in inner:
                     _number(inner, cls, f"heartbeat queue {safe_text(name, 40)!r}", int)
+            elif key == "links":
+                _link(inner, f"heartbeat link {safe_text(name, 40)!r}")
     _mapping(data, "storage", "heartbeat")
     _mapping(data, "outbox_counters", "heartbeat")
     _strings(data, "reasons", "heartbeat")
+
+
+LINK_DAYS = ("cert_days", "ca_days", "crl_days")
+"""A heartbeat link's days to its TLS files' expiry (numbers or null)."""
+
+
+def _link(link: Mapping[str, Any], what: str) -> None:
+    """The fields of a heartbeat's link entry the receiver reads (:mod:`~edge.receiver.expiry`)."""
+    for key in LINK_DAYS:
+        _number(link, key, what, (int, float))
+    text(link, "certificate_refused", what)
 
 
 def manifest(m: Mapping[str, Any]) -> None:
