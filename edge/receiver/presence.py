@@ -14,13 +14,16 @@ will at once when it stops, will delay or not: a receiver then sees ``offline`` 
 node, just before its own connection drops, from its persistent session after it
 reconnects, and retained when it subscribes again; the nodes say ``online`` again within
 their reconnect backoff. So an ``offline`` is not alerted when it arrives. It is judged
-:data:`CONFIRM_S` later (:meth:`Presence.judge`, from the supervision loop): one that
+:data:`CONFIRM_S` later (:meth:`Presence.judge`, from the supervision loop). One that
 arrived while this receiver's own connection to the broker was down, up to
-:data:`CONFIRM_S` before it dropped, or within ``restart_grace_s`` after it came back is the
-broker's doing (logged ``node.offline_status_ignored``, no alert); a node that is really
-gone stays silent and the heartbeat rule (``offline_after_s``) reports it. Any other
-``offline`` raises ``node_offline`` with the time the node went offline: the will's arrival
-less its ``will_delay_s``, as the will itself is written when the connection begins.
+:data:`CONFIRM_S` before it dropped, or within ``restart_grace_s`` after it came back may be
+the broker's doing: it is judged again when that grace has passed (the nodes are back within
+their reconnect backoff by then). If its node said ``online`` meanwhile it is put down to the
+broker (logged ``node.offline_status_ignored``, no alert); if the node is still offline, it
+raises ``node_offline`` then (a node that died across a broker restart is reported within the
+grace, not only by its silence). Any other ``offline`` raises ``node_offline`` at once, with
+the time the node went offline: the will's arrival less its ``will_delay_s``, as the will
+itself is written when the connection begins.
 """
 
 from __future__ import annotations
@@ -135,14 +138,22 @@ class LinkWatch:
             horizon = now - self.grace_s - 3600  # statuses are judged within seconds
             self._outages = [o for o in self._outages if o[1] >= horizon]
 
-    def explains(self, at: float) -> bool:
-        """Did a status arriving at *at* come with an outage of this receiver's connection
-        (while down, :data:`CONFIRM_S` before it, ``grace_s`` after it)?"""
+    def settles(self, at: float) -> float | None:
+        """When a status that arrived at *at* can be judged, if an outage of this receiver's
+        connection may explain it (it arrived while down, :data:`CONFIRM_S` before it or up
+        to ``grace_s`` after it): the reconnect plus ``grace_s``, infinity while still down.
+        None: no outage explains it (judge it now)."""
         with self._lock:
             if self._down_since is not None and at >= self._down_since - CONFIRM_S:
-                return True
-            return any(lost - CONFIRM_S <= at <= back + self.grace_s
-                       for lost, back in self._outages)  # fmt: skip
+                return math.inf
+            for lost, back in self._outages:
+                if lost - CONFIRM_S <= at <= back + self.grace_s:
+                    return back + self.grace_s
+            return None
+
+    def explains(self, at: float) -> bool:
+        """Did a status arriving at *at* come with an outage of this receiver's connection?"""
+        return self.settles(at) is not None
 
 
 class Presence:
@@ -163,26 +174,50 @@ class Presence:
         are another process's; the heartbeat rule covers them)."""
         self.ignored = 0
         """Offline statuses put down to an outage of this receiver's connection."""
+        self.pending: dict[tuple[str, str], float] = {}
+        """(site, node) -> arrival of an ``offline`` not judged yet."""
 
     def judge(self, db: Database) -> list[AlertOp]:
         """``node_offline`` for each node whose ``offline`` stands :data:`CONFIRM_S` after
-        it arrived and is not explained by an outage of this receiver's connection."""
-        until = self._clock() - self.confirm_s
+        it arrived, or, where an outage of this receiver's connection may explain it, still
+        stands when the outage's grace has passed."""
+        now = self._clock()
+        until = now - self.confirm_s
         rows = db.query(
-            "SELECT site, node, offline_since, offline_cause, status_time FROM nodes"
+            "SELECT site, node, status_time FROM nodes"
             " WHERE online = 0 AND offline_since IS NOT NULL"
             " AND status_time > ? AND status_time <= ?",
             (self.judged, until),
         )
         self.judged = max(self.judged, until)
+        for site, node, at in rows:
+            self.pending[(str(site), str(node))] = float(at)
         ops = []
-        for site, node, since, cause, at in rows:
-            if self.link.explains(float(at)):
-                self.ignored += 1
-                log.info("node.offline_status_ignored", site=site, node=node, cause=cause,
-                         why="this receiver lost the broker then (a broker restart)")  # fmt: skip
+        for key, at in list(self.pending.items()):
+            if now < (self.link.settles(at) or 0.0):
                 continue
-            when = datetime.fromtimestamp(float(since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            detail = f"status offline ({cause}) since {when}"
-            ops.append(AlertOp(True, AlertKind.NODE_OFFLINE, str(site), str(node), "", detail))
+            del self.pending[key]
+            op = self._verdict(db, key, at)
+            if op is not None:
+                ops.append(op)
         return ops
+
+    def _verdict(self, db: Database, key: tuple[str, str], at: float) -> AlertOp | None:
+        """The alert for the ``offline`` that arrived at *at*, if it still stands."""
+        site, node = key
+        rows = db.query(
+            "SELECT online, offline_since, offline_cause, status_time FROM nodes"
+            " WHERE site = ? AND node = ?",
+            (site, node),
+        )
+        stands = bool(rows) and not rows[0][0] and rows[0][1] is not None
+        if not stands or float(rows[0][3]) != at:
+            if self.link.explains(at):
+                self.ignored += 1
+                log.info("node.offline_status_ignored", site=site, node=node,
+                         why="this receiver lost the broker then (a broker restart)")  # fmt: skip
+            return None
+        since, cause = rows[0][1], rows[0][2]
+        when = datetime.fromtimestamp(float(since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        detail = f"status offline ({cause}) since {when}"
+        return AlertOp(True, AlertKind.NODE_OFFLINE, site, node, "", detail)

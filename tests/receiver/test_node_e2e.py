@@ -165,7 +165,8 @@ def test_a_killed_node_is_reported_offline_and_its_return_clears_it(
     prefix: str,
 ) -> None:
     """A running node SIGKILLed: the receiver (offline_after_s 80) has an open node_offline
-    for it within 90 s (the broker's last will, after its delay); the node restarted with
+    for it within 90 s (the broker's last will, after its delay, or, within the receiver's
+    first 30 s, when that restart grace has passed); the node restarted with
     the same config: the alert clears and the board no longer shows it offline."""
     text = _node_toml(
         tmp_path, "e2e-kill", broker, ca, node_cert, prefix,

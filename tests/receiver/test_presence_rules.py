@@ -121,8 +121,8 @@ def test_wills_around_the_receivers_own_outage_are_no_alarm(store: ReceiverStore
     """A broker restart as the receiver sees it: the will arrives, the receiver's connection
     drops, the retained will comes again after the reconnect (not news), the node's next
     connection says online; a late copy of the old will (another session) is stale. A will
-    arriving within the grace after the reconnect is judged the broker's doing: no
-    node_offline at any time."""
+    arriving within the grace after the reconnect waits for the grace: the node says online
+    before it ends, so no node_offline at any time."""
     clock = FakeClock(time.time() - 1000)
     link = LinkWatch(grace_s=30, clock=clock)
     link.back()
@@ -133,6 +133,7 @@ def test_wills_around_the_receivers_own_outage_are_no_alarm(store: ReceiverStore
     link.lost()
     clock.advance(2)
     link.back()
+    back = clock.now
     store.commit([_status(will_payload(5.0, 10))])  # retained, again: not news
     store.commit([_status(status_payload("online", 9_000.0))])
     store.commit([_status(will_payload(5.0, 10))])  # stale
@@ -140,8 +141,37 @@ def test_wills_around_the_receivers_own_outage_are_no_alarm(store: ReceiverStore
     assert row["online"] == 1 and row["status_connected"] == 9_000.0, row
     store.commit([_status(will_payload(9_000.0, 10))])  # within the grace after the reconnect
     clock.now = _row(store)["status_time"] + CONFIRM_S + 0.1
-    assert presence.judge(store.db) == [] and presence.ignored == 1
+    assert presence.judge(store.db) == [] and presence.pending  # waits for the grace
+    store.commit([_status(status_payload("online", 9_100.0))])  # back within its backoff
+    clock.now = back + 30 + 0.1
+    assert presence.judge(store.db) == [] and presence.ignored == 1 and not presence.pending
     assert _offline_alerts(store) == []
+
+
+def test_a_will_within_the_grace_is_alerted_when_the_node_stays_away(
+    store: ReceiverStore,
+) -> None:
+    """A node that dies just after this receiver reconnected: its will may be the broker's
+    doing, so it waits for the grace; the node never says online again, so node_offline is
+    raised when the grace ends (not only later by the node's silence), with its cause. Also
+    on the receiver's first connect after it started (its restart may be the host's)."""
+    clock = FakeClock(time.time())
+    link = LinkWatch(grace_s=30, clock=clock)
+    presence = Presence(link, clock=clock)
+    clock.advance(1)
+    link.back()  # the first connect
+    first = clock.now
+    store.commit([_status(status_payload("online", 5.0))])
+    clock.advance(3)
+    store.commit([_status(will_payload(5.0, 2))])
+    clock.now = _row(store)["status_time"] + CONFIRM_S + 0.1
+    assert presence.judge(store.db) == []
+    clock.now = first + 30 - 0.1
+    assert presence.judge(store.db) == []
+    clock.now = first + 30 + 0.1
+    ops = presence.judge(store.db)
+    assert len(ops) == 1 and "connection_lost" in ops[0].detail and presence.ignored == 0
+    assert not presence.pending
 
 
 def test_the_default_silence_alert_comes_within_90_s() -> None:
