@@ -21,6 +21,7 @@ from edge.node.degraded import Degraded
 from edge.node.enrolment import PendingLinks, waiting_destinations
 from edge.node.keywait import HELD_NAME, HeldEvents, KeyGate, KeyWatch
 from edge.node.lifecycle import CAMERA_STOP_S, Lifecycle
+from edge.node.sharing_audit import record_sharing
 
 EXIT_MARGIN_S = 2.0
 """Kept from the stop budget for closing the stores and the process's exit."""
@@ -44,6 +45,7 @@ class StateParts:
         if self.chain_break is not None:
             kept = self.chain_break.kept_as
             self.degraded.set("audit", f"audit_log_set_aside:{kept}", kept_as=str(kept))
+        record_sharing(cfg, self.audit)  # masks, private flags, destinations' cameras changed
         self.waiting = waiting_destinations(cfg)
 
     def key_watch(self, store: EventStore) -> KeyWatch:
