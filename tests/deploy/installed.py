@@ -1,9 +1,12 @@
 """What the deploy tests share: one root with site.yml run into it twice (session
-scope: several modules check it), and copies of it for tests that change what they get."""
+scope: several modules check it), then once more with --check --diff, and copies of it for
+tests that change what they get. The second run is an offline site's: the root's apt sources
+name a mirror that does not answer and its package lists are two days old."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import time
@@ -27,14 +30,35 @@ NODE_ID = "smg-utara-01"
 SITE = "semarang-gudang-utara"
 
 
+# A mirror that never answers (the discard port of this machine: connection refused).
+OFFLINE_MIRROR = "http://127.0.0.1:9/debian"
+
+
 @dataclass(frozen=True)
 class Install:
-    """A root after two runs of site.yml, and what each run printed."""
+    """A root after two runs of site.yml (the second offline) and a third with --check
+    --diff, what each run printed, and the inventory they used."""
 
     root: Path
     first: subprocess.CompletedProcess[str]
     second: subprocess.CompletedProcess[str]
     seconds: tuple[float, float]
+    check: subprocess.CompletedProcess[str]
+    inventory: Path
+
+
+def go_offline(root: Path) -> None:
+    """Point *root*'s apt at a mirror that does not answer and age its package lists (and
+    apt's stamps) by two days: what a warehouse without internet looks like to apt."""
+    (root / "etc/apt/sources.list").write_text(f"deb {OFFLINE_MIRROR} bookworm main\n")
+    for extra in (root / "etc/apt/sources.list.d").glob("*"):
+        extra.unlink()
+    old = time.time() - 2 * 86400
+    for folder in ("var/lib/apt/lists", "var/lib/apt/periodic", "var/cache/apt"):
+        base = root / folder
+        for path in [base, *base.rglob("*")] if base.exists() else []:
+            if not path.is_symlink():
+                os.utime(path, (old, old))
 
 
 def _tls(tmp: Path) -> tuple[Path, Path]:
@@ -54,7 +78,8 @@ def _tls(tmp: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
-    """A fresh root with site.yml run into it twice (node and receiver in one host)."""
+    """A fresh root with site.yml run into it twice (node and receiver in one host; the
+    second run offline) and a third time with --check --diff."""
     need_root_tools()
     if not MODEL.exists():
         pytest.skip(f"{MODEL} missing (../shared)")
@@ -88,12 +113,15 @@ warehouse_receiver_postgres_url=postgresql://receiver@/warehouse
 """
     )
     runs, seconds = [], []
-    for _ in range(2):
+    for n in range(2):
+        if n == 1:
+            go_offline(root)
         start = time.monotonic()
         runs.append(playbook("site.yml", inventory))
         seconds.append(time.monotonic() - start)
         assert runs[-1].returncode == 0, runs[-1].stdout[-6000:] + runs[-1].stderr[-2000:]
-    yield Install(root, runs[0], runs[1], (seconds[0], seconds[1]))
+    check = playbook("site.yml", inventory, "--check", "--diff")
+    yield Install(root, runs[0], runs[1], (seconds[0], seconds[1]), check, inventory)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

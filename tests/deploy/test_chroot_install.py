@@ -2,18 +2,21 @@
 through the community.general.chroot connection, from a wheel and a wheelhouse built here (the
 root reaches no package index). The second run changes nothing; afterwards the root holds a
 service user, venvs that run, enabled units, a config that passes check-config, the model with
-its hash, the Raspberry Pi firmware files and private keys that only their owner may read."""
+its hash, the Raspberry Pi firmware files and private keys that only their owner may read. The
+second run is an offline site's (no mirror answers); a third, --check --diff, changes nothing
+and prints no key."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
-from debroot import DEPLOY, MODEL, in_root, recap
-from installed import Install
+from debroot import DEPLOY, MODEL, PEM_PRIVATE, in_root, recap
+from installed import OFFLINE_MIRROR, Install
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +29,38 @@ def test_second_run_changes_nothing(install: Install, capsys: pytest.CaptureFixt
     assert recap(install.first.stdout)["changed"] > 10
     second = recap(install.second.stdout)
     assert second["changed"] == 0 and second["failed"] == 0, install.second.stdout[-6000:]
+
+
+def _statuses(output: str, task: str) -> list[str]:
+    """How each run of the tasks named *task* ended (ok, changed, skipping, failed...), from
+    the default callback's output."""
+    out = []
+    for block in output.split("\nTASK [")[1:]:
+        head, _, body = block.partition("\n")
+        if task in head:
+            out += re.findall(r"^(ok|changed|skipping|failed|fatal): ", body, re.M)
+    return out
+
+
+def test_offline_rerun_needs_no_mirror(install: Install) -> None:
+    """The second run found every package installed: it ran with apt pointed at a mirror
+    that does not answer and two-day-old package lists, and skipped apt (no index update, no
+    install), so an offline warehouse re-runs site.yml (changed=0: the test above)."""
+    assert OFFLINE_MIRROR in (install.root / "etc/apt/sources.list").read_text()
+    out = install.second.stdout
+    assert _statuses(out, "Find the missing system packages") == ["ok", "ok"], out[-3000:]
+    for task in ("Update the package index", "Install them"):
+        assert set(_statuses(out, task)) == {"skipping"}, (task, out[-3000:])
+
+
+def test_check_diff_changes_nothing_and_shows_no_key(install: Install) -> None:
+    """A third run with --check --diff on the provisioned root succeeds, reports changed=0
+    (no false change) and prints no private key."""
+    out = install.check.stdout + install.check.stderr
+    assert install.check.returncode == 0, out[-6000:]
+    counts = recap(install.check.stdout)
+    assert counts["changed"] == 0 and counts["failed"] == 0, out[-6000:]
+    assert not PEM_PRIVATE.search(out.encode()) and "PRIVATE KEY" not in out
 
 
 def test_node_software_user_and_unit(install: Install) -> None:
