@@ -8,10 +8,17 @@ instead (topic, payload and packet id taken from the packet without its properti
 the receiver can quarantine and acknowledge it like any other.
 
 And the network thread's end is recorded: :attr:`ReceiverClient.loop_ended` is set when
-``loop_forever`` returns or raises, which outside a stop means the thread died."""
+``loop_forever`` returns or raises, which outside a stop means the thread died.
+
+And a connection attempt that fails before MQTT (paho retries it in silence) is logged: a
+broker name that does not resolve as ``broker.unresolved`` with the host, any other failure
+(refused, unreachable, TLS) as ``broker.connect_failed`` with the reason; the first at once,
+then one line every :data:`CONNECT_LOG_EVERY_S` with the attempts since; ``broker.reachable``
+once an attempt gets through again."""
 
 from __future__ import annotations
 
+import socket
 import struct
 import threading
 from collections.abc import Callable
@@ -22,8 +29,13 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 
 from edge.core.logs import get_logger
+from edge.core.ratelog import Repeats
+from edge.delivery.tls import explain
 
 log = get_logger(__name__)
+
+CONNECT_LOG_EVERY_S = 60.0
+"""After the first, one line per this many seconds while connection attempts fail."""
 
 Undecodable = Callable[[int, int, bytes, bytes, str], None]
 """``(packet id, qos, topic bytes, payload, problem)`` of a PUBLISH paho could not decode."""
@@ -38,6 +50,31 @@ class ReceiverClient(mqtt.Client):
         self.loop_ended = threading.Event()
         self.loop_error = ""
         """Why the network loop ended, when it raised."""
+        self.connect_failures = Repeats(CONNECT_LOG_EVERY_S)
+        """Connection attempts failed since the last that got through."""
+
+    def reconnect(self) -> MQTTErrorCode:
+        """paho's (re)connect, its failures logged (paho's loop retries them unlogged)."""
+        try:
+            rc = super().reconnect()
+        except OSError as e:
+            self._connect_failed(e)
+            raise
+        failed = self.connect_failures.cleared()
+        if failed:
+            log.info("broker.reachable", host=self.host, port=self.port, failed_attempts=failed)
+        return rc
+
+    def _connect_failed(self, e: OSError) -> None:
+        covered = self.connect_failures.occurred()
+        if covered is None:
+            return
+        fields = {"host": self.host, "port": self.port, "attempts": self.connect_failures.total,
+                  "since_last_line": covered, "down_s": self.connect_failures.down_s()}  # fmt: skip
+        if isinstance(e, socket.gaierror):
+            log.error("broker.unresolved", error=str(e), **fields)
+        else:
+            log.error("broker.connect_failed", reason=explain(e), **fields)
 
     def loop_forever(self, timeout: float = 1.0, retry_first_connection: bool = False) -> Any:
         """paho's loop (``loop_start`` runs it on its thread), its end recorded."""

@@ -20,7 +20,8 @@ EDGE = Path(__file__).resolve().parents[2] / "edge"
     ["audit_log_set_aside:audit.log.damaged-20261207T010203Z", "audit_chain_break:empty",
      "audit_key_change:0123456789abcdef", "destination_waiting:backup",
      "signing_key_unusable:/var/lib/warehouse-edge/keys/node.key", "outbox_recovered",
-     "reserve_missing", "camera_fault:dock", "camera_blocked:office", "disk_full"],
+     "reserve_missing", "camera_fault:dock", "camera_blocked:office", "disk_full",
+     "certificate_refused:police:revoked"],
 )  # fmt: skip
 def test_a_reason_that_puts_alarms_or_evidence_at_risk_raises_node_degraded(reason: str) -> None:
     """The heartbeat's reason is named in the raised alert's detail."""
