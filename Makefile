@@ -14,7 +14,7 @@ APT_CORE := mosquitto mosquitto-clients
 APT_TEST := $(APT_CORE) libsystemd-dev pkg-config systemd \
             gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good \
             gstreamer1.0-plugins-bad gstreamer1.0-libav python3-gi postgresql \
-            chromium chromium-driver debootstrap openssl
+            chromium chromium-driver debootstrap openssl faketime
 
 .PHONY: demo test lint typecheck unit faults apt-core apt-test clean
 

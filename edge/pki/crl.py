@@ -52,6 +52,10 @@ def crl_state(ca_dir: Path, at: dt.datetime | None = None) -> CrlState:
     return CrlState(nxt, problem)
 
 
+def _days(span: dt.timedelta | None) -> str:
+    return f"{(span or dt.timedelta()).total_seconds() / 86400:.0f}"
+
+
 @dataclass(frozen=True)
 class Renewal:
     """What a renewal did: re-issued or not, the next update now, and why it re-issued."""
@@ -81,8 +85,8 @@ def renew_crl(
     left = state.next_update - start if state.next_update else None
     if state.problem is None and left is not None and left > dt.timedelta(days=within_days):
         assert state.next_update is not None
-        return Renewal(False, state.next_update, f"{left.days} days left")
-    reason = state.problem or f"{left.days if left else 0} days left (< {within_days})"
+        return Renewal(False, state.next_update, f"{_days(left)} days left")
+    reason = state.problem or f"{_days(left)} days left, fewer than {within_days}"
     crl = issue_crl(SiteCA.load(ca_dir, passphrase()), days)
     assert crl.next_update_utc is not None
     return Renewal(True, crl.next_update_utc, reason)
