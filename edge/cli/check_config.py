@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge.cli.asservice import Became, become_service, unreadable_credentials
 from edge.cli.common import EXIT_OK, EXIT_USAGE, SubParsers
 
 if TYPE_CHECKING:
@@ -68,13 +69,17 @@ def handle(args: argparse.Namespace) -> int:
     with _stdout_to_stderr(args.json):  # a model loader's chatter must not corrupt the JSON
         try:
             cfg = load(args.path, env=env)
+            handed = _as_service(args, cfg.data_dir, env)
+            if handed.changed:
+                cfg = load(args.path, env=env)
         except ConfigError as e:
             problems, source = e.problems, e.source
         else:
             problems, source = (
-                _problems(cfg, args.path, preflight=not args.no_preflight),
+                handed.problems + _problems(cfg, args.path, preflight=not args.no_preflight),
                 str(args.path),
             )
+            problems = unreadable_credentials(args.path, env, problems)
     if cfg is None or problems:
         return _failed(source, problems, as_json=args.json)
     _summary(cfg, args)
@@ -155,6 +160,14 @@ def _summary(cfg: EdgeConfig, args: argparse.Namespace) -> None:
         )
 
 
+def _as_service(args: argparse.Namespace, data_dir: Path, env: dict[str, str] | None) -> Became:
+    """As root, with preflight: check as the service's user, with the credentials its unit
+    hands over (unless --credentials names them): what the daemon will find."""
+    if args.no_preflight:
+        return Became()
+    return become_service(args.path, data_dir, credentials=env is None)
+
+
 # -- receiver configs --------------------------------------------------------------------------
 
 
@@ -180,9 +193,13 @@ def _check_receiver(args: argparse.Namespace, env: dict[str, str] | None) -> int
 
     try:
         cfg = load(args.path, env=env)
+        handed = _as_service(args, cfg.data_dir, env)
+        if handed.changed:
+            cfg = load(args.path, env=env)
     except ConfigError as e:
         return _failed(e.source, e.problems, as_json=args.json)
-    problems = [] if args.no_preflight else _receiver_problems(cfg)
+    problems = [] if args.no_preflight else handed.problems + _receiver_problems(cfg)
+    problems = unreadable_credentials(args.path, env, problems)
     if problems:
         return _failed(str(args.path), problems, as_json=args.json)
     _receiver_summary(cfg, args)
@@ -201,6 +218,8 @@ def _receiver_problems(cfg: ReceiverConfig) -> list[str]:
         tls_context(cfg.broker.tls, "broker.tls")
     except TlsSetupError as e:
         problems.append(one_line(str(e)))
+    except OSError as e:  # a folder this user may not enter
+        problems.append(f"broker.tls: {e.filename}: {e.strerror or e}")
     bad_dir = _directory("receiver.data_dir", cfg.data_dir)
     if bad_dir:
         problems.append(bad_dir)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edge.cli.common import EXIT_FAILED, EXIT_OK, SubParsers, load_or_exit
+from edge.cli.asservice import node_config
+from edge.cli.common import EXIT_FAILED, EXIT_OK, SubParsers
 
 if TYPE_CHECKING:
     from edge.config.root import EdgeConfig
@@ -66,7 +67,7 @@ def handle_init(args: argparse.Namespace) -> int:
     from edge.core.errors import EvidenceError
     from edge.evidence.keyinit import init_key
 
-    cfg = load_or_exit(args.config)
+    cfg = node_config(args.config)
     try:
         key, record = init_key(cfg.key_path, cfg.audit_path)
     except (EvidenceError, OSError) as e:
@@ -84,7 +85,7 @@ def handle(args: argparse.Namespace) -> int:
     """Print the public half of the node's Ed25519 key, as PEM or JSON; never makes one."""
     from edge.evidence.keys import MISSING_HINT, NodeKey, SigningKeyError
 
-    cfg = load_or_exit(args.config)
+    cfg = node_config(args.config)
     try:
         key = NodeKey(cfg.key_path)
     except (SigningKeyError, OSError) as e:

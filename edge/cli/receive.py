@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.cli import receive_audit, receive_bench, receive_keys, receive_users
+from edge.cli.asservice import become_service
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ def register(sub: SubParsers) -> None:
         "replace its key (the old one stays in the history for what it signed)",
     )
     e.add_argument("node", help="node id, or SITE/NODE")
-    e.add_argument("public_key", type=Path, help="PEM or the JSON of edge keys export --json")
+    e.add_argument("public_key", type=Path,
+                   help="PEM or the JSON of edge keys export --json (- reads stdin)")  # fmt: skip
     e.add_argument("--site", help="the node's site (when NODE does not name it)")
     e.add_argument("--replace", action="store_true",
                    help="replace the node's current key (needs --reason)")  # fmt: skip
@@ -105,6 +107,10 @@ def _store(cfg: ReceiverConfig) -> ReceiverStore:
 def handle(args: argparse.Namespace) -> int:
     """Dispatch on the action; none runs the receiver."""
     cfg = _config(args.config)
+    if args.action == "enrol":  # what the caller names, read as the caller, before any switch
+        receive_keys.read_key(args)
+    if become_service(args.config, cfg.data_dir, credentials=args.action is None).changed:
+        cfg = _config(args.config)  # as the service's user, with its credentials
     if args.action is None:
         return _run(cfg, args.http)
     if args.action == "bench":

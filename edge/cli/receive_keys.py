@@ -21,16 +21,33 @@ def handle(store: ReceiverStore, args: argparse.Namespace) -> int:
     return enrol(store, args) if args.action == "enrol" else history(store, args)
 
 
+def read_key(args: argparse.Namespace) -> argparse.Namespace:
+    """Read the key file (``-``: standard input) into ``args.key_text`` (None, with
+    ``args.key_error``, when it cannot be read), and default ``--by`` to who runs the command
+    (the sudo caller): done before the command becomes the service's user."""
+    from edge.cli.asservice import invoking_user
+
+    args.key_text, args.key_error = None, ""
+    try:
+        if str(args.public_key) == "-":
+            args.key_text = sys.stdin.read()
+        else:
+            args.key_text = args.public_key.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        args.key_error = str(e)
+    args.by = args.by or invoking_user()
+    return args
+
+
 def _key_text(args: argparse.Namespace) -> tuple[str | None, str | None, str]:
     """(site, PEM, problem) from the key file: a PEM, or the JSON of ``edge keys export``."""
     site, node = args.site, args.node
     if "/" in node:
         site, node = node.split("/", 1)
     args.node = node
-    try:
-        text = args.public_key.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return site, None, f"cannot read the key: {e}"
+    text = args.key_text if "key_text" in args else read_key(args).key_text
+    if text is None:
+        return site, None, f"cannot read the key: {args.key_error}"
     if not text.lstrip().startswith("{"):
         return site, text, ""
     try:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, load_or_exit
+from edge.cli.asservice import node_config
+from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers
 
 
 def register(sub: SubParsers) -> None:
@@ -28,7 +29,7 @@ def handle(args: argparse.Namespace) -> int:
     from edge.sensors.contacts import ContactInput
     from edge.sensors.pins import make_pin_factory
 
-    cfg = load_or_exit(args.config)
+    cfg = node_config(args.config)
     if not cfg.sensors:
         print(f"{args.config}: no sensors configured", file=sys.stderr)
         return EXIT_USAGE

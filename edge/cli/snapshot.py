@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, load_or_exit
+from edge.cli.asservice import node_config
+from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers
 
 
 def register(sub: SubParsers) -> None:
@@ -36,7 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     from edge.capture.preview import SnapshotError, draw_overlay, grab
     from edge.capture.privacy import PrivacyError
 
-    cfg = load_or_exit(args.config)
+    cfg = node_config(args.config)
     cams = {c.name: c for c in cfg.cameras}
     cam = cams.get(args.camera)
     if cam is None:

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_STATE, SubParsers, load_or_exit
+from edge.cli.asservice import node_config
+from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_STATE, SubParsers
 
 LAST_EVENTS = 5
 TAIL_BYTES = 256 * 1024
@@ -141,7 +142,7 @@ def handle(args: argparse.Namespace) -> int:
     """Print the node's state; the exit status says healthy, degraded or not running."""
     from edge.node.statefile import not_running, read, state_path
 
-    cfg = load_or_exit(args.config)
+    cfg = node_config(args.config)
     state = read(state_path(cfg))
     now = time.time()
     why = not_running(state, now)

@@ -7,13 +7,14 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from edge.config.root import EdgeConfig
+from edge.config.serviceunit import ServiceUnit, unit_for
 from edge.core.errors import ConfigurationError
 from edge.core.redact import redact, redact_url
 
@@ -46,7 +47,9 @@ def load_as(
     """Load and validate the config at *path* as *model* (the node's or the receiver's).
 
     ``credential:NAME`` values are resolved against ``$CREDENTIALS_DIRECTORY`` from *env*
-    (default: the process environment).
+    (default: the process environment). Without it (a tool run by hand, not by systemd), to
+    the file the systemd unit that runs this config hands over as NAME
+    (``LoadCredential=NAME:PATH``, :mod:`edge.config.serviceunit`).
     """
     p = Path(path)
     try:
@@ -57,7 +60,7 @@ def load_as(
         raise ConfigError(str(p), [f"cannot read: {e.strerror or e}"]) from e
     except UnicodeDecodeError as e:
         raise ConfigError(str(p), [f"not UTF-8 text (byte {e.start})"]) from e
-    return loads_as(model, text, source=str(p), env=env)
+    return loads_as(model, text, source=str(p), env=env, unit=lambda: unit_for(p))
 
 
 def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -66,9 +69,16 @@ def loads(text: str, source: str = "<config>", env: Mapping[str, str] | None = N
 
 
 def loads_as(
-    model: type[M], text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+    model: type[M],
+    text: str,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    *,
+    unit: Callable[[], ServiceUnit | None] | None = None,
 ) -> M:
-    """Validate TOML *text* as *model*; *source* names it in errors."""
+    """Validate TOML *text* as *model*; *source* names it in errors. Without
+    ``$CREDENTIALS_DIRECTORY``, ``credential:NAME`` is the file that the unit *unit* returns
+    loads as NAME (looked up only when needed)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -79,7 +89,8 @@ def loads_as(
     if too_deep is not None:
         raise ConfigError(source, [f"{format_loc(too_deep)}: nested too deeply: {_TOO_DEEP}"])
     problems: list[str] = []
-    raw = _resolve_credentials(raw, (), os.environ if env is None else env, problems)
+    lookup = _Credentials(os.environ if env is None else env, unit)
+    raw = _resolve_credentials(raw, (), lookup, problems)
     if problems:
         raise ConfigError(source, problems)
     try:
@@ -105,26 +116,59 @@ def _too_deep(raw: Any) -> list[str | int] | None:
     return None
 
 
+class _Credentials:
+    """Where ``credential:NAME`` points: $CREDENTIALS_DIRECTORY/NAME, or without it the
+    source the config's unit names (looked up once, at the first credential)."""
+
+    def __init__(
+        self, env: Mapping[str, str], unit: Callable[[], ServiceUnit | None] | None
+    ) -> None:
+        self.directory = env.get("CREDENTIALS_DIRECTORY")
+        self._find = unit
+        self._unit: ServiceUnit | None = None
+        self._looked = False
+
+    def unit(self) -> ServiceUnit | None:
+        if not self._looked and self._find is not None:
+            self._unit, self._looked = self._find(), True
+        return self._unit
+
+    def path(self, name: str, value: str, where: str) -> tuple[str | None, str]:
+        """(the path, "") or (None, why there is none)."""
+        if self.directory:
+            return str(Path(self.directory) / name), ""
+        unit = self.unit()
+        if unit is not None and name in unit.credentials:
+            return str(unit.credentials[name]), ""
+        if unit is not None:
+            return None, (
+                f"{where}: {value!r}: {unit.path} has no LoadCredential={name}:PATH and "
+                "$CREDENTIALS_DIRECTORY is not set"
+            )
+        return None, (
+            f"{where}: {value!r} needs $CREDENTIALS_DIRECTORY "
+            "(set by systemd's LoadCredential=); it is not set"
+        )
+
+
 def _resolve_credentials(
-    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], problems: list[str]
+    value: Any, loc: tuple[str | int, ...], creds: _Credentials, problems: list[str]
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _resolve_credentials(v, (*loc, k), env, problems) for k, v in value.items()}
+        return {k: _resolve_credentials(v, (*loc, k), creds, problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_credentials(v, (*loc, i), env, problems) for i, v in enumerate(value)]
+        return [_resolve_credentials(v, (*loc, i), creds, problems) for i, v in enumerate(value)]
     if isinstance(value, str) and value.startswith(CREDENTIAL_PREFIX):
         name = value[len(CREDENTIAL_PREFIX) :]
         where = format_loc(loc)
-        directory = env.get("CREDENTIALS_DIRECTORY")
         if not name or "/" in name or name in {".", ".."}:
             problems.append(f"{where}: bad credential name {name!r}, got {value!r}")
-        elif not directory:
-            problems.append(
-                f"{where}: {value!r} needs $CREDENTIALS_DIRECTORY "
-                "(set by systemd's LoadCredential=); it is not set"
-            )
-        else:
-            return str(Path(directory) / name)
+            return value
+        path, problem = creds.path(name, value, where)
+        if path is None:
+            problems.append(problem)
+            return value
+        return path
     return value
 
 
