@@ -16,7 +16,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class NodeConfigError(ValueError):
     """A variable that cannot become a node config (the message names the variable)."""
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:  # noqa: PLR0911 (one return per type)
     """*value* as plain dicts, lists, str, int, float and bool (Ansible hands tagged and
     lazily templated containers to filters)."""
     if isinstance(value, Mapping):
@@ -169,7 +169,7 @@ def _key(key: Any) -> str:
     return text if _BARE_KEY.match(text) else json.dumps(text, ensure_ascii=False)
 
 
-def _value(where: str, value: Any) -> str:
+def _value(where: str, value: Any) -> str:  # noqa: PLR0911 (one return per type)
     """*value* as an inline TOML value."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -204,8 +204,9 @@ def _is_tables(value: Any) -> bool:
     )
 
 
-def _table(lines: list[str], path: str, table: Mapping[str, Any], header: str) -> None:
-    """Append *table* at *path*: its values first, then its tables and arrays of tables."""
+def _table(lines: list[str], path: str, table: Mapping[str, Any], header: str, where: str) -> None:
+    """Append *table* (TOML name *path*, shown in errors as *where*): its values first,
+    then its tables and arrays of tables, in the order given."""
     if header:
         if lines:
             lines.append("")
@@ -214,28 +215,29 @@ def _table(lines: list[str], path: str, table: Mapping[str, Any], header: str) -
     done = {k for k, _ in nested}
     for k, v in table.items():
         if k not in done:
-            lines.append(f"{_key(k)} = {_value(f'{path}.{k}'.lstrip('.'), v)}")
+            lines.append(f"{_key(k)} = {_value(f'{where}.{k}'.lstrip('.'), v)}")
     for k, v in nested:
         name = f"{path}.{_key(k)}".lstrip(".")
+        at = f"{where}.{k}".lstrip(".")
         if isinstance(v, Mapping):
-            _table(lines, name, v, f"[{name}]")
+            _table(lines, name, v, f"[{name}]", at)
         else:
-            for item in v:
-                _table(lines, name, item, f"[[{name}]]")
+            for i, item in enumerate(v):
+                _table(lines, name, item, f"[[{name}]]", f"{at}[{i}]")
 
 
 def to_node_toml(cfg: Mapping[str, Any]) -> str:
     """*cfg* written as TOML: tables and arrays of tables for sections and lists of tables,
     inline values for the rest; the order as given (the same input, the same bytes)."""
     lines: list[str] = []
-    _table(lines, "", cfg, "")
+    _table(lines, "", cfg, "", "")
     return "\n".join(lines) + "\n"
 
 
 # -- checking the variables -------------------------------------------------------------------
 
 
-def _hint(key: str, known: Sequence[str]) -> str:
+def _hint(key: str, known: Iterable[str]) -> str:
     near = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f" (did you mean {near[0]!r}?)" if near else ""
 
@@ -270,6 +272,26 @@ def _check_keys(
             _check(f"{where}.{key}", value[key], options[key], out)
 
 
+def _holders(key: str, options: Mapping[str, Any], where: str = "") -> Iterator[str]:
+    """Where in *options* a key named *key* is declared (``warehouse_edge_cameras``)."""
+    for name, spec in options.items():
+        here = f"{where}.{name}" if where else name
+        inner = spec.get("options") or {}
+        if key in inner:
+            yield here
+        yield from _holders(key, inner, here)
+
+
+def _top_hint(name: str, options: Mapping[str, Any]) -> str:
+    """A hint for an unknown variable: the key of that name inside a variable, else the
+    nearest variable name."""
+    key = name.removeprefix(PREFIX)
+    holder = next(_holders(key, options), None)
+    if holder is not None:
+        return f" ({key} is a key inside {holder}: give it there)"
+    return _hint(name, options)
+
+
 def spec_options(path: Path = SPEC) -> dict[str, Any]:
     """The options of the role's main entry point in meta/argument_specs.yml."""
     spec = yaml.safe_load(path.read_text())
@@ -288,7 +310,8 @@ def unknown_vars(host_vars: Mapping[str, Any], host: str = "") -> list[str]:
         value = host_vars[name]
         if name not in options:
             if not _registered(value):
-                out.append(f"{name}: not a variable of the warehouse_edge role{_hint(name, options)}")
+                hint = _top_hint(name, options)
+                out.append(f"{name}: not a variable of the warehouse_edge role{hint}")
             continue
         _check(name, value, options[name], out)
     at = f"host {host}: " if host else ""
