@@ -11,8 +11,12 @@ up to a smoke alarm; it reads and drives nothing real, and says so at every star
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from edge.config.root import EdgeConfig
@@ -47,7 +51,26 @@ def load_pin_factory(cfg: EdgeConfig) -> Any:
     devices = needs_pins(cfg)
     if not devices:
         return None
+    import_lgpio_in(cfg.data_dir)
     return _default_factory(devices)
+
+
+def import_lgpio_in(folder: Path) -> None:
+    """Import lgpio (gpiozero's pin factory on a Raspberry Pi), when installed, with *folder*
+    as the working folder. At import lgpio makes its notification pipes (``.lgd-nfy*``) in the
+    working folder and fails where that is not writable: ``/`` under systemd, a technician's
+    shell somewhere; the node's data folder is the service user's. Any failure is left for
+    gpiozero to report (it imports lgpio again)."""
+    try:
+        here = os.getcwd()
+        os.chdir(folder)
+    except OSError:  # the data folder's own problem is preflight's to name
+        return
+    try:
+        with contextlib.suppress(Exception):  # not installed, or no pipes: gpiozero names it
+            importlib.import_module("lgpio")
+    finally:
+        os.chdir(here)
 
 
 def gpio_problems(cfg: EdgeConfig) -> list[str]:
@@ -77,8 +100,9 @@ def _default_factory(devices: Sequence[str]) -> Any:
             more = f" and {len(devices) - 1} more" if len(devices) > 1 else ""
             raise PinFactoryError(
                 f'gpio.factory: "default" cannot load a GPIO pin factory on this machine '
-                f"({tried}), needed by {devices[0]}{more}: on a Raspberry Pi install lgpio "
-                "(python3-lgpio) or set GPIOZERO_PIN_FACTORY; on a machine without GPIO "
+                f"({tried}), needed by {devices[0]}{more}: on a Raspberry Pi the node's venv "
+                "needs lgpio (deploy/ installs it: run site.yml) or set GPIOZERO_PIN_FACTORY; "
+                "on a machine without GPIO "
                 'remove the sensors and outputs (gpio.factory = "mock" is for tests and demos)'
             ) from None
 

@@ -145,6 +145,17 @@ def recap(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
 
 
+def statuses(output: str, task: str) -> list[str]:
+    """How each run of the tasks whose name holds *task* ended (ok, changed, skipping,
+    failed, fatal), read from the default callback's output."""
+    out = []
+    for block in output.split("\nTASK [")[1:]:
+        head, _, body = block.partition("\n")
+        if task in head:
+            out += re.findall(r"^(ok|changed|skipping|failed|fatal): ", body, re.M)
+    return out
+
+
 def in_root(root: Path, *argv: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run *argv* inside *root* (as *user* when given); output captured."""
     spec = [f"--userspec={user}:{user}"] if user else []
