@@ -43,13 +43,15 @@ CAUSES = {
 _ALERTS = (
     ("certificate revoked", "revoked"),
     ("unknown ca", "unknown_ca"),
+    ("decrypt error", "unknown_ca"),  # signed by another CA of the same name
     ("certificate expired", "expired"),
     ("bad certificate", "rejected"),
     ("certificate unknown", "rejected"),
     ("eof occurred in violation", "rejected"),
 )
 """TLS alert texts (OpenSSL's, lower case) and the cause each means. An EOF in the middle of
-TLS before CONNACK is how a TLS 1.3 broker refusing the certificate looks to the client."""
+TLS before CONNACK (or a close without a word) is how a TLS 1.3 broker refusing the
+certificate may look to the client."""
 
 
 def cause_of(text: str) -> str | None:
@@ -79,10 +81,10 @@ class CertRefusals:
         stats: LinkStats,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
-        every_s: float = REPEAT_S,
+        every_s: float | None = None,
     ) -> None:
         self.dest, self.stats, self._wall = dest, stats, wall
-        self._repeats = Repeats(every_s, clock)
+        self._repeats = Repeats(REPEAT_S if every_s is None else every_s, clock)
         self._socket_error = ""
         self._paho_log = logging.Logger(f"paho.{dest.name}", logging.ERROR)  # not registered
         self._paho_log.addHandler(_Noted(self._note))
@@ -103,7 +105,9 @@ class CertRefusals:
         (logged, reported), else None."""
         text, self._socket_error = (str(exc) if exc is not None else self._socket_error), ""
         tls = self.dest.tls
-        cause = cause_of(text) if tls is not None and tls.cert else None
+        # closed without a word before CONNACK: how a TLS 1.3 refusal may look, too
+        cause = (cause_of(text) or ("rejected" if exc is None and not text else None)
+                 if tls is not None and tls.cert else None)  # fmt: skip
         if cause is None or tls is None or tls.cert is None:
             return None
         if cause == "rejected":
