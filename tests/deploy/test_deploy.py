@@ -4,7 +4,6 @@ config `edge check-config` accepts."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -15,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped,unused-ignore]
 from pydantic import BaseModel
+from rolerender import ROLE, render
 
 from edge.cli.main import main
 from edge.config.cameras import CameraConfig
@@ -58,7 +58,6 @@ def test_playbook_syntax_and_lint(tmp_path: Path) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-ROLE = DEPLOY / "roles/warehouse_edge"
 LEGACY_VARS = """
 warehouse_edge_node_id: wh-01
 warehouse_edge_site: ams
@@ -109,33 +108,6 @@ warehouse_edge_config:
   health: {interval_s: 30}
 """
 """Every part of the node config set through the role's variables."""
-
-
-def render(tmp_path: Path, host_vars: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Run the role's variable check and its node.toml template for one host whose host
-    vars are *host_vars* (the role's defaults beneath them, as in a play); the run and the
-    rendered file."""
-    (tmp_path / "group_vars").mkdir(exist_ok=True)
-    (tmp_path / "host_vars").mkdir(exist_ok=True)
-    shutil.copy(ROLE / "defaults/main.yml", tmp_path / "group_vars/all.yml")
-    (tmp_path / "host_vars/gudang-01.yml").write_text(host_vars)
-    (tmp_path / "inv.ini").write_text("[edge_nodes]\ngudang-01 ansible_connection=local\n")
-    out = tmp_path / "node.toml"
-    (tmp_path / "render.yml").write_text(f"""
-- hosts: edge_nodes
-  gather_facts: false
-  tasks:
-    - ansible.builtin.import_tasks: {ROLE / "tasks/validate.yml"}
-    - ansible.builtin.template:
-        src: {ROLE / "templates/node.toml.j2"}
-        dest: {out}
-        mode: "0644"
-""")
-    env = dict(os.environ, ANSIBLE_FILTER_PLUGINS=str(ROLE / "filter_plugins"))
-    argv = [_tool("ansible-playbook"), "-i", str(tmp_path / "inv.ini"), "-e"]
-    argv += [f"ansible_python_interpreter={sys.executable}", str(tmp_path / "render.yml")]
-    run = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-    return run, out
 
 
 def _check_config(tmp_path: Path, config: Path) -> None:

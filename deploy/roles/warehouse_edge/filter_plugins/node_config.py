@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped,unused-ignore]
 
 SPEC = Path(__file__).resolve().parents[1] / "meta" / "argument_specs.yml"
 PREFIX = "warehouse_edge_"
