@@ -30,6 +30,21 @@ NODE_ID = "smg-utara-01"
 SITE = "semarang-gudang-utara"
 
 
+# The fixture runs site.yml three times on a machine that may be busy: the first test to ask
+# for it waits that long (pytest's default timeout is 300 s per test, setup included).
+FIXTURE_TIMEOUT_S = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test that uses the shared root the fixture's timeout (any of them may be
+    the one that builds it); an explicit timeout marker of the test's own wins."""
+    for item in items:
+        if "install" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "timeout"
+        ):
+            item.add_marker(pytest.mark.timeout(FIXTURE_TIMEOUT_S))
+
+
 # A mirror that never answers (the discard port of this machine: connection refused).
 OFFLINE_MIRROR = "http://127.0.0.1:9/debian"
 

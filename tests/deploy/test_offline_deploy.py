@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from debroot import DEPLOY, PEM_PRIVATE, playbook, recap, statuses
+from debroot import DEPLOY, PEM_PRIVATE, cache_dir, playbook, recap, statuses
 from installed import NODE_ID, Install
 
 from edge.demo.pki import DemoCA
@@ -175,3 +175,27 @@ def test_key_change_under_check_diff_shows_no_key(install: Install, tmp_path: Pa
         assert "changed" in statuses(run.stdout, task), (task, out[-6000:])
     assert not PEM_PRIVATE.search(out.encode()) and "PRIVATE KEY" not in out
     assert key.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_check_mode_builds_the_wheel_on_the_controller(tmp_path: Path) -> None:
+    """Under --check the controller still builds the warehouse-edge wheel (its cache only),
+    so the tasks after it know the wheel's name (was: `No last item, sequence was empty`)."""
+    play = tmp_path / "wheel.yml"
+    play.write_text(
+        "- name: The wheelhouse role alone\n  hosts: all\n  roles:\n"
+        "    - role: warehouse_wheelhouse\n"
+        "  tasks:\n"
+        "    - name: Show the wheel\n"
+        "      ansible.builtin.debug:\n"
+        "        msg: 'wheel={{ warehouse_wheelhouse_app }}'\n"
+    )
+    inventory = tmp_path / "local.ini"
+    inventory.write_text(
+        f"controller ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+        f"[all:vars]\nwarehouse_wheelhouse_dir={cache_dir() / 'wheelhouse'}\n"
+        f"warehouse_wheelhouse_source={DEPLOY.parent}\n"
+    )
+    run = playbook(str(play), inventory, "--check")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert re.search(r"wheel=\S+/app/warehouse_edge-\S+\.whl", run.stdout), run.stdout[-3000:]
