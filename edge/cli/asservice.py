@@ -13,6 +13,7 @@ import grp
 import os
 import pwd
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 C = TypeVar("C")
 
 SHM = Path("/dev/shm")  # noqa: S108 (a private 0700 directory is made in it)
-"""Where the handed-over credentials go (memory, sticky: the user it becomes removes them at
-exit); the temp directory when it is missing."""
+"""Where the handed-over credentials go (memory); the temp directory when it is not a
+sticky, world-writable folder (the user the command becomes removes them at exit)."""
 
 
 @dataclass
@@ -115,11 +116,22 @@ def _groups(user: str, gid: int, unit: ServiceUnit | None) -> list[int]:
     return sorted(groups)
 
 
+def _sticky(folder: Path) -> bool:
+    """Whether *folder* is like /tmp: world-writable with the sticky bit."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) and mode & (stat.S_ISVTX | stat.S_IWOTH) == (
+        stat.S_ISVTX | stat.S_IWOTH
+    )
+
+
 def hand_over(unit: ServiceUnit, uid: int, gid: int) -> tuple[Path, list[str]]:
     """Copy the unit's credentials (read as root) into a new private directory owned by
     *uid*:*gid* (0700, files 0400), removed when this process exits; with the sources that
     were missing or unreadable, one line each."""
-    base = SHM if SHM.is_dir() and os.access(SHM, os.W_OK | os.X_OK) else None
+    base = next((d for d in (SHM, Path(tempfile.gettempdir())) if _sticky(d)), None)
     folder = Path(tempfile.mkdtemp(prefix=f"edge-credentials.{unit.name}.", dir=base))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     problems: list[str] = []

@@ -28,11 +28,11 @@ def register(sub: SubParsers) -> None:
         help="the running node's state: cameras, sensors, queues, links, disk, last events",
         description="Read the state the running daemon writes on every change and at every "
         "heartbeat. Exit 0 healthy, 1 degraded/offline/alarm, 3 not running or state stale "
-        "(older than 3 heartbeat intervals). Run as the service user or root (the data "
-        "directory is theirs).",
+        "(older than 3 heartbeat intervals), 2 bad config. Run as the service user, or as "
+        "root (sudo), which reads it as the service user.",
     )
     p.add_argument("--config", "-c", type=Path, required=True, help="node config (TOML)")
-    p.add_argument("--json", action="store_true", help="machine-readable")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout, nothing else")
     p.set_defaults(handler=handle)
 
 
@@ -142,7 +142,13 @@ def handle(args: argparse.Namespace) -> int:
     """Print the node's state; the exit status says healthy, degraded or not running."""
     from edge.node.statefile import not_running, read, state_path
 
-    cfg = node_config(args.config)
+    try:
+        cfg = node_config(args.config)
+    except SystemExit as e:  # a bad config (said on stderr): with --json, still one object
+        if args.json:
+            bad = {"running": None, "problem": f"bad config {args.config} (see stderr)"}
+            print(json.dumps({**bad, "exit": e.code, "state": None, "last_events": []}))
+        raise
     state = read(state_path(cfg))
     now = time.time()
     why = not_running(state, now)
