@@ -31,7 +31,7 @@ def _link(name: str, connected: bool = True) -> SimpleNamespace:
     return SimpleNamespace(
         dest=SimpleNamespace(name=name),
         connected=connected,
-        stats=SimpleNamespace(delivery_error=None, duplicate_id=False),
+        stats=SimpleNamespace(delivery_error=None, duplicate_id=False, certificate_refused=None),
     )
 
 

@@ -81,3 +81,30 @@ def test_wire_check_takes_numbers_and_null() -> None:
     """Integers, fractions, negatives (expired) and null pass."""
     validate.health({"links": {"police": {"cert_days": 12, "ca_days": -0.5, "crl_days": None,
                                           "certificate_refused": "revoked"}}})  # fmt: skip
+
+
+def test_docs_name_the_fields_and_alerts_and_the_snippet_loads() -> None:
+    """docs/mqtt.md names each link expiry field and the refusal log; docs/receiver.md's
+    alert table names every alert kind, and its ``[expiry]`` snippet loads with the
+    defaults it states."""
+    from edge.receiver.alerts import AlertKind
+    from edge.receiver.config import ExpirySection, loads
+
+    mqtt = (ROOT / "docs" / "mqtt.md").read_text()
+    for name in (*validate.LINK_DAYS, "certificate_refused", "certificate revoked or not trusted"):
+        assert name in mqtt, name
+    receiver = (ROOT / "docs" / "receiver.md").read_text()
+    table = receiver[receiver.index("| alert | raised | cleared |") :]
+    table = table[: table.index("\n\n")]
+    assert all(f"`{k}`" in table for k in AlertKind), [k for k in AlertKind if k not in table]
+    snippet = next(
+        b.split("```", 1)[0] for b in receiver.split("```toml\n")[1:] if "warn_days" in b
+    )
+    head = (
+        '[receiver]\nname = "r"\ndata_dir = "/tmp/r"\n[broker]\nhost = "h"\nallow_insecure = true\n'
+    )
+    cfg = loads(head + snippet)
+    defaults = ExpirySection()
+    assert (cfg.expiry.warn_days, cfg.expiry.check_interval_s) == (
+        defaults.warn_days, defaults.check_interval_s)  # fmt: skip
+    assert "broker.unresolved" in receiver
