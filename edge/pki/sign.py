@@ -134,8 +134,8 @@ def issue(
 
 
 WRONG_NAME_HINT = (
-    "if the card booted with the wrong host name: on the node set it (hostnamectl "
-    "set-hostname NODE_ID), remove node.key and node.csr and make them again with "
+    "if the card booted with the wrong host name: on the node write NODE_ID to "
+    "/etc/hostname, remove node.key and node.csr and make them again with "
     "`edge pki csr --cn NODE_ID` (docs/pki.md, wrong host name)"
 )
 

@@ -47,7 +47,7 @@ def test_playbook_refuses_a_request_for_another_name(tmp_path: Path) -> None:
     done = run_playbook(tmp_path, "wh-01")
     text = done.stdout + done.stderr
     assert done.returncode != 0 and "expected 'wh-01'" in text, output(done)
-    assert "hostnamectl set-hostname" in text and "docs/pki.md" in text
+    assert "/etc/hostname" in text and "docs/pki.md" in text
     assert not (tmp_path / "node-tls" / "node.crt").exists()
     assert not (tmp_path / "ca" / "index").exists()
 
