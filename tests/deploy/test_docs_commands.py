@@ -23,6 +23,10 @@ from pathlib import Path
 import pytest
 from debroot import in_root
 from installed import NODE_ID, SITE, Install, copy_root
+from nodecfg import file_camera, sensor
+from synth import write_video
+
+from edge.receiver.fleet import SimNode
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +37,8 @@ MARKER = (
 TECH = "teknisi"
 DATA_DIRS = ("var/lib/warehouse-edge", "var/lib/warehouse-receiver")
 EDGE_PY = "/opt/warehouse-edge/venv/bin/python"
+VIDEO = "/opt/warehouse-edge/gudang-a.mp4"
+"""Camera gudang-a's picture in the test: a file the service user may read (no RTSP here)."""
 CHROOT = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin") or "chroot"
 
 SSH = """#!/bin/sh
@@ -44,8 +50,11 @@ exec {chroot} --userspec={tech}:{tech} {root} /usr/bin/env -i HOME=/home/{tech} 
   LOGNAME={tech} LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin /bin/sh -c "cd; $*"
 """
 SCP = """#!/bin/sh
-# Test stand-in for scp HOST:PATH DEST: PATH read inside the test's root as the technician.
-exec {chroot} --userspec={tech}:{tech} {root} /bin/cat "${{1#*:}}" > "$2"
+# Test stand-in for scp HOST:PATH DEST: PATH read inside the test's root as the technician,
+# written to DEST (into it, when DEST is a folder).
+src="${{1#*:}}"; dest="$2"
+[ -d "$dest" ] && dest="$dest/$(basename "$src")"
+exec {chroot} --userspec={tech}:{tech} {root} /bin/cat "$src" > "$dest"
 """
 HEARTBEAT = f"""
 import sys
@@ -97,8 +106,9 @@ class Field:
 
 
 def _setup_root(root: Path) -> None:
-    """The technician's login with sudo (as a Raspberry Pi OS card's first user), and the
-    copy's receiver on SQLite."""
+    """The technician's login with sudo (as a Raspberry Pi OS card's first user), the
+    copy's receiver on SQLite, and the camera and contact of the docs' host_vars (a file
+    camera, a mock GPIO factory) unless the installed config has them."""
     for argv in (["useradd", "-m", "-s", "/bin/sh", "-G", "sudo", TECH],):
         done = in_root(root, *argv)
         assert done.returncode == 0, done.stderr
@@ -108,6 +118,13 @@ def _setup_root(root: Path) -> None:
     toml = root / "etc/warehouse-receiver/receiver.toml"
     text = toml.read_text()
     toml.write_text(re.sub(r'(?m)^store = ".*"$', 'store = "sqlite"', text))
+    node = root / "etc/warehouse-edge/node.toml"
+    if "gudang-a" not in node.read_text():  # the camera and contact step 6 shows
+        video = write_video(root / VIDEO.lstrip("/"), frames=20)
+        video.chmod(0o644)
+        extra = file_camera("gudang-a", Path(VIDEO)) + sensor("pintu-bongkar", "door", 17)
+        with node.open("a") as f:  # a root without GPIO: the mock factory (check-config warns)
+            f.write(f'\n{extra}\n[gpio]\nfactory = "mock"\n')
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +173,7 @@ def test_the_documented_commands_run_as_written(field: Field) -> None:
     the data directories is root's and no handed-over credentials are left behind."""
     steps = doc_steps()
     commands = " ".join(s.command for s in steps)
-    for needed in ("check-config", "status", "keys export", "enrol", "nodes"):
+    for needed in ("check-config", "status", "snapshot", "sensors", "keys export", "enrol"):
         assert needed in commands, needed
     env = {"PATH": field.path, "LANG": "C.UTF-8", "HOME": str(field.laptop)}
     for step in steps:
@@ -170,12 +187,22 @@ def test_the_documented_commands_run_as_written(field: Field) -> None:
     exported = json.loads((field.laptop / f"{NODE_ID}.json").read_text())
     assert (exported["node"], exported["site"]) == (NODE_ID, SITE)
     assert "BEGIN PUBLIC KEY" in exported["public_key_pem"]
+    assert (field.laptop / "gudang-a.png").read_bytes().startswith(b"\x89PNG")
     assert root_owned(field.root) == []
     db = field.root / "var/lib/warehouse-receiver/receiver.db"
     owner = in_root(field.root, "stat", "-c", "%U", "/var/lib/warehouse-receiver/receiver.db")
     assert db.exists() and owner.stdout.strip() == "warehouse-receiver", owner
     leftovers = [*field.root.glob("tmp/edge-credentials.*"), *field.root.glob("dev/shm/edge-c*")]
     assert leftovers == []
+    # the receiver's own user writes to the store the technician's command made
+    other = SimNode(SITE, "smg-utara-99")
+    (field.root / "tmp/smg-utara-99.pem").write_text(other.key.pem)
+    (field.root / "tmp/smg-utara-99.pem").chmod(0o644)
+    rx = "/opt/warehouse-receiver/venv/bin/edge"
+    more = in_root(field.root, rx, "receive", "-c", "/etc/warehouse-receiver/receiver.toml",
+                   "enrol", f"{SITE}/smg-utara-99", "/tmp/smg-utara-99.pem",
+                   user="warehouse-receiver")  # fmt: skip
+    assert more.returncode == 0 and "enrolled" in more.stdout, more
 
 
 def test_as_the_service_user_without_sudo(field: Field) -> None:
