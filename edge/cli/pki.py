@@ -20,8 +20,10 @@ def register(sub: SubParsers) -> None:
     """Add `edge pki` and its actions."""
     p = sub.add_parser("pki", help="site CA, node keys and certificates, revocation")
     pki = p.add_subparsers(dest="what", metavar="ACTION", required=True)
+    # allow_abbrev=False: no "--passphrase SECRET" taken as --passphrase-file
     i = pki.add_parser(
         "init-ca",
+        allow_abbrev=False,
         help="make the site CA (once; never replaces one)",
         description="Make DIR/ca.key (EC P-256, 0600, DIR 0700; encrypted with a passphrase "
         "unless --no-passphrase), the self-signed DIR/ca.crt and an empty DIR/crl.pem. "
@@ -34,6 +36,7 @@ def register(sub: SubParsers) -> None:
     i.set_defaults(handler=handle)
     c = pki.add_parser(
         "csr",
+        allow_abbrev=False,
         help="on the node: make its TLS key and a signing request",
         description="Make a new EC P-256 private key (0600; its directory 0700 when made "
         "here) and a CSR with CN=NODE_ID. Refuses (exit 1) when the key is there.",
@@ -44,6 +47,7 @@ def register(sub: SubParsers) -> None:
     c.set_defaults(handler=handle)
     s = pki.add_parser(
         "sign",
+        allow_abbrev=False,
         help="sign a node's, receiver's or broker's request",
         description="Check the request's signature and its CN for the role (a node's CN is "
         "its node id; a receiver's starts with receiver-), issue the certificate (client "
@@ -68,6 +72,7 @@ def register(sub: SubParsers) -> None:
     s.set_defaults(handler=handle)
     n = pki.add_parser(
         "node-cert",
+        allow_abbrev=False,
         help="sign, renew or replace a node's certificate, only as needed",
         description="Keep --out a current certificate of node --cn for the key in --csr: "
         "sign when there is none; nothing while it is for that key with more than "
@@ -89,6 +94,7 @@ def register(sub: SubParsers) -> None:
     n.set_defaults(handler=handle)
     r = pki.add_parser(
         "revoke",
+        allow_abbrev=False,
         help="revoke a certificate and re-issue the CRL",
         description="Add the certificate to DIR/index as revoked and write DIR/crl.pem. "
         "Deploy crl.pem to the broker (deploy/broker.yml).",
@@ -102,6 +108,7 @@ def register(sub: SubParsers) -> None:
     r.set_defaults(handler=handle)
     crl = pki.add_parser(
         "crl",
+        allow_abbrev=False,
         help="re-issue the CRL (before its next update passes)",
         description="Write DIR/crl.pem anew. A broker with an expired CRL refuses every "
         "client. With --renew-within N only when fewer than N days are left or the CRL is "
