@@ -77,6 +77,7 @@ def render(tmp: Path, overrides: dict[str, Any]) -> subprocess.CompletedProcess[
         text=True,
         check=False,
         timeout=120,
+        env={**os.environ, "ANSIBLE_FILTER_PLUGINS": str(ROLE / "filter_plugins")},
     )
 
 
@@ -135,6 +136,7 @@ def police(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PoliceBroker]:
             "police_broker_log_dest": f"file {tmp / 'mosquitto.log'}",
             "police_broker_user": "root" if os.geteuid() == 0 else "",
             "police_broker_pid_file": "",
+            "police_broker_tls_src": str(tmp / "localhost"),
         },
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -322,12 +324,14 @@ def test_foreign_and_revoked_certificates_are_refused(
 
 
 def test_role_and_pki_playbook_lint_clean() -> None:
-    """`ansible-lint --profile production` passes on the role and deploy/pki.yml."""
+    """`ansible-lint --profile production` passes on the police roles and playbooks and
+    deploy/pki.yml."""
     lint = subprocess.run(
         [
             _tool("ansible-lint"),
             *("--offline", "--nocolor", "--profile", "production"),
-            *("roles/police_broker", "pki.yml"),
+            *("roles/police_broker", "roles/warehouse_receiver", "pki.yml"),
+            *("broker.yml", "receiver.yml", "revoke.yml"),
         ],
         cwd=DEPLOY,
         capture_output=True,
@@ -340,12 +344,25 @@ def test_role_and_pki_playbook_lint_clean() -> None:
 
 def test_validation_refuses_a_node_id_used_twice(tmp_path: Path) -> None:
     """Two sites with one node id would merge their ACL entries: rendering fails, naming
-    the repeated ids; so does a missing listener address."""
+    the repeated ids; so does a missing listener address, and a misspelt variable
+    (police_broker_receiver) fails naming it and the variable meant."""
     nodes = [{"id": "wh-01", "site": "ams"}, {"id": "wh-01", "site": "rtm"}]
     done = render(
-        tmp_path, {"police_broker_bind_address": "10.0.0.1", "police_broker_nodes": nodes}
+        tmp_path,
+        {
+            "police_broker_bind_address": "10.0.0.1",
+            "police_broker_nodes": nodes,
+            "police_broker_tls_src": "/x",
+        },
     )
     assert done.returncode != 0 and "node ids repeat" in done.stdout
     assert not (tmp_path / "acl").exists()
-    done = render(tmp_path, {"police_broker_nodes": NODES})
+    done = render(tmp_path, {"police_broker_nodes": NODES, "police_broker_tls_src": "/x"})
     assert done.returncode != 0 and "police_broker_bind_address" in done.stdout
+    done = render(
+        tmp_path,
+        {"police_broker_bind_address": "10.0.0.1", "police_broker_receiver": ["receiver-x"]},
+    )
+    assert done.returncode != 0
+    assert "police_broker_receiver: not a variable of the police_broker role" in done.stdout
+    assert "did you mean police_broker_receivers?" in done.stdout

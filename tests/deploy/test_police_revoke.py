@@ -1,0 +1,165 @@
+"""Revocation reaches the broker, and several sites share one: broker.yml installs the
+police_broker role on this machine (its files under a temporary directory, mosquitto run by
+a systemctl stand-in, tests/deploy/policehost.py) for two sites' CAs, then revoke.yml, the
+documented command, revokes a connected node of site 2. A real mosquitto started from the
+role's rendered config refuses it afterwards; the others reconnect."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from policehost import (
+    PoliceHost,
+    broker_host,
+    clients,
+    issue,
+    listening,
+    new_ca,
+)
+from timing import wait_until
+
+from edge.demo.broker import find_mosquitto, free_port
+from edge.demo.pki import CertPair
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the role chowns files to root"),
+]
+
+
+@dataclass
+class Province:
+    """Two sites' CAs on one broker host, and the certificates the tests connect with."""
+
+    host: PoliceHost
+    s1: Path
+    s2: Path
+    certs: dict[str, CertPair]
+    first_run: subprocess.CompletedProcess[str]
+
+
+def recap(run: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """The PLAY RECAP counts of police-test."""
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("police-test"))
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
+    """Site 1 (node-a; the broker's and the receiver's certificates) and site 2 (node-d,
+    node-e), both CAs on the broker (police_broker_ca_dirs); broker.yml run once."""
+    base = tmp_path_factory.mktemp("province")
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        host = broker_host(
+            base,
+            port,
+            {
+                "police_broker_ca_dirs": [str(base / "s1" / "ca"), str(base / "s2" / "ca")],
+                "police_broker_tls_src": str(base / "s1" / "localhost"),
+                "police_broker_nodes": [
+                    {"id": "node-a", "site": "s1"},
+                    {"id": "node-d", "site": "s2"},
+                    {"id": "node-e", "site": "s2"},
+                ],
+                "police_broker_receivers": ["receiver-test"],
+            },
+        )
+        mp.setenv("EDGE_PKI_PASSPHRASE_FILE", host.env["EDGE_PKI_PASSPHRASE_FILE"])
+        s1 = new_ca(base / "s1" / "ca", "site 1 CA")
+        s2 = new_ca(base / "s2" / "ca", "site 2 CA")
+        certs = {
+            "node-a": issue(s1, "node-a"),
+            "receiver-test": issue(s1, "receiver-test", "--role", "receiver"),
+        }
+        certs |= {cn: issue(s2, cn) for cn in ("node-d", "node-e")}
+        broker = issue(s1, "localhost", "--role", "broker", "--server", "localhost")
+        broker.cert.rename(broker.cert.with_name("broker.crt"))
+        broker.key.rename(broker.key.with_name("broker.key"))
+    try:
+        run = host.playbook("-i", str(base / "inventory.ini"), "broker.yml")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert wait_until(lambda: listening(port), 10)
+        yield Province(host, s1, s2, certs, run)
+    finally:
+        host.stop()
+
+
+def test_broker_playbook_installs_both_sites_and_a_rerun_changes_nothing(
+    province: Province,
+) -> None:
+    """The CA bundle holds both sites' CAs and the CRL file both CRLs (broker's files
+    root-owned, the key 0640); clients of both sites connect; a second run is changed=0
+    and touches mosquitto neither by restart nor reload."""
+    tls = province.host.etc / "tls"
+    assert (tls / "ca.crt").read_text().count("BEGIN CERTIFICATE") == 2
+    assert (tls / "crl.pem").read_text().count("BEGIN X509 CRL") == 2
+    assert (tls / "broker.key").stat().st_mode & 0o777 == 0o640
+    assert recap(province.first_run)["failed"] == 0
+    log = province.host.base / "systemctl.log"
+    before = log.read_text()
+    again = province.host.playbook("-i", str(province.host.base / "inventory.ini"), "broker.yml")
+    assert again.returncode == 0 and recap(again)["changed"] == 0, again.stdout
+    new = log.read_text()[len(before) :]
+    assert "restart" not in new and "reload" not in new, new
+    ca = province.s1 / "ca.crt"
+    with clients(province.host.port, ca, province.certs) as live:
+        for name in ("node-a", "node-d", "node-e", "receiver-test"):
+            assert wait_until(live[name].connected, 10), name
+
+
+def test_revoke_playbook_drops_and_refuses_the_connected_node(province: Province) -> None:
+    """node-e of site 2, connected, is revoked by the documented command (revoke.yml with
+    its certificate and site 2's CA directory): the play confirms the served CRL lists its
+    serial and that mosquitto restarted after the CRL was written; node-e's connection is
+    dropped and every retry refused, while node-a (site 1), node-d (site 2) and the receiver
+    reconnect."""
+    host, ca = province.host, province.s1 / "ca.crt"
+    with clients(host.port, ca, province.certs) as live:
+        assert wait_until(lambda: all(c.connected() for c in live.values()), 10)
+        cert = province.certs["node-e"].cert
+        inventory = str(host.base / "inventory.ini")
+        run = host.playbook("-i", inventory, "revoke.yml", "-e", f"revoke_cert={cert}",
+                            "-e", f"revoke_ca_dir={province.s2}")  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        serial = format(x509.load_pem_x509_certificate(cert.read_bytes()).serial_number, "x")
+        assert f"lists {serial}" in run.stdout
+        assert "mosquitto restarted after the CRL was written" in run.stdout
+        for name in ("node-a", "node-d", "receiver-test"):
+            assert wait_until(lambda n=name: live[n].connects >= 2 and live[n].connected(), 10)
+        revoked = live["node-e"]
+        assert wait_until(lambda: revoked.refusals() >= 3, 15), revoked.refusals()
+        assert revoked.connects == 1 and not revoked.connected()
+    again = host.playbook("-i", str(host.base / "inventory.ini"), "broker.yml", "--tags", "crl")
+    assert again.returncode == 0 and recap(again)["changed"] == 0, again.stdout
+
+
+def test_every_ca_in_the_bundle_needs_its_crl(province: Province, tmp_path: Path) -> None:
+    """The rendered config with a CRL file holding only site 1's CRL: mosquitto refuses
+    site 2's clients (OpenSSL finds no CRL for their CA) and accepts site 1's. So the role
+    deploys every CA's CRL."""
+    conf = (province.host.etc / "mosquitto.conf").read_text()
+    port = free_port()
+    conf = re.sub(r"(?m)^listener \d+ ", f"listener {port} ", conf)
+    conf = re.sub(r"(?m)^crlfile .*$", f"crlfile {province.s1 / 'crl.pem'}", conf)
+    conf = re.sub(r"(?m)^(pid_file|persistence_location) .*$", "", conf)
+    (tmp_path / "one-crl.conf").write_text(conf)
+    proc = subprocess.Popen([find_mosquitto(), "-c", str(tmp_path / "one-crl.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert wait_until(lambda: listening(port), 10)
+        certs = {n: province.certs[n] for n in ("node-a", "node-d")}
+        with clients(port, province.s1 / "ca.crt", certs) as live:
+            assert wait_until(live["node-a"].connected, 10)
+            assert wait_until(lambda: live["node-d"].refusals() >= 2, 10)
+            assert live["node-d"].connects == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
