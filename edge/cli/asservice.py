@@ -48,8 +48,9 @@ class Became:
 
     @property
     def changed(self) -> bool:
-        """Whether a config loaded before must be loaded again (paths or reader changed)."""
-        return self.user is not None or self.credentials is not None
+        """Whether a config loaded before must be loaded again: its credential: paths now
+        point into the handed-over directory."""
+        return self.credentials is not None
 
 
 def invoking_user() -> str:
@@ -167,8 +168,9 @@ def drop_to(user: str, uid: int, gid: int, unit: ServiceUnit | None) -> None:
 
 def become_service(config: Path, data_dir: Path | None, *, credentials: bool) -> Became:
     """Run as root: hand over the credentials of *config*'s unit (with *credentials*, unless
-    $CREDENTIALS_DIRECTORY is set already) and become the service's user. Not root, or
-    neither a unit with a User= nor a data directory owned by another user: nothing."""
+    $CREDENTIALS_DIRECTORY is set already) and become the service's user: the unit's, or
+    without a unit the owner of *data_dir* (None: a unit's only). Not root, or neither a
+    unit with a User= nor such a data directory: nothing."""
     if os.geteuid() != 0:
         return Became()
     unit = unit_for(config)
@@ -193,7 +195,7 @@ def load_as_service(
     credentials: bool = False,
 ) -> C:
     """Load *config*, become its service's user (see :func:`become_service`) and load it
-    again as that user when that changed anything (it must be able to read it too)."""
+    again, as that user, when credentials were handed over."""
     cfg = load(config)
     if become_service(config, data_dir(cfg), credentials=credentials).changed:
         cfg = load(config)

@@ -67,11 +67,9 @@ def handle(args: argparse.Namespace) -> int:
         return _check_receiver(args, env)
     cfg: EdgeConfig | None = None
     with _stdout_to_stderr(args.json):  # a model loader's chatter must not corrupt the JSON
+        handed = _as_service(args, env)
         try:
             cfg = load(args.path, env=env)
-            handed = _as_service(args, cfg.data_dir, env)
-            if handed.changed:
-                cfg = load(args.path, env=env)
         except ConfigError as e:
             problems, source = e.problems, e.source
         else:
@@ -160,12 +158,13 @@ def _summary(cfg: EdgeConfig, args: argparse.Namespace) -> None:
         )
 
 
-def _as_service(args: argparse.Namespace, data_dir: Path, env: dict[str, str] | None) -> Became:
-    """As root, with preflight: check as the service's user, with the credentials its unit
-    hands over (unless --credentials names them): what the daemon will find."""
-    if args.no_preflight:
+def _as_service(args: argparse.Namespace, env: dict[str, str] | None) -> Became:
+    """As root, with preflight, for a config a unit runs: check as the unit's user, with the
+    credentials it hands over: what the daemon will find. With --credentials (the caller
+    hands them over) or for any other file (a candidate config), as the caller."""
+    if args.no_preflight or env is not None:
         return Became()
-    return become_service(args.path, data_dir, credentials=env is None)
+    return become_service(args.path, None, credentials=True)
 
 
 # -- receiver configs --------------------------------------------------------------------------
@@ -191,11 +190,9 @@ def _check_receiver(args: argparse.Namespace, env: dict[str, str] | None) -> int
     from edge.config.loader import ConfigError
     from edge.receiver.config import load
 
+    handed = _as_service(args, env)
     try:
         cfg = load(args.path, env=env)
-        handed = _as_service(args, cfg.data_dir, env)
-        if handed.changed:
-            cfg = load(args.path, env=env)
     except ConfigError as e:
         return _failed(e.source, e.problems, as_json=args.json)
     problems = [] if args.no_preflight else handed.problems + _receiver_problems(cfg)

@@ -228,3 +228,20 @@ def test_not_root_or_root_owned_data_changes_nothing(tmp_path: Path) -> None:
     need_root()
     done = asservice.become_service(tmp_path / "none.toml", tmp_path, credentials=True)
     assert not done.changed and os.geteuid() == 0
+
+
+def test_check_config_with_credentials_or_of_another_file_stays_root(
+    site: Path, tmp_path: Path
+) -> None:
+    """Ansible's validate (root, --credentials, a candidate file no unit runs) checks as
+    the caller: the root-only TLS files load, the data directory is another user's."""
+    candidate = tmp_path / "candidate.toml"
+    shutil.copy(site / "receiver.toml", candidate)
+    for path in (candidate, site / "receiver.toml"):
+
+        def check(path: Path = path) -> int:
+            code = main(["check-config", "--credentials", str(site / "tls"), str(path)])
+            return code if os.geteuid() == 0 else 99
+
+        code, out, err = in_child(tmp_path, check)
+        assert code == 0, out + err
