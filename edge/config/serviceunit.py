@@ -124,7 +124,8 @@ def unit_for(
     links resolved), from *dirs* (default :data:`UNIT_DIRS`); None when no unit does. A unit
     file that cannot be read is passed over."""
     seen: set[str] = set()
-    for folder in UNIT_DIRS if dirs is None else dirs:
+    folders = UNIT_DIRS if dirs is None else dirs
+    for folder in folders:
         try:
             files = sorted(folder.glob("*.service"))
         except OSError:
@@ -143,5 +144,26 @@ def unit_for(
             for argv in execs:
                 named = _config_of(argv)
                 if named and _same(named, Path(config)):
-                    return unit
+                    return _with_drop_ins(unit, text, folders)
     return None
+
+
+def _with_drop_ins(unit: ServiceUnit, text: str, folders: Sequence[Path]) -> ServiceUnit:
+    """*unit* with its drop-ins (``NAME.d/*.conf`` of every unit folder, in file-name order,
+    the first folder's file winning a name) applied after the unit's own *text*."""
+    confs: dict[str, Path] = {}
+    for folder in folders:
+        try:
+            for conf in (folder / f"{unit.name}.d").glob("*.conf"):
+                confs.setdefault(conf.name, conf)
+        except OSError:
+            continue
+    if not confs:
+        return unit
+    parts = [text]
+    for name in sorted(confs):
+        try:
+            parts.append(confs[name].read_text(encoding="utf-8")[:MAX_UNIT_BYTES])
+        except (OSError, UnicodeDecodeError):
+            continue
+    return parse(unit.path, "\n".join(parts))[0]

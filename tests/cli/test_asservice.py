@@ -7,6 +7,7 @@ says to use sudo. Real files, real setuid (in a forked child, as the command its
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import pwd
 import shutil
@@ -245,3 +246,44 @@ def test_check_config_with_credentials_or_of_another_file_stays_root(
 
         code, out, err = in_child(tmp_path, check)
         assert code == 0, out + err
+
+
+def test_drop_ins_override_the_unit(site: Path) -> None:
+    """A drop-in (NAME.d/*.conf) applies after the unit: an empty LoadCredential= clears
+    the list, later lines add; User= is replaced."""
+    drop = site / "units/test-receiver.service.d"
+    drop.mkdir()
+    (drop / "10-site.conf").write_text(
+        "[Service]\nUser=daemon\nLoadCredential=\nLoadCredential=x.crt:/etc/x.crt\n"
+    )
+    unit = serviceunit.unit_for(site / "receiver.toml")
+    assert unit is not None and unit.user == "daemon"
+    assert unit.credentials == {"x.crt": Path("/etc/x.crt")}
+
+
+def test_status_needs_no_credentials_and_json_is_json(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node config with credential: TLS paths, run by a unit: `edge status --json` needs
+    no $CREDENTIALS_DIRECTORY (no daemon here: exit 3, one JSON object); a config that
+    cannot be loaded still gives one JSON object on stdout (exit 2), the faults on stderr."""
+    node = site / "node.toml"
+    node.write_text(
+        f'[node]\nid = "n1"\nsite = "s1"\ndata_dir = "{tmp_path / "data"}"\n'
+        '[[destinations]]\nname = "police"\nhost = "h"\n'
+        'tls = { ca = "credential:police-ca.crt", cert = "credential:receiver.crt", '
+        'key = "credential:receiver.key" }\n'
+    )
+    unit = UNIT.format(config=node, tls=site / "tls").replace("User=nobody\nGroup=nogroup\n", "")
+    (site / "units/test-receiver.service").write_text(unit)
+    capsys.readouterr()
+    assert main(["status", "--config", str(node), "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["running"] is False and out["exit"] == 3
+    (site / "units/test-receiver.service").unlink()  # no unit: the credentials are missing
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--config", str(node), "--json"])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["exit"] == 2
+    assert "needs $CREDENTIALS_DIRECTORY" in captured.err
