@@ -64,7 +64,7 @@ def test_node_software_user_and_unit(install: Install) -> None:
     assert "/usr/sbin/nologin" in (root / "etc/passwd").read_text()
     version = in_root(root, "/opt/warehouse-edge/venv/bin/edge", "--version")
     assert version.returncode == 0 and version.stdout.strip(), version.stderr
-    wheels = list((root / "opt/warehouse-edge/wheels").glob("warehouse_edge-*.whl"))
+    wheels = list((root / "opt/warehouse-edge/releases").glob("*/warehouse_edge-*.whl"))
     assert len(wheels) == 1
     for unit in ("warehouse-edge.service", "warehouse-receiver.service"):
         enabled = in_root(root, "systemctl", "is-enabled", unit)
