@@ -158,16 +158,17 @@ class PoliceHost:
         )
 
 
-def broker_host(base: Path, port: int, host_vars: dict[str, Any]) -> PoliceHost:
-    """A broker host ``police-test`` in *base*: ``inventory.ini`` (group brokers, local
-    connection) and ``host_vars/police-test.yml`` with the role's paths under *base* plus
-    *host_vars*; the systemctl stand-in first on PATH."""
+def broker_host(
+    base: Path, port: int, host_vars: dict[str, Any], name: str = "police-test"
+) -> PoliceHost:
+    """A broker host *name* in *base*: ``inventory.ini`` (group brokers, local connection)
+    and ``host_vars/NAME.yml`` with the role's paths under *base* plus *host_vars*; the
+    systemctl stand-in first on PATH."""
     host = PoliceHost(base, port)
     (base / "host_vars").mkdir(parents=True, exist_ok=True)
     (base / "data").mkdir(exist_ok=True)
     (base / "inventory.ini").write_text(
-        "[brokers]\npolice-test ansible_connection=local "
-        f"ansible_python_interpreter={sys.executable}\n"
+        f"[brokers]\n{name} ansible_connection=local ansible_python_interpreter={sys.executable}\n"
     )
     settings = {
         "police_broker_bind_address": "127.0.0.1",
@@ -179,7 +180,7 @@ def broker_host(base: Path, port: int, host_vars: dict[str, Any]) -> PoliceHost:
         "police_broker_pid_file": str(host.pid_file),
         **host_vars,
     }
-    (base / "host_vars" / "police-test.yml").write_text(json.dumps(settings, indent=1))
+    (base / "host_vars" / f"{name}.yml").write_text(json.dumps(settings, indent=1))
     bindir = base / "bin"
     bindir.mkdir(exist_ok=True)
     shim = bindir / "systemctl"
