@@ -124,7 +124,7 @@ warehouse_edge_model_sha256={sha}
 warehouse_receiver_name=polda-jateng-1
 warehouse_receiver_broker_host=mqtt.polda-jateng.example
 warehouse_receiver_tls_dir={receiver_tls}
-warehouse_receiver_postgres_url=postgresql://receiver@/warehouse
+warehouse_receiver_postgres_url=postgresql://warehouse-receiver@/warehouse
 """
     )
     runs, seconds = [], []

@@ -160,7 +160,7 @@ def test_receiver_installed_with_postgres_store(install: Install) -> None:
     `edge check-config --no-preflight`; the node's own venv holds no psycopg."""
     root = install.root
     text = (root / "etc/warehouse-receiver/receiver.toml").read_text()
-    assert 'store = "postgresql://receiver@/warehouse"' in text
+    assert 'store = "postgresql://warehouse-receiver@/warehouse"' in text
     edge = "/opt/warehouse-receiver/venv/bin/edge"
     check = in_root(
         root,
