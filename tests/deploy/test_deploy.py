@@ -27,6 +27,7 @@ from edge.config.transport import DestinationConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+PLAYBOOKS = ("site.yml", "bake.yml", "broker.yml", "receiver.yml", "revoke.yml")
 
 
 def _tool(name: str) -> str:
@@ -36,12 +37,12 @@ def _tool(name: str) -> str:
 
 
 def test_playbook_syntax_and_lint(tmp_path: Path) -> None:
-    """`ansible-playbook --syntax-check` passes on site.yml and bake.yml, and
-    `ansible-lint --profile production` on all of deploy/ (roles, playbooks)."""
+    """`ansible-playbook --syntax-check` passes on site.yml, bake.yml and the police hosts'
+    playbooks, and `ansible-lint --profile production` on all of deploy/ (roles, playbooks)."""
     inv = tmp_path / "inv.ini"
     inv.write_text("[edge_nodes]\nnode1 ansible_connection=local\n[receivers]\nrx1\n")
     syntax = subprocess.run(
-        [_tool("ansible-playbook"), "-i", str(inv), "--syntax-check", "site.yml", "bake.yml"],
+        [_tool("ansible-playbook"), "-i", str(inv), "--syntax-check", *PLAYBOOKS],
         cwd=DEPLOY,
         capture_output=True,
         text=True,
