@@ -65,7 +65,8 @@ def test_the_documented_offline_commands_run_as_written(install: Install, tmp_pa
             timeout=600,
         )
         out = done.stdout + done.stderr
-        assert done.returncode == 0, (command, out[-6000:])
+        fatal = [line for line in out.splitlines() if "fatal:" in line or "ERROR" in line]
+        assert done.returncode == 0, (command, fatal, out[-4000:])
         if "--list-tags" in command:
             assert all(tag in done.stdout for tag in TAGS), done.stdout
         elif "ansible-playbook" in command:
