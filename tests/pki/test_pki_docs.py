@@ -2,7 +2,10 @@
 (a HOME of the test's own; this venv's edge and ansible-playbook on PATH): the encrypted CA
 in its default place outside the repository, the CRL renewal, the git ignores, Ansible
 Vault, and the replacement flow through deploy/pki.yml with the defaults it documents (the
-CA found in the default directory, the passphrase through $EDGE_PKI_PASSPHRASE_FILE)."""
+CA found in the default directory, the passphrase through $EDGE_PKI_PASSPHRASE_FILE): the
+new card refused, then with -e replace=true the old certificate revoked, and a real
+mosquitto started from the police_broker role's rendered config with the new CRL refuses
+the old card and accepts the new one."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from pkibroker import RoleBroker
 from pkidocs import Runner, Shell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +77,8 @@ def test_the_documented_controller_commands_run_as_written(tmp_path: Path) -> No
     """ca: the CA made encrypted in ~/.local/share/warehouse-edge/pki/ca, its CRL still
     valid; git: the PKI output and inventories ignored; vault: the host's vault file
     encrypted; replace: a new card's request refused (exit 2, naming the node), then
-    replaced: the old serial on the CRL, the new key's certificate installed."""
+    replaced: the old serial on the CRL, the new key's certificate installed; the role's
+    broker with that CRL refuses the old card's certificate and accepts the new one."""
     home, tls = tmp_path / "home", tmp_path / "node-tls"
     home.mkdir()
     shell = Shell()
@@ -94,6 +99,7 @@ def test_the_documented_controller_commands_run_as_written(tmp_path: Path) -> No
         home, "pki", "node-cert", "--csr", out / "node.csr", "--out", out / "node.crt", "--cn", NODE
     )
     old = x509.load_pem_x509_certificate((out / "node.crt").read_bytes())
+    (tmp_path / "old-card" / "node.crt").write_bytes((out / "node.crt").read_bytes())
     edge(home, "pki", "csr", "--key", tls / "node.key", "--csr", tls / "node.csr", "--cn", NODE)
     (tls / "node.crt").write_bytes(b"")  # the first boot's placeholder
     shell.run("replace", runner(home, deploy))
@@ -102,3 +108,35 @@ def test_the_documented_controller_commands_run_as_written(tmp_path: Path) -> No
     new = x509.load_pem_x509_certificate((tls / "node.crt").read_bytes())
     csr = x509.load_pem_x509_csr((tls / "node.csr").read_bytes())
     assert new.public_key() == csr.public_key() != old.public_key()
+    broker_tls = tmp_path / "broker-tls"
+    b_key, b_csr, b_crt = (broker_tls / n for n in ("broker.key", "b.csr", "broker.crt"))
+    edge(home, "pki", "csr", "--key", b_key, "--csr", b_csr, "--cn", "localhost")
+    edge(
+        home,
+        "pki",
+        "sign",
+        "--csr",
+        b_csr,
+        "--out",
+        b_crt,
+        "--role",
+        "broker",
+        "--server",
+        "localhost",
+    )
+    broker = RoleBroker(
+        tmp_path / "broker",
+        ca / "ca.crt",
+        broker_tls / "broker.crt",
+        broker_tls / "broker.key",
+        ca / "crl.pem",
+        [NODE],
+    )
+    broker.dir.mkdir()
+    broker.render()
+    broker.start()
+    try:
+        assert not broker.accepts(NODE, tmp_path / "old-card" / "node.crt", old_key)
+        assert broker.accepts(NODE, tls / "node.crt", tls / "node.key"), broker.log()
+    finally:
+        broker.stop()
