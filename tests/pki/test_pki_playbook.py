@@ -17,12 +17,14 @@ from pkiplay import init_ca, output, run_playbook
 pytestmark = pytest.mark.slow  # two or three Ansible runs each
 
 
-def test_playbook_signs_the_node_and_installs_its_certificate(tmp_path: Path) -> None:
-    """After the run the node has its key (0600), a certificate for CN=wh-01 issued by the
-    site CA (its key encrypted) and the CA certificate; the CA's index has one certificate;
-    a second run reports nothing changed and issues nothing."""
+def test_playbook_signs_keeps_and_renews_the_node_certificate(tmp_path: Path) -> None:
+    """After the first run the node has its key (0600), a certificate for CN=wh-01 issued by
+    the site CA (its key encrypted) and the CA certificate; the CA's index has one
+    certificate. A second run (61 days left, renewal at 60) reports nothing changed; a run
+    renewing at 61 days re-signs it for the same key (a new serial, the node's key
+    unchanged, nothing revoked)."""
     init_ca(tmp_path)
-    first = run_playbook(tmp_path, "wh-01")
+    first = run_playbook(tmp_path, "wh-01", pki_cert_days=61)
     assert first.returncode == 0, output(first)
     tls = tmp_path / "node-tls"
     assert (tls / "node.key").stat().st_mode & 0o777 == 0o600
@@ -33,6 +35,14 @@ def test_playbook_signs_the_node_and_installs_its_certificate(tmp_path: Path) ->
     second = run_playbook(tmp_path, "wh-01")
     assert second.returncode == 0 and "changed=0" in second.stdout, output(second)
     assert len((tmp_path / "ca" / "index").read_text().splitlines()) == 1
+    key = (tls / "node.key").read_bytes()
+    renew = run_playbook(tmp_path, "wh-01", pki_renew_within_days=61)
+    assert renew.returncode == 0 and "changed=2" in renew.stdout, output(renew)
+    new = load_cert(tls / "node.crt")
+    assert new.serial_number != cert.serial_number and new.public_key() == cert.public_key()
+    assert (new.not_valid_after_utc - cert.not_valid_after_utc).days >= 700
+    assert (tls / "node.key").read_bytes() == key
+    assert "revoked" not in (tmp_path / "ca" / "index").read_text()
 
 
 def test_playbook_refuses_a_request_for_another_name(tmp_path: Path) -> None:
@@ -50,20 +60,3 @@ def test_playbook_refuses_a_request_for_another_name(tmp_path: Path) -> None:
     assert "/etc/hostname" in text and "docs/pki.md" in text
     assert not (tmp_path / "node-tls" / "node.crt").exists()
     assert not (tmp_path / "ca" / "index").exists()
-
-
-def test_playbook_renews_a_certificate_near_its_end(tmp_path: Path) -> None:
-    """A certificate with fewer than pki_renew_within_days left is re-signed for the same
-    key (a new serial, the node's key unchanged, nothing revoked)."""
-    init_ca(tmp_path)
-    first = run_playbook(tmp_path, "wh-01", pki_cert_days=61, pki_renew_within_days=60)
-    assert first.returncode == 0, output(first)
-    tls = tmp_path / "node-tls"
-    old, key = load_cert(tls / "node.crt"), (tls / "node.key").read_bytes()
-    renew = run_playbook(tmp_path, "wh-01", pki_cert_days=825, pki_renew_within_days=61)
-    assert renew.returncode == 0 and "changed=2" in renew.stdout, output(renew)
-    new = load_cert(tls / "node.crt")
-    assert new.serial_number != old.serial_number and new.public_key() == old.public_key()
-    assert (new.not_valid_after_utc - old.not_valid_after_utc).days >= 700
-    assert (tls / "node.key").read_bytes() == key
-    assert "revoked" not in (tmp_path / "ca" / "index").read_text()
