@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from policehost import (
     issue,
     listening,
     new_ca,
+    pki,
 )
 from timing import wait_until
 
@@ -142,25 +144,52 @@ def test_revoke_playbook_drops_and_refuses_the_connected_node(province: Province
     assert not {"restart", "reload"} & set(log.read_text()[len(before) :].split())
 
 
-def test_every_ca_in_the_bundle_needs_its_crl(province: Province, tmp_path: Path) -> None:
-    """The rendered config with a CRL file holding only site 1's CRL: mosquitto refuses
-    site 2's clients (OpenSSL finds no CRL for their CA) and accepts site 1's. So the role
-    deploys every CA's CRL."""
+def both_crls(province: Province) -> str:
+    """Site 1's and site 2's CRLs, one text."""
+    return (province.s1 / "crl.pem").read_text() + (province.s2 / "crl.pem").read_text()
+
+
+def test_every_ca_needs_its_crl_and_a_sighup_keeps_revoked_clients(
+    province: Province, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the role deploys every CA's CRL and restarts for a revocation, on the rendered
+    config with its own CRL file: holding only site 1's CRL, mosquitto refuses site 2's
+    node-d (no CRL for its CA) and accepts node-a. Both CRLs and a SIGHUP: node-d connects
+    (a reload re-reads the CRL for new connections). node-d revoked, CRL rewritten, SIGHUP:
+    a new connection with its certificate is refused, but its open one stays (only a
+    restart drops it); node-a stays connected throughout."""
+    crl = tmp_path / "crl.pem"
+    crl.write_text((province.s1 / "crl.pem").read_text())
     conf = (province.host.etc / "mosquitto.conf").read_text()
     port = free_port()
     conf = re.sub(r"(?m)^listener \d+ ", f"listener {port} ", conf)
-    conf = re.sub(r"(?m)^crlfile .*$", f"crlfile {province.s1 / 'crl.pem'}", conf)
+    conf = re.sub(r"(?m)^crlfile .*$", f"crlfile {crl}", conf)
     conf = re.sub(r"(?m)^(pid_file|persistence_location) .*$", "", conf)
-    (tmp_path / "one-crl.conf").write_text(conf)
-    proc = subprocess.Popen([find_mosquitto(), "-c", str(tmp_path / "one-crl.conf")],
+    (tmp_path / "own-crl.conf").write_text(conf)
+    proc = subprocess.Popen([find_mosquitto(), "-c", str(tmp_path / "own-crl.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    ca = province.s1 / "ca.crt"
     try:
         assert wait_until(lambda: listening(port), 10)
         certs = {n: province.certs[n] for n in ("node-a", "node-d")}
-        with clients(port, province.s1 / "ca.crt", certs) as live:
+        with clients(port, ca, certs) as live:
             assert wait_until(live["node-a"].connected, 10)
             assert wait_until(lambda: live["node-d"].refusals() >= 2, 10)
             assert live["node-d"].connects == 0
+            crl.write_text(both_crls(province))
+            proc.send_signal(signal.SIGHUP)
+            assert wait_until(live["node-d"].connected, 10)
+            monkeypatch.setenv(
+                "EDGE_PKI_PASSPHRASE_FILE", province.host.env["EDGE_PKI_PASSPHRASE_FILE"]
+            )
+            pki("revoke", "--ca-dir", province.s2, "--cert", province.certs["node-d"].cert)
+            crl.write_text(both_crls(province))
+            proc.send_signal(signal.SIGHUP)
+            with clients(port, ca, {"node-d-again": province.certs["node-d"]}) as probe:
+                assert wait_until(lambda: probe["node-d-again"].refusals() >= 2, 10)
+                assert probe["node-d-again"].connects == 0
+            assert live["node-d"].connected() and live["node-d"].connects == 1
+            assert live["node-a"].connects == 1 and live["node-a"].losses == 0
     finally:
         proc.terminate()
         proc.wait(10)
