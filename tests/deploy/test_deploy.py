@@ -278,3 +278,14 @@ def test_toml_writer_round_trips_and_names_what_it_cannot_write() -> None:
         f.to_node_toml({"cameras": [{"name": "a", "record": None}]})
     with pytest.raises(f.NodeConfigError, match=r"warehouse_edge_config\.cameras: set it with"):
         f.node_config({"node_id": "a", "site": "b", "state_dir": "/x", "config": {"cameras": []}})
+
+
+def test_names_the_role_sets_itself_are_not_refused() -> None:
+    """What the role's tasks register or set as facts (in a host's vars once they ran, a
+    later play included) is not taken for a misspelt variable; what the spec declares is
+    not among them."""
+    f = _filters()
+    own = f.own_names()
+    assert {"warehouse_edge_preflight_files", "warehouse_edge_model_local"} <= own
+    assert not own & set(f.spec_options())
+    assert f.unknown_vars({"warehouse_edge_preflight_files": {"results": []}}) == []

@@ -243,8 +243,32 @@ def _hint(key: str, known: Iterable[str]) -> str:
 
 
 def _registered(value: Any) -> bool:
-    """A task's registered result (the role registers warehouse_edge_* results too)."""
+    """A task's registered result (a play's own warehouse_edge_* results)."""
     return isinstance(value, Mapping) and "changed" in value
+
+
+def _task_names(tasks: Any, out: set[str]) -> None:
+    """Names *tasks* register or set as facts (blocks included)."""
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, Mapping):
+            continue
+        if isinstance(task.get("register"), str):
+            out.add(task["register"])
+        for module in ("ansible.builtin.set_fact", "set_fact"):
+            if isinstance(task.get(module), Mapping):
+                out.update(str(k) for k in task[module])
+        for part in ("block", "rescue", "always"):
+            _task_names(task.get(part), out)
+
+
+def own_names(role: Path = SPEC.parents[1]) -> set[str]:
+    """Variables the role's own tasks and handlers make (register, set_fact): they are
+    in a host's vars once a task ran, and are not the user's to set."""
+    out: set[str] = set()
+    for folder in ("tasks", "handlers"):
+        for path in sorted((role / folder).glob("*.yml")):
+            _task_names(yaml.safe_load(path.read_text()), out)
+    return out
 
 
 def _check(where: str, value: Any, spec: Mapping[str, Any], out: list[str]) -> None:
@@ -303,9 +327,10 @@ def unknown_vars(host_vars: Mapping[str, Any], host: str = "") -> list[str]:
     meta/argument_specs.yml does not declare, and per undeclared key inside one (a camera's
     ``privacy_mask``), with the nearest known name."""
     options = spec_options()
+    own = own_names()
     out: list[str] = []
     for name in sorted(str(n) for n in host_vars):
-        if not name.startswith(PREFIX):
+        if not name.startswith(PREFIX) or name in own:
             continue
         value = host_vars[name]
         if name not in options:
