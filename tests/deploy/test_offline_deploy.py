@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from debroot import DEPLOY, PEM_PRIVATE, cache_dir, playbook, recap, statuses
 from installed import NODE_ID, Install
 
@@ -58,6 +59,37 @@ def test_role_tags_are_documented() -> None:
     assert {"packages", "software", "model", "config", "firmware", "units"} <= tags
     doc = (DEPLOY.parent / "docs/offline.md").read_text()
     assert not [t for t in tags if f"`{t}`" not in doc], tags
+
+
+def _tasks(node: object) -> list[dict[str, object]]:
+    """Every task of a parsed tasks file or play list, blocks and handlers opened."""
+    out: list[dict[str, object]] = []
+    if isinstance(node, list):
+        for item in node:
+            out += _tasks(item)
+    elif isinstance(node, dict):
+        out.append(node)
+        for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
+            out += _tasks(node.get(key))
+    return out
+
+
+def test_every_key_copy_hides_its_content() -> None:
+    """A task of deploy/ that copies or writes a private key (its src, dest, content or loop
+    names a *.key) has `diff: false` or `no_log: true`: --check --diff never prints a key."""
+    writers = {"ansible.builtin.copy", "ansible.builtin.template", "ansible.builtin.fetch"}
+    bare: list[str] = []
+    for path in DEPLOY.rglob("*.yml"):
+        for task in _tasks(yaml.safe_load(path.read_text())):
+            module = next((m for m in writers if m in task), None)
+            if module is None:
+                continue
+            said = json.dumps([task[module], task.get("loop", task.get("with_items"))])
+            if re.search(r"\.key\b", said) and not (
+                task.get("diff") is False or task.get("no_log") is True
+            ):
+                bare.append(f"{path.relative_to(DEPLOY)}: {task.get('name')}")
+    assert bare == [], bare
 
 
 def _index_reachable(url: str) -> bool:
