@@ -243,6 +243,10 @@ class Client:
         with self._lock:
             return self.losses + self.failures
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish *payload* at QoS 1 and wait for the broker's PUBACK."""
+        self._c.publish(topic, payload, qos=1).wait_for_publish(10)
+
     def connected(self) -> bool:
         """Whether it holds a connection now."""
         return bool(self._c.is_connected())

@@ -30,6 +30,7 @@ from policehost import (
 )
 from timing import wait_until
 
+from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import find_mosquitto, free_port
 from edge.demo.pki import CertPair
 
@@ -120,10 +121,16 @@ def test_revoke_playbook_drops_and_refuses_the_connected_node(province: Province
     its certificate and site 2's CA directory): the play confirms the served CRL lists its
     serial and that mosquitto restarted after the CRL was written; node-e's connection is
     dropped and every retry refused, while node-a (site 1), node-d (site 2) and the receiver
-    reconnect."""
+    reconnect, and a receiver that was away finds in its persistent session what node-a
+    sent before the restart."""
     host, ca = province.host, province.s1 / "ca.crt"
+    away = Subscriber(host.port, str(ca), province.certs["receiver-test"],
+                      client_id="receiver-session", persistent=True)  # fmt: skip
+    away.start()
+    away.stop()  # a receiver away, its session kept
     with clients(host.port, ca, province.certs) as live:
         assert wait_until(lambda: all(c.connected() for c in live.values()), 10)
+        live["node-a"].publish("warehouse/s1/node-a/events", b'{"seq": 1}')
         cert = province.certs["node-e"].cert
         inventory = str(host.base / "inventory.ini")
         run = host.playbook("-i", inventory, "revoke.yml", "-e", f"revoke_cert={cert}",
@@ -137,6 +144,13 @@ def test_revoke_playbook_drops_and_refuses_the_connected_node(province: Province
         revoked = live["node-e"]
         assert wait_until(lambda: revoked.refusals() >= 3, 15), revoked.refusals()
         assert revoked.connects == 1 and not revoked.connected()
+    back = Subscriber(host.port, str(ca), province.certs["receiver-test"],
+                      client_id="receiver-session", persistent=True)  # fmt: skip
+    back.start()
+    try:  # what was queued for it survived the restart
+        assert back.wait_for(lambda m: [x.topic for x in m] == ["warehouse/s1/node-a/events"], 10)
+    finally:
+        back.stop()
     log = host.base / "systemctl.log"
     before = log.read_text()
     again = host.playbook("-i", str(host.base / "inventory.ini"), "broker.yml", "--tags", "crl")
