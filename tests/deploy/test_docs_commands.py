@@ -124,8 +124,20 @@ def _setup_root(root: Path) -> None:
         video = write_video(root / VIDEO.lstrip("/"), frames=20)
         video.chmod(0o644)
         extra = file_camera("gudang-a", Path(VIDEO)) + sensor("pintu-bongkar", "door", 17)
-        with node.open("a") as f:  # a root without GPIO: the mock factory (check-config warns)
-            f.write(f'\n{extra}\n[gpio]\nfactory = "mock"\n')
+        node.write_text(mock_gpio(node.read_text()) + f"\n{extra}")
+
+
+def mock_gpio(text: str) -> str:
+    """*text* (a node.toml) with ``[gpio] factory = "mock"``: a root has no GPIO (the node's
+    check-config says so with a WARNING line)."""
+    head = re.search(r"(?m)^\[gpio\][ \t]*\n", text)
+    if head is None:
+        return f'{text}\n[gpio]\nfactory = "mock"\n'
+    rest = text[head.end() :]
+    end = re.search(r"(?m)^\[", rest)
+    body, after = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
+    body = re.sub(r"(?m)^factory\s*=.*\n?", "", body)
+    return f'{text[: head.end()]}factory = "mock"\n{body}{after}'
 
 
 @pytest.fixture(scope="module")
