@@ -148,7 +148,9 @@ def test_installed_node_keeps_one_release_and_no_wheelhouse(install: Install) ->
     assert sum(p.stat().st_size for p in wheels) < 20 * 2**20
 
 
-@pytest.mark.timeout(1200)
+# Run alone, this test builds the shared root too (installed.py gives 1200 s for that) before
+# its own playbook run over two copies of it.
+@pytest.mark.timeout(1800)
 def test_first_node_updated_second_rolled_back_run_stopped(
     rolled: Rolled, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,7 +190,7 @@ def test_first_node_updated_second_rolled_back_run_stopped(
     assert unit_path == f"/{PREFIX}/{rolled.before}/venv/bin/edge"
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1800)
 def test_rollback_by_hand_as_documented(rolled: Rolled) -> None:
     """docs/fleet.md's rollback, run as written in the updated node's root as root: current
     and previous swap and the unit's path runs the old version again."""
