@@ -178,7 +178,8 @@ def test_every_ca_needs_its_crl_and_a_sighup_keeps_revoked_clients(
     port = free_port()
     conf = re.sub(r"(?m)^listener \d+ ", f"listener {port} ", conf)
     conf = re.sub(r"(?m)^crlfile .*$", f"crlfile {crl}", conf)
-    conf = re.sub(r"(?m)^(pid_file|persistence_location) .*$", "", conf)
+    conf = re.sub(r"(?m)^pid_file .*$", "", conf)
+    conf = re.sub(r"(?m)^persistence_location .*$", f"persistence_location {tmp_path}/", conf)
     (tmp_path / "own-crl.conf").write_text(conf)
     proc = subprocess.Popen([find_mosquitto(), "-c", str(tmp_path / "own-crl.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
