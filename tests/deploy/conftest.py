@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from installed import install
+from installed import pytest_collection_modifyitems as give_install_its_timeout
 
 __all__ = ["install"]
 
@@ -12,7 +13,9 @@ HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test of this folder in the xdist group "deploy" (--dist loadgroup)."""
+    """Put every test of this folder in the xdist group "deploy" (--dist loadgroup); a test
+    that uses the shared root gets the fixture's timeout (installed.py)."""
+    give_install_its_timeout(items)
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.xdist_group("deploy"))

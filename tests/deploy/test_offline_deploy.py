@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped,unused-ignore]
 from debroot import DEPLOY, PEM_PRIVATE, cache_dir, playbook, recap, statuses
 from installed import NODE_ID, Install
 
