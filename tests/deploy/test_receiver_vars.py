@@ -52,3 +52,43 @@ def test_misspelt_variable_and_foreign_postgres_user_fail_the_play(tmp_path: Pat
     recap = {ln.split()[0]: ln for ln in out.splitlines() if " : ok=" in ln}
     assert "failed=1" in recap["rx-typo"] and "failed=1" in recap["rx-user"]
     assert "failed=0" in recap["rx-ok"]
+
+
+def test_crl_files_reach_the_receivers_expiry_section(tmp_path: Path) -> None:
+    """warehouse_receiver_crl_files renders as [expiry] crl_files, which the receiver's
+    config loads (it then raises crl_expiring for the broker's CRL); empty, no section."""
+    from edge.config.loader import loads_as
+    from edge.receiver.config import ReceiverConfig
+
+    def loads(text: str) -> ReceiverConfig:
+        return loads_as(ReceiverConfig, text, "receiver.toml", env={"CREDENTIALS_DIRECTORY": "/c"})
+
+    py = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    (tmp_path / "inv.ini").write_text(f"[receivers]\nrx {py}\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text((ROLE / "defaults" / "main.yml").read_text())
+    (tmp_path / "render.yml").write_text(f"""
+- hosts: receivers
+  gather_facts: false
+  vars:
+    warehouse_receiver_name: polda-jateng-1
+    warehouse_receiver_broker_host: mqtt.polda-jateng.example
+  tasks:
+    - ansible.builtin.template:
+        src: {ROLE / "templates" / "receiver.toml.j2"}
+        dest: "{{{{ out }}}}"
+        mode: "0600"
+""")
+    texts = []
+    for name, extra in (("with", '["/etc/mosquitto/tls/crl.pem"]'), ("without", "[]")):
+        out = tmp_path / f"{name}.toml"
+        done = subprocess.run(
+            [tool("ansible-playbook"), "-i", str(tmp_path / "inv.ini"),
+             str(tmp_path / "render.yml"), "-e", f"out={out}",
+             "-e", f'{{"warehouse_receiver_crl_files": {extra}}}'],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:]
+        texts.append(out.read_text())
+    assert loads(texts[0]).expiry.crl_files == ["/etc/mosquitto/tls/crl.pem"]
+    assert "[expiry]" not in texts[1] and loads(texts[1]).expiry.crl_files == []
