@@ -14,6 +14,7 @@ from typing import Protocol
 
 import pytest
 import structlog
+from installed import give_install_its_timeout, install
 from pg import PgServer
 
 from edge.delivery.subscriber import Subscriber
@@ -201,3 +202,19 @@ def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]
     yield url
     if pg_server.pid is not None:  # skip the drop if a test left the server stopped
         pg_server.drop_database(name)
+
+
+DEPLOY_TESTS = Path(__file__).parent / "deploy"
+__all__ = ["install"]  # the deploy tests' shared installed root (tests/deploy/installed.py)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of tests/deploy in the xdist group "deploy" (``--dist loadgroup``: one
+    worker, one shared installed root and the caches of debroot.py); a test that uses the
+    shared root gets the fixture's timeout. (The only conftest.py: tests import it as
+    ``conftest``, so a second one would shadow it.)"""
+    give_install_its_timeout(items)
+    for item in items:
+        if DEPLOY_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("deploy"))

@@ -35,7 +35,7 @@ SITE = "semarang-gudang-utara"
 FIXTURE_TIMEOUT_S = 1200
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def give_install_its_timeout(items: list[pytest.Item]) -> None:
     """Give every test that uses the shared root the fixture's timeout (any of them may be
     the one that builds it); an explicit timeout marker of the test's own wins."""
     for item in items:
