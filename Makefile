@@ -25,7 +25,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check edge tests
 	$(BIN)/ruff format --check edge tests
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=30 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --durations=30 $(PYTEST_ARGS)
 
 # Fast loop for developers: no slow tests.
 unit: $(VENV)/.test-installed

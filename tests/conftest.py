@@ -204,17 +204,25 @@ def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]
         pg_server.drop_database(name)
 
 
-DEPLOY_TESTS = Path(__file__).parent / "deploy"
 __all__ = ["install"]  # the deploy tests' shared installed root (tests/deploy/installed.py)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of tests/deploy in the xdist group "deploy" (``--dist loadgroup``: one
-    worker, one shared installed root and the caches of debroot.py); a test that uses the
-    shared root gets the fixture's timeout. (The only conftest.py: tests import it as
-    ``conftest``, so a second one would shadow it.)"""
+    """A test that uses the shared installed root gets the fixture's timeout."""
     give_install_its_timeout(items)
-    for item in items:
-        if DEPLOY_TESTS in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("deploy"))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``make test`` runs two pytest-xdist workers: every test of tests/deploy goes to one
+    of them (one shared installed root, the caches of debroot.py), the others one by one to
+    whichever is free. (xdist's own ``--dist loadgroup`` renames nodeids through an
+    attribute pytest 9.2 no longer reads, so its groups are silently ignored.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DeployTogether(LoadScopeScheduling):  # type: ignore[misc]
+        """Scopes: "deploy" for tests/deploy, each other test its own."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "deploy" if nodeid.startswith("tests/deploy/") else nodeid
+
+    return DeployTogether(config, log)

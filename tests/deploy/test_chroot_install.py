@@ -101,7 +101,16 @@ def test_config_passes_check_config_with_preflight(install: Install) -> None:
     key, and the model loaded and matching detector.model_sha256."""
     root = install.root
     creds = root / "run/credentials/warehouse-edge.service"
-    creds.mkdir(parents=True)
+    creds.mkdir(parents=True, exist_ok=True)
+    try:
+        _check_config_as_the_service(root)
+    finally:  # the root is shared: leave no credentials folder behind for the next test
+        shutil.rmtree(root / "run/credentials", ignore_errors=True)
+
+
+def _check_config_as_the_service(root: Path) -> None:
+    """check-config without and with preflight (the latter as the service user)."""
+    creds = root / "run/credentials/warehouse-edge.service"
     for name in ("site-ca.crt", "node.crt", "node.key"):
         shutil.copy(root / "etc/warehouse-edge/tls" / name, creds / name)
     assert in_root(root, "chown", "-R", "warehouse-edge:", "/run/credentials").returncode == 0

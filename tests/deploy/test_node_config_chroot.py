@@ -166,7 +166,7 @@ def _prepare(root: Path) -> None:
     mask A added to node.toml by hand (what site.yml is to replace)."""
     write_video(root / VIDEO.lstrip("/"), frames=60)
     creds = root / CREDS.lstrip("/")
-    creds.mkdir(parents=True)
+    creds.mkdir(parents=True, exist_ok=True)
     for name in ("site-ca.crt", "node.crt", "node.key"):
         shutil.copy(root / "etc/warehouse-edge/tls" / name, creds / name)
     assert in_root(root, "chown", "-R", "warehouse-edge:", "/run/credentials").returncode == 0

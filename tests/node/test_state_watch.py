@@ -54,7 +54,9 @@ def door_node(tmp_path: Path) -> Iterator[tuple[Node, MockFactory, Path]]:
 def _status(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     main(["status", "--config", str(config), "--json"])
-    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    # The node runs in this process: its log lines may land in the same capture.
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("{"))
+    data: dict[str, Any] = json.loads(line)
     return data
 
 
