@@ -212,6 +212,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     give_install_its_timeout(items)
 
 
+@pytest.hookimpl(optionalhook=True)  # a venv without pytest-xdist still runs the tests
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """``make test`` runs two pytest-xdist workers: every test of tests/deploy goes to one
     of them (one shared installed root, the caches of debroot.py), the others one by one to
