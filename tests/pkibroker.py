@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edge.demo.broker import find_mosquitto, free_port
 
@@ -27,6 +28,40 @@ def tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     assert path, f"{name} not installed"
     return path
+
+
+def render(tmp: Path, overrides: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """Run the role's validation tasks and render its two templates (mosquitto.conf, acl)
+    into *tmp* with the role's defaults under *overrides* (extra vars)."""
+    (tmp / "vars.json").write_text(json.dumps(overrides))
+    (tmp / "render.yml").write_text(f"""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [{ROLE / "defaults" / "main.yml"}]
+  tasks:
+    - ansible.builtin.include_tasks: {ROLE / "tasks" / "validate.yml"}
+    - ansible.builtin.template:
+        src: {ROLE / "templates" / "mosquitto.conf.j2"}
+        dest: {tmp / "mosquitto.conf"}
+        mode: "0600"
+    - ansible.builtin.template:
+        src: {ROLE / "templates" / "acl.j2"}
+        dest: {tmp / "acl"}
+        mode: "0600"
+""")
+    return subprocess.run(
+        [
+            tool("ansible-playbook"),
+            *("-i", "localhost,", "-c", "local"),
+            *("-e", f"ansible_python_interpreter={sys.executable}"),
+            *("-e", f"@{tmp / 'vars.json'}", str(tmp / "render.yml")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "ANSIBLE_FILTER_PLUGINS": str(ROLE / "filter_plugins")},
+    )
 
 
 @dataclass
@@ -62,35 +97,7 @@ class RoleBroker:
             "police_broker_ca_dirs": [str(self.ca_cert.parent)],
         }
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
-        (self.dir / "vars.json").write_text(json.dumps(overrides))
-        (self.dir / "render.yml").write_text(f"""
-- hosts: localhost
-  gather_facts: false
-  vars_files: [{ROLE / "defaults" / "main.yml"}]
-  tasks:
-    - ansible.builtin.include_tasks: {ROLE / "tasks" / "validate.yml"}
-    - ansible.builtin.template:
-        src: {ROLE / "templates" / "mosquitto.conf.j2"}
-        dest: {self.dir / "mosquitto.conf"}
-        mode: "0600"
-    - ansible.builtin.template:
-        src: {ROLE / "templates" / "acl.j2"}
-        dest: {self.dir / "acl"}
-        mode: "0600"
-""")
-        done = subprocess.run(
-            [
-                tool("ansible-playbook"),
-                *("-i", "localhost,", "-c", "local"),
-                *("-e", f"ansible_python_interpreter={sys.executable}"),
-                *("-e", f"@{self.dir / 'vars.json'}", str(self.dir / "render.yml")),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env={**os.environ, "ANSIBLE_FILTER_PLUGINS": str(ROLE / "filter_plugins")},
-        )
+        done = render(self.dir, overrides)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
         assert f"crlfile {self.crl}" in (self.dir / "mosquitto.conf").read_text()
 

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
+from pkibroker import render, tool
 
 from edge.cli.main import main
 from edge.config.node import NodeConfig
@@ -39,46 +37,6 @@ DEPLOY = ROOT / "deploy"
 ROLE = DEPLOY / "roles" / "police_broker"
 NOT_AUTHORIZED = "Not authorized"
 NODES = [{"id": "node-a", "site": "s1"}, {"id": "node-b", "site": "s1"}]
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    assert path, f"{name} not installed (pip extra 'deploy')"
-    return path
-
-
-def render(tmp: Path, overrides: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """Run the role's validation tasks and render its two templates into *tmp* with the
-    role's defaults under *overrides* (extra vars)."""
-    (tmp / "vars.json").write_text(json.dumps(overrides))
-    (tmp / "render.yml").write_text(f"""
-- hosts: localhost
-  gather_facts: false
-  vars_files: [{ROLE / "defaults" / "main.yml"}]
-  tasks:
-    - ansible.builtin.include_tasks: {ROLE / "tasks" / "validate.yml"}
-    - ansible.builtin.template:
-        src: {ROLE / "templates" / "mosquitto.conf.j2"}
-        dest: {tmp / "mosquitto.conf"}
-        mode: "0600"
-    - ansible.builtin.template:
-        src: {ROLE / "templates" / "acl.j2"}
-        dest: {tmp / "acl"}
-        mode: "0600"
-""")
-    return subprocess.run(
-        [
-            _tool("ansible-playbook"),
-            *("-i", "localhost,", "-c", "local"),
-            *("-e", f"ansible_python_interpreter={sys.executable}"),
-            *("-e", f"@{tmp / 'vars.json'}", str(tmp / "render.yml")),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "ANSIBLE_FILTER_PLUGINS": str(ROLE / "filter_plugins")},
-    )
 
 
 def pki(*argv: str | Path) -> None:
@@ -328,7 +286,7 @@ def test_role_and_pki_playbook_lint_clean() -> None:
     deploy/pki.yml."""
     lint = subprocess.run(
         [
-            _tool("ansible-lint"),
+            tool("ansible-lint"),
             *("--offline", "--nocolor", "--profile", "production"),
             *("roles/police_broker", "roles/warehouse_receiver", "pki.yml"),
             *("broker.yml", "receiver.yml", "revoke.yml"),
