@@ -131,5 +131,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE nodes ADD COLUMN offline_cause TEXT",
         "ALTER TABLE nodes ADD COLUMN status_connected {real}",
     ),
+    # 8: the alarm console. An occurrence is one thing from START to END (or one INSTANT),
+    #    kept as its own row so the console lists occurrences, not messages; an incident
+    #    groups occurrences (a door and a person within the node's correlation window) and
+    #    carries the officers' workflow (new -> acknowledged -> in_progress -> closed) with
+    #    its notes. Per-user language; sliding sessions.
+    (
+        "ALTER TABLE events ADD COLUMN occurrence TEXT",
+        """CREATE TABLE occurrences (
+            seq {serial}, site TEXT NOT NULL, node TEXT NOT NULL, occurrence TEXT NOT NULL,
+            incident TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL,
+            camera TEXT, sensor TEXT, zones TEXT,
+            first_event TEXT NOT NULL, last_event TEXT NOT NULL,
+            first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
+            started {real} NOT NULL, ended {real}, received {real} NOT NULL,
+            is_open INTEGER NOT NULL, clip_id TEXT, snapshot_id TEXT,
+            UNIQUE (site, node, occurrence))""",
+        "CREATE INDEX occurrences_incident ON occurrences (site, incident, first_seq)",
+        "CREATE INDEX occurrences_last ON occurrences (last_seq)",
+        """CREATE TABLE incidents (
+            seq {serial}, site TEXT NOT NULL, incident TEXT NOT NULL,
+            severity TEXT NOT NULL, sev_rank INTEGER NOT NULL, kinds TEXT NOT NULL,
+            nodes TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
+            started {real} NOT NULL, last_time {real} NOT NULL, received {real} NOT NULL,
+            occurrences INTEGER NOT NULL, open_occurrences INTEGER NOT NULL,
+            status TEXT NOT NULL, acked_by TEXT, acked_at {real}, assignee TEXT,
+            closed_by TEXT, closed_at {real}, outcome TEXT, report_no TEXT,
+            updated {real} NOT NULL, UNIQUE (site, incident))""",
+        "CREATE INDEX incidents_last ON incidents (last_seq)",
+        "CREATE INDEX incidents_status ON incidents (status, sev_rank, last_seq)",
+        "CREATE INDEX incidents_site ON incidents (site, last_seq)",
+        """CREATE TABLE incident_notes (
+            seq {serial}, site TEXT NOT NULL, incident TEXT NOT NULL,
+            username TEXT NOT NULL, time {real} NOT NULL, action TEXT NOT NULL,
+            text TEXT NOT NULL, audit_hash TEXT NOT NULL)""",
+        "CREATE INDEX incident_notes_incident ON incident_notes (site, incident, seq)",
+        "ALTER TABLE users ADD COLUMN lang TEXT",
+        "ALTER TABLE sessions ADD COLUMN last_active {real}",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""

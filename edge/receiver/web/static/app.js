@@ -1,5 +1,5 @@
 // The dashboard's few behaviours: the live alert list (server-sent events, then the new
-// rows fetched with the page's filters) and the fleet board's periodic refresh.
+// rows fetched with the page's filters).
 "use strict";
 window.edgeTiming = window.edgeTiming || {};
 
@@ -50,23 +50,6 @@ function edgeLive(table) {
   source.addEventListener("error", () => { badge.classList.add("off"); badge.textContent = "reconnecting"; });
 }
 
-function edgeBoard(board) {
-  const every = parseInt(board.dataset.refresh || "2000", 10);
-  async function refresh() {
-    try {
-      const r = await fetch("/fleet/board", { credentials: "same-origin" });
-      if (r.status === 401 || r.redirected) { window.location.href = "/login"; return; }
-      if (r.ok) {
-        board.innerHTML = await r.text();
-        board.dataset.updated = String(Date.now() / 1000);
-      }
-    } finally {
-      window.setTimeout(refresh, every);
-    }
-  }
-  window.setTimeout(refresh, every);
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.getElementById("alerts");
   if (table) {
@@ -74,6 +57,4 @@ document.addEventListener("DOMContentLoaded", () => {
     if (table.dataset.live === "on") { edgeLive(table); }
     else { document.getElementById("live").classList.add("off"); document.getElementById("live").textContent = "paused (older page)"; }
   }
-  const board = document.getElementById("board");
-  if (board) { edgeBoard(board); }
 });
