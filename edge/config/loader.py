@@ -206,6 +206,10 @@ def _model_at(
             clean.append(part)
             current = typing.get_args(current)[0]
             continue
+        if origin is dict:  # a table of tables keyed by name ([sites."ID"])
+            clean.append(part)
+            current = typing.get_args(current)[1]
+            continue
         members = _union_members(current)
         tagged = [m for m in members if _tag_of(m) == part]
         if tagged:  # a discriminator tag: not a key in the file

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from edge.config.base import Section
 from edge.config.loader import load_as, loads_as
 from edge.config.transport import TlsConfig
+from edge.receiver.places import NODES_FIELD, SITES_FIELD, NodeKey, NodePlace, SiteKey, SitePlace
 
 DAY = 86400
 
@@ -304,6 +305,8 @@ class ReceiverConfig(Section):
     expiry: ExpirySection = Field(
         default_factory=ExpirySection, description="Certificate and CRL expiry alerts."
     )
+    sites: dict[SiteKey, SitePlace] = SITES_FIELD
+    nodes: dict[NodeKey, NodePlace] = NODES_FIELD
 
     @property
     def data_dir(self) -> Path:

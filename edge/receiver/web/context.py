@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from edge.receiver.config import ReceiverConfig
+from edge.receiver.places import from_config as places_of
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import links
 from edge.receiver.web.acks import Acks
@@ -67,6 +68,7 @@ class Dashboard:
         env.filters["when"] = _when
         env.filters["size"] = _size
         env.globals.update(links.TEMPLATE_GLOBALS)
+        env.filters.update(places_of(cfg).filters())  # site_label, node_label, regency
         self.templates = Jinja2Templates(env=env)
         self.stopping = threading.Event()
         """Set when the server stops: live streams end."""
