@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from edge.config.base import Section
 from edge.config.loader import load_as, loads_as
 from edge.config.transport import TlsConfig
+from edge.core.displaytime import DisplayTimeError, DisplayZone, zone_info
 from edge.receiver.places import NODES_FIELD, SITES_FIELD, NodeKey, NodePlace, SiteKey, SitePlace
 
 DAY = 86400
@@ -265,6 +266,41 @@ class HttpSection(Section):
         return self.tls_cert is not None
 
 
+class ConsoleSection(Section):
+    """The console's language and the one time zone every shown time is in."""
+
+    language: Literal["id", "en"] = Field(
+        default="id",
+        description="Language of the console for users without one of their own (edge "
+        "receive user add --lang) and on the login page: 'id' (Bahasa Indonesia) or 'en'.",
+    )
+    timezone: str = Field(
+        default="Asia/Jakarta",
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of every time shown (console, CLI, evidence README).",
+    )
+    zone_label: str = Field(
+        default="WIB",
+        pattern=r"^[A-Za-z][A-Za-z0-9+-]{0,9}$",
+        description="What follows a shown time: WIB, WITA, WIT, UTC ...",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            zone_info(name)
+        except DisplayTimeError as e:
+            raise ValueError(str(e)) from e
+        return name
+
+    @property
+    def zone(self) -> DisplayZone:
+        """The display zone with its label."""
+        return DisplayZone(self.timezone, self.zone_label)
+
+
 class ExpirySection(Section):
     """Certificates and CRLs watched for expiry (``cert_expiring``, ``crl_expiring``)."""
 
@@ -304,6 +340,9 @@ class ReceiverConfig(Section):
     http: HttpSection = Field(default_factory=HttpSection, description="The dashboard.")
     expiry: ExpirySection = Field(
         default_factory=ExpirySection, description="Certificate and CRL expiry alerts."
+    )
+    console: ConsoleSection = Field(
+        default_factory=ConsoleSection, description="The console's language and time zone."
     )
     sites: dict[SiteKey, SitePlace] = SITES_FIELD
     nodes: dict[NodeKey, NodePlace] = NODES_FIELD

@@ -4,7 +4,6 @@ the templates; and the small helpers routes use (the session, rendering, blockin
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -19,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.places import from_config as places_of
 from edge.receiver.store.store import ReceiverStore
-from edge.receiver.web import links
+from edge.receiver.web import i18n, links, words
 from edge.receiver.web.acks import Acks
 from edge.receiver.web.sessions import Session, Sessions
 from edge.receiver.web.users import Role, Users
@@ -27,16 +26,6 @@ from edge.receiver.web.users import Role, Users
 HERE = Path(__file__).parent
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def _when(value: object) -> str:
-    """A UNIX time as local ``YYYY-MM-DD HH:MM:SS``."""
-    if value is None:
-        return ""
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(str(value))))
-    except ValueError:
-        return str(value)
 
 
 def _size(value: object) -> str:
@@ -63,9 +52,12 @@ class Dashboard:
         self.sessions = Sessions(self.db, h.session_lifetime_s)
         self.acks = Acks(self.db, cfg.data_dir, cfg.receiver.name)
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        env.filters["when"] = _when
+        self.zone = cfg.console.zone
+        words.install(env, self.zone)  # _, gettext, ngettext; when, ago, duration, kindname ...
         env.filters["size"] = _size
         env.globals.update(links.TEMPLATE_GLOBALS)
         env.filters.update(places_of(cfg).filters())  # site_label, node_label, regency
@@ -79,9 +71,17 @@ class Dashboard:
         ctx.setdefault("session", session)
         ctx.setdefault("csrf", session.csrf if session else "")
         ctx.setdefault("receiver", self.cfg.receiver.name)
-        response = self.templates.TemplateResponse(request, name, ctx, status_code=status)
+        lang = self.lang(request)
+        ctx.setdefault("lang", lang)
+        with i18n.use(lang):
+            response = self.templates.TemplateResponse(request, name, ctx, status_code=status)
         assert isinstance(response, HTMLResponse)
         return response
+
+    def lang(self, request: Request) -> str:
+        """The request's language: its user's, else the browser's choice (``?lang=``, the
+        cookie), else the receiver's default."""
+        return i18n.request_lang(request, self.db, self.cfg.console.language)
 
 
 def dashboard(request: Request) -> Dashboard:
