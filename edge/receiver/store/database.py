@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.core.errors import EdgeError
-from edge.receiver.store.schema import MIGRATIONS, TYPES
+from edge.receiver.store.schema import BACKFILLS, MIGRATIONS, TYPES
 
 
 class StoreError(EdgeError):
@@ -126,6 +126,8 @@ class Database:
             for n, statements in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in statements:
                     cur.execute(statement.format(**types))
+                if n in BACKFILLS:
+                    BACKFILLS[n](cur)
                 cur.execute("INSERT INTO schema_version (version) VALUES (?)", (n,))
         return len(MIGRATIONS)
 
@@ -157,6 +159,7 @@ class Cursor:
 
     def __init__(self, db: Database, cur: Any) -> None:
         self._db, self._cur = db, cur
+        self.engine = db.engine
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement."""

@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.receiver.store.database import Cursor
+
 TYPES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB", "real": "REAL"},
     "postgresql": {
@@ -138,6 +144,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     #    its notes. Per-user language; sliding sessions.
     (
         "ALTER TABLE events ADD COLUMN occurrence TEXT",
+        "CREATE INDEX events_occurrence ON events (site, node, occurrence)",
         """CREATE TABLE occurrences (
             seq {serial}, site TEXT NOT NULL, node TEXT NOT NULL, occurrence TEXT NOT NULL,
             incident TEXT NOT NULL, kind TEXT NOT NULL, severity TEXT NOT NULL,
@@ -171,3 +178,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
+
+
+def _backfill_console(cur: Cursor) -> None:
+    from edge.receiver.store.backfill import backfill  # imports the database module
+
+    backfill(cur)
+
+
+BACKFILLS: dict[int, Callable[[Cursor], None]] = {8: _backfill_console}
+"""Python steps run once, right after migration N's statements, in its transaction."""

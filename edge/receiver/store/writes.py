@@ -13,7 +13,7 @@ from edge.receiver.bounds import Bounds
 from edge.receiver.files import FileStore
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
 from edge.receiver.presence import apply_status
-from edge.receiver.store import hostility
+from edge.receiver.store import hostility, occurrences
 from edge.receiver.store.database import Cursor
 
 Key = tuple[str, str, str]
@@ -53,14 +53,23 @@ def commit(
     out.duplicates = len(batch) - len(fresh) - len(rejected)
     ops: list[AlertOp] = hostility.forged_ops(rejected, bounds)
     events = [a for a in fresh if a.part is Part.EVENT]
+    stored: list[occurrences.Ev] = []
     for part in range(0, len(events), ROWS_PER_STATEMENT):
+        chunk = {(a.site, a.node, a.id): a for a in events[part : part + ROWS_PER_STATEMENT]}
         source, params = cur.rows(
-            ("text",) * 12 + ("real", "text"),
-            [(a.site, a.node, a.id, *(_text(a.data.get(k)) for k in _EVENT_FIELDS), now,
-              a.payload.decode()) for a in events[part : part + ROWS_PER_STATEMENT]],
+            ("text",) * 13 + ("real", "text"),
+            [(a.site, a.node, a.id, *(_text(a.data.get(k)) for k in _EVENT_FIELDS),
+              _text(a.data.get("occurrence")) or a.id, now, a.payload.decode())
+             for a in chunk.values()],
         )  # fmt: skip
-        sql = f"INSERT INTO events ({_EVENT_INSERT}) {source} ON CONFLICT DO NOTHING"
-        cur.execute(sql, params)
+        sql = (f"INSERT INTO events ({_EVENT_INSERT}) {source} ON CONFLICT DO NOTHING"
+               " RETURNING seq, site, node, id")  # fmt: skip
+        for seq, site, node, event_id in cur.execute(sql, params).fetchall():
+            a = chunk[(str(site), str(node), str(event_id))]
+            stored.append(
+                occurrences.event_of(int(seq), a.site, a.node, a.id, a.data, received=now)
+            )
+    occurrences.apply(cur, stored, now)
     out.events = events
     seen_nodes = {(a.site, a.node) for a in fresh if a.part is not Part.STATUS}
     pairs = sorted(seen_nodes)
@@ -79,7 +88,7 @@ def commit(
 
 
 _EVENT_INSERT = ("site, node, id, kind, severity, state, camera, sensor, incident, clip_id,"
-                 " snapshot_id, time, received, payload")  # fmt: skip
+                 " snapshot_id, time, occurrence, received, payload")  # fmt: skip
 _EVENT_FIELDS = ("kind", "severity", "state", "camera", "sensor", "incident", "clip_id",
                  "snapshot_id", "time")  # fmt: skip
 

@@ -1,0 +1,260 @@
+"""Occurrences and incidents kept at every commit of events, in the caller's transaction.
+
+An occurrence is one thing from START to END (or one INSTANT) of one node; its incident is
+the event's ``incident`` or, when the node sent none, the occurrence id. Only events that
+were just inserted are folded in (duplicates and replays never reach here), so nothing is
+counted twice. Events may arrive out of order (a node's outbox drains late): an occurrence
+is closed by its END whenever that END comes, its start is the earliest event time seen.
+Severity only rises. A new alarm or critical occurrence joining a closed incident reopens it
+as ``new`` (a ``reopen`` note by the user ``receiver``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from edge.receiver.store.database import Cursor
+
+log = structlog.get_logger(__name__)
+
+SEV_RANK = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
+"""incidents.sev_rank of each severity (an unknown one ranks as info)."""
+REOPEN_RANK = 2
+"""A new occurrence of this rank or higher (alarm, critical) reopens a closed incident."""
+RECEIVER_USER = "receiver"
+"""The user named by notes the receiver writes itself (reopen)."""
+CHUNK = 400
+"""Keys per ``IN (...)`` lookup."""
+
+OCC_COLUMNS = ("site", "node", "occurrence", "incident", "kind", "severity", "camera",
+               "sensor", "zones", "first_event", "last_event", "first_seq", "last_seq",
+               "started", "ended", "received", "is_open", "clip_id", "snapshot_id")  # fmt: skip
+INC_COLUMNS = ("site", "incident", "severity", "sev_rank", "kinds", "nodes", "first_seq",
+               "last_seq", "started", "last_time", "received", "occurrences",
+               "open_occurrences", "status", "updated")  # fmt: skip
+_INC_AGGREGATES = (*INC_COLUMNS[2:13], "updated")
+"""Columns an ingest may change on an existing incident (never the workflow's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ev:
+    """One stored event, as much of it as occurrences and incidents need."""
+
+    seq: int
+    site: str
+    node: str
+    id: str
+    kind: str
+    severity: str
+    state: str
+    occurrence: str
+    incident: str
+    camera: str | None
+    sensor: str | None
+    zones: tuple[str, ...]
+    clip_id: str | None
+    snapshot_id: str | None
+    time: float
+    received: float
+
+
+def event_of(
+    seq: int, site: str, node: str, event_id: str, data: dict[str, Any], *, received: float
+) -> Ev:
+    """The :class:`Ev` of stored event *seq* from its parsed payload *data* (an event
+    without an occurrence is one of its own; an unreadable time is its receipt)."""
+    occurrence = _text(data.get("occurrence")) or event_id
+    zones = data.get("zones")
+    return Ev(
+        seq=seq, site=site, node=node, id=event_id, kind=str(data.get("kind") or "unknown"),
+        severity=str(data.get("severity") or "info"), state=str(data.get("state") or "instant"),
+        occurrence=occurrence, incident=_text(data.get("incident")) or occurrence,
+        camera=_text(data.get("camera")), sensor=_text(data.get("sensor")),
+        zones=tuple(str(z) for z in zones) if isinstance(zones, list) else (),
+        clip_id=_text(data.get("clip_id")), snapshot_id=_text(data.get("snapshot_id")),
+        time=_unix(data.get("time"), received), received=received,
+    )  # fmt: skip
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _unix(value: object, default: float) -> float:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return default
+    return default
+
+
+def rank(severity: object) -> int:
+    """sev_rank of *severity*."""
+    return SEV_RANK.get(str(severity), 0)
+
+
+def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
+    """Fold *events* (just inserted, any order) into occurrences and incidents."""
+    if not events:
+        return
+    ordered = sorted(events, key=lambda e: e.seq)
+    occ_keys = list(dict.fromkeys((e.site, e.node, e.occurrence) for e in ordered))
+    known = _load(cur, "occurrences", OCC_COLUMNS, ("site", "node", "occurrence"), occ_keys)
+    occs: dict[tuple[str, ...], dict[str, Any]] = {}
+    for e in ordered:
+        key: tuple[str, ...] = (e.site, e.node, e.occurrence)
+        occs[key] = _fold(occs.get(key) or known.get(key), e)
+    _upsert(
+        cur,
+        "occurrences",
+        OCC_COLUMNS,
+        "site, node, occurrence",
+        changing=OCC_COLUMNS[3:],
+        rows=occs,
+    )
+    inc_keys = list(dict.fromkeys((o["site"], o["incident"]) for o in occs.values()))
+    stored = _load(cur, "incidents", INC_COLUMNS, ("site", "incident"), inc_keys)
+    incs: dict[tuple[str, ...], dict[str, Any]] = {}
+    reopen: list[tuple[str, ...]] = []
+    for key, o in occs.items():
+        before = known.get(key)
+        ikey = (o["site"], o["incident"])
+        inc = incs.get(ikey) or dict(stored.get(ikey) or _new_incident(o, now))
+        _join(inc, before, o, now)
+        incs[ikey] = inc
+        closed = (stored.get(ikey) or {}).get("status") == "closed"
+        if closed and before is None and rank(o["severity"]) >= REOPEN_RANK:
+            reopen.append(ikey)
+    _upsert(cur, "incidents", INC_COLUMNS, "site, incident", changing=_INC_AGGREGATES, rows=incs)
+    for site, incident in dict.fromkeys(reopen):
+        _reopen(cur, site, incident, now)
+
+
+def _fold(o: dict[str, Any] | None, e: Ev) -> dict[str, Any]:
+    """Occurrence *o* (None: none yet) with event *e* added."""
+    ends = e.state in ("end", "instant")
+    if o is None:
+        return {
+            "site": e.site, "node": e.node, "occurrence": e.occurrence, "incident": e.incident,
+            "kind": e.kind, "severity": e.severity, "camera": e.camera, "sensor": e.sensor,
+            "zones": json.dumps(list(e.zones)), "first_event": e.id, "last_event": e.id,
+            "first_seq": e.seq, "last_seq": e.seq, "started": e.time,
+            "ended": e.time if ends else None, "received": e.received,
+            "is_open": 0 if ends else 1, "clip_id": e.clip_id, "snapshot_id": e.snapshot_id,
+        }  # fmt: skip
+    o = dict(o)
+    if rank(e.severity) > rank(o["severity"]):
+        o["severity"] = e.severity
+    zones = json.loads(o["zones"] or "[]")
+    zones += [z for z in e.zones if z not in zones]
+    o["zones"] = json.dumps(zones)
+    o["camera"] = o["camera"] or e.camera
+    o["sensor"] = o["sensor"] or e.sensor
+    if e.seq > int(o["last_seq"]):
+        o["last_seq"], o["last_event"] = e.seq, e.id
+        o["clip_id"] = e.clip_id or o["clip_id"]
+        o["snapshot_id"] = e.snapshot_id or o["snapshot_id"]
+    else:
+        o["clip_id"] = o["clip_id"] or e.clip_id
+        o["snapshot_id"] = o["snapshot_id"] or e.snapshot_id
+    o["started"] = min(float(o["started"]), e.time)
+    if ends:
+        o["is_open"] = 0
+        o["ended"] = max(float(o["ended"] or e.time), e.time)
+    return o
+
+
+def _new_incident(o: dict[str, Any], now: float) -> dict[str, Any]:
+    """An incident before its first occurrence joins."""
+    return {
+        "site": o["site"], "incident": o["incident"], "severity": "info", "sev_rank": 0,
+        "kinds": "", "nodes": "", "first_seq": o["first_seq"], "last_seq": o["last_seq"],
+        "started": o["started"], "last_time": o["started"], "received": o["received"],
+        "occurrences": 0, "open_occurrences": 0, "status": "new", "updated": now,
+    }  # fmt: skip
+
+
+def _join(
+    inc: dict[str, Any], before: dict[str, Any] | None, o: dict[str, Any], now: float
+) -> None:
+    """Incident *inc* with occurrence *o* (stored as *before*, None when new) counted in."""
+    if rank(o["severity"]) > int(inc["sev_rank"]):
+        inc["severity"], inc["sev_rank"] = o["severity"], rank(o["severity"])
+    inc["kinds"] = _union(inc["kinds"], o["kind"])
+    inc["nodes"] = _union(inc["nodes"], o["node"])
+    inc["first_seq"] = min(int(inc["first_seq"]), int(o["first_seq"]))
+    inc["last_seq"] = max(int(inc["last_seq"]), int(o["last_seq"]))
+    inc["started"] = min(float(inc["started"]), float(o["started"]))
+    latest = max(float(o["started"]), float(o["ended"] or o["started"]))
+    inc["last_time"] = max(float(inc["last_time"]), latest)
+    inc["received"] = min(float(inc["received"]), float(o["received"]))
+    inc["occurrences"] = int(inc["occurrences"]) + (before is None)
+    was_open = int(before["is_open"]) if before is not None else 0
+    inc["open_occurrences"] = int(inc["open_occurrences"]) + int(o["is_open"]) - was_open
+    inc["updated"] = now
+
+
+def _union(joined: str, value: str) -> str:
+    items = set(filter(None, joined.split(",")))
+    items.add(value)
+    return ",".join(sorted(items))
+
+
+def _load(
+    cur: Cursor,
+    table: str,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    keys: Sequence[tuple[str, ...]],
+) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Stored rows of *table* with these keys (PostgreSQL: locked for this transaction)."""
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    lock = " FOR UPDATE" if cur.engine == "postgresql" else ""
+    for part in range(0, len(keys), CHUNK):
+        source, params = cur.rows(("text",) * len(key_columns), keys[part : part + CHUNK])
+        sql = (f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - constants
+               f" WHERE ({', '.join(key_columns)}) IN ({source}){lock}")  # fmt: skip
+        for row in cur.execute(sql, params).fetchall():
+            item = dict(zip(columns, row, strict=True))
+            out[tuple(str(item[c]) for c in key_columns)] = item
+    return out
+
+
+def _upsert(
+    cur: Cursor,
+    table: str,
+    columns: Sequence[str],
+    conflict: str,
+    *,
+    changing: Iterable[str],
+    rows: dict[tuple[str, ...], dict[str, Any]],
+) -> None:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in changing)
+    marks = ", ".join("?" * len(columns))
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+           f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}")  # fmt: skip
+    cur.executemany(sql, [[r[c] for c in columns] for r in rows.values()])
+
+
+def _reopen(cur: Cursor, site: str, incident: str, now: float) -> None:
+    """A closed incident back to ``new`` with a ``reopen`` note (audit_hash empty: the
+    receiver's ingest holds no signing key for the acknowledgement chain)."""
+    changed = cur.execute(
+        "UPDATE incidents SET status = 'new', acked_by = NULL, acked_at = NULL,"
+        " closed_by = NULL, closed_at = NULL, outcome = NULL, report_no = NULL, updated = ?"
+        " WHERE site = ? AND incident = ? AND status = 'closed'",
+        (now, site, incident),
+    ).rowcount
+    if changed:
+        cur.execute(
+            "INSERT INTO incident_notes (site, incident, username, time, action, text,"
+            " audit_hash) VALUES (?, ?, ?, ?, 'reopen', ?, '')",
+            (site, incident, RECEIVER_USER, now, "a new alarm joined the closed incident"),
+        )
+        log.info("incident.reopened", site=site, incident=incident)
