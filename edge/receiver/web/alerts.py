@@ -1,7 +1,11 @@
-"""The alert list (live), and the same as JSON."""
+"""The alarm console (``/alerts``): incidents newest first, each with its occurrences,
+filtered; the live list's pages of what changed after a seq (``/alerts/rows``); the
+console's state for the page's title, banner and sound (``/api/console/state``); and the
+per-event list as JSON (``/api/alerts``, unchanged) beside the incidents as JSON."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -10,45 +14,108 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from edge.receiver.store import reads
+from edge.receiver.store import console, reads
+from edge.receiver.store.console import ConsoleQuery
 from edge.receiver.store.database import Database
-from edge.receiver.web import queries
+from edge.receiver.web import consoleparams, queries
 from edge.receiver.web.context import blocking, dashboard, session
 
 RECEIVER_ALERTS = 100
-"""Open receiver alerts listed above the events (newest first)."""
+"""Open receiver alerts listed below the console (newest first)."""
+LOUD = ("alarm", "critical")
+"""The severities the title, the banner and the sound count."""
 
 
-def _list(db: Database, q: queries.Query) -> dict[str, Any]:
-    rows = queries.events(db, q)
-    return {"rows": rows, "choices": queries.choices(db), "newest": queries.newest_seq(db),
-            "receiver_alerts": reads.alerts(db, limit=RECEIVER_ALERTS)}  # fmt: skip
+def _choices(db: Database) -> dict[str, Any]:
+    nodes = [(str(s), str(n)) for s, n in db.query("SELECT site, node FROM nodes ORDER BY site, node")]  # fmt: skip
+    plain = queries.choices(db)
+    return {"site": sorted({s for s, _ in nodes}), "nodes": nodes, "kind": plain["kind"],
+            "severity": plain["severity"], "status": list(consoleparams.STATUSES)}  # fmt: skip
+
+
+def _unacked(db: Database) -> int:
+    counts = console.unacked(db)
+    return sum(int(counts.get(s, 0)) for s in LOUD)
+
+
+def _page(db: Database, q: ConsoleQuery) -> dict[str, Any]:
+    return {
+        "incidents": consoleparams.dress(console.incidents(db, dataclasses.replace(q, after_seq=None))),
+        "choices": _choices(db), "newest": console.newest_seq(db), "unacked_total": _unacked(db),
+        "receiver_alerts": reads.alerts(db, limit=RECEIVER_ALERTS),
+    }  # fmt: skip
 
 
 async def list_page(request: Request) -> Response:
-    """GET /alerts: newest first, filtered, one page (older: ``before_seq``)."""
+    """GET /alerts: the console, newest incident first, filtered, one page (older:
+    ``before_seq``)."""
     session(request)
     d = dashboard(request)
-    q = queries.Query.parse(request.query_params)
-    data = await blocking(_list, d.db, q)
-    rows = data["rows"]
+    q = consoleparams.parse(request.query_params)
+    data = await blocking(_page, d.db, q)
+    found = data["incidents"]
+    filters = consoleparams.filters(q)
     older = None
-    if len(rows) == q.limit:
-        older = "/alerts?" + urlencode({**q.filters(), "before_seq": rows[-1]["seq"]})
-    return d.render(request, "alerts.html", q=q, older=older, filters=q.filters(), **data)
+    if len(found) == q.limit:
+        older = "/alerts?" + urlencode({**filters, "before_seq": found[-1]["last_seq"]})
+    return d.render(request, "alerts.html", q=q, older=older, filters=filters, **data)
+
+
+def _rows(db: Database, q: ConsoleQuery) -> tuple[list[dict[str, Any]], bool]:
+    found = console.incidents(db, dataclasses.replace(q, limit=q.limit + 1))
+    more = len(found) > q.limit
+    if more:  # forward (after_seq alone): the page just after it, so the extra one is newest
+        forward = q.after_seq is not None and q.before_seq is None
+        found = found[1:] if forward else found[: q.limit]
+    return consoleparams.dress(found), more
 
 
 async def rows_fragment(request: Request) -> Response:
-    """GET /alerts/rows?after_seq=N&filters: the table rows newer than N (the live list)."""
+    """GET /alerts/rows?after_seq=N&filters: one page of ``tbody`` elements, newest first,
+    holding the incidents whose last seq comes just after N (the oldest of them first in
+    line, so nothing is skipped). ``X-Edge-More: 1`` says more remain: ask again with
+    ``after_seq`` = ``X-Edge-Newest`` until it says 0."""
     session(request)
     d = dashboard(request)
-    q = queries.Query.parse(request.query_params)
-    rows = await blocking(queries.events, d.db, q)
-    return d.render(request, "rows.html", rows=rows)
+    q = consoleparams.parse(request.query_params)
+    found, more = await blocking(_rows, d.db, q)
+    seqs = [int(i["last_seq"]) for i in found]
+    response = d.render(request, "rows.html", incidents=found)
+    response.headers["x-edge-more"] = "1" if more else "0"
+    response.headers["x-edge-count"] = str(len(found))
+    response.headers["x-edge-oldest"] = str(min(seqs)) if seqs else ""
+    response.headers["x-edge-newest"] = str(max(seqs)) if seqs else ""
+    return response
+
+
+def _state(db: Database, q: ConsoleQuery) -> dict[str, Any]:
+    counts = {str(k): int(v) for k, v in console.unacked(db).items()}
+    out: dict[str, Any] = {"newest": console.newest_seq(db), "unacked": counts,
+                           "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip
+    if q.after_seq is not None:
+        out["pending"] = console.count_after(db, dataclasses.replace(q, after_seq=None), q.after_seq)
+    return out
+
+
+async def api_state(request: Request) -> Response:
+    """GET /api/console/state[?after_seq=N&filters]: the newest seq, the unacknowledged
+    incidents by severity (``unacked_total``: alarm and critical), and with ``after_seq``
+    how many matching incidents changed after it (``pending``)."""
+    session(request)
+    q = consoleparams.parse(request.query_params)
+    return JSONResponse(await blocking(_state, dashboard(request).db, q))
+
+
+async def api_incidents(request: Request) -> Response:
+    """GET /api/incidents: the console's page as JSON (the same filters)."""
+    session(request)
+    q = consoleparams.parse(request.query_params)
+    found = await blocking(console.incidents, dashboard(request).db, q)
+    return JSONResponse([consoleparams.public(i) for i in consoleparams.dress(found)])
 
 
 async def api_alerts(request: Request) -> Response:
-    """GET /api/alerts: the same page as JSON."""
+    """GET /api/alerts: events (not incidents), newest first, filtered, as JSON."""
     session(request)
     q = queries.Query.parse(request.query_params)
     rows = await blocking(queries.events, dashboard(request).db, q)
@@ -66,6 +133,8 @@ async def api_receiver_alerts(request: Request) -> Response:
 ROUTES = [
     Route("/alerts", list_page, methods=["GET"]),
     Route("/alerts/rows", rows_fragment, methods=["GET"]),
+    Route("/api/console/state", api_state, methods=["GET"]),
+    Route("/api/incidents", api_incidents, methods=["GET"]),
     Route("/api/alerts", api_alerts, methods=["GET"]),
     Route("/api/receiver_alerts", api_receiver_alerts, methods=["GET"]),
 ]
