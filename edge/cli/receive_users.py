@@ -31,6 +31,11 @@ def register(actions: Any) -> None:
         help="viewer: look; officer: acknowledge too; admin: see users and logins",
     )
     add.add_argument(
+        "--lang",
+        choices=("id", "en"),
+        help="the user's console language (default: the receiver's, [console] language)",
+    )
+    add.add_argument(
         "--replace",
         action="store_true",
         help="change an existing user's role and password (and unlock it)",
@@ -79,6 +84,10 @@ def handle(args: argparse.Namespace, store: ReceiverStore) -> int:
     except UserError as e:
         print(e, file=sys.stderr)
         return EXIT_FAILED
+    if args.lang:
+        from edge.receiver.web.i18n import set_user_lang
+
+        set_user_lang(store.db, args.name, args.lang)
     print(f"user {args.name} ({args.role}) {'changed' if args.replace else 'added'}")
     return EXIT_OK
 

@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from edge.receiver.web import i18n
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.csrf import FIELD, LOGIN_COOKIE, checked_form, matches
+from edge.receiver.web.lang import remember
 from edge.receiver.web.sessions import COOKIE
 from edge.receiver.web.throttle import wib
 from edge.receiver.web.users import Login, Role
@@ -32,6 +34,9 @@ def _login_form(request: Request, error: str = "", status: int = 200) -> Respons
                         next=_next(request.query_params.get("next")))  # fmt: skip
     response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                         secure=d.cfg.http.tls, path="/login")  # fmt: skip
+    chosen = i18n.valid(request.query_params.get("lang"))
+    if chosen:  # the switcher before a login: kept for the next visit
+        remember(response, chosen, d.cfg.http.tls)
     return response
 
 
