@@ -13,7 +13,6 @@ from starlette.staticfiles import StaticFiles
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import alerts, detail, evidence, fleet, login, media, stream
-from edge.receiver.web import session_api
 from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
