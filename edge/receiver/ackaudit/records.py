@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +30,28 @@ ACKNOWLEDGE = "acknowledge"
 
 KEY_INIT = "key_init"
 """The action of the record that names a receiver key before it first signs."""
+
+INCIDENT = "incident"
+"""The ``kind`` of a record of the incident workflow; its ``action`` is the note's
+(``acknowledge``, ``assign``, ``comment``, ``close``, ``reopen``), its ``id`` the incident."""
+
+INCIDENT_STATE = ("status", "acked_by", "acked_at", "assignee", "closed_by", "closed_at",
+                  "outcome", "report_no")  # fmt: skip
+"""The incident's workflow columns, as each incident record leaves them."""
+
+
+def incident_digest(site: str, incident: str, user: str, action: str, text: str) -> str:
+    """sha256 over what an incident record says (its ``sha256``)."""
+    fields = {"site": site, "incident": incident, "user": user, "action": action, "text": text}
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def reopened_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The workflow columns after the receiver reopened a closed incident (a new alarm
+    joined it): ``new`` again, nobody's acknowledgement, no outcome; the assignee stays."""
+    cleared = dict.fromkeys(("acked_by", "acked_at", "closed_by", "closed_at", "outcome",
+                             "report_no"))  # fmt: skip
+    return {**state, **cleared, "status": "new"}
 
 
 def head_message(seq: int, head: str, when: float, key_id: str) -> bytes:

@@ -2,7 +2,8 @@
 right, every checkpoint and the head are signed by a trusted receiver key (the registered
 ones, or only those pinned with ``--public-key``), the head is the chain's last record,
 every ``acks`` row matches its acknowledgement record and every such record has its row,
-and every head a receiver kept in its data directory is still in the chain.
+every incident note and incident matches its records (:mod:`.verify_incidents`), and
+every head a receiver kept in its data directory is still in the chain.
 
 Each problem is one line naming the record, row, key or file concerned."""
 
@@ -20,7 +21,8 @@ from edge.evidence.chain import CHECKPOINT, GENESIS, record_hash
 from edge.evidence.keys import SigningKeyError, key_id, load_public
 from edge.receiver.ackaudit.chain import read_head
 from edge.receiver.ackaudit.local import read_anchors
-from edge.receiver.ackaudit.records import ACKNOWLEDGE, KEY_INIT, checkpoint_holds
+from edge.receiver.ackaudit.records import ACKNOWLEDGE, INCIDENT, KEY_INIT, checkpoint_holds
+from edge.receiver.ackaudit.verify_incidents import IncidentWalk, check_notes
 from edge.receiver.store.database import Database
 
 AckKey = tuple[str, str, str]
@@ -42,6 +44,10 @@ class ChainCheck:
     pinned: bool
     """The trusted keys were given (``--public-key``), not taken from the store."""
     problems: tuple[str, ...] = ()
+    notes: int = 0
+    """Incident workflow notes (each checked against its record)."""
+    pending: int = 0
+    """The receiver's reopen notes not yet sealed into the chain."""
 
     @property
     def ok(self) -> bool:
@@ -67,6 +73,7 @@ class _Walk:
     prev: str = GENESIS
     prev_seq: int = 0
     checkpoints: int = 0
+    incidents: IncidentWalk = field(default_factory=IncidentWalk)
 
 
 def _keys(db: Database, problems: list[str]) -> tuple[dict[str, Ed25519PublicKey], dict[str, str]]:
@@ -113,6 +120,8 @@ def _record(w: _Walk, seq: int, stored_hash: str, text: str) -> None:
         elif str(rec.get("public_key", "")).strip() != w.registered[kid].strip():
             w.problems.append(f"{name}: names receiver key {kid} with another public key than "
                               "the registered one")  # fmt: skip
+    elif rec.get("kind") == INCIDENT:
+        w.incidents.add(seq, rec)
     elif action == ACKNOWLEDGE:
         ack = (str(rec.get("site")), str(rec.get("node")), str(rec.get("id")))
         w.acks.setdefault(ack, []).append((seq, rec))
@@ -204,6 +213,7 @@ def verify_chain(
         w.prev, w.prev_seq = str(stored_hash), int(seq)
     head_seq, head = _head(db, w, len(chain))
     acks = _rows(db, w)
+    notes, pending = check_notes(db, w.incidents, problems)
     for anchor in read_anchors(data_dir) if data_dir is not None else []:
         if anchor.problem is not None:
             problems.append(f"{anchor.path}: {anchor.problem}")
@@ -211,4 +221,4 @@ def verify_chain(
             problems.append(f"{anchor.path}: the head this receiver signed (seq {anchor.seq}) is "
                             "not in the chain: it was cut or rewritten after it")  # fmt: skip
     return ChainCheck(len(chain), acks, head_seq, head, w.checkpoints, tuple(sorted(trusted)),
-                      bool(public_keys), tuple(problems))  # fmt: skip
+                      bool(public_keys), tuple(problems), notes, pending)  # fmt: skip

@@ -7,6 +7,7 @@ against it (``/admin``, ``edge receive audit verify``)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from edge.evidence.keys import NodeKey
 from edge.receiver.ackaudit.chain import CHECKPOINT_EVERY, ChainError, ChainWriter, lock_chain
 from edge.receiver.ackaudit.local import load_or_create_key, write_anchor
 from edge.receiver.ackaudit.verify import ChainCheck, verify_chain
-from edge.receiver.store.database import Database
+from edge.receiver.store.database import Cursor, Database
 
 log = get_logger(__name__)
 
@@ -59,10 +60,12 @@ class Acks:
         return dict(zip(cols, rows[0], strict=True)) if rows else None
 
     def acknowledge(
-        self, site: str, node: str, event_id: str, user: str, note: str
-    ) -> dict[str, Any] | None:
+        self, site: str, node: str, event_id: str, user: str, note: str, *,
+        also: Callable[[Cursor, ChainWriter], object] | None = None,
+    ) -> dict[str, Any] | None:  # fmt: skip
         """Acknowledge an event; returns its chain record, or None if it already was. A
-        chain that does not end at its signed head takes nothing (409, logged)."""
+        chain that does not end at its signed head takes nothing (409, logged). *also*
+        appends more in the same transaction (the event's incident acknowledged)."""
         note = note.replace("\0", "").strip()[:MAX_NOTE]
         with self._lock:
             key = self.key()
@@ -81,6 +84,8 @@ class Acks:
                         " audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (site, node, event_id, user, note, record["time"], record["hash"]),
                     )
+                    if also is not None:
+                        also(cur, chain)
                     head = chain.finish()
             except ChainError as e:
                 log.error("audit.chain_damaged", event_id=event_id, user=user, error=str(e))

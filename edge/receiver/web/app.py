@@ -16,6 +16,7 @@ from edge.receiver.web import alerts, detail, evidence, fleet, login, media, str
 from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
+from edge.receiver.web import workflow
 
 
 async def home(request: Request) -> Response:
@@ -43,6 +44,7 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *media.ROUTES,
         *fleet.ROUTES,
         *stream.ROUTES,
+        *workflow.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

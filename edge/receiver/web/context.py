@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.places import from_config as places_of
+from edge.receiver.store.incidents import Workflow
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import i18n, links, words
 from edge.receiver.web.acks import Acks
@@ -51,6 +52,7 @@ class Dashboard:
         self.users = Users(self.db, max_failures=h.max_failures, lockout_s=h.lockout_s)
         self.sessions = Sessions(self.db, h.session_lifetime_s)
         self.acks = Acks(self.db, cfg.data_dir, cfg.receiver.name)
+        self.workflow = Workflow(self.db, cfg.data_dir, cfg.receiver.name)
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,

@@ -17,6 +17,7 @@ from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.csrf import checked_form
 from edge.receiver.web.params import event_key
 from edge.receiver.web.users import Role
+from edge.receiver.web.workflow import acknowledge_event
 
 
 def verification(db: Database, event: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +60,7 @@ async def acknowledge(request: Request) -> Response:
     if event is None:
         raise HTTPException(404, "no such alert")
     note = str(form.get("note", ""))
-    await blocking(d.acks.acknowledge, site, node, event_id, s.user, note)
+    await blocking(acknowledge_event, d, site, node, event_id, user=s.user, note=note)
     return RedirectResponse(links.event_url(site, node, event_id), 303)
 
 
