@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
-from edge.receiver.web import alerts, detail, evidence, fleet, login, media, stream
+from edge.receiver.web import alerts, detail, evidence, fleet, incident_page, login, media, stream
 from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
@@ -41,6 +41,7 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *evidence.ROUTES,
         *alerts.ROUTES,
         *detail.ROUTES,
+        *incident_page.ROUTES,
         *media.ROUTES,
         *fleet.ROUTES,
         *stream.ROUTES,

@@ -1,4 +1,7 @@
-"""One alert in detail (snapshot, clip, incident, verification) and acknowledging it."""
+"""One alert in detail (snapshot, clip with the event's moment marked, its incident,
+verification) and acknowledging it: a form post answers with the page, a ``fetch`` that
+asks for JSON (``Accept: application/json``) answers with the acknowledgement and the
+page's acknowledgement section re-rendered, so the clip keeps playing."""
 
 from __future__ import annotations
 
@@ -6,15 +9,17 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from edge.receiver import provenance
 from edge.receiver.store import reads
 from edge.receiver.store.database import Database
-from edge.receiver.web import links, queries
+from edge.receiver.web import links
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.csrf import checked_form
+from edge.receiver.web.incident_page import incident_events, incident_of, incident_url
+from edge.receiver.web.media import clip_timing, event_seconds
 from edge.receiver.web.params import event_key
 from edge.receiver.web.users import Role
 from edge.receiver.web.workflow import acknowledge_event
@@ -26,13 +31,33 @@ def verification(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     return provenance.verify_event_clip(db, event)
 
 
+def timing(db: Database, event: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the event falls in its complete clip (see :func:`media.clip_timing`)."""
+    clip = event.get("clip")
+    if not clip or clip.get("state") != "complete":
+        return None
+    envelope = provenance.envelope(db, event["site"], event["node"], event["clip_id"])
+    manifest = envelope.get("manifest") if envelope else None
+    return clip_timing(manifest if isinstance(manifest, dict) else None,
+                       event["payload"].get("time"))  # fmt: skip
+
+
 def _detail(d: Dashboard, site: str, node: str, event_id: str) -> dict[str, Any] | None:
     event = reads.event(d.db, site, node, event_id)
     if event is None:
         return None
+    incident = incident_of(d.db, event["site"], event["node"], event)
+    others = [
+        e for e in incident_events(d.db, event["site"], incident)
+        if not (e["node"] == event["node"] and e["id"] == event["id"])
+    ]  # fmt: skip
     return {
         "event": event,
-        "incident": queries.incident(d.db, site, event["incident"], node, event_id),
+        "event_at": event_seconds(event["payload"].get("time")),
+        "incident_id": incident,
+        "incident_link": incident_url(event["site"], incident),
+        "incident": others,
+        "timing": timing(d.db, event),
         "verification": verification(d.db, event),
         "ack": d.acks.of(event["site"], event["node"], event_id),
     }
@@ -48,8 +73,16 @@ async def detail_page(request: Request) -> Response:
     return d.render(request, "detail.html", may_ack=s.may(Role.OFFICER), **data)
 
 
+def wants_json(request: Request) -> bool:
+    """Did the caller (``detail.js``'s fetch) ask for JSON rather than a page?"""
+    return "application/json" in request.headers.get("accept", "")
+
+
 async def acknowledge(request: Request) -> Response:
-    """POST /ack/SITE/NODE/ID: officers and admins, with a note."""
+    """POST /ack/SITE/NODE/ID: officers and admins, with a note. A form post is sent back
+    to the alert's page; a fetch asking for JSON gets ``{"acknowledged", "ack", "html"}``
+    (``acknowledged``: false when someone else was first; ``html``: the page's new
+    acknowledgement section)."""
     s = session(request)
     if not s.may(Role.OFFICER):
         raise HTTPException(403, "viewers cannot acknowledge")
@@ -60,8 +93,15 @@ async def acknowledge(request: Request) -> Response:
     if event is None:
         raise HTTPException(404, "no such alert")
     note = str(form.get("note", ""))
-    await blocking(acknowledge_event, d, site, node, event_id, user=s.user, note=note)
-    return RedirectResponse(links.event_url(site, node, event_id), 303)
+    record = await blocking(acknowledge_event, d, site, node, event_id, user=s.user, note=note)
+    if not wants_json(request):
+        return RedirectResponse(links.event_url(site, node, event_id), 303)
+    ack = await blocking(d.acks.of, site, node, event_id)
+    section = d.render(request, "_ack.html", ack=ack, event=event, may_ack=True)
+    return JSONResponse(
+        {"acknowledged": record is not None, "ack": ack, "html": bytes(section.body).decode()},
+        headers={"cache-control": "no-store"},
+    )
 
 
 ROUTES = [
