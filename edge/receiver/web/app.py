@@ -17,6 +17,7 @@ from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
 from edge.receiver.web import workflow
+from edge.receiver.web import session_api
 
 
 async def home(request: Request) -> Response:
@@ -45,6 +46,7 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *media.ROUTES,
         *fleet.ROUTES,
         *stream.ROUTES,
+        *session_api.ROUTES,
         *workflow.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -50,7 +50,7 @@ class Dashboard:
         self.db = store.db
         h = cfg.http
         self.users = Users(self.db, max_failures=h.max_failures, lockout_s=h.lockout_s)
-        self.sessions = Sessions(self.db, h.session_lifetime_s)
+        self.sessions = Sessions(self.db, h.session_lifetime_s, h.idle_limit_s, h.session_cap_s)
         self.acks = Acks(self.db, cfg.data_dir, cfg.receiver.name)
         self.workflow = Workflow(self.db, cfg.data_dir, cfg.receiver.name)
         env = jinja2.Environment(

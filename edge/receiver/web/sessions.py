@@ -1,16 +1,36 @@
 """Server-side sessions: the cookie holds a random token, the table its sha256 (a stolen
-database opens no session), the user, the session's CSRF token and when it expires.
-Logging out deletes the row."""
+database opens no session), the user, the session's CSRF token and when it ends.
+
+A session ends at ``expires``, the one deadline every check reads:
+
+* a login sets it ``lifetime_s`` ahead (``[http] session_lifetime_s``, 12 h);
+* a renewal (``POST /api/session/renew``: the console page sends it while it is open and its
+  stream live, and the "stay logged in" button) moves it to at least ``idle_s`` past the
+  renewal (``[http] idle_limit_s``): a page that stops renewing (tab closed, laptop asleep,
+  stream down) lets the session lapse at most ``idle_s`` after its last renewal or at the end
+  of the login's window, whichever is later; it never moves it back;
+* nothing moves it past ``created + max_s`` (``[http] session_max_s``, 7 days): then a new
+  login;
+* logging out deletes the row, and a renewal only updates a row that is still live, in one
+  statement, so it never revives a logged-out or lapsed session.
+
+Only the explicit renewal counts as activity: reads (pages, the stream, ``GET /api/session``)
+never extend a session, so an idle browser that merely reconnects its stream does not keep
+one alive; ``last_active`` records the last renewal (or the login)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge.core.logs import get_logger
 from edge.receiver.store.database import Database
 from edge.receiver.web.users import Role
+
+log = get_logger(__name__)
 
 COOKIE = "edge_session"
 
@@ -23,6 +43,11 @@ class Session:
     role: Role
     csrf: str
     expires: float
+    """When it ends unless renewed (UNIX s)."""
+    created: float = 0.0
+    """The login (UNIX s)."""
+    last_active: float = 0.0
+    """The last renewal, or the login (UNIX s)."""
 
     def may(self, needed: Role) -> bool:
         """Does the user's role include *needed*?"""
@@ -34,38 +59,81 @@ def _digest(token: str) -> str:
 
 
 class Sessions:
-    """The sessions table."""
+    """The sessions table. *clock* gives UNIX seconds (tests pass their own)."""
 
-    def __init__(self, db: Database, lifetime_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        lifetime_s: float,
+        idle_s: float | None = None,
+        max_s: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.db = db
         self.lifetime_s = lifetime_s
+        self.idle_s = lifetime_s if idle_s is None else idle_s
+        self.max_s = max(lifetime_s, self.idle_s) if max_s is None else max_s
+        self.clock = clock
 
     def create(self, user: str) -> str:
-        """A new session for *user*; returns the cookie's token. Expired rows go."""
+        """A new session for *user*; returns the cookie's token. Ended rows go."""
         token = secrets.token_urlsafe(32)
-        now = time.time()
+        now = self.clock()
+        ends = now + min(self.lifetime_s, self.max_s)
         with self.db.transaction() as cur:
-            cur.execute("DELETE FROM sessions WHERE expires < ?", (now,))
             cur.execute(
-                "INSERT INTO sessions (token, username, csrf, created, expires)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (_digest(token), user, secrets.token_urlsafe(32), now, now + self.lifetime_s),
+                "DELETE FROM sessions WHERE expires < ? OR created < ?", (now, now - self.max_s)
+            )
+            cur.execute(
+                "INSERT INTO sessions (token, username, csrf, created, expires, last_active)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_digest(token), user, secrets.token_urlsafe(32), now, ends, now),
             )
         return token
 
     def get(self, token: str | None) -> Session | None:
-        """The live session of *token* (None: none, expired, or its user is gone)."""
+        """The live session of *token* (None: none, ended, or its user is gone)."""
         if not token or len(token) > 128:
             return None
+        now = self.clock()
         rows = self.db.query(
-            "SELECT s.username, u.role, s.csrf, s.expires FROM sessions s"
-            " JOIN users u ON u.name = s.username WHERE s.token = ? AND s.expires > ?",
-            (_digest(token), time.time()),
+            "SELECT s.username, u.role, s.csrf, s.expires, s.created,"
+            " COALESCE(s.last_active, s.created) FROM sessions s"
+            " JOIN users u ON u.name = s.username"
+            " WHERE s.token = ? AND s.expires > ? AND s.created > ?",
+            (_digest(token), now, now - self.max_s),
         )
         if not rows:
             return None
-        user, role, csrf, expires = rows[0]
-        return Session(str(user), Role(role), str(csrf), float(expires))
+        user, role, csrf, expires, created, active = rows[0]
+        ends = min(float(expires), float(created) + self.max_s)
+        return Session(str(user), Role(role), str(csrf), ends, float(created), float(active))
+
+    def renew(self, token: str | None) -> Session | None:
+        """Renew the live session of *token*: its end moves to at least ``idle_s`` from now
+        (never past the cap, never back). None when there is no live session to renew."""
+        current = self.get(token)
+        if current is None or token is None:
+            return None
+        now = self.clock()
+        cap = current.created + self.max_s
+        ends = max(current.expires, min(now + self.idle_s, cap))
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE sessions SET last_active = ?,"
+                " expires = CASE WHEN expires > ? THEN expires ELSE ? END"
+                " WHERE token = ? AND expires > ? AND created > ?",
+                (now, ends, ends, _digest(token), now, now - self.max_s),
+            )
+            renewed = cur.rowcount == 1
+        if not renewed:  # logged out or lapsed between the read and the update
+            return None
+        log.debug("web.session_renewed", user=current.user, ends=round(ends, 1))
+        return Session(current.user, current.role, current.csrf, ends, current.created, now)
+
+    def cap(self, s: Session) -> float:
+        """When *s* ends however often it is renewed."""
+        return s.created + self.max_s
 
     def delete(self, token: str | None) -> None:
         """Log out."""
