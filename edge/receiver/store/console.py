@@ -14,6 +14,8 @@ from edge.receiver.store.occurrences import SEV_RANK, rank
 
 MAX_LIMIT = 1000
 """Incidents in one page at most."""
+CHUNK = 100
+"""Keys per lookup of occurrences and acknowledgements."""
 STATUSES = ("new", "acknowledged", "in_progress", "closed")
 """Workflow states of an incident (``open`` in a query: any but closed)."""
 
@@ -202,6 +204,12 @@ def incident(db: Database, site: str, incident_id: str) -> dict[str, Any] | None
     return out
 
 
+def _any_of(columns: Sequence[str], keys: Sequence[tuple[str, ...]]) -> tuple[str, list[Any]]:
+    """``(a = ? AND b = ?) OR ...`` over *keys* (both engines use their index for each)."""
+    one = "(" + " AND ".join(f"{c} = ?" for c in columns) + ")"
+    return " OR ".join([one] * len(keys)), [v for k in keys for v in k]
+
+
 def occurrences_of(
     cur: Cursor, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -209,29 +217,42 @@ def occurrences_of(
     ``duration_s`` (ended - started; None while open), ``snapshot_sha`` (of its snapshot,
     when stored) and ``acked_by`` (who first acknowledged one of its events, or None)."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {k: [] for k in keys}
-    if not keys:
-        return out
-    source, params = cur.rows(("text", "text"), list(dict.fromkeys(keys)))
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
     cols = ", ".join(f"o.{c}" for c in OCCURRENCE_COLUMNS)
-    rows = cur.execute(
-        f"SELECT {cols}, s.sha256 FROM occurrences o LEFT JOIN snapshots s"  # noqa: S608
-        " ON s.site = o.site AND s.node = o.node AND s.id = o.snapshot_id"
-        f" WHERE (o.site, o.incident) IN ({source}) ORDER BY o.first_seq",
-        params,
-    ).fetchall()
-    acks = cur.execute(
-        "SELECT e.site, e.node, e.occurrence, a.username FROM occurrences o JOIN events e"  # noqa: S608
-        " ON e.site = o.site AND e.node = o.node AND e.occurrence = o.occurrence"
-        " JOIN acks a ON a.site = e.site AND a.node = e.node AND a.event_id = e.id"
-        f" WHERE (o.site, o.incident) IN ({source}) ORDER BY a.time DESC",
-        params,
-    ).fetchall()
-    acked_by = {(str(s), str(n), str(o)): str(u) for s, n, o, u in acks}  # earliest wins
-    for r in rows:
-        o = dict(zip(OCCURRENCE_COLUMNS, r[:-1], strict=True))
-        o["snapshot_sha"] = r[-1]
-        ended = o["ended"]
-        o["duration_s"] = None if ended is None else max(0.0, float(ended) - float(o["started"]))
+    for part in range(0, len(unique), CHUNK):
+        term, params = _any_of(("o.site", "o.incident"), unique[part : part + CHUNK])
+        for r in cur.execute(
+            f"SELECT {cols}, s.sha256 FROM occurrences o LEFT JOIN snapshots s"  # noqa: S608
+            f" ON s.site = o.site AND s.node = o.node AND s.id = o.snapshot_id WHERE {term}",
+            params,
+        ).fetchall():
+            o = dict(zip(OCCURRENCE_COLUMNS, r[:-1], strict=True))
+            o["snapshot_sha"] = r[-1]
+            ended = o["ended"]
+            o["duration_s"] = (
+                None if ended is None else max(0.0, float(ended) - float(o["started"]))
+            )
+            found.append(o)
+    acked_by = _acked_by(cur, [(o["site"], o["node"], o["occurrence"]) for o in found])
+    for o in sorted(found, key=lambda o: int(o["first_seq"])):
         o["acked_by"] = acked_by.get((o["site"], o["node"], o["occurrence"]))
         out.setdefault((o["site"], o["incident"]), []).append(o)
     return out
+
+
+def _acked_by(cur: Cursor, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[str, ...], str]:
+    """Who first acknowledged an event of each occurrence (site, node, occurrence) of *keys*
+    (the per-event acknowledgements)."""
+    out: dict[tuple[str, ...], tuple[float, str]] = {}
+    for part in range(0, len(keys), CHUNK):
+        term, params = _any_of(("e.site", "e.node", "e.occurrence"), keys[part : part + CHUNK])
+        for site, node, occurrence, user, when in cur.execute(
+            "SELECT e.site, e.node, e.occurrence, a.username, a.time FROM events e JOIN acks a"  # noqa: S608
+            f" ON a.site = e.site AND a.node = e.node AND a.event_id = e.id WHERE {term}",
+            params,
+        ).fetchall():
+            key = (str(site), str(node), str(occurrence))
+            if key not in out or float(when) < out[key][0]:
+                out[key] = (float(when), str(user))
+    return {k: user for k, (_, user) in out.items()}
