@@ -60,7 +60,18 @@ def _detail(d: Dashboard, site: str, node: str, event_id: str) -> dict[str, Any]
         "timing": timing(d.db, event),
         "verification": verification(d.db, event),
         "ack": d.acks.of(event["site"], event["node"], event_id),
+        "workflow": workflow_state(d.db, event["site"], incident),
     }
+
+
+def workflow_state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
+    """The incident's workflow state (status, who acknowledged it and when, assignee)."""
+    cols = ("status", "acked_by", "acked_at", "assignee")
+    rows = db.query(
+        f"SELECT {', '.join(cols)} FROM incidents WHERE site = ? AND incident = ?",  # noqa: S608
+        (site, incident),
+    )
+    return dict(zip(cols, rows[0], strict=True)) if rows else None
 
 
 async def detail_page(request: Request) -> Response:
@@ -97,9 +108,17 @@ async def acknowledge(request: Request) -> Response:
     if not wants_json(request):
         return RedirectResponse(links.event_url(site, node, event_id), 303)
     ack = await blocking(d.acks.of, site, node, event_id)
-    section = d.render(request, "_ack.html", ack=ack, event=event, may_ack=True)
+    incident = await blocking(incident_of, d.db, site, node, event)
+    state = await blocking(workflow_state, d.db, site, incident)
+    section = d.render(request, "_ack.html", ack=ack, event=event, may_ack=True,
+                       workflow=state, incident_link=incident_url(site, incident))  # fmt: skip
     return JSONResponse(
-        {"acknowledged": record is not None, "ack": ack, "html": bytes(section.body).decode()},
+        {
+            "acknowledged": record is not None,
+            "ack": ack,
+            "workflow": state,
+            "html": bytes(section.body).decode(),
+        },
         headers={"cache-control": "no-store"},
     )
 

@@ -66,7 +66,7 @@
 
   document.addEventListener("submit", async function (e) {
     const form = e.target;
-    if (!(form instanceof HTMLFormElement) || form.id !== "ack-form") return;
+    if (!(form instanceof HTMLFormElement) || !form.matches("#ack-section form.ack")) return;
     e.preventDefault();
     const button = form.querySelector("button[type=submit]");
     const error = document.getElementById("ack-error");
