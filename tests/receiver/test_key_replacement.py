@@ -188,7 +188,7 @@ def test_a_replaced_key_keeps_its_evidence_and_signs_nothing_new(rig: Rig, tmp_p
     with TestClient(create_app(cfg, rig.store), base_url="http://testserver") as client:
         _officer(client, rig.store)
         listed = client.get("/alerts").text
-        detail = client.get(_link(listed, rf'data-id="{old}".*?href="([^"]+)"')).text
+        detail = client.get(_link(listed, rf'data-event="{old}".*?href="([^"]+)"')).text
         assert "OK: the Ed25519 signature holds" in detail and "not verified" not in detail
         assert a.key.id in detail and f"replaced by key {b.key.id}" in detail
         assert "first enrolment" in detail

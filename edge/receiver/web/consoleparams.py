@@ -37,6 +37,7 @@ def parse(params: Mapping[str, str]) -> ConsoleQuery:
         raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     number = functools.partial(whole, params)
     return ConsoleQuery(
+        min_rank=0 if words["kind"] == "motion" else 1,  # asked for motion: it is all info
         site=words["site"], node=words["node"], kind=words["kind"], severity=severity,
         status=status, unacked=_flag(params, "unacked"), show_all=_flag(params, "all"),
         before_seq=number("before_seq"), after_seq=number("after_seq"),

@@ -325,7 +325,7 @@ class EdgeConsole {
     if (!keys.length) { return; }
     const body = new URLSearchParams();
     body.set("csrf", this.root.dataset.csrf || "");
-    for (const k of keys) { body.append("incident", k); }
+    for (const k of keys) { body.append("items", k); }
     let answer = null;
     try {
       const r = await fetch(this.root.dataset.ackUrl, {
@@ -339,8 +339,9 @@ class EdgeConsole {
       if (out) { out.textContent = edgeSay(this.strings, "ack_failed", { why: e.message }); }
       return;
     }
-    const done = new Set(keys);
-    for (const k of keys) {
+    // acknowledged now, or already by someone else: either way not new any more
+    const done = new Set([...(answer.acknowledged || []), ...(answer.already || [])]);
+    for (const k of done) {
       const tb = this.byKey.get(k);
       if (!tb) { continue; }
       tb.dataset.status = "acknowledged";
@@ -348,7 +349,7 @@ class EdgeConsole {
       tb.classList.add("st-acknowledged");
       const st = tb.querySelector("tr.head .st");
       if (st) { st.textContent = edgeSay(this.strings, "acknowledged"); }
-      const who = this.root.dataset.user;
+      const who = (answer.acknowledged || []).indexOf(k) !== -1 ? this.root.dataset.user : "";
       if (who && st && !tb.querySelector("tr.head .who")) {
         const span = document.createElement("span");
         span.className = "who";
@@ -361,7 +362,7 @@ class EdgeConsole {
       if (btn) { btn.remove(); }
       this.ringing.delete(k);
     }
-    if (out) { out.textContent = edgeSay(this.strings, "acked_n", { n: done.size }); }
+    if (out) { out.textContent = edgeSay(this.strings, "acked_n", { n: (answer.acknowledged || []).length }); }
     this.pickChanged();
     if (!this.ringing.size) { this.siren.stop(); }
     await this.state();
@@ -451,20 +452,14 @@ class EdgeConsole {
   }
 }
 
-function edgeNotLive() {
-  const banner = document.getElementById("notlive");
-  if (!banner) { return; }
-  document.addEventListener("edge:down", () => { banner.hidden = false; });
-  document.addEventListener("edge:live", () => { banner.hidden = true; });
-}
+// #notlive and #session-warning: static/wall.js (NOT LIVE after ~3 s down, or the session gone)
 
 document.addEventListener("DOMContentLoaded", () => {
   edgeTheme();
   const root = document.getElementById("console");
   if (root) {
-    edgeNotLive();
     const c = new EdgeConsole(root);
-    window.edgeConsole.console = c;
+    window.edgeConsoleApp = c;
     window.edgeTiming.listRendered = performance.now();
     c.wire();
     c.stream();
