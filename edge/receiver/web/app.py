@@ -46,6 +46,7 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *media.ROUTES,
         *fleet.ROUTES,
         *stream.ROUTES,
+        *session_api.ROUTES,
         *workflow.ROUTES,
         *session_api.ROUTES,
         *workflow.ROUTES,

@@ -138,8 +138,8 @@
       banner.hidden = !notLive;
       banner.classList.toggle("gone", isGone);
       for (const el of banner.querySelectorAll(".why.down")) { el.hidden = isGone; }
-      for (const el of banner.querySelectorAll(".why.gone, .login")) { el.hidden = !isGone; }
-      for (const a of banner.querySelectorAll("a.login")) { a.href = loginHref(); }
+      for (const el of banner.querySelectorAll(".why.gone, .wall-login")) { el.hidden = !isGone; }
+      for (const a of banner.querySelectorAll("a.wall-login")) { a.href = loginHref(); }
       const prefix = (banner.dataset.title || "") + " · ";
       let title = document.title;
       while (banner.dataset.title && title.startsWith(prefix)) { title = title.slice(prefix.length); }
@@ -153,7 +153,7 @@
       for (const el of warning.querySelectorAll(".left")) { el.textContent = countdown(left); }
       for (const el of warning.querySelectorAll(".renew")) { el.hidden = capped; }
       for (const el of warning.querySelectorAll(".capped")) { el.hidden = !capped; }
-      for (const a of warning.querySelectorAll("a.login")) { a.href = loginHref(); }
+      for (const a of warning.querySelectorAll("a.wall-login")) { a.href = loginHref(); }
     }
   }
 
