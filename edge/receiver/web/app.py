@@ -12,12 +12,21 @@ from starlette.staticfiles import StaticFiles
 
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
-from edge.receiver.web import alerts, detail, evidence, fleet, incident_page, login, media, stream
+from edge.receiver.web import (
+    alerts,
+    detail,
+    evidence,
+    fleet,
+    incident_page,
+    login,
+    media,
+    session_api,
+    stream,
+    workflow,
+)
 from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
-from edge.receiver.web import workflow
-from edge.receiver.web import session_api
 
 
 async def home(request: Request) -> Response:
@@ -46,10 +55,8 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *media.ROUTES,
         *fleet.ROUTES,
         *stream.ROUTES,
-        *session_api.ROUTES,
         *workflow.ROUTES,
         *session_api.ROUTES,
-        *workflow.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(
