@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli import receive_audit, receive_bench, receive_keys, receive_users
+from edge.cli import receive_audit, receive_bench, receive_keys, receive_list, receive_users
 from edge.cli.asservice import become_service
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
 if TYPE_CHECKING:
+    from edge.core.displaytime import DisplayZone
     from edge.receiver.config import ReceiverConfig
     from edge.receiver.store.store import ReceiverStore
 
@@ -57,14 +59,7 @@ def register(sub: SubParsers) -> None:
     e.add_argument("--by", default="", help="who enrols it (default: the OS user)")
     ks = actions.add_parser("keys", help="a node's key history and key replacements")
     ks.add_argument("node", help="SITE/NODE")
-    ls = actions.add_parser("list", help="events, newest first")
-    ls.add_argument("--node")
-    ls.add_argument("--kind")
-    ls.add_argument("--since", type=float, help="seconds ago")
-    ls.add_argument("--limit", type=int, default=50)
-    s = actions.add_parser("show", help="one event with its clip and verification")
-    s.add_argument("id")
-    s.add_argument("--node", help="SITE/NODE, when several nodes have an event with this id")
+    receive_list.register(actions)
     actions.add_parser("nodes", help="the fleet board")
     al = actions.add_parser("alerts", help="the receiver's own alerts")
     al.add_argument("--all", action="store_true", help="cleared ones too")
@@ -74,7 +69,7 @@ def register(sub: SubParsers) -> None:
         help="audit chain heads a node reported (for edge audit verify --head)",
     )
     hd.add_argument("node", help="SITE/NODE")
-    for a in (ls, s, hd, ks, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
+    for a in (hd, ks, *(actions.choices[n] for n in ("nodes", "alerts", "quarantine"))):
         a.add_argument("--json", action="store_true", help="machine-readable")
     receive_bench.register(actions)
     receive_users.register(actions)
@@ -123,7 +118,7 @@ def handle(args: argparse.Namespace) -> int:
             return receive_audit.handle(args, store, cfg)
         if args.action in ("enrol", "keys"):
             return receive_keys.handle(store, args)
-        return _show(store, args)
+        return quiet_pipe(_show, store, cfg, args)
     finally:
         store.close()
 
@@ -169,23 +164,30 @@ def _run(cfg: ReceiverConfig, http: str | None) -> int:
     return EXIT_FAILED
 
 
-def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
+def quiet_pipe(fn: Callable[..., int], *args: Any) -> int:
+    """*fn*, ending quietly when whoever reads its output stops (``| head``): no traceback,
+    and nothing more written (the rest goes to /dev/null so the exit's flush cannot fail)."""
+    try:
+        code = fn(*args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_OK
+
+
+def _show(store: ReceiverStore, cfg: ReceiverConfig, args: argparse.Namespace) -> int:
     from edge.receiver.store import reads
 
     db = store.db
     data: Any
     if args.action == "list":
-        since = None if args.since is None else time.time() - args.since
-        data = reads.events(db, reads.EventFilter(node=args.node, kind=args.kind, since=since,
-                                                  limit=args.limit))  # fmt: skip
-    elif args.action == "show":
-        try:
-            data = reads.find_event(db, args.id, args.node)
-        except LookupError as e:
-            print(str(e), file=sys.stderr)
-            return EXIT_FAILED
-        data["verification"] = receive_keys.verification(db, data)
-    elif args.action == "nodes":
+        return receive_list.list_events(store, cfg, args)
+    if args.action == "show":
+        return receive_list.show_event(store, cfg, args)
+    if args.action == "nodes":
         data = reads.nodes(db)
     elif args.action == "heads":
         site, _, node = args.node.partition("/")
@@ -200,14 +202,13 @@ def _show(store: ReceiverStore, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, default=str))
     else:
-        _table(data if isinstance(data, list) else [data], args.action)
+        _table(data if isinstance(data, list) else [data], args.action, cfg.console.zone)
         if args.action == "quarantine":
             print(reads.describe_quarantine(db))
     return EXIT_OK
 
 
 _COLUMNS = {
-    "list": ("received", "site", "node", "kind", "severity", "camera", "sensor", "id"),
     "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
     "alerts": (
         "raised",
@@ -223,21 +224,18 @@ _COLUMNS = {
     "quarantine": ("received", "reason", "node", "topic", "size", "sha256", "detail"),
     "heads": ("time", "head"),
 }
+_TIMES = ("received", "raised", "last_raised", "cleared", "time")
 
 
-def _table(rows: list[dict[str, Any]], action: str) -> None:
-    if action == "show":
-        print(json.dumps(rows[0], indent=2, default=str))
-        return
+def _table(rows: list[dict[str, Any]], action: str, zone: DisplayZone) -> None:
+    """Tab-separated columns with a header; times in *zone*, each with its label."""
     cols = _COLUMNS[action]
     print("\t".join(cols))
     for r in rows:
         cells = []
         for c in cols:
             v = r.get(c)
-            if c in ("received", "raised", "last_raised", "cleared", "time") and isinstance(
-                v, float
-            ):
-                v = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v))
+            if c in _TIMES and isinstance(v, int | float):
+                v = zone.when(v)
             cells.append("" if v is None else str(v))
         print("\t".join(cells))

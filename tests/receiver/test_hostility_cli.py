@@ -63,7 +63,10 @@ def test_quarantine_alerts_and_show_on_the_command_line(
     assert main(["receive", "-c", str(conf), "show", shared]) == 1
     err = capsys.readouterr().err
     assert "semarang/gudang-07" in err and "solo/gudang-07" in err and "--node" in err
-    assert main(["receive", "-c", str(conf), "show", shared, "--node", "solo/gudang-07"]) == 0
+    assert (
+        main(["receive", "-c", str(conf), "show", shared, "--node", "solo/gudang-07", "--json"])
+        == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     assert (shown["site"], shown["kind"]) == ("solo", "motion")
 

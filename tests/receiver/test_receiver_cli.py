@@ -52,7 +52,7 @@ def test_enrol_then_look_through_what_arrived(
     assert main(["receive", "-c", str(conf), "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [e["id"] for e in listed] == [event_id]
-    assert main(["receive", "-c", str(conf), "show", event_id]) == 0
+    assert main(["receive", "-c", str(conf), "show", event_id, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["payload"]["kind"] == "person"
     assert main(["receive", "-c", str(conf), "nodes"]) == 0
     assert "gudang-07\tonline" in capsys.readouterr().out
