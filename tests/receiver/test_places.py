@@ -95,3 +95,17 @@ def test_the_dashboard_registers_the_filters(tmp_path: Path) -> None:
         assert out.render() == "Gudang Bulog Kaligawe|Pintu utara"
     finally:
         store.close()
+
+
+def test_the_documented_places_load() -> None:
+    """docs/receiver.md's ``[sites]``/``[nodes]`` block is a valid receiver config whose
+    names the labels show."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "receiver.md").read_text()
+    marker = "<!-- tests/receiver/test_places.py loads this block -->"
+    block = doc.split(marker, 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    p = from_config(loads(BASE + block))
+    assert p.site_label("semarang-gudang-utara") == "Gudang Bulog Kaligawe"
+    assert p.regency("semarang-gudang-utara") == "Kota Semarang"
+    assert p.node_label("semarang-gudang-utara", "gudang-kpu-semarang-01") == (
+        "Pintu bongkar muat utara"
+    )
