@@ -221,9 +221,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 
     class DeployTogether(LoadScopeScheduling):  # type: ignore[misc]
-        """Scopes: "deploy" for tests/deploy, each other test its own."""
+        """Scopes: "deploy" for tests/deploy, the file for a browser console module (one
+        receiver and browser per module), each other test its own."""
 
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/receiver/web/test_console_browser"):
+                return nodeid.split("::", 1)[0]
             return "deploy" if nodeid.startswith("tests/deploy/") else nodeid
 
     return DeployTogether(config, log)
