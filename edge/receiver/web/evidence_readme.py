@@ -12,37 +12,38 @@ from edge.receiver.web import i18n, words
 from edge.receiver.web.evidence_case import Case, shown
 
 HEAD = """Bundel bukti / Evidence bundle
-Klip / clip {clip_id} · kejadian / event {event_id}
-Node {site}/{node} · kamera / camera {camera}
+Rekaman / clip {clip_id} · peristiwa / event {event_id}
+Perangkat / node {site}/{node} · kamera / camera {camera}
 Semua waktu dalam {label} ({zone}). All times are in {label} ({zone}).
 """
 
 INDONESIAN = """
 == Bahasa Indonesia ==
 
-Kejadian: {kind_id} ({kind}, {severity}, {state})
-  waktu kejadian  {event_time}
+Peristiwa: {kind_id} ({kind}, {severity}, {state})
+  waktu peristiwa {event_time}
   diterima        {received}
-  insiden         {incident} ({others} kejadian lain, lihat incident/other-events.json)
-Klip: mulai {clip_start}, {duration} detik; kejadian pada detik ke-{offset} klip.
-Ditandatangani oleh kunci {key_id} node {site}/{node}: berlaku {key_from} s.d. {key_until_id}.
-Konfirmasi: {ack_id}
-Catatan alur kerja insiden:
+  kejadian        {incident} ({others} peristiwa lain, lihat incident/other-events.json)
+Rekaman: mulai {clip_start}, {duration} detik; peristiwa pada detik ke-{offset} rekaman.
+Ditandatangani oleh kunci {key_id} perangkat {site}/{node}: berlaku {key_from} s.d. {key_until_id}.
+Pengakuan: {ack_id}
+Catatan tindakan atas kejadian ini:
 {notes_id}
 Berkas
-  clip.mp4                  klip seperti direkam node (H.264 dalam MP4)
+  clip.mp4                  rekaman seperti direkam perangkat (H.264 dalam MP4)
   manifest.json             manifest bertanda tangan seperti diterima
-  manifest.signed.json      byte persis yang ditandatangani node (JSON kanonik)
+  manifest.signed.json      byte persis yang ditandatangani perangkat (JSON kanonik)
   manifest.sig              tanda tangan Ed25519 mentah 64 byte
-  node-public-key.pem       kunci publik node yang menandatangani klip ini
+  node-public-key.pem       kunci publik perangkat yang menandatangani rekaman ini
   key-enrolment.json        pendaftaran kunci itu (berlaku dari/sampai, oleh siapa, alasan)
-  event.json                kejadian seperti dikirim node (dirapikan)
-  event.received.json       kejadian persis seperti diterima (sha256 {payload_sha256})
-  event.signed-fields.json  yang dicakup tanda tangan pesan kejadian: situs, node, topik,
-                            id dan sha256 isi pesan; diperiksa penerima sebelum disimpan
-  snapshot.jpg              foto kejadian (jika ada)
-  incident/                 insiden ini dan kejadian-kejadian lainnya
-  workflow/                 konfirmasi dan catatan petugas, catatan rantai audit yang
+  event.json                peristiwa seperti dikirim perangkat (dirapikan)
+  event.received.json       peristiwa persis seperti diterima (sha256 {payload_sha256})
+  event.signed-fields.json  yang dicakup tanda tangan pesan peristiwa: situs, perangkat, topik,
+                            id dan sha256 isi pesan; diperiksa penerima sebelum disimpan (tanda
+                            tangannya sendiri dikirim di properti MQTT dan tidak disimpan)
+  snapshot.jpg              foto peristiwa (jika ada)
+  incident/                 kejadian ini dan peristiwa-peristiwa lainnya
+  workflow/                 pengakuan dan catatan petugas, catatan rantai audit yang
                             ditandatangani penerima untuk masing-masing, kepala rantai
                             yang ditandatangani, dan kunci publik penerima
 Langkah pemeriksaan 1-4 ada di bawah; perintahnya sama untuk kedua bahasa.
@@ -89,20 +90,20 @@ Files
 STEPS = """
 == Langkah / Steps ==
 
-1. Klip adalah berkas yang dijelaskan manifest / The clip is the file the manifest
+1. Rekaman adalah berkas yang dijelaskan manifest / The clip is the file the manifest
    describes (expected sha256 {sha256}, {size} bytes):
 
      sha256sum clip.mp4
      openssl dgst -sha256 clip.mp4
 
-2. Kunci adalah yang disebut manifest dan pendaftarannya / The key is the one the
+2. Kuncinya yang disebut manifest dan pendaftarannya / The key is the one the
    manifest and the enrolment name (key id {key_id}: the first 16 hex digits of the
    sha256 of the raw 32-byte public key):
 
      openssl pkey -pubin -in node-public-key.pem -outform DER | tail -c 32 \\
          | openssl dgst -sha256 -r | cut -c1-16
 
-3. Node menandatangani manifest / The node signed the manifest (OpenSSL 3):
+3. Perangkat menandatangani manifest / The node signed the manifest (OpenSSL 3):
 
      openssl pkeyutl -verify -pubin -inkey node-public-key.pem -rawin \\
          -in manifest.signed.json -sigfile manifest.sig
@@ -125,10 +126,10 @@ STEPS = """
 
 The manifest's event_ids name the events the clip belongs to; mask_hash ({mask_hash}) is the
 hash of the privacy mask the camera applied before anything was recorded. / event_ids di
-manifest menyebut kejadian milik klip ini; mask_hash adalah hash masker privasi kamera.
+manifest menyebut peristiwa milik rekaman ini; mask_hash adalah hash masker privasi kamera.
 """
 
-_NONE = {"id": "belum dikonfirmasi", "en": "not acknowledged"}
+_NONE = {"id": "belum diakui", "en": "not acknowledged"}
 _NO_NOTES = {"id": "  (belum ada)", "en": "  (none yet)"}
 _ACK = {"id": "oleh {who}, {when}", "en": "by {who}, {when}"}
 
