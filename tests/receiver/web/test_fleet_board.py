@@ -101,7 +101,7 @@ def test_offline_first_grouped_with_counts(board: tuple[TestClient, dict[str, fl
     assert counts == {"online": "1", "degraded": "1", "offline": "1", "never seen": "1"}
     assert _ids(page) == ["solo/gudang-09", "kudus/gudang-01", "demak/gudang-07",
                           "semarang/gudang-07"]  # fmt: skip
-    regencies = re.findall(r'<section class="regency" data-regency="([^"]*)"', page)
+    regencies = re.findall(r'<tbody class="regency" data-regency="([^"]*)"', page)
     assert regencies == ["Kota Surakarta", "", "Kabupaten Demak", "Kota Semarang"]
     assert 'id="board-filters"' in page and 'src="/static/fleet.js"' in page
 
