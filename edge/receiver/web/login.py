@@ -14,7 +14,6 @@ from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.csrf import FIELD, LOGIN_COOKIE, checked_form, matches
 from edge.receiver.web.lang import remember
 from edge.receiver.web.sessions import COOKIE
-from edge.receiver.web.throttle import wib
 from edge.receiver.web.users import Login, Role
 
 
@@ -40,16 +39,20 @@ def _login_form(request: Request, error: str = "", status: int = 200) -> Respons
     return response
 
 
-def _refusal(result: Login) -> str:
-    """What the login form says to a refused try (English, then Indonesian)."""
-    if result.locked_until is None:
-        return "Wrong name or password."
-    until = wib(result.locked_until)
-    if result.lock == "account":
-        return (f"Too many wrong passwords for this account from several addresses: locked "
-                f"until {until}. · Akun terkunci sampai {until}.")  # fmt: skip
-    return (f"Too many wrong passwords from this address: locked until {until}. · "
-            f"Terkunci sampai {until}.")  # fmt: skip
+def _refusal(request: Request, result: Login) -> str:
+    """What the login form says to a refused try, in the request's language, with until
+    when in the display zone."""
+    d = dashboard(request)
+    with i18n.use(d.lang(request)):
+        if result.locked_until is None:
+            return i18n.gettext("Wrong name or password.")
+        until = d.zone.clock(result.locked_until)
+        if result.lock == "account":
+            return i18n.gettext("Too many wrong passwords for this account from several "
+                                "addresses. The account is locked until %(until)s.") % {
+                                "until": until}  # fmt: skip
+        return i18n.gettext("Too many wrong passwords from this address. Locked until "
+                            "%(until)s.") % {"until": until}  # fmt: skip
 
 
 async def login_page(request: Request) -> Response:
@@ -68,7 +71,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else None
     result = await blocking(d.users.login, name.strip(), password, address)
     if result.user is None:
-        return _login_form(request, _refusal(result), 401)
+        return _login_form(request, _refusal(request, result), 401)
     token = await blocking(d.sessions.create, result.user)
     response = RedirectResponse(_next(str(form.get("next", ""))), 303)
     response.set_cookie(COOKIE, token, max_age=d.cfg.http.session_lifetime_s, httponly=True,

@@ -100,7 +100,7 @@ def test_an_intact_chain_verifies_pinned_and_exported(
     code, out, err = verify(acked, capsys)
     assert code == 0 and not err, err
     assert "OK, 6 records, 3 acknowledgements, 2 checkpoints, head seq 6" in out
-    assert "ok: 6 records, 3 acknowledgements" in acked.admin.get("/admin").text
+    assert "ok: 6 catatan, 3 pengakuan" in acked.admin.get("/admin").text
     assert main(["receive", "-c", str(acked.conf), "audit", "key"]) == 0
     pem = tmp_path / "rx.pem"
     pem.write_text(capsys.readouterr().out)

@@ -145,9 +145,9 @@ def test_wrong_passwords_lock_the_address(tmp_path: Path, store: ReceiverStore) 
         for _ in range(4):
             assert login(c, "citra", "wrong password!").status_code == 401
         r = login(c, "citra", "wrong password!")
-        assert r.status_code == 401 and "locked until" in r.text
+        assert r.status_code == 401 and "Terkunci sampai" in r.text
         r = login(c, "citra")
-        assert r.status_code == 401 and "locked until" in r.text
+        assert r.status_code == 401 and "Terkunci sampai" in r.text
         assert c.get("/alerts", follow_redirects=False).status_code == 303
         assert store.db.query("SELECT locked_until FROM users WHERE name = 'citra'")[0][0] is None
         store.db.query("UPDATE login_addresses SET window_start = 1 RETURNING 1")  # run out
@@ -217,4 +217,4 @@ def test_logout_ends_the_session_and_only_admins_see_users_and_logins(
         assert c.get("/api/alerts").status_code == 401
         login(c, "root")
         page = c.get("/admin").text
-        assert "budi" in page and "officer" in page and "ok: 0 records" in page
+        assert "budi" in page and "officer" in page and "ok: 0 catatan" in page
