@@ -178,6 +178,8 @@ def test_same_names_told_apart_and_forgeries_counted(
                        "demak/gudang-07"]),
         ("sort=seen", ["demak/gudang-07", "semarang/gudang-07", "solo/gudang-09",
                        "kudus/gudang-01"]),
+        ("sort=site", ["semarang/gudang-07", "demak/gudang-07", "solo/gudang-09",
+                       "kudus/gudang-01"]),
         ("state=online&q=nothing", []),
     ],
 )  # fmt: skip
