@@ -11,6 +11,7 @@ const EDGE_LEVELS = { info: 0, warning: 1, alarm: 2, critical: 3 };
 const EDGE_FOLLOW_PX = 150;   // scrolled further down than this: count new ones, do not insert
 const EDGE_KEEP = 5000;       // incidents kept in the page (older ones: the "older" link)
 const EDGE_NOTIFY_EACH = 3;   // notifications per pull, then one that sums up the rest
+const EDGE_PAGE = 200;        // incidents per live page
 
 function edgeSay(strings, name, values) {
   let text = strings[name] || name;
@@ -161,7 +162,7 @@ class EdgeConsole {
         let more = true;
         while (more) {
           window.edgeConsole.pulls += 1;
-          const r = await this.get(this.url("/alerts/rows", "after_seq=" + this.newest));
+          const r = await this.get(this.url("/alerts/rows", "limit=" + EDGE_PAGE + "&after_seq=" + this.newest));
           if (!r) { return; }
           more = r.headers.get("x-edge-more") === "1";
           const top = parseInt(r.headers.get("x-edge-newest") || "0", 10);
@@ -206,17 +207,28 @@ class EdgeConsole {
   insert(html, heard) {
     const tpl = document.createElement("template");
     tpl.innerHTML = html.trim();
-    const now = Date.now() / 1000;
-    const empty = this.table.querySelector("tbody.empty");
-    for (const tb of Array.from(tpl.content.querySelectorAll("tbody.incident"))) {
+    const now = String(Date.now() / 1000);
+    const page = Array.from(tpl.content.querySelectorAll("tbody.incident"));
+    if (!page.length) { return; }
+    for (const tb of page) {
       const old = this.byKey.get(tb.dataset.key);
       if (this.attention(tb, old)) { heard.push(tb); }
       if (old) { old.remove(); }
-      tb.dataset.shownAt = String(now);
+      tb.dataset.shownAt = now;
       tb.classList.add("fresh");
-      this.place(tb);
       this.byKey.set(tb.dataset.key, tb);
-      if (empty) { empty.hidden = true; }
+    }
+    const empty = this.table.querySelector("tbody.empty");
+    if (empty) { empty.hidden = true; }
+    const top = this.table.querySelector("tbody.incident");
+    const oldest = Math.min(...page.map((tb) => parseInt(tb.dataset.lastSeq, 10)));
+    if (!top || parseInt(top.dataset.lastSeq, 10) < oldest) {
+      // the usual case: the whole page (newest first) is newer than anything shown
+      const frag = document.createDocumentFragment();
+      for (const tb of page) { frag.appendChild(tb); }
+      this.table.insertBefore(frag, top || empty);
+    } else {
+      for (const tb of page) { this.place(tb); }
     }
     this.trim();
   }
