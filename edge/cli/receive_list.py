@@ -119,6 +119,8 @@ def search_of(db: Database, args: argparse.Namespace) -> Any:
         kinds = eventsearch.known_kinds(db)
         if args.kind not in kinds:
             raise Refused("--kind: " + _known("kind", args.kind, kinds))
+    if args.unacked and args.state not in (None, "new", "open"):
+        raise Refused(f"--unacked (status new) and --state {args.state} exclude each other")
     if args.limit < 1:
         raise Refused(f"--limit {args.limit}: at least 1")
     since = None if args.since is None else time.time() - args.since

@@ -158,6 +158,8 @@ def test_json_keeps_the_stored_fields(conf: Path, capsys: pytest.CaptureFixture[
         (("--since", "1x"), ["'1x' is not a duration", "30m, 1h, 2d"]),
         (("--since=-2h",), ["not a duration"]),
         (("--severity", "loud"), ["invalid choice: 'loud'", "critical"]),
+        (("--unacked", "--state", "closed"), ["--unacked", "exclude each other"]),
+        (("--limit", "0"), ["--limit 0: at least 1"]),
         (("--state", "asleep"), ["invalid choice: 'asleep'", "in_progress"]),
     ],
 )  # fmt: skip
