@@ -27,7 +27,8 @@ LOUD = ("alarm", "critical")
 
 
 def _choices(db: Database) -> dict[str, Any]:
-    nodes = [(str(s), str(n)) for s, n in db.query("SELECT site, node FROM nodes ORDER BY site, node")]  # fmt: skip
+    rows = db.query("SELECT site, node FROM nodes ORDER BY site, node")
+    nodes = [(str(s), str(n)) for s, n in rows]
     plain = queries.choices(db)
     return {"site": sorted({s for s, _ in nodes}), "nodes": nodes, "kind": plain["kind"],
             "severity": plain["severity"], "status": list(consoleparams.STATUSES)}  # fmt: skip
@@ -39,8 +40,9 @@ def _unacked(db: Database) -> int:
 
 
 def _page(db: Database, q: ConsoleQuery) -> dict[str, Any]:
+    found = console.incidents(db, dataclasses.replace(q, after_seq=None))
     return {
-        "incidents": consoleparams.dress(console.incidents(db, dataclasses.replace(q, after_seq=None))),
+        "incidents": consoleparams.dress(found),
         "choices": _choices(db), "newest": console.newest_seq(db), "unacked_total": _unacked(db),
         "receiver_alerts": reads.alerts(db, limit=RECEIVER_ALERTS),
     }  # fmt: skip
@@ -93,7 +95,8 @@ def _state(db: Database, q: ConsoleQuery) -> dict[str, Any]:
     out: dict[str, Any] = {"newest": console.newest_seq(db), "unacked": counts,
                            "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip
     if q.after_seq is not None:
-        out["pending"] = console.count_after(db, dataclasses.replace(q, after_seq=None), q.after_seq)
+        everything = dataclasses.replace(q, after_seq=None)
+        out["pending"] = console.count_after(db, everything, q.after_seq)
     return out
 
 
