@@ -40,6 +40,8 @@ DOOR, TAMPER, SMOKE = 5, 6, 22
 """Its door, tamper and smoke inputs."""
 WAREHOUSES = 50
 """The simulated fleet."""
+WARNINGS = ("door_open", "door_left_open", "camera_fault", "lights_off")
+"""Kinds the fleet sends as warnings (shown, not sounded)."""
 SILENT = 3
 """Of the fleet, enrolled but never heard from (the board's grey "never seen")."""
 OFFICERS = ("budi", "sari")
@@ -218,9 +220,8 @@ def _fleet_history(sims: list[SimNode]) -> list[tuple[SimNode, Any]]:
     out: list[tuple[SimNode, Any]] = []
     for i, sim in enumerate(sims[SILENT:]):
         out.append((sim, sim.heartbeat()))
-        kind, severity = [("motion", "info"), ("vehicle", "warning"), ("door_open", "warning")][
-            i % 3
-        ]
+        kind, severity = [("motion", "info"), ("door_left_open", "warning"),
+                          ("door_open", "warning")][i % 3]  # fmt: skip
         out.append((sim, event_wire(sim, kind, severity=severity, state="instant")[1]))
     return out
 
@@ -233,10 +234,11 @@ def console_rig(
     *http* adds lines to the config's ``[http]`` table (its last)."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("needs Debian's chromium and chromium-driver (make apt-test)")
-    prefix = "console-" + hashlib.sha256(str(tmp).encode()).hexdigest()[:10]
+    unique = hashlib.sha256(str(tmp).encode()).hexdigest()[:6]
+    name, prefix = f"polda-jateng-{unique}", f"console-{unique}"
     data, conf = tmp / "rx", tmp / "receiver.toml"
     http = f"session_lifetime_s = {SESSION_S}\nidle_limit_s = {IDLE_S}\n{http}"
-    conf.write_text(receiver_toml(data, broker, ca, prefix, prefix) + http)
+    conf.write_text(receiver_toml(data, broker, ca, name, prefix) + http)
     node_text = _node_toml(tmp, broker, ca, node_cert, prefix)
     (tmp / "node.toml").write_text(node_text)
     store = ReceiverStore(f"sqlite:///{data / 'receiver.db'}", data)

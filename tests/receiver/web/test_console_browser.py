@@ -26,6 +26,7 @@ from officer import (
     SITE,
     SMOKE,
     WAREHOUSES,
+    WARNINGS,
     Rig,
     console_rig,
     shown,
@@ -133,7 +134,7 @@ def test_a_burst_of_a_thousand_events_is_entirely_reachable_from_the_open_page(
     open console (live, or one click on "N new"), as many as the store holds."""
     b = open_console(rig)
     sims = rig.fleet[SILENT:]
-    pairs = [(sims[i % len(sims)], rig.sim_event(sims[i % len(sims)], "vehicle", "warning"))
+    pairs = [(sims[i % len(sims)], rig.sim_event(sims[i % len(sims)], WARNINGS[i % 4], "warning"))
              for i in range(BURST)]  # fmt: skip
     ids = [event_id for _, (event_id, _) in pairs]
     rig.publish([(sim, wire) for sim, (_, wire) in pairs])
@@ -248,13 +249,13 @@ def test_both_languages_render(rig: Rig) -> None:
     """budi (the receiver's default, Bahasa Indonesia) gets lang="id" and Indonesian names;
     sari, set to English, gets lang="en" and English ones; the dark theme in Indonesian."""
     b = rig.browser
-    visit(rig, b, CONSOLE)
+    visit(rig, b, f"{CONSOLE}?kind=door_open")
     assert lang_of(b) == "id"
     assert "Konsol alarm" in text_of(b) and "Pintu terbuka" in text_of(b)
     with rig.store.db.transaction() as cur:
         cur.execute("UPDATE users SET lang = 'en' WHERE name = 'sari'")
     sari = rig.extra_browsers[0] if rig.extra_browsers else rig.new_browser()
-    rig.login(sari, "sari")
+    rig.login(sari, "sari", f"{CONSOLE}?kind=door_open")
     assert lang_of(sari) == "en"
     assert "Alarm console" in text_of(sari) and "Door open" in text_of(sari)
     b.find_element(By.ID, "theme-toggle").click()
@@ -269,7 +270,7 @@ def test_the_page_stays_live_across_a_receiver_restart(rig: Rig) -> None:
     back, and the banner goes."""
     b = open_console(rig)
     sim = rig.fleet[SILENT + 5]
-    pairs = [rig.sim_event(sim, "vehicle", "warning") for _ in range(5)]
+    pairs = [rig.sim_event(sim, "door_open", "warning") for _ in range(5)]
 
     def while_down() -> None:
         wait_for(lambda: shown(b, "#notlive"), 10, "the NOT LIVE banner")
