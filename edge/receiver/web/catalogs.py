@@ -75,8 +75,38 @@ def _translated(string: str | tuple[str, ...] | list[str] | None) -> bool:
     return bool(forms) and all(forms)
 
 
-def main() -> int:
-    """Update the catalogs; say what is left to translate."""
+def check() -> dict[str, list[str]]:
+    """What each catalog lacks for the sources now, writing nothing: msgids missing,
+    untranslated or fuzzy."""
+    template = extract()
+    lacking: dict[str, list[str]] = {}
+    for lang in LANGUAGES:
+        catalog = read(lang)
+        problems = []
+        for message in template:
+            if not message.id:
+                continue
+            found = catalog.get(message.id, context=message.context)
+            if found is None or found.fuzzy or not _translated(found.string):
+                problems.append(str(message.id))
+        lacking[lang] = problems
+    return lacking
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Update the catalogs and say what is left to translate; ``--check``: only say it
+    (exit 1 if anything is)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--check"]:
+        lacking = check()
+        for lang, problems in lacking.items():
+            for p in problems:
+                print(f"{lang}: not translated: {p}", file=sys.stderr)
+        print("catalogs: " + ", ".join(f"{k} {len(v)} to do" for k, v in lacking.items()))
+        return 1 if any(lacking.values()) else 0
+    if args:
+        print("usage: python -m edge.receiver.web.catalogs [--check]", file=sys.stderr)
+        return 2
     for lang, n in update().items():
         print(f"{lang}: {n} untranslated", file=sys.stderr)
     return 0

@@ -5,7 +5,9 @@ ago", and the [console] config refuses a zone that does not exist."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +181,12 @@ def test_the_language_is_per_context() -> None:
         assert i18n.current() == "en"
     assert i18n.current() == "id"
     assert isinstance(moment(MOMENT), datetime)
+
+
+def test_the_documented_console_block_is_valid() -> None:
+    """docs/receiver.md's ``[console]`` block is a valid receiver config with the defaults."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "receiver.md").read_text()
+    block = re.search(r"```toml\n(\[console\].*?)```", doc, re.S)
+    assert block, "no [console] block in docs/receiver.md"
+    console = loads(BASE + block[1]).console
+    assert console.zone.when(MOMENT) == SHOWN and console.language == "id"
