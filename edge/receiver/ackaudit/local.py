@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from edge.evidence.keys import NodeKey, SigningKeyError
 from edge.receiver.ackaudit.records import SignedHead
 
 log = get_logger(__name__)
+
+_creating = threading.Lock()
+"""One thread at a time makes a key (the acknowledgements and the incident workflow of one
+receiver may both sign their first record at once)."""
 
 
 def key_path(data_dir: Path, receiver: str) -> Path:
@@ -31,6 +36,11 @@ def load_or_create_key(data_dir: Path, receiver: str) -> NodeKey:
     """The receiver's key, made (0600) if it has none yet. Raises ``SigningKeyError`` for a
     file that is there but unusable (readable by others, not an Ed25519 key)."""
     path = key_path(data_dir, receiver)
+    with _creating:
+        return _load_or_create(path)
+
+
+def _load_or_create(path: Path) -> NodeKey:
     if not path.exists():
         try:
             key = NodeKey.create(path)

@@ -162,7 +162,7 @@ async def act(request: Request) -> Response:
     except WorkflowError as e:
         return _refused(request, e)
     if _wants_json(request):
-        return JSONResponse({"incident": str(ref), "action": action, **row})
+        return JSONResponse({**row, "ref": str(ref), "action": action})
     return RedirectResponse(_back(request, incident_url(ref.site, ref.incident)), 303)
 
 
