@@ -15,13 +15,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from dash import PREFIX, Fleet, add_user, client_for, login, web_config
+from dash import PASSWORD, PREFIX, Fleet, add_user, client_for, login, web_config
 from pg import PgServer
+from procs import CHROMEDRIVER, CHROMIUM, chromium
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 from starlette.testclient import TestClient
+from timing import wait_until
 
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
+from edge.receiver.web.server import WebServer
 
 PLACES = """
 [sites.semarang]
@@ -57,6 +63,19 @@ def board(
         pg = request.getfixturevalue("pg_server")
         url = pg.new_database(f"fleet_board_{tmp.name}".replace("-", "_")[:50])
     store = ReceiverStore(url, tmp / "rx")
+    window = _fill(store)
+    add_user(store, "budi", "officer")
+    with client_for(web_config(tmp / "rx", extra=PLACES), store) as c:
+        assert login(c, "budi").status_code == 303
+        yield c, window
+    store.close()
+    if pg is not None and pg.pid is not None:
+        pg.drop_database(url.rsplit("/", 1)[1])
+
+
+def _fill(store: ReceiverStore) -> dict[str, float]:
+    """Semarang online with 4 forged messages, solo offline after a 51 °C heartbeat, demak
+    never seen, kudus degraded; the window in which solo went offline."""
     semarang = Fleet(store)
     solo = Fleet(store, node=SimNode("solo", "gudang-09"))
     Fleet(store, node=SimNode("demak", "gudang-07"))
@@ -70,13 +89,7 @@ def board(
     before = time.time()
     store.alerts([AlertOp(True, AlertKind.NODE_OFFLINE, "solo", "gudang-09", "", "silent")])
     window = {"before": before, "after": time.time()}
-    add_user(store, "budi", "officer")
-    with client_for(web_config(tmp / "rx", extra=PLACES), store) as c:
-        assert login(c, "budi").status_code == 303
-        yield c, window
-    store.close()
-    if pg is not None and pg.pid is not None:
-        pg.drop_database(url.rsplit("/", 1)[1])
+    return window
 
 
 def _rows(html: str) -> list[dict[str, str]]:
@@ -226,3 +239,42 @@ def test_bad_parameters_are_refused_by_name(
     client, _ = board
     r = client.get(f"/fleet/board?{query}")
     assert r.status_code == 400 and named in r.text
+
+
+@pytest.mark.slow
+def test_the_open_board_keeps_its_filter_across_refreshes(tmp_path: Path) -> None:
+    """In Chromium: choosing a state and typing a text filter the board at once, put the
+    choices in the address, and the periodic refresh (0.5 s here) keeps them."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("needs Debian's chromium and chromium-driver (make apt-test)")
+    store = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
+    _fill(store)
+    add_user(store, "budi", "officer")
+    cfg = web_config(tmp_path / "rx", extra=PLACES, http="board_refresh_s = 0.5")
+    web = WebServer(cfg, ReceiverStore(cfg.store_url, cfg.data_dir), "127.0.0.1:0")
+    web.start()
+    try:
+        with chromium((1200, 900)) as b:
+            b.get(f"{web.url}/login")
+            b.find_element(By.NAME, "username").send_keys("budi")
+            b.find_element(By.NAME, "password").send_keys(PASSWORD + Keys.ENTER)
+            assert wait_until(lambda: "/login" not in b.current_url, 10), "logged in"
+            b.get(f"{web.url}/fleet")
+            shown = "return [...document.querySelectorAll('tr.node')].map(r => r.id)"
+            assert len(b.execute_script(shown)) == 4
+            Select(b.find_element(By.NAME, "state")).select_by_value("offline")
+            assert wait_until(lambda: b.execute_script(shown) == ["node-solo-gudang-09"], 10)
+            assert "state=offline" in b.current_url
+            board = b.find_element(By.ID, "board")
+            updated = board.get_attribute("data-updated")
+            assert wait_until(lambda: board.get_attribute("data-updated") != updated, 10)
+            assert b.execute_script(shown) == ["node-solo-gudang-09"]
+            Select(b.find_element(By.NAME, "state")).select_by_value("")
+            b.find_element(By.NAME, "q").send_keys("pintu")
+            both = ["node-demak-gudang-07", "node-semarang-gudang-07"]
+            assert wait_until(lambda: b.execute_script(shown) == both, 10)
+            assert "q=pintu" in b.current_url and "state=" not in b.current_url
+    finally:
+        web.stop()
+        web.store.close()
+        store.close()
