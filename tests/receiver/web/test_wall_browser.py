@@ -3,8 +3,9 @@ served in-process: the open console renews its session; with its receiver gone t
 says NOT LIVE (banner and title) once the stream has been down past the grace, and the
 banner goes when the stream is back; before the session's end the warning counts down and
 "stay logged in" renews it; when the session is gone the page says so with a login link
-that returns to the console. The whole officer's night across a real receiver restart is
-H8's test (test_console_*); this one checks static/wall.js and its hooks."""
+that returns to the console; the fleet board goes NOT LIVE too. The whole officer's night
+across a real receiver restart is H8's test (test_console_*); this one checks
+static/wall.js and its hooks."""
 
 from __future__ import annotations
 
@@ -165,3 +166,10 @@ def test_not_live_renewal_warning_and_the_end_of_the_session(
     _login(browser, dash.url)
     _until(browser, 10, "live after the new login", lambda: _wall(browser)["state"] == "live")
     assert not _shown(browser, "#notlive")
+
+    browser.get(f"{dash.url}/fleet")  # the fleet board is a live page too (its refresh)
+    _until(browser, 10, "the board live", lambda: _wall(browser)["state"] == "live")
+    dash.stop()
+    _until(browser, GRACE_S + 8, "NOT LIVE on the board", lambda: _shown(browser, "#notlive"))
+    dash.start()
+    _until(browser, 10, "the board live again", lambda: not _shown(browser, "#notlive"))

@@ -22,7 +22,11 @@ function edgeBoard(board, form) {
     const q = query();
     try {
       const r = await fetch("/fleet/board" + (q ? "?" + q : ""), { credentials: "same-origin" });
-      if (r.status === 401 || r.redirected) { window.location.href = "/login"; return; }
+      if (r.status === 401 || r.redirected) {  // wall.js says NOT LIVE, with a login link back here
+        document.dispatchEvent(new CustomEvent("edge:down", { detail: { reason: "session", status: 401 } }));
+        return;
+      }
+      document.dispatchEvent(new CustomEvent(r.ok ? "edge:live" : "edge:down", { detail: { reason: "board" } }));
       if (r.ok && q === query()) {
         board.innerHTML = await r.text();
         board.dataset.updated = String(Date.now() / 1000);
@@ -30,6 +34,7 @@ function edgeBoard(board, form) {
       }
     } catch (e) {
       board.dataset.error = String(e);
+      document.dispatchEvent(new CustomEvent("edge:down", { detail: { reason: "board" } }));
     } finally {
       timer = window.setTimeout(refresh, every);
     }

@@ -193,7 +193,12 @@
     window.EventSource = Watched;
   }
 
-  document.addEventListener("edge:live", () => { wall.hasStream = true; live(); wall.check(); });
+  document.addEventListener("edge:live", () => {
+    wall.hasStream = true;
+    const was = wall.state;
+    live();
+    if (was !== "live") { wall.check(); }  // back: is the session still the one we had?
+  });
   document.addEventListener("edge:down", (e) => {
     wall.hasStream = true;
     down();
