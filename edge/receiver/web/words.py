@@ -68,6 +68,21 @@ STATUS_NAMES: Mapping[str, str] = {
 
 log = get_logger(__name__)
 
+OUTCOME_NAMES: Mapping[str, str] = {
+    "false_alarm": N_("False alarm"),
+    "patrol_sent": N_("Patrol sent"),
+    "police_report": N_("Police report"),
+    "test": N_("Test"),
+    "other": N_("Other"),
+}
+"""How a closed incident ended (:data:`edge.receiver.store.incidents.OUTCOMES`)."""
+
+ROLE_NAMES: Mapping[str, str] = {
+    "viewer": N_("Viewer"),
+    "officer": N_("Officer"),
+    "admin": N_("Administrator"),
+}
+
 JUST_NOW_S = 10
 """Younger than this: "just now"."""
 
@@ -92,6 +107,16 @@ def sevname(severity: object) -> str:
 def statusname(status: object) -> str:
     """``in_progress`` -> "Sedang ditangani" / "In progress"."""
     return _named(STATUS_NAMES, status)
+
+
+def outcomename(outcome: object) -> str:
+    """``false_alarm`` -> "Alarm palsu" / "False alarm"."""
+    return _named(OUTCOME_NAMES, outcome)
+
+
+def rolename(role: object) -> str:
+    """``officer`` -> "Petugas" / "Officer"."""
+    return _named(ROLE_NAMES, role)
 
 
 def _unit(unit: str, n: int) -> str:
@@ -161,7 +186,8 @@ def install(env: jinja2.Environment, zone: DisplayZone) -> None:
     """Give *env*'s templates ``_``/``gettext``/``ngettext`` (newstyle: ``_("%(n)s new",
     n=3)``; the language of the request being rendered, :func:`i18n.use`) and the filters
     ``when``, ``clock``, ``ago``, ``agolong``, ``duration``, ``number``, ``kindname``,
-    ``sevname``, ``statusname``; ``lang`` and ``zone_label`` as globals."""
+    ``sevname``, ``statusname``, ``outcomename``, ``rolename``; globals ``zone_label`` and
+    ``languages`` (the page's own language is ``lang``, set by the dashboard's render)."""
     install_callables = getattr(env, "install_gettext_callables")  # noqa: B009 (the extension's)
     install_callables(i18n.gettext, i18n.ngettext, newstyle=True,
                       pgettext=i18n.pgettext, npgettext=i18n.npgettext)  # fmt: skip
@@ -175,5 +201,7 @@ def install(env: jinja2.Environment, zone: DisplayZone) -> None:
         kindname=kindname,
         sevname=sevname,
         statusname=statusname,
+        outcomename=outcomename,
+        rolename=rolename,
     )
     env.globals.update(zone_label=zone.label, languages=i18n.LANGUAGES)

@@ -26,11 +26,22 @@ from starlette.testclient import TestClient
 from edge.cli.main import main
 from edge.core.kinds import Kind, Severity
 from edge.receiver.alerts import AlertKind
+from edge.receiver.store.incidents import OUTCOMES
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import catalogs, i18n, words
+from edge.receiver.web.users import Role
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|\{(\w+)\}")
-SAME_IN_BOTH = {"Admin", "Alarm", "Info", "Status", "live", "sensor", "Kamera / sensor"}
+SAME_IN_BOTH = {
+    "Administrator",
+    "Admin",
+    "Alarm",
+    "Info",
+    "Status",
+    "live",
+    "sensor",
+    "Kamera / sensor",
+}
 """English words Bahasa Indonesia uses as they are (allowed as their own translation)."""
 
 
@@ -90,13 +101,17 @@ def test_babel_finds_no_format_errors(lang: str) -> None:
 
 
 def test_every_kind_severity_and_state_has_a_translated_name() -> None:
-    """Every node event kind and receiver alert kind, every severity and workflow state has
-    a readable name, translated in ``id`` (not the English, not the stored value)."""
+    """Every node event kind and receiver alert kind, every severity, workflow state, closing
+    outcome and role has a readable name, translated in ``id`` (not the English, not the
+    stored value)."""
     assert set(words.KIND_NAMES) == set(Kind) | set(AlertKind)
     assert set(words.SEVERITY_NAMES) == set(Severity)
     assert {"new", "acknowledged", "in_progress", "closed"} <= set(words.STATUS_NAMES)
+    assert set(words.OUTCOME_NAMES) == set(OUTCOMES)
+    assert set(words.ROLE_NAMES) == set(Role)
     table = [*words.KIND_NAMES.items(), *words.SEVERITY_NAMES.items(),
-             *words.STATUS_NAMES.items()]  # fmt: skip
+             *words.STATUS_NAMES.items(), *words.OUTCOME_NAMES.items(),
+             *words.ROLE_NAMES.items()]  # fmt: skip
     with i18n.use("id"):
         for value, msgid in table:
             shown = i18n.gettext(msgid)
