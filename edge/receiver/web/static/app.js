@@ -258,7 +258,7 @@ class EdgeConsole {
     if (!older) {
       older = document.createElement("a");
       older.id = "older";
-      older.textContent = "older";
+      older.textContent = edgeSay(this.strings, "older");
       document.querySelector(".pages").appendChild(older);
     }
     older.href = "/alerts?" + params.toString();
