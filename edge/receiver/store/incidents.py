@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.ackaudit.chain import CHECKPOINT_EVERY, ChainError, ChainWriter
 from edge.receiver.ackaudit.records import INCIDENT, INCIDENT_STATE, incident_digest
 from edge.receiver.store.database import Cursor, Database
 from edge.receiver.store.incident_seal import seal_pending
+from edge.receiver.store.incident_words import N_, Words, WorkflowError, state_words, words
 
 log = get_logger(__name__)
 
@@ -40,15 +40,6 @@ MAX_REPORT_NO = 64
 MAX_BULK = 500
 """Incidents one bulk acknowledgement takes at most."""
 _ROW = ("site", "incident", "severity", *INCIDENT_STATE)
-
-
-class WorkflowError(EdgeError):
-    """An action refused: *status* is the HTTP answer (400 bad input, 404 no such incident,
-    409 not in this state), the message names the incident and its current state."""
-
-    def __init__(self, status: int, message: str, ref: str = "", current: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.ref, self.current = status, message, ref, current
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -66,7 +57,8 @@ class Ref:
         """``SITE/INCIDENT`` (400 naming the text if it is not that)."""
         site, _, incident = text.strip().partition("/")
         if not site or not incident or len(text) > 400:
-            raise WorkflowError(400, f"{text[:80]!r}: not an incident (SITE/INCIDENT)")
+            raise WorkflowError(400, words(N_("%(text)s: not an incident (SITE/INCIDENT)"),
+                                          text=repr(text[:80])))  # fmt: skip
         return cls(site, incident)
 
 
@@ -77,18 +69,6 @@ class Bulk:
 
     acknowledged: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
-
-
-def state_text(row: dict[str, Any]) -> str:
-    """The incident's state in words, for refusals: ``closed by budi (false_alarm)``."""
-    status = str(row["status"])
-    if status == "acknowledged" and row.get("acked_by"):
-        return f"acknowledged by {row['acked_by']}"
-    if status == "in_progress":
-        return f"in_progress (assigned to {row.get('assignee') or 'nobody'})"
-    if status == "closed":
-        return f"closed by {row.get('closed_by') or '?'} ({row.get('outcome') or '?'})"
-    return status
 
 
 def load(cur: Cursor, ref: Ref) -> dict[str, Any] | None:
@@ -126,8 +106,9 @@ def write_note(
         (*(state[k] for k in INCIDENT_STATE), now, site, incident, before),
     ).rowcount
     if changed != 1:
-        raise WorkflowError(409, f"incident {site}/{incident} changed meanwhile (it was "
-                                 f"{before}): try again", f"{site}/{incident}")  # fmt: skip
+        ref = f"{site}/{incident}"
+        raise WorkflowError(409, words(N_("incident %(ref)s changed meanwhile: try again"),
+                                       ref=ref), ref)  # fmt: skip
     cur.execute(
         "INSERT INTO incident_notes (site, incident, username, time, action, text, audit_hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -192,41 +173,46 @@ class Workflow:
                 yield cur, chain
         except ChainError as e:
             log.error("audit.chain_damaged", error=str(e))
-            raise WorkflowError(409, f"not recorded: {e}; see /admin") from e
+            raise WorkflowError(409, words(N_("not recorded: %(why)s; see /admin"),
+                                           why=str(e))) from e  # fmt: skip
 
     def _row(self, cur: Cursor, ref: Ref, seen: str | None) -> dict[str, Any]:
         row = load(cur, ref)
         if row is None:
-            raise WorkflowError(404, f"no incident {ref}", str(ref))
+            raise WorkflowError(404, words(N_("no incident %(ref)s"), ref=str(ref)), str(ref))
         if seen:
             status, _, assignee = seen.partition("|")
             if (status, assignee) != (row["status"], row["assignee"] or ""):
-                raise WorkflowError(409, f"incident {ref} changed since you looked: it is now "
-                                         f"{state_text(row)}", str(ref), row["status"])  # fmt: skip
+                said = words(N_("incident %(ref)s changed since you looked: it is now %(state)s"),
+                             ref=str(ref), state=state_words(row))  # fmt: skip
+                raise WorkflowError(409, said, str(ref), row["status"])
         return row
 
     @staticmethod
-    def _open(ref: Ref, row: dict[str, Any], doing: str) -> None:
+    def _open(ref: Ref, row: dict[str, Any], refusal: str) -> None:
         if row["status"] == "closed":
-            raise WorkflowError(409, f"cannot {doing} incident {ref}: it is {state_text(row)};"
-                                     " reopen it first", str(ref), "closed")  # fmt: skip
+            said = words(refusal, ref=str(ref), state=state_words(row))
+            raise WorkflowError(409, said, str(ref), "closed")
 
     def acknowledge(self, refs: Sequence[Ref], user: str, note: str = "") -> Bulk:
         """Acknowledge every incident of *refs* that is new, in one transaction; the others
         are ``already``. An unknown incident refuses the whole request (404)."""
         refs = list(dict.fromkeys(refs))
         if not refs:
-            raise WorkflowError(400, "no incident to acknowledge (items: SITE/INCIDENT)")
+            raise WorkflowError(400, words(N_("no incident to acknowledge (items: "
+                                              "SITE/INCIDENT)")))  # fmt: skip
         if len(refs) > MAX_BULK:
-            raise WorkflowError(400, f"{len(refs)} incidents: at most {MAX_BULK} per request")
+            raise WorkflowError(400, words(N_("%(n)s incidents: at most %(most)s per request"),
+                                           n=len(refs), most=MAX_BULK))  # fmt: skip
         done = Bulk()
         with self._chain() as (cur, chain):
             rows = [(ref, load(cur, ref)) for ref in refs]
             missing = [str(ref) for ref, row in rows if row is None]
             if missing:
-                raise WorkflowError(404, f"no incident {', '.join(missing[:5])}"
-                                         + (f" (and {len(missing) - 5} more)"
-                                            if len(missing) > 5 else ""), missing[0])  # fmt: skip
+                named = ", ".join(missing[:5])
+                if len(missing) > 5:
+                    named += f" (+{len(missing) - 5})"
+                raise WorkflowError(404, words(N_("no incident %(ref)s"), ref=named), missing[0])
             for ref, row in rows:
                 assert row is not None
                 acked = acknowledge_row(cur, chain, row, user, _clean(note))
@@ -242,16 +228,19 @@ class Workflow:
         assignee = _clean(assignee, 200) or user
         with self._chain() as (cur, chain):
             row = self._row(cur, ref, seen)
-            self._open(ref, row, "assign")
+            self._open(ref, row, N_("cannot assign incident %(ref)s: it is %(state)s; reopen "
+                                    "it first"))  # fmt: skip
             role = cur.execute("SELECT role FROM users WHERE name = ?", (assignee,)).fetchone()
             if role is None:
-                raise WorkflowError(400, f"incident {ref}: no user {assignee!r} to assign")
+                said = words(N_("incident %(ref)s: no user %(user)s to assign"), ref=str(ref),
+                             user=repr(assignee))  # fmt: skip
+                raise WorkflowError(400, said, str(ref))
             if role[0] == "viewer":
-                raise WorkflowError(400, f"incident {ref}: {assignee} is a viewer and cannot "
-                                         "take incidents")  # fmt: skip
+                raise WorkflowError(400, words(N_("incident %(ref)s: %(user)s is a viewer and "
+                                                  "cannot take incidents"), ref=str(ref),
+                                               user=assignee), str(ref))  # fmt: skip
             if row["status"] == "in_progress" and row["assignee"] == assignee:
-                raise WorkflowError(409, f"incident {ref} is already {state_text(row)}",
-                                    str(ref), row["status"])  # fmt: skip
+                raise WorkflowError(409, _already(ref, row), str(ref), row["status"])
             acknowledge_row(cur, chain, row, user, "")
             write_note(cur, chain, row, user=user, action="assign", text=_clean(note),
                        status="in_progress", assignee=assignee)  # fmt: skip
@@ -262,10 +251,12 @@ class Workflow:
         """Add a comment (any state but closed)."""
         text = _clean(text)
         if not text:
-            raise WorkflowError(400, f"incident {ref}: the comment is empty", str(ref))
+            raise WorkflowError(400, words(N_("incident %(ref)s: the comment is empty"),
+                                           ref=str(ref)), str(ref))  # fmt: skip
         with self._chain() as (cur, chain):
             row = self._row(cur, ref, None)
-            self._open(ref, row, "comment on")
+            self._open(ref, row, N_("cannot comment on incident %(ref)s: it is %(state)s; "
+                                    "reopen it first"))  # fmt: skip
             write_note(cur, chain, row, user=user, action="comment", text=text)
         log.info("incident.commented", incident=str(ref), user=user)
         return row
@@ -278,8 +269,7 @@ class Workflow:
         with self._chain() as (cur, chain):
             row = self._row(cur, ref, seen)
             if row["status"] == "closed":
-                raise WorkflowError(409, f"incident {ref} is already {state_text(row)}",
-                                    str(ref), "closed")  # fmt: skip
+                raise WorkflowError(409, _already(ref, row), str(ref), "closed")
             _check_outcome(ref, row, outcome, report_no, note)
             acknowledge_row(cur, chain, row, user, "")
             now = round(time.time(), 3)
@@ -294,13 +284,15 @@ class Workflow:
         """Reopen a closed incident with a *reason*: acknowledged by *user*, unassigned."""
         reason = _clean(reason)
         if not reason:
-            raise WorkflowError(400, f"incident {ref}: reopening needs a reason", str(ref))
+            raise WorkflowError(400, words(N_("incident %(ref)s: reopening needs a reason"),
+                                           ref=str(ref)), str(ref))  # fmt: skip
         with self._chain() as (cur, chain):
             row = self._row(cur, ref, seen)
             if row["status"] != "closed":
-                raise WorkflowError(409, f"incident {ref} is {state_text(row)}, not closed: "
-                                         "only a closed incident is reopened",
-                                    str(ref), row["status"])  # fmt: skip
+                said = words(N_("incident %(ref)s is %(state)s, not closed: only a closed "
+                                "incident is reopened"),
+                             ref=str(ref), state=state_words(row))  # fmt: skip
+                raise WorkflowError(409, said, str(ref), row["status"])
             now = round(time.time(), 3)
             write_note(cur, chain, row, user=user, action="reopen", text=reason, when=now,
                        status="acknowledged",
@@ -316,18 +308,26 @@ class Workflow:
             pass
 
 
+def _already(ref: Ref, row: dict[str, Any]) -> Words:
+    return words(N_("incident %(ref)s is already %(state)s"), ref=str(ref), state=state_words(row))
+
+
 def _check_outcome(ref: Ref, row: dict[str, Any], outcome: str, report_no: str,
                    note: str) -> None:  # fmt: skip
+    said: Words | None = None
+    known = ", ".join(OUTCOMES)
     if not outcome:
-        raise WorkflowError(400, f"closing incident {ref} (now {state_text(row)}) needs an "
-                                 f"outcome: one of {', '.join(OUTCOMES)}", str(ref),
-                            row["status"])  # fmt: skip
-    if outcome not in OUTCOMES:
-        raise WorkflowError(400, f"incident {ref}: outcome {outcome[:40]!r} is not one of "
-                                 f"{', '.join(OUTCOMES)}", str(ref), row["status"])  # fmt: skip
-    if outcome == "police_report" and not report_no:
-        raise WorkflowError(400, f"incident {ref}: outcome police_report needs the police "
-                                 "report number (report_no)", str(ref), row["status"])  # fmt: skip
-    if outcome == "other" and not note:
-        raise WorkflowError(400, f"incident {ref}: outcome other needs a note saying what "
-                                 "happened", str(ref), row["status"])  # fmt: skip
+        said = words(N_("closing incident %(ref)s (now %(state)s) needs an outcome: one of "
+                        "%(outcomes)s"),
+                     ref=str(ref), state=state_words(row), outcomes=known)  # fmt: skip
+    elif outcome not in OUTCOMES:
+        said = words(N_("incident %(ref)s: outcome %(outcome)s is not one of %(outcomes)s"),
+                     ref=str(ref), outcome=repr(outcome[:40]), outcomes=known)  # fmt: skip
+    elif outcome == "police_report" and not report_no:
+        said = words(N_("incident %(ref)s: closing with a police report needs the police "
+                        "report number"), ref=str(ref))  # fmt: skip
+    elif outcome == "other" and not note:
+        said = words(N_("incident %(ref)s: the outcome Other needs a note saying what "
+                        "happened"), ref=str(ref))  # fmt: skip
+    if said is not None:
+        raise WorkflowError(400, said, str(ref), row["status"])

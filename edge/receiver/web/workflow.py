@@ -20,8 +20,10 @@ from starlette.routing import Route
 from edge.receiver.ackaudit.chain import ChainError, ChainWriter
 from edge.receiver.store.database import Cursor
 from edge.receiver.store.incident_seal import seal_pending
-from edge.receiver.store.incidents import MAX_BULK, Ref, Workflow, WorkflowError
+from edge.receiver.store.incident_words import N_, WorkflowError
+from edge.receiver.store.incidents import MAX_BULK, Ref, Workflow
 from edge.receiver.store.incidents import acknowledge_event as acknowledge_event_incident
+from edge.receiver.web import i18n
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.csrf import FIELD, HEADER, matches
 from edge.receiver.web.sessions import Session
@@ -103,7 +105,9 @@ def _one(fields: dict[str, list[str]], name: str) -> str:
 def _officer(request: Request) -> Session:
     s = session(request)
     if not s.may(Role.OFFICER):
-        raise HTTPException(403, f"{s.user} is a viewer: viewers cannot act on incidents")
+        said = _say(request, N_("%(user)s is a viewer: viewers cannot act on incidents"),
+                    user=s.user)  # fmt: skip
+        raise HTTPException(403, said)
     return s
 
 
@@ -115,11 +119,21 @@ def _back(request: Request, default: str) -> str:
     return default
 
 
+def _say(request: Request, message: str, **params: object) -> str:
+    """*message* (an English msgid) in the request's language, *params* filled in."""
+    with i18n.use(dashboard(request).lang(request)):
+        said = i18n.gettext(message)
+    return said % params if params else said
+
+
 def _refused(request: Request, e: WorkflowError) -> Response:
+    """The refusal in the officer's language: JSON for a fetch, text for a form."""
+    with i18n.use(dashboard(request).lang(request)):
+        message = e.translated(i18n.gettext)
     if _wants_json(request):
-        body = {"error": e.message, "incident": e.ref or None, "status": e.current}
+        body = {"error": message, "incident": e.ref or None, "status": e.current}
         return JSONResponse(body, e.status)
-    raise HTTPException(e.status, e.message)
+    raise HTTPException(e.status, message)
 
 
 async def acknowledge(request: Request) -> Response:
@@ -158,7 +172,9 @@ async def act(request: Request) -> Response:
         elif action == "reopen":
             row = await blocking(w.reopen, ref, s.user, _one(fields, "reason") or note, seen)
         else:
-            raise HTTPException(404, f"no action {action[:40]!r}: assign, comment, close, reopen")
+            said = _say(request, N_("no action %(action)s: assign, comment, close, reopen"),
+                        action=repr(action[:40]))  # fmt: skip
+            raise HTTPException(404, said)
     except WorkflowError as e:
         return _refused(request, e)
     if _wants_json(request):

@@ -19,7 +19,8 @@ import pytest
 from dash import Fleet, add_user, event_wire
 
 from edge.receiver.ackaudit.verify import verify_chain
-from edge.receiver.store.incidents import Bulk, Ref, Workflow, WorkflowError
+from edge.receiver.store.incident_words import WorkflowError
+from edge.receiver.store.incidents import Bulk, Ref, Workflow
 from edge.receiver.store.store import ReceiverStore
 
 
@@ -143,12 +144,13 @@ REFUSALS: list[tuple[str, Callable[[Workflow, Ref], object], int, str]] = [
     ("unknown outcome", lambda w, r: w.close(r, "budi", "lost"), 400, "'lost' is not one of"),
     ("police report without number", lambda w, r: w.close(r, "budi", "police_report"), 400,
      "needs the police report number"),
-    ("other without note", lambda w, r: w.close(r, "budi", "other"), 400, "other needs a note"),
+    ("other without note", lambda w, r: w.close(r, "budi", "other"), 400,
+     "Other needs a note saying what happened"),
     ("empty comment", lambda w, r: w.comment(r, "budi", "  "), 400, "the comment is empty"),
     ("reopen a new one", lambda w, r: w.reopen(r, "budi", "why"), 409, "is new, not closed"),
     ("reopen without reason", lambda w, r: w.reopen(r, "budi", ""), 400, "needs a reason"),
     ("assign to nobody known", lambda w, r: w.assign(r, "budi", "mallory"), 400,
-     "no user 'mallory'"),
+     "no user 'mallory' to assign"),
     ("assign to a viewer", lambda w, r: w.assign(r, "budi", "vina"), 400, "vina is a viewer"),
     ("stale page", lambda w, r: w.close(r, "budi", "test", seen="acknowledged|"), 409,
      "changed since you looked: it is now new"),
@@ -159,7 +161,7 @@ CLOSED_REFUSALS: list[tuple[str, Callable[[Workflow, Ref], object], str]] = [
     ("comment", lambda w, r: w.comment(r, "sari", "late"), "cannot comment on incident"),
     ("assign", lambda w, r: w.assign(r, "sari", "sari"), "cannot assign incident"),
     ("close again", lambda w, r: w.close(r, "sari", "test"),
-     "is already closed by budi (false_alarm)"),
+     "is already closed by budi (False alarm)"),
 ]  # fmt: skip
 
 
@@ -308,7 +310,7 @@ def test_two_receivers_racing_on_one_incident(desk: Desk) -> None:
     assert not errors, errors
     winner = desk.row(contested)["closed_by"]
     assert len(refused) == 1 and refused[0].status == 409
-    assert f"is already closed by {winner} (false_alarm)" in refused[0].message
+    assert f"is already closed by {winner} (False alarm)" in refused[0].message
     comments = desk.a.db.query("SELECT text FROM incident_notes WHERE action = 'comment'")
     assert sorted(t for (t,) in comments) == sorted(f"{u} {n}" for u in ("budi", "sari")
                                                     for n in range(10))  # fmt: skip

@@ -96,6 +96,8 @@ def _console(tmp_path: Path, store_url: str) -> Iterator[Console]:
     try:
         for name, role in users.items():
             add_user(store, name, role)
+        with store.db.transaction() as cur:  # the messages checked below are the English ones
+            cur.execute("UPDATE users SET lang = 'en'")
         with (client_for(cfg, store) as budi, client_for(cfg, store) as sari,
               client_for(cfg, store) as vina, client_for(cfg, store) as root):  # fmt: skip
             clients = {"budi": budi, "sari": sari, "vina": vina, "root": root}
@@ -187,14 +189,17 @@ def test_refusals_are_clear_answers(console: Console) -> None:
                                     "of false_alarm, patrol_sent, police_report, test, other",
                            "incident": ref, "status": "new"}  # fmt: skip
     form = console.post("budi", ref, "close", outcome="police_report")
-    assert form.status_code == 400 and f"incident {ref}: outcome police_report needs" in form.text
+    assert (
+        form.status_code == 400
+        and f"incident {ref}: closing with a police report needs" in form.text
+    )
     junk = budi.post("/incidents/ack", json={"items": ["garbage"]}, headers={**JSON, **token})
     assert junk.status_code == 400 and "'garbage': not an incident" in junk.json()["error"]
     assert console.post("budi", ref, "fly").status_code == 404
     assert console.post("budi", ref, "close", outcome="test").status_code == 303
     late = budi.post(f"{url}/comment", json={"text": "x"}, headers={**JSON, **token})
     assert late.status_code == 409 and late.json()["status"] == "closed"
-    assert f"incident {ref}: it is closed by budi (test)" in late.json()["error"]
+    assert f"incident {ref}: it is closed by budi (Test)" in late.json()["error"]
     stale = console.post("budi", other, "assign", assignee="sari", seen="acknowledged|")
     assert stale.status_code == 409 and "changed since you looked: it is now new" in stale.text
     assert console.state(other)[0] == "new"
