@@ -78,6 +78,7 @@ class Dashboard:
         with i18n.use(lang):
             response = self.templates.TemplateResponse(request, name, ctx, status_code=status)
         assert isinstance(response, HTMLResponse)
+        response.headers["content-language"] = lang
         return response
 
     def lang(self, request: Request) -> str:

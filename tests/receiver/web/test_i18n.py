@@ -229,6 +229,7 @@ def test_every_page_renders_in_the_users_language(
         r = client.get(path)
         assert r.status_code == 200, (path, r.status_code, r.text[:300])
         seen = _visible(r.text)
+        assert r.headers["content-language"] == lang, path
         if "<html" in r.text:
             assert seen.lang == lang, path
         if lang != "id":
