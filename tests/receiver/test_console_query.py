@@ -27,6 +27,7 @@ from edge.receiver.store.console import ConsoleQuery, QueryError
 from edge.receiver.store.store import ReceiverStore
 
 T0 = time.time() - 7200
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scale.md"
 
 
 def _site() -> str:
@@ -238,7 +239,10 @@ def test_console_bench_prints_figures(
     store = "sqlite" if engine == "sqlite" else str(request.getfixturevalue("pg_url"))
     conf = tmp_path / "receiver.toml"
     conf.write_text(receiver_toml(tmp_path / "rx", broker, ca, store=store))
-    args = ["receive", "-c", str(conf), "bench", "console", "--alerts", "2000", "--json"]
+    documented = "edge receive -c receiver.toml bench console --alerts 100000"
+    assert f"`{documented}`" in DOC.read_text()  # run here as written, but 2,000 alerts
+    args = documented.replace("receiver.toml", str(conf)).replace("100000", "2000").split()
+    args = [*args[1:], "--json"]
     assert main(args) == 0
     figures = json.loads(capsys.readouterr().out)
     with capsys.disabled():
