@@ -35,10 +35,15 @@ def parse(params: Mapping[str, str]) -> ConsoleQuery:
         raise HTTPException(400, f"severity must be one of {known}, not {severity!r}")
     if status is not None and status not in STATUSES:
         raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    site, node = words["site"], words["node"]
+    if node is not None and "/" in node:  # SITE/NODE: one node of that name (the menu's)
+        site, _, node = node.partition("/")
+        if words["site"] not in (None, site):
+            raise HTTPException(400, f"node {words['node']!r} is not of site {words['site']!r}")
     number = functools.partial(whole, params)
     return ConsoleQuery(
         min_rank=0 if words["kind"] == "motion" else 1,  # asked for motion: it is all info
-        site=words["site"], node=words["node"], kind=words["kind"], severity=severity,
+        site=site or None, node=node or None, kind=words["kind"], severity=severity,
         status=status, unacked=_flag(params, "unacked"), show_all=_flag(params, "all"),
         before_seq=number("before_seq"), after_seq=number("after_seq"),
         limit=max(1, min(number("limit") or PAGE, MAX_PAGE)),
