@@ -8,12 +8,17 @@
 //   here); hidden again when the stream is live.
 // - #session-warning `warn_s` before the session's end, with "stay logged in" (a renewal),
 //   or, at the absolute cap, a login link.
-// Listens to the console's `edge:live` / `edge:down` document events (static/app.js), to
-// any /api/stream the page opens (its `session` events), and checks /api/session itself.
+// Listens to the `edge:live` / `edge:down` document events (static/app.js, static/fleet.js;
+// detail.reason "session" means a 401), `edge:session` (detail: a stream `session` event),
+// any /api/stream the page opens (its `session` events), and checks /api/session itself
+// (every 30 s, and at once when the page goes down or comes back).
 // Every word shown comes from the page (templates/_wall.html, through the catalogs).
 //
 // Test hooks: window.edgeWall = {
 //   state: "live" | "down" | "gone",  the stream and session as this page sees them
+//   hasStream: bool,                   the page has a live channel (the console's stream,
+//                                      the fleet board's refresh); without one it renews
+//                                      while visible and is never "down"
 //   renewals: n,                       renewals the receiver accepted from this page
 //   failures: n,                       renewals or checks that got no answer
 //   checks: n,                         GET /api/session answered
