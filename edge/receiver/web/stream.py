@@ -1,8 +1,8 @@
 """The live list's push channel: server-sent events (``GET /api/stream?after=SEQ``). Each
-connection looks at the store's newest event every :data:`POLL_S` and sends ``alerts`` with
-that seq (also as the event's ``id``) when it grew; the page then fetches what it has not
-seen with its filters. The store is the one source, so events committed by another
-receiver on the same PostgreSQL show too.
+connection looks at the store's newest seq (the newest incident's last event, as the console
+counts) every :data:`POLL_S` and sends ``alerts`` with it (also as the event's ``id``) when it
+grew; the page then fetches what it has not seen with its filters. The store is the one
+source, so events committed by another receiver on the same PostgreSQL show too.
 
 Catching up: the stream starts from the later of ``after`` and the ``Last-Event-ID`` header
 (which the browser sends by itself when it reconnects), so a page whose stream dropped, or
@@ -28,7 +28,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from edge.core.logs import get_logger
-from edge.receiver.web import queries
+from edge.receiver.store import console
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.params import whole
 from edge.receiver.web.session_api import timing
@@ -62,7 +62,7 @@ async def _events(request: Request, d: Dashboard, last: int) -> AsyncIterator[st
         if s is None:
             yield _session_event("gone", None, d.sessions.clock())
             return
-        newest = await blocking(queries.newest_seq, d.db)
+        newest = await blocking(console.newest_seq, d.db)
         now = time.monotonic()
         if newest > last:
             last = newest
@@ -99,7 +99,7 @@ async def stream(request: Request) -> Response:
     """GET /api/stream."""
     session(request)
     d = dashboard(request)
-    newest = await blocking(queries.newest_seq, d.db)
+    newest = await blocking(console.newest_seq, d.db)
     marks = [m for m in (whole(request.query_params, "after"), _resume(request)) if m is not None]
     last = min(max(marks), newest) if marks else newest  # a page ahead of the store: from now
     return StreamingResponse(
