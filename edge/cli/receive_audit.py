@@ -92,10 +92,15 @@ def _verify(store: ReceiverStore, cfg: ReceiverConfig, args: argparse.Namespace)
         print(json.dumps({"ok": check.ok, "records": check.records, "acks": check.acks,
                           "head_seq": check.head_seq, "head": check.head,
                           "checkpoints": check.checkpoints, "keys": list(check.keys),
-                          "pinned": check.pinned, "problems": list(check.problems)}))  # fmt: skip
+                          "pinned": check.pinned, "problems": list(check.problems),
+                          "notes": check.notes, "pending": check.pending}))  # fmt: skip
     else:
         for problem in check.problems:
             print(f"audit: {problem}", file=sys.stderr)
+        if check.notes:
+            print(f"incident workflow: {check.notes} notes checked against their records"
+                  f" ({check.pending} reopen notes of the receiver not yet sealed)",
+                  file=sys.stdout if check.ok else sys.stderr)  # fmt: skip
         trust = "given with --public-key" if check.pinned else "registered in the store"
         print(
             f"acknowledgement audit: {'OK' if check.ok else 'DAMAGED'}, {check.records} "
