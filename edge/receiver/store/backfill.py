@@ -12,7 +12,7 @@ import time
 import structlog
 
 from edge.receiver.store import occurrences
-from edge.receiver.store.database import Cursor
+from edge.receiver.store.sqlcursor import SqlCursor as Cursor
 
 log = structlog.get_logger(__name__)
 

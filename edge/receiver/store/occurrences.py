@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from edge.receiver.store.database import Cursor
+from edge.receiver.store.sqlcursor import SqlCursor as Cursor
 
 log = structlog.get_logger(__name__)
 

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from edge.receiver.store.database import Cursor
+from edge.receiver.store.backfill import backfill
+from edge.receiver.store.sqlcursor import SqlCursor
 
 TYPES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB", "real": "REAL"},
@@ -179,12 +178,5 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
 
-
-def _backfill_console(cur: Cursor) -> None:
-    from edge.receiver.store.backfill import backfill  # imports the database module
-
-    backfill(cur)
-
-
-BACKFILLS: dict[int, Callable[[Cursor], None]] = {8: _backfill_console}
+BACKFILLS: dict[int, Callable[[SqlCursor], None]] = {8: backfill}
 """Python steps run once, right after migration N's statements, in its transaction."""
