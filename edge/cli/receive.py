@@ -22,6 +22,7 @@ from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_i
 if TYPE_CHECKING:
     from edge.core.displaytime import DisplayZone
     from edge.receiver.config import ReceiverConfig
+    from edge.receiver.store.database import Database
     from edge.receiver.store.store import ReceiverStore
 
 
@@ -188,7 +189,7 @@ def _show(store: ReceiverStore, cfg: ReceiverConfig, args: argparse.Namespace) -
     if args.action == "show":
         return receive_list.show_event(store, cfg, args)
     if args.action == "nodes":
-        data = reads.nodes(db)
+        data = reads.nodes(db) if args.json else _nodes(db, cfg)
     elif args.action == "heads":
         site, _, node = args.node.partition("/")
         if not node:
@@ -209,7 +210,18 @@ def _show(store: ReceiverStore, cfg: ReceiverConfig, args: argparse.Namespace) -
 
 
 _COLUMNS = {
-    "nodes": ("site", "node", "state", "age_s", "queued", "health_status", "alerts"),
+    "nodes": (
+        "site",
+        "node",
+        "state",
+        "age_s",
+        "queued",
+        "health_status",
+        "alerts",
+        "last_seen",
+        "offline_since",
+        "name",
+    ),
     "alerts": (
         "raised",
         "last_raised",
@@ -224,7 +236,19 @@ _COLUMNS = {
     "quarantine": ("received", "reason", "node", "topic", "size", "sha256", "detail"),
     "heads": ("time", "head"),
 }
-_TIMES = ("received", "raised", "last_raised", "cleared", "time")
+_TIMES = ("received", "raised", "last_raised", "cleared", "time", "last_seen", "offline_since")
+
+
+def _nodes(db: Database, cfg: ReceiverConfig) -> list[dict[str, Any]]:
+    """The board for a terminal: each node with since when it is offline and its names."""
+    from edge.receiver.places import from_config
+    from edge.receiver.store import fleetview
+
+    places = from_config(cfg)
+    rows = fleetview.board(db, cfg.broker.topic_prefix)
+    for r in rows:
+        r["name"] = f"{places.site_label(r['site'])} / {places.node_label(r['site'], r['node'])}"
+    return rows
 
 
 def _table(rows: list[dict[str, Any]], action: str, zone: DisplayZone) -> None:

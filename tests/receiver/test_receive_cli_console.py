@@ -199,6 +199,20 @@ def test_human_output_is_in_the_display_zone(
     assert cells[0] == f"{local:%d-%m-%Y %H:%M:%S} WIB" and cells[6] == "new"
 
 
+def test_nodes_show_names_and_times_in_the_zone(
+    conf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``nodes`` adds the last message's time in WIB and the names (ids when unnamed);
+    ``--json`` stays the stored fields."""
+    code, out, _ = run(conf, capsys, "nodes")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split("\t")[-3:] == ["last_seen", "offline_since", "name"]
+    assert len(rows) == 2 and rows[0].endswith("\tsemarang / gudang-07")
+    code, out, _ = run(conf, capsys, "nodes", "--json")
+    assert "name" not in json.loads(out)[0]
+
+
 def test_show_by_prefix(conf: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A unique prefix shows the event (WIB times, incident status, no file paths); a
     shared prefix lists the candidates (exit 1); none says so; the full id works."""
