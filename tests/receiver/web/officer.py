@@ -214,6 +214,28 @@ def _node_toml(tmp: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair, prefi
     )  # fmt: skip
 
 
+PLACES = {
+    "semarang": ("Gudang Bulog Kaligawe", "Kota Semarang"),
+    "solo": ("Gudang Bulog Solo Baru", "Kota Surakarta"),
+    "magelang": ("Gudang Pupuk Mertoyudan", "Kabupaten Magelang"),
+    "pekalongan": ("Gudang Logistik Pekalongan", "Kota Pekalongan"),
+    "tegal": ("Gudang Pelabuhan Tegal", "Kota Tegal"),
+    "kudus": ("Gudang Tembakau Kudus", "Kabupaten Kudus"),
+    "salatiga": ("Gudang Logistik Salatiga", "Kota Salatiga"),
+    "purwokerto": ("Gudang Bulog Purwokerto", "Kabupaten Banyumas"),
+    "klaten": ("Gudang Pangan Klaten", "Kabupaten Klaten"),
+    "boyolali": ("Gudang Susu Boyolali", "Kabupaten Boyolali"),
+}
+"""The warehouses' display names and kabupaten/kota (the receiver config's [sites])."""
+
+
+def places_toml() -> str:
+    """``[sites."SITE"]`` tables for :data:`PLACES` and a name for the real node."""
+    out = [f'[sites."{site}"]\nname = "{name}"\nregency = "{regency}"\n'
+           for site, (name, regency) in PLACES.items()]  # fmt: skip
+    return "".join(out) + f'[nodes."{SITE}/{NODE}"]\nname = "Pintu utama (node asli)"\n'
+
+
 def _fleet_history(sims: list[SimNode]) -> list[tuple[SimNode, Any]]:
     """What the fleet published before the shift: a heartbeat from each warehouse that is
     heard from, and motion, info and warning events (nothing an officer must act on)."""
@@ -231,14 +253,14 @@ def console_rig(
     tmp: Path, broker: LocalBroker, ca: DemoCA, node_cert: CertPair, http: str = ""
 ) -> Iterator[Rig]:
     """Start everything (receiver, node daemon, fleet, browser); stop it all at the end.
-    *http* adds lines to the config's ``[http]`` table (its last)."""
+    *http* adds lines to the config's ``[http]`` table."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail("needs Debian's chromium and chromium-driver (make apt-test)")
     unique = hashlib.sha256(str(tmp).encode()).hexdigest()[:6]
     name, prefix = f"polda-jateng-{unique}", f"console-{unique}"
     data, conf = tmp / "rx", tmp / "receiver.toml"
     http = f"session_lifetime_s = {SESSION_S}\nidle_limit_s = {IDLE_S}\n{http}"
-    conf.write_text(receiver_toml(data, broker, ca, name, prefix) + http)
+    conf.write_text(receiver_toml(data, broker, ca, name, prefix) + http + places_toml())
     node_text = _node_toml(tmp, broker, ca, node_cert, prefix)
     (tmp / "node.toml").write_text(node_text)
     store = ReceiverStore(f"sqlite:///{data / 'receiver.db'}", data)

@@ -125,6 +125,23 @@ def _stale(element: Any) -> bool:
     return False
 
 
+def night(b: WebDriver, on: bool) -> None:
+    """Switch the page to the dark theme with the header's button (or back to light)."""
+    theme = "return document.documentElement.dataset.theme || '';"
+    if (b.execute_script(theme) == "dark") != on:
+        b.find_element(By.ID, "theme-toggle").click()
+    want = "dark" if on else "light"
+    wait_for(lambda: b.execute_script(theme) == want, 5, f"the {want} theme")
+    if on:  # the page itself is dark, not only the attribute
+        rgb = b.execute_script(
+            "const c = (e) => getComputedStyle(e).backgroundColor;"
+            " const body = c(document.body);"
+            " return body === 'rgba(0, 0, 0, 0)' ? c(document.documentElement) : body;"
+        )
+        assert rgb != "rgba(0, 0, 0, 0)", "no background colour"
+        assert sum(int(x) for x in re.findall(r"\d+", rgb)[:3]) < 3 * 100, rgb
+
+
 def phone(b: WebDriver, on: bool) -> None:
     """Emulate a 390x844 phone (or stop)."""
     if on:
