@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import jinja2
-from babel.dates import format_timedelta
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
 from edge.core.displaytime import DisplayTimeError, DisplayZone, moment, span
@@ -160,6 +160,16 @@ def ago_long(value: object, now: float | None = None) -> str:
     return format_timedelta(timedelta(seconds=delta), add_direction=True, locale=current())
 
 
+def long_when(value: object, zone: DisplayZone) -> str:
+    """A moment with the weekday and month in words, in the display zone and the current
+    language: "Senin, 7 Desember 2026 06:14:18 WIB" / "Monday, 7 December 2026 ..."."""
+    if value is None or value == "":
+        return ""
+    at = zone.local(value if isinstance(value, int | float) else str(value))
+    shown = format_datetime(at, "EEEE, d MMMM y HH:mm:ss", locale=current())
+    return f"{shown} {zone.label}"
+
+
 def number(value: object) -> str:
     """A number with the language's grouping: 12.345 (id) / 12,345 (en)."""
     if value is None or value == "":
@@ -185,7 +195,7 @@ def _tolerant(show: Callable[[Any], str]) -> Callable[[Any], str]:
 def install(env: jinja2.Environment, zone: DisplayZone) -> None:
     """Give *env*'s templates ``_``/``gettext``/``ngettext`` (newstyle: ``_("%(n)s new",
     n=3)``; the language of the request being rendered, :func:`i18n.use`) and the filters
-    ``when``, ``clock``, ``ago``, ``agolong``, ``duration``, ``number``, ``kindname``,
+    ``when``, ``clock``, ``longwhen``, ``ago``, ``agolong``, ``duration``, ``number``, ``kindname``,
     ``sevname``, ``statusname``, ``outcomename``, ``rolename``; globals ``zone_label`` and
     ``languages`` (the page's own language is ``lang``, set by the dashboard's render)."""
     install_callables = getattr(env, "install_gettext_callables")  # noqa: B009 (the extension's)
@@ -194,6 +204,7 @@ def install(env: jinja2.Environment, zone: DisplayZone) -> None:
     env.filters.update(
         when=_tolerant(zone.when),
         clock=_tolerant(zone.clock),
+        longwhen=_tolerant(lambda v: long_when(v, zone)),
         ago=ago,
         agolong=ago_long,
         duration=duration,

@@ -152,6 +152,14 @@ def test_long_relative_ages_come_from_cldr() -> None:
         assert words.ago_long(MOMENT - 180, now=MOMENT) == "3 minutes ago"
 
 
+def test_long_dates_name_the_day_and_month_in_the_language() -> None:
+    """``longwhen``: weekday and month in words (CLDR), the WIB time and label."""
+    with i18n.use("id"):
+        assert words.long_when(MOMENT, DisplayZone()) == "Senin, 7 Desember 2026 06:14:18 WIB"
+    with i18n.use("en"):
+        assert words.long_when(MOMENT, DisplayZone()) == "Monday, 7 December 2026 06:14:18 WIB"
+
+
 def test_names_and_numbers_in_both_languages() -> None:
     """Kinds, severities and states read as words ("Pintu terbuka", "Asap", "Kamera
     ditutupi", "Kritis", "Sedang ditangani"); an unknown value shows as stored; numbers
