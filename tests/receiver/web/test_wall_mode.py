@@ -115,6 +115,7 @@ def test_renewals_slide_the_end_and_never_move_it_back(
     assert client.get("/alerts").status_code == 200
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # the SQL: both engines above
 def test_without_renewals_the_idle_limit_ends_it(client: TestClient, clock: FakeClock) -> None:
     """Renewed at 550 s (end: 850 s), then nothing: alive at 849 s, gone at 851 s, and a
     renewal after that is refused (401) and revives nothing."""
@@ -151,6 +152,7 @@ def test_the_absolute_cap_ends_it_however_often_it_is_renewed(
     assert client.get("/api/session").status_code == 401
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # the SQL: both engines above
 def test_logout_ends_it_at_once_and_a_renewal_after_it_is_refused(
     client: TestClient, clock: FakeClock
 ) -> None:
