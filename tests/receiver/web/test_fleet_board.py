@@ -278,3 +278,27 @@ def test_the_open_board_keeps_its_filter_across_refreshes(tmp_path: Path) -> Non
         web.stop()
         web.store.close()
         store.close()
+
+
+def test_offline_since_the_last_will_when_it_came_first(tmp_path: Path) -> None:
+    """A node whose last will marked it offline before the silence alert: the board counts
+    from the will's time ("offline since HH:MM WIB (3 hr)")."""
+    store = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
+    try:
+        _fill(store)
+        will = time.time() - 3 * 3600 - 60
+        with store.db.transaction() as cur:
+            cur.execute(
+                "UPDATE nodes SET online = 0, offline_since = ? WHERE site = 'solo'", (will,)
+            )
+        add_user(store, "budi", "officer")
+        with client_for(web_config(tmp_path / "rx", extra=PLACES), store) as c:
+            assert login(c, "budi").status_code == 303
+            row = _rows(c.get("/fleet/board?lang=en").text)[0]
+    finally:
+        store.close()
+    assert row["site"] == "solo" and float(row["offline-since"]) == pytest.approx(will)
+    local = datetime.fromtimestamp(will, UTC).astimezone(ZoneInfo("Asia/Jakarta"))
+    assert f"offline since {local:%H:%M} WIB (3 hr)" in row["html"] or (
+        f"offline since {local:%d-%m-%Y %H:%M} WIB (3 hr)" in row["html"]  # before midnight
+    )
