@@ -24,21 +24,23 @@ class HttpSection(Section):
         default=12 * 3600,
         ge=60,
         le=30 * DAY,
-        description="A login lasts this long; an open, live console page renews it after that.",
+        description="A login lasts at least this long; an open, live console page renews "
+        "it beyond that (idle_limit_s at a time, up to session_max_s).",
     )
     idle_limit_s: int = Field(
         default=1800,
         ge=120,
         le=DAY,
-        description="Each renewal by an open, live page keeps the session this long past the "
-        "renewal: with the page closed (or its stream down) it ends at most this long after "
-        "the login's window or the last renewal.",
+        description="How long a renewal keeps the session past it. The console renews it "
+        "while open and live, so once the page is closed (or its stream down) the session ends "
+        "this long after its last renewal, or at the end of the login's window if later.",
     )
     session_max_s: int = Field(
         default=7 * DAY,
         ge=3600,
         le=30 * DAY,
-        description="No session outlives this, renewed or not: then a new login.",
+        description="No session outlives this from its login, however often renewed: then "
+        "a new login.",
     )
     max_failures: int = Field(
         default=5,
