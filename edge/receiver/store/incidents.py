@@ -23,7 +23,12 @@ from typing import Any
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.ackaudit.chain import CHECKPOINT_EVERY, ChainError, ChainWriter
-from edge.receiver.ackaudit.records import INCIDENT, INCIDENT_STATE, incident_digest
+from edge.receiver.ackaudit.records import (
+    INCIDENT,
+    INCIDENT_STATE,
+    incident_digest,
+    reopened_state,
+)
 from edge.receiver.store.database import Cursor, Database
 from edge.receiver.store.incident_seal import seal_pending
 from edge.receiver.store.incident_words import N_, Words, WorkflowError, state_words, words
@@ -281,7 +286,8 @@ class Workflow:
         return row
 
     def reopen(self, ref: Ref, user: str, reason: str, seen: str | None = None) -> dict[str, Any]:
-        """Reopen a closed incident with a *reason*: acknowledged by *user*, unassigned."""
+        """Reopen a closed incident with a *reason*: ``new`` again (it rings on the console
+        until someone acknowledges it), as when a new alarm joins it; the assignee stays."""
         reason = _clean(reason)
         if not reason:
             raise WorkflowError(400, words(N_("incident %(ref)s: reopening needs a reason"),
@@ -293,11 +299,8 @@ class Workflow:
                                 "incident is reopened"),
                              ref=str(ref), state=state_words(row))  # fmt: skip
                 raise WorkflowError(409, said, str(ref), row["status"])
-            now = round(time.time(), 3)
-            write_note(cur, chain, row, user=user, action="reopen", text=reason, when=now,
-                       status="acknowledged",
-                       acked_by=user, acked_at=now, assignee=None, closed_by=None,
-                       closed_at=None, outcome=None, report_no=None)  # fmt: skip
+            state = reopened_state({k: row[k] for k in INCIDENT_STATE})
+            write_note(cur, chain, row, user=user, action="reopen", text=reason, **state)
         log.info("incident.reopened_by_officer", incident=str(ref), user=user)
         return row
 
