@@ -23,13 +23,19 @@ MAPPING = Path(__file__).with_name("babel.cfg")
 POT = LOCALE_DIR / f"{DOMAIN}.pot"
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
 PROJECT = "warehouse-edge"
+HEADER = (
+    "# The console's strings ({lang}): English msgids from the templates and the Python.\n"
+    "# Updated by python -m edge.receiver.web.catalogs; translated by hand."
+)
+TEAMS = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 def extract() -> Catalog:
     """Every translatable string in the package now (a template catalog)."""
     with MAPPING.open() as f:
         method_map, options_map = parse_mapping_cfg(f, str(MAPPING))  # type: ignore[no-untyped-call]
-    template = Catalog(project=PROJECT, fuzzy=False)
+    template = Catalog(project=PROJECT, version="", fuzzy=False)
+    template.header_comment = HEADER.format(lang="template")
     found = extract_from_dir(str(PACKAGE), method_map, options_map, keywords=KEYWORDS)
     for filename, lineno, message, comments, context in found:
         where = [(str(Path("edge") / filename), lineno)]
@@ -59,6 +65,11 @@ def update() -> dict[str, int]:
     for lang in LANGUAGES:
         catalog = read(lang) if po_path(lang).exists() else Catalog(locale=lang, domain=DOMAIN)
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.project, catalog.version = PROJECT, ""
+        catalog.header_comment = HEADER.format(lang=lang)
+        catalog.language_team = TEAMS[lang]
+        catalog.last_translator = TEAMS[lang]
+        catalog.msgid_bugs_address = ""
         for message in catalog:
             if message.id and lang == "en" and not _translated(message.string):
                 message.string = message.id  # English msgids: the identity
