@@ -39,7 +39,7 @@
   const wall = {
     state: "live", renewals: 0, failures: 0, checks: 0, warned: false, expires: null,
     maxExpires: null, renewS: 300, warnS: 300, skewMs: 0, downSince: null, hasStream: false,
-    lastRenew: 0, nextCheck: 0, busy: false, csrf: "",
+    lastRenew: 0, nextCheck: 0, busy: false, csrf: "", endChecked: false,
   };
   window.edgeWall = wall;
 
@@ -53,6 +53,7 @@
   wall.leftS = () => (wall.expires === null ? Infinity : (wall.expires * 1000 - now()) / 1000);
 
   function learn(info) {
+    if (info.expires !== wall.expires) { wall.endChecked = false; }
     wall.expires = info.expires;
     wall.maxExpires = info.max_expires === undefined ? wall.maxExpires : info.max_expires;
     if (info.renew_s) { wall.renewS = info.renew_s; }
@@ -167,7 +168,10 @@
     if (wall.state !== "gone") {
       const open = wall.hasStream ? wall.state === "live" : document.visibilityState === "visible";
       if (open && t - wall.lastRenew >= wall.renewS * 1000) { wall.renew(); }
-      if (wall.expires !== null && wall.leftS() <= 0) { wall.nextCheck = Math.min(wall.nextCheck, t); }
+      if (wall.expires !== null && wall.leftS() <= 0 && !wall.endChecked) {  // once per end
+        wall.endChecked = true;
+        wall.nextCheck = t;
+      }
     }
     if (t >= wall.nextCheck) { wall.check(); }
     render();
@@ -175,7 +179,10 @@
 
   function onSession(data) {
     if (data.state === "gone") { gone(); return; }
-    if (typeof data.expires === "number") { wall.expires = data.expires; }
+    if (typeof data.expires === "number" && data.expires !== wall.expires) {
+      wall.expires = data.expires;
+      wall.endChecked = false;
+    }
     if (typeof data.left_s === "number") { wall.skewMs = data.expires * 1000 - data.left_s * 1000 - Date.now(); }
     render();
   }
