@@ -98,6 +98,7 @@ def _check_states(
     for (site, incident), (rseq, rec) in walk.last.items():
         expected = {k: rec.get(k) for k in INCIDENT_STATE}
         if (site, incident) in pending:
+            _check_pending(db, (site, incident), rseq, expected, problems)
             expected = reopened_state(expected)
         state = touched.get((site, incident))
         if state is None:
@@ -111,6 +112,23 @@ def _check_states(
             verb = "differs" if len(differ) == 1 else "differ"
             problems.append(f"incident {site}/{incident}: {', '.join(differ)} {verb} from its "
                             f"last chain record seq {rseq} (edited)")  # fmt: skip
+
+
+def _check_pending(db: Database, key: tuple[str, str], rseq: int, before: dict[str, Any],
+                   problems: list[str]) -> None:  # fmt: skip
+    """A reopen note of the receiver follows a close, and a new alarm or critical that
+    joined the incident after it (else the note was inserted)."""
+    site, incident = key
+    name = f"incident {site}/{incident}: a reopen note of the receiver"
+    if before["status"] != "closed":
+        problems.append(f"{name}, but its last chain record seq {rseq} left it "
+                        f"{before['status']}, not closed (inserted)")  # fmt: skip
+        return
+    joined = db.query("SELECT COUNT(*) FROM occurrences WHERE site = ? AND incident = ?"
+                      " AND received >= ? AND severity IN ('alarm', 'critical')",
+                      (site, incident, float(before["closed_at"] or 0)))  # fmt: skip
+    if not joined[0][0]:
+        problems.append(f"{name}, but no alarm joined it after it was closed (inserted)")
 
 
 def _state(db: Database, site: str, incident: str) -> dict[str, Any] | None:

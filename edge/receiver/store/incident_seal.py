@@ -41,12 +41,14 @@ def last_state(cur: Cursor, site: str, incident: str, before: int) -> dict[str, 
 
 
 def seal_pending(cur: Cursor, chain: ChainWriter) -> int:
-    """Seal the receiver's unsealed reopen notes into the chain; returns how many."""
+    """Seal the receiver's unsealed reopen notes into the chain; returns how many. A note
+    that does not follow a close is left as it is (``verify`` names it)."""
     rows = cur.execute(
         "SELECT seq, site, incident, username, time, action, text FROM incident_notes"
         " WHERE audit_hash = '' AND username = ? AND action = 'reopen' ORDER BY seq",
         (RECEIVER_USER,),
     ).fetchall()
+    sealed = 0
     for seq, site, incident, user, when, action, text in rows:
         before = last_state(cur, str(site), str(incident), int(seq))
         if before is None:
@@ -56,6 +58,10 @@ def seal_pending(cur: Cursor, chain: ChainWriter) -> int:
                 (site, incident),
             ).fetchone()
             before = dict(zip(INCIDENT_STATE, now or [None] * len(INCIDENT_STATE), strict=True))
+        elif before["status"] != "closed":
+            log.error("incident.reopen_not_sealed", site=site, incident=incident, seq=seq,
+                      why=f"its last record left it {before['status']}, not closed")  # fmt: skip
+            continue
         record = chain.append(str(action), INCIDENT, str(incident),
                               incident_digest(str(site), str(incident), str(user), str(action),
                                               str(text)),
@@ -64,4 +70,5 @@ def seal_pending(cur: Cursor, chain: ChainWriter) -> int:
                               **reopened_state(before))  # fmt: skip
         cur.execute("UPDATE incident_notes SET audit_hash = ? WHERE seq = ?", (record["hash"], seq))
         log.info("incident.reopen_sealed", site=site, incident=incident, audit=record["hash"])
-    return len(rows)
+        sealed += 1
+    return sealed

@@ -221,6 +221,15 @@ def _close_by_hand(d: Desk) -> None:
           " WHERE status = 'new'")  # fmt: skip
 
 
+def _fake_reopen(d: Desk) -> None:
+    """A reopen "by the receiver" written by hand, the incident put back to new."""
+    d.sql("INSERT INTO incident_notes (site, incident, username, time, action, text, audit_hash)"
+          " SELECT site, incident, 'receiver', time + 1, 'reopen', 'new alarm', '' FROM"
+          " incident_notes WHERE action = 'comment'")  # fmt: skip
+    d.sql("UPDATE incidents SET status = 'new', acked_by = NULL, acked_at = NULL"
+          " WHERE status = 'in_progress'")  # fmt: skip
+
+
 def _delete_incident(d: Desk) -> None:
     d.sql("DELETE FROM incidents WHERE status = 'in_progress'")
 
@@ -233,6 +242,7 @@ TAMPERS: dict[str, tuple[Callable[[Desk], None], str]] = {
     "reassigned by hand": (_reassign, "incident semarang/{0}: assignee differs from its last"),
     "closed by hand": (_close_by_hand, "incident semarang/{1}: closed with no chain record"),
     "deleted incident": (_delete_incident, "incident semarang/{0}: chain record seq"),
+    "reopen by hand": (_fake_reopen, "a reopen note of the receiver, but its last chain record"),
 }  # fmt: skip
 
 
