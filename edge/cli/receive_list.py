@@ -147,13 +147,16 @@ def list_events(store: ReceiverStore, cfg: ReceiverConfig, args: argparse.Namesp
         out = [{k: v for k, v in r.items() if k != "status"} for r in rows]
         print(json.dumps(out, indent=2, default=str))
         return EXIT_OK
-    zone = _zone(cfg)
+    from edge.receiver.places import from_config
+
+    zone, places = _zone(cfg), from_config(cfg)
     cols = ("received", "site", "node", "kind", "severity", "state", "status", "camera",
             "sensor", "id")  # fmt: skip
-    print("\t".join(cols))
+    print("\t".join((*cols, "name")))
     for r in rows:
         cells = [zone.when(r[c]) if c == "received" else "" if r[c] is None else str(r[c])
                  for c in cols]  # fmt: skip
+        cells.append(f"{places.site_label(r['site'])} / {places.node_label(r['site'], r['node'])}")
         print("\t".join(cells))
     return EXIT_OK
 

@@ -197,6 +197,7 @@ def test_human_output_is_in_the_display_zone(
                                       "status"]  # fmt: skip
     cells = row.split("\t")
     assert cells[0] == f"{local:%d-%m-%Y %H:%M:%S} WIB" and cells[6] == "new"
+    assert cells[-2] == PERSON and cells[-1] == "solo / gudang-09"  # no [sites]: the ids
 
 
 def test_nodes_show_names_and_times_in_the_zone(
