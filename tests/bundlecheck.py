@@ -71,9 +71,10 @@ def check_bundle(data: bytes, out: Path) -> dict[str, Any]:
     commands = readme_commands(readme)
     verify = [c for c in commands if c.startswith("openssl pkeyutl -verify")]
     derive = [c for c in commands if c.startswith("openssl pkey -pubin")]
-    assert len(verify) == 1 and len(derive) == 1, commands
+    assert verify and len(derive) == 1, commands
     assert shutil.which("openssl"), "the evidence bundle is checked with openssl (Makefile)"
     assert _run(derive[0], out).strip() == kid
-    assert "Signature Verified Successfully" in _run(verify[0], out)
+    for command in verify:  # the manifest's, and the event's when the bundle has it
+        assert "Signature Verified Successfully" in _run(command, out), command
     assert re.search(r"openssl dgst -sha256 clip\.mp4", readme)
     return enrolment

@@ -61,6 +61,11 @@ class Accepted:
     """Clip id (manifest, chunk) or snapshot id."""
     n: int = 0
     """Chunk number."""
+    key_id: str = ""
+    """The ``kid`` user property: the key that signed the message (checked)."""
+    signature: str = ""
+    """The ``sig`` user property: the message's Ed25519 signature (base64, checked), kept
+    with an event so its evidence bundle carries it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,8 @@ class Checker:
             validate.event(data, msg_id)
         else:
             validate.health(data)
-        return Accepted(kind, site, node, msg_id, digest, payload, topic, data, ref, n)
+        return Accepted(kind, site, node, msg_id, digest, payload, topic, data, ref, n,
+                        key_id=props.get(KID, ""), signature=props.get(SIG, ""))  # fmt: skip
 
     def _signer(
         self, where: _Where, msg_id: str, digest: str, props: Mapping[str, str]

@@ -175,6 +175,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN lang TEXT",
         "ALTER TABLE sessions ADD COLUMN last_active {real}",
     ),
+    # 9: an event keeps the signature it arrived with (the kid and sig user properties,
+    #    checked at receipt), so its evidence bundle proves the event as well as the clip.
+    (
+        "ALTER TABLE events ADD COLUMN key_id TEXT",
+        "ALTER TABLE events ADD COLUMN signature TEXT",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
 

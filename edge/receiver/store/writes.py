@@ -57,9 +57,10 @@ def commit(
     for part in range(0, len(events), ROWS_PER_STATEMENT):
         chunk = {(a.site, a.node, a.id): a for a in events[part : part + ROWS_PER_STATEMENT]}
         source, params = cur.rows(
-            ("text",) * 13 + ("real", "text"),
+            ("text",) * 13 + ("real", "text", "text", "text"),
             [(a.site, a.node, a.id, *(_text(a.data.get(k)) for k in _EVENT_FIELDS),
-              _text(a.data.get("occurrence")) or a.id, now, a.payload.decode())
+              _text(a.data.get("occurrence")) or a.id, now, a.payload.decode(),
+              a.key_id or None, a.signature or None)
              for a in chunk.values()],
         )  # fmt: skip
         sql = (f"INSERT INTO events ({_EVENT_INSERT}) {source} ON CONFLICT DO NOTHING"
@@ -88,7 +89,8 @@ def commit(
 
 
 _EVENT_INSERT = ("site, node, id, kind, severity, state, camera, sensor, incident, clip_id,"
-                 " snapshot_id, time, occurrence, received, payload")  # fmt: skip
+                 " snapshot_id, time, occurrence, received, payload, key_id,"
+                 " signature")  # fmt: skip
 _EVENT_FIELDS = ("kind", "severity", "state", "camera", "sensor", "incident", "clip_id",
                  "snapshot_id", "time")  # fmt: skip
 

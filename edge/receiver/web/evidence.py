@@ -50,7 +50,7 @@ def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
     m: dict[str, Any] = envelope["manifest"]
     zone = d.cfg.console.zone
     snapshot = d.store.files.servable((event.get("snapshot") or {}).get("path"))
-    case = evidence_case.gather(d.db, event, snapshot, zone)
+    case = evidence_case.gather(d.db, event, snapshot, zone, key.key_id)
     timing = clip_timing(m, event["payload"].get("time"))
     fd, name = tempfile.mkstemp(prefix=".evidence-", suffix=".zip", dir=d.store.files.root)
     os.close(fd)

@@ -1,5 +1,6 @@
 """What an evidence bundle holds beyond the clip and its signature: the event's snapshot,
-the event exactly as received with the facts its message signature covered, the other
+the event exactly as received with the facts its message signature covered and that
+signature (with its key, when not the clip's), the other
 events of its incident, and what officers did about it (the acknowledgement, the
 incident's workflow notes) with each action's record from the receiver's signed audit
 chain, the chain's signed head and the receiver keys that sign it.
@@ -9,6 +10,8 @@ the zip and :mod:`edge.receiver.web.evidence_readme` describes it."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Any
 from edge.core.displaytime import DisplayTimeError, DisplayZone
 from edge.delivery import topics
 from edge.evidence.signing import SignedFields
+from edge.receiver.store import keys
 from edge.receiver.store.database import Database
 from edge.receiver.web.incident_page import incident_events, incident_of
 
@@ -72,29 +76,48 @@ def _with_times(zone: DisplayZone, row: dict[str, Any], *keys: str) -> dict[str,
     return out
 
 
-def gather(db: Database, event: dict[str, Any], snapshot: Path | None, zone: DisplayZone) -> Case:
+def gather(
+    db: Database, event: dict[str, Any], snapshot: Path | None, zone: DisplayZone, clip_key: str
+) -> Case:
     """The case of *event* (as :func:`edge.receiver.store.reads.event` gives it; its
-    snapshot file *snapshot* when stored), times shown in *zone*."""
+    snapshot file *snapshot* when stored; its clip signed by key *clip_key*), times shown
+    in *zone*."""
     case = Case(incident_of(db, event["site"], event["node"], event))
     if snapshot is not None:
         case.files.append(("snapshot.jpg", snapshot))
-    _event(db, event, case)
+    _event(db, event, case, clip_key)
     _incident(db, event, case, zone)
     _workflow(db, event, case, zone)
     return case
 
 
-def _event(db: Database, event: dict[str, Any], case: Case) -> None:
-    """The event byte for byte as received, and the fields its message signature covers."""
+def _event(db: Database, event: dict[str, Any], case: Case, clip_key: str) -> None:
+    """The event byte for byte as received, the fields its message signature covers, and
+    that signature (``event.sig``, raw) with the key that made it when the receiver kept
+    them (events stored since migration 9); the key's PEM too when it is not the clip's
+    (*clip_key*)."""
     site, node, event_id = event["site"], event["node"], event["id"]
-    raw = _select(db, "events", ("payload",), "WHERE site = ? AND node = ? AND id = ?",
-                  (site, node, event_id))[0]["payload"]  # fmt: skip
-    received = str(raw).encode()
+    got = _select(db, "events", ("payload", "key_id", "signature"),
+                  "WHERE site = ? AND node = ? AND id = ?", (site, node, event_id))[0]  # fmt: skip
+    received = str(got["payload"]).encode()
     sha = hashlib.sha256(received).hexdigest()
     case.texts["event.received.json"] = received
     signed = SignedFields(site, node, topics.EVENTS, event_id, sha)
     case.texts["event.signed-fields.json"] = signed.canonical()
-    case.facts["payload_sha256"] = sha
+    case.facts.update(payload_sha256=sha, event_key_id=got["key_id"], event_key_file=None)
+    signer = keys.signer(db, site, node, str(got["key_id"])) if got["key_id"] else None
+    try:
+        raw = base64.b64decode(str(got["signature"] or ""), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if signer is None or not raw:
+        return
+    case.texts["event.sig"] = raw
+    if signer.key_id == clip_key:
+        case.facts["event_key_file"] = "node-public-key.pem"
+    else:
+        case.texts["event-signer-public-key.pem"] = signer.public_pem.encode()
+        case.facts["event_key_file"] = "event-signer-public-key.pem"
 
 
 def _incident(db: Database, event: dict[str, Any], case: Case, zone: DisplayZone) -> None:

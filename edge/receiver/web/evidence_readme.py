@@ -39,14 +39,14 @@ Berkas
   event.json                peristiwa seperti dikirim perangkat (dirapikan)
   event.received.json       peristiwa persis seperti diterima (sha256 {payload_sha256})
   event.signed-fields.json  yang dicakup tanda tangan pesan peristiwa: situs, perangkat, topik,
-                            id dan sha256 isi pesan; diperiksa penerima sebelum disimpan (tanda
-                            tangannya sendiri dikirim di properti MQTT dan tidak disimpan)
+                            id dan sha256 isi pesan; diperiksa penerima sebelum disimpan
+  event.sig                 tanda tangan Ed25519 mentah pesan peristiwa itu (langkah 5)
   snapshot.jpg              foto peristiwa (jika ada)
   incident/                 kejadian ini dan peristiwa-peristiwa lainnya
   workflow/                 pengakuan dan catatan petugas, catatan rantai audit yang
                             ditandatangani penerima untuk masing-masing, kepala rantai
                             yang ditandatangani, dan kunci publik penerima
-Langkah pemeriksaan 1-4 ada di bawah; perintahnya sama untuk kedua bahasa.
+Langkah pemeriksaan 1-5 ada di bawah; perintahnya sama untuk kedua bahasa.
 """
 
 ENGLISH = """
@@ -77,8 +77,11 @@ Files
   event.received.json       the event byte for byte as received (sha256 {payload_sha256})
   event.signed-fields.json  what the event message's signature covers: site, node, topic,
                             id and the sha256 of the message body; the receiver checked
-                            it with the node's key before storing the event (the message
-                            signature itself travels in MQTT properties and is not kept)
+                            it with the node's key before storing the event
+  event.sig                 that message's raw Ed25519 signature (its MQTT "sig"
+                            property); the key is node-public-key.pem, or
+                            event-signer-public-key.pem when another key of the node
+                            signed the event (step 5)
   snapshot.jpg              the event's snapshot (when it has one)
   incident/                 this incident and its other events
   workflow/                 the officers' acknowledgement and notes, each one's record in
@@ -123,10 +126,27 @@ STEPS = """
      key = load_pem_public_key(open("node-public-key.pem", "rb").read())
      key.verify(base64.b64decode(env["signature"]), signed)  # raises if forged
      print("clip and manifest verified")
-
+{event_step}
 The manifest's event_ids name the events the clip belongs to; mask_hash ({mask_hash}) is the
 hash of the privacy mask the camera applied before anything was recorded. / event_ids di
 manifest menyebut peristiwa milik rekaman ini; mask_hash adalah hash masker privasi kamera.
+"""
+
+EVENT_STEP = """
+5. Perangkat menandatangani peristiwa ini / The node signed this event: its signature
+   covers event.signed-fields.json, whose "sha256" is that of event.received.json
+   ({payload_sha256}):
+
+     sha256sum event.received.json
+     openssl pkeyutl -verify -pubin -inkey {event_key_file} -rawin \\
+         -in event.signed-fields.json -sigfile event.sig
+     -> "Signature Verified Successfully"
+"""
+
+NO_EVENT_SIGNATURE = """
+5. Tanda tangan pesan peristiwa ini diperiksa penerima saat diterima tetapi tidak disimpan
+   (disimpan sebelum penerima menyimpannya). / The receiver checked this event's message
+   signature on receipt but did not keep it (stored before the receiver kept them).
 """
 
 _NONE = {"id": "belum diakui", "en": "not acknowledged"}
@@ -186,4 +206,6 @@ def readme(
         "ack_id": _ack("id", f["ack"]), "ack_en": _ack("en", f["ack"]),
         "notes_id": _notes("id", f["notes"]), "notes_en": _notes("en", f["notes"]),
     }  # fmt: skip
+    step = EVENT_STEP if f.get("event_key_file") else NO_EVENT_SIGNATURE
+    values["event_step"] = step.format(**values, event_key_file=f.get("event_key_file"))
     return "".join(part.format(**values) for part in (HEAD, INDONESIAN, ENGLISH, STEPS))

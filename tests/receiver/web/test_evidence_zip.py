@@ -1,7 +1,8 @@
 """The evidence bundle of an alert with everything an investigator needs, checked the way
 one would: still verifiable with openssl and Python as before; the event's snapshot; the
-event byte for byte as received, and the fields its message signature covers (the node's
-own signature from the wire verifies over them with the key in the bundle); the incident's
+event byte for byte as received, the fields its message signature covers and that
+signature as it came on the wire (it verifies over them with the key in the bundle, by
+openssl as the README says); the incident's
 other events; the acknowledgement and the workflow notes with their records from the
 receiver's audit chain (each record's hash holds); a README in Bahasa Indonesia and English
 with every time in WIB."""
@@ -30,7 +31,7 @@ from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.incident_page import incident_url
 
 CASE_FILES = {
-    "snapshot.jpg", "event.received.json", "event.signed-fields.json",
+    "snapshot.jpg", "event.received.json", "event.signed-fields.json", "event.sig",
     "incident/incident.json", "incident/other-events.json", "workflow/acknowledgement.json",
     "workflow/notes.json", "workflow/audit-records.jsonl", "workflow/chain-head.json",
     "workflow/receiver-keys.json",
@@ -75,10 +76,10 @@ def test_the_bundle_adds_snapshot_signed_event_incident_and_audited_workflow(
     handled: tuple[Case, TestClient], store: ReceiverStore, tmp_path: Path
 ) -> None:
     """Every earlier file still verifies; the snapshot is the stored JPEG; the event is the
-    payload the node sent, and the node's wire signature verifies over the signed fields
-    with the bundle's key; the other events are the door's START and END (not the
-    unrelated motion); the acknowledgement and both notes carry hashes of chain records
-    that are in the bundle, each whole."""
+    payload the node sent, its signature is the wire's and verifies over the signed fields
+    with the bundle's key (openssl, the README's step 5, run by check_bundle); the other
+    events are the door's START and END (not the unrelated motion); the acknowledgement
+    and both notes carry hashes of chain records that are in the bundle, each whole."""
     case, client = handled
     files = _bundle(case, client, tmp_path / "out")
     assert set(files) >= CASE_FILES, sorted(CASE_FILES - set(files))
@@ -89,7 +90,8 @@ def test_the_bundle_adds_snapshot_signed_event_incident_and_audited_workflow(
     assert signed["id"] == case.ids["person"] and signed["topic"] == "events"
     key = load_pem_public_key(files["node-public-key.pem"])
     assert isinstance(key, Ed25519PublicKey)
-    key.verify(base64.b64decode(dict(props)[SIG]), files["event.signed-fields.json"])
+    assert files["event.sig"] == base64.b64decode(dict(props)[SIG])  # as it came on the wire
+    key.verify(files["event.sig"], files["event.signed-fields.json"])
     others = json.loads(files["incident/other-events.json"])
     assert sorted(e["id"] for e in others) == sorted([case.ids["door"], case.ids["door_end"]])
     assert all(e["received_shown"].endswith(" WIB") for e in others)
@@ -131,3 +133,4 @@ def test_the_readme_speaks_bahasa_indonesia_and_english_in_wib(
     assert f"detik ke-{offset} rekaman" in readme and f"at second {offset} of the clip" in readme
     assert "oleh budi" in readme and "by budi" in readme and "orang di lorong" in readme
     assert "comment: patroli dikirim" in readme
+    assert "-inkey node-public-key.pem -rawin \\\n         -in event.signed-fields.json" in readme
