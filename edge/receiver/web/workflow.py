@@ -151,11 +151,14 @@ async def acknowledge(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    """POST /incidents/SITE/INCIDENT/ACTION (assign, comment, close, reopen)."""
+    """POST /incidents/SITE/INCIDENT/ACTION (assign, comment, close, reopen); an incident
+    id holding ``/`` (a node's own) still reaches its incident."""
     s = _officer(request)
     fields = await _body(request, s)
-    ref = Ref(request.path_params["site"], request.path_params["incident"])
-    action = request.path_params["action"]
+    incident, _, action = str(request.path_params["rest"]).rpartition("/")
+    if not incident:
+        raise HTTPException(404, _say(request, N_("no incident %(ref)s"), ref=request.url.path))
+    ref = Ref(str(request.path_params["site"]), incident)
     w = workflow_of(request)
     seen = _one(fields, "seen") or None
     note = _one(fields, "note")
@@ -184,5 +187,5 @@ async def act(request: Request) -> Response:
 
 ROUTES = [
     Route("/incidents/ack", acknowledge, methods=["POST"]),
-    Route("/incidents/{site}/{incident}/{action}", act, methods=["POST"]),
+    Route("/incidents/{site}/{rest:path}", act, methods=["POST"]),  # INCIDENT/ACTION
 ]

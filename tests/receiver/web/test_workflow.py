@@ -299,3 +299,16 @@ def test_an_edited_note_is_caught_by_verify_and_admin(
     with console.store.db.transaction() as cur:
         cur.execute(edit, ("two men at the gate", ref.split("/", 1)[1]))
     assert console.verify(capsys)[0] == 0
+
+
+def test_an_incident_id_holding_a_slash_is_reached(console: Console) -> None:
+    """A node's own incident id may hold ``/`` and spaces: the page's forms encode it and
+    the actions reach that incident."""
+    console.fleet.event("person", incident="case/7 b")
+    ref = f"{console.fleet.node.site}/case/7 b"
+    assert "/case%2F7%20b/comment" in console.page("budi", ref)
+    assert console.post("budi", ref, "comment", text="gate 2").status_code == 303
+    notes = console.store.db.query(
+        "SELECT action, text FROM incident_notes WHERE incident = 'case/7 b'"
+    )
+    assert notes == [("comment", "gate 2")]
