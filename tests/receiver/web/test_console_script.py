@@ -99,8 +99,9 @@ def sound_of(p: Page, level: str, since: float) -> dict[str, Any] | None:
 
 def test_alarms_sound_notify_and_stand_until_acknowledged_from_the_list(page: Page) -> None:
     """A person (alarm) and a smoke (critical): each a sound of its level and a notification
-    soon after its commit, the title and the banner count them; ticking both and pressing
-    "acknowledge selected" marks them in place (no reload), and the count and sound stop."""
+    soon after its commit, the title and the banner count them; ticking both (a tick
+    survives the incident's update) and pressing "acknowledge selected" marks them in place
+    (no reload), and the count and sound stop."""
     p = page
     p.js("window.edgeMarker = 1;")
     for kind, severity, level in (("person", "alarm", "alarm"), ("smoke", "critical", "critical")):
@@ -118,6 +119,11 @@ def test_alarms_sound_notify_and_stand_until_acknowledged_from_the_list(page: Pa
         p.browser.find_element(
             By.CSS_SELECTOR, f'input.pick[value="semarang/signal-{kind}"]'
         ).click()
+    p.fleet.event("door_open", incident="signal-person")  # the incident changes meanwhile
+    person = "document.querySelector('tbody[data-incident=\"signal-person\"]')"
+    wait_for(lambda: p.js(f"return {person}.querySelectorAll('tr.occ').length;") == 2, 5,
+             "the person's incident replaced by its update")  # fmt: skip
+    assert p.js(f"return {person}.querySelector('input.pick').checked;"), "the tick was lost"
     p.browser.find_element(By.ID, "ack-selected").click()
     status = (
         "return document.querySelector('tbody[data-incident=\"signal-smoke\"]').dataset.status;"

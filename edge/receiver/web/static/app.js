@@ -213,7 +213,12 @@ class EdgeConsole {
     for (const tb of page) {
       const old = this.byKey.get(tb.dataset.key);
       if (this.attention(tb, old)) { heard.push(tb); }
-      if (old) { old.remove(); }
+      if (old) {  // an update replaces it; a tick the officer gave stays
+        const was = old.querySelector("input.pick");
+        const pick = tb.querySelector("input.pick");
+        if (was && pick && was.checked && !pick.disabled) { pick.checked = true; }
+        old.remove();
+      }
       tb.dataset.shownAt = now;
       tb.classList.add("fresh");
       this.byKey.set(tb.dataset.key, tb);
@@ -231,6 +236,7 @@ class EdgeConsole {
       for (const tb of page) { this.place(tb); }
     }
     this.trim();
+    this.pickChanged();
   }
 
   // Newest last_seq first.
