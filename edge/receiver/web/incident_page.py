@@ -51,14 +51,14 @@ def incident_of(db: Database, site: str, node: str, event: dict[str, Any]) -> st
 def incident_events(
     db: Database, site: str, incident: str, limit: int = 500
 ) -> list[dict[str, Any]]:
-    """Every stored event of *site*'s *incident*, oldest first (through its occurrences,
-    and by the events' own ``incident`` for events stored without one)."""
+    """The stored events of *site*'s *incident* (through its occurrences: both sides
+    indexed), oldest first, at most *limit*."""
     cols = ", ".join(f"e.{c}" for c in _OTHER_COLUMNS)
     rows = db.query(
-        f"SELECT {cols}, e.payload FROM events e WHERE e.site = ? AND (e.incident = ?"  # noqa: S608
-        " OR EXISTS (SELECT 1 FROM occurrences o WHERE o.site = e.site AND o.node = e.node"
-        " AND o.occurrence = e.occurrence AND o.incident = ?)) ORDER BY e.seq LIMIT ?",
-        (site, incident, incident, limit),
+        f"SELECT {cols}, e.payload FROM occurrences o JOIN events e ON e.site = o.site"  # noqa: S608
+        " AND e.node = o.node AND e.occurrence = o.occurrence"
+        " WHERE o.site = ? AND o.incident = ? ORDER BY e.seq LIMIT ?",
+        (site, incident, limit),
     )
     return [dict(zip((*_OTHER_COLUMNS, "payload"), r, strict=True)) for r in rows]
 
