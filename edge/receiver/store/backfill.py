@@ -44,9 +44,7 @@ def backfill(cur: Cursor) -> None:
             )
             page.append(ev)
         occurrences.apply(cur, page, now)
-        cur.executemany(
-            "UPDATE events SET occurrence = ? WHERE seq = ?", [(e.occurrence, e.seq) for e in page]
-        )
+        _set_occurrences(cur, [(e.seq, e.occurrence) for e in page])
         last, total = int(rows[-1][0]), total + len(rows)
     acked = cur.execute(
         "SELECT o.site, o.incident, a.username, a.time FROM acks a JOIN events e"
@@ -61,3 +59,19 @@ def backfill(cur: Cursor) -> None:
         [(u, t, s, i) for (s, i), (u, t) in first.items()],
     )
     log.info("store.console_backfilled", events=total, acknowledged=len(first))
+
+
+def _set_occurrences(cur: Cursor, pairs: list[tuple[int, str]]) -> None:
+    """events.occurrence of each (seq, occurrence): one statement on PostgreSQL (arrays),
+    one per row on SQLite (cheap there)."""
+    if cur.engine == "sqlite":
+        cur.executemany(
+            "UPDATE events SET occurrence = ? WHERE seq = ?", [(o, s) for s, o in pairs]
+        )
+        return
+    source, params = cur.rows(("int", "text"), pairs)
+    cur.execute(
+        f"UPDATE events SET occurrence = v.o FROM ({source}) AS v (seq, o)"  # noqa: S608
+        " WHERE events.seq = v.seq",
+        params,
+    )

@@ -37,6 +37,12 @@ OCC_COLUMNS = ("site", "node", "occurrence", "incident", "kind", "severity", "ca
 INC_COLUMNS = ("site", "incident", "severity", "sev_rank", "kinds", "nodes", "first_seq",
                "last_seq", "started", "last_time", "received", "occurrences",
                "open_occurrences", "status", "updated")  # fmt: skip
+_TYPES = dict.fromkeys(("first_seq", "last_seq", "is_open", "sev_rank", "occurrences",
+                        "open_occurrences"), "int") | dict.fromkeys(
+    ("started", "ended", "received", "last_time", "updated"), "real")  # fmt: skip
+"""Columns that are not text."""
+ROWS = 500
+"""Rows in one upsert statement."""
 _INC_AGGREGATES = (*INC_COLUMNS[2:13], "updated")
 """Columns an ingest may change on an existing incident (never the workflow's)."""
 
@@ -235,11 +241,18 @@ def _upsert(
     changing: Iterable[str],
     rows: dict[tuple[str, ...], dict[str, Any]],
 ) -> None:
+    """Insert or update *rows* of *table*, ``ROWS`` to a statement (PostgreSQL: one array
+    per column), setting the *changing* columns of the rows that exist."""
     sets = ", ".join(f"{c} = excluded.{c}" for c in changing)
-    marks = ", ".join("?" * len(columns))
-    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-           f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}")  # fmt: skip
-    cur.executemany(sql, [[r[c] for c in columns] for r in rows.values()])
+    types = [_TYPES.get(c, "text") for c in columns]
+    values = [[r[c] for c in columns] for r in rows.values()]
+    for part in range(0, len(values), ROWS):
+        source, params = cur.rows(types, values[part : part + ROWS])
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) {source}"
+            f" ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+            params,
+        )
 
 
 def _reopen(cur: Cursor, site: str, incident: str, now: float) -> None:
