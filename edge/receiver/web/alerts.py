@@ -19,6 +19,7 @@ from edge.receiver.store.console import ConsoleQuery
 from edge.receiver.store.database import Database
 from edge.receiver.web import consoleparams, queries
 from edge.receiver.web.context import blocking, dashboard, session
+from edge.receiver.web.users import Role
 
 RECEIVER_ALERTS = 100
 """Open receiver alerts listed below the console (newest first)."""
@@ -51,7 +52,7 @@ def _page(db: Database, q: ConsoleQuery) -> dict[str, Any]:
 async def list_page(request: Request) -> Response:
     """GET /alerts: the console, newest incident first, filtered, one page (older:
     ``before_seq``)."""
-    session(request)
+    s = session(request)
     d = dashboard(request)
     q = consoleparams.parse(request.query_params)
     data = await blocking(_page, d.db, q)
@@ -60,7 +61,8 @@ async def list_page(request: Request) -> Response:
     older = None
     if len(found) == q.limit:
         older = "/alerts?" + urlencode({**filters, "before_seq": found[-1]["last_seq"]})
-    return d.render(request, "alerts.html", q=q, older=older, filters=filters, **data)
+    return d.render(request, "alerts.html", q=q, older=older, filters=filters,
+                    can_act=s.may(Role.OFFICER), **data)  # fmt: skip
 
 
 def _rows(db: Database, q: ConsoleQuery) -> tuple[list[dict[str, Any]], bool]:
@@ -77,12 +79,12 @@ async def rows_fragment(request: Request) -> Response:
     holding the incidents whose last seq comes just after N (the oldest of them first in
     line, so nothing is skipped). ``X-Edge-More: 1`` says more remain: ask again with
     ``after_seq`` = ``X-Edge-Newest`` until it says 0."""
-    session(request)
+    s = session(request)
     d = dashboard(request)
     q = consoleparams.parse(request.query_params)
     found, more = await blocking(_rows, d.db, q)
     seqs = [int(i["last_seq"]) for i in found]
-    response = d.render(request, "rows.html", incidents=found)
+    response = d.render(request, "rows.html", incidents=found, can_act=s.may(Role.OFFICER))
     response.headers["x-edge-more"] = "1" if more else "0"
     response.headers["x-edge-count"] = str(len(found))
     response.headers["x-edge-oldest"] = str(min(seqs)) if seqs else ""

@@ -199,6 +199,23 @@ def test_acknowledging_from_the_list_posts_the_picked_incidents(
     assert incidents(officer.get("/alerts?unacked=1").text) == ["inc-4"]
 
 
+def test_a_viewer_sees_the_console_without_acknowledging(
+    tmp_path: Path, store: ReceiverStore
+) -> None:
+    """A viewer gets the same incidents, with no boxes or acknowledge buttons (the POST
+    would be refused anyway)."""
+    scene(Fleet(store))
+    add_user(store, "tamu", "viewer")
+    with client_for(web_config(tmp_path / "rx"), store) as c:
+        assert login(c, "tamu").status_code == 303
+        page = c.get("/alerts").text
+        rows = c.get("/alerts/rows?after_seq=0").text
+    assert incidents(page) == ["inc-4", "inc-3", "inc-1"] == incidents(rows)
+    for html in (page, rows):
+        assert 'class="pick"' not in html and 'class="ack-one"' not in html
+    assert re.search(r'<div class="bulk" hidden>', page)
+
+
 def test_the_live_list_reaches_every_one_of_a_thousand_new_incidents(
     officer: TestClient, store: ReceiverStore
 ) -> None:
