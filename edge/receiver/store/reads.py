@@ -150,9 +150,10 @@ def nodes(db: Database) -> list[dict[str, Any]]:
         " ORDER BY site, node"
     ):
         alerts = open_alerts.get((str(site), str(node)), [])
-        state = ("offline" if "node_offline" in alerts
+        state = ("never seen" if not last_seen  # even when supervision calls it offline
+                 else "offline" if "node_offline" in alerts
                  else "degraded" if "node_degraded" in alerts or status == "degraded"
-                 else "online" if last_seen else "never seen")  # fmt: skip
+                 else "online")  # fmt: skip
         out.append({
             "site": site, "node": node, "key_id": key_id, "state": state,
             "last_seen": last_seen,
