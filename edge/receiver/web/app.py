@@ -27,7 +27,6 @@ from edge.receiver.web import (
 from edge.receiver.web import lang as language
 from edge.receiver.web.context import HERE, Dashboard, session
 from edge.receiver.web.guard import Guard
-from edge.receiver.web import workflow
 
 
 async def home(request: Request) -> Response:
