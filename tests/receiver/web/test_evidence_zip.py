@@ -134,3 +134,20 @@ def test_the_readme_speaks_bahasa_indonesia_and_english_in_wib(
     assert "oleh budi" in readme and "by budi" in readme and "orang di lorong" in readme
     assert "comment: patroli dikirim" in readme
     assert "-inkey node-public-key.pem -rawin \\\n         -in event.signed-fields.json" in readme
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_event_stored_without_its_signature_still_bundles(
+    handled: tuple[Case, TestClient], store: ReceiverStore, tmp_path: Path
+) -> None:
+    """An event stored before the receiver kept signatures (none in its row): no event.sig,
+    the README says the signature was checked on receipt but not kept, and the rest of the
+    bundle verifies as before."""
+    case, client = handled
+    with store.db.transaction() as cur:
+        cur.execute("UPDATE events SET key_id = NULL, signature = NULL WHERE id = ?",
+                    (case.ids["person"],))  # fmt: skip
+    files = _bundle(case, client, tmp_path / "out")
+    assert "event.sig" not in files and "event.received.json" in files
+    readme = files["README.txt"].decode()
+    assert "did not keep it" in readme and "-sigfile event.sig" not in readme

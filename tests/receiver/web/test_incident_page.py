@@ -22,6 +22,7 @@ from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import i18n, words
 from edge.receiver.web.incident_page import incident_url
 from edge.receiver.web.links import event_url
+from edge.receiver.web.media import clip_timing
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -157,3 +158,22 @@ def test_acknowledging_by_fetch_answers_json_and_no_redirect(
     assert again.status_code == 200 and again.json()["acknowledged"] is False
     assert row(store, "SELECT status, acked_by FROM incidents WHERE incident = ?",
                (INCIDENT,)) == ("acknowledged", "budi")  # fmt: skip
+
+
+def test_the_clip_offset_is_kept_inside_the_clip() -> None:
+    """Event time minus the manifest's start; an event before the first frame marks 0 and
+    one after the last marks the end, both flagged outside; a manifest without
+    duration_s uses end - start; no start or no event time: no marker."""
+    manifest = {"start": 1000.0, "end": 1010.0, "duration_s": 10.0}
+    inside = clip_timing(manifest, "1970-01-01T00:16:46Z")  # 1006
+    assert inside is not None and inside["offset"] == 6.0 and not inside["outside"]
+    before = clip_timing(manifest, 995.5)
+    assert before is not None and before["offset"] == 0.0 and before["outside"]
+    after = clip_timing(manifest, 1030)
+    assert after is not None and after["offset"] == 10.0 and after["outside"]
+    no_duration = clip_timing({"start": 1000.0, "end": 1004.0}, "1970-01-01T07:16:42+07:00")
+    assert no_duration is not None and no_duration["duration"] == 4.0
+    assert no_duration["offset"] == 2.0
+    assert clip_timing({"end": 1010.0}, 1005) is None
+    assert clip_timing(manifest, "yesterday") is None
+    assert clip_timing(manifest, "2026-12-07T06:14:18") is None  # no zone: no one moment
