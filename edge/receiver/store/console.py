@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from edge.receiver.store.database import Cursor, Database
-from edge.receiver.store.occurrences import SEV_RANK, rank
+from edge.receiver.store.occurrences import SEV_RANK, any_of, rank
 
 MAX_LIMIT = 1000
 """Incidents in one page at most."""
@@ -204,12 +204,6 @@ def incident(db: Database, site: str, incident_id: str) -> dict[str, Any] | None
     return out
 
 
-def _any_of(columns: Sequence[str], keys: Sequence[tuple[str, ...]]) -> tuple[str, list[Any]]:
-    """``(a = ? AND b = ?) OR ...`` over *keys* (both engines use their index for each)."""
-    one = "(" + " AND ".join(f"{c} = ?" for c in columns) + ")"
-    return " OR ".join([one] * len(keys)), [v for k in keys for v in k]
-
-
 def occurrences_of(
     cur: Cursor, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -221,7 +215,7 @@ def occurrences_of(
     unique = list(dict.fromkeys(keys))
     cols = ", ".join(f"o.{c}" for c in OCCURRENCE_COLUMNS)
     for part in range(0, len(unique), CHUNK):
-        term, params = _any_of(("o.site", "o.incident"), unique[part : part + CHUNK])
+        term, params = any_of(("o.site", "o.incident"), unique[part : part + CHUNK])
         for r in cur.execute(
             f"SELECT {cols}, s.sha256 FROM occurrences o LEFT JOIN snapshots s"  # noqa: S608
             f" ON s.site = o.site AND s.node = o.node AND s.id = o.snapshot_id WHERE {term}",
@@ -246,7 +240,7 @@ def _acked_by(cur: Cursor, keys: Sequence[tuple[str, str, str]]) -> dict[tuple[s
     (the per-event acknowledgements)."""
     out: dict[tuple[str, ...], tuple[float, str]] = {}
     for part in range(0, len(keys), CHUNK):
-        term, params = _any_of(("e.site", "e.node", "e.occurrence"), keys[part : part + CHUNK])
+        term, params = any_of(("e.site", "e.node", "e.occurrence"), keys[part : part + CHUNK])
         for site, node, occurrence, user, when in cur.execute(
             "SELECT e.site, e.node, e.occurrence, a.username, a.time FROM events e JOIN acks a"  # noqa: S608
             f" ON a.site = e.site AND a.node = e.node AND a.event_id = e.id WHERE {term}",

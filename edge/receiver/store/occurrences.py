@@ -28,8 +28,8 @@ REOPEN_RANK = 2
 """A new occurrence of this rank or higher (alarm, critical) reopens a closed incident."""
 RECEIVER_USER = "receiver"
 """The user named by notes the receiver writes itself (reopen)."""
-CHUNK = 400
-"""Keys per ``IN (...)`` lookup."""
+CHUNK = 100
+"""Keys per lookup."""
 
 OCC_COLUMNS = ("site", "node", "occurrence", "incident", "kind", "severity", "camera",
                "sensor", "zones", "first_event", "last_event", "first_seq", "last_seq",
@@ -206,6 +206,13 @@ def _join(
     inc["updated"] = now
 
 
+def any_of(columns: Sequence[str], keys: Sequence[tuple[str, ...]]) -> tuple[str, list[Any]]:
+    """``(a = ? AND b = ?) OR ...`` over *keys* and its parameters: both engines look each
+    key up in the index (SQLite scans the whole index for a row value ``IN (VALUES ...)``)."""
+    one = "(" + " AND ".join(f"{c} = ?" for c in columns) + ")"
+    return " OR ".join([one] * len(keys)), [v for k in keys for v in k]
+
+
 def _union(joined: str, value: str) -> str:
     items = set(filter(None, joined.split(",")))
     items.add(value)
@@ -223,9 +230,8 @@ def _load(
     out: dict[tuple[str, ...], dict[str, Any]] = {}
     lock = " FOR UPDATE" if cur.engine == "postgresql" else ""
     for part in range(0, len(keys), CHUNK):
-        source, params = cur.rows(("text",) * len(key_columns), keys[part : part + CHUNK])
-        sql = (f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - constants
-               f" WHERE ({', '.join(key_columns)}) IN ({source}){lock}")  # fmt: skip
+        term, params = any_of(key_columns, keys[part : part + CHUNK])
+        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {term}{lock}"  # noqa: S608
         for row in cur.execute(sql, params).fetchall():
             item = dict(zip(columns, row, strict=True))
             out[tuple(str(item[c]) for c in key_columns)] = item
