@@ -21,7 +21,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from officer import (
     CONSOLE,
+    DEGRADED,
     NODE,
+    OFFLINE,
+    OFFLINE_AFTER_S,
     SESSION_S,
     SILENT,
     SITE,
@@ -222,22 +225,6 @@ def test_an_incident_goes_new_to_closed_by_two_officers_with_its_audit_records(
     assert check.ok, check.problems
 
 
-def test_the_fleet_board_shows_the_real_node_and_the_fifty_warehouses(rig: Rig) -> None:
-    """The board lists every enrolled node, the real one and the simulated fleet; the three
-    never heard from as never seen."""
-    b = rig.browser
-    visit(rig, b, "/fleet")
-    states = "return Array.from(document.querySelectorAll('tr.node')).map(r => r.dataset.state);"
-    wait_for(lambda: len(b.execute_script(states)) == WAREHOUSES + 1, 10, "a row per node")
-    real = f'tr.node[data-site="{SITE}"][data-node="{NODE}"]'
-    wait_for(lambda: b.find_elements(By.CSS_SELECTOR, real), 10, "the real node's row")
-    wait_for(lambda: b.execute_script(states).count("never seen") == SILENT, 15,
-             "only the silent warehouses never seen")  # fmt: skip
-    never = b.find_element(By.CSS_SELECTOR, 'li.count[data-state="never seen"]')
-    assert never.get_attribute("data-count") == str(SILENT)
-    shot(b, "fleet.png")
-
-
 @pytest.mark.parametrize("page", ["console", "incident", "fleet"])
 def test_the_phone_layout_has_no_horizontal_scroll(rig: Rig, page: str) -> None:
     """At 390x844 (a phone) the console, an incident and the fleet board fit the width."""
@@ -273,6 +260,32 @@ def test_both_languages_render(rig: Rig) -> None:
     assert "Alarm console" in text_of(sari) and "Door open" in text_of(sari)
 
 
+def test_the_fleet_board_shows_the_real_node_and_the_fifty_warehouses(rig: Rig) -> None:
+    """The board lists every enrolled node, the real one and the simulated fleet, and counts
+    them by state: the silent ones offline, the never heard from never seen, the ones that
+    say so degraded, the rest (the real node among them) online; offline rows first."""
+    b = rig.browser
+    visit(rig, b, "/fleet")
+    rows = "return Array.from(document.querySelectorAll('tr.node')).map(r => r.dataset.state);"
+    want = {"offline": OFFLINE, "degraded": DEGRADED, "never seen": SILENT}
+    want["online"] = WAREHOUSES + 1 - sum(want.values())
+
+    def counts() -> dict[str, int]:
+        states = b.execute_script(rows)
+        return {s: states.count(s) for s in set(states) | set(want)}
+
+    try:
+        wait_for(lambda: counts() == want, OFFLINE_AFTER_S + 15, "the board's states")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {counts()}, wanted {want}") from None
+    for state, n in want.items():
+        shown_n = b.find_element(By.CSS_SELECTOR, f'li.count[data-state="{state}"]')
+        assert shown_n.get_attribute("data-count") == str(n), state
+    real = f'tr.node[data-site="{SITE}"][data-node="{NODE}"][data-state="online"]'
+    assert b.find_elements(By.CSS_SELECTOR, real), "the real node is not online"
+    shot(b, "fleet.png")
+
+
 def test_the_page_stays_live_across_a_receiver_restart(rig: Rig) -> None:
     """The receiver stops: NOT LIVE shows; events the fleet sends meanwhile appear once it is
     back, and the banner goes."""
@@ -298,8 +311,9 @@ def test_the_wall_page_stays_live_past_its_sessions_first_lifetime(rig: Rig) -> 
     created = float(rig.query(sql)[0][0])
     wait_for(lambda: time.time() > created + SESSION_S + 1, SESSION_S + 5, "the first lifetime")
     assert float(rig.query(sql)[0][1]) > time.time() + 30
-    wall = b.execute_script("return {state: edgeWall.state, renewals: edgeWall.renewals};")
-    assert wall["state"] == "live" and wall["renewals"] >= 1, wall
+    wall = "return {state: edgeWall.state, renewals: edgeWall.renewals};"
+    wait_for(lambda: b.execute_script(wall)["renewals"] >= 1, 30, "a renewal from the page")
+    assert b.execute_script(wall)["state"] == "live"
     assert not shown(b, "#notlive")
     b.get(f"{rig.url}{CONSOLE}")
     assert b.find_elements(By.ID, "console"), b.current_url
