@@ -17,8 +17,9 @@ from starlette.routing import Route
 from edge.receiver.store import console, reads
 from edge.receiver.store.console import ConsoleQuery
 from edge.receiver.store.database import Database
-from edge.receiver.web import consoleparams, queries
+from edge.receiver.web import consoleparams, i18n, queries
 from edge.receiver.web.context import blocking, dashboard, session
+from edge.receiver.web.params import whole
 from edge.receiver.web.users import Role
 
 RECEIVER_ALERTS = 100
@@ -92,23 +93,31 @@ async def rows_fragment(request: Request) -> Response:
     return response
 
 
-def _state(db: Database, q: ConsoleQuery) -> dict[str, Any]:
+def _state(db: Database, q: ConsoleQuery, alarms_after: int | None) -> dict[str, Any]:
     counts = {str(k): int(v) for k, v in console.unacked(db).items()}
     out: dict[str, Any] = {"newest": console.newest_seq(db), "unacked": counts,
                            "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip
     if q.after_seq is not None:
         everything = dataclasses.replace(q, after_seq=None)
         out["pending"] = console.count_after(db, everything, q.after_seq)
+    if alarms_after is not None:
+        out["alarms"], out["alarm_count"] = consoleparams.new_alarms(db, alarms_after)
     return out
 
 
 async def api_state(request: Request) -> Response:
-    """GET /api/console/state[?after_seq=N&filters]: the newest seq, the unacknowledged
-    incidents by severity (``unacked_total``: alarm and critical), and with ``after_seq``
-    how many matching incidents changed after it (``pending``)."""
+    """GET /api/console/state[?after_seq=N&filters][&alarms_after=M]: the newest seq, the
+    unacknowledged incidents by severity (``unacked_total``: alarm and critical); with
+    ``after_seq`` how many matching incidents changed after it (``pending``); with
+    ``alarms_after`` the unacknowledged incidents where an alarm or critical occurrence
+    began after M, whatever the filters (``alarms``: the first few, each key, level, title
+    and seq; ``alarm_count``: how many), so a page scrolled down or filtered still sounds."""
     session(request)
+    d = dashboard(request)
     q = consoleparams.parse(request.query_params)
-    return JSONResponse(await blocking(_state, dashboard(request).db, q))
+    after = whole(request.query_params, "alarms_after")
+    with i18n.use(d.lang(request)):
+        return JSONResponse(await blocking(_state, d.db, q, after))
 
 
 async def api_incidents(request: Request) -> Response:

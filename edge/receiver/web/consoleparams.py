@@ -3,6 +3,7 @@ incidents it answers made ready for the templates (their key, level, links)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping
@@ -12,10 +13,16 @@ from urllib.parse import quote
 from starlette.exceptions import HTTPException
 
 from edge.core.kinds import Severity
+from edge.receiver.store import console
 from edge.receiver.store.console import ConsoleQuery
+from edge.receiver.store.database import Database
+from edge.receiver.store.occurrences import rank
 from edge.receiver.web.params import text, whole
+from edge.receiver.web.words import kindname
 
 PAGE = 50
+ALARMS = 10
+"""New alarms the console's state names one by one (the rest: a count)."""
 MAX_PAGE = 500
 STATUSES = ("new", "acknowledged", "in_progress", "closed", "open")
 """What ``status=`` accepts (``open``: anything not closed)."""
@@ -104,3 +111,25 @@ def _zones(raw: object) -> list[str]:
 def public(inc: Mapping[str, Any]) -> dict[str, Any]:
     """An incident as JSON can carry it (``/api/incidents``)."""
     return json.loads(json.dumps(inc, default=str))  # type: ignore[no-any-return]
+
+
+def new_alarms(db: Database, after: int) -> tuple[list[dict[str, Any]], int]:
+    """Unacknowledged incidents (any site, no filter) in which an alarm or critical
+    occurrence began after seq *after*: the first :data:`ALARMS` of them (key, level, title
+    in the current language, seq: where the latest such occurrence began) and how many
+    there are (past :data:`ALARMS`: the unacknowledged alarm incidents changed after
+    *after*, an upper bound)."""
+    q = ConsoleQuery(unacked=True, min_rank=2, after_seq=after, limit=ALARMS)
+    incidents = console.incidents(db, q)
+    found = []
+    for inc in incidents:
+        began = [o for o in inc["occurrences"]
+                 if int(o["first_seq"]) > after and rank(o["severity"]) >= 2]  # fmt: skip
+        if began:
+            kinds = ", ".join(kindname(k) for k in str(inc["kinds"]).split(",") if k)
+            found.append({"key": f"{inc['site']}/{inc['incident']}", "level": level(inc),
+                          "title": f"{kinds} · {inc['site']}",
+                          "seq": max(int(o["first_seq"]) for o in began)})  # fmt: skip
+    if len(incidents) < ALARMS:
+        return found, len(found)
+    return found, console.count_after(db, dataclasses.replace(q, after_seq=None), after)

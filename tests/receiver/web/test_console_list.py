@@ -248,3 +248,27 @@ def test_the_live_list_reaches_every_one_of_a_thousand_new_incidents(
     f.event("door_open", incident="burst-0007")
     again = officer.get(f"/alerts/rows?after_seq={newest}")
     assert incidents(again.text) == ["burst-0007"] and again.headers["x-edge-more"] == "0"
+
+
+def test_the_state_names_alarms_that_began_whatever_the_filters(
+    officer: TestClient, store: ReceiverStore
+) -> None:
+    """``alarms_after``: the unacknowledged incidents where an alarm or critical began after
+    the seq, named in the page's language with their level, whatever the filters; a warning
+    is not one; an END of an alarm already heard does not name it again."""
+    f = Fleet(store)
+    scene(f)
+    after = officer.get("/api/console/state").json()["newest"]
+    f.event("person", incident="inc-9", time=iso(T0 + 200))
+    f.event("camera_fault", severity="warning", incident="inc-10")
+    f.event("camera_tampered", severity="alarm", incident="inc-11")
+    state = officer.get(f"/api/console/state?site=solo&alarms_after={after}").json()
+    with i18n.use("id"):
+        person = f"{kindname('person')} · semarang"
+    named = {a["key"]: (a["level"], a["title"]) for a in state["alarms"]}
+    assert named["semarang/inc-9"] == ("alarm", person) and state["alarm_count"] == 2
+    assert named["semarang/inc-11"][0] == "critical" and len(named) == 2
+    heard = officer.get("/api/console/state").json()["newest"]
+    occurrence = store.db.query("SELECT occurrence FROM occurrences WHERE incident = 'inc-9'")
+    f.event("person", incident="inc-9", state="end", occurrence=occurrence[0][0])
+    assert officer.get(f"/api/console/state?alarms_after={heard}").json()["alarms"] == []

@@ -139,7 +139,8 @@ def test_alarms_sound_notify_and_stand_until_acknowledged_from_the_list(page: Pa
 
 def test_more_than_a_page_arrives_and_a_reader_scrolled_down_gets_a_count(page: Page) -> None:
     """450 new incidents (pages of 200): every one on the open page, newest first; scrolled
-    down, three more show as "3 new" instead, and one click brings them in."""
+    down, three more alarms sound and show as "3 new" instead, and one click brings them in
+    (without notifying them twice)."""
     p = page
     wires = [event_wire(p.fleet.node, "door_open", severity="warning", incident=f"many-{i:03d}")
              for i in range(450)]  # fmt: skip
@@ -157,11 +158,15 @@ def test_more_than_a_page_arrives_and_a_reader_scrolled_down_gets_a_count(page: 
                 ".map(t => parseInt(t.dataset.lastSeq, 10));")  # fmt: skip
     assert seqs == sorted(seqs, reverse=True)
     p.js("window.scrollTo(0, 3000);")
+    since = time.time() * 1000
     for i in range(3):
         p.fleet.event("person", incident=f"later-{i}")
+    wait_for(lambda: sound_of(p, "alarm", since), 5, "the alarm sounding, scrolled down")
     button = p.browser.find_element(By.ID, "new-count")
     wait_for(lambda: button.is_displayed() and button.text.startswith("3 "), 10, '"3 new"')
     assert not any(i.startswith("later-") for i in p.js(listed))
     button.click()
     wait_for(lambda: p.js(listed)[:3] == ["later-2", "later-1", "later-0"], 10, "the three in")
     assert not button.is_displayed()
+    notes = [n for n in p.js("return window.edgeConsole.notifications;") if n["at"] >= since]
+    assert len([n for n in notes if "more" not in n["body"]]) == 3, notes  # each alarm once

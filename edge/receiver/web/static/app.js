@@ -127,6 +127,8 @@ class EdgeConsole {
     this.busy = false;
     this.again = false;
     this.pending = 0;
+    this.alarmSeq = this.newest;  // alarms that began after this are asked for (any filter)
+    this.announced = new Map();    // incident -> last_seq announced (each alarm once)
     this.byKey = new Map();
     for (const tb of this.table.querySelectorAll("tbody.incident")) { this.byKey.set(tb.dataset.key, tb); }
     this.unacked(parseInt(root.dataset.unacked || "0", 10), 0);
@@ -184,12 +186,10 @@ class EdgeConsole {
 
   // Not following (scrolled down): say how many changed, and load them on one click.
   async count() {
-    const r = await this.get(this.url("/api/console/state", "after_seq=" + this.newest));
-    if (!r) { return; }
-    const s = await r.json();
+    const s = await this.state("after_seq=" + this.newest);
+    if (!s) { return; }
     this.pending = s.pending || 0;
     this.showPending();
-    this.unacked(s.unacked_total, (s.unacked || {}).critical || 0);
   }
 
   showPending() {
@@ -212,7 +212,9 @@ class EdgeConsole {
     if (!page.length) { return; }
     for (const tb of page) {
       const old = this.byKey.get(tb.dataset.key);
-      if (this.attention(tb, old)) { heard.push(tb); }
+      if (this.attention(tb, old)) {
+        heard.push({ key: tb.dataset.key, level: tb.dataset.level, title: tb.dataset.title, seq: this.began(tb) });
+      }
       if (old) {  // an update replaces it; a tick the officer gave stays
         const was = old.querySelector("input.pick");
         const pick = tb.querySelector("input.pick");
@@ -280,21 +282,32 @@ class EdgeConsole {
       parseInt(tr.dataset.seq, 10) > seen && EDGE_LEVELS[tr.dataset.severity] >= EDGE_LEVELS.alarm);
   }
 
-  // Sound once for the pull (the loudest level), a notification for each of the first few.
-  announce(heard) {
-    if (!heard.length) { return; }
+  // Where the incident's latest alarm or critical occurrence began (its first seq).
+  began(tb) {
+    let seq = 0;
+    for (const tr of tb.querySelectorAll("tr.occ")) {
+      if (EDGE_LEVELS[tr.dataset.severity] >= EDGE_LEVELS.alarm) { seq = Math.max(seq, parseInt(tr.dataset.firstSeq, 10)); }
+    }
+    return seq;
+  }
+
+  // Sound once for what was heard together (the loudest level), a notification for each of
+  // the first few and one for the rest; an alarm already announced (at that seq) is not again.
+  announce(heard, extra) {
+    const fresh = heard.filter((a) => !(this.announced.get(a.key) >= a.seq));
+    const rest = fresh.length - EDGE_NOTIFY_EACH + (extra || 0);
+    if (!fresh.length) { return; }
     let level = "alarm";
-    for (const tb of heard) {
-      this.ringing.add(tb.dataset.key);
-      if (tb.dataset.level === "critical") { level = "critical"; }
+    for (const a of fresh) {
+      this.announced.set(a.key, a.seq);
+      this.ringing.add(a.key);
+      if (a.level === "critical") { level = "critical"; }
     }
     this.siren.start(level);
-    heard.slice(0, EDGE_NOTIFY_EACH).forEach((tb) => {
-      const lvl = tb.dataset.level;
-      this.notify(edgeSay(this.strings, lvl), tb.dataset.title || tb.dataset.key, lvl, tb.dataset.key);
+    fresh.slice(0, EDGE_NOTIFY_EACH).forEach((a) => {
+      this.notify(edgeSay(this.strings, a.level), a.title || a.key, a.level, a.key);
     });
-    if (heard.length > EDGE_NOTIFY_EACH) {
-      const rest = heard.length - EDGE_NOTIFY_EACH;
+    if (rest > 0) {
       this.notify(edgeSay(this.strings, level), edgeSay(this.strings, "more_alarms", { n: rest }), level, "more");
     }
   }
@@ -325,13 +338,20 @@ class EdgeConsole {
     if (!this.ringing.size) { this.siren.stop(); }
   }
 
-  async state() {
+  // The counts, and the alarms that began since the last look whatever the page shows
+  // (scrolled down, filtered): each sounds and notifies once.
+  async state(extra) {
     try {
-      const r = await this.get(this.url("/api/console/state", ""));
-      if (!r) { return; }
+      const r = await this.get(this.url("/api/console/state", [extra, "alarms_after=" + this.alarmSeq].filter((x) => x).join("&")));
+      if (!r) { return null; }
       const s = await r.json();
       this.unacked(s.unacked_total, (s.unacked || {}).critical || 0);
-    } catch (e) { /* the next pull tries again */ }
+      if (s.alarms) {
+        this.announce(s.alarms, Math.max(0, (s.alarm_count || 0) - s.alarms.length));
+        this.alarmSeq = Math.max(this.alarmSeq, s.newest || 0);
+      }
+      return s;
+    } catch (e) { return null; /* the next pull tries again */ }
   }
 
   picked() {
