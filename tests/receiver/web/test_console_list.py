@@ -169,6 +169,8 @@ def test_the_console_page_carries_the_hooks_the_script_uses(
     assert '<html lang="id">' in officer.get("/alerts").text
     older = officer.get("/alerts?before_seq=4").text
     assert 'data-live="off"' in older and incidents(older) == ["inc-1"]
+    newest = re.search(r'data-newest="(\d+)"', page)
+    assert newest and f'data-alarm-seq="{newest[1]}"' in older  # alarms: only new ones sound
 
 
 def test_acknowledging_from_the_list_posts_the_picked_incidents(

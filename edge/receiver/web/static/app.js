@@ -127,7 +127,7 @@ class EdgeConsole {
     this.busy = false;
     this.again = false;
     this.pending = 0;
-    this.alarmSeq = this.newest;  // alarms that began after this are asked for (any filter)
+    this.alarmSeq = parseInt(root.dataset.alarmSeq || "0", 10);  // alarms after it are asked for (any filter)
     this.announced = new Map();    // incident -> last_seq announced (each alarm once)
     this.byKey = new Map();
     for (const tb of this.table.querySelectorAll("tbody.incident")) { this.byKey.set(tb.dataset.key, tb); }
