@@ -228,10 +228,17 @@ def _load(
 ) -> dict[tuple[str, ...], dict[str, Any]]:
     """Stored rows of *table* with these keys (PostgreSQL: locked for this transaction)."""
     out: dict[tuple[str, ...], dict[str, Any]] = {}
-    lock = " FOR UPDATE" if cur.engine == "postgresql" else ""
-    for part in range(0, len(keys), CHUNK):
-        term, params = any_of(key_columns, keys[part : part + CHUNK])
-        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {term}{lock}"  # noqa: S608
+    pg = cur.engine == "postgresql"
+    names = ", ".join(f"t.{c}" for c in columns)
+    for part in range(0, len(keys), ROWS if pg else CHUNK):
+        if pg:  # a join on the keys' arrays: a long OR costs PostgreSQL more to plan
+            source, params = cur.rows(("text",) * len(key_columns), keys[part : part + ROWS])
+            on = " AND ".join(f"t.{c} = k.{c}" for c in key_columns)
+            sql = (f"SELECT {names} FROM {table} t JOIN ({source})"  # noqa: S608 - constants
+                   f" AS k ({', '.join(key_columns)}) ON {on} FOR UPDATE OF t")  # fmt: skip
+        else:
+            term, params = any_of([f"t.{c}" for c in key_columns], keys[part : part + CHUNK])
+            sql = f"SELECT {names} FROM {table} t WHERE {term}"  # noqa: S608 - constants
         for row in cur.execute(sql, params).fetchall():
             item = dict(zip(columns, row, strict=True))
             out[tuple(str(item[c]) for c in key_columns)] = item
