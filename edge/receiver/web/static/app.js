@@ -303,6 +303,7 @@ class EdgeConsole {
       this.ringing.add(a.key);
       if (a.level === "critical") { level = "critical"; }
     }
+    if (level === "critical" || !this.ringLevel) { this.ringLevel = level; }
     this.siren.start(level);
     fresh.slice(0, EDGE_NOTIFY_EACH).forEach((a) => {
       this.notify(edgeSay(this.strings, a.level), a.title || a.key, a.level, a.key);
@@ -335,7 +336,7 @@ class EdgeConsole {
       if (n) { n.textContent = String(total); }
     }
     if (total <= 0) { this.ringing.clear(); }
-    if (!this.ringing.size) { this.siren.stop(); }
+    if (!this.ringing.size) { this.siren.stop(); this.ringLevel = null; }
   }
 
   // The counts, and the alarms that began since the last look whatever the page shows
@@ -402,7 +403,7 @@ class EdgeConsole {
     }
     if (out) { out.textContent = edgeSay(this.strings, "acked_n", { n: (answer.acknowledged || []).length }); }
     this.pickChanged();
-    if (!this.ringing.size) { this.siren.stop(); }
+    if (!this.ringing.size) { this.siren.stop(); this.ringLevel = null; }
     await this.state();
   }
 
@@ -442,6 +443,7 @@ class EdgeConsole {
         localStorage.setItem("edgeMuted", this.siren.muted() ? "0" : "1");
         showMute();
         if (this.siren.muted()) { this.siren.stop(); }
+        else if (this.ringing.size) { this.siren.start(this.ringLevel || "alarm"); }  // still unacknowledged
       });
     }
   }
