@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -93,7 +94,9 @@ async def rows_fragment(request: Request) -> Response:
     return response
 
 
-def _state(db: Database, q: ConsoleQuery, alarms_after: int | None) -> dict[str, Any]:
+def _state(
+    db: Database, q: ConsoleQuery, alarms_after: int | None, label: Callable[[str], object]
+) -> dict[str, Any]:
     counts = {str(k): int(v) for k, v in console.unacked(db).items()}
     out: dict[str, Any] = {"newest": console.newest_seq(db), "unacked": counts,
                            "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip
@@ -101,7 +104,7 @@ def _state(db: Database, q: ConsoleQuery, alarms_after: int | None) -> dict[str,
         everything = dataclasses.replace(q, after_seq=None)
         out["pending"] = console.count_after(db, everything, q.after_seq)
     if alarms_after is not None:
-        out["alarms"], out["alarm_count"] = consoleparams.new_alarms(db, alarms_after)
+        out["alarms"], out["alarm_count"] = consoleparams.new_alarms(db, alarms_after, label)
     return out
 
 
@@ -116,8 +119,9 @@ async def api_state(request: Request) -> Response:
     d = dashboard(request)
     q = consoleparams.parse(request.query_params)
     after = whole(request.query_params, "alarms_after")
+    label = d.templates.env.filters.get("site_label", str)  # the places' names (H7)
     with i18n.use(d.lang(request)):
-        return JSONResponse(await blocking(_state, d.db, q, after))
+        return JSONResponse(await blocking(_state, d.db, q, after, label))
 
 
 async def api_incidents(request: Request) -> Response:

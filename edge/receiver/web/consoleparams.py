@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -113,10 +113,13 @@ def public(inc: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(inc, default=str))  # type: ignore[no-any-return]
 
 
-def new_alarms(db: Database, after: int) -> tuple[list[dict[str, Any]], int]:
+def new_alarms(
+    db: Database, after: int, site_label: Callable[[str], object] = str
+) -> tuple[list[dict[str, Any]], int]:
     """Unacknowledged incidents (any site, no filter) in which an alarm or critical
     occurrence began after seq *after*: the first :data:`ALARMS` of them (key, level, title
-    in the current language, seq: where the latest such occurrence began) and how many
+    in the current language with the site's *site_label*, seq: where the latest such
+    occurrence began) and how many
     there are (past :data:`ALARMS`: the unacknowledged alarm incidents changed after
     *after*, an upper bound)."""
     q = ConsoleQuery(unacked=True, min_rank=2, after_seq=after, limit=ALARMS)
@@ -128,7 +131,7 @@ def new_alarms(db: Database, after: int) -> tuple[list[dict[str, Any]], int]:
         if began:
             kinds = ", ".join(kindname(k) for k in str(inc["kinds"]).split(",") if k)
             found.append({"key": f"{inc['site']}/{inc['incident']}", "level": level(inc),
-                          "title": f"{kinds} · {inc['site']}",
+                          "title": f"{kinds} · {site_label(str(inc['site']))}",
                           "seq": max(int(o["first_seq"]) for o in began)})  # fmt: skip
     if len(incidents) < ALARMS:
         return found, len(found)

@@ -270,6 +270,9 @@ def test_the_state_names_alarms_that_began_whatever_the_filters(
     named = {a["key"]: (a["level"], a["title"]) for a in state["alarms"]}
     assert named["semarang/inc-9"] == ("alarm", person) and state["alarm_count"] == 2
     assert named["semarang/inc-11"][0] == "critical" and len(named) == 2
+    english = officer.get(f"/api/console/state?alarms_after={after}&lang=en").json()
+    with i18n.use("en"):
+        assert f"{kindname('person')} · semarang" in [a["title"] for a in english["alarms"]]
     heard = officer.get("/api/console/state").json()["newest"]
     occurrence = store.db.query("SELECT occurrence FROM occurrences WHERE incident = 'inc-9'")
     f.event("person", incident="inc-9", state="end", occurrence=occurrence[0][0])
