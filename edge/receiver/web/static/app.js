@@ -450,6 +450,8 @@ class EdgeConsole {
 
   wire() {
     this.soundControls();
+    const box = document.getElementById("filter-box");  // a phone: the list first
+    if (box && !this.query && window.matchMedia("(max-width: 600px)").matches) { box.open = false; }
     this.table.addEventListener("change", (e) => {
       if (e.target.id === "pick-all") {
         for (const p of this.table.querySelectorAll("input.pick:not(:disabled)")) { p.checked = e.target.checked; }
