@@ -65,6 +65,7 @@ def test_start_update_end_make_one_occurrence(store: ReceiverStore) -> None:
     assert (row["is_open"], row["ended"], row["severity"]) == (1, None, "warning")
     assert inc(store, "s1", i)["open_occurrences"] == 1
     store.commit([update])
+    assert inc(store, "s1", i)["last_time"] == pytest.approx(T0 + 2, abs=0.002)
     store.commit([end])
     row = occ(store, o)
     assert row["is_open"] == 0 and row["severity"] == "alarm"

@@ -113,9 +113,11 @@ def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
     occ_keys = list(dict.fromkeys((e.site, e.node, e.occurrence) for e in ordered))
     known = _load(cur, "occurrences", OCC_COLUMNS, ("site", "node", "occurrence"), occ_keys)
     occs: dict[tuple[str, ...], dict[str, Any]] = {}
+    latest: dict[tuple[str, ...], float] = {}
     for e in ordered:
         key: tuple[str, ...] = (e.site, e.node, e.occurrence)
         occs[key] = _fold(occs.get(key) or known.get(key), e)
+        latest[key] = max(latest.get(key, e.time), e.time)
     _upsert(
         cur,
         "occurrences",
@@ -133,6 +135,7 @@ def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
         ikey = (o["site"], o["incident"])
         inc = incs.get(ikey) or dict(stored.get(ikey) or _new_incident(o, now))
         _join(inc, before, o, now)
+        inc["last_time"] = max(float(inc["last_time"]), latest[key])  # an UPDATE's time too
         incs[ikey] = inc
         closed = (stored.get(ikey) or {}).get("status") == "closed"
         if closed and before is None and rank(o["severity"]) >= REOPEN_RANK:
