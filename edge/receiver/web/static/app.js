@@ -450,6 +450,10 @@ class EdgeConsole {
 
   wire() {
     this.soundControls();
+    for (const id of ["filter-unacked", "filter-all"]) {  // a toggle applies at once
+      const box = document.getElementById(id);
+      if (box) { box.addEventListener("change", () => box.form.submit()); }
+    }
     const box = document.getElementById("filter-box");  // a phone: the list first
     if (box && !this.query && window.matchMedia("(max-width: 600px)").matches) { box.open = false; }
     this.table.addEventListener("change", (e) => {
