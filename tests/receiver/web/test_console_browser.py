@@ -69,6 +69,8 @@ BURST = 1000
 BURST_BOUND_S = 10.0
 """The burst is committed within this (the issue's "1,000 events in 10 s")."""
 REPORT_NO = "LP/B/123/XII/2026/Jateng"
+RINGING = "return window.edgeConsoleApp.siren.ringing();"
+"""Is the page's repeating sound on?"""
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +105,8 @@ def test_a_new_alarm_and_a_smoke_sound_and_notify_within_a_second_and_stand_unti
     """A person at a simulated warehouse (alarm), or the real node daemon's smoke detector
     (critical): the open console sounds (at that level) and raises a Notification within
     1 s of the receiver's commit (the page's hooks against events.received: one machine
-    clock); the title counts the unacknowledged; the banner stands until the officer
-    acknowledges from the list."""
+    clock); the title counts the unacknowledged; the banner stands and the sound repeats
+    until the officer acknowledges from the list."""
     b = open_console(rig)
     seq = rig.newest_seq()
     since = time.time() * 1000
@@ -124,6 +126,7 @@ def test_a_new_alarm_and_a_smoke_sound_and_notify_within_a_second_and_stand_unti
         night(b, True)
         shot(b, "dark.png")
         night(b, False)
+    assert b.execute_script(RINGING), "the sound does not repeat until acknowledged"
     acknowledge_in_list(b, site, incident)
     sql = "SELECT status, acked_by FROM incidents WHERE site = ? AND incident = ?"
     wait_for(lambda: rig.query(sql, site, incident) == [("acknowledged", "budi")], 10,
@@ -131,6 +134,7 @@ def test_a_new_alarm_and_a_smoke_sound_and_notify_within_a_second_and_stand_unti
     if unacked_in_store(rig) == 0:
         wait_for(lambda: not shown(b, "#unacked-banner"), 10, "the banner gone once acked")
         wait_for(lambda: title_count(b) == 0, 10, "the title without a count")
+        wait_for(lambda: not b.execute_script(RINGING), 10, "the sound stopped once acked")
     if kind == "smoke":
         rig.node.drive(SMOKE, False)
 
