@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import time
 
-import structlog
-
+from edge.core.logs import get_logger
 from edge.receiver.store import occurrences
 from edge.receiver.store.sqlcursor import SqlCursor as Cursor
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE = 5000
 """Events read and folded at a time."""
@@ -58,7 +57,8 @@ def backfill(cur: Cursor) -> None:
         " WHERE site = ? AND incident = ? AND status = 'new'",
         [(u, t, s, i) for (s, i), (u, t) in first.items()],
     )
-    log.info("store.console_backfilled", events=total, acknowledged=len(first))
+    if total:
+        log.info("store.console_backfilled", events=total, acknowledged=len(first))
 
 
 def _set_occurrences(cur: Cursor, pairs: list[tuple[int, str]]) -> None:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
+from edge.core.logs import get_logger
 from edge.receiver.store.sqlcursor import SqlCursor as Cursor
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SEV_RANK = {"info": 0, "warning": 1, "alarm": 2, "critical": 3}
 """incidents.sev_rank of each severity (an unknown one ranks as info)."""
@@ -272,8 +271,9 @@ def _upsert(
 
 
 def _reopen(cur: Cursor, site: str, incident: str, now: float) -> None:
-    """A closed incident back to ``new`` with a ``reopen`` note (audit_hash empty: the
-    receiver's ingest holds no signing key for the acknowledgement chain)."""
+    """A closed incident back to ``new`` (the assignee stays) with a ``reopen`` note whose
+    audit_hash is empty: the ingest holds no receiver key, so the next workflow action seals
+    the note into the chain (:mod:`edge.receiver.store.incident_seal`)."""
     changed = cur.execute(
         "UPDATE incidents SET status = 'new', acked_by = NULL, acked_at = NULL,"
         " closed_by = NULL, closed_at = NULL, outcome = NULL, report_no = NULL, updated = ?"
