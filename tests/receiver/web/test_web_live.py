@@ -20,6 +20,7 @@ from edge.cli.main import main
 from edge.demo.pki import DemoCA
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.store.store import ReceiverStore
+from edge.receiver.web import i18n
 from edge.receiver.web.server import WebServer, split_bind
 
 
@@ -101,10 +102,11 @@ def test_the_board_turns_red_when_a_node_goes_offline(
     page = c.get("/fleet").text
     assert 'data-refresh="2000"' in page and "state-online" in page
     assert "gudang-1: 1234 / 5" in page and "5.0 GB" in page and "48 °C" in page
-    assert "synced" in page
+    with i18n.use("id"):  # the receiver's default language
+        assert i18n.gettext("synced") in page
     store.alerts([AlertOp(True, AlertKind.NODE_OFFLINE, "semarang", "gudang-07", "", "x")])
     board = c.get("/fleet/board").text
-    assert re.search(r'class="node state-offline"[^>]*data-state="offline"', board), board
+    assert re.search(r'class="node state-offline[^"]*"[^>]*data-state="offline"', board), board
     assert "node_offline" in board
     assert c.get("/api/nodes").json()[0]["state"] == "offline"
     c.close()
