@@ -174,23 +174,23 @@ def newest_seq(db: Database) -> int:
     return int(rows[0][0] or 0)
 
 
-def incident(db: Database, site: str, incident_id: str) -> dict[str, Any] | None:
+def incident(db: Database, site: str, incident: str) -> dict[str, Any] | None:
     """One incident: its row, every occurrence, ``notes`` (the workflow's, oldest first) and
     ``events`` (every stored event of its occurrences, in order of receipt)."""
     with db.transaction() as cur:
         row = cur.execute(
             f"SELECT {_INCIDENT_SELECT} FROM incidents i"  # noqa: S608 - constants
             " WHERE i.site = ? AND i.incident = ?",
-            (site, incident_id),
+            (site, incident),
         ).fetchone()
         if row is None:
             return None
         out = dict(zip(INCIDENT_COLUMNS, row, strict=True))
-        out["occurrences"] = occurrences_of(cur, [(site, incident_id)]).get((site, incident_id), [])
+        out["occurrences"] = occurrences_of(cur, [(site, incident)]).get((site, incident), [])
         notes = cur.execute(
             f"SELECT {', '.join(NOTE_COLUMNS)} FROM incident_notes"  # noqa: S608 - constants
             " WHERE site = ? AND incident = ? ORDER BY seq",
-            (site, incident_id),
+            (site, incident),
         ).fetchall()
         out["notes"] = [dict(zip(NOTE_COLUMNS, n, strict=True)) for n in notes]
         events = cur.execute(
@@ -198,7 +198,7 @@ def incident(db: Database, site: str, incident_id: str) -> dict[str, Any] | None
             " JOIN events e ON e.site = o.site AND e.node = o.node"
             " AND e.occurrence = o.occurrence WHERE o.site = ? AND o.incident = ?"
             " ORDER BY e.seq",
-            (site, incident_id),
+            (site, incident),
         ).fetchall()
         out["events"] = [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in events]
     return out
