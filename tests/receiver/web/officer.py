@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -44,6 +45,11 @@ WARNINGS = ("door_open", "door_left_open", "camera_fault", "lights_off")
 """Kinds the fleet sends as warnings (shown, not sounded)."""
 SILENT = 3
 """Of the fleet, enrolled but never heard from (the board's grey "never seen")."""
+OFFLINE, DEGRADED = 4, 2
+"""Of the fleet after those: silent after their first heartbeat (offline once
+:data:`OFFLINE_AFTER_S` pass), then reporting themselves degraded."""
+OFFLINE_AFTER_S = 20
+HEARTBEAT_S = 5
 OFFICERS = ("budi", "sari")
 CONSOLE = "/alerts"
 """The console's path."""
@@ -236,6 +242,30 @@ def places_toml() -> str:
     return "".join(out) + f'[nodes."{SITE}/{NODE}"]\nname = "Pintu utama (node asli)"\n'
 
 
+class Heartbeats:
+    """The fleet's heartbeats every :data:`HEARTBEAT_S`, on a connection of their own,
+    from every warehouse heard from but the :data:`OFFLINE` ones (the :data:`DEGRADED`
+    ones say so)."""
+
+    def __init__(self, publisher: Publisher, sims: list[SimNode]) -> None:
+        self.publisher, self.sims = publisher, sims[SILENT + OFFLINE :]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_S):
+            for i, sim in enumerate(self.sims):
+                status = "degraded" if i < DEGRADED else "healthy"
+                self.publisher.publish(sim, sim.heartbeat(status=status))
+
+    def close(self) -> None:
+        """Stop (and disconnect)."""
+        self.stop.set()
+        self.thread.join(10)
+        self.publisher.close()
+
+
 def _fleet_history(sims: list[SimNode]) -> list[tuple[SimNode, Any]]:
     """What the fleet published before the shift: a heartbeat from each warehouse that is
     heard from, and motion, info and warning events (nothing an officer must act on)."""
@@ -259,8 +289,9 @@ def console_rig(
     unique = hashlib.sha256(str(tmp).encode()).hexdigest()[:6]
     name, prefix = f"polda-jateng-{unique}", f"console-{unique}"
     data, conf = tmp / "rx", tmp / "receiver.toml"
+    toml = receiver_toml(data, broker, ca, name, prefix, offline_after_s=OFFLINE_AFTER_S)
     http = f"session_lifetime_s = {SESSION_S}\nidle_limit_s = {IDLE_S}\n{http}"
-    conf.write_text(receiver_toml(data, broker, ca, name, prefix) + http + places_toml())
+    conf.write_text(toml + http + places_toml())
     node_text = _node_toml(tmp, broker, ca, node_cert, prefix)
     (tmp / "node.toml").write_text(node_text)
     store = ReceiverStore(f"sqlite:///{data / 'receiver.db'}", data)
@@ -283,6 +314,10 @@ def console_rig(
         pair = ca.issue("console-fleet")
         pub = Publisher(broker.tls_port, ca.ca_path, pair.cert, pair.key, prefix)
         stack.callback(pub.close)
+        beats = Heartbeats(
+            Publisher(broker.tls_port, ca.ca_path, pair.cert, pair.key, prefix), sims
+        )
+        stack.callback(beats.close)
         browser = stack.enter_context(chromium((1400, 1000)))
         wait_http(f"{url}/login", rx)
         wait_for(lambda: "receiver.subscribed" in rx.log.read_text(errors="replace"), 30,
