@@ -181,6 +181,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE events ADD COLUMN key_id TEXT",
         "ALTER TABLE events ADD COLUMN signature TEXT",
     ),
+    # 10: the police access log. Every access to shared material is a record in the chain
+    #    (ack_chain); access_log indexes those records for reads (seq is the chain's seq,
+    #    the record itself stays the truth). A clip's Range requests (and a snapshot's
+    #    repeated showings) of one viewing are kept in access_viewings, committed before a
+    #    byte is served, and chained as one record when the viewing ends.
+    (
+        """CREATE TABLE access_log (
+            seq BIGINT PRIMARY KEY, time {real} NOT NULL, username TEXT NOT NULL,
+            action TEXT NOT NULL, type TEXT NOT NULL, item_id TEXT NOT NULL,
+            site TEXT, node TEXT)""",
+        "CREATE INDEX access_log_time ON access_log (time)",
+        "CREATE INDEX access_log_user ON access_log (username, time)",
+        "CREATE INDEX access_log_node ON access_log (site, node, time)",
+        """CREATE TABLE access_viewings (
+            seq {serial}, username TEXT NOT NULL, role TEXT NOT NULL, type TEXT NOT NULL,
+            site TEXT NOT NULL, node TEXT NOT NULL, item_id TEXT, sha256 TEXT NOT NULL,
+            viewing TEXT, started {real} NOT NULL, last {real} NOT NULL,
+            requests INTEGER NOT NULL, ranges TEXT NOT NULL, size BIGINT)""",
+        "CREATE INDEX access_viewings_item ON access_viewings (username, type, sha256, last)",
+        "CREATE INDEX access_viewings_last ON access_viewings (last)",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
 
