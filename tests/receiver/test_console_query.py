@@ -233,25 +233,27 @@ def test_console_bench_prints_figures(
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``edge receive bench console`` (small: 2,000 alerts; docs/scale.md: 100,000) fills a
-    store and prints the console's query times; a store that already holds events is
-    refused by name."""
+    """``edge receive bench console`` fills a store and prints the console's query times:
+    on SQLite the command of docs/scale.md exactly as written (100,000 alerts, ~15 s of CPU),
+    on PostgreSQL with 2,000 alerts (its 100,000 run is a developer's step); a PostgreSQL
+    store that already holds events is refused by name."""
     store = "sqlite" if engine == "sqlite" else str(request.getfixturevalue("pg_url"))
     conf = tmp_path / "receiver.toml"
     conf.write_text(receiver_toml(tmp_path / "rx", broker, ca, store=store))
     documented = "edge receive -c receiver.toml bench console --alerts 100000"
-    assert f"`{documented}`" in DOC.read_text()  # run here as written, but 2,000 alerts
-    args = documented.replace("receiver.toml", str(conf)).replace("100000", "2000").split()
+    assert f"`{documented}`" in DOC.read_text()
+    alerts = 100000 if engine == "sqlite" else 2000
+    args = documented.replace("receiver.toml", str(conf)).replace("100000", str(alerts)).split()
     args = [*args[1:], "--json"]
     assert main(args) == 0
     figures = json.loads(capsys.readouterr().out)
     with capsys.disabled():
         print(f"\nreceive bench console {engine}: {figures}")
-    assert figures["alerts"] == 2000 and 500 < figures["incidents"] < 2000
+    assert figures["alerts"] == alerts and alerts / 4 < figures["incidents"] < alerts
     assert all(figures[f"{q}_ms"] > 0 for q in ("first_page", "site", "severity", "unacked"))
     if engine == "postgresql":
         assert main(args) == 1
-        assert "holds 2000 events" in capsys.readouterr().err
+        assert f"holds {alerts} events" in capsys.readouterr().err
 
 
 __all__ = ["shared_store"]
