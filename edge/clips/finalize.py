@@ -200,6 +200,7 @@ class ClipFinalizer(Worker):
             camera=job.camera,
             bytes=manifest["size"],
             method=job.method,
+            event_ids=sorted(job.event_ids),
             **audit,
         )
         self.written += 1

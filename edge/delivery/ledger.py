@@ -13,14 +13,17 @@ between loses nothing: the message is still in the outbox and goes again after t
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from edge.clips.store import ClipStore
 from edge.core.errors import EdgeError, OutboxError
+from edge.core.kinds import Kind, MessageKind
 from edge.core.logs import get_logger
 from edge.delivery.ids import MessageId, Part
 from edge.delivery.message import OutboxMessage, Pending
@@ -42,6 +45,34 @@ def sha256_of(m: OutboxMessage) -> str:
     if m.file is None:
         return hashlib.sha256(m.payload).hexdigest()
     return dict(m.properties).get("sha256", "")
+
+
+def item_fields(m: OutboxMessage) -> dict[str, Any]:
+    """What a ``shared`` record names besides the message, so a sharing report counts
+    exactly (edge.report): the ``camera``; an event's ``event_kind`` and ``snapshot_id``; a
+    clip manifest's ``clip_sha256`` (of the MP4), ``chunks`` and ``event_ids``. Only what
+    the message itself says: a field it does not give is left out, never guessed."""
+    props = dict(m.properties)
+    out: dict[str, Any] = {}
+    if "camera" in props:
+        out["camera"] = props["camera"]
+    if m.file is not None or m.kind in (MessageKind.SNAPSHOT, Kind.NODE_HEALTH):
+        return out
+    try:
+        body = json.loads(m.payload)
+    except ValueError:
+        return out
+    if not isinstance(body, dict):
+        return out
+    manifest = body.get("manifest")
+    if m.kind == "clip" and isinstance(manifest, dict):
+        out.update(camera=manifest.get("camera"), clip_sha256=manifest.get("sha256"),
+                   event_ids=manifest.get("event_ids"), chunks=props.get("chunks"))  # fmt: skip
+    elif m.kind != "clip":
+        out.update(camera=body.get("camera"), event_kind=m.kind)
+        if body.get("snapshot_id"):
+            out["snapshot_id"] = body["snapshot_id"]
+    return out
 
 
 class DeliveryLedger:
@@ -100,8 +131,9 @@ class DeliveryLedger:
                 m = p.message
                 try:
                     self.audit.append(
-                        "shared", m.kind, m.id, destination, sha256_of(m), topic=m.topic
-                    )
+                        "shared", m.kind, m.id, destination, sha256_of(m), topic=m.topic,
+                        **item_fields(m),
+                    )  # fmt: skip
                 except (OSError, EdgeError) as e:
                     self._failing("audit.record_waits", len(self._unrecorded), e)
                     break

@@ -6,7 +6,8 @@ At start the node compares them with what it last ran with (``DATA_DIR/sharing.j
 written after each start) and appends one ``sharing_change`` record per camera or
 destination that differs to the audit log, naming it (``camera``; a destination's in the
 record's ``destination``) with the old and new values (a mask change: ``old_masks_sha256``
--> ``new_masks_sha256``), and logs ``sharing.changed``. A
+-> ``new_masks_sha256``; a camera's record has its new mask polygons too,
+``new_mask_polygons``), and logs ``sharing.changed``. A
 change made by hand or by Ansible is in the chain either way. The first start (no file)
 records nothing and remembers the config; a change that cannot be recorded (a full disk) is
 not remembered, so the next start records it.
@@ -61,6 +62,17 @@ def masks_sha256(camera: CameraConfig) -> str:
     drawn on: any change to what is hidden changes it."""
     masks = [m.model_dump(mode="json") for m in camera.privacy_masks]
     return _sha256({"resolution": camera.resolution, "privacy_masks": masks})
+
+
+def mask_polygons(cfg: EdgeConfig, camera: str) -> dict[str, Any]:
+    """``new_mask_polygons`` (each mask's name and points) and ``new_resolution`` of
+    *camera* as *cfg* has it, for its ``sharing_change`` record (a sharing report shows the
+    polygons in force); nothing for a camera *cfg* no longer has."""
+    for c in cfg.cameras:
+        if c.name == camera:
+            masks = [{"name": m.name, "points": m.points} for m in c.privacy_masks]
+            return {"new_mask_polygons": masks, "new_resolution": c.resolution}
+    return {}
 
 
 def sharing_of(cfg: EdgeConfig) -> Sharing:
@@ -137,9 +149,9 @@ def record_sharing(cfg: EdgeConfig, audit: Appends) -> list[dict[str, Any]]:
     try:
         for kind, name, digest, fields in changes(old, new) if old is not None else []:
             if kind == "camera":
-                records.append(
-                    audit.append(ACTION, kind, name, None, digest, camera=name, **fields)
-                )
+                polygons = mask_polygons(cfg, name)
+                extra = {**fields, **polygons}
+                records.append(audit.append(ACTION, kind, name, None, digest, camera=name, **extra))
             else:
                 records.append(audit.append(ACTION, kind, name, name, digest, **fields))
             log.warning("sharing.changed", **{kind: name}, **fields)
