@@ -16,6 +16,7 @@ from edge.config.transport import TlsConfig
 from edge.core.displaytime import DisplayTimeError, DisplayZone, zone_info
 from edge.receiver.httpconfig import HttpSection
 from edge.receiver.places import NODES_FIELD, SITES_FIELD, NodeKey, NodePlace, SiteKey, SitePlace
+from edge.receiver.transparencyconfig import TransparencySection
 
 DAY = 86400
 
@@ -302,6 +303,9 @@ class ReceiverConfig(Section):
     )
     console: ConsoleSection = Field(
         default_factory=ConsoleSection, description="The console's language and time zone."
+    )
+    transparency: TransparencySection = Field(
+        default_factory=TransparencySection, description="The auditor's reports and exports."
     )
     sites: dict[SiteKey, SitePlace] = SITES_FIELD
     nodes: dict[NodeKey, NodePlace] = NODES_FIELD
