@@ -16,6 +16,7 @@ from edge.config.transport import TlsConfig
 from edge.core.displaytime import DisplayTimeError, DisplayZone, zone_info
 from edge.receiver.httpconfig import HttpSection
 from edge.receiver.places import NODES_FIELD, SITES_FIELD, NodeKey, NodePlace, SiteKey, SitePlace
+from edge.receiver.retentionconfig import RetentionSection
 from edge.receiver.transparencyconfig import TransparencySection
 
 DAY = 86400
@@ -303,6 +304,9 @@ class ReceiverConfig(Section):
     )
     console: ConsoleSection = Field(
         default_factory=ConsoleSection, description="The console's language and time zone."
+    )
+    retention: RetentionSection = Field(
+        default_factory=RetentionSection, description="Clips and snapshots kept by agreement."
     )
     transparency: TransparencySection = Field(
         default_factory=TransparencySection, description="The auditor's reports and exports."
