@@ -202,6 +202,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX access_viewings_item ON access_viewings (username, type, sha256, last)",
         "CREATE INDEX access_viewings_last ON access_viewings (last)",
     ),
+    # 11: retention by agreement (edge/receiver/retention.py). A clip or snapshot deleted
+    #    keeps its row (what it was, its sha256) with when (``deleted``) and by which chain
+    #    record (``deleted_seq``); ``unlinked`` is 0 until its file is gone (a file that
+    #    could not be removed is retried), 1 after. An incident on hold (``held``: since
+    #    when, by whom, why) keeps its clips and snapshots.
+    (
+        "ALTER TABLE clips ADD COLUMN deleted {real}",
+        "ALTER TABLE clips ADD COLUMN deleted_seq BIGINT",
+        "ALTER TABLE clips ADD COLUMN unlinked INTEGER",
+        "ALTER TABLE snapshots ADD COLUMN deleted {real}",
+        "ALTER TABLE snapshots ADD COLUMN deleted_seq BIGINT",
+        "ALTER TABLE snapshots ADD COLUMN unlinked INTEGER",
+        "CREATE INDEX clips_unlinked ON clips (unlinked) WHERE unlinked = 0",
+        "CREATE INDEX snapshots_unlinked ON snapshots (unlinked) WHERE unlinked = 0",
+        "CREATE INDEX snapshots_received ON snapshots (received)",
+        "ALTER TABLE incidents ADD COLUMN held {real}",
+        "ALTER TABLE incidents ADD COLUMN held_by TEXT",
+        "ALTER TABLE incidents ADD COLUMN hold_reason TEXT",
+        "CREATE INDEX incidents_held ON incidents (site, incident) WHERE held IS NOT NULL",
+    ),
 )
 """Migration N (from 1) is MIGRATIONS[N-1]; append, never edit a released one."""
 
