@@ -1,0 +1,394 @@
+"""Reconciliation of a node's sharing report with a receiver's access export: do the two
+halves agree? Pure: two loaded documents (``report.json``, ``export.json``), their chain
+records and what checking their signatures found go in; findings come out.
+
+Items are matched by ``(type, id)``. Found and listed:
+
+- ``delivered_not_held``: the node delivered it, the receiver does not hold it and did not
+  delete it (a deletion by retention is listed in :attr:`Reconciliation.deleted`, not here);
+- ``held_not_delivered``: the receiver holds an item of this node that the node never
+  delivered in the period (forged, or another node's put under this one's name);
+- ``misattributed``: both have it but disagree on its site, node, camera, kind or sha256;
+- ``access_out_of_scope``: an access to an item of a private camera, or of a camera or kind
+  the destination's scope did not include during the period;
+- ``access_not_delivered``: an access to an item of this node the node never delivered;
+- ``export_inconsistent``: ``export.json`` and its own ``chain.jsonl`` disagree (an access
+  or deletion listed without its record, or a recorded one left out of the list);
+- ``report_inconsistent``: a delivered item whose audit record is not in the report's chain;
+- ``bundle`` / ``chain``: a signature, file or chain problem of either side (found by the
+  caller, passed in).
+
+An item on one side whose time lies outside the other side's period is not compared (it
+is counted in ``not_compared``): neither document says anything about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_SCHEMA = "warehouse-edge/sharing-report/1"
+EXPORT_SCHEMA = "warehouse-edge/access-export/1"
+RESULT_SCHEMA = "warehouse-edge/reconciliation/1"
+
+ACCESS_ACTIONS = frozenset({"view_detail", "view_snapshot", "play_clip", "download_evidence"})
+"""The receiver chain's access actions."""
+DELETE_ACTION = "retention_delete"
+ITEM_TYPES = ("event", "clip", "snapshot")
+ATTRIBUTES = ("site", "node", "camera", "kind", "sha256")
+"""What both sides must agree on for an item they both have (where neither says null)."""
+SLACK_S = 300.0
+"""Items this close to a period's edge are compared only when both periods cover them with
+this margin (a delivery at 23:59:59 may be received after midnight)."""
+
+Item = dict[str, Any]
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One disagreement: a stable ``code``, the side it concerns, a sentence, the item."""
+
+    code: str
+    side: str
+    """``node``, ``receiver`` or ``both``."""
+    detail: str
+    item: Mapping[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {"code": self.code, "side": self.side, "detail": self.detail,
+                "item": dict(self.item) if self.item is not None else None}  # fmt: skip
+
+
+@dataclass
+class Reconciliation:
+    """What :func:`reconcile` found; :attr:`ok` when the halves agree."""
+
+    site: str | None
+    node: str | None
+    destination: str | None
+    period: tuple[float, float]
+    """The span both documents cover (compared items lie inside it)."""
+    findings: list[Finding] = field(default_factory=list)
+    deleted: list[Item] = field(default_factory=list)
+    """Delivered items the receiver deleted by retention (deleted, not missing)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing found."""
+        return not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        """As JSON (``edge report reconcile --json``)."""
+        return {
+            "schema": RESULT_SCHEMA,
+            "ok": self.ok,
+            "site": self.site,
+            "node": self.node,
+            "destination": self.destination,
+            "period": {"since": self.period[0], "until": self.period[1]},
+            "counts": dict(self.counts),
+            "findings": [f.as_dict() for f in self.findings],
+            "deleted": list(self.deleted),
+            "notes": list(self.notes),
+        }
+
+
+def key_of(item: Mapping[str, Any]) -> Key:
+    """An item's identity: ``(type, id)``."""
+    return str(item.get("type")), str(item.get("id"))
+
+
+def _name(item: Mapping[str, Any]) -> str:
+    return f"{item.get('type')} {item.get('id')}"
+
+
+def _period(doc: Mapping[str, Any]) -> tuple[float, float]:
+    p = doc.get("period") or {}
+    return float(p.get("since", 0)), float(p.get("until", 0))
+
+
+def _inside(t: Any, span: tuple[float, float], margin: float = 0.0) -> bool:
+    """Is the time *t* inside *span* (shrunk by *margin* at both ends)? Unknown: yes."""
+    if not isinstance(t, int | float):
+        return True
+    return span[0] + margin <= t <= span[1] - margin
+
+
+def pick_destination(report: Mapping[str, Any], wanted: str | None = None) -> str | None:
+    """The destination the export is compared with: *wanted*, the report's own, or the only
+    one the report names. None when the report names several and none was chosen."""
+    if wanted:
+        return wanted
+    if report.get("destination"):
+        return str(report["destination"])
+    names = {str(d["destination"]) for d in report.get("delivered", []) if d.get("destination")}
+    names |= set(report.get("scope") or {})
+    return names.pop() if len(names) == 1 else None
+
+
+def _allows(rule: Any, camera: Any, kind: str | None) -> bool:
+    """Does the scope *rule* (``{"cameras", "kinds"}``) let an item of *camera*/*kind* go?"""
+    if not isinstance(rule, Mapping):
+        return False
+    cameras, kinds = rule.get("cameras") or [], rule.get("kinds") or []
+    camera_ok = camera is None or "*" in cameras or camera in cameras
+    return camera_ok and (kind is None or "*" in kinds or kind in kinds)
+
+
+def scopes(report: Mapping[str, Any], destination: str | None) -> list[Any]:
+    """Every scope *destination* had during the report's period: the one in force at its
+    end and those replaced within it."""
+    rules = [(report.get("scope") or {}).get(destination)] if destination else []
+    for change in report.get("scope_history") or []:
+        if change.get("destination") == destination:
+            rules += [change.get("old"), change.get("new")]
+    return [r for r in rules if isinstance(r, Mapping)]
+
+
+def out_of_scope(report: Mapping[str, Any], destination: str | None, item: Mapping[str, Any]
+                 ) -> str | None:  # fmt: skip
+    """Why *item* was outside what *destination* may see, or None."""
+    camera = item.get("camera")
+    cam = (report.get("cameras") or {}).get(camera) if camera is not None else None
+    if isinstance(cam, Mapping) and cam.get("private"):
+        return f"camera {camera} is private (never opened)"
+    if camera is not None and report.get("cameras") and cam is None:
+        return f"camera {camera} is not one of the node's cameras"
+    kind = str(item["type"]) if item.get("type") in ("clip", "snapshot") else item.get("kind")
+    rules = scopes(report, destination)
+    if not rules:
+        return f"the report names no scope for destination {destination}"
+    if not any(_allows(r, camera, kind) for r in rules):
+        return f"camera {camera}, kind {kind} outside the scope of {destination} in the period"
+    return None
+
+
+class _Run:
+    """State of one reconciliation."""
+
+    def __init__(self, report: Mapping[str, Any], export: Mapping[str, Any],
+                 destination: str | None) -> None:  # fmt: skip
+        self.report, self.export = report, export
+        self.site, self.node = report.get("site"), report.get("node")
+        rp, ep = _period(report), _period(export)
+        self.rp, self.ep = rp, ep
+        self.r = Reconciliation(self.site, self.node, destination,
+                                (max(rp[0], ep[0]), min(rp[1], ep[1])))  # fmt: skip
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("delivered", "held", "matched", "deleted", "accesses", "not_compared"), 0)  # fmt: skip
+
+    def find(self, code: str, side: str, detail: str, item: Mapping[str, Any] | None = None
+             ) -> None:  # fmt: skip
+        self.r.findings.append(Finding(code, side, detail, item))
+
+    def ours(self, item: Mapping[str, Any]) -> bool:
+        """Is *item* said to be of the report's node?"""
+        return item.get("site") == self.site and item.get("node") == self.node
+
+    def compared(self, item: Mapping[str, Any], other: tuple[float, float]) -> bool:
+        """Does the other side's period cover *item* (with a margin at its edges)?"""
+        if _inside(item.get("time"), other, SLACK_S):
+            return True
+        self.counts["not_compared"] += 1
+        return False
+
+
+def _deleted_keys(export: Mapping[str, Any]) -> dict[Key, Item]:
+    out: dict[Key, Item] = {}
+    for d in export.get("deletions") or []:
+        out[key_of(d)] = dict(d)
+    for h in export.get("held") or []:
+        if h.get("deleted"):
+            out.setdefault(key_of(h), {**h, **h["deleted"]})
+    return out
+
+
+def _items(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> None:
+    deletions = _deleted_keys(run.export)
+    for key, item in delivered.items():
+        h = held.get(key)
+        gone = deletions.get(key)
+        if h is not None and not (h.get("deleted") or gone):
+            run.counts["matched"] += 1
+        elif gone is not None:
+            run.counts["deleted"] += 1
+            run.r.deleted.append(
+                {**item, "deleted": {k: gone.get(k) for k in ("time", "reason", "audit_seq")}}
+            )
+        elif run.compared(item, run.ep):
+            run.find(
+                "delivered_not_held",
+                "receiver",
+                f"{_name(item)}: delivered by the node, not held by the receiver",
+                item,
+            )
+            continue
+        else:
+            continue
+        if h is not None:
+            differ = [
+                a
+                for a in ATTRIBUTES
+                if item.get(a) is not None and h.get(a) is not None and item[a] != h[a]
+            ]
+            if differ:
+                said = ", ".join(f"{a} {item[a]!r} != {h[a]!r}" for a in differ)
+                run.find("misattributed", "both", f"{_name(item)}: node and receiver disagree: "
+                         f"{said}", h)  # fmt: skip
+    for key, h in held.items():
+        if key in delivered or not run.ours(h):
+            continue
+        if run.compared(h, run.rp):
+            run.find("held_not_delivered", "receiver", f"{_name(h)}: held by the receiver as "
+                     f"{run.site}/{run.node}'s, never delivered by it (forged or "
+                     "misattributed)", h)  # fmt: skip
+
+
+def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> None:
+    for a in run.export.get("accesses") or []:
+        key = key_of(a)
+        item = delivered.get(key)
+        if item is None and not run.ours(a) and not run.ours(held.get(key) or {}):
+            continue  # another node's item
+        run.counts["accesses"] += 1
+        who = f"access seq {a.get('audit_seq')} ({a.get('action')} by {a.get('user')})"
+        if item is None:
+            h = held.get(key)
+            if h is None or not _inside(h.get("time"), run.rp, SLACK_S):
+                run.counts["not_compared"] += 1
+                continue
+            run.find(
+                "access_not_delivered",
+                "receiver",
+                f"{who}: {_name(a)} was never delivered by the node",
+                a,
+            )
+            item = h
+        why = out_of_scope(run.report, run.r.destination, item)
+        if why is not None:
+            run.find("access_out_of_scope", "receiver", f"{who} to {_name(a)}: {why}", a)
+
+
+def _chain_index(records: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    return {int(r["seq"]): r for r in records if isinstance(r.get("seq"), int)}
+
+
+def _export_consistency(run: _Run, records: Sequence[Mapping[str, Any]]) -> None:
+    """The export's lists against its own chain records."""
+    chain = _chain_index(records)
+    listed: set[int] = set()
+    for a in run.export.get("accesses") or []:
+        seq = a.get("audit_seq")
+        rec = chain.get(seq) if isinstance(seq, int) else None
+        listed.add(seq if isinstance(seq, int) else -1)
+        if rec is None:
+            run.find(
+                "export_inconsistent",
+                "receiver",
+                f"access seq {seq} ({_name(a)} by "
+                f"{a.get('user')}): listed, but no such record in chain.jsonl",
+                a,
+            )
+        elif rec.get("action") != a.get("action") or str(rec.get("id")) != str(a.get("id")) \
+                or rec.get("user") != a.get("user"):  # fmt: skip
+            run.find(
+                "export_inconsistent",
+                "receiver",
+                f"access seq {seq}: the listed access "
+                "differs from its chain record (action, id or user)",
+                a,
+            )
+    for d in run.export.get("deletions") or []:
+        seq = d.get("audit_seq")
+        rec = chain.get(seq) if isinstance(seq, int) else None
+        listed.add(seq if isinstance(seq, int) else -1)
+        if rec is None or rec.get("action") != DELETE_ACTION or str(rec.get("id")) != str(
+                d.get("id")):  # fmt: skip
+            run.find(
+                "export_inconsistent",
+                "receiver",
+                f"deletion seq {seq} ({_name(d)}): "
+                "listed, but not a retention_delete record of it in chain.jsonl",
+                d,
+            )
+    for seq, rec in sorted(chain.items()):
+        if seq in listed or not _inside(rec.get("time"), run.ep):
+            continue
+        action = rec.get("action")
+        if action in ACCESS_ACTIONS and run.export.get("filters", {}).get("user") in (
+                None, rec.get("user")) and _filtered_in(run.export, rec):  # fmt: skip
+            run.find("export_inconsistent", "receiver", f"chain record seq {seq} ({action} of "
+                     f"{rec.get('kind')} {rec.get('id')} by {rec.get('user')}) is not in the "
+                     "export's accesses (an access left out)", dict(rec))  # fmt: skip
+        elif action == DELETE_ACTION and _filtered_in(run.export, rec):
+            run.find("export_inconsistent", "receiver", f"chain record seq {seq} (retention "
+                     f"delete of {rec.get('kind')} {rec.get('id')}) is not in the export's "
+                     "deletions", dict(rec))  # fmt: skip
+
+
+def _filtered_in(export: Mapping[str, Any], rec: Mapping[str, Any]) -> bool:
+    f = export.get("filters") or {}
+    return all(f.get(k) in (None, rec.get(k)) for k in ("site", "node"))
+
+
+def _report_consistency(run: _Run, records: Sequence[Mapping[str, Any]]) -> None:
+    chain = _chain_index(records)
+    for item in run.report.get("delivered") or []:
+        seq = item.get("audit_seq")
+        if seq is None:
+            continue
+        rec = chain.get(seq) if isinstance(seq, int) else None
+        if rec is None:
+            run.find("report_inconsistent", "node", f"{_name(item)}: its audit record seq "
+                     f"{seq} is not in the report's chain.jsonl", item)  # fmt: skip
+
+
+def reconcile(
+    report: Mapping[str, Any],
+    export: Mapping[str, Any],
+    *,
+    destination: str | None = None,
+    report_chain: Sequence[Mapping[str, Any]] | None = None,
+    export_chain: Sequence[Mapping[str, Any]] | None = None,
+    report_problems: Sequence[str] = (),
+    export_problems: Sequence[str] = (),
+) -> Reconciliation:
+    """Compare the node's *report* with the receiver's *export* (their JSON documents), for
+    the report's *destination* (see :func:`pick_destination`). With the bundles' chain
+    records, each side's lists are checked against its own chain; *report_problems* and
+    *export_problems* (signature, file and chain problems the caller found) become
+    ``bundle``/``chain`` findings (a problem starting with ``chain`` is a chain one)."""
+    run = _Run(report, export, pick_destination(report, destination))
+    for side, problems in (("node", report_problems), ("receiver", export_problems)):
+        for p in problems:
+            run.find("chain" if p.startswith("chain") else "bundle", side, p)
+    if report.get("schema") != REPORT_SCHEMA:
+        run.find("bundle", "node", f"report.json: schema {report.get('schema')!r}, "
+                 f"not {REPORT_SCHEMA}")  # fmt: skip
+    if export.get("schema") != EXPORT_SCHEMA:
+        run.find("bundle", "receiver", f"export.json: schema {export.get('schema')!r}, "
+                 f"not {EXPORT_SCHEMA}")  # fmt: skip
+    if run.r.period[0] > run.r.period[1]:
+        run.r.notes.append("the two periods do not overlap: nothing could be compared")
+    dest = run.r.destination
+    delivered = {key_of(d): dict(d) for d in report.get("delivered") or []
+                 if dest is None or d.get("destination") in (None, dest)}  # fmt: skip
+    held = {key_of(h): dict(h) for h in export.get("held") or []}
+    run.counts["delivered"] = len(delivered)
+    run.counts["held"] = sum(1 for h in held.values() if run.ours(h))
+    _items(run, delivered, held)
+    _accesses(run, delivered, held)
+    if export_chain is not None:
+        _export_consistency(run, export_chain)
+    if report_chain is not None:
+        _report_consistency(run, report_chain)
+    if dest is None:
+        run.r.notes.append("the report names several destinations and none was chosen: "
+                           "every delivery was compared")  # fmt: skip
+    run.r.counts = run.counts
+    return run.r
