@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.cli import receive_audit, receive_bench, receive_keys, receive_list, receive_users
+from edge.cli import (
+    receive_audit,
+    receive_bench,
+    receive_keys,
+    receive_list,
+    receive_retention,
+    receive_users,
+)
 from edge.cli.asservice import become_service
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
 
@@ -75,6 +82,7 @@ def register(sub: SubParsers) -> None:
     receive_bench.register(actions)
     receive_users.register(actions)
     receive_audit.register(actions)
+    receive_retention.register(actions)
     p.set_defaults(handler=handle)
 
 
@@ -115,8 +123,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if args.action == "user":
             return receive_users.handle(args, store)
-        if args.action == "audit":
-            return receive_audit.handle(args, store, cfg)
+        with_config = {"audit": receive_audit.handle, "retention": receive_retention.handle}
+        if args.action in with_config:
+            return with_config[args.action](args, store, cfg)
         if args.action in ("enrol", "keys"):
             return receive_keys.handle(store, args)
         return quiet_pipe(_show, store, cfg, args)

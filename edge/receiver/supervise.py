@@ -8,12 +8,14 @@ import threading
 import time
 
 from edge.core.logs import get_logger
+from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.clips import expire
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.expiry import ExpiryCheck
 from edge.receiver.integrity import IntegrityCheck
 from edge.receiver.presence import LinkWatch, Presence
+from edge.receiver.retention import Retention
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Registry
 from edge.receiver.upkeep import Upkeep
@@ -49,7 +51,10 @@ class Supervisor:
         self.cfg, self.store, self.registry = cfg, store, registry
         self.presence = Presence(link) if link is not None else None
         """Judges offline statuses against the broker link's outages (presence.py)."""
-        self.upkeep = Upkeep(store)
+        r = cfg.retention
+        self.upkeep = Upkeep(store, retention=Retention(
+            store, Appender(store.db, cfg.data_dir, cfg.receiver.name), r.days,
+            r.check_interval_s, r.batch))  # fmt: skip
         self.integrity = IntegrityCheck(store)
         self.expiry = ExpiryCheck(cfg, store)
         """Certificates and CRLs near expiry (cert_expiring, crl_expiring)."""

@@ -23,6 +23,7 @@ from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.bounds import Bounds
 from edge.receiver.clips import ClipKey, try_complete
+from edge.receiver.retention import Retention
 from edge.receiver.store.database import Cursor
 from edge.receiver.store.hostility import count_dropped
 from edge.receiver.store.store import ReceiverStore
@@ -141,12 +142,17 @@ def _drop(cur: Cursor, w: Waiting, what: str, why: str, now: float) -> None:
 
 class Upkeep:
     """The supervision loop's evidence upkeep: assembly retried every round, orphans
-    looked for every *orphans_every_s*."""
+    looked for every *orphans_every_s*, and the *retention* pass when it is due
+    (:mod:`edge.receiver.retention`)."""
 
-    def __init__(self, store: ReceiverStore, orphans_every_s: float = ORPHANS_EVERY_S) -> None:
+    def __init__(
+        self, store: ReceiverStore, orphans_every_s: float = ORPHANS_EVERY_S,
+        retention: Retention | None = None,
+    ) -> None:  # fmt: skip
         self.store = store
         self.orphans_every_s = orphans_every_s
         self._orphans_at = 0.0
+        self.retention = retention
 
     def run(self) -> None:
         """One round."""
@@ -155,3 +161,5 @@ class Upkeep:
         if now - self._orphans_at >= self.orphans_every_s:
             self._orphans_at = now
             drop_orphans(self.store)
+        if self.retention is not None:
+            self.retention.run()

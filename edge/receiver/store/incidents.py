@@ -30,6 +30,7 @@ from edge.receiver.ackaudit.records import (
     reopened_state,
 )
 from edge.receiver.store.database import Cursor, Database
+from edge.receiver.store.incident_hold import set_hold
 from edge.receiver.store.incident_seal import seal_pending
 from edge.receiver.store.incident_words import N_, Words, WorkflowError, state_words, words
 
@@ -302,6 +303,15 @@ class Workflow:
             state = reopened_state({k: row[k] for k in INCIDENT_STATE})
             write_note(cur, chain, row, user=user, action="reopen", text=reason, **state)
         log.info("incident.reopened_by_officer", incident=str(ref), user=user)
+        return row
+
+    def hold(self, ref: Ref, user: str, reason: str, *, on: bool = True) -> dict[str, Any]:
+        """Place the incident on hold (*on*) or release it, with a *reason*
+        (:mod:`edge.receiver.store.incident_hold`): retention keeps a held one's material."""
+        with self._chain() as (cur, chain):
+            row = self._row(cur, ref, None)
+            set_hold(cur, chain, row, user=user, reason=_clean(reason), on=on)
+        log.info("incident.held" if on else "incident.released", incident=str(ref), user=user)
         return row
 
     def seal(self) -> None:

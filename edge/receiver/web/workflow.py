@@ -1,5 +1,6 @@
 """The officers' actions on incidents (:mod:`edge.receiver.store.incidents`): bulk
-acknowledgement from the list, and assign, comment, close and reopen on one incident.
+acknowledgement from the list, and assign, comment, close and reopen on one incident, and
+hold or release it (retention keeps a held incident's clips and snapshots).
 
 Each takes a form or a JSON body carrying the session's CSRF token (``csrf``, or the
 ``X-CSRF-Token`` header). A fetch asking for JSON (``Accept: application/json``) gets JSON
@@ -151,7 +152,8 @@ async def acknowledge(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    """POST /incidents/SITE/INCIDENT/ACTION (assign, comment, close, reopen); an incident
+    """POST /incidents/SITE/INCIDENT/ACTION (assign, comment, close, reopen, hold, release,
+    the last two with a ``reason``); an incident
     id holding ``/`` (a node's own) still reaches its incident."""
     s = _officer(request)
     fields = await _body(request, s)
@@ -174,8 +176,12 @@ async def act(request: Request) -> Response:
                                  seen=seen)  # fmt: skip
         elif action == "reopen":
             row = await blocking(w.reopen, ref, s.user, _one(fields, "reason") or note, seen)
+        elif action in ("hold", "release"):
+            row = await blocking(w.hold, ref, s.user, _one(fields, "reason") or note,
+                                 on=action == "hold")  # fmt: skip
         else:
-            said = _say(request, N_("no action %(action)s: assign, comment, close, reopen"),
+            said = _say(request, N_("no action %(action)s: assign, comment, close, reopen, "
+                                    "hold, release"),
                         action=repr(action[:40]))  # fmt: skip
             raise HTTPException(404, said)
     except WorkflowError as e:
