@@ -15,7 +15,7 @@ from starlette.routing import Route
 from edge.receiver import provenance
 from edge.receiver.store import reads
 from edge.receiver.store.database import Database
-from edge.receiver.web import links
+from edge.receiver.web import accesslog, links
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.csrf import checked_form
 from edge.receiver.web.incident_page import incident_events, incident_of, incident_url
@@ -81,6 +81,7 @@ async def detail_page(request: Request) -> Response:
     data = await blocking(_detail, d, *event_key(request))
     if data is None:
         raise HTTPException(404, "no such alert")
+    await accesslog.detail(request, data["event"])
     return d.render(request, "detail.html", may_ack=s.may(Role.OFFICER), **data)
 
 

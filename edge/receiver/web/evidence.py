@@ -28,7 +28,7 @@ from edge.core.logs import get_logger
 from edge.evidence.canonical import canonical
 from edge.receiver import provenance
 from edge.receiver.store import reads
-from edge.receiver.web import evidence_case, evidence_readme
+from edge.receiver.web import accesslog, evidence_case, evidence_readme
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
 from edge.receiver.web.media import clip_timing
 from edge.receiver.web.params import event_key
@@ -82,6 +82,7 @@ async def evidence_zip(request: Request) -> Response:
     d = dashboard(request)
     site, node, event_id = event_key(request)
     path = await blocking(bundle, d, site, node, event_id)
+    await accesslog.evidence(request, site, node, event_id, path)
     log.info("web.evidence_downloaded", site=site, node=node, event_id=event_id, user=s.user)
     return FileResponse(
         path,

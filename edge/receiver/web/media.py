@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from edge.core.logs import get_logger
-from edge.receiver.web import queries
+from edge.receiver.web import accesslog, queries, retained
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.params import safe_path
 
@@ -41,12 +41,15 @@ async def media(request: Request) -> Response:
     if kind not in _KINDS or match is None or match["ext"] != _KINDS[kind][0]:
         log.warning("web.media_refused", kind=kind[:20], name=name[:100])
         raise HTTPException(404, "not found")
+    if (deleted := await retained.gone(request, kind, site, node, match["sha"])) is not None:
+        return deleted
     recorded = await blocking(queries.media_path, d.db, kind, site, node, match["sha"])
     path = d.store.files.servable(recorded)
     if path is None:
         if recorded is not None:
             log.warning("web.media_outside", kind=kind, path=recorded)
         raise HTTPException(404, "not found")
+    await accesslog.media(request, kind, site, node, match["sha"], path=path)
     return FileResponse(path, media_type=_KINDS[kind][1], headers={"cache-control": "private"})
 
 

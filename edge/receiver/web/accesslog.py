@@ -1,0 +1,175 @@
+"""The routes' one call to record an access before serving shared material
+(:mod:`edge.receiver.access.record`): a detail page, a snapshot, a clip's Range request, an
+evidence zip. What cannot be recorded is not served: 503 with a message saying why, in
+Bahasa Indonesia and English.
+
+The byte ranges a clip request is recorded with are the ones Starlette's
+:class:`~starlette.responses.FileResponse` will send for its ``Range`` header (its own
+parser): a malformed or unsatisfiable header is answered 400 or 416 without a byte, so it
+is not a viewing; an ``If-Range`` (which may turn the answer into the whole file) is
+recorded as the whole file. The viewing recorder of an app is made at its first use and
+chains the viewings a stopped receiver left pending (:func:`started`, :func:`stopped`)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
+
+from edge.core.logs import get_logger
+from edge.receiver.access.record import (
+    DOWNLOAD_EVIDENCE,
+    VIEW_DETAIL,
+    AccessNotRecorded,
+    Item,
+    Range,
+    Recorder,
+)
+from edge.receiver.store.database import Database
+from edge.receiver.web.context import Dashboard, blocking, session
+
+log = get_logger(__name__)
+
+NOT_RECORDED = (
+    "Akses ini tidak dapat dicatat di jejak audit penerima, jadi tidak ditampilkan. "
+    "Hubungi admin (edge receive audit verify). / This access could not be recorded in the "
+    "receiver's audit chain, so nothing is shown. Tell an admin (edge receive audit verify)."
+)
+MAX_VIEWING_ID = 64
+_made = threading.Lock()
+
+
+def recorder_of(app: Starlette) -> Recorder:
+    """The app's recorder (made at its first use, when it chains what a stopped receiver
+    left pending)."""
+    with _made:
+        rec = getattr(app.state, "access_recorder", None)
+        if isinstance(rec, Recorder):
+            return rec
+        d = app.state.dashboard
+        assert isinstance(d, Dashboard)
+        rec = Recorder(d.db, d.workflow.appender)
+        app.state.access_recorder = rec
+    _chain_all(rec, "start")
+    return rec
+
+
+def _chain_all(rec: Recorder, why: str) -> None:
+    try:
+        rec.chain_ended(everything=True, why=why)
+    except AccessNotRecorded as e:  # they stay pending; serving checks again
+        log.error("access.pending_not_chained", why=why, error=str(e))
+
+
+def started(app: Starlette) -> None:
+    """The receiver started: chain the viewings a previous run left pending."""
+    recorder_of(app)
+
+
+def stopped(app: Starlette) -> None:
+    """The receiver stops: every pending viewing ends now."""
+    _chain_all(recorder_of(app), "stop")
+
+
+def _who(request: Request) -> tuple[str, str]:
+    s = session(request)
+    return s.user, str(s.role)
+
+
+async def record(request: Request, action: str, item: Item, **extra: Any) -> None:
+    """Chain *action* on *item* by the request's user; 503 when it cannot be."""
+    user, role = _who(request)
+    rec = recorder_of(request.app)
+    try:
+        await blocking(rec.record, action, item, user=user, role=role, **extra)
+    except AccessNotRecorded as e:
+        raise HTTPException(503, NOT_RECORDED) from e
+
+
+async def view(request: Request, item: Item, size: int) -> None:
+    """Keep this request's byte ranges of *item* in its user's viewing; 503 when they
+    cannot be kept. HEAD requests and refused ranges serve nothing and keep nothing."""
+    if request.method != "GET":
+        return
+    ranges = served_ranges(request.headers, size)
+    if not ranges:
+        return
+    user, role = _who(request)
+    viewing = request.query_params.get("viewing")
+    viewing = viewing[:MAX_VIEWING_ID] if viewing else None
+    rec = recorder_of(request.app)
+    try:
+        await blocking(rec.view, item, user=user, role=role, ranges=ranges, size=size,
+                       viewing=viewing)  # fmt: skip
+    except AccessNotRecorded as e:
+        raise HTTPException(503, NOT_RECORDED) from e
+
+
+def served_ranges(headers: Headers, size: int) -> list[Range]:
+    """The byte ranges ``[start, end)`` a ``FileResponse`` of a *size*-byte file sends for
+    *headers* (empty: it answers 400 or 416, no byte). Where Starlette's parser finds no
+    range (too many of them, none numeric) it sends the whole file: so is it recorded."""
+    whole = [(0, size)] if size > 0 else []
+    header = headers.get("range")
+    if header is None or headers.get("if-range") is not None:
+        return whole
+    try:
+        parsed = FileResponse._parse_range_header(header, size)
+    except (MalformedRangeHeader, RangeNotSatisfiable):
+        return []
+    except ValueError:  # anything else its parser trips on: count it all as sent
+        return whole
+    return [(int(a), int(b)) for a, b in parsed] or whole  # none parsed: it sends it all
+
+
+def _event_item(db: Database, site: str, node: str, event_id: str) -> Item:
+    rows = db.query("SELECT sha256 FROM seen WHERE site = ? AND node = ? AND id = ?",
+                    (site, node, event_id))  # fmt: skip
+    return Item("event", event_id, site, node, str(rows[0][0]) if rows else None)
+
+
+def _media_item(db: Database, kind: str, site: str, node: str, sha256: str) -> Item:
+    if kind == "clip":
+        sql = "SELECT clip_id FROM clips WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
+    else:
+        sql = "SELECT id FROM snapshots WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
+    rows = db.query(sql, (sha256, site, node))
+    return Item(kind, str(rows[0][0]) if rows else sha256, site, node, sha256)
+
+
+async def detail(request: Request, event: dict[str, Any]) -> None:
+    """An alert's detail page is about to be shown."""
+    d = request.app.state.dashboard
+    item = await blocking(_event_item, d.db, str(event["site"]), str(event["node"]),
+                          str(event["id"]))  # fmt: skip
+    await record(request, VIEW_DETAIL, item)
+
+
+async def media(
+    request: Request, kind: str, site: str, node: str, sha256: str, *, path: Path
+) -> None:
+    """A clip's or snapshot's bytes are about to be sent from *path*."""
+    d = request.app.state.dashboard
+    item = await blocking(_media_item, d.db, kind, site, node, sha256)
+    await view(request, item, path.stat().st_size)
+
+
+async def evidence(request: Request, site: str, node: str, event_id: str, zip_path: Path) -> None:
+    """An alert's evidence zip (written at *zip_path*) is about to be sent; it is removed
+    when its download cannot be recorded."""
+    d = request.app.state.dashboard
+    try:
+        item = await blocking(_event_item, d.db, site, node, event_id)
+        clip = await blocking(d.db.query, "SELECT clip_id FROM events WHERE site = ? AND"
+                              " node = ? AND id = ?", (site, node, event_id))  # fmt: skip
+        clip_id = str(clip[0][0]) if clip and clip[0][0] else None
+        await record(request, DOWNLOAD_EVIDENCE, item, clip_id=clip_id)
+    except BaseException:
+        zip_path.unlink(missing_ok=True)
+        raise
