@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"sensors"},
     {"delivery"},
     {"node"},
+    {"report"},
     {"receiver"},
     {"demo"},
     {"bench"},

@@ -1,0 +1,201 @@
+"""Checking a node's sharing report offline (``edge report verify``): the bundle's signature
+and files (:mod:`edge.evidence.bundle`); ``chain.jsonl``: every record's hash, the links
+between them and each signed checkpoint against the node's public key; that ``report.json``
+says what those records say (its delivered items and counts are made again from them); and,
+given the node's audit log, that every record of ``chain.jsonl`` is the log's own line and
+the log delivered nothing else in the period.
+
+Without a public key the bundle is checked with the key it carries: that proves it was not
+changed since it was signed, not who signed it (the key id must then be compared with the
+node's enrolled key): said in :attr:`ReportCheck.notes`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.core.errors import EvidenceError
+from edge.evidence.bundle import BundleError, read_signature, verify_bundle
+from edge.evidence.chain import GENESIS
+from edge.evidence.keys import key_id, load_public
+from edge.report import items as item_list
+from edge.report import scope
+from edge.report.chainfile import (
+    ChainFileError,
+    Line,
+    checkpoint_problem,
+    is_checkpoint,
+    read_chain,
+)
+from edge.report.write import CHAIN, REPORT, SCHEMA
+
+
+@dataclass
+class ReportCheck:
+    """What :func:`verify_report` found; ``problems`` empty means the report holds."""
+
+    directory: Path
+    key_id: str | None = None
+    records: int = 0
+    checkpoints: int = 0
+    delivered: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing wrong found."""
+        return not self.problems
+
+
+def _load_report(directory: Path, check: ReportCheck) -> dict[str, Any] | None:
+    path = directory / REPORT
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        check.problems.append(f"{path}: unreadable: {e}")
+        return None
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        check.problems.append(f"{path}: not a {SCHEMA} report")
+        return None
+    return report
+
+
+def _check_chain(
+    lines: Sequence[Line], keys: dict[str, Ed25519PublicKey], check: ReportCheck, path: Path
+) -> None:
+    if lines and lines[0].seq == 1 and lines[0].record.get("prev") != GENESIS:
+        check.problems.append(f"{path}:1: record seq 1 does not follow genesis")
+    before: Line | None = None
+    for line in lines:
+        if is_checkpoint(line):
+            check.checkpoints += 1
+            problem = checkpoint_problem(line, before, keys)
+            if problem:
+                check.problems.append(f"{path}:{line.number}: {problem}")
+        before = line
+    signed = next((ln.seq for ln in reversed(lines) if is_checkpoint(ln)), None)
+    if lines and signed != lines[-1].seq:
+        after = lines[-1].seq - (signed or lines[0].seq - 1)
+        check.notes.append(
+            f"{after} records after the last checkpoint in {CHAIN} are signed by the report's "
+            "signature only (the node had not signed a checkpoint after them yet)"
+        )
+
+
+def _same_items(
+    report: dict[str, Any], lines: Sequence[Line], where: str, check: ReportCheck
+) -> None:
+    """The report's delivered items and counts are those *lines* give for its period."""
+    period = report.get("period") or {}
+    found = item_list.delivered(
+        lines, float(period.get("since", 0)), float(period.get("until", 0)),
+        report.get("destination"), site=report.get("site"), node=report.get("node"),
+    )  # fmt: skip
+    claimed = report.get("delivered") or []
+
+    def key(i: dict[str, Any]) -> tuple[str, str, str]:
+        return (str(i.get("type")), str(i.get("id")), str(i.get("destination")))
+
+    made = {key(i): i for i in found.items}
+    said = {key(i): i for i in claimed if isinstance(i, dict)}
+    for k in sorted(set(said) - set(made)):
+        check.problems.append(f"{REPORT}: {k[0]} {k[1]} to {k[2]} is not delivered in {where}")
+    for k in sorted(set(made) - set(said)):
+        check.problems.append(f"{REPORT}: leaves out {k[0]} {k[1]} to {k[2]}, delivered in {where}")
+    for k in sorted(set(made) & set(said)):
+        if made[k] != said[k]:
+            fields = sorted(f for f in made[k] if made[k][f] != said[k].get(f))
+            check.problems.append(
+                f"{REPORT}: {k[0]} {k[1]} to {k[2]}: {', '.join(fields)} differ from {where}"
+            )
+    if report.get("counts") != item_list.counts(found.items):
+        check.problems.append(f"{REPORT}: counts differ from the items delivered in {where}")
+    changes = scope.history(lines, float(period.get("since", 0)), float(period.get("until", 0)))
+    if report.get("scope_history") != changes:
+        check.problems.append(f"{REPORT}: scope_history differs from the changes in {where}")
+
+
+def _against_log(
+    report: dict[str, Any], lines: Sequence[Line], audit_log: Path, check: ReportCheck
+) -> None:
+    try:
+        log_lines = read_chain(audit_log)
+    except ChainFileError as e:
+        check.problems.append(str(e))
+        return
+    by_seq = {ln.seq: ln for ln in log_lines}
+    for line in lines:
+        own = by_seq.get(line.seq)
+        if own is None:
+            check.problems.append(f"{CHAIN}:{line.number}: record seq {line.seq} is not in "
+                                  f"{audit_log}")  # fmt: skip
+        elif own.raw != line.raw:
+            check.problems.append(f"{CHAIN}:{line.number}: record seq {line.seq} differs from "
+                                  f"{audit_log}:{own.number}")  # fmt: skip
+    _same_items(report, log_lines, str(audit_log), check)
+
+
+def _keys(
+    directory: Path, public: Sequence[Ed25519PublicKey], check: ReportCheck
+) -> list[Ed25519PublicKey]:
+    if public:
+        return list(public)
+    try:
+        pem = str(read_signature(directory).get("public_key"))
+        key = load_public(pem)
+    except (BundleError, EvidenceError, ValueError) as e:
+        check.problems.append(str(e))
+        return []
+    check.notes.append(
+        f"checked with the key the report carries ({key_id(key)}): it shows the report is as "
+        "signed, not by whom; give --public-key (the node's enrolled key) for that"
+    )
+    return [key]
+
+
+def verify_report(
+    directory: Path,
+    public: Sequence[Ed25519PublicKey] = (),
+    audit_log: Path | None = None,
+) -> ReportCheck:
+    """Check the report bundle *directory* (see the module's text)."""
+    check = ReportCheck(directory)
+    keys = _keys(directory, public, check)
+    if not keys:
+        return check
+    by_id = {key_id(k): k for k in keys}
+    signed = next((k for k in keys if verify_bundle(directory, k).ok), keys[0])
+    bundle = verify_bundle(directory, signed)
+    check.key_id = bundle.key_id
+    check.problems += bundle.problems
+    report = _load_report(directory, check)
+    path = directory / CHAIN
+    try:
+        lines = read_chain(path, from_genesis=False)
+    except ChainFileError as e:
+        check.problems.append(str(e))
+        return check
+    check.records = len(lines)
+    _check_chain(lines, by_id, check, Path(CHAIN))
+    if report is None:
+        return check
+    check.delivered = len(report.get("delivered") or [])
+    chain = report.get("chain") or {}
+    first, last = (lines[0].seq, lines[-1].seq) if lines else (None, None)
+    if (chain.get("first_seq"), chain.get("last_seq")) != (first, last):
+        check.problems.append(
+            f"{REPORT}: chain says records {chain.get('first_seq')}-{chain.get('last_seq')}, "
+            f"{CHAIN} holds {first}-{last}"
+        )
+    if report.get("key_id") != check.key_id:
+        check.problems.append(f"{REPORT}: key_id {report.get('key_id')} is not the signer's")
+    _same_items(report, lines, CHAIN, check)
+    if audit_log is not None:
+        _against_log(report, lines, audit_log, check)
+    return check

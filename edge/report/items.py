@@ -1,0 +1,175 @@
+"""What the node delivered in a period, item by item, from its ``shared`` audit records.
+
+An item is ``(type, id)`` with type ``event``, ``clip`` or ``snapshot`` and its ``site``,
+``node``, ``camera``, ``kind`` (the event's kind; a clip's or snapshot's: the kind of the
+event it belongs to, when the chain names it), ``sha256`` (an event: of the message payload
+as signed and sent; a clip: of the MP4, its manifest's; a snapshot: of the JPEG) and
+``time`` (when it was delivered), plus ``destination`` and ``audit_seq`` (the record that
+completed the delivery). A field the chain does not give is ``None``, never a guess.
+
+An event or snapshot is delivered when its ``shared`` record is written; a clip when its
+manifest and every chunk are (at the record of the last of them). Each item is listed once
+per destination in a period (a message sent again after a restart is recorded again)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.delivery.ids import MessageId, Part
+from edge.report.chainfile import Line
+
+UNKNOWN = "?"
+"""The key counts use for a camera or kind the chain does not name."""
+
+
+@dataclass
+class _Clip:
+    parts: set[int] = field(default_factory=set)
+    chunks: int | None = None
+    manifest: bool = False
+    camera: str | None = None
+    sha256: str | None = None
+    event_ids: list[str] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class Delivered:
+    """The items delivered in a period and the audit records they rest on."""
+
+    items: list[dict[str, Any]]
+    seqs: set[int]
+    """Every record an item was read from (the report's chain covers them)."""
+
+
+def _index(lines: Sequence[Line]) -> tuple[dict[str, str], dict[str, str], dict[str, Line]]:
+    """Event kinds by event id, event ids by snapshot id, ``recorded`` clip records."""
+    kinds: dict[str, str] = {}
+    snapshot_event: dict[str, str] = {}
+    recorded: dict[str, Line] = {}
+    for line in lines:
+        r = line.record
+        if r.get("action") == "recorded" and r.get("kind") == "clip":
+            recorded.setdefault(str(r.get("id")), line)
+        if r.get("action") != "shared" or not r.get("event_kind"):
+            continue
+        kinds[str(r["id"])] = str(r["event_kind"])
+        if r.get("snapshot_id"):
+            snapshot_event[str(r["snapshot_id"])] = str(r["id"])
+    return kinds, snapshot_event, recorded
+
+
+def _item(type_: str, item_id: str, rec: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "id": item_id,
+        "site": None,
+        "node": None,
+        "camera": rec.get("camera"),
+        "kind": None,
+        "sha256": rec.get("sha256"),
+        "time": rec.get("time"),
+        "destination": rec.get("destination"),
+        "audit_seq": rec.get("seq"),
+        **fields,
+    }
+
+
+def delivered(
+    lines: Sequence[Line],
+    since: float,
+    until: float,
+    destination: str | None = None,
+    *,
+    site: str | None = None,
+    node: str | None = None,
+) -> Delivered:
+    """The items delivered from *since* (inclusive) to *until* (exclusive), to *destination*
+    or to every destination, in the order they were delivered."""
+    kinds, snapshot_event, recorded = _index(lines)
+    clips: dict[tuple[str, str], _Clip] = defaultdict(_Clip)
+    seen: set[tuple[str, str, str]] = set()
+    items: list[dict[str, Any]] = []
+    seqs: set[int] = set()
+
+    def keep(item: dict[str, Any], used: Iterable[int]) -> None:
+        key = (item["type"], item["id"], str(item["destination"]))
+        if since <= float(item["time"] or 0) < until and key not in seen:
+            seen.add(key)
+            items.append({**item, "site": site, "node": node})
+            seqs.update(used)
+
+    for line in lines:
+        r = line.record
+        dest = r.get("destination")
+        if r.get("action") != "shared" or (destination is not None and dest != destination):
+            continue
+        try:
+            mid = MessageId.parse(str(r.get("id")))
+        except ValueError:
+            continue
+        if mid.part is Part.EVENT:
+            kind = r.get("event_kind") or r.get("kind")
+            keep(_item("event", mid.ref, r, kind=kind), [line.seq])
+        elif mid.part is Part.SNAPSHOT:
+            event = snapshot_event.get(mid.ref)
+            keep(_item("snapshot", mid.ref, r, kind=kinds.get(event or "")), [line.seq])
+        elif mid.clip_id is not None:
+            clip = clips[(mid.clip_id, str(dest))]
+            _take_part(clip, mid, r, line.seq)
+            if clip.done or not _complete(clip):
+                continue
+            clip.done = True
+            rec_line = recorded.get(mid.clip_id)
+            used = list(clip.seqs)
+            if clip.sha256 is None and rec_line is not None:
+                clip.sha256 = rec_line.record.get("sha256")
+                used.append(rec_line.seq)
+            if clip.camera is None and rec_line is not None:
+                clip.camera = rec_line.record.get("camera")
+            kind = next((kinds[e] for e in clip.event_ids if e in kinds), None)
+            fields = {"camera": clip.camera, "sha256": clip.sha256, "kind": kind}
+            keep(_item("clip", mid.clip_id, r, **fields), used)
+    return Delivered(items, seqs)
+
+
+def _take_part(clip: _Clip, mid: MessageId, rec: dict[str, Any], seq: int) -> None:
+    if mid.part is Part.MANIFEST:
+        if not clip.manifest:
+            clip.seqs.append(seq)
+        clip.manifest = True
+        clip.camera = rec.get("camera") or clip.camera
+        clip.sha256 = rec.get("clip_sha256") or clip.sha256
+        clip.event_ids = [str(e) for e in rec.get("event_ids") or []]
+        chunks = rec.get("chunks")
+        clip.chunks = int(str(chunks)) if str(chunks or "").isdigit() else None
+    elif mid.chunk not in clip.parts:
+        clip.parts.add(mid.chunk)
+        clip.seqs.append(seq)
+
+
+def _complete(clip: _Clip) -> bool:
+    """The manifest and every chunk are recorded (the number of chunks unknown: the
+    manifest and at least one chunk, and no gap)."""
+    if not clip.manifest or not clip.parts:
+        return False
+    if clip.chunks is not None:
+        return clip.parts >= set(range(clip.chunks))
+    return clip.parts == set(range(max(clip.parts) + 1))
+
+
+def counts(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+    """Events delivered per destination, camera and kind (``?``: not named by the chain)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for item in items:
+        if item["type"] != "event":
+            continue
+        by_camera = out.setdefault(str(item["destination"]), {})
+        by_kind = by_camera.setdefault(item["camera"] or UNKNOWN, {})
+        kind = item["kind"] or UNKNOWN
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    return out
