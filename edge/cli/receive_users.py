@@ -26,9 +26,10 @@ def register(actions: Any) -> None:
     add.add_argument("name", help="login name: lower-case letters, digits, . _ -")
     add.add_argument(
         "--role",
-        choices=("viewer", "officer", "admin"),
+        choices=("viewer", "officer", "admin", "auditor"),
         required=True,
-        help="viewer: look; officer: acknowledge too; admin: see users and logins",
+        help="viewer: look; officer: acknowledge too; admin: see users and logins; "
+        "auditor: only the access log and the reports (no console, clips or evidence)",
     )
     add.add_argument(
         "--lang",

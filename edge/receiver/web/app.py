@@ -14,6 +14,8 @@ from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import (
     alerts,
+    audit_access,
+    audit_reports,
     detail,
     evidence,
     fleet,
@@ -57,6 +59,8 @@ def create_app(cfg: ReceiverConfig, store: ReceiverStore) -> Starlette:
         *stream.ROUTES,
         *workflow.ROUTES,
         *session_api.ROUTES,
+        *audit_access.ROUTES,
+        *audit_reports.ROUTES,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

@@ -94,12 +94,13 @@ def dashboard(request: Request) -> Dashboard:
     return d
 
 
-def session(request: Request, needed: Role = Role.VIEWER) -> Session:
-    """The request's session (the guard put it there), if its role includes *needed*."""
+def session(request: Request, needed: Role | None = Role.VIEWER) -> Session:
+    """The request's session (the guard put it there), if its role includes *needed*
+    (None: any role, the auditor's too: logging out, the language)."""
     s = getattr(request.state, "session", None)
     if not isinstance(s, Session):
         raise HTTPException(401, "log in first")
-    if not s.may(needed):
+    if needed is not None and not s.may(needed):
         raise HTTPException(403, f"needs the {needed} role")
     return s
 

@@ -1,5 +1,6 @@
 """The gate in front of every route: a session or nothing (pages redirect to the login,
-the API and every POST answer 401), no cross-site POST, and the security headers of every
+the API and every POST answer 401), an auditor only on its own pages (403 elsewhere:
+:mod:`edge.receiver.web.forbidden`), no cross-site POST, and the security headers of every
 answer (no framing, no sniffing, only this site's scripts, styles and media)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.core.logs import get_logger
 from edge.receiver.web.csrf import same_origin
+from edge.receiver.web.forbidden import gate_auditor
 from edge.receiver.web.sessions import COOKIE, Session
 
 log = get_logger(__name__)
@@ -69,6 +71,8 @@ class Guard:
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["session"] = session
+        if await gate_auditor(scope, receive, send, session):
+            return  # an auditor kept to the access log and the reports
         await self.app(scope, receive, send)
 
 

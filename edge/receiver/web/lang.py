@@ -34,7 +34,7 @@ def remember(response: Response, lang: str, secure: bool) -> None:
 
 async def set_lang(request: Request) -> Response:
     """POST /lang (``lang``, ``csrf``, ``next``): the user's language from now on."""
-    s = session(request)
+    s = session(request, None)
     d = dashboard(request)
     form = await checked_form(request, s.csrf)
     lang = i18n.valid(form.get("lang"))

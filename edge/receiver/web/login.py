@@ -12,6 +12,7 @@ from starlette.routing import Route
 from edge.receiver.web import i18n
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.csrf import FIELD, LOGIN_COOKIE, checked_form, matches
+from edge.receiver.web.forbidden import AUDIT_HOME, auditor_may
 from edge.receiver.web.lang import remember
 from edge.receiver.web.sessions import COOKIE
 from edge.receiver.web.users import Login, Role
@@ -73,7 +74,10 @@ async def login(request: Request) -> Response:
     if result.user is None:
         return _login_form(request, _refusal(request, result), 401)
     token = await blocking(d.sessions.create, result.user)
-    response = RedirectResponse(_next(str(form.get("next", ""))), 303)
+    target = _next(str(form.get("next", "")))
+    if result.role is Role.AUDITOR and not auditor_may(target):
+        target = AUDIT_HOME  # the auditor's home, not the console it may not see
+    response = RedirectResponse(target, 303)
     response.set_cookie(COOKIE, token, max_age=d.cfg.http.session_lifetime_s, httponly=True,
                         samesite="strict", secure=d.cfg.http.tls, path="/")  # fmt: skip
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -83,7 +87,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """POST /logout."""
     d = dashboard(request)
-    await checked_form(request, session(request).csrf)
+    await checked_form(request, session(request, None).csrf)
     await blocking(d.sessions.delete, request.cookies.get(COOKIE))
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/")

@@ -27,16 +27,25 @@ MIN_PASSWORD = 8
 
 
 class Role(StrEnum):
-    """What a user may do: look, acknowledge too, or administer too."""
+    """What a user may do: look, acknowledge too, or administer too (ordered); or, apart
+    from those, audit: see the access log and the reports, never the console, clips,
+    snapshots, event details or evidence."""
 
     VIEWER = "viewer"
     OFFICER = "officer"
     ADMIN = "admin"
+    AUDITOR = "auditor"
 
     def may(self, needed: Role) -> bool:
-        """Does this role include *needed*?"""
-        order = list(Role)
-        return order.index(self) >= order.index(needed)
+        """Does this role include *needed*? The auditor's role includes only itself; an
+        admin's includes the auditor's (the access log) as well as everything else."""
+        if Role.AUDITOR in (self, needed):
+            return self is needed or (self is Role.ADMIN and needed is Role.AUDITOR)
+        return _ORDER.index(self) >= _ORDER.index(needed)
+
+
+_ORDER = (Role.VIEWER, Role.OFFICER, Role.ADMIN)
+"""The ordered roles, each including those before it."""
 
 
 class UserError(EdgeError):

@@ -81,6 +81,7 @@ ROLE_NAMES: Mapping[str, str] = {
     "viewer": N_("Viewer"),
     "officer": N_("Officer"),
     "admin": N_("Administrator"),
+    "auditor": N_("Auditor"),
 }
 
 JUST_NOW_S = 10

@@ -41,6 +41,7 @@ SAME_IN_BOTH = {
     "live",
     "sensor",
     "Kamera / sensor",
+    "Auditor",
 }
 """English words Bahasa Indonesia uses as they are (allowed as their own translation)."""
 
