@@ -64,9 +64,10 @@ def _base(snapshot: Path | None, size: tuple[int, int]) -> tuple[npt.NDArray[np.
 
 
 def _label(image: npt.NDArray[np.uint8], text: str, at: tuple[int, int]) -> None:
+    """*text* in white on a dark box, its baseline at *at*."""
     x, y = at
-    cv2.putText(image, text, (x + 1, y + 1), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 2,
-                cv2.LINE_AA)  # fmt: skip
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    cv2.rectangle(image, (x - 2, y - h - 3), (x + w + 2, y + base), (0, 0, 0), -1)
     cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, TEXT, 1, cv2.LINE_AA)
 
 
