@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge.cli import report_reconcile
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_STATE, EXIT_USAGE, SubParsers
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def register(sub: SubParsers) -> None:
     v.add_argument("--audit-log", type=Path, metavar="PATH", help="the node's audit.log")
     v.add_argument("--json", action="store_true", help="machine-readable")
     v.set_defaults(handler=handle_verify)
+    report_reconcile.register(actions)
 
 
 def parse_time(text: str) -> float:
