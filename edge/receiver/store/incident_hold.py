@@ -2,7 +2,7 @@
 (:mod:`edge.receiver.retention`) never deletes its clips and snapshots, and releases it (with
 a reason) when they may go. Each is a note and one record in the receiver's signed audit
 chain (kind ``incident``, action ``hold`` or ``release``, its ``reason``), written in the
-workflow's transaction (:meth:`edge.receiver.store.incidents.Workflow.hold`), so a hold and
+workflow's transaction (``Workflow.hold`` in :mod:`edge.receiver.store.incidents`), so a hold and
 a retention pass, which both take the chain's lock, never cross: whatever the pass deletes
 was not held when it was recorded. A hold is independent of the workflow state (a closed
 incident is typically held for its police report) and leaves that state as it was."""
@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from edge.receiver.ackaudit.chain import ChainWriter
+from edge.receiver.ackaudit.records import INCIDENT, INCIDENT_STATE, incident_digest
 from edge.receiver.store.database import Cursor
 from edge.receiver.store.incident_words import N_, WorkflowError, words
 
@@ -37,8 +38,6 @@ def set_hold(cur: Cursor, chain: ChainWriter, row: dict[str, Any], *, user: str,
     """Place the incident *row* on hold (*on*) or release it, with *reason*, in the caller's
     chain transaction; returns the row with ``held``, ``held_by``, ``hold_reason``. Holding
     a held incident, or releasing one that is not, is a 409 naming who holds it."""
-    from edge.receiver.store.incidents import write_note  # the workflow imports this module
-
     site, incident = str(row["site"]), str(row["incident"])
     ref = f"{site}/{incident}"
     if not reason:
@@ -54,14 +53,21 @@ def set_hold(cur: Cursor, chain: ChainWriter, row: dict[str, Any], *, user: str,
                             str(row["status"]))  # fmt: skip
     now = round(time.time(), 3)
     action = HOLD if on else RELEASE
-    write_note(cur, chain, row, user=user, action=action, text=reason, when=now, reason=reason,
-               held=on)  # fmt: skip
+    state = {k: row[k] for k in INCIDENT_STATE}  # as it was: a hold changes no state
+    record = chain.append(action, INCIDENT, incident,
+                          incident_digest(site, incident, user, action, reason), when=now,
+                          site=site, user=user, text=reason, reason=reason, held=on,
+                          previous=row["status"], receiver=chain.receiver, **state)  # fmt: skip
     held = (now, user, reason) if on else (None, None, None)
     cur.execute(
-        "UPDATE incidents SET held = ?, held_by = ?, hold_reason = ? WHERE site = ?"
-        " AND incident = ?",
-        (*held, site, incident),
+        "UPDATE incidents SET held = ?, held_by = ?, hold_reason = ?, updated = ?"
+        " WHERE site = ? AND incident = ?",
+        (*held, now, site, incident),
     )
-    row.pop("reason", None)
+    cur.execute(
+        "INSERT INTO incident_notes (site, incident, username, time, action, text, audit_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (site, incident, user, now, action, reason, record["hash"]),
+    )
     row.update(held=held[0], held_by=held[1], hold_reason=held[2])
     return row

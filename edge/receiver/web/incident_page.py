@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from edge.receiver.store import console
 from edge.receiver.store.database import Database
+from edge.receiver.store.retained import incident_retention
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.params import safe_path
 from edge.receiver.web.users import Role
@@ -87,7 +88,8 @@ def _incident(db: Database, site: str, incident: str) -> dict[str, Any] | None:
         o["snapshot_event"] = snaps.get((o["node"], o.get("snapshot_id")))
         occurrences.append(o)
     notes = sorted(found.get("notes") or [], key=lambda n: (n.get("time") or 0, n.get("seq") or 0))
-    return {"incident": found, "occurrences": occurrences, "notes": notes, "site": site}
+    return {"incident": found, "occurrences": occurrences, "notes": notes, "site": site,
+            "retention": incident_retention(db, site, incident)}  # fmt: skip
 
 
 def _complete(db: Database, site: str, occurrence: dict[str, Any]) -> bool:
