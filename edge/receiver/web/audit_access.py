@@ -7,10 +7,9 @@ user, node (``SITE/NODE`` or ``SITE``), since (``1d``, ``7d``, ``30d``, ``90d`` 
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.core.displaytime import DisplayZone
+from edge.receiver.access.log import accesses
+from edge.receiver.access.record import pending
 from edge.receiver.store.database import Database
 from edge.receiver.web.context import blocking, dashboard
 from edge.receiver.web.forbidden import audit_session
@@ -91,13 +92,6 @@ def nodes(db: Database) -> list[tuple[str, str]]:
     return [(str(s), str(n)) for s, n in rows]
 
 
-def r2_function(module: str, name: str) -> Callable[..., Any]:
-    """R2's read or export function (issue 26), imported when first used."""
-    found = getattr(importlib.import_module(module), name)
-    assert callable(found)
-    return found  # type: ignore[no-any-return]
-
-
 def page_data(db: Database, params: Mapping[str, str], zone: DisplayZone) -> dict[str, Any]:
     """The access log's page for *params*: rows, filters, paging links."""
     user, node_raw = text(params, "user", 64), text(params, "node", 130)
@@ -106,15 +100,18 @@ def page_data(db: Database, params: Mapping[str, str], zone: DisplayZone) -> dic
     since = since_of(since_raw, zone, time.time())
     site, node = node_of(node_raw)
     offset = (page - 1) * PAGE
-    accesses = r2_function("edge.receiver.access.log", "accesses")
     found = accesses(db, since=since, user=user, site=site, node=node, limit=offset + PAGE + 1)
     filters = {k: v for k, v in (("user", user), ("node", node_raw), ("since", since_raw)) if v}
 
     def link(n: int) -> str:
         return "/audit/access?" + urlencode({**filters, "page": n})
 
+    viewing = [v for v in pending(db) if (not user or v["username"] == user)
+               and (not site or v["site"] == site) and (not node or v["node"] == node)
+               and (since is None or float(v["last"]) >= since)]  # fmt: skip
     return {
         "rows": found[offset : offset + PAGE],
+        "viewing": viewing if page == 1 else [],
         "filters": filters,
         "page": page,
         "first": offset + 1,

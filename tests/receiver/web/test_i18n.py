@@ -212,7 +212,8 @@ def client(tmp_path: Path, store: ReceiverStore) -> Iterator[TestClient]:
 def _pages(store: ReceiverStore) -> list[str]:
     fleet: Fleet = store.fleet  # type: ignore[attr-defined]
     return ["/alerts", "/alerts/rows", "/fleet", "/fleet/board", "/admin",
-            fleet.url(fleet.ids["person"]), f"/incidents/{fleet.node.site}/i-1"]  # fmt: skip
+            fleet.url(fleet.ids["person"]), f"/incidents/{fleet.node.site}/i-1",
+            "/audit/access", "/audit/reports"]  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
