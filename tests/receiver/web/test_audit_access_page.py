@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from casefile import make_case, store_url
 from dash import add_user, client_for, login, web_config
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from edge.receiver.access.record import VIEW_DETAIL, Item, Recorder
@@ -61,18 +62,20 @@ def test_officers_accesses_are_listed_for_the_auditor(store: ReceiverStore, tmp_
         assert login(auditor, "audra").status_code == 303
         page = auditor.get("/audit/access").text
         assert 'id="viewings"' in page and 'class="viewing" data-user="budi"' in page
-        accesslog.stopped(officer.app)  # the receiver stops: the viewing ends
+        app = officer.app
+        assert isinstance(app, Starlette)
+        accesslog.stopped(app)  # the receiver stops: the viewing ends
         assert login(officer, "sari").status_code == 303
         assert officer.get(f.url(case.ids["person"])).status_code == 200
         r = auditor.get("/audit/access")
         assert r.status_code == 200 and r.headers["content-language"] == "id"
         rows = _rows(r.text)
         assert rows[0] == ("sari", "view_detail"), rows
-        assert sorted(rows[1:]) == sorted([("budi", a) for a in ("view_detail", "play_clip",
-                                           "view_snapshot", "download_evidence")]), rows  # fmt: skip
+        budi = ("view_detail", "play_clip", "view_snapshot", "download_evidence")
+        assert sorted(rows[1:]) == sorted(("budi", a) for a in budi), rows
         assert 'id="viewings"' not in r.text
         assert "Rekaman diputar" in r.text and "Bukti diunduh" in r.text and "WIB" in r.text
-        assert "0 B–4.0 KB" in r.text  # the merged byte range
+        assert "0 B\u20134.0 KB" in r.text  # the merged byte range (an en dash between)
         assert "Petugas" in r.text  # the officer's role, by its name
         assert _rows(auditor.get("/audit/access?user=sari").text) == [("sari", "view_detail")]
         site, node = f.node.site, f.node.node
