@@ -33,8 +33,8 @@ T0 = 1_796_576_400.0
 MASK = "[[0, 0], [320, 0], [320, 180], [0, 180]]"
 
 
-def config_text(data: Path, police_cameras: Sequence[str] = ("hall",)) -> str:
-    """The node's TOML with the police given *police_cameras*."""
+def config_text(data: Path, police_cameras: Sequence[str] = ("hall",), mask: str = MASK) -> str:
+    """The node's TOML with the police given *police_cameras*, the hall masked by *mask*."""
     cams = ", ".join(f'"{c}"' for c in police_cameras)
     return f"""
 [node]
@@ -50,7 +50,7 @@ max_age_days = 14
 name = "hall"
 detect = {{ kind = "rtsp", url = "rtsp://10.20.0.11/sub" }}
 resolution = [640, 360]
-privacy_masks = [{{ name = "kantor kepala gudang", points = {MASK} }}]
+privacy_masks = [{{ name = "kantor kepala gudang", points = {mask} }}]
 
 [[cameras]]
 name = "ruang-ganti"
@@ -137,11 +137,12 @@ class SharingNode:
         self.deliver()
         return manifest
 
-    def reconfigure(self, police_cameras: Sequence[str]) -> None:
-        """The config changed (the police given other cameras), recorded as the node does
-        at its next start."""
-        self.cfg = loads(config_text(self.data, police_cameras))
-        (self.data / "node.toml").write_text(config_text(self.data, police_cameras))
+    def reconfigure(self, police_cameras: Sequence[str], mask: str = MASK) -> None:
+        """The config changed (the police given other cameras, the hall's mask redrawn),
+        recorded as the node does at its next start."""
+        text = config_text(self.data, police_cameras, mask)
+        self.cfg = loads(text)
+        (self.data / "node.toml").write_text(text)
         record_sharing(self.cfg, self.audit)
         self.queue.policy = SharingPolicy(self.cfg.destinations)
 

@@ -1,8 +1,9 @@
 """What the node delivered in a period, item by item, from its ``shared`` audit records.
 
 An item is ``(type, id)`` with type ``event``, ``clip`` or ``snapshot`` and its ``site``,
-``node``, ``camera``, ``kind`` (the event's kind; a clip's or snapshot's: the kind of the
-event it belongs to, when the chain names it), ``sha256`` (an event: of the message payload
+``node``, ``camera``, ``kind`` (the event's kind; a snapshot's: the kind of the first event
+naming it; a clip's: the least by name of its events' kinds, as the receiver's export
+chooses; when the chain names them), ``sha256`` (an event: of the message payload
 as signed and sent; a clip: of the MP4, its manifest's; a snapshot: of the JPEG) and
 ``time`` (when it was delivered), plus ``destination`` and ``audit_seq`` (the record that
 completed the delivery). A field the chain does not give is ``None``, never a guess.
@@ -57,9 +58,9 @@ def _index(lines: Sequence[Line]) -> tuple[dict[str, str], dict[str, str], dict[
             recorded.setdefault(str(r.get("id")), line)
         if r.get("action") != "shared" or not r.get("event_kind"):
             continue
-        kinds[str(r["id"])] = str(r["event_kind"])
+        kinds.setdefault(str(r["id"]), str(r["event_kind"]))
         if r.get("snapshot_id"):
-            snapshot_event[str(r["snapshot_id"])] = str(r["id"])
+            snapshot_event.setdefault(str(r["snapshot_id"]), str(r["id"]))
     return kinds, snapshot_event, recorded
 
 
@@ -131,7 +132,7 @@ def delivered(
                 used.append(rec_line.seq)
             if clip.camera is None and rec_line is not None:
                 clip.camera = rec_line.record.get("camera")
-            kind = next((kinds[e] for e in clip.event_ids if e in kinds), None)
+            kind = min((kinds[e] for e in clip.event_ids if e in kinds), default=None)
             fields = {"camera": clip.camera, "sha256": clip.sha256, "kind": kind}
             keep(_item("clip", mid.clip_id, r, **fields), used)
     return Delivered(items, seqs)

@@ -267,3 +267,27 @@ def test_times_without_an_offset_are_wib() -> None:
     assert parse_time("2026-12-07T01:00") == T0 + 3600
     assert parse_time("2026-12-06T17:00:00Z") == T0
     assert parse_time(str(T0)) == T0
+
+
+def test_a_mask_redrawn_in_the_period_shows_both_sides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hall's mask redrawn at 05:00: the change is in the period's history (old and new
+    mask hash); at the end the new polygon is drawn; a report ending before the change names
+    the old mask but has no polygon for it (the chain never recorded one: null, not a
+    guess), and its overlay says so."""
+    node = made_day(tmp_path)
+    node.at(T0 + 18000).reconfigure(["hall", "gate"], mask="[[0, 0], [640, 0], [640, 90]]")
+    node.audit.checkpoint()
+    after, before = tmp_path / "after", tmp_path / "before"
+    assert report(node, after) == 0 and report(node, before, until=T0 + 17000) == 0
+    a, b = loaded(after), loaded(before)
+    [change] = [c for c in a["scope_history"] if "camera" in c]
+    assert change["camera"] == "hall" and change["audit_seq"] == 22
+    assert change["old"]["masks_sha256"] == b["cameras"]["hall"]["masks_sha256"]
+    assert change["new"]["masks_sha256"] == a["cameras"]["hall"]["masks_sha256"]
+    assert a["cameras"]["hall"]["masks"][0]["points"] == [[0, 0], [640, 0], [640, 90]]
+    assert b["cameras"]["hall"]["masks"] == [{"name": "kantor kepala gudang", "points": None}]
+    assert "07-12-2026 05:00:00 WIB" in (after / "report.html").read_text()
+    capsys.readouterr()
+    assert verify(node, after, tmp_path) == 0 and verify(node, before, tmp_path) == 0
