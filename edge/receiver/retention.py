@@ -171,6 +171,7 @@ def _mark(cur: Cursor, item: Item, record: dict[str, Any]) -> None:
 
 def record_due(appender: Appender, days: int, now: float, batch: int, out: Pass) -> None:
     """Step 1: record every due item not held, *batch* per transaction (into *out*)."""
+    now = round(now, 3)
     cutoff = now - days * DAY
     seen_held: set[ItemKey] = set()
     while True:
@@ -274,7 +275,7 @@ def run_pass(
     """One pass: files recorded deleted before and still there are removed first, then
     what is due is recorded and removed. Raises :class:`RetentionRefused` (after the
     first step) when the clock is behind the chain."""
-    now = round(time.time(), 3) if now is None else now
+    now = round(time.time() if now is None else now, 3)
     out = Pass(now, days)
     unlink_pending(store, out)  # an earlier pass's leftovers (a crash, a read-only dir)
     if days > 0:

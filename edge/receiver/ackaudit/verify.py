@@ -2,7 +2,8 @@
 right, every checkpoint and the head are signed by a trusted receiver key (the registered
 ones, or only those pinned with ``--public-key``), the head is the chain's last record,
 every ``acks`` row matches its acknowledgement record and every such record has its row,
-every incident note and incident matches its records (:mod:`.verify_incidents`), and
+every incident note and incident matches its records (:mod:`.verify_incidents`), every
+retention deletion and hold matches its row (:mod:`.verify_retention`), and
 every head a receiver kept in its data directory is still in the chain.
 
 Each problem is one line naming the record, row, key or file concerned."""
@@ -23,6 +24,7 @@ from edge.receiver.ackaudit.chain import read_head
 from edge.receiver.ackaudit.local import read_anchors
 from edge.receiver.ackaudit.records import ACKNOWLEDGE, INCIDENT, KEY_INIT, checkpoint_holds
 from edge.receiver.ackaudit.verify_incidents import IncidentWalk, check_notes
+from edge.receiver.ackaudit.verify_retention import check_retention
 from edge.receiver.store.database import Database
 
 AckKey = tuple[str, str, str]
@@ -214,6 +216,7 @@ def verify_chain(
     head_seq, head = _head(db, w, len(chain))
     acks = _rows(db, w)
     notes, pending = check_notes(db, w.incidents, problems)
+    check_retention(db, problems)
     for anchor in read_anchors(data_dir) if data_dir is not None else []:
         if anchor.problem is not None:
             problems.append(f"{anchor.path}: {anchor.problem}")

@@ -282,3 +282,24 @@ def test_config_bounds() -> None:
     for bad, key in (("days = -1", "days"), ("days = 5000", "days"), ("keep = 3", "keep")):
         with pytest.raises(Exception, match=f"retention.*{key}"):
             loads(base + f"[retention]\n{bad}\n")
+
+
+def test_verify_catches_deletions_and_holds_edited_in_the_store(both: Rx) -> None:
+    """``audit verify`` holds every deletion row to its record and every hold to its last
+    record: a deletion mark removed, one added by hand, and a hold lifted by hand are each
+    one line naming the item or incident."""
+    gone, kept = both.incident(snapshot=False), both.incident(clip=False)
+    both.workflow.hold(kept["ref"], "budi", "keep it")
+    both.run()
+    assert verify_chain(both.store.db, both.cfg.data_dir).ok
+    with both.store.db.transaction() as cur:
+        cur.execute("UPDATE clips SET deleted = NULL WHERE clip_id = ?", (gone["clip_id"],))
+        cur.execute("UPDATE snapshots SET deleted = 5 WHERE id = ?", (kept["snapshot_id"],))
+        cur.execute("UPDATE incidents SET held = NULL")
+    problems = "\n".join(verify_chain(both.store.db, both.cfg.data_dir).problems)
+    assert f"retention deletion of clip semarang/gudang-07/{gone['clip_id']}): no such row" in (
+        problems
+    )
+    assert (f"snapshot semarang/gudang-07/{kept['snapshot_id']}: marked deleted by retention "
+            "with no chain record") in problems  # fmt: skip
+    assert f"incident {kept['ref']}: not on hold, though chain record seq" in problems
