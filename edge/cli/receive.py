@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.cli import (
+    receive_access,
     receive_audit,
     receive_bench,
     receive_keys,
@@ -83,6 +84,7 @@ def register(sub: SubParsers) -> None:
     receive_users.register(actions)
     receive_audit.register(actions)
     receive_retention.register(actions)
+    receive_access.register(actions)
     p.set_defaults(handler=handle)
 
 
@@ -123,7 +125,8 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if args.action == "user":
             return receive_users.handle(args, store)
-        with_config = {"audit": receive_audit.handle, "retention": receive_retention.handle}
+        with_config = {"audit": receive_audit.handle, "retention": receive_retention.handle,
+                       "access": receive_access.handle}  # fmt: skip
         if args.action in with_config:
             return with_config[args.action](args, store, cfg)
         if args.action in ("enrol", "keys"):
@@ -156,11 +159,13 @@ def _run(cfg: ReceiverConfig, http: str | None) -> int:
     receiver.start()
     if web is not None:
         web.start()
+        receive_access.started(web)  # viewings a stopped receiver left pending are chained
     dead = run_until(receiver, stop, Notifier(), also_dead=web.dead if web else list)
 
     def stop_all() -> None:
         if web is not None:
             web.stop()
+            receive_access.stopped(web)  # open viewings end: chained
             web.store.close()
         receiver.stop()
 

@@ -1,0 +1,226 @@
+"""The receiver's signed export for a period: what it holds of the nodes' shared material
+(and what retention deleted), who at the police accessed which item and when, the
+retention deletions and the incident holds; with the chain records behind them, verbatim,
+so that a third party holding only the receiver's public key finds a removed or edited
+record (:mod:`edge.receiver.access.verify`).
+
+Making an export is itself chained: an ``export`` record (who asked, period, filters),
+then a checkpoint signed at once, so ``chain.jsonl`` (the records from the first one of the
+period to that checkpoint) ends at a signed record. Viewings that ended are chained first.
+
+The bundle (:mod:`edge.evidence.bundle`, signed with the receiver's audit key):
+``export.json`` (schema :data:`SCHEMA`), ``chain.jsonl``, ``export.html`` (Bahasa
+Indonesia, then English; times in WIB), ``SIGNATURE.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.core.displaytime import DisplayZone
+from edge.core.errors import EdgeError
+from edge.core.logs import get_logger
+from edge.evidence.bundle import sign_bundle
+from edge.receiver.access.export_page import render
+from edge.receiver.access.log import entry
+from edge.receiver.access.record import ACCESS, ACTIONS, Recorder
+from edge.receiver.ackaudit.appender import Appender
+from edge.receiver.store.database import Database
+from edge.receiver.store.store import ReceiverStore
+
+log = get_logger(__name__)
+
+SCHEMA = "warehouse-edge/access-export/1"
+EXPORT_ACTION = "export"
+"""The action of the record that says an export was made."""
+DELETE_ACTION = "retention_delete"
+HOLD_ACTIONS = ("hold", "release")
+
+
+class ExportError(EdgeError):
+    """The export cannot be written (the directory exists and is not empty, the chain
+    cannot be appended to)."""
+
+
+def _chain_export(appender: Appender, who: str, period: dict[str, float],
+                  filters: dict[str, Any]) -> int:  # fmt: skip
+    """Append the export's record and a checkpoint after it; the checkpoint's seq."""
+    with appender.transaction() as (_, chain):
+        chain.append(EXPORT_ACTION, "audit", f"{period['since']}-{period['until']}", "",
+                     user=who, period=period, filters=filters,
+                     receiver=appender.receiver)  # fmt: skip
+        chain.checkpoint_every = 1  # sign a checkpoint of it now (finish)
+    return chain.seq
+
+
+def _records(db: Database, upto: int) -> list[tuple[int, str, dict[str, Any]]]:
+    out = []
+    for seq, text in db.query("SELECT seq, record FROM ack_chain WHERE seq <= ? ORDER BY seq",
+                              (upto,)):  # fmt: skip
+        try:
+            rec = json.loads(str(text))
+        except ValueError:
+            rec = {}
+        out.append((int(seq), str(text), rec if isinstance(rec, dict) else {}))
+    return out
+
+
+def _in(rec: dict[str, Any], since: float, until: float) -> bool:
+    t = rec.get("time")
+    return isinstance(t, int | float) and since <= t <= until
+
+
+def _where(alias: str, site: str | None, node: str | None) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    for col, value in (("site", site), ("node", node)):
+        if value:
+            sql += f" AND {alias}.{col} = ?"
+            params.append(value)
+    return sql, params
+
+
+def _deleted(when: Any, seq: Any) -> dict[str, Any] | None:
+    if when is None:
+        return None
+    return {"time": float(when), "reason": "retention",
+            "audit_seq": None if seq is None else int(seq)}  # fmt: skip
+
+
+def held(db: Database, since: float, until: float, site: str | None = None,
+         node: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The events, clips and snapshots the receiver received in [*since*, *until*] (``time``:
+    when received), with what retention deleted of them."""
+    out: list[dict[str, Any]] = []
+    more, params = _where("e", site, node)
+    for s, n, i, kind, cam, received, sha in db.query(
+        "SELECT e.site, e.node, e.id, e.kind, e.camera, e.received, v.sha256 FROM events e"  # noqa: S608
+        " LEFT JOIN seen v ON v.site = e.site AND v.node = e.node AND v.id = e.id"
+        f" WHERE e.received >= ? AND e.received <= ?{more} ORDER BY e.seq",
+        (since, until, *params),
+    ):
+        out.append({"type": "event", "id": i, "site": s, "node": n, "camera": cam, "kind": kind,
+                    "sha256": sha, "time": float(received), "received": float(received),
+                    "deleted": None})  # fmt: skip
+    more, params = _where("c", site, node)
+    for s, n, i, cam, sha, updated, dt, dseq, kind in db.query(
+        "SELECT c.site, c.node, c.clip_id, c.camera, c.sha256, c.updated, c.deleted,"  # noqa: S608
+        " c.deleted_seq, (SELECT MIN(e.kind) FROM events e WHERE e.site = c.site AND"
+        " e.node = c.node AND e.clip_id = c.clip_id) FROM clips c WHERE c.state = 'complete'"
+        f" AND c.updated >= ? AND c.updated <= ?{more} ORDER BY c.updated",
+        (since, until, *params),
+    ):
+        out.append({"type": "clip", "id": i, "site": s, "node": n, "camera": cam, "kind": kind,
+                    "sha256": sha, "time": float(updated), "received": float(updated),
+                    "deleted": _deleted(dt, dseq)})  # fmt: skip
+    more, params = _where("p", site, node)
+    for s, n, i, sha, received, dt, dseq, cam, kind in db.query(
+        "SELECT p.site, p.node, p.id, p.sha256, p.received, p.deleted, p.deleted_seq,"  # noqa: S608
+        " e.camera, e.kind FROM snapshots p LEFT JOIN events e ON e.site = p.site AND"
+        " e.node = p.node AND e.snapshot_id = p.id AND e.seq = (SELECT MIN(x.seq) FROM events"
+        " x WHERE x.site = p.site AND x.node = p.node AND x.snapshot_id = p.id)"
+        f" WHERE p.received >= ? AND p.received <= ?{more} ORDER BY p.received",
+        (since, until, *params),
+    ):
+        out.append({"type": "snapshot", "id": i, "site": s, "node": n, "camera": cam,
+                    "kind": kind, "sha256": sha, "time": float(received),
+                    "received": float(received), "deleted": _deleted(dt, dseq)})  # fmt: skip
+    return out
+
+
+def _lists(records: list[tuple[int, str, dict[str, Any]]], since: float, until: float,
+           f: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+    """accesses, deletions and holds among *records* in the period, as filtered by *f*."""
+    accesses, deletions, holds = [], [], []
+    for seq, _, rec in records:
+        if not _in(rec, since, until) or rec.get("seq") != seq:
+            continue
+        where = all(f.get(k) in (None, rec.get(k)) for k in ("site", "node"))
+        action = rec.get("action")
+        if rec.get("kind") == ACCESS and action in ACTIONS:
+            if where and f.get("user") in (None, rec.get("user")):
+                accesses.append(entry(rec))
+        elif action == DELETE_ACTION and where:
+            deletions.append({"audit_seq": seq, "time": rec.get("time"), "type": rec.get("kind"),
+                              "id": rec.get("id"), "sha256": rec.get("sha256"),
+                              "site": rec.get("site"), "node": rec.get("node"),
+                              "reason": rec.get("reason")})  # fmt: skip
+        elif action in HOLD_ACTIONS and rec.get("kind") == "incident" and \
+                f.get("site") in (None, rec.get("site")):  # fmt: skip
+            holds.append({"audit_seq": seq, "time": rec.get("time"), "user": rec.get("user"),
+                          "site": rec.get("site"), "incident": rec.get("id"),
+                          "action": action, "reason": rec.get("reason")})  # fmt: skip
+    accesses.sort(key=lambda a: (a.get("time") or 0, a["audit_seq"]))
+    return {"accesses": accesses, "deletions": deletions, "holds": holds}
+
+
+def _first_seq(records: list[tuple[int, str, dict[str, Any]]], since: float) -> int:
+    """The first record of the period: the oldest at or after *since* (records are not in
+    time order: a viewing is chained when it ends, with its start's time)."""
+    seqs = [seq for seq, _, rec in records if not isinstance(rec.get("time"), int | float)
+            or float(rec["time"]) >= since]  # fmt: skip
+    return min(seqs) if seqs else (records[-1][0] if records else 1)
+
+
+def _write(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_export(
+    store: ReceiverStore | Database,
+    appender: Appender,
+    since: float,
+    until: float,
+    out_dir: Path,
+    *,
+    site: str | None = None,
+    node: str | None = None,
+    user: str | None = None,
+    made_by: str = "cli",
+    zone: DisplayZone | None = None,
+) -> Path:
+    """Write the signed export of [*since*, *until*] (UNIX s; *site*, *node*, *user*
+    narrow it) into *out_dir* (made; must be empty); returns *out_dir*. Raises
+    :class:`ExportError`."""
+    db = store.db if isinstance(store, ReceiverStore) else store
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ExportError(f"{out_dir}: exists and is not an empty directory")
+    period = {"since": float(since), "until": float(until)}
+    filters = {"site": site or None, "node": node or None, "user": user or None}
+    errors: tuple[type[BaseException], ...] = (EdgeError, OSError, *db.errors)
+    try:
+        Recorder(db, appender).chain_ended()
+        last = _chain_export(appender, made_by, period, filters)
+    except errors as e:
+        raise ExportError(f"the export cannot be chained: {e} (edge receive audit verify "
+                          "names what is wrong)") from e  # fmt: skip
+    records = _records(db, last)
+    first = _first_seq(records, since)
+    chained = [r for r in records if r[0] >= first]
+    key = appender.key()
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "receiver": appender.receiver,
+        "key_id": key.id,
+        "period": period,
+        "generated": round(time.time(), 3),
+        "filters": filters,
+        "held": held(db, since, until, site, node),
+        **_lists(chained, since, until, filters),
+        "chain": {"first_seq": first, "last_seq": last, "records": "chain.jsonl"},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write(out_dir / "chain.jsonl", "".join(text + "\n" for _, text, _ in chained))
+    _write(out_dir / "export.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    _write(out_dir / "export.html", render(doc, zone or DisplayZone()))
+    sign_bundle(out_dir, key, key.public, SCHEMA)
+    log.info("access.export_written", out=str(out_dir), since=since, until=until,
+             accesses=len(doc["accesses"]), held=len(doc["held"]), first_seq=first,
+             last_seq=last)  # fmt: skip
+    return out_dir
