@@ -101,10 +101,13 @@ class SharingNode:
             if pending:
                 self.ledger.acknowledged(dest, pending)
 
-    def event(self, kind: Kind, camera: str, snapshot_id: str | None = None) -> Event:
-        """An event of *camera*, queued and delivered."""
+    def event(
+        self, kind: Kind, camera: str | None, snapshot_id: str | None = None, sensor: str | None = None
+    ) -> Event:
+        """An event of *camera* (or of *sensor*), queued and delivered."""
         e = Event(kind, Severity.WARNING, State.START, self.cfg.node.id, self.cfg.node.site,
-                  self.clock[0], "occ-1", camera=camera, snapshot_id=snapshot_id)  # fmt: skip
+                  self.clock[0], "occ-1", camera=camera, snapshot_id=snapshot_id,
+                  sensor=sensor)  # fmt: skip
         self.queue.store_event(e)
         self.deliver()
         return e
@@ -174,7 +177,8 @@ def made_day(tmp: Path) -> SharingNode:
     - 01:01 that event's clip (police and operator),
     - 02:00 a door opened at the gate (the operator only), a checkpoint,
     - 03:00 the police given the gate too (a sharing_change),
-    - 04:00 a person at the gate (police and operator), a checkpoint."""
+    - 04:00 a person at the gate (police and operator),
+    - 04:10 the main door's sensor opened (police and operator: no camera), a checkpoint."""
     node = sharing_node(tmp)
     node.at(T0 + 3600).snapshot("hall", "snap-1")
     person = node.event(Kind.PERSON, "hall", snapshot_id="snap-1")
@@ -183,5 +187,6 @@ def made_day(tmp: Path) -> SharingNode:
     node.audit.checkpoint()
     node.at(T0 + 10800).reconfigure(["hall", "gate"])
     node.at(T0 + 14400).event(Kind.PERSON, "gate")
+    node.at(T0 + 15000).event(Kind.DOOR_OPEN, None, sensor="pintu-utama")
     node.audit.checkpoint()
     return node

@@ -6,7 +6,8 @@ naming it; a clip's: the least by name of its events' kinds, as the receiver's e
 chooses; when the chain names them), ``sha256`` (an event: of the message payload
 as signed and sent; a clip: of the MP4, its manifest's; a snapshot: of the JPEG) and
 ``time`` (when it was delivered), plus ``destination`` and ``audit_seq`` (the record that
-completed the delivery). A field the chain does not give is ``None``, never a guess.
+completed the delivery); an event also its ``sensor`` (a GPIO sensor's event has no camera).
+A field the chain does not give is ``None``, never a guess.
 
 An event or snapshot is delivered when its ``shared`` record is written; a clip when its
 manifest and every chunk are (at the record of the last of them). Each item is listed once
@@ -24,6 +25,8 @@ from edge.report.chainfile import Line
 
 UNKNOWN = "?"
 """The key counts use for a camera or kind the chain does not name."""
+SENSOR = "sensor:"
+"""Before a sensor's name in counts: its events have no camera (``sensor:door-main``)."""
 
 
 @dataclass
@@ -115,7 +118,7 @@ def delivered(
             continue
         if mid.part is Part.EVENT:
             kind = r.get("event_kind") or r.get("kind")
-            keep(_item("event", mid.ref, r, kind=kind), [line.seq])
+            keep(_item("event", mid.ref, r, kind=kind, sensor=r.get("sensor")), [line.seq])
         elif mid.part is Part.SNAPSHOT:
             event = snapshot_event.get(mid.ref)
             keep(_item("snapshot", mid.ref, r, kind=kinds.get(event or "")), [line.seq])
@@ -164,13 +167,16 @@ def _complete(clip: _Clip) -> bool:
 
 
 def counts(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
-    """Events delivered per destination, camera and kind (``?``: not named by the chain)."""
+    """Events delivered per destination, camera (a sensor's: ``sensor:NAME``) and kind
+    (``?``: not named by the chain)."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     for item in items:
         if item["type"] != "event":
             continue
         by_camera = out.setdefault(str(item["destination"]), {})
-        by_kind = by_camera.setdefault(item["camera"] or UNKNOWN, {})
+        sensor = item.get("sensor")
+        source = item["camera"] or (f"{SENSOR}{sensor}" if sensor else UNKNOWN)
+        by_kind = by_camera.setdefault(source, {})
         kind = item["kind"] or UNKNOWN
         by_kind[kind] = by_kind.get(kind, 0) + 1
     return out

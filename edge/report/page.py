@@ -96,12 +96,19 @@ def _files(r: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
+def _source(item: dict[str, Any]) -> str:
+    """An event's camera, or its sensor's name."""
+    if item["camera"] is None and item.get("sensor"):
+        return f"{_bi('sensor', 'sensor')} {escape(str(item['sensor']))}"
+    return _v(item["camera"])
+
+
 def _events(r: dict[str, Any]) -> str:
     shown = [i for i in r["delivered"] if i["type"] == "event"]
     if not shown:
         return ""
     rows = [
-        (f"<code>{_v(i['id'])}</code>", _v(i["camera"]), _v(i["kind"]), WIB.when(i["time"]),
+        (f"<code>{_v(i['id'])}</code>", _source(i), _v(i["kind"]), WIB.when(i["time"]),
          _v(i["destination"]), f"<code>{_v(i['sha256'])}</code>", str(i["audit_seq"]))
         for i in shown
     ]  # fmt: skip

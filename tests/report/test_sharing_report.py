@@ -82,11 +82,14 @@ def test_the_report_says_what_went_to_whom_and_verifies(
     police = {(i["type"], i["camera"], i["kind"]) for i in r["delivered"]
               if i["destination"] == "police"}  # fmt: skip
     assert police == {("snapshot", "hall", "person"), ("event", "hall", "person"),
-                      ("clip", "hall", "person"), ("event", "gate", "person")}  # fmt: skip
+                      ("clip", "hall", "person"), ("event", "gate", "person"),
+                      ("event", None, "door_open")}  # fmt: skip
     assert r["counts"] == {
-        "police": {"hall": {"person": 1}, "gate": {"person": 1}},
-        "operator": {"hall": {"person": 1}, "gate": {"door_open": 1, "person": 1}},
-    }
+        "police": {"hall": {"person": 1}, "gate": {"person": 1},
+                   "sensor:pintu-utama": {"door_open": 1}},
+        "operator": {"hall": {"person": 1}, "gate": {"door_open": 1, "person": 1},
+                     "sensor:pintu-utama": {"door_open": 1}},
+    }  # fmt: skip
     clip = next(i for i in r["delivered"] if i["type"] == "clip" and i["destination"] == "police")
     mp4 = (day.store.path_for("clip-1.mp4")).read_bytes()
     assert clip["sha256"] == hashlib.sha256(mp4).hexdigest() and clip["audit_seq"] == 11
@@ -106,8 +109,8 @@ def test_the_report_says_what_went_to_whom_and_verifies(
     [change] = r["scope_history"]
     assert change["destination"] == "police" and change["old"]["cameras"] == ["hall"]
     assert r["retention"]["max_age_days"] == 14
-    assert (r["chain"]["first_seq"], r["chain"]["last_seq"]) == (1, 21)
-    assert len((out / "chain.jsonl").read_text().splitlines()) == 21
+    assert (r["chain"]["first_seq"], r["chain"]["last_seq"]) == (1, 23)
+    assert len((out / "chain.jsonl").read_text().splitlines()) == 23
     html = (out / "report.html").read_text()
     assert html.index("Laporan berbagi data") < html.index("Sharing report")
     assert "07-12-2026 01:00:00 WIB" in html and "PRIBADI" in html
@@ -204,8 +207,8 @@ def test_a_damaged_audit_log_is_named_with_its_line(
         lines[4] = lines[4].replace(b'"police"', b'"polisi"')
         where, why = 5, "record seq 5 was altered"
     else:
-        lines.append(b'{"seq": 22, "act')
-        where, why = 22, "the last line is incomplete"
+        lines.append(b'{"seq": 24, "act')
+        where, why = 24, "the last line is incomplete"
     log.write_bytes(b"".join(lines))
     capsys.readouterr()
     assert report(node, tmp_path / "rep") == 3
@@ -283,7 +286,7 @@ def test_a_mask_redrawn_in_the_period_shows_both_sides(
     assert report(node, after) == 0 and report(node, before, until=T0 + 17000) == 0
     a, b = loaded(after), loaded(before)
     [change] = [c for c in a["scope_history"] if "camera" in c]
-    assert change["camera"] == "hall" and change["audit_seq"] == 22
+    assert change["camera"] == "hall" and change["audit_seq"] == 24
     assert change["old"]["masks_sha256"] == b["cameras"]["hall"]["masks_sha256"]
     assert change["new"]["masks_sha256"] == a["cameras"]["hall"]["masks_sha256"]
     assert a["cameras"]["hall"]["masks"][0]["points"] == [[0, 0], [640, 0], [640, 90]]
