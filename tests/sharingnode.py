@@ -102,7 +102,11 @@ class SharingNode:
                 self.ledger.acknowledged(dest, pending)
 
     def event(
-        self, kind: Kind, camera: str | None, snapshot_id: str | None = None, sensor: str | None = None
+        self,
+        kind: Kind,
+        camera: str | None,
+        snapshot_id: str | None = None,
+        sensor: str | None = None,
     ) -> Event:
         """An event of *camera* (or of *sensor*), queued and delivered."""
         e = Event(kind, Severity.WARNING, State.START, self.cfg.node.id, self.cfg.node.site,
