@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -303,3 +304,29 @@ def test_verify_catches_deletions_and_holds_edited_in_the_store(both: Rx) -> Non
     assert (f"snapshot semarang/gudang-07/{kept['snapshot_id']}: marked deleted by retention "
             "with no chain record") in problems  # fmt: skip
     assert f"incident {kept['ref']}: not on hold, though chain record seq" in problems
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "receiver.md"
+
+
+def test_documented_config_and_commands(rx: Rx, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/receiver.md's ``[retention]`` block is a valid receiver config, and its three
+    commands run as written (on this receiver's config): the dry run and the pass exit 0,
+    the pass at 2027-01-15 prints JSON naming what it deleted."""
+    text = DOCS.read_text().split("## Retention by agreement", 1)[1].split("\n## ", 1)[0]
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    base = rx.conf.read_text().split("[retention]", 1)[0]
+    assert loads(base + block).retention.days == 30
+    commands = text.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert len(commands) == 3
+    rx.incident(snapshot=False)
+    codes = []
+    for line in commands:
+        argv = shlex.split(line.split("#", 1)[0])
+        assert argv[:3] == ["edge", "receive", "-c"]
+        argv[3] = str(rx.conf)
+        codes.append(main(argv[1:]))
+    assert codes == [0, 0, 0]
+    said = capsys.readouterr().out
+    assert "retention dry run at" in said and "retention pass at" in said
+    assert '"dry_run": false' in said
