@@ -2,9 +2,10 @@
 ``[transparency] reports_dir`` (each a directory with ``report.json``, at most two levels
 down) and the receiver exports made from the page (``exports_dir``); each checked as a third
 party would (:mod:`edge.report.reconcile_load`: signature, files, chain) with the keys this
-receiver knows (the node's enrolled keys, its own audit keys), and each node report
-reconciled (:func:`edge.report.reconcile.reconcile`) with the newest export that covers
-its period and node."""
+receiver knows (the node's enrolled keys, its own audit keys; an export by
+:func:`edge.receiver.access.verify.verify_export` too), and each node report reconciled
+(:func:`edge.report.reconcile.reconcile`) with the newest export that covers its period and
+node."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import IO, Any
 from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
 from edge.evidence.keys import SigningKeyError
+from edge.receiver.access.verify import verify_export
 from edge.receiver.store.database import Database
 from edge.report.reconcile import reconcile
 from edge.report.reconcile_load import Loaded, load, read_keys
@@ -112,9 +114,14 @@ def exports(db: Database, root: Path) -> list[Bundle]:
     """The receiver exports under *root*, newest first, each checked with this receiver's
     keys."""
     keys = receiver_keys(db)
-    return [
-        _read(root, p, EXPORT, keys) for p in _newest_first(list(_found(root, EXPORT, 1)), EXPORT)
-    ]
+    out = []
+    for path in _newest_first(list(_found(root, EXPORT, 1)), EXPORT):
+        bundle = _read(root, path, EXPORT, keys)
+        if keys:  # the receiver's own check too: each access listed is its chain record
+            own = verify_export(path, keys).problems
+            bundle.problems += [p for p in own if p not in bundle.problems]
+        out.append(bundle)
+    return out
 
 
 def _covers(export: Bundle, site: Any, node: Any, period: tuple[float, float]) -> bool:

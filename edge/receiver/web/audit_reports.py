@@ -7,7 +7,6 @@ the end of B (or now, when B is today)."""
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from edge.core.displaytime import DisplayZone
 from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
+from edge.receiver.access.export import write_export
 from edge.receiver.web import audit_files
 from edge.receiver.web.audit_access import node_of, nodes
 from edge.receiver.web.context import Dashboard, blocking, dashboard
@@ -92,9 +92,8 @@ def _make(d: Dashboard, user: str, span: tuple[float, float], *, site: str | Non
     days = [d.zone.local(t).strftime("%Y%m%d") for t in (since, until - 1)]
     made = d.zone.local(time.time()).strftime("%H%M%S")
     out = root / "-".join(("export", *days, site or "all", node or "all", made))
-    write_export = getattr(importlib.import_module("edge.receiver.access.export"), "write_export")  # noqa: B009
     path = write_export(d.store, d.workflow.appender, since, until, out, site=site, node=node,
-                        user=who)  # fmt: skip
+                        user=who, made_by=user, zone=d.zone)  # fmt: skip
     log.info("audit.export_made", user=user, out=str(path), since=since, until=until,
              site=site, node=node, filter_user=who)  # fmt: skip
     return Path(path)
