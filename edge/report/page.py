@@ -140,9 +140,19 @@ def _cameras(r: dict[str, Any]) -> str:
         out.append(
             f"<figure><figcaption><b>{escape(name)}</b><br>{state}<br>"
             f"{_bi('Hash masker', 'Mask hash')}: <code>{_v(cam['masks_sha256'])}</code>"
+            f"{_earlier(cam)}"
             f"</figcaption>{img}</figure>"
         )
     return "".join(out) or _none("Tidak ada kamera.", "No camera.")
+
+
+def _earlier(cam: dict[str, Any]) -> str:
+    """The other mask hashes the camera had in the period, if any."""
+    others = [h for h in cam.get("masks_in_period") or [] if h != cam["masks_sha256"]]
+    if not others:
+        return ""
+    said = _bi("Juga berlaku dalam periode", "Also in force in the period")
+    return f"<br>{said}: " + ", ".join(f"<code>{escape(h)}</code>" for h in others)
 
 
 def _change(c: dict[str, Any]) -> str:

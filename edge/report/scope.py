@@ -129,3 +129,17 @@ def retention(cfg: EdgeConfig) -> dict[str, Any]:
         "note": "delivered clips and snapshots go first, oldest first, when the quota is "
         "reached; none is kept past max_age_days once delivered",
     }
+
+
+def masks_in_period(
+    start: dict[str, Any], changes: Sequence[dict[str, Any]], camera: str
+) -> list[str]:
+    """Every mask hash *camera* had in the period: at its start (*start*: :func:`state_at`
+    the period's start), then each one a change in it (*changes*: :func:`history`) set."""
+    first = (start["cameras"].get(camera) or {}).get("masks_sha256")
+    out = [first] if first else []
+    for c in changes:
+        new = (c.get("new") or {}).get("masks_sha256")
+        if c.get("camera") == camera and new and new not in out:
+            out.append(new)
+    return out

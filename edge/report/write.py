@@ -89,6 +89,11 @@ def build(
                                 site=site, node=node)  # fmt: skip
     stretch = chain_stretch(lines, period, found.seqs)
     state = scope.state_at(cfg, lines, period.until)
+    changes = scope.history(lines, period.since, period.until)
+    cameras = scope.cameras(cfg, lines, state, period.until)
+    start = scope.state_at(cfg, lines, period.since)
+    for name, cam in cameras.items():
+        cam["masks_in_period"] = scope.masks_in_period(start, changes, name)
     policy = scope.scope(state)
     if destination is not None:
         policy = {k: v for k, v in policy.items() if k == destination}
@@ -102,9 +107,9 @@ def build(
         "destination": destination,
         "delivered": found.items,
         "counts": item_list.counts(found.items),
-        "cameras": scope.cameras(cfg, lines, state, period.until),
+        "cameras": cameras,
         "scope": policy,
-        "scope_history": scope.history(lines, period.since, period.until),
+        "scope_history": changes,
         "retention": scope.retention(cfg),
         "chain": {
             "first_seq": stretch[0].seq if stretch else None,

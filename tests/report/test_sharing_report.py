@@ -291,6 +291,8 @@ def test_a_mask_redrawn_in_the_period_shows_both_sides(
     assert change["new"]["masks_sha256"] == a["cameras"]["hall"]["masks_sha256"]
     assert a["cameras"]["hall"]["masks"][0]["points"] == [[0, 0], [640, 0], [640, 90]]
     assert b["cameras"]["hall"]["masks"] == [{"name": "kantor kepala gudang", "points": None}]
+    assert a["cameras"]["hall"]["masks_in_period"] == [
+        b["cameras"]["hall"]["masks_sha256"], a["cameras"]["hall"]["masks_sha256"]]  # fmt: skip
     assert "07-12-2026 05:00:00 WIB" in (after / "report.html").read_text()
     capsys.readouterr()
     assert verify(node, after, tmp_path) == 0 and verify(node, before, tmp_path) == 0
