@@ -296,3 +296,38 @@ def test_a_mask_redrawn_in_the_period_shows_both_sides(
     assert "07-12-2026 05:00:00 WIB" in (after / "report.html").read_text()
     capsys.readouterr()
     assert verify(node, after, tmp_path) == 0 and verify(node, before, tmp_path) == 0
+
+
+@pytest.mark.faults
+def test_a_full_disk_leaves_no_half_report(
+    day: SharingNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report's disk is full: exit 3 naming the directory, and nothing left there (no
+    report under its name, no temporary directory); with room again the same command
+    writes it."""
+    from faults import fill, small_disk
+
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        filler = fill(disk)
+        capsys.readouterr()
+        assert report(day, disk / "rep") == 3
+        assert f"cannot write {disk / 'rep'}" in capsys.readouterr().err
+        assert sorted(p.name for p in disk.iterdir()) == [filler.name]
+        filler.unlink()
+        assert report(day, disk / "rep") == 0
+        assert verify(day, disk / "rep", tmp_path) == 0
+
+
+def test_an_existing_directory_is_not_overwritten(
+    day: SharingNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out already there: exit 2, its files untouched; verify of a missing directory:
+    exit 2."""
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    capsys.readouterr()
+    assert report(day, out) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    assert main(["report", "verify", str(tmp_path / "nope")]) == 2
