@@ -88,12 +88,12 @@ def event(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] |
     out["clip"] = None
     if out["clip_id"]:
         clip = db.query(
-            "SELECT state, path, size, sha256, envelope, detail FROM clips"
+            "SELECT state, path, size, sha256, envelope, detail, deleted FROM clips"
             " WHERE site = ? AND node = ? AND clip_id = ?",
             (out["site"], out["node"], out["clip_id"]),
         )
         if clip:
-            state, path, size, sha, envelope, detail = clip[0]
+            state, path, size, sha, envelope, detail, deleted = clip[0]
             signed = json.loads(envelope) if envelope else None
             out["clip"] = {
                 "state": state,
@@ -104,13 +104,16 @@ def event(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] |
                 "key_id": signed.get("key_id") if signed else None,
                 "mask_hash": signed["manifest"].get("mask_hash") if signed else None,
                 "signature": "verified" if signed else "no manifest yet",
+                "deleted": deleted,  # by retention (edge/receiver/retention.py), when
             }
     if out["snapshot_id"]:
         snap = db.query(
-            "SELECT path, sha256 FROM snapshots WHERE site = ? AND node = ? AND id = ?",
+            "SELECT path, sha256, deleted FROM snapshots WHERE site = ? AND node = ? AND id = ?",
             (out["site"], out["node"], out["snapshot_id"]),
         )
-        out["snapshot"] = {"path": snap[0][0], "sha256": snap[0][1]} if snap else None
+        out["snapshot"] = (
+            {"path": snap[0][0], "sha256": snap[0][1], "deleted": snap[0][2]} if snap else None
+        )
     return out
 
 

@@ -2,7 +2,7 @@
 with a reason) and releases it (JSON), each in the incident's history; a viewer is offered
 neither and refused; once a pass deleted an incident's clip and snapshot, their URLs answer
 410 "deleted by retention on DATE WIB" (no byte, though the file is still there) and the
-incident page says so in place of the clip link and the image."""
+incident page and the alert page say so in place of the clip and the image."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_hold_and_release_from_the_incident_page(web: Web) -> None:
 def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
     """After the pass recorded the clip and snapshot deleted (the files not yet removed: an
     interrupted pass), their URLs answer 410 with the date in WIB, never the bytes; the
-    incident page names the deletions instead of the clip link and the image."""
+    incident page and the alert page name the deletions instead of the clip and image."""
     url, clip_id, _, _ = _incident(web)
     shas = dict(web.store.db.query("SELECT clip_id, sha256 FROM clips"))
     snap_sha = web.store.db.query("SELECT sha256 FROM snapshots")[0][0]
@@ -124,3 +124,7 @@ def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
     assert f"Clip deleted by retention on {when}" in page
     assert f"Snapshot deleted by retention on {when}" in page
     assert 'class="occ-snapshot"' not in page
+    event = web.store.db.query("SELECT id FROM events WHERE clip_id = ?", (clip_id,))[0][0]
+    detail = html.unescape(web.budi.get(web.fleet.url(str(event))).text)
+    assert f"Clip deleted by retention on {when}" in detail and "<video" not in detail
+    assert f"Snapshot deleted by retention on {when}" in detail and 'id="snapshot"' not in detail
