@@ -6,12 +6,14 @@ change of the police's cameras; at times the test chooses (the audit log's clock
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from edge.clips.store import ClipStore
 from edge.config.loader import loads
@@ -23,8 +25,7 @@ from edge.delivery.policy import SharingPolicy
 from edge.delivery.queue import DeliveryQueue
 from edge.events.model import Event
 from edge.evidence.audit import AuditLog
-from edge.evidence.keyinit import init_key
-from edge.evidence.keys import NodeKey
+from edge.evidence.keys import NodeKey, public_pem
 from edge.evidence.manifest import build_manifest, sign_manifest
 from edge.node.sharing_audit import record_sharing
 
@@ -162,9 +163,13 @@ def sharing_node(tmp: Path) -> SharingNode:
     cfg = loads(text)
     data.mkdir(parents=True, exist_ok=True)
     (data / "node.toml").write_text(text)
-    key, _ = init_key(cfg.key_path, cfg.audit_path)
     clock = [T0]
-    audit = AuditLog(cfg.audit_path, key, clock=lambda: clock[0])
+    key = NodeKey.create(cfg.key_path)  # as edge keys init does, at T0 (the log's clock)
+    audit = AuditLog(cfg.audit_path, clock=lambda: clock[0])
+    raw = key.public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    audit.append("key_init", "key", key.id, None, hashlib.sha256(raw).hexdigest(),
+                 key_id=key.id, alg="Ed25519", public_key=public_pem(key.public))  # fmt: skip
+    audit.checkpoint(key)
     record_sharing(cfg, audit)
     outbox = Outbox(data / "outbox.sqlite")
     store = ClipStore.from_config(cfg)

@@ -9,6 +9,7 @@ need not follow genesis (it is a stretch of the chain)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,24 @@ def checkpoint_problem(
             "it were changed and the chain recomputed, or the checkpoint was forged)"
         )
     return None
+
+
+NOTICES = ("key_init", "key_change", "chain_break", "log_set_aside", "torn_tail")
+"""Records about the chain itself a report lists: a key made or changed, the log found cut
+or missing, a damaged log set aside, a torn last line moved aside."""
+_NOT_SHOWN = frozenset({"seq", "prev", "hash", "destination", "kind", "id", "sha256"})
+
+
+def notices(lines: Sequence[Line], since: float, until: float) -> list[dict[str, Any]]:
+    """The chain's own events from *since* to *until*: ``{"time", "audit_seq", "action",
+    ...its fields}``."""
+    out = []
+    for line in lines:
+        rec = line.record
+        if rec.get("action") in NOTICES and since <= line.time < until:
+            fields = {k: v for k, v in rec.items() if k not in _NOT_SHOWN}
+            out.append({**fields, "audit_seq": line.seq})
+    return out
 
 
 def is_checkpoint(line: Line) -> bool:

@@ -197,13 +197,40 @@ def _retention(r: dict[str, Any]) -> str:
     return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
+_NOTICE = {
+    "key_init": ("kunci penanda tangan dibuat", "signing key made"),
+    "key_change": ("kunci penanda tangan diganti", "signing key changed"),
+    "chain_break": ("log audit ditemukan terpotong atau hilang",
+                    "audit log found cut or missing"),
+    "log_set_aside": ("log audit rusak disisihkan; catatan sebelumnya ada di berkas itu, "
+                      "tidak dalam laporan ini",
+                      "damaged audit log set aside; the records before are in that file, "
+                      "not in this report"),
+    "torn_tail": ("baris terakhir yang terpotong dipindahkan", "torn last line moved aside"),
+}  # fmt: skip
+
+
+def _notices(notices: list[dict[str, Any]]) -> str:
+    """What happened to the chain itself in the period."""
+    if not notices:
+        return ""
+    rows = []
+    for n in notices:
+        id_text, en_text = _NOTICE.get(str(n["action"]), (str(n["action"]), str(n["action"])))
+        detail = n.get("kept_as") or n.get("new_key_id") or n.get("key_id")
+        rows.append((WIB.when(n["time"]), _bi(id_text, en_text), _v(detail), str(n["audit_seq"])))
+    head = [("Waktu", "Time"), ("Peristiwa rantai", "Chain event"), ("Rincian", "Detail"),
+            ("Catatan audit", "Audit record")]  # fmt: skip
+    return _table(head, rows)
+
+
 def _chain(r: dict[str, Any]) -> str:
     c = r["chain"]
     if c["first_seq"] is None:
         return _none("Tidak ada catatan audit dalam periode ini.",
                      "No audit record in this period.")  # fmt: skip
     signed = c.get("signed_to_seq")
-    return (
+    return _notices(c.get("notices") or []) + (
         f"<p>{_bi('Catatan audit', 'Audit records')} {c['first_seq']}&ndash;{c['last_seq']} "
         f"({escape(c['records'])}); "
         f"{_bi('ditandatangani hingga catatan', 'signed up to record')} {_v(signed)}.</p>"

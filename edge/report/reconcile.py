@@ -362,11 +362,12 @@ def reconcile(
     the report's *destination* (see :func:`pick_destination`). With the bundles' chain
     records, each side's lists are checked against its own chain; *report_problems* and
     *export_problems* (signature, file and chain problems the caller found) become
-    ``bundle``/``chain`` findings (a problem starting with ``chain`` is a chain one)."""
+    ``bundle``/``chain`` findings (a problem starting with ``chain: `` is a chain one)."""
     run = _Run(report, export, pick_destination(report, destination))
     for side, problems in (("node", report_problems), ("receiver", export_problems)):
         for p in problems:
-            run.find("chain" if p.startswith("chain") else "bundle", side, p)
+            chain = p.startswith("chain: ")
+            run.find("chain" if chain else "bundle", side, p.removeprefix("chain: "))
     if report.get("schema") != REPORT_SCHEMA:
         run.find("bundle", "node", f"report.json: schema {report.get('schema')!r}, "
                  f"not {REPORT_SCHEMA}")  # fmt: skip

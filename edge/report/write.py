@@ -29,7 +29,7 @@ from edge.evidence.bundle import sign_bundle
 from edge.evidence.keys import NodeKey
 from edge.report import items as item_list
 from edge.report import overlay, scope
-from edge.report.chainfile import Line, is_checkpoint, read_chain
+from edge.report.chainfile import Line, is_checkpoint, notices, read_chain
 from edge.report.page import render_page
 
 log = get_logger(__name__)
@@ -116,6 +116,7 @@ def build(
             "last_seq": stretch[-1].seq if stretch else None,
             "signed_to_seq": next((ln.seq for ln in reversed(stretch) if is_checkpoint(ln)), None),
             "records": CHAIN,
+            "notices": notices(lines, period.since, period.until),
         },
     }
     return report, stretch

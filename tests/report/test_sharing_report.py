@@ -111,6 +111,7 @@ def test_the_report_says_what_went_to_whom_and_verifies(
     assert r["retention"]["max_age_days"] == 14
     assert (r["chain"]["first_seq"], r["chain"]["last_seq"]) == (1, 23)
     assert len((out / "chain.jsonl").read_text().splitlines()) == 23
+    assert [(n["action"], n["audit_seq"]) for n in r["chain"]["notices"]] == [("key_init", 1)]
     html = (out / "report.html").read_text()
     assert html.index("Laporan berbagi data") < html.index("Sharing report")
     assert "07-12-2026 01:00:00 WIB" in html and "PRIBADI" in html
