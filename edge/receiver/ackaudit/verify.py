@@ -3,8 +3,9 @@ right, every checkpoint and the head are signed by a trusted receiver key (the r
 ones, or only those pinned with ``--public-key``), the head is the chain's last record,
 every ``acks`` row matches its acknowledgement record and every such record has its row,
 every incident note and incident matches its records (:mod:`.verify_incidents`), every
-retention deletion and hold matches its row (:mod:`.verify_retention`), and
-every head a receiver kept in its data directory is still in the chain.
+retention deletion and hold matches its row (:mod:`.verify_retention`), every access
+of the police access log matches its index row (:mod:`.verify_access`), and every head a
+receiver kept in its data directory is still in the chain.
 
 Each problem is one line naming the record, row, key or file concerned."""
 
@@ -23,6 +24,7 @@ from edge.evidence.keys import SigningKeyError, key_id, load_public
 from edge.receiver.ackaudit.chain import read_head
 from edge.receiver.ackaudit.local import read_anchors
 from edge.receiver.ackaudit.records import ACKNOWLEDGE, INCIDENT, KEY_INIT, checkpoint_holds
+from edge.receiver.ackaudit.verify_access import check_accesses
 from edge.receiver.ackaudit.verify_incidents import IncidentWalk, check_notes
 from edge.receiver.ackaudit.verify_retention import check_retention
 from edge.receiver.store.database import Database
@@ -50,6 +52,10 @@ class ChainCheck:
     """Incident workflow notes (each checked against its record)."""
     pending: int = 0
     """The receiver's reopen notes not yet sealed into the chain."""
+    accesses: int = 0
+    """Access records (the police access log), each checked against its index row."""
+    viewings: int = 0
+    """Clip and snapshot viewings kept but not chained yet (chained when they end)."""
 
     @property
     def ok(self) -> bool:
@@ -217,6 +223,7 @@ def verify_chain(
     acks = _rows(db, w)
     notes, pending = check_notes(db, w.incidents, problems)
     check_retention(db, problems)
+    accesses, viewings = check_accesses(db, problems)
     for anchor in read_anchors(data_dir) if data_dir is not None else []:
         if anchor.problem is not None:
             problems.append(f"{anchor.path}: {anchor.problem}")
@@ -224,4 +231,5 @@ def verify_chain(
             problems.append(f"{anchor.path}: the head this receiver signed (seq {anchor.seq}) is "
                             "not in the chain: it was cut or rewritten after it")  # fmt: skip
     return ChainCheck(len(chain), acks, head_seq, head, w.checkpoints, tuple(sorted(trusted)),
-                      bool(public_keys), tuple(problems), notes, pending)  # fmt: skip
+                      bool(public_keys), tuple(problems), notes, pending, accesses,
+                      viewings)  # fmt: skip

@@ -230,3 +230,26 @@ def test_a_viewing_left_by_a_stopped_receiver_is_chained_at_the_next_start(
     accesslog.stopped(v.client.app)  # type: ignore[arg-type]
     assert [r["ended_by"] for r in v.records("play_clip")] == ["start", "stop"]
     assert not pending(v.store.db) and verify_chain(v.store.db).ok
+
+
+def test_audit_verify_checks_each_access_against_its_index_row(viewer: Viewer) -> None:
+    """``verify_chain`` counts the access records and the viewings still open; an index
+    row deleted (the access would not be listed), edited (another user) or inserted (an
+    access that never was) is one problem each, naming it."""
+    v = viewer
+    assert v.client.get(v.case.fleet.url(v.person)).status_code == 200
+    assert v.client.get(v.case.fleet.url(v.case.ids["door"])).status_code == 200
+    assert v.clip({"range": "bytes=0-9"}).status_code == 206
+    check = verify_chain(v.store.db)
+    assert check.ok and (check.accesses, check.viewings) == (2, 1), check.problems
+    first, second = (r["seq"] for r in v.records("view_detail"))
+    with v.store.db.transaction() as cur:
+        cur.execute("DELETE FROM access_log WHERE seq = ?", (first,))
+        cur.execute("UPDATE access_log SET username = 'siti' WHERE seq = ?", (second,))
+        cur.execute("INSERT INTO access_log VALUES (9999, 1, 'budi', 'play_clip', 'clip', 'x',"
+                    " 's', 'n')")  # fmt: skip
+    problems = verify_chain(v.store.db).problems
+    assert any(f"chain record seq {first} (view_detail of event" in p and "no access log row" in p
+               for p in problems), problems  # fmt: skip
+    assert any(f"access log row seq {second}" in p and "user differ" in p for p in problems)
+    assert any("access log row seq 9999" in p and "no access record" in p for p in problems)

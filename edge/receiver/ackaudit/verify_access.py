@@ -1,0 +1,78 @@
+"""Checking the police access log against the chain, as ack rows are checked: every access
+record (kind ``access``) names a known action, a user, a role, its item's type and where the
+item came from, and has its ``access_log`` row (the index the reads use) saying the same;
+every ``access_log`` row has its record (a row inserted by hand, or its record removed, is
+one line). Viewings not chained yet (``access_viewings``) are counted, not problems: they
+are committed and the next request, stop or start chains them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edge.receiver.store.database import Database
+
+ACCESS = "access"
+ACTIONS = ("view_detail", "view_snapshot", "play_clip", "download_evidence")
+TYPES = ("event", "clip", "snapshot")
+_ROW = ("time", "user", "action", "type", "id", "site", "node")
+
+
+def _records(db: Database) -> dict[int, dict[str, Any]]:
+    marks = ", ".join("?" for _ in ACTIONS)
+    rows = db.query(f"SELECT seq, record FROM ack_chain WHERE action IN ({marks})"  # noqa: S608
+                    " ORDER BY seq", ACTIONS)  # fmt: skip
+    out = {}
+    for seq, text in rows:
+        try:
+            rec = json.loads(str(text))
+        except ValueError:
+            continue  # the chain's walk names an unreadable record
+        if isinstance(rec, dict) and rec.get("kind") == ACCESS:
+            out[int(seq)] = rec
+    return out
+
+
+def _what(rec: dict[str, Any]) -> str:
+    return f"{rec.get('action')} of {rec.get('type')} {rec.get('id')} by {rec.get('user')}"
+
+
+def check_accesses(db: Database, problems: list[str]) -> tuple[int, int]:
+    """Check the access records and their index; returns (accesses, pending viewings)."""
+    records = _records(db)
+    for seq, rec in records.items():
+        missing = [f for f in ("user", "role", "site", "node", "type") if not rec.get(f)]
+        if missing or rec.get("type") not in TYPES:
+            problems.append(f"chain record seq {seq} ({_what(rec)}): an access record without "
+                            f"{', '.join(missing) or 'a known type'}")  # fmt: skip
+    rows = db.query("SELECT seq, time, username, action, type, item_id, site, node"
+                    " FROM access_log ORDER BY seq")  # fmt: skip
+    indexed = set()
+    for seq, *values in rows:
+        indexed.add(int(seq))
+        row = dict(zip(_ROW, values, strict=True))
+        name = f"access log row seq {seq} ({row['action']} of {row['type']} {row['id']} by " \
+               f"{row['user']})"  # fmt: skip
+        found = records.get(int(seq))
+        if found is None:
+            problems.append(f"{name}: no access record in the chain (inserted, or its record "
+                            "deleted)")  # fmt: skip
+            continue
+        differ = [f for f in _ROW if row[f] != found.get(f)
+                  and not (f == "time" and _close(row[f], found.get(f)))]  # fmt: skip
+        if differ:
+            problems.append(f"{name}: {', '.join(differ)} differ from chain record seq {seq} "
+                            "(edited)")  # fmt: skip
+    for seq, rec in records.items():
+        if seq not in indexed:
+            problems.append(f"chain record seq {seq} ({_what(rec)}): no access log row "
+                            "(deleted: the access would not be listed)")  # fmt: skip
+    pending = db.query("SELECT COUNT(*) FROM access_viewings")[0][0]
+    return len(records), int(pending or 0)
+
+
+def _close(a: object, b: object) -> bool:
+    try:
+        return abs(float(str(a)) - float(str(b))) < 0.001
+    except ValueError:
+        return False
