@@ -112,14 +112,17 @@ def _summary(doc: dict[str, Any], zone: DisplayZone, lang: int) -> str:
 
 
 CHECK = (
-    ("Cara memeriksa: dengan kunci publik penerima saja (<code>edge receive -c receiver.toml "
-     "audit key</code>), jalankan <code>edge report verify DIREKTORI --public-key "
-     "penerima.pem</code>. Berkas yang diubah, ditambah atau dihapus, dan catatan akses yang "
-     "dihapus atau diubah di chain.jsonl, akan disebutkan."),
-    ("How to check: with only the receiver's public key (<code>edge receive -c receiver.toml "
-     "audit key</code>), run <code>edge report verify DIRECTORY --public-key "
-     "receiver.pem</code>. A file changed, added or removed, and an access record removed or "
-     "edited in chain.jsonl, are each named."),
+    ("Cara memeriksa: dengan kunci publik penerima (<code>edge receive -c receiver.toml audit "
+     "key &gt; receiver.pub</code>), jalankan <code>edge receive -c receiver.toml access verify "
+     "DIREKTORI --public-key receiver.pub</code>, atau tanpa konfigurasi penerima <code>edge "
+     "report reconcile LAPORAN DIREKTORI --receiver-key receiver.pub</code>. Berkas yang diubah, "
+     "ditambah atau dihapus, dan catatan akses yang dihapus atau diubah di chain.jsonl, akan "
+     "disebutkan."),
+    ("How to check: with the receiver's public key (<code>edge receive -c receiver.toml audit "
+     "key &gt; receiver.pub</code>), run <code>edge receive -c receiver.toml access verify "
+     "DIRECTORY --public-key receiver.pub</code>, or without a receiver config <code>edge report "
+     "reconcile REPORT DIRECTORY --receiver-key receiver.pub</code>. A file changed, added or "
+     "removed, and an access record removed or edited in chain.jsonl, are each named."),
 )  # fmt: skip
 
 
