@@ -107,25 +107,30 @@ class Pass:
 
 def held_items(cur: Cursor) -> set[ItemKey]:
     """The clips and snapshots of every incident on hold: those of its occurrences, of the
-    events of its occurrences, and of events naming it (its own id, occurrence or
-    incident) that have no occurrence row."""
+    events of its occurrences, and of events naming it as their incident (each lookup by
+    an index: held incidents are few, events many)."""
     held = cur.execute("SELECT site, incident FROM incidents WHERE held IS NOT NULL").fetchall()
-    out: set[ItemKey] = set()
+    found: list[tuple[str, Any, Any, Any]] = []
     for site, incident in held:
-        rows = cur.execute(
-            "SELECT node, clip_id, snapshot_id FROM occurrences WHERE site = ? AND incident = ?"
-            " UNION ALL SELECT e.node, e.clip_id, e.snapshot_id FROM occurrences o JOIN events e"
-            " ON e.site = o.site AND e.node = o.node AND e.occurrence = o.occurrence"
-            " WHERE o.site = ? AND o.incident = ?"
-            " UNION ALL SELECT node, clip_id, snapshot_id FROM events WHERE site = ?"
-            " AND (incident = ? OR occurrence = ? OR id = ?)",
-            (site, incident, site, incident, site, incident, incident, incident),
+        occurrences = cur.execute(
+            "SELECT node, occurrence, clip_id, snapshot_id FROM occurrences"
+            " WHERE site = ? AND incident = ?",
+            (site, incident),
         ).fetchall()
-        for node, clip, snapshot in rows:
-            if clip:
-                out.add(("clip", str(site), str(node), str(clip)))
-            if snapshot:
-                out.add(("snapshot", str(site), str(node), str(snapshot)))
+        for node, occurrence, clip, snapshot in occurrences:
+            found.append((str(site), node, clip, snapshot))
+            found += [(str(site), node, c, p) for c, p in cur.execute(
+                "SELECT clip_id, snapshot_id FROM events WHERE site = ? AND node = ?"
+                " AND occurrence = ?", (site, node, occurrence)).fetchall()]  # fmt: skip
+        found += [(str(site), n, c, p) for n, c, p in cur.execute(
+            "SELECT node, clip_id, snapshot_id FROM events WHERE incident = ? AND site = ?",
+            (incident, site)).fetchall()]  # fmt: skip
+    out: set[ItemKey] = set()
+    for site, node, clip, snapshot in found:
+        if clip:
+            out.add(("clip", site, str(node), str(clip)))
+        if snapshot:
+            out.add(("snapshot", site, str(node), str(snapshot)))
     return out
 
 
