@@ -15,6 +15,8 @@ from casefile import CLIP, INCIDENT, make_case, store_url
 from dash import add_user, client_for, csrf_of, login, web_config
 
 from edge.cli.main import main
+from edge.config.loader import ConfigError
+from edge.receiver.config import loads
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.users import Role, Users
 
@@ -132,3 +134,22 @@ def test_user_add_makes_an_auditor(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert Users(s.db).role_of("dewi") is Role.AUDITOR
     finally:
         s.close()
+
+
+def test_the_documented_transparency_settings_load() -> None:
+    """docs/dashboard.md's ``[transparency]`` block is a valid receiver config naming the two
+    directories; without it they are DATA_DIR/reports and DATA_DIR/exports; a relative path
+    is refused naming the key."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "dashboard.md").read_text()
+    marker = "<!-- loaded as a receiver config by tests/receiver/web/test_auditor_role.py -->"
+    text = doc.split(marker, 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    head = '[receiver]\nname = "polda-jateng"\ndata_dir = "/srv/rx"\n[broker]\nhost = "h"\n'
+    head += "allow_insecure = true\n"
+    t = loads(head + text).transparency
+    assert t.reports(Path("/srv/rx")) == Path("/var/lib/warehouse-edge/reports")
+    assert t.exports(Path("/srv/rx")) == Path("/var/lib/warehouse-edge/exports")
+    bare = loads(head).transparency
+    assert bare.reports(Path("/srv/rx")) == Path("/srv/rx/reports")
+    assert bare.exports(Path("/srv/rx")) == Path("/srv/rx/exports")
+    with pytest.raises(ConfigError, match="reports_dir"):
+        loads(head + '[transparency]\nreports_dir = "reports"\n')
