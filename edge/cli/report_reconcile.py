@@ -25,7 +25,8 @@ audit key`) to check who signed; without them each bundle is checked with the ke
 exit status:
   0  the two agree
   1  findings: one line each on stdout
-  2  a bundle or a key cannot be read
+  2  a bundle or a key cannot be read, or the report covers several destinations and
+     --destination names none
 """
 
 
@@ -79,7 +80,7 @@ def handle(args: argparse.Namespace) -> int:
     """Load, check and compare the two bundles; print the result."""
     import sys
 
-    from edge.report.reconcile import reconcile
+    from edge.report.reconcile import pick_destination, reconcile
     from edge.report.reconcile_load import UnreadableBundle, load, read_keys
 
     try:
@@ -89,6 +90,12 @@ def handle(args: argparse.Namespace) -> int:
         export = load(args.receiver_export, "export.json", receiver_keys)
     except (UnreadableBundle, ValueError) as e:
         print(f"edge report reconcile: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if pick_destination(report.doc, args.destination) is None:
+        names = sorted({str(d.get("destination")) for d in report.doc.get("delivered") or []})
+        print(f"edge report reconcile: {args.node_report} covers destinations "
+              f"{', '.join(names) or '(none)'}: name the receiver's with --destination",
+              file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     result = reconcile(
         report.doc,

@@ -230,3 +230,45 @@ def test_items_outside_the_other_periods_are_not_compared(tmp_path: Path, keys: 
     assert result.ok, result.findings
     assert result.counts["not_compared"] == 2 and result.period == (DAY, DAY + 43200)
     assert UNTIL == DAY + 86400
+
+
+def test_a_report_of_several_destinations_needs_destination(
+    tmp_path: Path, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report of every destination (the police's and the operator's deliveries): without
+    --destination reconcile cannot tell which the receiver is (exit 2, naming them); with
+    it, only the police's deliveries are compared."""
+    _agreeing(tmp_path, keys)
+    path = tmp_path / "report" / "report.json"
+    doc = json.loads(path.read_text())
+    doc["delivered"].append({**item("event", "ev-operator", DAY + 9000), "destination": "kpu",
+                             "audit_seq": 1})  # fmt: skip
+    doc["scope"]["kpu"] = {"cameras": ["*"], "kinds": ["*"]}
+    path.write_text(json.dumps(doc))
+    sign_bundle(tmp_path / "report", keys.node, keys.node.public, doc["schema"])
+    report, export = str(tmp_path / "report"), str(tmp_path / "export")
+    assert main(["report", "reconcile", report, export]) == 2
+    assert "destinations kpu, polda: name the receiver's with --destination" in (
+        capsys.readouterr().err
+    )
+    code, result = _run(tmp_path, keys, "--destination", "polda")
+    assert code == 0 and result["counts"]["delivered"] == 4, result
+
+
+def test_an_access_allowed_by_a_scope_replaced_in_the_period_is_in_scope(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """The police had camera gudang until noon (scope_history names the old scope): an
+    access to a gudang clip delivered in the morning is in scope, though the scope at the
+    period's end leaves gudang out."""
+    morning = item("clip", "clip-gudang", DAY + 7200, camera="gudang")
+    change = {"time": DAY + 43200, "audit_seq": 9, "destination": "polda",
+              "old": {"cameras": ["pintu", "gudang"], "kinds": ["*"]},
+              "new": {"cameras": ["pintu"], "kinds": ["*"]}}  # fmt: skip
+    node_report(tmp_path / "report", keys, [morning], scope_history=[change])
+    chain = ReceiverChain(keys)
+    viewed = chain.access("play_clip", morning, "budi", DAY + 50000)
+    chain.checkpoint()
+    receiver_export(tmp_path / "export", keys, chain, [morning], [viewed], [])
+    code, result = _run(tmp_path, keys)
+    assert code == 0, result["findings"]
