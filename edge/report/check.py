@@ -33,6 +33,7 @@ from edge.report.chainfile import (
     notices,
     read_chain,
 )
+from edge.report.claims import disagreements
 from edge.report.write import CHAIN, REPORT, SCHEMA
 
 
@@ -120,6 +121,7 @@ def _same_items(
     changes = scope.history(lines, float(period.get("since", 0)), float(period.get("until", 0)))
     if report.get("scope_history") != changes:
         check.problems.append(f"{REPORT}: scope_history differs from the changes in {where}")
+    check.problems += disagreements(report, lines, where)
     listed = (report.get("chain") or {}).get("notices")
     if listed != notices(lines, float(period.get("since", 0)), float(period.get("until", 0))):
         check.problems.append(f"{REPORT}: chain notices differ from the records in {where}")

@@ -149,9 +149,10 @@ def test_an_empty_period_is_a_report_of_nothing(day: SharingNode, tmp_path: Path
 def test_a_tampered_report_is_caught(
     day: SharingNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An edited file breaks the signature; an item left out and re-signed with the node's
-    own key is caught against chain.jsonl; a chain record edited and re-signed is caught by
-    its hash; another key's signature is named."""
+    """An edited file breaks the signature; re-signed with the node's own key, an item left
+    out is caught against chain.jsonl, a chain record edited by its hash, a destination's
+    scope against the change the chain recorded, a mask polygon moved by the mask hash;
+    another key's signature is named."""
     from edge.evidence.bundle import sign_bundle
     from edge.evidence.keys import NodeKey
 
@@ -168,12 +169,23 @@ def test_a_tampered_report_is_caught(
     sign_bundle(out, day.key, day.key.public, r["schema"])
     assert verify(day, out, tmp_path) == 1
     assert "leaves out event" in capsys.readouterr().err
-    lines = (out / "chain.jsonl").read_text().splitlines(keepends=True)
+    chain = (out / "chain.jsonl").read_text()
+    lines = chain.splitlines(keepends=True)
     lines[4] = lines[4].replace('"police"', '"polisi"')
     (out / "chain.jsonl").write_text("".join(lines))
     sign_bundle(out, day.key, day.key.public, r["schema"])
     assert verify(day, out, tmp_path) == 1
     assert "chain.jsonl:5: record seq 5 was altered" in capsys.readouterr().err
+    (out / "chain.jsonl").write_text(chain)
+    r = loaded(out)
+    r["scope"]["police"]["cameras"] = ["hall"]
+    r["cameras"]["hall"]["masks"][0]["points"][1] = [300, 0]
+    (out / "report.json").write_text(json.dumps(r))
+    sign_bundle(out, day.key, day.key.public, r["schema"])
+    assert verify(day, out, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "destination police: scope is not what audit seq 18" in err
+    assert "camera hall: its masks do not hash to its masks_sha256" in err
     other = NodeKey.create(tmp_path / "other" / "key.pem")
     sign_bundle(out, other, other.public, r["schema"])
     assert verify(day, out, tmp_path) == 1
