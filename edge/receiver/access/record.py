@@ -11,7 +11,8 @@ the database refuses) raises :class:`AccessNotRecorded`: the caller serves nothi
 
 Records (``kind`` ``access``): ``action`` one of :data:`ACTIONS`, ``id`` the item's id,
 ``sha256`` the item's, fields ``user``, ``role``, ``site``, ``node``, ``type`` (``event``,
-``clip``, ``snapshot``); viewings add ``ranges`` (byte offsets ``[start, end)``,
+``clip``, ``snapshot``, or ``incident`` for an incident's page, whose ``node`` is null and
+which names ``nodes`` and ``events``); viewings add ``ranges`` (byte offsets ``[start, end)``,
 ``ranges_unit`` ``bytes``), ``size``, ``requests``, ``started``, ``ended``, ``ended_by``."""
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ ACCESS = "access"
 VIEW_DETAIL, VIEW_SNAPSHOT = "view_detail", "view_snapshot"
 PLAY_CLIP, DOWNLOAD_EVIDENCE = "play_clip", "download_evidence"
 ACTIONS = (VIEW_DETAIL, VIEW_SNAPSHOT, PLAY_CLIP, DOWNLOAD_EVIDENCE)
-TYPES = ("event", "clip", "snapshot")
+TYPES = ("event", "clip", "snapshot", "incident")
+"""What an access is to; ``incident``: an incident's page (its ``node`` null: it may span
+several; its record names them and the events shown)."""
 GAP_S = 300.0
 """A viewing ends after this long without a request of its user on its item."""
 MAX_INTERVALS = 64
@@ -55,7 +58,7 @@ class Item:
     type: str
     id: str
     site: str
-    node: str
+    node: str | None
     sha256: str | None
 
 

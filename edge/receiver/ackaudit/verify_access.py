@@ -14,7 +14,7 @@ from edge.receiver.store.database import Database
 
 ACCESS = "access"
 ACTIONS = ("view_detail", "view_snapshot", "play_clip", "download_evidence")
-TYPES = ("event", "clip", "snapshot")
+TYPES = ("event", "clip", "snapshot", "incident")
 _ROW = ("time", "user", "action", "type", "id", "site", "node")
 
 
@@ -41,7 +41,9 @@ def check_accesses(db: Database, problems: list[str]) -> tuple[int, int]:
     """Check the access records and their index; returns (accesses, pending viewings)."""
     records = _records(db)
     for seq, rec in records.items():
-        missing = [f for f in ("user", "role", "site", "node", "type") if not rec.get(f)]
+        needed = ("user", "role", "site", "type", *(() if rec.get("type") == "incident" else
+                                                    ("node",)))  # fmt: skip
+        missing = [f for f in needed if not rec.get(f)]
         if missing or rec.get("type") not in TYPES:
             problems.append(f"chain record seq {seq} ({_what(rec)}): an access record without "
                             f"{', '.join(missing) or 'a known type'}")  # fmt: skip

@@ -42,6 +42,8 @@ NOT_RECORDED = (
     "receiver's audit chain, so nothing is shown. Tell an admin (edge receive audit verify)."
 )
 MAX_VIEWING_ID = 64
+MAX_EVENTS = 200
+"""An incident page's access record names at most this many of its events."""
 _made = threading.Lock()
 
 
@@ -173,3 +175,14 @@ async def evidence(request: Request, site: str, node: str, event_id: str, zip_pa
     except BaseException:
         zip_path.unlink(missing_ok=True)
         raise
+
+
+async def incident(request: Request, site: str, incident_id: str, data: dict[str, Any]) -> None:
+    """An incident's page (its events' kinds, times, cameras and snapshots' links) is about
+    to be shown: a ``view_detail`` of type ``incident`` naming its nodes and events."""
+    occurrences = data.get("occurrences") or []
+    nodes = sorted({str(o.get("node")) for o in occurrences if o.get("node")})
+    events = sorted({f"{o.get('node')}/{e}" for o in occurrences
+                     for e in (o.get("first_event"), o.get("last_event")) if e})  # fmt: skip
+    item = Item("incident", incident_id, site, None, None)
+    await record(request, VIEW_DETAIL, item, nodes=nodes, events=events[:MAX_EVENTS])

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from edge.receiver.store import console
 from edge.receiver.store.database import Database
 from edge.receiver.store.retained import incident_retention
+from edge.receiver.web import accesslog
 from edge.receiver.web.context import blocking, dashboard, session
 from edge.receiver.web.params import safe_path
 from edge.receiver.web.users import Role
@@ -116,6 +117,7 @@ async def incident_page(request: Request) -> Response:
     data = await blocking(_incident, d.db, site, incident)
     if data is None:
         raise HTTPException(404, "no such incident")
+    await accesslog.incident(request, site, incident, data)
     return d.render(request, "incident.html", may_act=s.may(Role.OFFICER),
                     incident_url=incident_url, **data)  # fmt: skip
 

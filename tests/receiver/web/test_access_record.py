@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from casefile import CLIP, Case, logged_in, make_case, store_url
+from casefile import CLIP, INCIDENT, Case, logged_in, make_case, store_url
 from starlette.testclient import TestClient
 
 from edge.receiver.access.record import GAP_S, MAX_INTERVALS, Recorder, merge, pending
@@ -25,6 +25,7 @@ from edge.receiver.ackaudit.verify import verify_chain
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import accesslog
 from edge.receiver.web.app import create_app
+from edge.receiver.web.incident_page import incident_url
 
 CLIP_SHA = hashlib.sha256(CLIP).hexdigest()
 FILLER = (
@@ -91,8 +92,9 @@ def viewer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Viewer]:
 def test_each_access_is_one_chain_record_and_the_chain_verifies(viewer: Viewer) -> None:
     """Detail page: a record at once; three Range requests of the clip within the gap: one
     pending viewing, chained after the gap as ONE play_clip record with merged ranges; the
-    snapshot shown twice: one view_snapshot; the evidence zip: download_evidence. All
-    name budi, officer, the site and node, the item's id and sha256; verify stays ok."""
+    snapshot shown twice: one view_snapshot; the evidence zip: download_evidence; the
+    incident's page: a view_detail of the incident naming its node and events. All name
+    budi, officer, the site (and node), the item's id and sha256; verify stays ok."""
     v = viewer
     assert v.client.get(v.case.fleet.url(v.person)).status_code == 200
     (detail,) = v.records("view_detail")
@@ -120,6 +122,10 @@ def test_each_access_is_one_chain_record_and_the_chain_verifies(viewer: Viewer) 
     (download,) = v.records("download_evidence")
     assert download["id"] == v.person and download["clip_id"] == play["id"]
     assert not pending(v.store.db)
+    assert v.client.get(incident_url(v.case.fleet.node.site, INCIDENT)).status_code == 200
+    page = v.records("view_detail")[-1]
+    assert (page["type"], page["id"], page["node"]) == ("incident", INCIDENT, None)
+    assert page["nodes"] == [v.case.fleet.node.node] and f"gudang-07/{v.person}" in page["events"]
     assert verify_chain(v.store.db).ok
 
 
