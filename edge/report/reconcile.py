@@ -24,17 +24,21 @@ is counted in ``not_compared``): neither document says anything about it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from edge.report.reconcile_chains import (
+    ACCESS_ACTIONS,
+    DELETE_ACTION,
+    export_against_chain,
+    report_against_chain,
+)
 
 REPORT_SCHEMA = "warehouse-edge/sharing-report/1"
 EXPORT_SCHEMA = "warehouse-edge/access-export/1"
 RESULT_SCHEMA = "warehouse-edge/reconciliation/1"
 
-ACCESS_ACTIONS = frozenset({"view_detail", "view_snapshot", "play_clip", "download_evidence"})
-"""The receiver chain's access actions."""
-DELETE_ACTION = "retention_delete"
 ITEM_TYPES = ("event", "clip", "snapshot")
 ATTRIBUTES = ("site", "node", "camera", "kind", "sha256")
 """What both sides must agree on for an item they both have (where neither says null)."""
@@ -44,6 +48,7 @@ this margin (a delivery at 23:59:59 may be received after midnight)."""
 
 Item = dict[str, Any]
 Key = tuple[str, str]
+__all__ = ["ACCESS_ACTIONS", "DELETE_ACTION", "Finding", "Reconciliation", "reconcile"]
 
 
 @dataclass(frozen=True)
@@ -274,80 +279,6 @@ def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> N
             run.find("access_out_of_scope", "receiver", f"{who} to {_name(a)}: {why}", a)
 
 
-def _chain_index(records: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    return {int(r["seq"]): r for r in records if isinstance(r.get("seq"), int)}
-
-
-def _export_consistency(run: _Run, records: Sequence[Mapping[str, Any]]) -> None:
-    """The export's lists against its own chain records."""
-    chain = _chain_index(records)
-    listed: set[int] = set()
-    for a in run.export.get("accesses") or []:
-        seq = a.get("audit_seq")
-        rec = chain.get(seq) if isinstance(seq, int) else None
-        listed.add(seq if isinstance(seq, int) else -1)
-        if rec is None:
-            run.find(
-                "export_inconsistent",
-                "receiver",
-                f"access seq {seq} ({_name(a)} by "
-                f"{a.get('user')}): listed, but no such record in chain.jsonl",
-                a,
-            )
-        elif rec.get("action") != a.get("action") or str(rec.get("id")) != str(a.get("id")) \
-                or rec.get("user") != a.get("user"):  # fmt: skip
-            run.find(
-                "export_inconsistent",
-                "receiver",
-                f"access seq {seq}: the listed access "
-                "differs from its chain record (action, id or user)",
-                a,
-            )
-    for d in run.export.get("deletions") or []:
-        seq = d.get("audit_seq")
-        rec = chain.get(seq) if isinstance(seq, int) else None
-        listed.add(seq if isinstance(seq, int) else -1)
-        if rec is None or rec.get("action") != DELETE_ACTION or str(rec.get("id")) != str(
-                d.get("id")):  # fmt: skip
-            run.find(
-                "export_inconsistent",
-                "receiver",
-                f"deletion seq {seq} ({_name(d)}): "
-                "listed, but not a retention_delete record of it in chain.jsonl",
-                d,
-            )
-    for seq, rec in sorted(chain.items()):
-        if seq in listed or not _inside(rec.get("time"), run.ep):
-            continue
-        action = rec.get("action")
-        if action in ACCESS_ACTIONS and run.export.get("filters", {}).get("user") in (
-                None, rec.get("user")) and _filtered_in(run.export, rec):  # fmt: skip
-            run.find("export_inconsistent", "receiver", f"chain record seq {seq} ({action} of "
-                     f"{rec.get('kind')} {rec.get('id')} by {rec.get('user')}) is not in the "
-                     "export's accesses (an access left out)", dict(rec))  # fmt: skip
-        elif action == DELETE_ACTION and _filtered_in(run.export, rec):
-            run.find("export_inconsistent", "receiver", f"chain record seq {seq} (retention "
-                     f"delete of {rec.get('kind')} {rec.get('id')}) is not in the export's "
-                     "deletions", dict(rec))  # fmt: skip
-
-
-def _filtered_in(export: Mapping[str, Any], rec: Mapping[str, Any]) -> bool:
-    f = export.get("filters") or {}
-    return all(f.get(k) in (None, rec.get(k)) for k in ("site", "node"))
-
-
-def _report_consistency(run: _Run, records: Sequence[Mapping[str, Any]]) -> None:
-    chain = _chain_index(records)
-    for item in run.report.get("delivered") or []:
-        seq = item.get("audit_seq")
-        if seq is None:
-            continue
-        rec = chain.get(seq) if isinstance(seq, int) else None
-        if rec is None:
-            run.find("report_inconsistent", "node", f"{_name(item)}: its audit record seq "
-                     f"{seq} is not in the report's chain.jsonl", item)  # fmt: skip
-
-
 def reconcile(
     report: Mapping[str, Any],
     export: Mapping[str, Any],
@@ -385,9 +316,9 @@ def reconcile(
     _items(run, delivered, held)
     _accesses(run, delivered, held)
     if export_chain is not None:
-        _export_consistency(run, export_chain)
+        export_against_chain(export, export_chain, run.find)
     if report_chain is not None:
-        _report_consistency(run, report_chain)
+        report_against_chain(report, report_chain, run.find)
     if dest is None:
         run.r.notes.append("the report names several destinations and none was chosen: "
                            "every delivery was compared")  # fmt: skip

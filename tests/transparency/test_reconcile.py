@@ -272,3 +272,31 @@ def test_an_access_allowed_by_a_scope_replaced_in_the_period_is_in_scope(
     receiver_export(tmp_path / "export", keys, chain, [morning], [viewed], [])
     code, result = _run(tmp_path, keys)
     assert code == 0, result["findings"]
+
+
+def test_lists_that_are_not_their_chains_records_are_found(tmp_path: Path, keys: Keys) -> None:
+    """A delivered item naming an audit record its chain does not hold; a retention
+    deletion in the receiver's chain left out of the export's deletions; a listed deletion
+    with no record: each side's document against its own chain."""
+    node_report(tmp_path / "report", keys, [EVENT, OLD_CLIP])
+    chain = ReceiverChain(keys)
+    chain.delete(OLD_CLIP, DAY + 5000)
+    chain.checkpoint()
+    ghost = {"audit_seq": 42, "time": DAY + 6000, "type": "clip", "id": "clip-x",
+             "sha256": None, "site": SITE, "node": NODE, "reason": "retention"}  # fmt: skip
+    receiver_export(tmp_path / "export", keys, chain, [EVENT], [], [ghost])
+    report = load(tmp_path / "report", "report.json")
+    export = load(tmp_path / "export", "export.json")
+    report.doc["delivered"][0]["audit_seq"] = 99
+    result = reconcile(report.doc, export.doc, report_chain=report.records,
+                       export_chain=export.records)  # fmt: skip
+    details = sorted(f"{f.code}: {f.detail}" for f in result.findings)
+    assert details == [
+        "delivered_not_held: clip clip-0: delivered by the node, not held by the receiver",
+        "export_inconsistent: chain record seq 1 (retention delete of clip clip-0) is not in "
+        "the export's deletions",
+        "export_inconsistent: deletion seq 42 (clip clip-x): listed, but not a "
+        "retention_delete record of it in chain.jsonl",
+        "report_inconsistent: event ev-1: its audit record seq 99 is not in the report's "
+        "chain.jsonl",
+    ], details
