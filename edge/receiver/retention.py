@@ -213,28 +213,30 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def unlink_pending(store: ReceiverStore, out: Pass) -> None:
+def unlink_pending(store: ReceiverStore, out: Pass, chunk: int = 500) -> None:
     """Step 2: remove the file of every row recorded deleted whose file is not removed
-    yet; what fails stays for the next pass."""
+    yet, *chunk* rows per transaction (ingest storing the same bytes meanwhile waits: a
+    file is never removed under a row that names it); what fails stays for the next pass."""
     for kind, (table, col) in _TABLES.items():
         rows = store.db.query(
             f"SELECT site, node, {col}, sha256, path FROM {table}"  # noqa: S608
             " WHERE unlinked = 0 ORDER BY deleted"
         )
-        for site, node, item_id, sha256, path in rows:
-            with store.db.transaction() as cur:  # ingest storing the same bytes waits
-                live = cur.execute(
-                    f"SELECT COUNT(*) FROM {table} WHERE sha256 = ? AND path = ?"  # noqa: S608
-                    " AND deleted IS NULL",
-                    (sha256, path),
-                ).fetchone()
-                if path and not (live and live[0]) and not _unlink(store, kind, str(path), out):
-                    continue
-                cur.execute(
-                    f"UPDATE {table} SET unlinked = 1 WHERE site = ? AND node = ?"  # noqa: S608
-                    f" AND {col} = ?",
-                    (site, node, item_id),
-                )
+        for start in range(0, len(rows), chunk):
+            with store.db.transaction() as cur:
+                for site, node, item_id, sha256, path in rows[start : start + chunk]:
+                    live = cur.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE sha256 = ?"  # noqa: S608
+                        " AND path = ? AND deleted IS NULL",
+                        (sha256, path),
+                    ).fetchone()
+                    if path and not (live and live[0]) and not _unlink(store, kind, path, out):
+                        continue
+                    cur.execute(
+                        f"UPDATE {table} SET unlinked = 1 WHERE site = ? AND node = ?"  # noqa: S608
+                        f" AND {col} = ?",
+                        (site, node, item_id),
+                    )
 
 
 def _unlink(store: ReceiverStore, kind: str, path: str, out: Pass) -> bool:
