@@ -50,10 +50,13 @@ class Delivered:
     """Every record an item was read from (the report's chain covers them)."""
 
 
-def _index(lines: Sequence[Line]) -> tuple[dict[str, str], dict[str, str], dict[str, Line]]:
-    """Event kinds by event id, event ids by snapshot id, ``recorded`` clip records."""
-    kinds: dict[str, str] = {}
-    snapshot_event: dict[str, str] = {}
+def _index(
+    lines: Sequence[Line],
+) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]], dict[str, Line]]:
+    """Event kinds by event id and event ids by snapshot id (each with the seq of the first
+    record naming it), ``recorded`` clip records by clip id."""
+    kinds: dict[str, tuple[str, int]] = {}
+    snapshot_event: dict[str, tuple[str, int]] = {}
     recorded: dict[str, Line] = {}
     for line in lines:
         r = line.record
@@ -61,9 +64,9 @@ def _index(lines: Sequence[Line]) -> tuple[dict[str, str], dict[str, str], dict[
             recorded.setdefault(str(r.get("id")), line)
         if r.get("action") != "shared" or not r.get("event_kind"):
             continue
-        kinds.setdefault(str(r["id"]), str(r["event_kind"]))
+        kinds.setdefault(str(r["id"]), (str(r["event_kind"]), line.seq))
         if r.get("snapshot_id"):
-            snapshot_event.setdefault(str(r["snapshot_id"]), str(r["id"]))
+            snapshot_event.setdefault(str(r["snapshot_id"]), (str(r["id"]), line.seq))
     return kinds, snapshot_event, recorded
 
 
@@ -120,8 +123,10 @@ def delivered(
             kind = r.get("event_kind") or r.get("kind")
             keep(_item("event", mid.ref, r, kind=kind, sensor=r.get("sensor")), [line.seq])
         elif mid.part is Part.SNAPSHOT:
-            event = snapshot_event.get(mid.ref)
-            keep(_item("snapshot", mid.ref, r, kind=kinds.get(event or "")), [line.seq])
+            event, named_at = snapshot_event.get(mid.ref, ("", 0))
+            kind, kind_at = kinds.get(event, (None, 0))
+            used = [line.seq, *(s for s in (named_at, kind_at) if s)]
+            keep(_item("snapshot", mid.ref, r, kind=kind), used)
         elif mid.clip_id is not None:
             clip = clips[(mid.clip_id, str(dest))]
             _take_part(clip, mid, r, line.seq)
@@ -135,7 +140,9 @@ def delivered(
                 used.append(rec_line.seq)
             if clip.camera is None and rec_line is not None:
                 clip.camera = rec_line.record.get("camera")
-            kind = min((kinds[e] for e in clip.event_ids if e in kinds), default=None)
+            known = [kinds[e] for e in clip.event_ids if e in kinds]
+            kind = min((k for k, _ in known), default=None)
+            used += [at for _, at in known]
             fields = {"camera": clip.camera, "sha256": clip.sha256, "kind": kind}
             keep(_item("clip", mid.clip_id, r, **fields), used)
     return Delivered(items, seqs)

@@ -344,3 +344,17 @@ def test_an_existing_directory_is_not_overwritten(
     assert "already exists" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
     assert main(["report", "verify", str(tmp_path / "nope")]) == 2
+
+
+def test_records_an_item_rests_on_before_the_period_are_in_its_chain(
+    day: SharingNode, tmp_path: Path
+) -> None:
+    """A period starting after the person's event but before its clip: the clip keeps the
+    event's kind, and chain.jsonl starts at the event's record, so verify makes the same
+    items again from it alone."""
+    out = tmp_path / "rep"
+    assert report(day, out, "--destination", "police", since=T0 + 3630) == 0
+    r = loaded(out)
+    assert [(i["type"], i["kind"]) for i in r["delivered"]][:1] == [("clip", "person")]
+    assert r["chain"]["first_seq"] == 5  # the event's shared record (police)
+    assert main(["report", "verify", str(out)]) == 0
