@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,6 @@ from edge.receiver.retention import (
     Retention,
     RetentionRefused,
     dry_run,
-    record_due,
     run_pass,
 )
 from edge.receiver.store.incidents import Ref, Workflow
@@ -185,15 +186,32 @@ def test_hold_and_release_are_audited_officer_actions(both: Rx) -> None:
     assert check.ok and check.notes == 4, check.problems
 
 
+_DIES_AFTER_RECORDING = """
+import os, sys, time
+from pathlib import Path
+from edge.receiver.ackaudit.appender import Appender
+from edge.receiver.retention import DAY, Pass, record_due
+from edge.receiver.store.store import ReceiverStore
+store = ReceiverStore(sys.argv[1], Path(sys.argv[2]))
+out = Pass(time.time() + 31 * DAY, 30)
+record_due(Appender(store.db, Path(sys.argv[2]), "polda-test"), 30, out.now, 200, out)
+print(len(out.deleted), flush=True)
+os._exit(137)  # killed between the commit and the unlink: no cleanup, no close
+"""
+
+
 def test_interrupted_between_record_and_unlink(rx: Rx) -> None:
-    """A pass that stopped after its commit (the record written, the file still there) is
-    finished by the next pass: the file goes, no second record is written. A deletion is
-    never unrecorded: the record comes first."""
+    """A process killed after its pass committed the records and before it removed the
+    files leaves both (the record is never missing); the next pass removes the file and
+    writes no second record."""
     one = rx.incident(snapshot=False)
-    out = Pass(time.time() + 31 * DAY, 30)
-    record_due(rx.appender, 30, out.now, 200, out)
-    assert [d["id"] for d in out.deleted] == [one["clip_id"]] and one["clip"].exists()
+    died = subprocess.run([sys.executable, "-c", _DIES_AFTER_RECORDING, rx.cfg.store_url,
+                           str(rx.cfg.data_dir)], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert died.returncode == 137 and died.stdout.splitlines()[-1] == "1", died.stderr[-2000:]
+    assert one["clip"].exists() and len(rx.records("retention_delete")) == 1
     assert rx.row("clips", "clip_id", one["clip_id"])["unlinked"] == 0
+    assert verify_chain(rx.store.db, rx.cfg.data_dir).ok
     done = rx.run()
     assert done.deleted == [] and done.unlinked == 1 and not one["clip"].exists()
     assert len(rx.records("retention_delete")) == 1
