@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +57,57 @@ def _chain_export(appender: Appender, who: str, period: dict[str, float],
     return chain.seq
 
 
-def _records(db: Database, upto: int) -> list[tuple[int, str, dict[str, Any]]]:
-    out = []
-    for seq, text in db.query("SELECT seq, record FROM ack_chain WHERE seq <= ? ORDER BY seq",
-                              (upto,)):  # fmt: skip
-        try:
-            rec = json.loads(str(text))
-        except ValueError:
-            rec = {}
-        out.append((int(seq), str(text), rec if isinstance(rec, dict) else {}))
-    return out
+BATCH = 2000
+"""Chain records read at a time (an export never holds the whole chain in memory)."""
+VIEWINGS = ("play_clip", "view_snapshot")
+"""Records whose time is their viewing's start, before they were chained: the only ones out
+of time order."""
+
+
+def _records(db: Database, first: int, last: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The chain's records *first*..*last*, in order, read in batches."""
+    after = first - 1
+    while after < last:
+        rows = db.query("SELECT seq, record FROM ack_chain WHERE seq > ? AND seq <= ?"
+                        " ORDER BY seq LIMIT ?", (after, last, BATCH))  # fmt: skip
+        if not rows:
+            return
+        for seq, text in rows:
+            try:
+                rec = json.loads(str(text))
+            except ValueError:
+                rec = {}
+            yield int(seq), str(text), rec if isinstance(rec, dict) else {}
+        after = int(rows[-1][0])
+
+
+def _stamp(db: Database, seq: int, last: int) -> float:
+    """The time of the first record at or after *seq* that is in time order (inf: none)."""
+    marks = ", ".join("?" for _ in VIEWINGS)
+    rows = db.query(f"SELECT record FROM ack_chain WHERE seq >= ? AND seq <= ? AND action NOT IN"  # noqa: S608
+                    f" ({marks}) ORDER BY seq LIMIT 1", (seq, last, *VIEWINGS))  # fmt: skip
+    try:
+        return float(json.loads(str(rows[0][0]))["time"]) if rows else float("inf")
+    except (ValueError, KeyError, TypeError):
+        return float("inf")
+
+
+def first_seq(db: Database, since: float, last: int) -> int:
+    """The first record of the period: the first (by a binary search over the records in
+    time order) whose time is at or after *since*, or an earlier viewing record of the
+    period (a viewing is chained when it ends, with its start's time)."""
+    lo, hi = 1, last
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _stamp(db, mid, last) >= since:
+            hi = mid
+        else:
+            lo = mid + 1
+    marks = ", ".join("?" for _ in VIEWINGS)
+    rows = db.query(f"SELECT MIN(seq) FROM access_log WHERE time >= ? AND action IN ({marks})",  # noqa: S608
+                    (since, *VIEWINGS))  # fmt: skip
+    early = rows[0][0] if rows else None
+    return min(lo, int(early)) if early is not None else lo
 
 
 def _in(rec: dict[str, Any], since: float, until: float) -> bool:
@@ -130,11 +172,12 @@ def held(db: Database, since: float, until: float, site: str | None = None,
     return out
 
 
-def _lists(records: list[tuple[int, str, dict[str, Any]]], since: float, until: float,
+def _lists(db: Database, first: int, last: int, since: float, until: float, *,
            f: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-    """accesses, deletions and holds among *records* in the period, as filtered by *f*."""
+    """accesses, deletions and holds among the records *first*..*last* in the period, as
+    filtered by *f*."""
     accesses, deletions, holds = [], [], []
-    for seq, _, rec in records:
+    for seq, _, rec in _records(db, first, last):
         if not _in(rec, since, until) or rec.get("seq") != seq:
             continue
         where = all(f.get(k) in (None, rec.get(k)) for k in ("site", "node"))
@@ -156,12 +199,12 @@ def _lists(records: list[tuple[int, str, dict[str, Any]]], since: float, until: 
     return {"accesses": accesses, "deletions": deletions, "holds": holds}
 
 
-def _first_seq(records: list[tuple[int, str, dict[str, Any]]], since: float) -> int:
-    """The first record of the period: the oldest at or after *since* (records are not in
-    time order: a viewing is chained when it ends, with its start's time)."""
-    seqs = [seq for seq, _, rec in records if not isinstance(rec.get("time"), int | float)
-            or float(rec["time"]) >= since]  # fmt: skip
-    return min(seqs) if seqs else (records[-1][0] if records else 1)
+def _write_chain(path: Path, db: Database, first: int, last: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for _, text, _ in _records(db, first, last):
+            f.write(text + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write(path: Path, text: str) -> None:
@@ -200,9 +243,7 @@ def write_export(
     except errors as e:
         raise ExportError(f"the export cannot be chained: {e} (edge receive audit verify "
                           "names what is wrong)") from e  # fmt: skip
-    records = _records(db, last)
-    first = _first_seq(records, since)
-    chained = [r for r in records if r[0] >= first]
+    first = first_seq(db, since, last)
     key = appender.key()
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -212,11 +253,11 @@ def write_export(
         "generated": round(time.time(), 3),
         "filters": filters,
         "held": held(db, since, until, site, node),
-        **_lists(chained, since, until, filters),
+        **_lists(db, first, last, since, until, f=filters),
         "chain": {"first_seq": first, "last_seq": last, "records": "chain.jsonl"},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write(out_dir / "chain.jsonl", "".join(text + "\n" for _, text, _ in chained))
+    _write_chain(out_dir / "chain.jsonl", db, first, last)
     _write(out_dir / "export.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
     _write(out_dir / "export.html", render(doc, zone or DisplayZone()))
     sign_bundle(out_dir, key, key.public, SCHEMA)

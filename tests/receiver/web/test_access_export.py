@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,3 +223,34 @@ def test_an_access_deleted_in_the_store_breaks_the_next_export(
         with db.transaction() as cur:
             cur.execute("INSERT INTO ack_chain VALUES (?, ?, ?, ?)", tuple(chain[0]))
             cur.execute("INSERT INTO access_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(index[0]))
+
+
+def test_the_period_starts_at_its_first_record_viewings_included(tmp_path: Path) -> None:
+    """Records out of time order (a viewing is chained when it ends, with its start's
+    time): the export of a period starting after the first detail view begins at the
+    viewing's record, lists it and the later view, not the earlier one; verifies."""
+    from edge.receiver.access.export import first_seq, write_export
+    from edge.receiver.access.record import Item, Recorder
+    from edge.receiver.ackaudit.appender import Appender
+
+    store = ReceiverStore(f"sqlite:///{tmp_path / 'receiver.db'}", tmp_path)
+    try:
+        appender = Appender(store.db, tmp_path, "polda-test")
+        base = [time.time() + 10]
+        rec = Recorder(store.db, appender, clock=lambda: base[0])
+        event = Item("event", "e1", "semarang", "gudang-07", "a" * 64)
+        clip = Item("clip", "c1", "semarang", "gudang-07", "b" * 64)
+        rec.record("view_detail", event, user="budi", role="officer")  # seq 2
+        base[0] += 10
+        rec.view(clip, user="budi", role="officer", ranges=[(0, 10)], size=100)
+        base[0] += 400
+        rec.record("view_detail", event, user="siti", role="viewer")  # 3: clip, 4: this
+        since = base[0] - 405
+        assert first_seq(store.db, since, 4) == 3
+        out = write_export(store, appender, since, base[0] + 1, tmp_path / "out")
+        doc = _doc(out)
+        assert [(a["audit_seq"], a["user"]) for a in doc["accesses"]] == [(3, "budi"), (4, "siti")]
+        assert doc["chain"]["first_seq"] == 3 and _lines(out)[0]["action"] == "play_clip"
+        assert verify_export(out, [appender.key().public]).ok
+    finally:
+        store.close()
