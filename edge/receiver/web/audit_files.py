@@ -13,14 +13,14 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
 from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
-from edge.evidence.keys import SigningKeyError
+from edge.evidence.keys import SigningKeyError, key_id
 from edge.receiver.access.verify import verify_export
 from edge.receiver.store.database import Database
 from edge.report.reconcile import reconcile
@@ -32,6 +32,8 @@ REPORT, EXPORT = "report.json", "export.json"
 MAX_LISTED = 200
 """Bundles listed at most (newest first)."""
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
+MAX_CHECKED = 256
+"""Checked bundles remembered (a bundle is checked again only when a file of it changes)."""
 
 
 @dataclass
@@ -63,6 +65,10 @@ class Bundle:
     def verified(self) -> bool:
         """Signature, files and chain all check with a key this receiver knows."""
         return self.loaded is not None and not self.problems
+
+
+_checked: dict[tuple[Any, ...], Bundle] = {}
+"""Bundles checked, by their files' stamps and the keys (oldest first)."""
 
 
 def _found(root: Path, main: str, depth: int) -> Iterator[Path]:
@@ -99,29 +105,51 @@ def receiver_keys(db: Database) -> list[Any]:
     return _keys(db, "SELECT public_key FROM receiver_keys", ())
 
 
+def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under *path* with its mtime and size: a change to any shows."""
+    out = []
+    for f in sorted(path.rglob("*")):
+        st = f.lstat()
+        out.append((f.relative_to(path).as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 def _read(root: Path, path: Path, main: str, keys: list[Any]) -> Bundle:
+    """*path* checked (from :data:`_checked` when none of its files changed since)."""
     name = path.relative_to(root).as_posix()
+    try:
+        key = (str(path), main, _stamp(path), tuple(key_id(k) for k in keys))
+    except OSError as e:
+        return Bundle(name, path, {}, problems=[str(e)])
+    found = _checked.get(key)
+    if found is None:
+        found = _check(path, name, main, keys)
+        if len(_checked) >= MAX_CHECKED:
+            _checked.pop(next(iter(_checked)))
+        _checked[key] = found
+    return replace(found, name=name, problems=list(found.problems), notes=list(found.notes))
+
+
+def _check(path: Path, name: str, main: str, keys: list[Any]) -> Bundle:
     try:
         loaded = load(path, main, keys)
     except (EvidenceError, SigningKeyError, OSError) as e:
         return Bundle(name, path, {}, problems=[str(e)])
     if not keys:
         loaded.problems.append("no key of its maker is known to this receiver")
-    return Bundle(name, path, loaded.doc, list(loaded.problems), list(loaded.notes), loaded)
+    bundle = Bundle(name, path, loaded.doc, list(loaded.problems), list(loaded.notes), loaded)
+    if main == EXPORT and keys:  # the receiver's own check too: each access is its record
+        own = verify_export(path, keys).problems
+        bundle.problems += [p for p in own if p not in bundle.problems]
+    return bundle
 
 
 def exports(db: Database, root: Path) -> list[Bundle]:
     """The receiver exports under *root*, newest first, each checked with this receiver's
     keys."""
     keys = receiver_keys(db)
-    out = []
-    for path in _newest_first(list(_found(root, EXPORT, 1)), EXPORT):
-        bundle = _read(root, path, EXPORT, keys)
-        if keys:  # the receiver's own check too: each access listed is its chain record
-            own = verify_export(path, keys).problems
-            bundle.problems += [p for p in own if p not in bundle.problems]
-        out.append(bundle)
-    return out
+    found = _newest_first(list(_found(root, EXPORT, 1)), EXPORT)
+    return [_read(root, path, EXPORT, keys) for path in found]
 
 
 def _covers(export: Bundle, site: Any, node: Any, period: tuple[float, float]) -> bool:
