@@ -209,7 +209,8 @@ def occurrences_of(
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Occurrences of the incidents (site, incident) *keys*, oldest first, each with
     ``duration_s`` (ended - started; None while open), ``snapshot_sha`` (of its snapshot,
-    when stored) and ``acked_by`` (who first acknowledged one of its events, or None)."""
+    when stored and not deleted by retention) and ``acked_by`` (who first acknowledged one
+    of its events, or None)."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {k: [] for k in keys}
     found: list[dict[str, Any]] = []
     unique = list(dict.fromkeys(keys))
@@ -218,7 +219,8 @@ def occurrences_of(
         term, params = any_of(("o.site", "o.incident"), unique[part : part + CHUNK])
         for r in cur.execute(
             f"SELECT {cols}, s.sha256 FROM occurrences o LEFT JOIN snapshots s"  # noqa: S608
-            f" ON s.site = o.site AND s.node = o.node AND s.id = o.snapshot_id WHERE {term}",
+            f" ON s.site = o.site AND s.node = o.node AND s.id = o.snapshot_id"
+            f" AND s.deleted IS NULL WHERE {term}",  # none deleted by retention
             params,
         ).fetchall():
             o = dict(zip(OCCURRENCE_COLUMNS, r[:-1], strict=True))

@@ -111,6 +111,7 @@ def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
         web.fleet.media("snapshot", snap_sha),
     )
     assert web.budi.get(clip_url).status_code == 200
+    assert snap_url in web.budi.get("/alerts").text
     out = Pass(time.time() + 31 * DAY, 30)
     record_due(Appender(web.store.db, web.cfg.data_dir, web.cfg.receiver.name), 30, out.now,
                200, out)  # fmt: skip
@@ -124,6 +125,7 @@ def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
     assert f"Clip deleted by retention on {when}" in page
     assert f"Snapshot deleted by retention on {when}" in page
     assert 'class="occ-snapshot"' not in page
+    assert snap_url not in web.budi.get("/alerts").text  # the console's thumbnail goes
     event = web.store.db.query("SELECT id FROM events WHERE clip_id = ?", (clip_id,))[0][0]
     detail = html.unescape(web.budi.get(web.fleet.url(str(event))).text)
     assert f"Clip deleted by retention on {when}" in detail and "<video" not in detail
