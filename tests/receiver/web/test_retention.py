@@ -348,3 +348,31 @@ def test_documented_config_and_commands(rx: Rx, capsys: pytest.CaptureFixture[st
     said = capsys.readouterr().out
     assert "retention dry run at" in said and "retention pass at" in said
     assert '"dry_run": false' in said
+
+
+def test_shared_bytes_and_a_path_outside_are_left_alone(rx: Rx, tmp_path: Path) -> None:
+    """Two snapshots of the same bytes share one file: deleting the one not held keeps the
+    file for the held one (removed once that is released and deleted too). A row whose
+    path was edited to point outside the data directory's objects is recorded, but the
+    file there is never touched (reported, tried again)."""
+    same = jpeg(90)
+    a, b = rx.fleet.snapshot(same), rx.fleet.snapshot(same)
+    held = rx.fleet.event("person", snapshot_id=b)
+    ref = rx.store.db.query("SELECT site, incident FROM occurrences WHERE first_event = ?",
+                            (held,))[0]  # fmt: skip
+    rx.workflow.hold(Ref(str(ref[0]), str(ref[1])), "budi", "keep")
+    path = Path(rx.row("snapshots", "id", a)["path"])
+    assert path == Path(rx.row("snapshots", "id", b)["path"])
+    first = rx.run()
+    assert [d["id"] for d in first.deleted] == [a] and path.exists()
+    assert rx.row("snapshots", "id", a)["unlinked"] == 1
+    rx.workflow.hold(Ref(str(ref[0]), str(ref[1])), "budi", "done", on=False)
+    assert [d["id"] for d in rx.run().deleted] == [b] and not path.exists()
+    victim = tmp_path / "not-evidence.jpg"
+    victim.write_bytes(b"keep me")
+    c = rx.fleet.snapshot(jpeg(91))
+    with rx.store.db.transaction() as cur:
+        cur.execute("UPDATE snapshots SET path = ? WHERE id = ?", (str(victim), c))
+    done = rx.run()
+    assert [d["id"] for d in done.deleted] == [c] and victim.read_bytes() == b"keep me"
+    assert done.failed and "not under" in done.failed[0]
