@@ -110,6 +110,7 @@ def handle(args: argparse.Namespace, store: ReceiverStore, cfg: ReceiverConfig) 
 def _list(args: argparse.Namespace, store: ReceiverStore, cfg: ReceiverConfig,
           f: dict[str, Any]) -> int:  # fmt: skip
     from edge.receiver.access.log import accesses
+    from edge.receiver.access.record import pending
 
     rows = accesses(store.db, **f, limit=max(1, args.limit))
     if args.json:
@@ -123,6 +124,10 @@ def _list(args: argparse.Namespace, store: ReceiverStore, cfg: ReceiverConfig,
         print("\t".join(str(x) for x in (
             zone.when(r["time"]), r["user"], r["role"] or "", r["action"], r["type"], r["id"],
             f"{r['site']}/{r['node']}", ranges + ("" if not spans else " bytes"))))  # fmt: skip
+    open_now = pending(store.db)
+    if open_now:
+        print(f"({len(open_now)} viewings still open: listed once chained, at the latest when "
+              "the receiver stops or starts again)", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 

@@ -87,7 +87,7 @@ def _who(request: Request) -> tuple[str, str]:
 async def record(request: Request, action: str, item: Item, **extra: Any) -> None:
     """Chain *action* on *item* by the request's user; 503 when it cannot be."""
     user, role = _who(request)
-    rec = recorder_of(request.app)
+    rec = await blocking(recorder_of, request.app)
     try:
         await blocking(rec.record, action, item, user=user, role=role, **extra)
     except AccessNotRecorded as e:
@@ -105,7 +105,7 @@ async def view(request: Request, item: Item, size: int) -> None:
     user, role = _who(request)
     viewing = request.query_params.get("viewing")
     viewing = viewing[:MAX_VIEWING_ID] if viewing else None
-    rec = recorder_of(request.app)
+    rec = await blocking(recorder_of, request.app)
     try:
         await blocking(rec.view, item, user=user, role=role, ranges=ranges, size=size,
                        viewing=viewing)  # fmt: skip
