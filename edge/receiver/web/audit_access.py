@@ -82,8 +82,12 @@ def node_of(raw: str | None) -> tuple[str | None, str | None]:
 
 def _choices(db: Database) -> dict[str, list[Any]]:
     """The users and the nodes to pick from."""
-    users = [str(r[0]) for r in db.query("SELECT name FROM users ORDER BY name")]
-    return {"users": users, "nodes": nodes(db)}
+    return {"users": users(db), "nodes": nodes(db)}
+
+
+def users(db: Database) -> list[str]:
+    """Every dashboard user's name."""
+    return [str(r[0]) for r in db.query("SELECT name FROM users ORDER BY name")]
 
 
 def nodes(db: Database) -> list[tuple[str, str]]:

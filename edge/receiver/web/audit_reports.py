@@ -22,7 +22,7 @@ from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
 from edge.receiver.access.export import write_export
 from edge.receiver.web import audit_files
-from edge.receiver.web.audit_access import node_of, nodes
+from edge.receiver.web.audit_access import node_of, nodes, users
 from edge.receiver.web.context import Dashboard, blocking, dashboard
 from edge.receiver.web.csrf import checked_form
 from edge.receiver.web.forbidden import audit_session
@@ -79,9 +79,13 @@ async def reports_page(request: Request) -> Response:
     d = dashboard(request)
     data = await blocking(_view, d)
     today = datetime.fromtimestamp(time.time(), d.zone.tz).date()
+    picks: dict[str, Any] = {
+        "nodes": await blocking(nodes, d.db),
+        "users": await blocking(users, d.db),
+    }
     return d.render(request, "audit_reports.html", made=request.query_params.get("made"),
                     today=today.isoformat(), week_ago=(today - timedelta(days=6)).isoformat(),
-                    nodes=await blocking(nodes, d.db), **data)  # fmt: skip
+                    **picks, **data)  # fmt: skip
 
 
 def _make(d: Dashboard, user: str, span: tuple[float, float], *, site: str | None,

@@ -92,6 +92,13 @@ def test_an_export_is_made_downloaded_and_reconciles_with_the_node_report(
         assert check.ok, check.problems
         doc = json.loads((unpacked / name / "export.json").read_text())
         assert doc["filters"]["node"] == sim.node and len(doc["held"]) == len(items)
+        mine = c.post("/audit/reports/export", data={"csrf": csrf_of(page), "since": first,
+                      "until": today, "user": "audra"}, follow_redirects=False)  # fmt: skip
+        assert mine.status_code == 303
+        page = c.get("/audit/reports").text
+        assert 'data-reconciled="agree"' in _row(page, "report", "gudang-07-day")
+        name = mine.headers["location"].split("made=", 1)[1]
+        assert 'data-verified="yes"' in _row(page, "export", name)  # not used: filtered by user
         r = c.get("/audit/reports/download/report/more/gudang-07-extra")
         assert r.status_code == 200 and zipfile.ZipFile(io.BytesIO(r.content)).namelist()
         for bad in ("../x", "report/..", "more/../../etc", "nope"):
