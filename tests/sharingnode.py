@@ -108,11 +108,12 @@ class SharingNode:
         camera: str | None,
         snapshot_id: str | None = None,
         sensor: str | None = None,
+        clip_id: str | None = None,
     ) -> Event:
         """An event of *camera* (or of *sensor*), queued and delivered."""
         e = Event(kind, Severity.WARNING, State.START, self.cfg.node.id, self.cfg.node.site,
                   self.clock[0], "occ-1", camera=camera, snapshot_id=snapshot_id,
-                  sensor=sensor)  # fmt: skip
+                  sensor=sensor, clip_id=clip_id)  # fmt: skip
         self.queue.store_event(e)
         self.deliver()
         return e
@@ -190,7 +191,7 @@ def made_day(tmp: Path) -> SharingNode:
     - 04:10 the main door's sensor opened (police and operator: no camera), a checkpoint."""
     node = sharing_node(tmp)
     node.at(T0 + 3600).snapshot("hall", "snap-1")
-    person = node.event(Kind.PERSON, "hall", snapshot_id="snap-1")
+    person = node.event(Kind.PERSON, "hall", snapshot_id="snap-1", clip_id="clip-1")
     node.at(T0 + 3660).clip("hall", "clip-1", [person.id])
     node.at(T0 + 7200).event(Kind.DOOR_OPEN, "gate")
     node.audit.checkpoint()

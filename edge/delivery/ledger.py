@@ -49,8 +49,8 @@ def sha256_of(m: OutboxMessage) -> str:
 
 def item_fields(m: OutboxMessage) -> dict[str, Any]:
     """What a ``shared`` record names besides the message, so a sharing report counts
-    exactly (edge.report): the ``camera``; an event's ``event_kind``, ``sensor`` and
-    ``snapshot_id``; a
+    exactly (edge.report): the ``camera``; an event's ``event_kind``, ``sensor``,
+    ``snapshot_id`` and ``clip_id``; a
     clip manifest's ``clip_sha256`` (of the MP4), ``chunks`` and ``event_ids``. Only what
     the message itself says: a field it does not give is left out, never guessed."""
     props = dict(m.properties)
@@ -71,7 +71,7 @@ def item_fields(m: OutboxMessage) -> dict[str, Any]:
                    event_ids=manifest.get("event_ids"), chunks=props.get("chunks"))  # fmt: skip
     elif m.kind != "clip":
         out.update(camera=body.get("camera"), event_kind=m.kind)
-        for name in ("sensor", "snapshot_id"):
+        for name in ("sensor", "snapshot_id", "clip_id"):
             if body.get(name):
                 out[name] = body[name]
     return out

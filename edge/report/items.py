@@ -2,11 +2,12 @@
 
 An item is ``(type, id)`` with type ``event``, ``clip`` or ``snapshot`` and its ``site``,
 ``node``, ``camera``, ``kind`` (the event's kind; a snapshot's: the kind of the first event
-naming it; a clip's: the least by name of its events' kinds, as the receiver's export
-chooses; when the chain names them), ``sha256`` (an event: of the message payload
-as signed and sent; a clip: of the MP4, its manifest's; a snapshot: of the JPEG) and
-``time`` (when it was delivered), plus ``destination`` and ``audit_seq`` (the record that
-completed the delivery); an event also its ``sensor`` (a GPIO sensor's event has no camera).
+sent to the same destination naming it (``snapshot_id``); a clip's: the least by name of the
+kinds of the events sent there naming it (``clip_id``): as the receiver's export links
+them), ``sha256`` (an event: of the message payload as signed and sent; a clip: of the MP4,
+its manifest's; a snapshot: of the JPEG) and ``time`` (when it was delivered), plus
+``destination`` and ``audit_seq`` (the record that completed the delivery); an event also
+its ``sensor`` (a GPIO sensor's event has no camera).
 A field the chain does not give is ``None``, never a guess.
 
 An event or snapshot is delivered when its ``shared`` record is written; a clip when its
@@ -36,7 +37,6 @@ class _Clip:
     manifest: bool = False
     camera: str | None = None
     sha256: str | None = None
-    event_ids: list[str] = field(default_factory=list)
     seqs: list[int] = field(default_factory=list)
     done: bool = False
 
@@ -50,13 +50,18 @@ class Delivered:
     """Every record an item was read from (the report's chain covers them)."""
 
 
-def _index(
-    lines: Sequence[Line],
-) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]], dict[str, Line]]:
-    """Event kinds by event id and event ids by snapshot id (each with the seq of the first
-    record naming it), ``recorded`` clip records by clip id."""
-    kinds: dict[str, tuple[str, int]] = {}
-    snapshot_event: dict[str, tuple[str, int]] = {}
+Seen = dict[tuple[str, str], tuple[str, int]]
+"""(destination, id) -> (what, seq of the first record naming it)."""
+
+
+def _index(lines: Sequence[Line]) -> tuple[Seen, Seen, dict[tuple[str, str], list[tuple[str, int]]],
+                                          dict[str, Line]]:  # fmt: skip
+    """Per destination: event kinds by event id, the first event naming each snapshot, the
+    kinds of the events naming each clip (the receiver links them the same way: by the
+    event's ``snapshot_id`` and ``clip_id``); and ``recorded`` clip records by clip id."""
+    kinds: Seen = {}
+    snapshot_event: Seen = {}
+    clip_kinds: dict[tuple[str, str], list[tuple[str, int]]] = {}
     recorded: dict[str, Line] = {}
     for line in lines:
         r = line.record
@@ -64,10 +69,13 @@ def _index(
             recorded.setdefault(str(r.get("id")), line)
         if r.get("action") != "shared" or not r.get("event_kind"):
             continue
-        kinds.setdefault(str(r["id"]), (str(r["event_kind"]), line.seq))
+        dest, kind = str(r.get("destination")), str(r["event_kind"])
+        kinds.setdefault((dest, str(r["id"])), (kind, line.seq))
         if r.get("snapshot_id"):
-            snapshot_event.setdefault(str(r["snapshot_id"]), (str(r["id"]), line.seq))
-    return kinds, snapshot_event, recorded
+            snapshot_event.setdefault((dest, str(r["snapshot_id"])), (str(r["id"]), line.seq))
+        if r.get("clip_id"):
+            clip_kinds.setdefault((dest, str(r["clip_id"])), []).append((kind, line.seq))
+    return kinds, snapshot_event, clip_kinds, recorded
 
 
 def _item(type_: str, item_id: str, rec: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -97,7 +105,7 @@ def delivered(
 ) -> Delivered:
     """The items delivered from *since* (inclusive) to *until* (exclusive), to *destination*
     or to every destination, in the order they were delivered."""
-    kinds, snapshot_event, recorded = _index(lines)
+    kinds, snapshot_event, clip_kinds, recorded = _index(lines)
     clips: dict[tuple[str, str], _Clip] = defaultdict(_Clip)
     seen: set[tuple[str, str, str]] = set()
     items: list[dict[str, Any]] = []
@@ -123,8 +131,8 @@ def delivered(
             kind = r.get("event_kind") or r.get("kind")
             keep(_item("event", mid.ref, r, kind=kind, sensor=r.get("sensor")), [line.seq])
         elif mid.part is Part.SNAPSHOT:
-            event, named_at = snapshot_event.get(mid.ref, ("", 0))
-            kind, kind_at = kinds.get(event, (None, 0))
+            event, named_at = snapshot_event.get((str(dest), mid.ref), ("", 0))
+            kind, kind_at = kinds.get((str(dest), event), (None, 0))
             used = [line.seq, *(s for s in (named_at, kind_at) if s)]
             keep(_item("snapshot", mid.ref, r, kind=kind), used)
         elif mid.clip_id is not None:
@@ -140,7 +148,7 @@ def delivered(
                 used.append(rec_line.seq)
             if clip.camera is None and rec_line is not None:
                 clip.camera = rec_line.record.get("camera")
-            known = [kinds[e] for e in clip.event_ids if e in kinds]
+            known = clip_kinds.get((str(dest), mid.clip_id), [])
             kind = min((k for k, _ in known), default=None)
             used += [at for _, at in known]
             fields = {"camera": clip.camera, "sha256": clip.sha256, "kind": kind}
@@ -155,7 +163,6 @@ def _take_part(clip: _Clip, mid: MessageId, rec: dict[str, Any], seq: int) -> No
         clip.manifest = True
         clip.camera = rec.get("camera") or clip.camera
         clip.sha256 = rec.get("clip_sha256") or clip.sha256
-        clip.event_ids = [str(e) for e in rec.get("event_ids") or []]
         chunks = rec.get("chunks")
         clip.chunks = int(str(chunks)) if str(chunks or "").isdigit() else None
     elif mid.chunk not in clip.parts:
