@@ -171,10 +171,10 @@ class Day:
             yield c
 
 
-def _receiver_toml(data: Path, broker: LocalBroker, ca: DemoCA, prefix: str) -> str:
+def _receiver_toml(data: Path, broker: LocalBroker, ca: DemoCA, prefix: str, store: str) -> str:
     pair = ca.issue(f"receiver-{prefix}")
     return (
-        f'[receiver]\nname = "{RECEIVER}"\ndata_dir = "{data}"\n'
+        f'[receiver]\nname = "{RECEIVER}"\ndata_dir = "{data}"\nstore = "{store}"\n'
         f'[broker]\nhost = "localhost"\nport = {broker.tls_port}\ntopic_prefix = "{prefix}"\n'
         f'[broker.tls]\nca = "{ca.ca_path}"\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
         "[supervision]\ncheck_interval_s = 0.5\n[retention]\ndays = 1\n"
@@ -200,12 +200,16 @@ def _node_toml(where: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair, pre
 
 
 @contextmanager
-def day_rig(where: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair) -> Iterator[Day]:
-    """Start the receiver and the node at 00:20 of the made day; stop both at the end."""
+def day_rig(
+    where: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair, store_url: str = "sqlite"
+) -> Iterator[Day]:
+    """Start the receiver (its store: ``sqlite`` or a PostgreSQL URL) and the node at 00:20
+    of the made day; stop both at the end."""
     prefix = "day-" + hashlib.sha256(str(where).encode()).hexdigest()[:8]
     clock = Clock(where / "clock")
     clock.set(at(0.33))
-    (where / "receiver.toml").write_text(_receiver_toml(where / "rx", broker, ca, prefix))
+    toml = _receiver_toml(where / "rx", broker, ca, prefix, store_url)
+    (where / "receiver.toml").write_text(toml)
     node_text = _node_toml(where, broker, ca, cert, prefix)
     (where / "node.toml").write_text(node_text)
     bin_dir = where / "bin"
@@ -213,7 +217,8 @@ def day_rig(where: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair) -> Ite
     (bin_dir / "edge").write_text("#!/bin/sh\nexec " + " ".join(clock.edge()) + ' "$@"\n')
     (bin_dir / "edge").chmod(0o755)
     with ExitStack() as stack:
-        store = ReceiverStore(f"sqlite:///{where / 'rx' / 'receiver.db'}", where / "rx")
+        url = f"sqlite:///{where / 'rx' / 'receiver.db'}" if store_url == "sqlite" else store_url
+        store = ReceiverStore(url, where / "rx")
         stack.callback(store.close)
         store.enrol(SITE, NODE, public_pem(NodeKey(node_loads(node_text).key_path).public))
         for user in OFFICERS:
