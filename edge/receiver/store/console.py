@@ -23,9 +23,9 @@ INCIDENT_COLUMNS = ("seq", "site", "incident", "severity", "sev_rank", "kinds", 
                     "first_seq", "last_seq", "started", "last_time", "received",
                     "occurrence_count", "open_occurrences", "status", "acked_by", "acked_at",
                     "assignee", "closed_by", "closed_at", "outcome", "report_no",
-                    "updated")  # fmt: skip
+                    "updated", "held")  # fmt: skip
 """Keys of an incident dict (``occurrence_count``: the incidents.occurrences column, since
-``occurrences`` holds the list)."""
+``occurrences`` holds the list; ``held``: since when it is on hold, or None)."""
 _INCIDENT_SELECT = ", ".join(
     "i.occurrences" if c == "occurrence_count" else f"i.{c}" for c in INCIDENT_COLUMNS
 )

@@ -87,6 +87,7 @@ def test_hold_and_release_from_the_incident_page(web: Web) -> None:
     page = html.unescape(web.budi.get(url).text)
     assert re.search(r'<dd id="held">budi, \d\d-\d\d-\d{4} [\d:]+ WIB: LP/B/9/XII/2026</dd>', page)
     assert 'id="hold-release"' in page and 'id="hold-place"' not in page
+    assert '<span class="held"' in web.budi.get("/alerts").text  # the console says so too
     refused = web.vina.post(f"{url}/hold", data={"csrf": csrf_of(web.vina.get(url).text),
                                                  "reason": "x"})  # fmt: skip
     assert refused.status_code == 403
