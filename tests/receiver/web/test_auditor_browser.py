@@ -5,8 +5,8 @@ the running receiver, still in progress), then an auditor logs in through the fo
 Bahasa Indonesia and lands on the access log (both shown, filtered by user), is refused the
 clip with the 403 page (no byte, no access recorded), makes the day's export on the reports
 page, which then verifies and reconciles with the node's signed report; both pages are
-saved as screenshots (``auditor-access.png``, ``auditor-reports.png``, copied to
-docs/screenshots/)."""
+saved as screenshots (``auditor-access.png``, ``auditor-reports.png`` and the refusal,
+``auditor-refused.png``; copied to docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -136,6 +136,9 @@ def test_the_auditor_reads_the_log_is_refused_a_clip_and_reconciles(
             assert b.find_element(By.ID, "forbidden").get_attribute("data-why") == "auditor"
             assert store.db.query("SELECT COUNT(*) FROM access_log")[0][0] == recorded
             assert not store.db.query("SELECT 1 FROM access_viewings WHERE username = 'audra'")
+            b.set_window_size(1000, 480)
+            shot(b, "auditor-refused.png")
+            b.set_window_size(1400, 900)
             b.find_element(By.ID, "to-reports").click()
             WebDriverWait(b, 10).until(lambda d: d.current_url.endswith("/audit/reports"))
             report = b.find_element(By.CSS_SELECTOR, "#node-reports tr.report")
