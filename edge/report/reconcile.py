@@ -320,7 +320,7 @@ def reconcile(
     if report_chain is not None:
         report_against_chain(report, report_chain, run.find)
     if dest is None:
-        run.r.notes.append("the report names several destinations and none was chosen: "
+        run.r.notes.append("the report names no single destination and none was chosen: "
                            "every delivery was compared")  # fmt: skip
     run.r.counts = run.counts
     return run.r
