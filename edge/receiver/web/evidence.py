@@ -39,6 +39,9 @@ log = get_logger(__name__)
 def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
     """Write the bundle of *site*/*node*'s *event_id*'s clip to a temporary file; its path."""
     event = reads.event(d.db, site, node, event_id)
+    if event is not None and event.get("clip") and event["clip"].get("deleted"):  # retention
+        when = d.cfg.console.zone.when(event["clip"]["deleted"])
+        raise HTTPException(410, f"deleted by retention on {when}")
     if event is None or not event.get("clip") or event["clip"]["state"] != "complete":
         raise HTTPException(404, "no complete clip for this alert")
     envelope = provenance.envelope(d.db, event["site"], event["node"], event["clip_id"])
@@ -49,7 +52,8 @@ def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
         raise HTTPException(404, "clip not available")
     m: dict[str, Any] = envelope["manifest"]
     zone = d.cfg.console.zone
-    snapshot = d.store.files.servable((event.get("snapshot") or {}).get("path"))
+    shot = event.get("snapshot") or {}
+    snapshot = None if shot.get("deleted") else d.store.files.servable(shot.get("path"))
     case = evidence_case.gather(d.db, event, snapshot, zone, key.key_id)
     timing = clip_timing(m, event["payload"].get("time"))
     fd, name = tempfile.mkstemp(prefix=".evidence-", suffix=".zip", dir=d.store.files.root)

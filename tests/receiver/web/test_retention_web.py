@@ -102,8 +102,9 @@ def test_hold_and_release_from_the_incident_page(web: Web) -> None:
 
 def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
     """After the pass recorded the clip and snapshot deleted (the files not yet removed: an
-    interrupted pass), their URLs answer 410 with the date in WIB, never the bytes; the
-    incident page and the alert page name the deletions instead of the clip and image."""
+    interrupted pass), their URLs and the evidence bundle answer 410 with the date in WIB,
+    never the bytes; the incident page and the alert page name the deletions instead of the
+    clip and image, and the console's list shows no thumbnail."""
     url, clip_id, _, _ = _incident(web)
     shas = dict(web.store.db.query("SELECT clip_id, sha256 FROM clips"))
     snap_sha = web.store.db.query("SELECT sha256 FROM snapshots")[0][0]
@@ -128,6 +129,8 @@ def test_deleted_media_answers_410_and_the_page_says_so(web: Web) -> None:
     assert 'class="occ-snapshot"' not in page
     assert snap_url not in web.budi.get("/alerts").text  # the console's thumbnail goes
     event = web.store.db.query("SELECT id FROM events WHERE clip_id = ?", (clip_id,))[0][0]
+    zipped = web.budi.get(web.fleet.url(str(event), "evidence"))
+    assert zipped.status_code == 410 and zipped.text == f"deleted by retention on {when}"
     detail = html.unescape(web.budi.get(web.fleet.url(str(event))).text)
     assert f"Clip deleted by retention on {when}" in detail and "<video" not in detail
     assert f"Snapshot deleted by retention on {when}" in detail and 'id="snapshot"' not in detail
