@@ -41,6 +41,9 @@ TYPES = ("event", "clip", "snapshot", "incident")
 several; its record names them and the events shown)."""
 GAP_S = 300.0
 """A viewing ends after this long without a request of its user on its item."""
+LONGEST_S = 3600.0
+"""A viewing is chained after this long even while it goes on (a console left showing a
+snapshot); its next request starts another."""
 MAX_INTERVALS = 64
 """A viewing keeps at most this many separate byte ranges (the closest are joined)."""
 
@@ -159,10 +162,10 @@ class Recorder:
     ) -> None:  # fmt: skip
         sql = ("SELECT seq, ranges, viewing FROM access_viewings WHERE username = ?"
                " AND type = ? AND sha256 = ? AND site = ? AND node = ? AND last >= ?"
-               " ORDER BY last DESC LIMIT 1")  # fmt: skip
+               " AND started >= ? ORDER BY last DESC LIMIT 1")  # fmt: skip
         sha = item.sha256 or item.id
         row = cur.execute(
-            sql, (user, item.type, sha, item.site, item.node, now - self.gap_s)
+            sql, (user, item.type, sha, item.site, item.node, now - self.gap_s, now - LONGEST_S)
         ).fetchone()
         if row is not None and (viewing is None or row[2] in (None, viewing)):
             merged = merge([*_ranges(row[1]), *ranges])
@@ -197,16 +200,18 @@ class Recorder:
     def _chain_viewings(self, cur: Cursor, chain: ChainWriter, before: float, why: str) -> int:
         cols = ", ".join(_VIEW_COLUMNS)
         rows = cur.execute(
-            f"SELECT {cols} FROM access_viewings WHERE last < ? ORDER BY started, seq",  # noqa: S608
-            (before,),
+            f"SELECT {cols} FROM access_viewings WHERE last < ? OR started < ?"  # noqa: S608
+            " ORDER BY started, seq",
+            (before, self.clock() - LONGEST_S),
         ).fetchall()
         for r in rows:
             v = dict(zip(_VIEW_COLUMNS, r, strict=True))
+            ended_by = why if float(v["last"]) < before else "length"
             action = PLAY_CLIP if v["type"] == "clip" else VIEW_SNAPSHOT
             sha = str(v["sha256"]) if v["sha256"] != v["item_id"] else None
             item = Item(str(v["type"]), str(v["item_id"]), str(v["site"]), str(v["node"]), sha)
             extra: dict[str, Any] = {"requests": int(v["requests"]), "started": float(v["started"]),
-                                     "ended": float(v["last"]), "ended_by": why}  # fmt: skip
+                                     "ended": float(v["last"]), "ended_by": ended_by}  # fmt: skip
             if v["type"] == "clip":
                 extra.update(ranges=_ranges(v["ranges"]), ranges_unit="bytes", size=v["size"])
             if v["viewing"]:

@@ -259,3 +259,29 @@ def test_audit_verify_checks_each_access_against_its_index_row(viewer: Viewer) -
                for p in problems), problems  # fmt: skip
     assert any(f"access log row seq {second}" in p and "user differ" in p for p in problems)
     assert any("access log row seq 9999" in p and "no access record" in p for p in problems)
+
+
+def test_a_viewing_that_goes_on_is_chained_after_an_hour(tmp_path: Path) -> None:
+    """A snapshot shown every 200 s for over an hour (a console left open): the viewing is
+    chained once it is LONGEST_S old (``ended_by`` ``length``) and the next showing starts
+    another."""
+    from edge.receiver.access.record import LONGEST_S, Item
+    from edge.receiver.ackaudit.appender import Appender
+
+    store = ReceiverStore(f"sqlite:///{tmp_path / 'receiver.db'}", tmp_path)
+    try:
+        clock = Clock()
+        rec = Recorder(store.db, Appender(store.db, tmp_path, "polda-test"), clock=clock)
+        snap = Item("snapshot", "s1", "semarang", "gudang-07", "c" * 64)
+        start = clock.now
+        while clock.now <= start + LONGEST_S + 200:
+            rec.view(snap, user="budi", role="viewer", ranges=[(0, 10)], size=10)
+            clock.now += 200
+        rows = [json.loads(r[0]) for r in store.db.query(
+            "SELECT record FROM ack_chain WHERE action = 'view_snapshot'")]  # fmt: skip
+        assert [(r["ended_by"], r["requests"]) for r in rows] == [("length", 19)]
+        assert rows[0]["ended"] - rows[0]["started"] == 3600
+        (left,) = pending(store.db)
+        assert left["started"] == start + 3800
+    finally:
+        store.close()
