@@ -45,16 +45,19 @@ OFFICERS = ("budi", "sari")
 PASSWORD = "kuda baterai staples benar"
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.05) -> Any:
-    """Poll *condition()* until it returns something true; its value. Fails naming *what*."""
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, why: Callable[[], str] = str
+) -> Any:
+    """Poll *condition()* until it returns something true; its value. Fails naming *what*
+    and saying *why()* (the processes' logs)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(step)
+            raise AssertionError(f"{what}: not within {timeout} s\n{why()}")
+        time.sleep(0.05)
 
 
 class Clock:
@@ -138,6 +141,10 @@ class Day:
         time.sleep(open_s)
         self.node.proc.stdin.write(f"rest {DOOR}\n")
         self.node.proc.stdin.flush()
+
+    def tails(self) -> str:
+        """The ends of the node's and the receiver's logs."""
+        return f"node: {self.node.tail()}\nreceiver: {self.receiver.tail()}"
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """Rows of *sql* on the receiver's store."""
@@ -229,14 +236,15 @@ def day_rig(
                          "--http", f"127.0.0.1:{port}"], where / "receiver.log")  # fmt: skip
         stack.callback(receiver.stop)
         wait_for(lambda: b"receiver.subscribed" in receiver.log.read_bytes()
-                 or not receiver.running(), 60, "the receiver subscribed")  # fmt: skip
+                 or not receiver.running(), 60, "the receiver subscribed",
+                 receiver.tail)  # fmt: skip
         assert receiver.running(), receiver.tail()
         node = Proc([sys.executable, str(CLOCKRUN), str(clock.path), str(PINNED),
                      str(where / "node.toml")], where / "node.log", stdin=True)  # fmt: skip
         stack.callback(node.stop)
         day = Day(where, clock, store, receiver, node, url, bin_dir)
         wait_for(lambda: day.query("SELECT 1 FROM nodes WHERE node = ? AND last_seen IS NOT NULL",
-                                   NODE), 60, "the node heard from")  # fmt: skip
+                                   NODE), 60, "the node heard from", day.tails)  # fmt: skip
         yield day
 
 

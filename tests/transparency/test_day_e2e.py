@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +64,7 @@ def _the_day(day: Day) -> dict[str, str]:
     for n, hour in enumerate((1, 9, 17), 1):
         day.clock.set(at(hour))
         day.door()
-        wait_for(lambda n=n: len(day.clips()) >= n, 60, f"clip {n} stored")  # type: ignore[misc]
+        wait_for(lambda n=n: len(day.clips()) >= n, 60, f"clip {n} stored", day.tails)  # type: ignore[misc]
     clips = day.clips()
     doors = day.query("SELECT id, clip_id FROM events WHERE kind = 'door_open' AND state ="
                       " 'start' ORDER BY received")  # fmt: skip
@@ -92,7 +91,6 @@ def test_a_day_reconciles_and_tampering_is_caught(
 ) -> None:
     """See the module docstring; the receiver's store on SQLite and on PostgreSQL."""
     store = "sqlite" if engine == "sqlite" else str(request.getfixturevalue("pg_url"))
-    started = time.monotonic()
     with day_rig(tmp_path, broker, ca, node_cert, store) as day:
         ids = _the_day(day)
         day.clock.set(at(26))
@@ -114,7 +112,6 @@ def test_a_day_reconciles_and_tampering_is_caught(
         assert f"held_not_delivered: event {FORGED}: " in "\n".join(found), found
         assert any(x.startswith("chain: ") and f"jumps from seq {removed - 1} to "
                    f"{removed + 1}" in x for x in found), found  # fmt: skip
-    assert time.monotonic() - started < 60
 
 
 FORGED = "01a2507a-0000-7000-8000-00000000f0f0"
