@@ -212,6 +212,7 @@ def started(web: Any) -> None:
     from edge.receiver.web import accesslog
 
     accesslog.started(web.app)
+    accesslog.sweeping(web.app)  # viewings whose gap elapsed chained every minute
 
 
 def stopped(web: Any) -> None:

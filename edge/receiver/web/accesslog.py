@@ -12,6 +12,7 @@ chains the viewings a stopped receiver left pending (:func:`started`, :func:`sto
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ NOT_RECORDED = (
     "receiver's audit chain, so nothing is shown. Tell an admin (edge receive audit verify)."
 )
 MAX_VIEWING_ID = 64
+SWEEP_S = 60.0
+"""How often a running dashboard chains the viewings that ended."""
 MAX_EVENTS = 200
 """An incident page's access record names at most this many of its events."""
 _made = threading.Lock()
@@ -72,6 +75,24 @@ def _chain_all(rec: Recorder, why: str) -> None:
 def started(app: Starlette) -> None:
     """The receiver started: chain the viewings a previous run left pending."""
     recorder_of(app)
+
+
+def sweep(app: Starlette, stopping: threading.Event, every_s: float = SWEEP_S) -> None:
+    """Until *stopping* is set, chain the viewings whose gap elapsed every *every_s*
+    seconds (so a viewing ends in the chain though nobody opens anything after it)."""
+    while not stopping.wait(every_s):
+        with contextlib.suppress(AccessNotRecorded):  # logged; they stay pending
+            recorder_of(app).chain_ended()
+
+
+def sweeping(app: Starlette) -> threading.Thread:
+    """:func:`sweep` on a daemon thread, until the dashboard stops."""
+    d = app.state.dashboard
+    assert isinstance(d, Dashboard)
+    thread = threading.Thread(target=sweep, args=(app, d.stopping), name="access-viewings",
+                              daemon=True)  # fmt: skip
+    thread.start()
+    return thread
 
 
 def stopped(app: Starlette) -> None:

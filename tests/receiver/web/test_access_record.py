@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,3 +286,28 @@ def test_a_viewing_that_goes_on_is_chained_after_an_hour(tmp_path: Path) -> None
         assert left["started"] == start + 3800
     finally:
         store.close()
+
+
+def test_a_running_dashboard_chains_a_viewing_once_its_gap_elapsed(viewer: Viewer) -> None:
+    """Nobody opens anything after a clip was played: the dashboard's sweep chains the
+    viewing once its gap has elapsed (ended_by ``gap``), and stops with the dashboard."""
+    import threading
+
+    v = viewer
+    assert v.clip({"range": "bytes=0-99"}).status_code == 206
+    stopping = threading.Event()
+    app = v.client.app
+    thread = threading.Thread(target=accesslog.sweep, args=(app, stopping, 0.02), daemon=True)
+    thread.start()
+    try:
+        assert len(pending(v.store.db)) == 1 and not v.records("play_clip")
+        v.clock.now += GAP_S + 1
+        deadline = time.monotonic() + 10
+        while not v.records("play_clip") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (play,) = v.records("play_clip")
+        assert play["ended_by"] == "gap" and not pending(v.store.db)
+    finally:
+        stopping.set()
+        thread.join(5)
+    assert not thread.is_alive()
