@@ -28,8 +28,8 @@ an earlier pass could not remove are tried again).
 
 exit status:
   0  done (or nothing due)
-  1  the clock reads before the audit chain's last record (nothing deleted), or a file
-     could not be removed (tried again by the next pass)
+  1  the clock reads before the audit chain's last record, or the chain is damaged
+     (nothing deleted), or a file could not be removed (tried again by the next pass)
   2  a bad --now
 """
 
@@ -64,6 +64,7 @@ def parse_now(text: str, zone: str) -> float:
 def handle(args: argparse.Namespace, store: ReceiverStore, cfg: ReceiverConfig) -> int:
     """Run (or, ``--dry-run``, show) one pass."""
     from edge.receiver.ackaudit.appender import Appender
+    from edge.receiver.ackaudit.chain import ChainError
     from edge.receiver.retention import RetentionRefused, dry_run, run_pass
 
     try:
@@ -80,6 +81,10 @@ def handle(args: argparse.Namespace, store: ReceiverStore, cfg: ReceiverConfig) 
             done = run_pass(store, appender, days, now=now, batch=cfg.retention.batch)
     except RetentionRefused as e:
         print(f"retention: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except ChainError as e:
+        print(f"retention: nothing deleted: the audit chain is damaged ({e}); see "
+              "edge receive audit verify", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     if args.json:
         print(json.dumps(done.as_dict(), indent=2))

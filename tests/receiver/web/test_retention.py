@@ -376,3 +376,17 @@ def test_shared_bytes_and_a_path_outside_are_left_alone(rx: Rx, tmp_path: Path) 
     done = rx.run()
     assert [d["id"] for d in done.deleted] == [c] and victim.read_bytes() == b"keep me"
     assert done.failed and "not under" in done.failed[0]
+
+
+def test_a_damaged_chain_deletes_nothing(rx: Rx, capsys: pytest.CaptureFixture[str]) -> None:
+    """A chain that does not end at its signed head takes no deletion: the command exits 1
+    saying so, the file stays, nothing is marked."""
+    one = rx.incident(snapshot=False)
+    rx.workflow.hold(one["ref"], "budi", "x")
+    rx.workflow.hold(one["ref"], "budi", "y", on=False)
+    with rx.store.db.transaction() as cur:
+        cur.execute("DELETE FROM ack_chain WHERE seq = (SELECT MAX(seq) FROM ack_chain)")
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 31 * DAY))
+    assert main(["receive", "-c", str(rx.conf), "retention", "--now", later]) == 1
+    assert "nothing deleted: the audit chain is damaged" in capsys.readouterr().err
+    assert one["clip"].exists() and rx.row("clips", "clip_id", one["clip_id"])["deleted"] is None
