@@ -300,3 +300,24 @@ def test_lists_that_are_not_their_chains_records_are_found(tmp_path: Path, keys:
         "report_inconsistent: event ev-1: its audit record seq 99 is not in the report's "
         "chain.jsonl",
     ], details
+
+
+def test_an_edited_chain_record_is_found_even_when_the_bundle_is_re_signed(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """An access record's user changed in chain.jsonl and export.json alike, the bundle
+    signed again with the receiver's key: the record no longer hashes right."""
+    _agreeing(tmp_path, keys)
+    export = tmp_path / "export"
+    lines = (export / "chain.jsonl").read_bytes().splitlines(keepends=True)
+    rec = json.loads(lines[0])
+    lines[0] = (json.dumps({**rec, "user": "someone-else"}, sort_keys=True) + "\n").encode()
+    (export / "chain.jsonl").write_bytes(b"".join(lines))
+    doc = json.loads((export / "export.json").read_text())
+    doc["accesses"][0]["user"] = "someone-else"
+    (export / "export.json").write_text(json.dumps(doc))
+    sign_bundle(export, keys.receiver, keys.receiver.public, doc["schema"])
+    code, result = _run(tmp_path, keys)
+    assert code == 1
+    chain = [f["detail"] for f in result["findings"] if f["code"] == "chain"]
+    assert "chain.jsonl record seq 1: hash mismatch (edited)" in chain, result["findings"]
