@@ -113,7 +113,8 @@ def test_the_period_is_whole_days_in_wib_and_bad_dates_are_refused(
     store: ReceiverStore, tmp_path: Path
 ) -> None:
     """2026-12-01..2026-12-02 is 2026-11-30 17:00 UTC to 2026-12-02 17:00 UTC; a reversed
-    period, a missing date, a future one or over 400 days answers 400 naming the field."""
+    period, a missing date, a future one or over 400 days answers 400 naming the field; an
+    exports directory that cannot be made answers 500 naming it."""
     zone = web_config(tmp_path / "rx").console.zone
     since, until = period("2026-12-01", "2026-12-02", zone, 2e9)
     assert (since, until) == (1796058000.0, 1796230800.0)
@@ -130,3 +131,15 @@ def test_the_period_is_whole_days_in_wib_and_bad_dates_are_refused(
                        data={"csrf": token, "since": since_day, "until": until_day})  # fmt: skip
             assert r.status_code == 400 and said in r.text, (since_day, r.text)
         assert c.post("/audit/reports/export", data={"since": "2026-12-01"}).status_code == 403
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    cfg = web_config(tmp_path / "rx", f'[transparency]\nexports_dir = "{blocked}"\n')
+    with client_for(cfg, store) as c:
+        assert login(c, "audra").status_code == 303
+        page = c.get("/audit/reports").text
+        day = time.strftime("%Y-%m-%d")
+        r = c.post(
+            "/audit/reports/export", data={"csrf": csrf_of(page), "since": day, "until": day}
+        )
+        assert r.status_code == 500 and "the export could not be written" in r.text
+        assert str(blocked) in r.text
