@@ -115,12 +115,12 @@ async def record(request: Request, action: str, item: Item, **extra: Any) -> Non
         raise HTTPException(503, NOT_RECORDED) from e
 
 
-async def view(request: Request, item: Item, size: int) -> None:
+async def view(request: Request, item: Item, size: int, file: FileResponse | None = None) -> None:
     """Keep this request's byte ranges of *item* in its user's viewing; 503 when they
     cannot be kept. HEAD requests and refused ranges serve nothing and keep nothing."""
     if request.method != "GET":
         return
-    ranges = served_ranges(request.headers, size)
+    ranges = served_ranges(request.headers, size, file)
     if not ranges:
         return
     user, role = _who(request)
@@ -134,13 +134,15 @@ async def view(request: Request, item: Item, size: int) -> None:
         raise HTTPException(503, NOT_RECORDED) from e
 
 
-def served_ranges(headers: Headers, size: int) -> list[Range]:
+def served_ranges(headers: Headers, size: int, file: FileResponse | None = None) -> list[Range]:
     """The byte ranges ``[start, end)`` a ``FileResponse`` of a *size*-byte file sends for
     *headers* (empty: it answers 400 or 416, no byte). Where Starlette's parser finds no
-    range (too many of them, none numeric) it sends the whole file: so is it recorded."""
+    range (too many of them, none numeric) it sends the whole file: so is it recorded. An
+    ``If-Range`` that does not match *file* (its ETag or Last-Modified; no *file*: never)
+    gets the whole file too."""
     whole = [(0, size)] if size > 0 else []
-    header = headers.get("range")
-    if header is None or headers.get("if-range") is not None:
+    header, if_range = headers.get("range"), headers.get("if-range")
+    if header is None or (if_range is not None and not (file and file._should_use_range(if_range))):
         return whole
     try:
         parsed = FileResponse._parse_range_header(header, size)
@@ -180,7 +182,8 @@ async def media(
     """A clip's or snapshot's bytes are about to be sent from *path*."""
     d = request.app.state.dashboard
     item = await blocking(_media_item, d.db, kind, site, node, sha256)
-    await view(request, item, path.stat().st_size)
+    stat = path.stat()
+    await view(request, item, stat.st_size, FileResponse(path, stat_result=stat))
 
 
 async def evidence(request: Request, site: str, node: str, event_id: str, zip_path: Path) -> None:

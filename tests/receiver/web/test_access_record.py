@@ -134,7 +134,8 @@ def test_a_head_request_and_refused_ranges_record_nothing(viewer: Viewer) -> Non
     """HEAD sends no bytes; a malformed (400) or unsatisfiable (416) Range sends none: none
     is a viewing. A suffix range, an If-Range and 100 tiny ranges are recorded as what was
     sent (at most MAX_INTERVALS spans, covering every byte); over 100 ranges, which
-    Starlette answers with the whole file, are recorded as the whole file."""
+    Starlette answers with the whole file, are recorded as the whole file; an If-Range
+    matching the clip's ETag as the range alone."""
     v = viewer
     assert v.clip(method="HEAD").status_code == 200
     assert v.clip({"range": "bytes=abc"}).status_code == 400
@@ -156,6 +157,12 @@ def test_a_head_request_and_refused_ranges_record_nothing(viewer: Viewer) -> Non
     assert v.clip({"range": "bytes=" + ",".join(["0-1"] * 101)}).status_code == 200
     view = pending(v.store.db)[0]
     assert view["ranges"] == [[0, len(CLIP)]]  # Starlette sends it all: recorded so
+    v.clock.now += GAP_S + 1
+    etag = v.clip(method="HEAD").headers["etag"]
+    got = v.clip({"range": "bytes=0-9", "if-range": etag})
+    assert got.status_code == 206 and got.content == CLIP[:10]
+    view = pending(v.store.db)[0]
+    assert view["ranges"] == [[0, 10]]  # a matching If-Range: only the range was sent
 
 
 def test_merge_keeps_every_byte_within_its_limit() -> None:
