@@ -22,8 +22,9 @@ _DESCRIPTION = """\
 Write the node's sharing report for a period into the new directory --out: report.json (for
 programs), report.html (for people: Bahasa Indonesia and English, times in WIB), chain.jsonl
 (the audit records it rests on, verbatim), overlays/CAM.png (each camera's view with its
-hidden areas) and SIGNATURE.json (every file signed with the node's key). Made from the audit
-log and the config in force, with the changes recorded in the chain.
+hidden areas, over its latest snapshot; --no-pictures: on grey canvases) and SIGNATURE.json
+(every file signed with the node's key). Made from the audit log and the config in force,
+with the changes recorded in the chain.
 
 Times: UNIX seconds, RFC 3339 with an offset (2026-12-07T00:00:00+07:00), or a date or
 date-time without one, read as WIB (2026-12-07, 2026-12-07T08:00).
@@ -64,6 +65,12 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--until", metavar="TIME", help="end of the period (exclusive)")
     p.add_argument("--destination", metavar="NAME", help="only what went to this destination")
     p.add_argument("--out", type=Path, metavar="DIR", help="new directory for the report")
+    p.add_argument(
+        "--no-pictures",
+        action="store_true",
+        help="draw the hidden areas on grey canvases, not over the cameras' latest snapshots "
+        "(for a report published where the people a snapshot shows must not be)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p.set_defaults(handler=handle)
     actions = p.add_subparsers(dest="report_action", metavar="ACTION")
@@ -148,7 +155,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"report: {str(e).replace(MISSING_HINT, hint)}", file=sys.stderr)
         return EXIT_STATE
     try:
-        report = write_report(cfg, key, period, args.out, destination=args.destination)
+        report = write_report(cfg, key, period, args.out, destination=args.destination,
+                              pictures=not args.no_pictures)  # fmt: skip
     except ReportError as e:
         return _usage(str(e))
     except ChainFileError as e:

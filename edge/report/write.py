@@ -122,11 +122,14 @@ def build(
     return report, stretch
 
 
-def _draw(cfg: EdgeConfig, report: dict[str, Any], into: Path) -> None:
-    """Each camera's overlay PNG under *into*/overlays; its path in the report."""
+def _draw(cfg: EdgeConfig, report: dict[str, Any], into: Path, *, pictures: bool) -> None:
+    """Each camera's overlay PNG under *into*/overlays (over its latest snapshot when
+    *pictures*, else a grey canvas); its path in the report."""
     (into / OVERLAYS).mkdir()
     for name, cam in report["cameras"].items():
-        shot = None if cam["private"] else overlay.latest_snapshot(cfg.clips_dir, name)
+        shot = None
+        if pictures and not cam["private"]:
+            shot = overlay.latest_snapshot(cfg.clips_dir, name)
         png, base = overlay.render(cam, shot, private=cam["private"])
         rel = f"{OVERLAYS}/{name}.png"
         (into / rel).write_bytes(png)
@@ -151,9 +154,12 @@ def write_report(
     destination: str | None = None,
     audit_log: Path | None = None,
     now: float | None = None,
+    pictures: bool = True,
 ) -> dict[str, Any]:
     """Write the signed report for *period* to the new directory *out*; returns report.json's
-    content. Raises :class:`ReportError` (``out`` exists), ``ChainFileError`` (a damaged
+    content. Without *pictures* no snapshot is shown (the masks on grey canvases: for a report
+    published where the people a snapshot shows must not be). Raises :class:`ReportError`
+    (``out`` exists), ``ChainFileError`` (a damaged
     audit log, naming its line) or ``OSError`` (nothing is left under *out* then)."""
     if out.exists():
         raise ReportError(f"{out}: already exists; give a new directory for the report")
@@ -162,7 +168,7 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _draw(cfg, report, tmp)
+        _draw(cfg, report, tmp, pictures=pictures)
         (tmp / CHAIN).write_bytes(b"".join(ln.raw for ln in stretch))
         text = json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         (tmp / REPORT).write_text(text, encoding="utf-8")

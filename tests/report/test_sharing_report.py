@@ -123,7 +123,8 @@ def test_the_report_says_what_went_to_whom_and_verifies(
 
 def test_the_scope_and_destination_are_those_asked_for(day: SharingNode, tmp_path: Path) -> None:
     """Until before the change: the police had the hall only, no change in the period; with
-    --destination only the police's items and counts."""
+    --destination only the police's items and counts; with --no-pictures the hall's masks
+    on a grey canvas, not over its snapshot."""
     out = tmp_path / "police"
     assert report(day, out, "--destination", "police", until=T0 + 10000) == 0
     r = loaded(out)
@@ -133,6 +134,9 @@ def test_the_scope_and_destination_are_those_asked_for(day: SharingNode, tmp_pat
     assert r["counts"] == {"police": {"hall": {"person": 1}}}
     assert r["chain"]["last_seq"] == 17  # through the checkpoint after the period
     assert verify(day, out, tmp_path) == 0
+    bare = tmp_path / "bare"
+    assert report(day, bare, "--no-pictures") == 0
+    assert loaded(bare)["cameras"]["hall"]["overlay_base"] == "canvas"
 
 
 def test_an_empty_period_is_a_report_of_nothing(day: SharingNode, tmp_path: Path) -> None:
