@@ -38,7 +38,8 @@ def _day(raw: str | None, name: str) -> date:
     try:
         return date.fromisoformat(raw or "")
     except ValueError:
-        raise HTTPException(400, f"{name}: a date YYYY-MM-DD, not {raw!r}") from None
+        shown = (raw or "")[:20].encode("ascii", "backslashreplace").decode()
+        raise HTTPException(400, f"{name}: a date YYYY-MM-DD, not {shown!r}") from None
 
 
 def period(since_day: str | None, until_day: str | None, zone: DisplayZone, now: float
@@ -83,7 +84,8 @@ async def reports_page(request: Request) -> Response:
         "nodes": await blocking(nodes, d.db),
         "users": await blocking(users, d.db),
     }
-    return d.render(request, "audit_reports.html", made=request.query_params.get("made"),
+    made = (request.query_params.get("made") or "")[:120]
+    return d.render(request, "audit_reports.html", made=made,
                     today=today.isoformat(), week_ago=(today - timedelta(days=6)).isoformat(),
                     **picks, **data)  # fmt: skip
 
