@@ -191,8 +191,9 @@ def test_no_route_serves_files_outside_the_data_directory(
         link.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(secret, link)
         for fake, path in (("1" * 64, str(secret)), ("ab" + "0" * 62, str(link))):
-            store.db.query("INSERT INTO snapshots VALUES ('semarang', 'gudang-07', ?, ?, ?, 0)"
-                           " RETURNING 1", (fake[:8], fake, path))  # fmt: skip
+            store.db.query("INSERT INTO snapshots (site, node, id, sha256, path, received)"
+                           " VALUES ('semarang', 'gudang-07', ?, ?, ?, 0) RETURNING 1",
+                           (fake[:8], fake, path))  # fmt: skip
             r = c.get(fleet.media("snapshot", fake))
             assert r.status_code == 404 and "do not serve" not in r.text
 
