@@ -180,9 +180,13 @@ def verify_dir(directory: Path, keys: list[Path] | None, as_json: bool,
         if keys:
             publics = [load_public(_pem(p.read_text(encoding="utf-8"))) for p in keys]
         elif cfg is not None:
-            from edge.receiver.ackaudit.local import load_or_create_key
+            from edge.evidence.keys import NodeKey
+            from edge.receiver.ackaudit.local import key_path
 
-            publics = [load_or_create_key(cfg.data_dir, cfg.receiver.name).public]
+            path = key_path(cfg.data_dir, cfg.receiver.name)
+            if not path.exists():
+                raise ValueError(f"{path}: this receiver has no audit key yet; give --public-key")
+            publics = [NodeKey(path).public]
         else:
             raise ValueError("--public-key PEM is needed")
     except (OSError, ValueError, SigningKeyError) as e:

@@ -151,6 +151,9 @@ def test_the_export_verifies_offline_with_the_receivers_key(
     code, out, err = _cli(capsys, "receive", "-c", str(exported.conf), "access", "verify",
                           str(exported.out), "--public-key", str(exported.pem))  # fmt: skip
     assert code == 0 and ": OK:" in out and not err
+    code, out, _ = _cli(capsys, "receive", "-c", str(exported.conf), "access", "verify",
+                        str(exported.out))  # fmt: skip
+    assert code == 0 and ": OK: " in out  # with this receiver's own key
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
