@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DESCRIPTION = """\
 Every access to shared material at this receiver, from its signed audit chain: an alert's
-detail viewed (view_detail), a snapshot shown (view_snapshot), a clip played (play_clip: the
-byte ranges of one viewing, merged), evidence downloaded (download_evidence); by whom, when.
-A viewing still open (a request within the last 5 minutes) is listed once it is chained.
+detail or an incident's page viewed (view_detail), a snapshot shown (view_snapshot), a clip
+played (play_clip: the byte ranges [start, end) of one viewing, merged), evidence downloaded
+(download_evidence); by whom (user, role), when. Each is recorded before a byte is served;
+what cannot be recorded is not served (503). A viewing (one user's requests of one clip or
+snapshot less than 5 minutes apart, at most an hour) is listed once it is chained: when it
+ends, within a minute on a running dashboard, or when the receiver stops or starts again.
 
 --since/--until: an age (30m, 12h, 1d, 2w) or a date/time (2026-12-01, 2026-12-01T08:00;
 without an offset in the display zone, WIB by default).
