@@ -223,7 +223,7 @@ def verify_chain(
     acks = _rows(db, w)
     notes, pending = check_notes(db, w.incidents, problems)
     check_retention(db, problems)
-    accesses, viewings = check_accesses(db, problems)
+    accesses, viewings = check_accesses(db, problems, w.prev_seq)
     for anchor in read_anchors(data_dir) if data_dir is not None else []:
         if anchor.problem is not None:
             problems.append(f"{anchor.path}: {anchor.problem}")

@@ -37,8 +37,12 @@ def _what(rec: dict[str, Any]) -> str:
     return f"{rec.get('action')} of {rec.get('type')} {rec.get('id')} by {rec.get('user')}"
 
 
-def check_accesses(db: Database, problems: list[str]) -> tuple[int, int]:
-    """Check the access records and their index; returns (accesses, pending viewings)."""
+def check_accesses(db: Database, problems: list[str], upto: int) -> tuple[int, int]:
+    """Check the access records and their index rows; returns (accesses, pending viewings).
+    The rows are read before the records, and a record past *upto* (the chain's end as the
+    walk read it) may lack its row: so what a receiver appends meanwhile is no problem."""
+    rows = db.query("SELECT seq, time, username, action, type, item_id, site, node"
+                    " FROM access_log ORDER BY seq")  # fmt: skip
     records = _records(db)
     for seq, rec in records.items():
         needed = ("user", "role", "site", "type", *(() if rec.get("type") == "incident" else
@@ -47,8 +51,6 @@ def check_accesses(db: Database, problems: list[str]) -> tuple[int, int]:
         if missing or rec.get("type") not in TYPES:
             problems.append(f"chain record seq {seq} ({_what(rec)}): an access record without "
                             f"{', '.join(missing) or 'a known type'}")  # fmt: skip
-    rows = db.query("SELECT seq, time, username, action, type, item_id, site, node"
-                    " FROM access_log ORDER BY seq")  # fmt: skip
     indexed = set()
     for seq, *values in rows:
         indexed.add(int(seq))
@@ -66,7 +68,7 @@ def check_accesses(db: Database, problems: list[str]) -> tuple[int, int]:
             problems.append(f"{name}: {', '.join(differ)} differ from chain record seq {seq} "
                             "(edited)")  # fmt: skip
     for seq, rec in records.items():
-        if seq not in indexed:
+        if seq not in indexed and seq <= upto:
             problems.append(f"chain record seq {seq} ({_what(rec)}): no access log row "
                             "(deleted: the access would not be listed)")  # fmt: skip
     pending = db.query("SELECT COUNT(*) FROM access_viewings")[0][0]
