@@ -144,6 +144,22 @@ def _against_log(
         elif own.raw != line.raw:
             check.problems.append(f"{CHAIN}:{line.number}: record seq {line.seq} differs from "
                                   f"{audit_log}:{own.number}")  # fmt: skip
+    last = (report.get("chain") or {}).get("log_last_seq")
+    if isinstance(last, int):  # what the log held when the report was made
+        period = report.get("period") or {}
+        since, until = float(period.get("since", 0)), float(period.get("until", 0))
+        made = float(report.get("generated") or 0)
+        before = [ln.seq for ln in log_lines
+                  if ln.seq > last and ln.time <= made and since <= ln.time < until]  # fmt: skip
+        if before:
+            check.problems.append(
+                f"{audit_log}: records seq {before[0]}-{before[-1]} of the period were written "
+                f"before the report was made, after the last it read (seq {last})"
+            )
+        log_lines = [ln for ln in log_lines if ln.seq <= last]
+        if last and (not log_lines or log_lines[-1].seq != last):
+            check.problems.append(f"{audit_log}: holds no record seq {last}, the log's last "
+                                  "when the report was made (cut or replaced since)")  # fmt: skip
     _same_items(report, log_lines, str(audit_log), check)
 
 

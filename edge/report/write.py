@@ -117,6 +117,7 @@ def build(
             "signed_to_seq": next((ln.seq for ln in reversed(stretch) if is_checkpoint(ln)), None),
             "records": CHAIN,
             "notices": notices(lines, period.since, period.until),
+            "log_last_seq": lines[-1].seq if lines else 0,
         },
     }
     return report, stretch

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sharingnode import T0, SharingNode, made_day
 from edge.cli.main import main
 from edge.core.kinds import Kind
 from edge.evidence.keys import public_pem
+from edge.report.write import Period, write_report
 
 DAY = T0 + 86400
 
@@ -199,16 +201,26 @@ def test_a_tampered_report_is_caught(
 def test_a_report_of_another_log_is_caught_against_the_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A report that holds together but is not of this audit log (a record differs: the
-    log has an item the report's chain does not) fails with --audit-log only."""
+    """A report that holds together but is not of this audit log fails with --audit-log
+    only: made from a copy cut short (the log held records of the period it never read), or
+    of another log (its records differ). Records the log gained after the report was made
+    are not held against it."""
     node = made_day(tmp_path / "a")
     out = tmp_path / "rep"
-    assert report(node, out, until=T0 + 8000) == 0
+    assert report(node, out, until=time.time() + 3600) == 0  # a period not over yet
     assert main(["report", "verify", str(out)]) == 0  # the key it carries: as signed
-    node.at(T0 + 7300).event(Kind.DOOR_OPEN, "hall")
+    node.at(time.time() + 60).event(Kind.DOOR_OPEN, "hall")  # written after the report
+    assert verify(node, out, tmp_path) == 0  # the report is of the log as it was then
+    short = tmp_path / "short.log"  # a report made from a copy cut short
+    short.write_bytes(b"".join(node.cfg.audit_path.read_bytes().splitlines(True)[:12]))
+    period = Period(T0, T0 + 8000)
+    write_report(node.cfg, node.key, period, tmp_path / "cut", audit_log=short, now=T0 + 9000)
     capsys.readouterr()
-    assert verify(node, out, tmp_path) == 1
-    assert "leaves out event" in capsys.readouterr().err
+    assert verify(node, tmp_path / "cut", tmp_path) == 1
+    assert "records seq 13-17 of the period were written before" in capsys.readouterr().err
+    other = made_day(tmp_path / "b")  # another node's log of the same day
+    assert main(["report", "verify", str(out), "--audit-log", str(other.cfg.audit_path)]) == 1
+    assert "differs from" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("damage", ["edited", "torn"])
