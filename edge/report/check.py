@@ -23,9 +23,11 @@ from edge.core.errors import EvidenceError
 from edge.evidence.bundle import BundleError, read_signature, verify_bundle
 from edge.evidence.chain import GENESIS
 from edge.evidence.keys import key_id, load_public
+from edge.node.sharing_audit import ACTION
 from edge.report import items as item_list
 from edge.report import scope
 from edge.report.chainfile import (
+    NOTICES,
     ChainFileError,
     Line,
     checkpoint_problem,
@@ -127,6 +129,14 @@ def _same_items(
         check.problems.append(f"{REPORT}: chain notices differ from the records in {where}")
 
 
+def _tells(line: Line) -> bool:
+    """The record changes what a report says (not a heartbeat's delivery, not a checkpoint)."""
+    action, rec_id = line.record.get("action"), str(line.record.get("id"))
+    if action == "shared":
+        return not rec_id.startswith("health/")
+    return action in (ACTION, *NOTICES)
+
+
 def _against_log(
     report: dict[str, Any], lines: Sequence[Line], audit_log: Path, check: ReportCheck
 ) -> None:
@@ -149,8 +159,8 @@ def _against_log(
         period = report.get("period") or {}
         since, until = float(period.get("since", 0)), float(period.get("until", 0))
         made = float(report.get("generated") or 0)
-        before = [ln.seq for ln in log_lines
-                  if ln.seq > last and ln.time <= made and since <= ln.time < until]  # fmt: skip
+        before = [ln.seq for ln in log_lines if ln.seq > last and ln.time <= made
+                  and since <= ln.time < until and _tells(ln)]  # fmt: skip
         if before:
             check.problems.append(
                 f"{audit_log}: records seq {before[0]}-{before[-1]} of the period were written "
