@@ -11,6 +11,7 @@ from edge.core.displaytime import DisplayZone
 
 ACTION_WORDS = {
     "view_detail": ("melihat detail peringatan", "viewed the alert's detail"),
+    "view_incident": ("melihat halaman insiden", "viewed the incident's page"),
     "view_snapshot": ("melihat snapshot", "viewed the snapshot"),
     "play_clip": ("memutar klip", "played the clip"),
     "download_evidence": ("mengunduh bukti", "downloaded the evidence"),
@@ -32,22 +33,27 @@ def _table(head: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def _ranges(a: dict[str, Any]) -> str:
+def _ranges(a: dict[str, Any], lang: int) -> str:
     spans = a.get("ranges") or []
     if not spans:
         return ""
     total = sum(int(b) - int(s) for s, b in spans)
-    return _e(f"{len(spans)} rentang / ranges, {total} byte")
+    shown = ", ".join(f"{s}-{int(b) - 1}" for s, b in spans[:4]) + (
+        " ..." if len(spans) > 4 else ""
+    )
+    words = [f"{len(spans)} rentang, {total} byte", f"{len(spans)} ranges, {total} bytes"][lang]
+    return _e(f"{words} ({shown})")
 
 
 def _accesses(doc: dict[str, Any], zone: DisplayZone, lang: int) -> str:
     rows = []
     for a in doc.get("accesses") or []:
-        words = ACTION_WORDS.get(str(a.get("action")), (a.get("action"), a.get("action")))
+        action = "view_incident" if a.get("type") == "incident" else str(a.get("action"))
+        words = ACTION_WORDS.get(action, (action, action))
+        where = f"{a.get('site')}/{a.get('node')}" if a.get("node") else a.get("site")
         rows.append([_e(zone.when(a.get("time"))), _e(a.get("user")), _e(a.get("role")),
-                     _e(words[lang]), _e(f"{a.get('type')} {a.get('id')}"),
-                     _e(f"{a.get('site')}/{a.get('node')}"), _ranges(a),
-                     _e(a.get("audit_seq"))])  # fmt: skip
+                     _e(words[lang]), _e(f"{a.get('type')} {a.get('id')}"), _e(where),
+                     _ranges(a, lang), _e(a.get("audit_seq"))])  # fmt: skip
     head = [
         ["Waktu", "Pengguna", "Peran", "Tindakan", "Item", "Lokasi/node", "Rentang", "Seq"],
         ["Time", "User", "Role", "Action", "Item", "Site/node", "Ranges", "Seq"],
