@@ -9,6 +9,7 @@ need not follow genesis (it is a stretch of the chain)."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,16 +53,28 @@ _WHY = {
 }
 
 
-def read_chain(path: Path, *, from_genesis: bool = True) -> list[Line]:
-    """Every record of the chain at *path*, in order. Raises :class:`ChainFileError` naming
-    ``PATH:LINE`` for a line that does not hash or does not follow the one before (with
-    *from_genesis*, the first must follow genesis), and for a file that cannot be read."""
+SETTLE_S = 0.2
+"""How long a log whose last line is incomplete is given to finish it (the running node
+appends whole lines; one caught mid-write is whole a moment later, a torn one is not)."""
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as e:
         raise ChainFileError(f"{path}: no such audit log") from e
     except OSError as e:
         raise ChainFileError(f"{path}: cannot read: {e.strerror or e}") from e
+
+
+def read_chain(path: Path, *, from_genesis: bool = True) -> list[Line]:
+    """Every record of the chain at *path*, in order. Raises :class:`ChainFileError` naming
+    ``PATH:LINE`` for a line that does not hash or does not follow the one before (with
+    *from_genesis*, the first must follow genesis), and for a file that cannot be read."""
+    data = _read(path)
+    if data and not data.endswith(b"\n"):  # a record being appended as we read? once more
+        time.sleep(SETTLE_S)
+        data = _read(path)
     out: list[Line] = []
     prev: str | None = GENESIS if from_genesis else None
     for n, raw in enumerate(data.splitlines(keepends=True), start=1):

@@ -245,11 +245,15 @@ def test_a_damaged_audit_log_is_named_with_its_line(
     assert f"{log}:{where}: {why}" in err and not (tmp_path / "rep").exists()
 
 
-def test_no_key_no_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The node's signing key missing: exit 3 saying how a node gets one; nothing written."""
+def test_no_key_or_no_log_no_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The node's signing key missing: exit 3 saying how a node gets one; its audit log
+    missing: exit 3 naming it; nothing written either time."""
     node = made_day(tmp_path)
-    node.cfg.key_path.unlink()
+    node.cfg.audit_path.rename(tmp_path / "audit.log")
     capsys.readouterr()
+    assert report(node, tmp_path / "rep") == 3
+    assert f"{node.cfg.audit_path}: no such audit log" in capsys.readouterr().err
+    node.cfg.key_path.unlink()
     assert report(node, tmp_path / "rep") == 3
     err = capsys.readouterr().err
     assert "signing key is missing" in err and f"edge keys init --config {node.data}" in err
