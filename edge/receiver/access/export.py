@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,11 +257,15 @@ def write_export(
         **_lists(db, first, last, since, until, f=filters),
         "chain": {"first_seq": first, "last_seq": last, "records": "chain.jsonl"},
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_chain(out_dir / "chain.jsonl", db, first, last)
-    _write(out_dir / "export.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    _write(out_dir / "export.html", render(doc, zone or DisplayZone()))
-    sign_bundle(out_dir, key, key.public, SCHEMA)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_chain(out_dir / "chain.jsonl", db, first, last)
+        _write(out_dir / "export.json", json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        _write(out_dir / "export.html", render(doc, zone or DisplayZone()))
+        sign_bundle(out_dir, key, key.public, SCHEMA)
+    except OSError as e:  # a full disk: no half export left to be taken for a whole one
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise ExportError(f"{out_dir}: cannot write the export ({e}); nothing was left") from e
     log.info("access.export_written", out=str(out_dir), since=since, until=until,
              accesses=len(doc["accesses"]), held=len(doc["held"]), first_seq=first,
              last_seq=last)  # fmt: skip
