@@ -97,12 +97,16 @@ class Pass:
     """Files found already gone."""
     failed: list[str] = field(default_factory=list)
     """Files that could not be removed (tried again next pass)."""
+    more: bool = False
+    """The pass stopped at its bound with more due (the running receiver goes on at its
+    next round)."""
 
     def as_dict(self) -> dict[str, Any]:
         """As JSON."""
         return {"now": self.now, "days": self.days, "dry_run": self.dry_run,
                 "deleted": self.deleted, "held": self.held, "unlinked": self.unlinked,
-                "already_gone": self.gone, "failed": self.failed}  # fmt: skip
+                "already_gone": self.gone, "failed": self.failed,
+                "more": self.more}  # fmt: skip
 
 
 def held_items(cur: Cursor) -> set[ItemKey]:
@@ -174,8 +178,10 @@ def _mark(cur: Cursor, item: Item, record: dict[str, Any]) -> None:
     )
 
 
-def record_due(appender: Appender, days: int, now: float, batch: int, out: Pass) -> None:
-    """Step 1: record every due item not held, *batch* per transaction (into *out*)."""
+def record_due(appender: Appender, days: int, now: float, batch: int, out: Pass, *,
+               most: int | None = None) -> None:  # fmt: skip
+    """Step 1: record every due item not held (at most *most*: then ``out.more``), *batch*
+    per transaction (into *out*)."""
     now = round(now, 3)
     cutoff = now - days * DAY
     seen_held: set[ItemKey] = set()
@@ -202,6 +208,9 @@ def record_due(appender: Appender, days: int, now: float, batch: int, out: Pass)
                 recorded += 1
         log.info("retention.recorded", count=recorded, held=len(seen_held), days=days)
         if recorded < batch:
+            return
+        if most is not None and len(out.deleted) >= most:
+            out.more = True  # the rest next round: the supervision loop is not held up
             return
 
 
@@ -277,16 +286,16 @@ def dry_run(store: ReceiverStore, days: int, now: float) -> Pass:
 
 def run_pass(
     store: ReceiverStore, appender: Appender, days: int, *, now: float | None = None,
-    batch: int = 200,
+    batch: int = 200, most: int | None = None,
 ) -> Pass:  # fmt: skip
     """One pass: files recorded deleted before and still there are removed first, then
-    what is due is recorded and removed. Raises :class:`RetentionRefused` (after the
-    first step) when the clock is behind the chain."""
+    what is due is recorded (at most *most*) and removed. Raises
+    :class:`RetentionRefused` (after the first step) when the clock is behind the chain."""
     now = round(time.time() if now is None else now, 3)
     out = Pass(now, days)
     unlink_pending(store, out)  # an earlier pass's leftovers (a crash, a read-only dir)
     if days > 0:
-        record_due(appender, days, now, batch, out)
+        record_due(appender, days, now, batch, out, most=most)
         unlink_pending(store, out)
     log.info("retention.pass", days=days, deleted=len(out.deleted), held=len(out.held),
              unlinked=out.unlinked, already_gone=out.gone, failed=len(out.failed))  # fmt: skip
@@ -295,25 +304,30 @@ def run_pass(
 
 class Retention:
     """The pass run by the receiver's upkeep (:class:`edge.receiver.upkeep.Upkeep`): at
-    the first round, then every *every_s*."""
+    the first round, then every *every_s*; at most *per_round* deletions in one round (a
+    first pass over years of material does not hold up the supervision loop: the rest
+    follows round by round)."""
 
     def __init__(
         self, store: ReceiverStore, appender: Appender, days: int, every_s: float = 3600.0,
-        batch: int = 200,
+        *, batch: int = 200, per_round: int = 2000,
     ) -> None:  # fmt: skip
         self.store, self.appender, self.days = store, appender, days
-        self.every_s, self.batch = every_s, batch
+        self.every_s, self.batch, self.per_round = every_s, batch, per_round
         self._at: float | None = None
         self.last: Pass | None = None
 
     def run(self) -> None:
         """A pass when one is due; its trouble is logged, never raised."""
         now = time.monotonic()
-        if self._at is not None and now - self._at < self.every_s:
+        going_on = self.last is not None and self.last.more
+        if self._at is not None and now - self._at < self.every_s and not going_on:
             return
         self._at = now
+        self.last = None
         try:
-            self.last = run_pass(self.store, self.appender, self.days, batch=self.batch)
+            self.last = run_pass(self.store, self.appender, self.days, batch=self.batch,
+                                 most=self.per_round)  # fmt: skip
         except RetentionRefused as e:
             log.error("retention.refused", error=str(e))
         except Exception as e:  # the next round tries again

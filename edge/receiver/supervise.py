@@ -54,7 +54,7 @@ class Supervisor:
         r = cfg.retention
         self.upkeep = Upkeep(store, retention=Retention(
             store, Appender(store.db, cfg.data_dir, cfg.receiver.name), r.days,
-            r.check_interval_s, r.batch))  # fmt: skip
+            r.check_interval_s, batch=r.batch))  # fmt: skip
         self.integrity = IntegrityCheck(store)
         self.expiry = ExpiryCheck(cfg, store)
         """Certificates and CRLs near expiry (cert_expiring, crl_expiring)."""

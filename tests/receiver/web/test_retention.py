@@ -258,18 +258,23 @@ def test_days_zero_keeps_forever_and_a_clock_far_back_deletes_nothing(rx: Rx) ->
     assert rx.records("retention_delete") == [] and one["clip"].exists()
 
 
-def test_upkeep_runs_the_pass_at_its_first_round(rx: Rx) -> None:
-    """The supervision loop's upkeep runs retention at once and then only every
-    check_interval_s: a clip stored 40 days ago goes at the first round."""
-    one = rx.incident(snapshot=False)
+def test_upkeep_runs_the_pass_at_its_first_round_bounded(rx: Rx) -> None:
+    """The supervision loop's upkeep runs retention at once, then every check_interval_s;
+    one round deletes at most per_round (the loop is never held up long) and the next
+    rounds go on at once until nothing is due: three clips stored 40 days ago, one a
+    round."""
+    clips = [rx.incident(snapshot=False)["clip"] for _ in range(3)]
     with rx.store.db.transaction() as cur:
         cur.execute("UPDATE clips SET updated = updated - ?", (40 * DAY,))
-    retention = Retention(rx.store, rx.appender, 30, every_s=3600)
-    Upkeep(rx.store, retention=retention).run()
-    assert retention.last is not None and len(retention.last.deleted) == 1
-    assert not one["clip"].exists()
-    Upkeep(rx.store, retention=retention).run()  # not due again yet
-    assert retention.last.deleted
+    retention = Retention(rx.store, rx.appender, 30, every_s=3600, batch=1, per_round=1)
+    upkeep = Upkeep(rx.store, retention=retention)
+    counts = []
+    for _ in range(5):
+        upkeep.run()
+        counts.append(len(retention.last.deleted) if retention.last else None)
+    assert counts[:3] == [1, 1, 1] and not any(c.exists() for c in clips), counts
+    assert counts[3] == 0 and retention.last is not None and not retention.last.more
+    assert len(rx.records("retention_delete")) == 3
 
 
 def test_command(rx: Rx, capsys: pytest.CaptureFixture[str]) -> None:
