@@ -61,21 +61,24 @@ def scope(state: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
 
 
 def history(lines: Sequence[Line], since: float, until: float) -> list[dict[str, Any]]:
-    """Every change to what is shared recorded from *since* to *until*."""
+    """Every change to what is shared recorded from *since* to *until* (a camera's with its
+    new mask polygons and resolution, when its record names them)."""
     out = []
     for line in _changes(lines):
         if not since <= line.time < until:
             continue
         section, name = _target(line.record)
-        out.append(
-            {
-                "time": line.record["time"],
-                "audit_seq": line.seq,
-                "camera" if section == "cameras" else "destination": name,
-                "old": _values(line.record, "old"),
-                "new": _values(line.record, "new"),
-            }
-        )
+        entry = {
+            "time": line.record["time"],
+            "audit_seq": line.seq,
+            "camera" if section == "cameras" else "destination": name,
+            "old": _values(line.record, "old"),
+            "new": _values(line.record, "new"),
+        }
+        if "new_mask_polygons" in line.record:  # the masks drawn from then on
+            entry["new_polygons"] = line.record["new_mask_polygons"]
+            entry["new_resolution"] = line.record.get("new_resolution")
+        out.append(entry)
     return out
 
 

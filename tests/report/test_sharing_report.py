@@ -320,6 +320,8 @@ def test_a_mask_redrawn_in_the_period_shows_both_sides(
     a, b = loaded(after), loaded(before)
     [change] = [c for c in a["scope_history"] if "camera" in c]
     assert change["camera"] == "hall" and change["audit_seq"] == 24
+    assert change["new_polygons"] == [{"name": "kantor kepala gudang",
+                                       "points": [[0, 0], [640, 0], [640, 90]]}]  # fmt: skip
     assert change["old"]["masks_sha256"] == b["cameras"]["hall"]["masks_sha256"]
     assert change["new"]["masks_sha256"] == a["cameras"]["hall"]["masks_sha256"]
     assert a["cameras"]["hall"]["masks"][0]["points"] == [[0, 0], [640, 0], [640, 90]]
