@@ -192,6 +192,11 @@ def test_a_tampered_report_is_caught(
     err = capsys.readouterr().err
     assert "destination police: scope is not what audit seq 18" in err
     assert "camera hall: its masks do not hash to its masks_sha256" in err
+    r["cameras"] = ["hall"]  # not the shape a report has
+    (out / "report.json").write_text(json.dumps(r))
+    sign_bundle(out, day.key, day.key.public, r["schema"])
+    assert verify(day, out, tmp_path) == 1
+    assert "report.json: not as a report is written" in capsys.readouterr().err
     other = NodeKey.create(tmp_path / "other" / "key.pem")
     sign_bundle(out, other, other.public, r["schema"])
     assert verify(day, out, tmp_path) == 1
