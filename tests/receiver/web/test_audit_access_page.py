@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from casefile import make_case, store_url
+from casefile import INCIDENT, make_case, store_url
 from dash import add_user, client_for, login, web_config
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -38,11 +38,12 @@ def _rows(page: str) -> list[tuple[str, str]]:
 
 
 def test_officers_accesses_are_listed_for_the_auditor(store: ReceiverStore, tmp_path: Path) -> None:
-    """Budi opens an alert, plays its clip in two Range requests, sees its snapshot and
-    downloads the evidence; Sari opens the alert. The auditor first sees Budi's clip as a
-    viewing in progress; once the receiver stops (the viewing ends) one ``play_clip`` record
-    with the merged bytes 0-4096. Newest first, the role and WIB times shown, in Bahasa
-    Indonesia; filtered by user, node and since; the admin reads it too."""
+    """Budi opens an alert, plays its clip in two Range requests, sees its snapshot,
+    downloads the evidence and opens the incident's page; Sari opens the alert. The auditor
+    first sees Budi's clip as a viewing in progress; once the receiver stops (the viewing
+    ends) one ``play_clip`` record with the merged bytes 0-4096. Newest first, the role and
+    WIB times shown, in Bahasa Indonesia; the incident's view named as such, by its site
+    alone; filtered by user, node and since; the admin reads it too."""
     case = make_case(store, tmp_path)
     f = case.fleet
     clip = store.db.query("SELECT sha256 FROM clips")[0][0]
@@ -59,6 +60,7 @@ def test_officers_accesses_are_listed_for_the_auditor(store: ReceiverStore, tmp_
             assert r.status_code == 206
         assert officer.get(f.media("snapshot", snap)).status_code == 200
         assert officer.get(f.url(case.ids["person"], "evidence")).status_code == 200
+        assert officer.get(f"/incidents/{f.node.site}/{INCIDENT}").status_code == 200
         assert login(auditor, "audra").status_code == 303
         page = auditor.get("/audit/access").text
         assert 'id="viewings"' in page and 'class="viewing" data-user="budi"' in page
@@ -71,7 +73,7 @@ def test_officers_accesses_are_listed_for_the_auditor(store: ReceiverStore, tmp_
         assert r.status_code == 200 and r.headers["content-language"] == "id"
         rows = _rows(r.text)
         assert rows[0] == ("sari", "view_detail"), rows
-        budi = ("view_detail", "play_clip", "view_snapshot", "download_evidence")
+        budi = ("view_detail", "play_clip", "view_snapshot", "download_evidence", "view_detail")
         assert sorted(rows[1:]) == sorted(("budi", a) for a in budi), rows
         assert 'id="viewings"' not in r.text
         assert "Rekaman diputar" in r.text and "Bukti diunduh" in r.text and "WIB" in r.text
@@ -80,15 +82,16 @@ def test_officers_accesses_are_listed_for_the_auditor(store: ReceiverStore, tmp_
         assert _rows(auditor.get("/audit/access?user=sari").text) == [("sari", "view_detail")]
         site, node = f.node.site, f.node.node
         assert len(_rows(auditor.get(f"/audit/access?node={site}/{node}&since=1d").text)) == 5
-        assert len(_rows(auditor.get(f"/audit/access?node={site}").text)) == 5
+        assert len(_rows(auditor.get(f"/audit/access?node={site}").text)) == 6  # the incident too
+        assert "Halaman kejadian dilihat" in r.text
         other = auditor.get("/audit/access?node=elsewhere/x").text
         assert not _rows(other) and "Tidak ada akses yang cocok" in other
-        assert len(_rows(auditor.get("/audit/access?since=2000-01-01").text)) == 5
+        assert len(_rows(auditor.get("/audit/access?since=2000-01-01").text)) == 6
         assert not _rows(auditor.get("/audit/access?since=2999-01-01").text)
         bad = auditor.get("/audit/access?since=yesterday")
         assert bad.status_code == 400 and "since" in bad.text
         assert login(auditor, "ani").status_code == 303
-        assert len(_rows(auditor.get("/audit/access").text)) == 5
+        assert len(_rows(auditor.get("/audit/access").text)) == 6
 
 
 def test_the_log_pages_and_marks_a_damaged_record(store: ReceiverStore, tmp_path: Path) -> None:
