@@ -254,14 +254,34 @@ def _items(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> None
                      "misattributed)", h)  # fmt: skip
 
 
-def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> None:
-    for a in run.export.get("accesses") or []:
+def _expanded(export: Mapping[str, Any], chain: Sequence[Mapping[str, Any]] | None
+              ) -> list[Mapping[str, Any]]:  # fmt: skip
+    """The export's accesses, an incident page's view as a view of each event it names
+    (``events``: ``NODE/ID``, in the access or its chain record)."""
+    records = {r.get("seq"): r for r in chain or []}
+    out: list[Mapping[str, Any]] = []
+    for a in export.get("accesses") or []:
+        if a.get("type") != "incident":
+            out.append(a)
+            continue
+        events = a.get("events") or (records.get(a.get("audit_seq")) or {}).get("events") or []
+        for named in events:
+            node, _, event_id = str(named).partition("/")
+            out.append({**a, "type": "event", "id": event_id, "node": node,
+                        "incident": a.get("id")})  # fmt: skip
+    return out
+
+
+def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item],
+              chain: Sequence[Mapping[str, Any]] | None) -> None:  # fmt: skip
+    for a in _expanded(run.export, chain):
         key = key_of(a)
         item = delivered.get(key)
         if item is None and not run.ours(a) and not run.ours(held.get(key) or {}):
             continue  # another node's item
         run.counts["accesses"] += 1
-        who = f"access seq {a.get('audit_seq')} ({a.get('action')} by {a.get('user')})"
+        via = f" on incident {a['incident']}'s page" if a.get("incident") else ""
+        who = f"access seq {a.get('audit_seq')} ({a.get('action')}{via} by {a.get('user')})"
         if item is None:
             h = held.get(key)
             if h is None or not _inside(h.get("time"), run.rp, SLACK_S):
@@ -314,7 +334,7 @@ def reconcile(
     run.counts["delivered"] = len(delivered)
     run.counts["held"] = sum(1 for h in held.values() if run.ours(h))
     _items(run, delivered, held)
-    _accesses(run, delivered, held)
+    _accesses(run, delivered, held, export_chain)
     if export_chain is not None:
         export_against_chain(export, export_chain, run.find)
     if report_chain is not None:

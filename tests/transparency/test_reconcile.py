@@ -321,3 +321,28 @@ def test_an_edited_chain_record_is_found_even_when_the_bundle_is_re_signed(
     assert code == 1
     chain = [f["detail"] for f in result["findings"] if f["code"] == "chain"]
     assert "chain.jsonl record seq 1: hash mismatch (edited)" in chain, result["findings"]
+
+
+def test_an_incident_page_view_is_a_view_of_each_event_it_names(tmp_path: Path, keys: Keys) -> None:
+    """An incident page viewed (type incident, node null; its chain record names the events
+    shown): each of this node's events it names is an access checked like any other, so
+    the forged one it showed is found; another node's event is not this report's."""
+    node_report(tmp_path / "report", keys, [EVENT])
+    forged = item("event", "ev-forged", DAY + 2000)
+    chain = ReceiverChain(keys)
+    events = [f"{NODE}/ev-1", f"{NODE}/ev-forged", "gudang-02/ev-9"]
+    rec = chain.add("view_detail", "access", "inc-1", DAY + 3000, user="budi", role="officer",
+                    site=SITE, node=None, type="incident", nodes=[NODE, "gudang-02"],
+                    events=events)  # fmt: skip
+    chain.checkpoint()
+    viewed = {"audit_seq": rec["seq"], "time": DAY + 3000, "user": "budi", "role": "officer",
+              "action": "view_detail", "type": "incident", "id": "inc-1", "site": SITE,
+              "node": None, "sha256": None}  # fmt: skip
+    receiver_export(tmp_path / "export", keys, chain, [EVENT, forged], [viewed], [])
+    code, result = _run(tmp_path, keys)
+    assert code == 1 and result["counts"]["accesses"] == 2, result
+    details = [f["detail"] for f in result["findings"] if f["code"] == "access_not_delivered"]
+    assert details == [
+        "access seq 1 (view_detail on incident inc-1's page by budi): event ev-forged was never "
+        "delivered by the node"
+    ], result["findings"]
