@@ -154,6 +154,13 @@ class CameraDetectionConfig(Section):
         le=600,
         description="A track ends (its event too) when not seen for this long.",
     )
+    tracker: Literal["iou", "bytetrack"] = Field(
+        default="iou",
+        description="How boxes are matched to tracks between detector runs. iou: greedy overlap, "
+        "then the nearest centre (no extra package). bytetrack: ByteTrack (Kalman motion, "
+        "low-score boxes kept for occlusions) from the supervision package (extra 'tracking'). "
+        "The track rules on top (confirm_hits, lost_after_s, parts of a person) are the same.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraDetectionConfig:
