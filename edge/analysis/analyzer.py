@@ -7,7 +7,9 @@ and the noise) -> the low-light stage (:mod:`edge.analysis.lowlight`: in the dar
 detector is shown) -> the schedule (:mod:`edge.analysis.schedule`), told whether the motion
 is news by the region memory (:mod:`edge.analysis.regions`: where runs keep finding nobody)
 and whether a sighting awaits confirmation -> the detector -> box filters -> the region memory
-learns what the run found -> tracker -> zones.
+learns what the run found -> tracker -> zones -> the static-object rule
+(:mod:`edge.analysis.stillness`: a track that never moved, where nothing moved before it was
+seen, makes no event until it moves; fed with the motion regions of every frame).
 
 Time: stream time (``Frame.pts``) restarts at 0 with every session of the input (each
 reconnect). Everything here that keeps time between frames (the detector schedule, the
@@ -37,6 +39,7 @@ from edge.analysis.motion.base import Box, MotionGate, MotionResult
 from edge.analysis.observation import Observation, Still
 from edge.analysis.regions import RegionMemory
 from edge.analysis.schedule import DetectionSchedule, Why
+from edge.analysis.stillness import HELD, Stillness, StillnessSettings
 from edge.analysis.tamper import TamperSettings, TamperWatch
 from edge.analysis.track import Change, Tracker, TrackEvent
 from edge.analysis.zones import Zones
@@ -44,6 +47,9 @@ from edge.capture.frame import Frame, Image
 from edge.capture.session import CameraClock
 from edge.config.cameras import CameraConfig
 from edge.core.kinds import Kind, State
+from edge.core.logs import get_logger
+
+log = get_logger(__name__)
 
 LOST = "camera_lost"
 """``data.reason`` of what ended because its camera was lost (:meth:`Analyzer.lost`)."""
@@ -111,6 +117,10 @@ class Analyzer:
             confirm_hits=d.confirm_hits,
             confirm_window_s=d.confirm_window_s,
             lost_after_s=d.lost_after_s,
+            matcher=d.tracker,
+        )
+        self.stillness = Stillness(
+            StillnessSettings(d.static_hold, d.static_quiet_s, d.static_share, d.static_move)
         )
         self.zones = Zones(cam.zones, cam.resolution)
         self.stats = AnalysisStats()
@@ -138,16 +148,20 @@ class Analyzer:
             h, w = frame.image.shape[:2]
             self.lowlight.update(frame.image, t, motion.brightness, motion.lighting)
             moving = motion.motion and not motion.lighting
+            if moving:
+                self.stillness.motion(motion.regions, t, w, h)
             novel = not moving or self.memory.novel(motion.regions, t, w, h)
             pending = any(not tr.confirmed for tr in self.tracker.tracks)
-            if self.schedule.due(motion, t, self.tracker.tracking, pending=pending, novel=novel):
+            # a static object held back is nobody tracked: it does not keep the detector busy
+            tracking = self.stillness.tracking(self.tracker.tracks)
+            if self.schedule.due(motion, t, tracking, pending=pending, novel=novel):
                 dets = self._detect(frame.image, motion, t)
-            elif moving and not novel and not self.tracker.tracking:
+            elif moving and not novel and not tracking:
                 self.stats.known_skips += 1
             zones_of = {}
             if dets and self.zones:
                 zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
-            for te in self.tracker.update(dets, t, zones_of):
+            for te in self._still(self.tracker.update(dets, t, zones_of), t, w, h):
                 seen.append(self._person(te, frame))
         return [self._in_session(o, frame) for o in seen]
 
@@ -159,8 +173,21 @@ class Analyzer:
         seen = []
         if self.episodes.active:
             seen.append(self.episodes.finish(frame.wall, t))
-        seen += [self._person(te, frame) for te in self.tracker.finish(t)]
+        h, w = frame.image.shape[:2]
+        seen += [self._person(te, frame) for te in self._still(self.tracker.finish(t), t, w, h)]
         return [self._in_session(o, frame) for o in seen]
+
+    def _still(self, events: list[TrackEvent], t: float, w: int, h: int) -> list[TrackEvent]:
+        """The tracker's *events* through the static-object rule (held tracks make none; a
+        held track that moved starts now), the holds and releases logged."""
+        before = set(self.stillness.why)
+        out = self.stillness.filter(events, self.tracker.tracks, t, w, h)
+        for tid in set(self.stillness.why) - before:
+            log.info("person.held", camera=self.cam.name, track=tid, reason=HELD)
+        for te in out:
+            if te.change is Change.START and te.track.id in before:
+                log.info("person.released", camera=self.cam.name, track=te.track.id)
+        return out
 
     def lost(self, frame: Frame | None) -> list[Observation]:
         """The camera was lost (disconnected, faulted) after *frame*, the last one seen: what

@@ -142,6 +142,34 @@ class CameraDetectionConfig(Section):
         description="Lowest score that counts on that low-light picture, when above min_score "
         "(what is left of the noise looks like people to a detector, at low scores).",
     )
+    static_hold: bool = Field(
+        default=True,
+        description="No person alarm on a static object: a track whose box has not moved, in "
+        "a place that saw no motion before it was first seen (furniture, a coat, a plant), "
+        "makes no event until it moves (then its event starts, dated from its first sighting).",
+    )
+    static_quiet_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How long before a track's first sighting its place is looked at for "
+        "motion: a person arriving there in that time made some; a static object did not.",
+    )
+    static_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of the cells under a track's first box that must have seen motion "
+        "in static_quiet_s for it to have arrived (below it, someone passing beside the object "
+        "is not its arrival).",
+    )
+    static_move: float = Field(
+        default=0.5,
+        gt=0,
+        le=5,
+        description="A held track moves when its box's centre shifts by this share of its "
+        "width (across) or height (up and down), or its height changes by this share.",
+    )
     confirm_hits: int = Field(
         default=2, ge=1, le=20, description="Detections that make a track (and its event)."
     )

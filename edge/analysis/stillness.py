@@ -1,0 +1,152 @@
+"""No person alarm on a static object: a track that never moved, in a place that saw no
+motion before it was first seen, is furniture, a coat, a plant or a lamp's silhouette that
+the detector takes for a person; its START waits until it moves.
+
+The evidence is what the node already has:
+
+- *motion history*: a coarse grid of the view (32x18 cells, as the region memory) holding,
+  per cell, the last camera time motion covered it: the age of the background there;
+- *the track's own movement*: how far its box has gone from where it was first seen.
+
+A track is *held back* when, at its first sighting, less than ``static_share`` of the cells
+under its box had seen motion in the ``static_quiet_s`` before (it was there before anyone
+moved there: a person who walks in makes motion over the place they end up in, even if the
+detector only finds them once they stand still) and its box has not moved since: its centre
+has stayed within ``static_move`` of the box's width (across) and height (up and down) and its
+height has not changed by that share. A held track makes no event at all (no START, no zone
+changes, no END) and does not count as someone tracked for the detector schedule. The moment
+it moves it is released: its START is emitted then (dated, like any START, from its first
+sighting), and from there on it is an ordinary track. A person who walks in and then sits
+still moved on the way in, so their track is never held, and stays one person until they
+leave.
+
+The judgement is made once per track, at the first update that shows it (the grid as it was
+up to then), so a static object stays static when people later walk past or in front of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.analysis.detect.base import Detection
+from edge.analysis.motion.base import Box
+from edge.analysis.track import Change, Track, TrackEvent
+
+COLS, ROWS = 32, 18
+HELD = "held back: still and present before any motion in its region"
+"""Why a track's START waits (the reason in logs and in :attr:`Stillness.why`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StillnessSettings:
+    """How the static-object rule decides (see the module)."""
+
+    enabled: bool = True
+    quiet_s: float = 10.0
+    share: float = 0.5
+    move: float = 0.5
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What was known of a track when it was first seen."""
+
+    first: Detection
+    arrived: float
+    """Share of the cells under its first box that had motion in the quiet time before."""
+    released: bool
+
+
+class Stillness:
+    """Per camera: the motion history of the view, and which tracks are held back."""
+
+    def __init__(self, settings: StillnessSettings | None = None) -> None:
+        self.settings = settings or StillnessSettings()
+        self.last: npt.NDArray[np.float64] = np.full((ROWS, COLS), -np.inf)
+        """Camera time of the last motion over each cell (-inf: none since watching began)."""
+        self._size = (0, 0)
+        self._seen: dict[str, _Seen] = {}
+        self.why: dict[str, str] = {}
+        """Track id -> why its START is held back, for the tracks held now."""
+
+    def _cells(self, x: float, y: float, w: float, h: float) -> tuple[slice, slice]:
+        fw, fh = self._size
+        c0 = int(max(0.0, x * COLS / fw))
+        c1 = int(min(COLS, math.ceil((x + w) * COLS / fw)))
+        r0 = int(max(0.0, y * ROWS / fh))
+        r1 = int(min(ROWS, math.ceil((y + h) * ROWS / fh)))
+        r0, c0 = min(r0, ROWS - 1), min(c0, COLS - 1)
+        return slice(r0, max(r1, r0 + 1)), slice(c0, max(c1, c0 + 1))
+
+    def _frame(self, width: int, height: int) -> None:
+        if self._size != (width, height):
+            self._size = (width, height)
+            self.last[:] = -np.inf
+
+    def motion(self, regions: Iterable[Box], t: float, width: int, height: int) -> None:
+        """Motion (not a lighting change) covered *regions* at camera time *t*."""
+        self._frame(width, height)
+        for r in regions:
+            self.last[self._cells(*r)] = t
+
+    def held(self, track_id: str) -> bool:
+        """True while the track's START is held back."""
+        return track_id in self.why
+
+    def tracking(self, tracks: Iterable[Track]) -> bool:
+        """True while a confirmed track that is not held back is alive (someone tracked)."""
+        return any(tr.confirmed and tr.id not in self.why for tr in tracks)
+
+    def filter(
+        self, events: list[TrackEvent], tracks: list[Track], t: float, width: int, height: int
+    ) -> list[TrackEvent]:
+        """The tracker's *events* of an update at *t* as they may leave: new tracks judged,
+        held tracks' events dropped, a START for each held track that has moved now."""
+        if not self.settings.enabled:
+            return events
+        self._frame(width, height)
+        alive = {tr.id for tr in tracks}
+        for tid in [k for k in self._seen if k not in alive]:
+            del self._seen[tid]
+        out: list[TrackEvent] = []
+        for tr in tracks:
+            seen = self._seen.get(tr.id)
+            if seen is None:
+                seen = self._seen[tr.id] = self._judge(tr)
+            if seen.released:
+                continue
+            if self._moved(seen.first, tr.box) or seen.arrived >= self.settings.share:
+                seen.released = True
+                if tr.id in self.why:  # held until now: its START is due
+                    del self.why[tr.id]
+                    out.append(TrackEvent(Change.START, tr, t))
+            elif tr.confirmed:
+                self.why[tr.id] = HELD
+        for ev in events:
+            tid = ev.track.id
+            if tid in self.why:
+                if ev.change is Change.END:
+                    del self.why[tid]
+                continue
+            out.append(ev)
+        return out
+
+    def _judge(self, tr: Track) -> _Seen:
+        """A track seen for the first time: how much of its place had motion before it."""
+        b = tr.box
+        block = self.last[self._cells(b.x, b.y, b.w, b.h)]
+        recent = np.count_nonzero(block >= tr.first_t - self.settings.quiet_s)
+        return _Seen(b, float(recent) / block.size, released=False)
+
+    def _moved(self, first: Detection, now: Detection) -> bool:
+        """True when *now* is far enough from *first* to be something that moves."""
+        m = self.settings.move
+        dx = abs((now.x + now.w / 2) - (first.x + first.w / 2)) / max(first.w, 1.0)
+        dy = abs((now.y + now.h / 2) - (first.y + first.h / 2)) / max(first.h, 1.0)
+        grow = abs(math.log(max(now.h, 1.0) / max(first.h, 1.0)))
+        return dx >= m or dy >= m or grow >= math.log1p(m)
