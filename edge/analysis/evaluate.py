@@ -130,6 +130,13 @@ class GroundTruth:
     """Rows with confidence 0: ignore regions whatever their height."""
     lines: dict[int, int] = field(default_factory=dict)
     """The first ``gt.txt`` line naming each frame."""
+    ids: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    """The identity (the ``id`` column) of each box of :attr:`boxes`, in the same order."""
+
+    @property
+    def has_ids(self) -> bool:
+        """True when the truth names people (not every ``id`` is -1): track measures apply."""
+        return any(i != -1 for ids in self.ids.values() for i in ids)
 
 
 def frame_number(path: Path) -> int:
@@ -160,16 +167,16 @@ def read_images(seq: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def _parse_row(line: str) -> tuple[int, Detection, bool]:
+def _parse_row(line: str) -> tuple[int, int, Detection, bool]:
     parts = line.split(",")
     if len(parts) < 6:
         raise ValueError("fewer than 6 fields")
-    frame = int(parts[0])
+    frame, ident = int(parts[0]), int(float(parts[1]))
     x, y, w, h = (float(v) for v in parts[2:6])
     if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
         raise ValueError("box not finite or not positive in size")
     ignore = len(parts) > 6 and parts[6].strip() in ("0", "0.0")  # MOT: 0 marks an ignored box
-    return frame, Detection(x, y, w, h, 1.0), ignore
+    return frame, ident, Detection(x, y, w, h, 1.0), ignore
 
 
 def read_mot(seq: Path) -> GroundTruth:
@@ -186,17 +193,21 @@ def read_mot(seq: Path) -> GroundTruth:
         if not line.strip():
             continue
         try:
-            frame, box, ignore = _parse_row(line)
+            frame, ident, box, ignore = _parse_row(line)
         except ValueError as e:
             raise MalformedSequenceError(
                 f"{gt_file}, line {n}: not a MOT row frame,id,x,y,w,h,... ({e}): {line[:80]!r}"
             ) from e
-        (gt.ignored if ignore else gt.boxes)[frame].append(box)
+        if ignore:
+            gt.ignored[frame].append(box)
+        else:
+            gt.boxes[frame].append(box)
+            gt.ids[frame].append(ident)
         gt.lines.setdefault(frame, n)
     return gt
 
 
-def _greedy(
+def greedy(
     dets: Sequence[Detection], truth: Sequence[Detection], iou: float, skip: set[int]
 ) -> dict[int, int]:
     """One-to-one greedy matching by descending IoU: detection index -> truth index."""
@@ -234,7 +245,7 @@ def match(
     any truth box is never a false positive, a short detection matching nothing is ignored."""
     counted = [g for g in gts if g.h >= min_height]
     regions = [g for g in gts if g.h < min_height] + list(ignore)
-    hits = _greedy(dets, counted, iou, set())
+    hits = greedy(dets, counted, iou, set())
     on_region = {
         i for i, d in enumerate(dets) if i not in hits and any(d.iou(g) >= iou for g in regions)
     }
@@ -249,9 +260,20 @@ def match(
     )
 
 
-def evaluate(detector: Detector, seq: Path, *, min_height: float = 0.0, iou: float = 0.5) -> Scores:
-    """Run *detector* on every image of *seq* and score it against the ground truth, with
-    boxes shorter than *min_height* pixels as "don't care" (the rule of the module)."""
+@dataclass(frozen=True)
+class DetectorRun:
+    """The detector's boxes on every image of a sequence, and its ground truth."""
+
+    gt: GroundTruth
+    detections: dict[int, list[Detection]]
+    """Frame number -> the detector's boxes, in frame order."""
+    ms_per_frame: float
+    shape: tuple[int, int]
+    """Height and width of the images (of the first one)."""
+
+
+def run_detector(detector: Detector, seq: Path) -> DetectorRun:
+    """Run *detector* on every image of *seq* (one-line errors for a malformed sequence)."""
     gt = read_mot(seq)
     images = read_images(seq)
     for frame in sorted(set(gt.boxes) | set(gt.ignored)):
@@ -260,34 +282,49 @@ def evaluate(detector: Detector, seq: Path, *, min_height: float = 0.0, iou: flo
                 f"{seq / 'gt' / 'gt.txt'}, line {gt.lines[frame]}: frame {frame} has no image "
                 f"in {seq / 'img1'} (images are frames {min(images)}-{max(images)})"
             )
-    tp = fp = fn = n_gt = n_det = gt_ignored = ignored = 0
+    found: dict[int, list[Detection]] = {}
+    shape = (0, 0)
     spent = 0.0
     for frame, path in images.items():
         read = cv2.imread(str(path))
         if read is None:
             raise MalformedSequenceError(f"{path}: not a readable image")
         image = np.asarray(read, dtype=np.uint8)
+        shape = shape if found else (image.shape[0], image.shape[1])
         t0 = time.perf_counter()
-        dets = detector.detect(image)
+        found[frame] = detector.detect(image)
         spent += time.perf_counter() - t0
+    return DetectorRun(gt, found, 1000 * spent / len(images), shape)
+
+
+def score_boxes(run: DetectorRun, *, min_height: float = 0.0, iou: float = 0.5) -> Scores:
+    """Score the boxes of *run* against its ground truth by the rule of the module."""
+    tp = fp = fn = n_gt = n_det = gt_ignored = ignored = 0
+    for frame, dets in run.detections.items():
         m = match(
-            gt.boxes.get(frame, []),
+            run.gt.boxes.get(frame, []),
             dets,
             iou,
             min_height=min_height,
-            ignore=gt.ignored.get(frame, []),
+            ignore=run.gt.ignored.get(frame, []),
         )
         tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
         n_gt, n_det = n_gt + m.gt, n_det + m.detections
         gt_ignored, ignored = gt_ignored + m.gt_ignored, ignored + m.ignored
     return Scores(
-        len(images),
+        len(run.detections),
         n_gt,
         n_det,
         tp,
         fp,
         fn,
-        1000 * spent / len(images),
+        run.ms_per_frame,
         gt_ignored=gt_ignored,
         ignored=ignored,
     )
+
+
+def evaluate(detector: Detector, seq: Path, *, min_height: float = 0.0, iou: float = 0.5) -> Scores:
+    """Run *detector* on every image of *seq* and score it against the ground truth, with
+    boxes shorter than *min_height* pixels as "don't care" (the rule of the module)."""
+    return score_boxes(run_detector(detector, seq), min_height=min_height, iou=iou)

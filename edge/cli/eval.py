@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from pathlib import Path
+
+if typing.TYPE_CHECKING:
+    from edge.analysis.evaluate import DetectorRun
 
 from edge.cli.common import (
     EXIT_FAILED,
@@ -33,11 +37,37 @@ of the limit never counts against the detector:
   - a detection matching nothing is a false positive if at least --min-height tall,
     otherwise ignored; a second detection of a counted person is a false positive.
 
+With ids in gt/gt.txt (not every id -1), the detector's boxes also go, through a camera's
+default box filter, into the node's tracker, frame by frame at --fps, and the tracks are
+scored with motmetrics (the 'eval' extra): IDF1 (identity F1), ID switches (a person's track
+changes id), fragmentations (a person's track lost and found again), MOTA, and events per true
+person: each person START put on the identity its track overlaps most, divided by the people
+who got one (1.0: one alarm per person; the people who got none, and STARTs on nobody, are
+counted apart). Reported boxes matched to an ignore region, or short and matching nothing, are
+dropped first, as above. --compare prints today's tracker (iou) first, then the other one.
+
 Exit status: 0 scored; 1 not a sequence (no gt/gt.txt) or the model cannot be used;
 2 a malformed sequence (no images, a name without digits, two images of one frame, an
 unreadable image, a gt.txt line that does not parse or names a frame without an image),
-or no detector configured.
+or no detector configured. Without motmetrics the box scores print and a note says the track
+measures were skipped (exit 1 if --tracker or --compare asked for them).
 """
+
+
+def _tracker_kinds() -> tuple[str, ...]:
+    """The matchers the ``tracker`` camera setting can name, today's (``iou``) first."""
+    from edge.config.detection import CameraDetectionConfig
+
+    setting = CameraDetectionConfig.model_fields.get("tracker")
+    kinds = typing.get_args(setting.annotation) if setting is not None else ()
+    return ("iou", *(str(k) for k in kinds if k != "iou"))
+
+
+def _default_tracker() -> str:
+    """The matcher a camera runs when its config does not say."""
+    from edge.config.detection import CameraDetectionConfig
+
+    return str(getattr(CameraDetectionConfig(), "tracker", "iou"))
 
 
 def register(sub: SubParsers) -> None:
@@ -65,15 +95,37 @@ def register(sub: SubParsers) -> None:
         "false positive; a shorter detection matching nothing is ignored",
     )
     p.add_argument("--iou", type=float, default=0.5, help="overlap that counts as a match")
+    p.add_argument(
+        "--tracker",
+        choices=_tracker_kinds(),
+        help="the tracker whose tracks are scored (default: a camera's default)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="score today's tracker (iou) first, then --tracker (default: every other one)",
+    )
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=25.0,
+        help="frame rate of the sequence: frame n is at (n - first) / fps s (TUD-Campus: 25)",
+    )
     add_detector_args(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the detector over the sequence and print its scores against the ground truth."""
+    """Run the detector over the sequence and print its scores against the ground truth,
+    then, with identities in the truth, the track measures of each tracker asked for."""
     from edge.analysis.detect.factory import build_detector
     from edge.analysis.detect.onnx import ModelError
-    from edge.analysis.evaluate import MalformedSequenceError, SequenceError, evaluate
+    from edge.analysis.evaluate import (
+        MalformedSequenceError,
+        SequenceError,
+        run_detector,
+        score_boxes,
+    )
 
     dcfg = detector_config(args)
     try:
@@ -84,28 +136,73 @@ def handle(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        scores = evaluate(detector, args.gt, min_height=args.min_height, iou=args.iou)
+        run = run_detector(detector, args.gt)
     except MalformedSequenceError as e:
         print(f"eval: {e}", file=sys.stderr)
         return EXIT_USAGE
     except (ModelError, SequenceError) as e:
         print(f"eval: {e}", file=sys.stderr)
         return EXIT_FAILED
-    result = {
+    scores = score_boxes(run, min_height=args.min_height, iou=args.iou)
+    result: dict[str, object] = {
         "sequence": str(args.gt),
         "detector": detector.name,
         "min_height": args.min_height,
         "iou": args.iou,
         **scores.as_dict(),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(
-            f"{args.gt}: {detector.name}, IoU >= {args.iou:g}, min height "
-            f"{args.min_height:g} px\n  precision {scores.precision:.3f}  recall "
-            f"{scores.recall:.3f}  (TP {scores.tp}, FP {scores.fp}, FN {scores.fn}, "
-            f"ignored: {scores.ignored} detections, {scores.gt_ignored} truth boxes; "
-            f"{scores.frames} frames, {scores.ms_per_frame:.1f} ms/frame)"
+    lines = [
+        f"{args.gt}: {detector.name}, IoU >= {args.iou:g}, min height "
+        f"{args.min_height:g} px\n  precision {scores.precision:.3f}  recall "
+        f"{scores.recall:.3f}  (TP {scores.tp}, FP {scores.fp}, FN {scores.fn}, "
+        f"ignored: {scores.ignored} detections, {scores.gt_ignored} truth boxes; "
+        f"{scores.frames} frames, {scores.ms_per_frame:.1f} ms/frame)"
+    ]
+    status = EXIT_OK
+    if run.gt.has_ids:
+        status = _tracks(args, run, result, lines)
+    print(json.dumps(result) if args.json else "\n".join(lines))
+    return status
+
+
+def _trackers(args: argparse.Namespace) -> list[str]:
+    """The trackers to score, today's first with --compare."""
+    if not args.compare:
+        return [args.tracker or _default_tracker()]
+    others = [args.tracker] if args.tracker else list(_tracker_kinds())
+    return ["iou", *(k for k in others if k != "iou")]
+
+
+def _tracks(
+    args: argparse.Namespace, run: DetectorRun, result: dict[str, object], lines: list[str]
+) -> int:
+    """Add each tracker's track measures to *result* and *lines*; the exit status."""
+    from edge.analysis.evaluate_tracks import (
+        TrackMeasuresUnavailable,
+        make_tracker,
+        run_tracker,
+        score_tracks,
+    )
+    from edge.config.detection import CameraDetectionConfig
+
+    tracks: list[dict[str, object]] = []
+    result["tracks"] = tracks
+    for kind in _trackers(args):
+        settings = CameraDetectionConfig.model_validate({"tracker": kind})
+        try:
+            out = run_tracker(make_tracker(settings), run, args.fps, settings)
+            t = score_tracks(
+                run.gt, out, run.detections, tracker=kind, min_height=args.min_height, iou=args.iou
+            )
+        except TrackMeasuresUnavailable as e:
+            print(f"eval: track measures skipped: {e}", file=sys.stderr)
+            return EXIT_FAILED if args.tracker or args.compare else EXIT_OK
+        tracks.append(t.as_dict())
+        lines.append(
+            f"  tracks ({kind}, {args.fps:g} fps): IDF1 {t.idf1:.3f}  ID switches "
+            f"{t.id_switches}  fragmentations {t.fragmentations}  MOTA {t.mota:.3f}\n"
+            f"    events per true person {t.events_per_person:.2f} ({t.starts_on_people} "
+            f"STARTs on {t.people_with_event} of {t.people} people; {t.starts_elsewhere} "
+            f"elsewhere)"
         )
     return EXIT_OK
