@@ -1,7 +1,9 @@
 """Detections -> person tracks with a lifecycle, so one person makes one event.
 
-A deliberately simple tracker: greedy matching of boxes to tracks by overlap (IoU), falling
-back to the nearest centre within a box's size for people moving fast between detector runs.
+Which detection continues which track is a *matcher*'s answer (:mod:`edge.analysis.tracking`,
+the camera's ``tracker`` setting): ``iou``, greedy matching by overlap falling back to the
+nearest centre within a box's size, or ``bytetrack``, ByteTrack from the supervision package
+(Kalman motion, low-score boxes for occlusions). The rules here are the same for both.
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from edge.analysis.detect.base import Detection
+from edge.analysis.tracking import Matcher, MatcherName, make_matcher
 from edge.core.ids import new_id
 
 
@@ -69,14 +72,6 @@ def _inside(a: Detection, b: Detection) -> float:
     return ix * iy / a.area if a.area > 0 else 0.0
 
 
-def _centre_near(a: Detection, b: Detection) -> float:
-    """Centre distance in units of the larger box side (below 1: close enough)."""
-    ax, ay = a.x + a.w / 2, a.y + a.h / 2
-    bx, by = b.x + b.w / 2, b.y + b.h / 2
-    scale = max(a.w, a.h, b.w, b.h, 1.0)
-    return float(((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / scale)
-
-
 class Tracker:
     """Keeps person tracks from one camera's detections."""
 
@@ -88,12 +83,16 @@ class Tracker:
         lost_after_s: float = 2.5,
         min_iou: float = 0.2,
         contained_share: float = 0.7,
+        matcher: MatcherName | Matcher = "iou",
     ) -> None:
         self.confirm_hits = confirm_hits
         self.confirm_window_s = confirm_window_s
         self.lost_after_s = lost_after_s
         self.min_iou = min_iou
         self.contained_share = contained_share
+        self.matcher = (
+            make_matcher(matcher, min_iou=min_iou) if isinstance(matcher, str) else matcher
+        )
         self.tracks: list[Track] = []
 
     @property
@@ -114,6 +113,7 @@ class Tracker:
         for tr in list(self.tracks):
             if t - tr.last_t > (self.lost_after_s if tr.confirmed else self.confirm_window_s):
                 self.tracks.remove(tr)
+                self.matcher.forget(tr.id)
                 if tr.confirmed:
                     out.append(TrackEvent(Change.END, tr, t))
         if dets is not None:
@@ -125,45 +125,25 @@ class Tracker:
         tracks not yet confirmed are dropped."""
         out = [TrackEvent(Change.END, tr, t) for tr in self.tracks if tr.confirmed]
         self.tracks.clear()
+        self.matcher.reset()
         return out
 
     def _match(
         self, dets: list[Detection], t: float, zones_of: dict[int, tuple[str, ...]]
     ) -> list[TrackEvent]:
-        pairs = sorted(
-            ((d.iou(tr.box), i, j) for i, d in enumerate(dets) for j, tr in enumerate(self.tracks)),
-            reverse=True,
-        )
-        used_d: set[int] = set()
+        by_id = {tr.id: tr for tr in self.tracks}
+        answer = self.matcher.assign(dets, {tr.id: tr.box for tr in self.tracks})
         used_t: set[int] = set()
-        assigned: list[tuple[int, int]] = []
-        for iou, i, j in pairs:
-            if iou < self.min_iou:
-                break
-            if i not in used_d and j not in used_t:
-                used_d.add(i)
-                used_t.add(j)
-                assigned.append((i, j))
-        near = sorted(
-            (_centre_near(d, tr.box), i, j)
-            for i, d in enumerate(dets)
-            if i not in used_d
-            for j, tr in enumerate(self.tracks)
-            if j not in used_t
-        )
-        for dist, i, j in near:
-            if dist >= 1.0:
-                break
-            if i not in used_d and j not in used_t:
-                used_d.add(i)
-                used_t.add(j)
-                assigned.append((i, j))
+        fresh: list[int] = []
         out: list[TrackEvent] = []
-        for i, j in assigned:
-            out += self._hit(self.tracks[j], dets[i], t, zones_of.get(i, ()))
-        for i in sorted(
-            (i for i in range(len(dets)) if i not in used_d), key=lambda i: -dets[i].area
-        ):
+        for i, tid in answer.items():
+            tr = by_id.get(tid) if tid is not None else None
+            if tr is None or id(tr) in used_t:  # a second box for one track: maybe a part
+                fresh.append(i)
+                continue
+            used_t.add(id(tr))
+            out += self._hit(tr, dets[i], t, zones_of.get(i, ()))
+        for i in sorted(fresh, key=lambda i: -dets[i].area):
             d = dets[i]
             holders = sorted(
                 ((_inside(d, tr.box), d.iou(tr.box), j) for j, tr in enumerate(self.tracks)),
@@ -171,14 +151,16 @@ class Tracker:
             )
             holders = [h for h in holders if h[0] >= self.contained_share]
             if holders:  # a part of a person being tracked: that track's, or nobody's
-                free = [j for _, _, j in holders if j not in used_t]
+                free = [self.tracks[j] for _, _, j in holders if id(self.tracks[j]) not in used_t]
                 if free:
-                    used_t.add(free[0])
-                    out += self._hit(self.tracks[free[0]], d, t, zones_of.get(i, ()))
+                    used_t.add(id(free[0]))
+                    self.matcher.bind(i, free[0].id)
+                    out += self._hit(free[0], d, t, zones_of.get(i, ()))
                 continue
-            used_t.add(len(self.tracks))
             tr = Track(new_id(), d, t, t, max_score=d.score)
             self.tracks.append(tr)
+            used_t.add(id(tr))
+            self.matcher.bind(i, tr.id)
             out += self._hit(tr, d, t, zones_of.get(i, ()), new=True)
         return out
 

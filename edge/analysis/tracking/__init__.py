@@ -1,0 +1,52 @@
+"""Matchers: which live track each detection of a detector run continues.
+
+:class:`edge.analysis.track.Tracker` keeps the track rules (confirmation, ``lost_after_s``,
+parts of a person, START/ZONES/END); a matcher only answers, per detector run, which
+detection continues which live track and which may start a new one. ``iou``
+(:mod:`.iou`): greedy overlap, then the nearest centre, no extra package. ``bytetrack``
+(:mod:`.bytetrack`): ByteTrack from the ``supervision`` package (extra ``tracking``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from edge.analysis.detect.base import Detection
+
+MatcherName = Literal["iou", "bytetrack"]
+
+
+class Matcher(Protocol):
+    """Decides identities; the tracker above it decides what they mean."""
+
+    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
+        """Detection index -> the id of the live track (*live*: id -> its last box, oldest
+        first) it continues, or None: it may start a new track. A detection left out is
+        nobody's (the matcher would not follow it)."""
+        ...
+
+    def bind(self, i: int, track_id: str) -> None:
+        """Detection *i* of the last :meth:`assign` went to *track_id* (a new track, or a
+        track it was taken as part of)."""
+        ...
+
+    def forget(self, track_id: str) -> None:
+        """*track_id* ended: a later detection never continues it."""
+        ...
+
+    def reset(self) -> None:
+        """Every track ended (end of stream, camera lost): start afresh."""
+        ...
+
+
+def make_matcher(name: MatcherName, *, min_iou: float = 0.2) -> Matcher:
+    """The matcher the ``tracker`` setting names."""
+    if name == "iou":
+        from edge.analysis.tracking.iou import IouMatcher
+
+        return IouMatcher(min_iou=min_iou)
+    if name == "bytetrack":
+        from edge.analysis.tracking.bytetrack import ByteTrackMatcher
+
+        return ByteTrackMatcher()
+    raise ValueError(f"tracker {name!r}: expected 'iou' or 'bytetrack'")

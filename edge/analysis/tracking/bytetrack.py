@@ -1,0 +1,103 @@
+"""The ``bytetrack`` matcher: ByteTrack (Zhang et al. 2022) as the ``supervision`` package
+keeps it (``supervision.tracker.byte_tracker``; extra ``tracking``).
+
+ByteTrack predicts each track's box with a Kalman filter, matches high-score boxes first
+(IoU fused with the score, Hungarian assignment), then low-score boxes to the tracks left
+over (a person half hidden), and keeps a track it lost for a while so it can be found again
+after a short occlusion. Its identities are its own *internal* track ids; this matcher maps
+them to the tracker's track ids. A box the library starts a new identity for is offered as a
+new track (the tracker may still take it for part of a person); a library identity whose
+track ended is never mapped back to it (a detection never revives a track).
+
+The library steps its Kalman filter once per detector run, whatever the time between runs
+(the detector runs every frame while a sighting awaits confirmation, every
+``busy_interval_s`` or ``recheck_s`` while someone is tracked): a prediction is per run, not
+per second. Boxes with a score below ``low_score`` go through the second (low-score)
+association only; by default every box that passed the node's filters is high.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from edge.analysis.detect.base import Detection
+
+try:
+    from supervision.detection.utils.iou_and_nms import box_iou_batch
+    from supervision.tracker.byte_tracker import matching
+    from supervision.tracker.byte_tracker.core import ByteTrack
+except ImportError as e:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "tracker = 'bytetrack' needs the supervision package (pip install "
+        "'warehouse-edge[tracking]'); or set tracker = 'iou'"
+    ) from e
+
+
+class ByteTrackMatcher:
+    """supervision's ByteTrack behind the :class:`edge.analysis.tracking.Matcher` calls."""
+
+    def __init__(
+        self,
+        *,
+        low_score: float = 0.2,
+        match_threshold: float = 0.8,
+        lost_runs: int = 30,
+    ) -> None:
+        self._args: dict[str, Any] = {
+            # supervision's det_thresh (a new identity) is this + 0.1: 0.3, the node's min_score
+            "track_activation_threshold": low_score,
+            "minimum_matching_threshold": match_threshold,
+            "lost_track_buffer": lost_runs,
+            "frame_rate": 30,
+            "minimum_consecutive_frames": 1,
+        }
+        self._bt = self._new()
+        self._ours: dict[int, str] = {}
+        """Library internal id -> our track id."""
+        self._last: dict[int, int] = {}
+        """Detection index of the last assign -> library internal id."""
+
+    def _new(self) -> ByteTrack:
+        with warnings.catch_warnings():  # deprecated in favour of `trackers` (pulls opencv-python)
+            warnings.simplefilter("ignore")
+            return ByteTrack(**self._args)
+
+    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
+        """Step the library with *dets*; map the identities it reports back to detections."""
+        tensors = np.array(
+            [[d.x, d.y, d.x + d.w, d.y + d.h, d.score] for d in dets], dtype=np.float32
+        ).reshape(-1, 5)
+        self._bt.update_with_tensors(tensors)
+        stepped = [s for s in self._bt.tracked_tracks if s.frame_id == self._bt.frame_id]
+        self._last = {}
+        out: dict[int, str | None] = {}
+        if not stepped or not dets:
+            return out
+        ious = box_iou_batch(tensors[:, :4], np.array([s.tlbr for s in stepped]))
+        pairs, _, _ = matching.linear_assignment(1 - ious, 0.5)
+        for i, k in sorted(pairs.tolist()):
+            key = int(stepped[k].internal_track_id)
+            self._last[i] = key
+            tid = self._ours.get(key)
+            out[i] = tid if tid in live else None
+        return out
+
+    def bind(self, i: int, track_id: str) -> None:
+        """The library identity of detection *i* now stands for *track_id*."""
+        key = self._last.get(i)
+        if key is not None:  # several identities may stand for one track (a part of it)
+            self._ours[key] = track_id
+
+    def forget(self, track_id: str) -> None:
+        """No library identity stands for *track_id* any more."""
+        for k in [k for k, v in self._ours.items() if v == track_id]:
+            del self._ours[k]
+
+    def reset(self) -> None:
+        """A fresh library tracker."""
+        self._bt = self._new()
+        self._ours.clear()
+        self._last = {}
