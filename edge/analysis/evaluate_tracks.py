@@ -20,10 +20,12 @@ and ID measures, not formulas of our own):
 
 **Events per true person**: each START (a person event on a node) is put on the ground-truth
 identity its track's boxes overlap most (the largest sum of IoU over the frames it reported,
-pairs under ``iou`` not counted); a START on no identity, or on one never at least
-``min_height`` tall, is a START *elsewhere*. Events per true person is the STARTs on people
+pairs under ``iou`` not counted); a START on no identity is a START *elsewhere* (a false
+event). Events per true person is the STARTs on people
 divided by the people who got at least one (1.0: one alarm per person); the people who got
-none are counted apart (a missed person is a recall matter, not a duplicate).
+none are counted apart (a missed person is a recall matter, not a duplicate). As with boxes, a START
+on a person never ``min_height`` tall, or on no one with a box shorter than that when it
+started, is *ignored*: neither a person's event nor a false one.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class TrackScores:
     """Person STARTs (events) the tracker made."""
     events_by_person: dict[int, int] = field(default_factory=dict)
     """Identity -> STARTs put on it (people with none left out)."""
+    starts_ignored: int = 0
+    """STARTs under the don't-care rule: on a person never ``min_height`` tall, or on no one
+    with a box shorter than that (or on a ``conf`` 0 region) when they started."""
 
     @property
     def starts_on_people(self) -> int:
@@ -80,8 +85,8 @@ class TrackScores:
 
     @property
     def starts_elsewhere(self) -> int:
-        """STARTs on nobody (or on someone never at least ``min_height`` tall)."""
-        return self.starts - self.starts_on_people
+        """STARTs on no one that count (not :attr:`starts_ignored`): false events."""
+        return self.starts - self.starts_on_people - self.starts_ignored
 
     @property
     def people_with_event(self) -> int:
@@ -107,6 +112,7 @@ class TrackScores:
             "starts": self.starts,
             "starts_on_people": self.starts_on_people,
             "starts_elsewhere": self.starts_elsewhere,
+            "starts_ignored": self.starts_ignored,
             "events_per_person": round(self.events_per_person, 3),
             "events_by_person": {str(k): v for k, v in sorted(self.events_by_person.items())},
         }
@@ -114,13 +120,11 @@ class TrackScores:
 
 def make_tracker(d: CameraDetectionConfig) -> Tracker:
     """The tracker a camera with detection settings *d* runs, as the analyzer builds it."""
-    kind = str(getattr(d, "tracker", "iou"))
-    if kind != "iou":
-        raise TrackMeasuresUnavailable(f"tracker {kind!r}: not available in this build")
     return Tracker(
         confirm_hits=d.confirm_hits,
         confirm_window_s=d.confirm_window_s,
         lost_after_s=d.lost_after_s,
+        matcher=d.tracker,
     )
 
 
@@ -179,8 +183,8 @@ def _reported(
 
 def _events_by_person(
     gt: GroundTruth, out: TrackOutput, min_height: float, iou: float
-) -> dict[int, int]:
-    """Counted identity -> STARTs whose track overlaps it most."""
+) -> tuple[dict[int, int], int]:
+    """Counted identity -> STARTs whose track overlaps it most; the STARTs ignored."""
     started = {k for _, k in out.starts}
     overlap: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for frame, hyps in out.boxes.items():
@@ -194,12 +198,22 @@ def _events_by_person(
                     overlap[k][ident] += value
     counted = _people(gt, min_height)
     found: Counter[int] = Counter()
-    for _, k in out.starts:
+    ignored = 0
+    for frame, k in out.starts:
         if overlap.get(k):
             ident = max(overlap[k].items(), key=lambda kv: (kv[1], -kv[0]))[0]
             if ident in counted:
                 found[ident] += 1
-    return dict(found)
+            else:
+                ignored += 1
+            continue
+        first = next((b for kk, b in out.boxes.get(frame, []) if kk == k), None)
+        regions = gt.ignored.get(frame, [])
+        if first is not None and (
+            first.h < min_height or any(first.iou(r) >= iou for r in regions)
+        ):
+            ignored += 1
+    return dict(found), ignored
 
 
 def score_tracks(
@@ -230,6 +244,7 @@ def score_tracks(
     )
     row = summary.loc[tracker]
     people = _people(gt, min_height)
+    found, ignored = _events_by_person(gt, out, min_height, iou)
     return TrackScores(
         tracker=tracker,
         idf1=_number(row["idf1"]),
@@ -238,7 +253,8 @@ def score_tracks(
         mota=_number(row["mota"]),
         people=len(people),
         starts=len(out.starts),
-        events_by_person=_events_by_person(gt, out, min_height, iou),
+        events_by_person=found,
+        starts_ignored=ignored,
     )
 
 

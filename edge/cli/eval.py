@@ -203,6 +203,6 @@ def _tracks(
             f"{t.id_switches}  fragmentations {t.fragmentations}  MOTA {t.mota:.3f}\n"
             f"    events per true person {t.events_per_person:.2f} ({t.starts_on_people} "
             f"STARTs on {t.people_with_event} of {t.people} people; {t.starts_elsewhere} "
-            f"elsewhere)"
+            f"on no one, {t.starts_ignored} ignored)"
         )
     return EXIT_OK
