@@ -46,7 +46,7 @@ from edge.core.errors import EdgeError
 
 
 class TrackMeasuresUnavailable(EdgeError):
-    """``motmetrics`` is not installed (the ``eval`` extra)."""
+    """``motmetrics`` (the ``eval`` extra) or the tracker's own package is not installed."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,15 @@ class TrackScores:
 
 def make_tracker(d: CameraDetectionConfig) -> Tracker:
     """The tracker a camera with detection settings *d* runs, as the analyzer builds it."""
-    return Tracker(
-        confirm_hits=d.confirm_hits,
-        confirm_window_s=d.confirm_window_s,
-        lost_after_s=d.lost_after_s,
-        matcher=d.tracker,
-    )
+    try:
+        return Tracker(
+            confirm_hits=d.confirm_hits,
+            confirm_window_s=d.confirm_window_s,
+            lost_after_s=d.lost_after_s,
+            matcher=d.tracker,
+        )
+    except ImportError as e:  # a matcher whose package is not installed
+        raise TrackMeasuresUnavailable(f"tracker {d.tracker!r}: {e}") from e
 
 
 def run_tracker(

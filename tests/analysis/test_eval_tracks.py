@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SHARED
 
 from edge.analysis.detect.base import Detection
 from edge.analysis.evaluate import DetectorRun, GroundTruth
@@ -120,6 +124,26 @@ def test_the_real_tracker_at_25_fps_ends_a_track_after_lost_after_s() -> None:
         s = score_tracks(gt, out, dets, min_height=100)
         assert (s.starts, s.events_by_person) == (starts, {7: starts}), gap
         assert (s.id_switches, s.fragmentations) == (switches, 1), gap
+
+
+def test_without_motmetrics_the_box_scores_still_print(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """motmetrics missing (a node's install): `edge eval` prints precision/recall and says on
+    stderr that the track measures were skipped and how to get them, exit 0; asked for them
+    with --compare, exit 1."""
+    (tmp_path / "img1").mkdir()
+    (tmp_path / "gt").mkdir()
+    assert cv2.imwrite(str(tmp_path / "img1" / "000001.jpg"), np.zeros((240, 320, 3), np.uint8))
+    (tmp_path / "gt" / "gt.txt").write_text("1,1,20,30,40,110,1\n")
+    monkeypatch.setitem(sys.modules, "motmetrics", None)
+    model = str(SHARED / "models" / "yolox_nano" / "yolox_nano.onnx")
+    argv = ["eval", "--gt", str(tmp_path), "--model", model]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "precision" in out and "tracks" not in out
+    assert "track measures skipped" in err and "'.[eval]'" in err, err
+    assert main([*argv, "--compare"]) == 1
 
 
 README_COMMAND = (
