@@ -149,7 +149,7 @@ class Analyzer:
             self.lowlight.update(frame.image, t, motion.brightness, motion.lighting)
             moving = motion.motion and not motion.lighting
             if moving:
-                self.stillness.motion(motion.regions, t, w, h)
+                self.stillness.motion(motion.regions, t, w, h, self.tracker.tracks)
             novel = not moving or self.memory.novel(motion.regions, t, w, h)
             pending = any(not tr.confirmed for tr in self.tracker.tracks)
             # a static object held back is nobody tracked: it does not keep the detector busy

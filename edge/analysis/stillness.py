@@ -5,7 +5,10 @@ the detector takes for a person; its START waits until it moves.
 The evidence is what the node already has:
 
 - *motion history*: a coarse grid of the view (32x18 cells, as the region memory) holding,
-  per cell, the last camera time motion covered it: the age of the background there;
+  per cell, the last camera time motion covered it: the age of the background there. Motion
+  around a person already being followed (their box grown by ``PERSON_MARGIN``, it lags
+  behind them between detector runs) is theirs and is not recorded: someone walking past a
+  chair, even in front of it, is not the chair's arrival;
 - *the track's own movement*: how far its box has gone from where it was first seen.
 
 A track is *held back* when, at its first sighting, less than ``static_share`` of the cells
@@ -38,6 +41,9 @@ from edge.analysis.motion.base import Box
 from edge.analysis.track import Change, Track, TrackEvent
 
 COLS, ROWS = 32, 18
+PERSON_MARGIN = 0.5
+"""Motion this far around a followed person's box (fraction of its width and height) is
+theirs."""
 HELD = "held back: still and present before any motion in its region"
 """Why a track's START waits (the reason in logs and in :attr:`Stillness.why`)."""
 
@@ -88,11 +94,24 @@ class Stillness:
             self._size = (width, height)
             self.last[:] = -np.inf
 
-    def motion(self, regions: Iterable[Box], t: float, width: int, height: int) -> None:
-        """Motion (not a lighting change) covered *regions* at camera time *t*."""
+    def motion(
+        self, regions: Iterable[Box], t: float, width: int, height: int, tracks: Iterable[Track]
+    ) -> None:
+        """Motion (not a lighting change) covered *regions* at camera time *t*, while
+        *tracks* were alive: what lies around the people among them is not recorded."""
         self._frame(width, height)
+        theirs = np.zeros((ROWS, COLS), bool)
+        for tr in tracks:
+            seen = self._seen.get(tr.id)
+            if seen is not None and seen.released:
+                b, m = tr.box, PERSON_MARGIN
+                theirs[
+                    self._cells(b.x - m * b.w, b.y - m * b.h, (1 + 2 * m) * b.w, (1 + 2 * m) * b.h)
+                ] = True
         for r in regions:
-            self.last[self._cells(*r)] = t
+            at = self._cells(*r)
+            block = self.last[at]
+            block[~theirs[at]] = t
 
     def held(self, track_id: str) -> bool:
         """True while the track's START is held back."""
