@@ -58,6 +58,11 @@ class TrackOutput:
     starts: list[tuple[int, str]]
     """(frame number, track id) of each START, in order."""
 
+    @property
+    def frames(self) -> list[int]:
+        """The frames the tracker was fed boxes in (the frames to score)."""
+        return sorted(self.boxes)
+
 
 @dataclass(frozen=True)
 class TrackScores:
@@ -132,18 +137,30 @@ def make_tracker(d: CameraDetectionConfig) -> Tracker:
 
 
 def run_tracker(
-    tracker: Tracker, run: DetectorRun, fps: float, settings: CameraDetectionConfig
+    tracker: Tracker,
+    run: DetectorRun,
+    fps: float,
+    settings: CameraDetectionConfig,
+    *,
+    interval: float = 0.0,
 ) -> TrackOutput:
-    """Feed *run*'s boxes, through the camera box filter of *settings*, to *tracker* frame by
-    frame at ``(frame - first) / fps`` seconds; what it reported."""
+    """Feed *run*'s boxes, through the camera box filter of *settings*, to *tracker* at
+    ``(frame - first) / fps`` seconds: every frame, or with *interval* (seconds) only frames at
+    least that far apart, as a node runs its detector (the frames between only pass time);
+    what it reported in the frames it was fed (:attr:`TrackOutput.frames`)."""
     keep = BoxFilter(settings)
     height, width = run.shape
     boxes: dict[int, list[tuple[str, Detection]]] = {}
     starts: list[tuple[int, str]] = []
     first = min(run.detections, default=0)
     t = 0.0
+    fed = -math.inf
     for frame, dets in run.detections.items():
         t = (frame - first) / fps
+        if t - fed < interval - 1e-9:
+            tracker.update(None, t)
+            continue
+        fed = t
         for ev in tracker.update(keep(dets, width, height), t):
             if ev.change is Change.START:
                 starts.append((frame, ev.track.id))

@@ -126,6 +126,25 @@ def test_the_real_tracker_at_25_fps_ends_a_track_after_lost_after_s() -> None:
         assert (s.id_switches, s.fragmentations) == (switches, 1), gap
 
 
+def test_interval_feeds_the_tracker_as_a_node_runs_its_detector() -> None:
+    """--interval 0.4 at 25 fps: the tracker gets the boxes of every 10th frame (the others
+    only pass time) and those frames are the ones scored: one person walking through 60
+    frames, 6 frames fed, one START, confirmed on the second (5 reported boxes, 1 miss)."""
+    settings = CameraDetectionConfig()
+    dets = walking(range(1, 61))
+    gt = GroundTruth()
+    for f, found in dets.items():
+        gt.boxes[f] += found
+        gt.ids[f].append(3)
+    run = DetectorRun(gt, dets, 0.0, (480, 640))
+    out = run_tracker(make_tracker(settings), run, 25.0, settings, interval=0.4)
+    assert out.frames == [1, 11, 21, 31, 41, 51]
+    assert sum(len(b) for b in out.boxes.values()) == 5
+    s = score_tracks(gt, out, out.frames, min_height=100)
+    assert (s.starts, s.events_by_person, s.id_switches, s.fragmentations) == (1, {3: 1}, 0, 0)
+    assert s.mota == pytest.approx(5 / 6, abs=1e-4)
+
+
 def test_without_motmetrics_the_box_scores_still_print(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
