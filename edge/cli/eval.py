@@ -1,4 +1,5 @@
-"""``edge eval``: precision and recall of the detector on a MOT sequence."""
+"""``edge eval``: precision and recall of the detector on a MOT sequence, and with identities
+in its truth the track measures of the node's tracker."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def register(sub: SubParsers) -> None:
     """Add `edge eval`."""
     p = sub.add_parser(
         "eval",
-        help="precision and recall of the detector on a MOT sequence",
+        help="precision and recall of the detector (and its tracks) on a MOT sequence",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
