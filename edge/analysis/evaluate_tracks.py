@@ -2,13 +2,14 @@
 
 The detector's boxes on every image of a MOT sequence (:func:`edge.analysis.evaluate.run_detector`)
 go through the camera's box filter (:class:`edge.analysis.detect.filters.BoxFilter`, a camera's
-default detection settings) into the real tracker (:class:`edge.analysis.track.Tracker` or the
-matcher the ``tracker`` setting names), frame by frame at camera time ``(frame - first) / fps``.
-What the tracker reports in a frame is every *confirmed* track that took a box in it (the
-tracks that are events on a node), with the box it took.
+default detection settings) into the real tracker (:class:`edge.analysis.track.Tracker` with
+the matcher the ``tracker`` setting names) at camera time ``(frame - first) / fps``: every
+frame, or only frames ``interval`` seconds apart as a node runs its detector. What the tracker
+reports in a frame it was fed is every *confirmed* track that took a box in it (the tracks that
+are events on a node), with the box it took.
 
-Scored against the identities of ``gt/gt.txt`` with ``motmetrics`` (the py-motmetrics CLEAR-MOT
-and ID measures, not formulas of our own):
+Scored over the frames fed, against the identities of ``gt/gt.txt``, with ``motmetrics`` (the
+py-motmetrics CLEAR-MOT and ID measures, not formulas of our own):
 
 * **IDF1** (identity F1: the share of boxes given the right identity over the whole sequence),
   **ID switches** (a person's track changes its id) and **fragmentations** (a person's track is
@@ -20,12 +21,12 @@ and ID measures, not formulas of our own):
 
 **Events per true person**: each START (a person event on a node) is put on the ground-truth
 identity its track's boxes overlap most (the largest sum of IoU over the frames it reported,
-pairs under ``iou`` not counted); a START on no identity is a START *elsewhere* (a false
-event). Events per true person is the STARTs on people
-divided by the people who got at least one (1.0: one alarm per person); the people who got
-none are counted apart (a missed person is a recall matter, not a duplicate). As with boxes, a START
-on a person never ``min_height`` tall, or on no one with a box shorter than that when it
-started, is *ignored*: neither a person's event nor a false one.
+pairs under ``iou`` not counted). Events per true person is the STARTs on people divided by
+the people who got at least one (1.0: one alarm per person); the people who got none are
+counted apart (a missed person is a recall matter, not a duplicate). As with boxes, a START on
+a person never ``min_height`` tall, or on no one with a box shorter than that (or on a
+``conf`` 0 region) when it started, is *ignored*; any other START on no one is *elsewhere*: a
+false event.
 """
 
 from __future__ import annotations
