@@ -65,13 +65,15 @@ def compare(
     *,
     threads: int = 1,
     score: float = 0.3,
+    nms_iou: float = 0.55,
     min_height: float = 0.0,
     passes: int = 3,
     timing_images: int = 20,
 ) -> list[DetectorFigures]:
-    """Figures of each model on *seq*: P/R over all its frames, ms per call over
+    """Figures of each model on *seq* (score and NMS as a node's defaults, as `edge eval`):
+    P/R over all its frames, ms per call over
     *passes* turns of *timing_images* of them (after one untimed call each)."""
-    detectors = [OnnxDetector(m, threads=threads, score=score) for m in models]
+    detectors = [OnnxDetector(m, threads=threads, score=score, nms_iou=nms_iou) for m in models]
     pictures = _pictures(seq, timing_images)
     cpu = [0.0] * len(detectors)
     wall = [0.0] * len(detectors)
