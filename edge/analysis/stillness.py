@@ -14,17 +14,21 @@ The evidence is what the node already has:
 A track is *held back* when, at its first sighting, less than ``static_share`` of the cells
 under its box had seen motion in the ``static_quiet_s`` before (it was there before anyone
 moved there: a person who walks in makes motion over the place they end up in, even if the
-detector only finds them once they stand still) and its box has not moved since: its centre
-has stayed within ``static_move`` of the box's width (across) and height (up and down) and its
-height has not changed by that share. A held track makes no event at all (no START, no zone
-changes, no END) and does not count as someone tracked for the detector schedule. The moment
-it moves it is released: its START is emitted then (dated, like any START, from its first
-sighting), and from there on it is an ordinary track. A person who walks in and then sits
-still moved on the way in, so their track is never held, and stays one person until they
-leave.
+detector only finds them once they stand still). It is released, and its START emitted then
+(dated, like any START, from its first sighting), as soon as
 
-The judgement is made once per track, at the first update that shows it (the grid as it was
-up to then), so a static object stays static when people later walk past or in front of it.
+- its box moves: its centre shifts by ``static_move`` of the box's width (across) or height
+  (up and down), or its height changes by that share; or
+- ``static_share`` of the cells under its box see motion while nobody is followed (a
+  ``lone`` grid): in a dark room the gate sees only part of a person walking in, and the
+  detector may first find them at a spot that shows little motion yet, but what they do next
+  moves pixels there. Motion while someone is followed does not count here: people walking
+  in front of a coat do not bring it to life.
+
+A held track makes no event at all (no START, no zone changes, no END) and does not count as
+someone tracked for the detector schedule (a coat does not keep the detector busy). A person
+who walks in and then sits still moved, or made motion, on the way in, so their track is
+released at once and stays one person until they leave.
 """
 
 from __future__ import annotations
@@ -63,9 +67,9 @@ class _Seen:
     """What was known of a track when it was first seen."""
 
     first: Detection
-    arrived: float
-    """Share of the cells under its first box that had motion in the quiet time before."""
-    released: bool
+    since: float
+    """Its first sighting, less ``quiet_s``: motion from then on under its box is arrival."""
+    released: bool = False
 
 
 class Stillness:
@@ -75,6 +79,8 @@ class Stillness:
         self.settings = settings or StillnessSettings()
         self.last: npt.NDArray[np.float64] = np.full((ROWS, COLS), -np.inf)
         """Camera time of the last motion over each cell (-inf: none since watching began)."""
+        self.lone: npt.NDArray[np.float64] = np.full((ROWS, COLS), -np.inf)
+        """The same for motion while nobody was followed (nobody else's to be)."""
         self._size = (0, 0)
         self._seen: dict[str, _Seen] = {}
         self.why: dict[str, str] = {}
@@ -93,6 +99,7 @@ class Stillness:
         if self._size != (width, height):
             self._size = (width, height)
             self.last[:] = -np.inf
+            self.lone[:] = -np.inf
 
     def motion(
         self, regions: Iterable[Box], t: float, width: int, height: int, tracks: Iterable[Track]
@@ -101,9 +108,11 @@ class Stillness:
         *tracks* were alive: what lies around the people among them is not recorded."""
         self._frame(width, height)
         theirs = np.zeros((ROWS, COLS), bool)
+        followed = False
         for tr in tracks:
             seen = self._seen.get(tr.id)
             if seen is not None and seen.released:
+                followed = True
                 b, m = tr.box, PERSON_MARGIN
                 theirs[
                     self._cells(b.x - m * b.w, b.y - m * b.h, (1 + 2 * m) * b.w, (1 + 2 * m) * b.h)
@@ -112,6 +121,8 @@ class Stillness:
             at = self._cells(*r)
             block = self.last[at]
             block[~theirs[at]] = t
+            if not followed:
+                self.lone[at] = t
 
     def held(self, track_id: str) -> bool:
         """True while the track's START is held back."""
@@ -136,10 +147,15 @@ class Stillness:
         for tr in tracks:
             seen = self._seen.get(tr.id)
             if seen is None:
-                seen = self._seen[tr.id] = self._judge(tr)
+                since = tr.first_t - self.settings.quiet_s
+                arrived = self.arrival(self.last, tr.box, since) >= self.settings.share
+                seen = self._seen[tr.id] = _Seen(tr.box, since, released=arrived)
             if seen.released:
                 continue
-            if self._moved(seen.first, tr.box) or seen.arrived >= self.settings.share:
+            if (
+                self._moved(seen.first, tr.box)
+                or self.arrival(self.lone, tr.box, seen.since) >= self.settings.share
+            ):
                 seen.released = True
                 if tr.id in self.why:  # held until now: its START is due
                     del self.why[tr.id]
@@ -155,12 +171,11 @@ class Stillness:
             out.append(ev)
         return out
 
-    def _judge(self, tr: Track) -> _Seen:
-        """A track seen for the first time: how much of its place had motion before it."""
-        b = tr.box
-        block = self.last[self._cells(b.x, b.y, b.w, b.h)]
-        recent = np.count_nonzero(block >= tr.first_t - self.settings.quiet_s)
-        return _Seen(b, float(recent) / block.size, released=False)
+    def arrival(self, grid: npt.NDArray[np.float64], box: Detection, since: float) -> float:
+        """Share of the cells under *box* whose last motion in *grid* (:attr:`last`,
+        :attr:`lone`) was at camera time *since* or later."""
+        block = grid[self._cells(box.x, box.y, box.w, box.h)]
+        return float(np.count_nonzero(block >= since)) / block.size
 
     def _moved(self, first: Detection, now: Detection) -> bool:
         """True when *now* is far enough from *first* to be something that moves."""

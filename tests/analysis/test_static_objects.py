@@ -67,6 +67,8 @@ class Room:
     silhouette: bool = False
     chair: bool = False
     false_within: int = 120
+    stir: bool = False
+    """The walker stirs in place (a lighter band moving over their body, box unchanged)."""
     """The detector's false box on the chair comes while a walker's centre is this near it."""
     walker: Box | None = None
     t: float = 0.0
@@ -85,6 +87,10 @@ class Room:
             _person(img, SILHOUETTE)
         if self.walker is not None:
             _person(img, self.walker)
+            if self.stir:
+                x, y, w, h = self.walker
+                band = y + h // 2 + (self.frames % 3) * h // 6
+                img[band : band + h // 6, x : x + w] = 75
         return img
 
     name: str = "shapes"
@@ -228,3 +234,20 @@ def test_something_still_from_the_start_that_walks_off_starts_then() -> None:
     seen += _run(an, room, 8.0, _across(150, 50, 170, 300, 700, 16))
     starts = _people(seen, State.START)
     assert len(starts) == 1, [(o.state, o.data) for o in seen]
+    assert 15.0 <= float(starts[0].data["stream_time"]) <= 15.5  # the idle check found them
+
+
+def test_something_still_from_the_start_that_stirs_in_place_starts_then() -> None:
+    """Held like a coat, then moving in place with nobody else about (as a person in a dark
+    room first found where the gate saw little of them): motion over most of its box while
+    nobody is followed releases it; one START."""
+    room = Room()
+    room.walker = (300, 150, 50, 170)
+    an = _analyzer(room)
+    seen = _run(an, room, 17.0)
+    assert not _people(seen, State.START) and len(an.stillness.why) == 1
+    room.stir = True
+    seen += _run(an, room, 3.0)
+    starts = _people(seen, State.START)
+    assert len(starts) == 1 and not an.stillness.why, [(o.state, o.data) for o in seen]
+    assert _box(starts[0])[:2] == [300, 150]
