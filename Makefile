@@ -53,7 +53,7 @@ $(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.core-installed
 	@$(MAKE) --no-print-directory apt-test
-	$(BIN)/pip install --quiet -e '.[test,yolo,systemd,deploy,receiver,eval]'
+	$(BIN)/pip install --quiet -e '.[test,yolo,systemd,deploy,receiver,eval,tracking]'
 	@touch $@
 
 clean:

@@ -4,6 +4,11 @@ Which detection continues which track is a *matcher*'s answer (:mod:`edge.analys
 the camera's ``tracker`` setting): ``iou``, greedy matching by overlap falling back to the
 nearest centre within a box's size, or ``bytetrack``, ByteTrack from the supervision package
 (Kalman motion, low-score boxes for occlusions). The rules here are the same for both.
+A box its matcher gives no live track (a new identity) continues the one track whose box
+centre is within a box side of it, when that track took no box in this run and no other
+track is that near: a person walking fast between detector runs (the node runs it every
+0.2-1 s, and ByteTrack's motion model loses someone who moved most of a box width). Near two
+tracks or more (a crowd) the matcher's answer stands.
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
 
@@ -30,6 +35,7 @@ from enum import StrEnum
 
 from edge.analysis.detect.base import Detection
 from edge.analysis.tracking import Matcher, MatcherName, make_matcher
+from edge.analysis.tracking.iou import centre_near
 from edge.core.ids import new_id
 
 
@@ -118,6 +124,8 @@ class Tracker:
                     out.append(TrackEvent(Change.END, tr, t))
         if dets is not None:
             out += self._match(dets, t, zones_of or {})
+        else:
+            self.matcher.idle()
         return out
 
     def finish(self, t: float) -> list[TrackEvent]:
@@ -145,6 +153,15 @@ class Tracker:
             out += self._hit(tr, dets[i], t, zones_of.get(i, ()))
         for i in sorted(fresh, key=lambda i: -dets[i].area):
             d = dets[i]
+            near = [tr for tr in self.tracks if centre_near(d, tr.box) < 1.0]
+            if len(near) == 1 and id(near[0]) not in used_t:
+                # the one track near, which its matcher lost this run (a fast walker between
+                # detector runs): that person's. Near several (a crowd): the matcher's answer
+                tr = near[0]
+                used_t.add(id(tr))
+                self.matcher.bind(i, tr.id)
+                out += self._hit(tr, d, t, zones_of.get(i, ()))
+                continue
             holders = sorted(
                 ((_inside(d, tr.box), d.iou(tr.box), j) for j, tr in enumerate(self.tracks)),
                 reverse=True,

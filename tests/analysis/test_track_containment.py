@@ -1,10 +1,30 @@
 """The tracker takes a box mostly inside a live track's box for a part of that person: it
-never starts a second track (so never a second person event)."""
+never starts a second track (so never a second person event). The rule sits above the
+matcher: every test runs with today's ``iou`` matcher and with ByteTrack (supervision)."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
+import pytest
+
 from edge.analysis.detect.base import Detection
 from edge.analysis.track import Change, Tracker
+from edge.analysis.tracking import MatcherName
+
+MATCHERS = pytest.mark.parametrize(
+    "matcher",
+    [
+        "iou",
+        pytest.param(
+            "bytetrack",
+            marks=pytest.mark.skipif(
+                find_spec("supervision") is None,
+                reason="the 'tracking' extra",
+            ),
+        ),
+    ],
+)
 
 
 def _person(i: int) -> Detection:
@@ -17,11 +37,12 @@ def _legs(p: Detection) -> Detection:
     return Detection(p.x + 5, p.y + 80, p.w - 10, 80, 0.5)
 
 
-def test_partial_box_beside_the_full_one_starts_no_second_person() -> None:
+@MATCHERS
+def test_partial_box_beside_the_full_one_starts_no_second_person(matcher: MatcherName) -> None:
     """A tracked person walks across; for three updates the detector also gives a box of
     their legs (all of it inside the person's box). One track, one START, one END; the
     legs never become a track of their own."""
-    tr = Tracker(confirm_hits=2, confirm_window_s=1.5, lost_after_s=2.5)
+    tr = Tracker(confirm_hits=2, confirm_window_s=1.5, lost_after_s=2.5, matcher=matcher)
     events = []
     for i in range(12):
         dets = [_person(i)]
@@ -34,10 +55,11 @@ def test_partial_box_beside_the_full_one_starts_no_second_person() -> None:
     assert events[0].track.hits == 12  # the legs were not counted as sightings
 
 
-def test_partial_box_first_in_the_list_is_still_the_same_person() -> None:
+@MATCHERS
+def test_partial_box_first_in_the_list_is_still_the_same_person(matcher: MatcherName) -> None:
     """The order of the detector's boxes does not matter: legs listed before the full box,
     and both seen in the very update the person first appears, make one track."""
-    tr = Tracker(confirm_hits=1)
+    tr = Tracker(confirm_hits=1, matcher=matcher)
     p = _person(0)
     events = tr.update([_legs(p), p], 0.0)
     events += tr.update([_legs(_person(1)), _person(1)], 0.2)
@@ -45,20 +67,22 @@ def test_partial_box_first_in_the_list_is_still_the_same_person() -> None:
     assert len(tr.tracks) == 1 and tr.tracks[0].box == _person(1)
 
 
-def test_partial_box_alone_keeps_the_track_alive() -> None:
+@MATCHERS
+def test_partial_box_alone_keeps_the_track_alive(matcher: MatcherName) -> None:
     """When only the partial box is found, it is that person's (the track has no better
     match): the track goes on, no new one starts."""
-    tr = Tracker(confirm_hits=2)
+    tr = Tracker(confirm_hits=2, matcher=matcher)
     events = tr.update([_person(0)], 0.0) + tr.update([_person(1)], 0.2)
     events += tr.update([_legs(_person(2))], 0.4)
     assert [e.change for e in events] == [Change.START]
     assert len(tr.tracks) == 1 and tr.tracks[0].hits == 3
 
 
-def test_partly_overlapping_people_are_still_two() -> None:
+@MATCHERS
+def test_partly_overlapping_people_are_still_two(matcher: MatcherName) -> None:
     """Two people side by side, boxes overlapping by less than the containment share (half
     of the second box inside the first): two tracks, two STARTs."""
-    tr = Tracker(confirm_hits=1)
+    tr = Tracker(confirm_hits=1, matcher=matcher)
     a = Detection(100, 50, 60, 160, 0.9)
     b = Detection(130, 50, 60, 160, 0.9)  # half of b inside a, IoU 1/3
     events = tr.update([a], 0.0) + tr.update([a, b], 0.2)
@@ -66,8 +90,9 @@ def test_partly_overlapping_people_are_still_two() -> None:
     assert len(tr.tracks) == 2
 
 
-def test_containment_share_is_a_setting() -> None:
+@MATCHERS
+def test_containment_share_is_a_setting(matcher: MatcherName) -> None:
     """With contained_share above 1 the rule is off, and the legs start a track as before."""
-    tr = Tracker(confirm_hits=1, contained_share=1.01)
+    tr = Tracker(confirm_hits=1, contained_share=1.01, matcher=matcher)
     events = tr.update([_person(0)], 0.0) + tr.update([_person(1), _legs(_person(1))], 0.2)
     assert [e.change for e in events] == [Change.START, Change.START]

@@ -25,6 +25,11 @@ class Matcher(Protocol):
         nobody's (the matcher would not follow it)."""
         ...
 
+    def idle(self) -> None:
+        """A frame went by without a detector run (a matcher that predicts motion per frame
+        moves its predictions on)."""
+        ...
+
     def bind(self, i: int, track_id: str) -> None:
         """Detection *i* of the last :meth:`assign` went to *track_id* (a new track, or a
         track it was taken as part of)."""

@@ -27,7 +27,6 @@ from edge.analysis.detect.base import Detection
 
 try:
     from supervision.detection.utils.iou_and_nms import box_iou_batch
-    from supervision.tracker.byte_tracker import matching
     from supervision.tracker.byte_tracker.core import ByteTrack
 except ImportError as e:  # pragma: no cover - depends on the install
     raise ImportError(
@@ -45,7 +44,9 @@ class ByteTrackMatcher:
         low_score: float = 0.2,
         match_threshold: float = 0.8,
         lost_runs: int = 30,
+        step_idle: bool = True,
     ) -> None:
+        self.step_idle = step_idle
         self._args: dict[str, Any] = {
             # supervision's det_thresh (a new identity) is this + 0.1: 0.3, the node's min_score
             "track_activation_threshold": low_score,
@@ -76,14 +77,25 @@ class ByteTrackMatcher:
         out: dict[int, str | None] = {}
         if not stepped or not dets:
             return out
+        # which box each identity took: the library keeps only its Kalman estimate (after a
+        # jump it can overlap the box by less than half) and the box's score, exactly
         ious = box_iou_batch(tensors[:, :4], np.array([s.tlbr for s in stepped]))
-        pairs, _, _ = matching.linear_assignment(1 - ious, 0.5)
-        for i, k in sorted(pairs.tolist()):
-            key = int(stepped[k].internal_track_id)
+        for k, st in enumerate(stepped):
+            same = [i for i in range(len(dets)) if tensors[i, 4] == st.score and i not in out]
+            if not same:
+                continue
+            i = max(same, key=lambda i: float(ious[i, k]))
+            key = int(st.internal_track_id)
             self._last[i] = key
             tid = self._ours.get(key)
             out[i] = tid if tid in live else None
-        return out
+        return dict(sorted(out.items()))
+
+    def idle(self) -> None:
+        """Step the library with no boxes: its Kalman filter predicts per frame, not per
+        detector run (runs come every frame, or every few frames while someone is tracked)."""
+        if self.step_idle:
+            self._bt.update_with_tensors(np.empty((0, 5), dtype=np.float32))
 
     def bind(self, i: int, track_id: str) -> None:
         """The library identity of detection *i* now stands for *track_id*."""

@@ -54,6 +54,9 @@ class IouMatcher:
                 out[i] = ids[j]
         return out | {i: None for i in range(len(dets)) if i not in out}
 
+    def idle(self) -> None:
+        """Nothing to move on."""
+
     def bind(self, i: int, track_id: str) -> None:
         """Nothing to remember."""
 
