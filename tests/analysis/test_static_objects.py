@@ -113,15 +113,22 @@ class Room:
         return out
 
 
+TRACKER = "iou"
+"""The matcher these scenes run (the rule sits above any): set, so that they test the rule
+and not a matcher's identity keeping; the walker goes at 90 px/s, half a box width between
+detector runs (identity through such scenes: tests/analysis/test_track_identity.py)."""
+
+
 def _analyzer(room: Room) -> Analyzer:
-    cam = loads("""
+    cam = loads(f"""
 [node]
 id = "n"
 site = "s"
 [[cameras]]
 name = "cam"
 fps = 5
-detect = { kind = "rtsp", url = "rtsp://127.0.0.1:1/cam" }
+detect = {{ kind = "rtsp", url = "rtsp://127.0.0.1:1/cam" }}
+detection = {{ tracker = "{TRACKER}" }}
 """).cameras[0]
     return Analyzer(cam, detector=room)
 
