@@ -195,7 +195,9 @@ class Analyzer:
         after a reconnect, with ``data.reason = "camera_lost"``. Nothing is carried over the
         outage: after it everything starts afresh, with a full look at the first frame."""
         self.schedule.look_next()  # whatever came meanwhile is looked for at once
-        return [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
+        ended = [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
+        self.stillness.outage()  # and what stands still then may have come meanwhile
+        return ended
 
     def _in_session(self, seen: Observation, frame: Frame) -> Observation:
         """*seen* (stated in camera time) in the stream time of *frame*'s session."""

@@ -25,6 +25,10 @@ detector only finds them once they stand still). It is released, and its START e
   moves pixels there. Motion while someone is followed does not count here: people walking
   in front of a coat do not bring it to life.
 
+After the camera was lost (:meth:`Stillness.outage`) nobody watched the view: all of it
+counts as having seen motion at the first frame after, so whatever is found standing still
+within ``static_quiet_s`` of the reconnect may have come meanwhile and is not held back.
+
 A held track makes no event at all (no START, no zone changes, no END) and does not count as
 someone tracked for the detector schedule (a coat does not keep the detector busy). A person
 who walks in and then sits still moved, or made motion, on the way in, so their track is
@@ -82,6 +86,7 @@ class Stillness:
         self.lone: npt.NDArray[np.float64] = np.full((ROWS, COLS), -np.inf)
         """The same for motion while nobody was followed (nobody else's to be)."""
         self._size = (0, 0)
+        self._outage = False
         self._seen: dict[str, _Seen] = {}
         self.why: dict[str, str] = {}
         """Track id -> why its START is held back, for the tracks held now."""
@@ -95,18 +100,25 @@ class Stillness:
         r0, c0 = min(r0, ROWS - 1), min(c0, COLS - 1)
         return slice(r0, max(r1, r0 + 1)), slice(c0, max(c1, c0 + 1))
 
-    def _frame(self, width: int, height: int) -> None:
+    def _frame(self, t: float, width: int, height: int) -> None:
         if self._size != (width, height):
             self._size = (width, height)
             self.last[:] = -np.inf
             self.lone[:] = -np.inf
+        if self._outage:  # the view unwatched until now: anything may have come
+            self._outage = False
+            self.last[:] = t
+
+    def outage(self) -> None:
+        """The camera was lost: the next frame finds a view nobody watched."""
+        self._outage = True
 
     def motion(
         self, regions: Iterable[Box], t: float, width: int, height: int, tracks: Iterable[Track]
     ) -> None:
         """Motion (not a lighting change) covered *regions* at camera time *t*, while
         *tracks* were alive: what lies around the people among them is not recorded."""
-        self._frame(width, height)
+        self._frame(t, width, height)
         theirs = np.zeros((ROWS, COLS), bool)
         followed = False
         for tr in tracks:
@@ -139,7 +151,7 @@ class Stillness:
         held tracks' events dropped, a START for each held track that has moved now."""
         if not self.settings.enabled:
             return events
-        self._frame(width, height)
+        self._frame(t, width, height)
         alive = {tr.id for tr in tracks}
         for tid in [k for k in self._seen if k not in alive]:
             del self._seen[tid]

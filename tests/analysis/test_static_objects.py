@@ -5,7 +5,10 @@ model does with a coat or a lamp's silhouette), and the static-object rule decid
 - a still silhouette in a room that a person walks through: one person event, on the walker;
 - a person who walks in and sits still for half a minute: one event, until they leave;
 - a box the detector puts on a chair only while someone walks past it: no event of its own;
-- someone still from before any motion who then walks off: held, then one event.
+- someone still from before any motion who then walks off, or stirs in place: held, then
+  one event;
+- someone standing still right after the camera was lost a while: not held (they may have
+  come while nobody watched).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from edge.analysis.analyzer import Analyzer
 from edge.analysis.detect.base import Detection
+from edge.analysis.motion.base import MotionGate, MotionResult
 from edge.analysis.observation import Observation
 from edge.analysis.stillness import HELD
 from edge.capture.frame import Frame, Image
@@ -119,7 +124,15 @@ and not a matcher's identity keeping; the walker goes at 90 px/s, half a box wid
 detector runs (identity through such scenes: tests/analysis/test_track_identity.py)."""
 
 
-def _analyzer(room: Room) -> Analyzer:
+class Blind:
+    """A motion gate that sees nothing (a dark room it cannot see in)."""
+
+    def process(self, image: Image) -> MotionResult:
+        """No motion, ever."""
+        return MotionResult(False, (), 0.0, False)
+
+
+def _analyzer(room: Room, gate: MotionGate | None = None) -> Analyzer:
     cam = loads(f"""
 [node]
 id = "n"
@@ -130,7 +143,7 @@ fps = 5
 detect = {{ kind = "rtsp", url = "rtsp://127.0.0.1:1/cam" }}
 detection = {{ tracker = "{TRACKER}" }}
 """).cameras[0]
-    return Analyzer(cam, detector=room)
+    return Analyzer(cam, detector=room, gate=gate)
 
 
 def _run(
@@ -258,3 +271,21 @@ def test_something_still_from_the_start_that_stirs_in_place_starts_then() -> Non
     starts = _people(seen, State.START)
     assert len(starts) == 1 and not an.stillness.why, [(o.state, o.data) for o in seen]
     assert _box(starts[0])[:2] == [300, 150]
+
+
+def test_what_stands_still_after_an_outage_may_have_come_meanwhile() -> None:
+    """The camera is lost for 30 s; at the first frame after it a person stands still where
+    the gate sees nothing: nobody watched the view meanwhile, so they are not taken for a
+    coat that was always there: one START at once (without the outage they would be held)."""
+    room = Room()
+    an = _analyzer(room, Blind())
+    _run(an, room, 5.0)
+    last = Frame("cam", 0, room.t - STEP, 1000 + room.t - STEP, 1.7e9 + room.t, room.image())
+    assert an.lost(last) == []
+    room.t += 30.0
+    room.walker = (300, 150, 50, 170)
+    starts = _people(_run(an, room, 1.0), State.START)
+    assert len(starts) == 1 and float(starts[0].data["stream_time"]) == pytest.approx(room.t - 1.0)
+    held = Room(walker=(300, 150, 50, 170))
+    an = _analyzer(held, Blind())
+    assert not _people(_run(an, held, 17.0), State.START)  # the idle check found it: held
