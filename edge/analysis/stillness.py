@@ -19,8 +19,9 @@ detector only finds them once they stand still). It is released, and its START e
 
 - its box moves: its centre shifts by ``static_move`` of the box's width (across) or height
   (up and down), or its height changes by that share; or
-- ``static_share`` of the cells under its box see motion while nobody is followed (a
-  ``lone`` grid): in a dark room the gate sees only part of a person walking in, and the
+- ``static_share`` of the cells under its box see motion within ``static_quiet_s`` while
+  nobody is followed (a ``lone`` grid; a window, so that stray specks of noise over hours do
+  not add up): in a dark room the gate sees only part of a person walking in, and the
   detector may first find them at a spot that shows little motion yet, but what they do next
   moves pixels there. Motion while someone is followed does not count here: people walking
   in front of a coat do not bring it to life.
@@ -156,6 +157,7 @@ class Stillness:
         for tid in [k for k in self._seen if k not in alive]:
             del self._seen[tid]
         out: list[TrackEvent] = []
+        recent = t - self.settings.quiet_s
         for tr in tracks:
             seen = self._seen.get(tr.id)
             if seen is None:
@@ -166,7 +168,7 @@ class Stillness:
                 continue
             if (
                 self._moved(seen.first, tr.box)
-                or self.arrival(self.lone, tr.box, seen.since) >= self.settings.share
+                or self.arrival(self.lone, tr.box, max(seen.since, recent)) >= self.settings.share
             ):
                 seen.released = True
                 if tr.id in self.why:  # held until now: its START is due
