@@ -13,9 +13,10 @@ _QUANTIZE = """\
 Write an INT8 copy of an ONNX detector (YOLOX, FastestDet, YOLOv8/11 exports) for the onnx
 backend, calibrated on pictures this node saved: its snapshots (the clip store, searched
 recursively) or any folder of JPEG/PNG frames of the camera's own view, day and night. The
-weights are quantized per channel in QDQ format and the detection head stays float (both chosen
-by measurement, see docs/detector-int8.md). Then point [detector] model at OUT and set
-model_sha256 to its `sha256sum`; check it first with `edge model bench`.
+weights are quantized per channel in QDQ format, activation ranges by percentile, and the
+detection head stays float (each chosen by measurement, see docs/detector-int8.md). Then
+point [detector] model at OUT and set model_sha256 to its `sha256sum`; check it first with
+`edge model bench`.
 
 exit status: 0 written; 1 the quantization failed; 2 a missing or unreadable model, an empty
 calibration folder, or OUT exists already.
@@ -121,7 +122,8 @@ def handle_quantize(args: argparse.Namespace) -> int:
     else:
         skipped = f", {r.skipped} unreadable skipped" if r.skipped else ""
         print(
-            f"{r.out}: INT8 (QDQ, per-channel) of {r.model} at {r.size}x{r.size}, "
+            f"{r.out}: INT8 (QDQ, per-channel, percentile ranges) of {r.model} at "
+            f"{r.size}x{r.size}, "
             f"calibrated on {r.images} images{skipped}; {r.float_nodes} head nodes kept "
             f"float; {r.seconds:.0f} s"
         )

@@ -166,3 +166,22 @@ def test_unreadable_pictures_only_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(QuantizeError, match=f"no readable calibration image in {folder}"):
         quantize_model(fastestdet, folder, out)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_json_result_is_the_only_output(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FastestDet with --json (2 pictures): stdout is one JSON object (the calibrator's
+    progress lines do not reach it) naming the pictures used and the float head; the copy
+    loads as FastestDet."""
+    import json
+
+    out = tmp_path / "fd-int8.onnx"
+    model = SHARED / "models" / "fastestdet" / "FastestDet.onnx"
+    argv = ["model", "quantize", "--model", str(model), "--calibration", str(snapshots)]
+    assert main([*argv, "--out", str(out), "--images", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["calibration_images"] == 2 and result["int8"] is True
+    assert result["size"] == 352 and result["float_nodes"] > 0
+    assert OnnxDetector(out, threads=1).family == "fastestdet"

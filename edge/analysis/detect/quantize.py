@@ -10,6 +10,10 @@ loads like any other. Choices, each by measurement on TUD-Campus (README, "Detec
 * the **detection head stays float**: the nodes between the last convolutions and the output
   (sigmoids, concatenation of box offsets with scores) -- one INT8 scale cannot hold both a box
   offset of tens of pixels and a score near 0.3;
+* activations unsigned (U8S8): signed ones (S8S8) run 2x slower than float on x86 without VNNI;
+* activation ranges by **percentile** (99.999%) over the calibration pictures rather than their
+  extremes: a few saturated pixels no longer widen a range for all (with frames of another
+  camera recall fell 6.9 points with min/max, 0.5 with percentiles);
 * the model is brought to opset 13 first (per-channel QDQ needs it) and pre-processed with
   onnxruntime's ``quant_pre_process`` (shape inference and graph optimisation).
 
@@ -20,6 +24,8 @@ people missed sooner.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import tempfile
 import time
@@ -194,6 +200,7 @@ def quantize_model(
     fmt: Format = "qdq",
     float_head: bool = True,
     reduce_range: bool = False,
+    method: Literal["minmax", "percentile", "entropy"] = "percentile",
     limit: int = 100,
     overwrite: bool = False,
     int8: bool = True,
@@ -222,19 +229,25 @@ def quantize_model(
             return QuantizeResult(model, out, 0, 0, sized.size, 0, time.monotonic() - start)
         exclude = head_nodes(onnx.load(str(work / "pre.onnx")).graph) if float_head else []
         reader = _Reader(sized, images)
+        chatter = io.StringIO()  # the calibrators print progress; stdout is the result's
         try:
-            quantize_static(
-                str(work / "pre.onnx"),
-                str(work / "int8.onnx"),
-                reader,
-                quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
-                per_channel=per_channel,
-                reduce_range=reduce_range,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                nodes_to_exclude=exclude,
-                calibrate_method=CalibrationMethod.MinMax,
-            )
+            with contextlib.redirect_stdout(chatter):
+                quantize_static(
+                    str(work / "pre.onnx"),
+                    str(work / "int8.onnx"),
+                    reader,
+                    quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
+                    per_channel=per_channel,
+                    reduce_range=reduce_range,
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    nodes_to_exclude=exclude,
+                    calibrate_method={
+                        "minmax": CalibrationMethod.MinMax,
+                        "percentile": CalibrationMethod.Percentile,
+                        "entropy": CalibrationMethod.Entropy,
+                    }[method],
+                )
         except Exception:
             if reader.used == 0:
                 raise QuantizeError(f"no readable calibration image in {calibration}") from None
