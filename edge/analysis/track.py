@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from edge.analysis.detect.base import Detection
-from edge.analysis.tracking import Matcher, MatcherName, make_matcher
+from edge.analysis.tracking import PART, Matcher, MatcherName, make_matcher
 from edge.analysis.tracking.iou import centre_near
 from edge.core.ids import new_id
 
@@ -144,17 +144,20 @@ class Tracker:
         used_t: set[int] = set()
         fresh: list[int] = []
         out: list[TrackEvent] = []
+        parts: set[int] = set()
         for i, tid in answer.items():
-            tr = by_id.get(tid) if tid is not None else None
+            tr = by_id.get(tid) if tid else None
             if tr is None or id(tr) in used_t:  # a second box for one track: maybe a part
                 fresh.append(i)
+                if tid == PART:
+                    parts.add(i)
                 continue
             used_t.add(id(tr))
             out += self._hit(tr, dets[i], t, zones_of.get(i, ()))
         for i in sorted(fresh, key=lambda i: -dets[i].area):
             d = dets[i]
             near = [tr for tr in self.tracks if centre_near(d, tr.box) < 1.0]
-            if len(near) == 1 and id(near[0]) not in used_t:
+            if len(near) == 1 and id(near[0]) not in used_t and i not in parts:
                 # the one track near, which its matcher lost this run (a fast walker between
                 # detector runs): that person's. Near several (a crowd): the matcher's answer
                 tr = near[0]
@@ -173,6 +176,8 @@ class Tracker:
                     used_t.add(id(free[0]))
                     self.matcher.bind(i, free[0].id)
                     out += self._hit(free[0], d, t, zones_of.get(i, ()))
+                continue
+            if i in parts:  # its matcher would start nobody with it
                 continue
             tr = Track(new_id(), d, t, t, max_score=d.score)
             self.tracks.append(tr)

@@ -20,8 +20,10 @@ from edge.events.model import Event, State
 from edge.node.camera import CameraWorker
 
 
-def camera_for(video: Path, fps: float) -> CameraConfig:
-    """A replay camera for *video* at analysis rate *fps*, default detection settings."""
+def camera_for(video: Path, fps: float, tracker: str | None = None) -> CameraConfig:
+    """A replay camera for *video* at analysis rate *fps*, default detection settings (but
+    the *tracker* setting when given)."""
+    detection = f'\ndetection = {{ tracker = "{tracker}" }}' if tracker else ""
     return loads(f"""
 [node]
 id = "bench"
@@ -29,7 +31,7 @@ site = "bench"
 [[cameras]]
 name = "bench"
 fps = {fps}
-detect = {{ kind = "file", path = "{video}" }}
+detect = {{ kind = "file", path = "{video}" }}{detection}
 """).cameras[0]
 
 
@@ -38,9 +40,9 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _run(video: str, fps: float, detector_json: str) -> dict[str, Any]:
+def _run(video: str, fps: float, detector_json: str, tracker: str | None) -> dict[str, Any]:
     path = Path(video)
-    cam = camera_for(path, fps)
+    cam = camera_for(path, fps, tracker)
     detector = build_detector(DetectorConfig.model_validate_json(detector_json))
     # decode alone, to say what the capture stage costs
     c0 = _cpu()
@@ -62,6 +64,7 @@ def _run(video: str, fps: float, detector_json: str) -> dict[str, Any]:
     return {
         "video": video,
         "detector": detector.name if detector else "none",
+        "tracker": cam.detection.tracker,
         "analysis_fps": fps,
         "frames": st.frames,
         "video_s": round(video_s, 2),
@@ -97,9 +100,12 @@ def occurrences(events: list[Event]) -> list[dict[str, Any]]:
     return sorted(spans.values(), key=lambda s: (s["start"] is None, s["start"] or 0.0))
 
 
-def bench_vision(video: str, detector: DetectorConfig, fps: float = 5.0) -> dict[str, Any]:
-    """Figures for one run in a fresh process (model loading not counted)."""
-    r = in_fresh_process(_run, video, fps, detector.model_dump_json(), warmup=False)
+def bench_vision(
+    video: str, detector: DetectorConfig, fps: float = 5.0, tracker: str | None = None
+) -> dict[str, Any]:
+    """Figures for one run in a fresh process (model loading not counted); *tracker*: the
+    camera's ``tracker`` setting (None: its default)."""
+    r = in_fresh_process(_run, video, fps, detector.model_dump_json(), tracker, warmup=False)
     r.pop("wall_s", None)
     r.pop("cpu_s", None)
     r["peak_rss_mb"] = round(r["peak_rss_mb"], 1)
@@ -111,7 +117,8 @@ def format_vision(r: dict[str, Any], *, events: bool = False) -> str:
     spans = [f"  {s['kind']:<16} {_t(s['start'])} -> {_t(s['end'])}" for s in r["events"] if events]
     return "\n".join(
         [
-            f"video: {r['video']}  detector: {r['detector']}  analysis {r['analysis_fps']:g} fps",
+            f"video: {r['video']}  detector: {r['detector']}  tracker: {r['tracker']}  "
+            f"analysis {r['analysis_fps']:g} fps",
             f"frames analysed {r['frames']} ({r['video_s']:.1f} s of video); "
             f"person events {r['person_events']}",
             f"decode {r['decode_ms_per_frame']:.2f} ms/frame   motion "

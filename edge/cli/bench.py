@@ -37,6 +37,11 @@ def register(sub: SubParsers) -> None:
         action="store_true",
         help="list every occurrence with its start and end stream time (always in --json)",
     )
+    b.add_argument(
+        "--tracker",
+        choices=["iou", "bytetrack"],
+        help="the camera's tracker setting (default: a camera's default), to compare them",
+    )
     add_detector_args(b)
     b = bench.add_parser("clips", help="CPU per clip: remux versus re-encode")
     b.add_argument("video", type=Path, help="H.264 video file")
@@ -78,7 +83,9 @@ def _vision(args: argparse.Namespace) -> int:
     """`edge bench vision`."""
     from edge.bench.vision import bench_vision, format_vision
 
-    result = bench_vision(str(args.video), detector_config(args), fps=args.fps)
+    result = bench_vision(
+        str(args.video), detector_config(args), fps=args.fps, tracker=args.tracker
+    )
     print(json.dumps(result, indent=2) if args.json else format_vision(result, events=args.events))
     return EXIT_OK
 

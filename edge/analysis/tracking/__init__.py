@@ -15,14 +15,18 @@ from edge.analysis.detect.base import Detection
 
 MatcherName = Literal["iou", "bytetrack"]
 
+PART = ""
+"""What :meth:`Matcher.assign` answers for a box it follows no identity with and would start
+none for (a low score): it may still be a part of a live track's person, never a new track."""
+
 
 class Matcher(Protocol):
     """Decides identities; the tracker above it decides what they mean."""
 
     def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
         """Detection index -> the id of the live track (*live*: id -> its last box, oldest
-        first) it continues, or None: it may start a new track. A detection left out is
-        nobody's (the matcher would not follow it)."""
+        first) it continues, or None: it may start a new track, or :data:`PART`: only as a
+        part of a live track's person. A detection left out is nobody's."""
         ...
 
     def idle(self) -> None:
