@@ -183,7 +183,7 @@ class Analyzer:
         before = set(self.stillness.why)
         out = self.stillness.filter(events, self.tracker.tracks, t, w, h)
         for tid in set(self.stillness.why) - before:
-            log.info("person.held", camera=self.cam.name, track=tid, reason=HELD)
+            log.debug("person.held", camera=self.cam.name, track=tid, reason=HELD)
         for te in out:
             if te.change is Change.START and te.track.id in before:
                 log.info("person.released", camera=self.cam.name, track=te.track.id)

@@ -137,10 +137,6 @@ class Stillness:
             if not followed:
                 self.lone[at] = t
 
-    def held(self, track_id: str) -> bool:
-        """True while the track's START is held back."""
-        return track_id in self.why
-
     def tracking(self, tracks: Iterable[Track]) -> bool:
         """True while a confirmed track that is not held back is alive (someone tracked)."""
         return any(tr.confirmed and tr.id not in self.why for tr in tracks)
