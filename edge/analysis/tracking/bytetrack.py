@@ -9,10 +9,11 @@ them to the tracker's track ids. A box the library starts a new identity for is 
 new track (the tracker may still take it for part of a person); a library identity whose
 track ended is never mapped back to it (a detection never revives a track).
 
-The library's Kalman filter predicts one step per call, so it is stepped on every analysed
-frame, with no boxes when the detector did not run (it runs every frame while a sighting
-awaits confirmation, every ``busy_interval_s`` or ``recheck_s`` while someone is tracked):
-a prediction is per frame, not per detector run.
+The library's Kalman filter predicts one step per call; on an analysed frame without a
+detector run (it runs every frame while a sighting awaits confirmation, every
+``busy_interval_s`` or ``recheck_s`` while someone is tracked) the predictions are moved on
+one step too (the library's own ``STrack.multi_predict``), so a prediction is per frame, not
+per detector run, and a frame the detector did not look at loses nobody.
 
 Scores: a box below ``low_score`` (0.55) only continues a track the library is following
 (its second, low-score association: a person half hidden behind another); a new identity
@@ -34,6 +35,7 @@ from edge.analysis.tracking import PART
 try:
     from supervision.detection.utils.iou_and_nms import box_iou_batch
     from supervision.tracker.byte_tracker.core import ByteTrack
+    from supervision.tracker.byte_tracker.single_object_track import STrack
 except ImportError as e:  # pragma: no cover - depends on the install
     raise ImportError(
         "tracker = 'bytetrack' needs the supervision package (pip install "
@@ -51,9 +53,7 @@ class ByteTrackMatcher:
         new_score: float | None = None,
         match_threshold: float = 0.8,
         lost_runs: int = 30,
-        step_idle: bool = True,
     ) -> None:
-        self.step_idle = step_idle
         self.new_score = new_score
         self._args: dict[str, Any] = {
             # below it a box only continues a track; a new identity needs 0.1 more (new_score)
@@ -104,10 +104,12 @@ class ByteTrackMatcher:
         return dict(sorted(out.items())) | {i: PART for i in range(len(dets)) if i not in out}
 
     def idle(self) -> None:
-        """Step the library with no boxes: its Kalman filter predicts per frame, not per
-        detector run (runs come every frame, or every few frames while someone is tracked)."""
-        if self.step_idle:
-            self._bt.update_with_tensors(np.empty((0, 5), dtype=np.float32))
+        """Move the predictions of the followed identities on one frame (the library's own
+        Kalman step), without a detector run: one that missed nobody does not make them
+        lost (a lost identity no longer takes low-score boxes)."""
+        bt = self._bt
+        pool = [s for s in bt.tracked_tracks if s.is_activated] + bt.lost_tracks
+        STrack.multi_predict(pool, bt.shared_kalman)
 
     def bind(self, i: int, track_id: str) -> None:
         """The library identity of detection *i* now stands for *track_id*."""
