@@ -57,7 +57,7 @@ def exit_if(source: str | Path, problems: Sequence[str], code: int) -> None:
 
 
 def add_detector_args(p: argparse.ArgumentParser) -> None:
-    """Add --config, --model, --backend, --head, --score and --json to *p*."""
+    """Add --config, --model, --backend, --head, --score, --threads, --tiles and --json to *p*."""
     p.add_argument("--config", "-c", type=Path, help="take [detector] from this node config")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--backend", choices=["onnx", "ultralytics"], help="detector backend")
@@ -65,6 +65,7 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
         "--head", choices=["auto", "yolox", "yolov8", "fastestdet"], help="onnx output layout"
     )
     p.add_argument("--score", type=float, help="lowest detector score kept")
+    p.add_argument("--threads", type=int, help="onnxruntime threads per detector call (onnx)")
     p.add_argument(
         "--tiles",
         action="store_true",
@@ -75,7 +76,8 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
 
 
 def detector_config(args: argparse.Namespace) -> DetectorConfig:
-    """[detector] from --config, overridden by --model/--backend/--head/--score/--tiles."""
+    """[detector] from --config, overridden by --model/--backend/--head/--score/--threads/
+    --tiles."""
     from edge.config.detection import DetectorConfig
 
     base = load_or_exit(args.config).detector if args.config else DetectorConfig()
@@ -86,6 +88,7 @@ def detector_config(args: argparse.Namespace) -> DetectorConfig:
             ("backend", args.backend),
             ("head", args.head),
             ("score", args.score),
+            ("threads", getattr(args, "threads", None)),
             ("tiles", args.tiles),
         )
         if v is not None

@@ -197,3 +197,20 @@ def test_json_result_is_the_only_output(
     assert result["calibration_images"] == 2 and result["int8"] is True
     assert result["size"] == 352 and result["float_nodes"] > 0
     assert OnnxDetector(out, threads=1).family == "fastestdet"
+
+
+def test_threads_are_settable_from_the_detector_options() -> None:
+    """`edge eval` / `edge bench vision` take --threads into [detector] threads, which the
+    onnx detector's session gets; without it the config's value (2) stays."""
+    from edge.analysis.detect.factory import build_detector
+    from edge.cli.common import detector_config
+    from edge.cli.main import build_parser
+
+    parse = build_parser().parse_args
+    base = ["eval", "--gt", str(TUD), "--model", str(YOLOX)]
+    assert detector_config(parse(base)).threads == 2
+    cfg = detector_config(parse([*base, "--threads", "1"]))
+    assert cfg.threads == 1
+    det = build_detector(cfg)
+    assert isinstance(det, OnnxDetector)
+    assert det.session.get_session_options().intra_op_num_threads == 1
