@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -196,4 +197,9 @@ class CameraDetectionConfig(Section):
             raise ValueError("min_aspect must be below max_aspect")
         if self.recheck_s >= self.lost_after_s:
             raise ValueError("recheck_s must be below lost_after_s, or still people are lost")
+        if self.tracker == "bytetrack" and find_spec("supervision") is None:
+            raise ValueError(
+                "tracker = 'bytetrack' needs the supervision package (pip install "
+                "'warehouse-edge[tracking]'); or set tracker = 'iou'"
+            )
         return self
