@@ -9,43 +9,9 @@ detection continues which live track and which may start a new one. ``iou``
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from edge.analysis.tracking.base import PART, Matcher, MatcherName
 
-from edge.analysis.detect.base import Detection
-
-MatcherName = Literal["iou", "bytetrack"]
-
-PART = ""
-"""What :meth:`Matcher.assign` answers for a box it follows no identity with and would start
-none for (a low score): it may still be a part of a live track's person, never a new track."""
-
-
-class Matcher(Protocol):
-    """Decides identities; the tracker above it decides what they mean."""
-
-    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
-        """Detection index -> the id of the live track (*live*: id -> its last box, oldest
-        first) it continues, or None: it may start a new track, or :data:`PART`: only as a
-        part of a live track's person. A detection left out is nobody's."""
-        ...
-
-    def idle(self) -> None:
-        """A frame went by without a detector run (a matcher that predicts motion per frame
-        moves its predictions on)."""
-        ...
-
-    def bind(self, i: int, track_id: str) -> None:
-        """Detection *i* of the last :meth:`assign` went to *track_id* (a new track, or a
-        track it was taken as part of)."""
-        ...
-
-    def forget(self, track_id: str) -> None:
-        """*track_id* ended: a later detection never continues it."""
-        ...
-
-    def reset(self) -> None:
-        """Every track ended (end of stream, camera lost): start afresh."""
-        ...
+__all__ = ["PART", "Matcher", "MatcherName", "make_matcher"]
 
 
 def make_matcher(name: MatcherName, *, min_iou: float = 0.2) -> Matcher:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from edge.analysis.detect.base import Detection
-from edge.analysis.tracking import PART
+from edge.analysis.tracking.base import PART
 
 try:
     from supervision.detection.utils.iou_and_nms import box_iou_batch
