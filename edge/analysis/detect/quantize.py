@@ -13,7 +13,7 @@ loads like any other. Choices, each by measurement on TUD-Campus (README, "Detec
 * activations unsigned (U8S8): signed ones (S8S8) run 2x slower than float on x86 without VNNI;
 * activation ranges by **percentile** (99.999%) over the calibration pictures rather than their
   extremes: a few saturated pixels no longer widen a range for all (with frames of another
-  camera recall fell 6.9 points with min/max, 0.5 with percentiles);
+  camera recall fell 6.9 points with min/max, 0.8 with percentiles);
 * the model is brought to opset 13 first (per-channel QDQ needs it) and pre-processed with
   onnxruntime's ``quant_pre_process`` (shape inference and graph optimisation).
 
