@@ -214,3 +214,12 @@ def test_threads_are_settable_from_the_detector_options() -> None:
     det = build_detector(cfg)
     assert isinstance(det, OnnxDetector)
     assert det.session.get_session_options().intra_op_num_threads == 1
+
+
+def test_bench_refuses_a_folder_that_is_not_a_sequence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`edge model bench` on a folder without img1/: exit 2, one line naming the folder."""
+    assert main(["model", "bench", str(YOLOX), "--gt", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("model bench: ") and str(tmp_path / "img1") in err
