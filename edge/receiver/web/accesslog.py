@@ -12,7 +12,6 @@ chains the viewings a stopped receiver left pending (:func:`started`, :func:`sto
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -79,10 +78,16 @@ def started(app: Starlette) -> None:
 
 def sweep(app: Starlette, stopping: threading.Event, every_s: float = SWEEP_S) -> None:
     """Until *stopping* is set, chain the viewings whose gap elapsed every *every_s*
-    seconds (so a viewing ends in the chain though nobody opens anything after it)."""
+    seconds (so a viewing ends in the chain though nobody opens anything after it). A round
+    that fails is logged and the next one tries again: the viewings stay pending in the store
+    (serving checks them too), so the sweep never dies silently."""
     while not stopping.wait(every_s):
-        with contextlib.suppress(AccessNotRecorded):  # logged; they stay pending
+        try:
             recorder_of(app).chain_ended()
+        except AccessNotRecorded:  # logged by the recorder; they stay pending
+            pass
+        except Exception:
+            log.exception("access.sweep_failed")
 
 
 def sweeping(app: Starlette) -> threading.Thread:

@@ -318,3 +318,39 @@ def test_a_running_dashboard_chains_a_viewing_once_its_gap_elapsed(viewer: Viewe
         stopping.set()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_the_sweep_survives_a_round_that_fails(
+    viewer: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error in one round of the sweep is logged and the next round chains the
+    viewing all the same (the thread does not die silently)."""
+    import threading
+
+    v = viewer
+    assert v.clip({"range": "bytes=0-99"}).status_code == 206
+    real, failures = accesslog.recorder_of, list[int]()
+
+    def failing_once(app: object) -> object:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("a bug in one round")
+        return real(app)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(accesslog, "recorder_of", failing_once)
+    v.clock.now += GAP_S + 1
+    stopping = threading.Event()
+    thread = threading.Thread(
+        target=accesslog.sweep, args=(v.client.app, stopping, 0.02), daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not v.records("play_clip") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert failures and thread.is_alive()
+        (play,) = v.records("play_clip")
+        assert play["ended_by"] == "gap"
+    finally:
+        stopping.set()
+        thread.join(5)
