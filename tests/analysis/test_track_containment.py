@@ -20,7 +20,7 @@ MATCHERS = pytest.mark.parametrize(
             "bytetrack",
             marks=pytest.mark.skipif(
                 find_spec("supervision") is None,
-                reason="the 'tracking' extra",
+                reason="bytetrack needs the 'tracking' extra (pip install -e '.[tracking]')",
             ),
         ),
     ],
