@@ -13,6 +13,8 @@ The grid is 32x18 cells whatever the frame size; a run costs a few slices of it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -35,6 +37,21 @@ PROTECT = 0.5
 half-life): a person standing still becomes background, and their leaving is motion there."""
 
 
+def grid_cells(
+    x: float, y: float, w: float, h: float, size: tuple[int, int], *, grow: float = 0.0
+) -> tuple[slice, slice]:
+    """The cells of the view's COLS x ROWS grid (a frame of *size*) under box (x, y, w, h)
+    grown by *grow* of its size on each side: at least one cell, inside the grid."""
+    fw, fh = size
+    gx, gy = w * grow, h * grow
+    c0 = int(max(0.0, (x - gx) * COLS / fw))
+    c1 = int(min(COLS, math.ceil((x + w + gx) * COLS / fw)))
+    r0 = int(max(0.0, (y - gy) * ROWS / fh))
+    r1 = int(min(ROWS, math.ceil((y + h + gy) * ROWS / fh)))
+    r0, c0 = min(r0, ROWS - 1), min(c0, COLS - 1)
+    return slice(r0, max(r1, r0 + 1)), slice(c0, max(c1, c0 + 1))
+
+
 class RegionMemory:
     """Per camera: the view's cells where motion brought no person, fading.
 
@@ -51,14 +68,7 @@ class RegionMemory:
         self._size = (0, 0)
 
     def _cells(self, x: float, y: float, w: float, h: float, grow: float) -> tuple[slice, slice]:
-        """The grid cells under box (x, y, w, h) grown by *grow* of its size on each side."""
-        fw, fh = self._size
-        gx, gy = w * grow, h * grow
-        c0 = int(max(0.0, (x - gx) * COLS / fw))
-        c1 = int(min(COLS, np.ceil((x + w + gx) * COLS / fw)))
-        r0 = int(max(0.0, (y - gy) * ROWS / fh))
-        r1 = int(min(ROWS, np.ceil((y + h + gy) * ROWS / fh)))
-        return slice(r0, max(r1, r0 + 1)), slice(c0, max(c1, c0 + 1))
+        return grid_cells(x, y, w, h, self._size, grow=grow)
 
     def _age(self, t: float, width: int, height: int) -> None:
         if self._size != (width, height):

@@ -47,9 +47,9 @@ import numpy.typing as npt
 
 from edge.analysis.detect.base import Detection
 from edge.analysis.motion.base import Box
+from edge.analysis.regions import COLS, ROWS, grid_cells
 from edge.analysis.track import Change, Track, TrackEvent
 
-COLS, ROWS = 32, 18
 PERSON_MARGIN = 0.5
 """Motion this far around a followed person's box (fraction of its width and height) is
 theirs."""
@@ -93,13 +93,7 @@ class Stillness:
         """Track id -> why its START is held back, for the tracks held now."""
 
     def _cells(self, x: float, y: float, w: float, h: float) -> tuple[slice, slice]:
-        fw, fh = self._size
-        c0 = int(max(0.0, x * COLS / fw))
-        c1 = int(min(COLS, math.ceil((x + w) * COLS / fw)))
-        r0 = int(max(0.0, y * ROWS / fh))
-        r1 = int(min(ROWS, math.ceil((y + h) * ROWS / fh)))
-        r0, c0 = min(r0, ROWS - 1), min(c0, COLS - 1)
-        return slice(r0, max(r1, r0 + 1)), slice(c0, max(c1, c0 + 1))
+        return grid_cells(x, y, w, h, self._size)
 
     def _frame(self, t: float, width: int, height: int) -> None:
         if self._size != (width, height):
