@@ -37,7 +37,6 @@ from edge.evidence.chain import (
     CHECKPOINT,
     CHECKPOINT_EVERY,
     GENESIS,
-    Signer,
     checkpoint_message,
     record_hash,
     record_line,
@@ -45,6 +44,7 @@ from edge.evidence.chain import (
 from edge.evidence.continuity import Notice, find_break, key_change
 from edge.evidence.headstate import HeadState, HeadStateError, read_state, state_path, write_state
 from edge.evidence.keys import public_pem
+from edge.evidence.signing import Signer
 from edge.evidence.tail import AuditLogError, read_tail
 from edge.evidence.verify import AuditCheck, verify_log
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from edge.core.logs import get_logger
 from edge.evidence.audit import AuditLog, AuditLogError
-from edge.evidence.chain import Signer
+from edge.evidence.signing import Signer
 from edge.evidence.verify import verify_log
 
 log = get_logger(__name__)

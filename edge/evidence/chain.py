@@ -4,13 +4,14 @@ record hash, how one line of the log is judged, and what a checkpoint signs.
 A line is one JSON object ending in ``\\n``. A *checkpoint* record (action ``checkpoint``) signs
 the chain head before it with the node's Ed25519 key, so whoever holds the public key can tell
 a rewritten chain (records deleted and the hashes recomputed) from the one the node wrote.
+What signs is the one :class:`edge.evidence.signing.Signer`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Protocol
+from typing import Any
 
 from edge.evidence.canonical import canonical
 
@@ -25,16 +26,6 @@ CHECKPOINT_EVERY = 100
 
 CHECKPOINT_SCHEMA = "warehouse-edge/audit-checkpoint/1"
 """Names the signed bytes of a checkpoint (see :func:`checkpoint_message`)."""
-
-
-class Signer(Protocol):
-    """What signs checkpoints (the node's :class:`~edge.evidence.keys.NodeKey`)."""
-
-    id: str
-
-    def sign(self, data: bytes) -> bytes:
-        """Ed25519 signature of *data*."""
-        ...
 
 
 def record_hash(record: dict[str, Any]) -> str:

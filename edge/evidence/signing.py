@@ -28,7 +28,8 @@ KID = "kid"
 
 
 class Signer(Protocol):
-    """What signs: the node's key (``NodeKey``)."""
+    """What signs, the one protocol for every signature: messages, manifests, bundles and
+    the checkpoints of both audit chains (the node's ``NodeKey``, the receiver's key)."""
 
     @property
     def id(self) -> str:

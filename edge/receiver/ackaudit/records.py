@@ -20,7 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.evidence.canonical import canonical
-from edge.evidence.chain import CHECKPOINT, Signer, checkpoint_message, record_hash
+from edge.evidence.chain import CHECKPOINT, checkpoint_message, record_hash
+from edge.evidence.signing import Signer
 
 HEAD_SCHEMA = "warehouse-edge/ack-chain-head/1"
 """Names the signed bytes of the head (see :func:`head_message`)."""
