@@ -1,18 +1,30 @@
 """One lifecycle for everything that owns a thread: start, stop, join, health.
 
-A :class:`Worker` owns its threads through :meth:`Worker.spawn`; ``stop`` asks them to end
-(and calls the subclass's ``_stopping`` hook to unblock them), ``join`` waits with a deadline.
-The node starts its services in one explicit order and stops them in the reverse order
-(:class:`edge.node.lifecycle.Lifecycle`).
+A :class:`Worker` owns its threads through :meth:`Worker.spawn` (the one way to start a
+thread in this package, node and receiver alike); ``stop`` asks them to end (and calls the
+subclass's ``_stopping`` hook to unblock them), ``join`` waits with a deadline. A thread
+whose target raises is never lost silently: it is logged ``thread.died`` with its traceback,
+kept as :attr:`Worker.last_error` (``health`` says so), and its owner's policy
+(:data:`OnDeath`, given to the worker or to one ``spawn``) decides what happens next:
+:data:`Verdict.RESTART` runs the target again in the same thread after a pause,
+:data:`Verdict.END` lets the thread end (``health`` reports it dead; an owner that cannot
+live without it stops the process from its policy). The node starts its services in one
+explicit order and stops them in the reverse order (:class:`edge.node.lifecycle.Lifecycle`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
+
+from edge.core.logs import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +55,82 @@ class Service(Protocol):
         """Whether the service is running as it should."""
 
 
+class Verdict(StrEnum):
+    """What the owner of a thread that died wants done."""
+
+    RESTART = "restart"
+    """Run the thread's target again (same thread) after the policy's pause."""
+    END = "end"
+    """Let the thread end: ``health`` reports it dead; the owner decides about the process."""
+
+
+@dataclass(frozen=True, slots=True)
+class Death:
+    """A worker's thread whose target raised."""
+
+    worker: str
+    thread: str
+    error: BaseException
+    traceback: str
+    deaths: int
+    """How many times this thread's target raised so far (1 the first time)."""
+
+
+OnDeath = Callable[[Death], Verdict]
+"""The owner's policy for a thread that died (called on that thread, after ``thread.died``
+was logged); it may also act (stop the process, raise an alarm) before it answers."""
+
+
+def report(_death: Death) -> Verdict:
+    """The default policy: the thread ends; ``health`` reports it (the watchdog sees it)."""
+    return Verdict.END
+
+
+def restart(max_deaths: int | None = None) -> OnDeath:
+    """A policy: restart the thread, at most *max_deaths* times (None: always)."""
+
+    def policy(death: Death) -> Verdict:
+        if max_deaths is not None and death.deaths > max_deaths:
+            return Verdict.END
+        return Verdict.RESTART
+
+    return policy
+
+
+def end_process(stop: Callable[[], object]) -> OnDeath:
+    """A policy for a thread the process cannot live without: call *stop* (e.g. set the
+    process's stop event, so it exits and systemd restarts it) and let the thread end."""
+
+    def policy(death: Death) -> Verdict:
+        log.error("thread.ends_process", worker=death.worker, thread=death.thread)
+        stop()
+        return Verdict.END
+
+    return policy
+
+
 class Worker:
     """Base for a service that owns threads. Subclasses call :meth:`spawn` from ``start`` and
-    watch :attr:`stopping` (or wait on it) in their loops."""
+    watch :attr:`stopping` (or wait on it) in their loops. *on_death*: the owner's policy for
+    a thread that raises (default :func:`report`); *restart_pause_s*: the pause before a
+    restart (the worker's stop ends it)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        on_death: OnDeath | None = None,
+        restart_pause_s: float = 1.0,
+    ) -> None:
         self.name = name
         self._stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.on_death: OnDeath = on_death or report
+        self.restart_pause_s = restart_pause_s
+        self.last_error: str | None = None
+        """The last error a thread of this worker died of (``Type: message``), None if none."""
+        self.deaths = 0
+        """How many times a thread of this worker died (restarted or not)."""
         self.rounds: int | None = None
         """Rounds of the main loop of a worker whose loop must keep turning (the housekeeper
         sets it to 0 and counts with :meth:`went_round`): liveness calls the worker stalled
@@ -61,12 +141,60 @@ class Worker:
         """Set once :meth:`stop` was called."""
         return self._stop_event
 
-    def spawn(self, target: Callable[..., object], name: str, *args: object) -> threading.Thread:
-        """Start a daemon thread owned by this worker."""
-        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+    def spawn(
+        self,
+        target: Callable[..., object],
+        name: str,
+        *args: object,
+        on_death: OnDeath | None = None,
+    ) -> threading.Thread:
+        """Start a daemon thread owned by this worker, running ``target(*args)``; when it
+        raises, *on_death* (default: the worker's policy) decides (see :class:`Verdict`)."""
+        policy = on_death or self.on_death
+        t = threading.Thread(target=self._guard, args=(target, name, policy, args), name=name)
+        t.daemon = True
         self._threads.append(t)
         t.start()
         return t
+
+    def _guard(
+        self,
+        target: Callable[..., object],
+        name: str,
+        policy: OnDeath,
+        args: tuple[object, ...],
+    ) -> None:
+        deaths = 0
+        while True:
+            try:
+                target(*args)
+                return
+            except Exception as e:  # reported to the owner, never lost silently
+                deaths += 1
+                self.deaths += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                tb = traceback.format_exc()
+                log.error(
+                    "thread.died",
+                    worker=self.name,
+                    thread=name,
+                    error=self.last_error,
+                    deaths=deaths,
+                    traceback=tb,
+                )
+                verdict = self._decide(policy, Death(self.name, name, e, tb, deaths))
+                if verdict is not Verdict.RESTART or self._stop_event.is_set():
+                    return
+                if self._stop_event.wait(self.restart_pause_s):
+                    return
+                log.warning("thread.restarted", worker=self.name, thread=name, deaths=deaths)
+
+    def _decide(self, policy: OnDeath, death: Death) -> Verdict:
+        try:
+            return policy(death)
+        except Exception:  # a broken policy: the thread ends, health says so
+            log.exception("thread.policy_failed", worker=self.name, thread=death.thread)
+            return Verdict.END
 
     def went_round(self) -> None:
         """Count one round of a paced main loop (see :attr:`rounds`); one thread calls it."""
@@ -101,10 +229,14 @@ class Worker:
         return tuple(self._threads)
 
     def health(self) -> ServiceHealth:
-        """Alive while every thread started runs (or the worker was asked to stop)."""
+        """Alive while every thread started runs (or the worker was asked to stop); the
+        detail names the threads that ended and the last error a thread died of."""
         dead = [t.name for t in self._threads if not t.is_alive()]
+        error = f" (last error: {self.last_error})" if self.last_error else ""
         if dead and not self._stop_event.is_set():
-            return ServiceHealth(self.name, False, "thread ended: " + ", ".join(dead))
+            return ServiceHealth(self.name, False, "thread ended: " + ", ".join(dead) + error)
+        if self.last_error and not self._stop_event.is_set():
+            return ServiceHealth(self.name, True, f"restarted {self.deaths}x{error}")
         return ServiceHealth(self.name, True)
 
 
