@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from edge.cli.common import (
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     Handler,
@@ -55,10 +56,38 @@ def register(sub: SubParsers) -> None:
     b.add_argument("--backlog", type=int, default=10_000, help="events queued while offline")
     b.add_argument("--clip-mb", type=float, default=20.0, help="clip size for throughput")
     b.add_argument("--json", action="store_true", help="machine-readable figures")
+    _capacity_args(bench)
     b = bench.add_parser("sensors", help="pin edge to outbox-accepted latency")
     b.add_argument("--edges", type=int, default=400, help="edges to drive")
     b.add_argument("--json", action="store_true", help="machine-readable figures")
     p.set_defaults(handler=handle)
+
+
+def _capacity_args(bench: SubParsers) -> None:
+    """`edge bench capacity`'s arguments."""
+    from edge.bench.capacity_parts import Options
+
+    d = Options()
+    b = bench.add_parser(
+        "capacity",
+        help="N real RTSP cameras on the real daemon: CPU, RSS, threads, drops per N",
+    )
+    b.add_argument("cameras", type=int, nargs="+", metavar="N", help="camera counts to run")
+    b.add_argument("--seconds", type=float, default=d.seconds, help="measured window (s)")
+    b.add_argument("--warmup", type=float, default=d.warmup, help="warm-up before it (s)")
+    b.add_argument("--fps", type=float, default=d.fps, help="analysis rate per camera")
+    b.add_argument("--model", type=Path, default=d.model, help="ONNX detector")
+    b.add_argument("--video", type=Path, default=d.video, help="video each camera loops")
+    b.add_argument("--server", type=Path, default=d.server, help="RTSP test server script")
+    b.add_argument(
+        "--daemon-python",
+        default=d.daemon_python,
+        help="Python that runs the daemon (default: this one)",
+    )
+    b.add_argument(
+        "--checkout", type=Path, help="run the daemon of this checkout (before/after tables)"
+    )
+    b.add_argument("--json", action="store_true", help="machine-readable figures")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -123,7 +152,32 @@ def _sensors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _capacity(args: argparse.Namespace) -> int:
+    """`edge bench capacity`."""
+    from edge.bench.capacity import bench_capacity, format_capacity
+    from edge.bench.capacity_parts import BenchError, Options
+
+    opts = Options(
+        seconds=args.seconds,
+        warmup=args.warmup,
+        fps=args.fps,
+        model=args.model,
+        video=args.video,
+        server=args.server,
+        daemon_python=args.daemon_python,
+        checkout=args.checkout,
+    )
+    try:
+        result = bench_capacity(args.cameras, opts)
+    except BenchError as e:
+        print(f"edge bench capacity: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(result, indent=2) if args.json else format_capacity(result))
+    return EXIT_OK
+
+
 _STAGES: dict[str, Handler] = {
+    "capacity": _capacity,
     "capture": _capture,
     "vision": _vision,
     "clips": _clips,
