@@ -47,7 +47,6 @@ NOT_YET_MOVED: dict[str, str] = {
     "web/evidence_case.py": "evidence case rows",
     "web/i18n.py": "a user's language",
     "web/incident_page.py": "incident page rows",
-    "web/queries.py": "dashboard event list",
     "web/sessions.py": "dashboard sessions",
     "web/throttle.py": "login throttle",
     "web/users.py": "dashboard users and logins",

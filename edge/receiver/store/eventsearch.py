@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.core.kinds import Kind
+from edge.receiver.store import eventlist
 from edge.receiver.store.database import Database
+from edge.receiver.store.eventlist import EventQuery
 
-EVENT_COLUMNS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
-                 "incident", "clip_id", "snapshot_id", "time", "received")  # fmt: skip
-"""What a listed event holds (as :func:`edge.receiver.store.reads.events`), plus ``status``."""
 STATUSES = ("new", "acknowledged", "in_progress", "closed", "open")
 MAX_LIMIT = 10_000
 
@@ -37,34 +36,12 @@ class EventSearch:
 
 def events(db: Database, q: EventSearch) -> list[dict[str, Any]]:
     """Events matching *q*, newest first; each with its incident's ``status`` (None for an
-    event folded into no incident)."""
-    terms: list[str] = []
-    params: list[object] = []
-    for column, value in (("site", q.site), ("node", q.node), ("kind", q.kind),
-                          ("severity", q.severity)):  # fmt: skip
-        if value is not None:
-            terms.append(f"e.{column} = ?")
-            params.append(value)
-    if q.since is not None:
-        terms.append("e.received >= ?")
-        params.append(q.since)
-    status = "new" if q.unacked else q.status
-    if status == "open":
-        terms.append("i.status <> 'closed'")
-    elif status is not None:
-        terms.append("i.status = ?")
-        params.append(status)
-    where = f" WHERE {' AND '.join(terms)}" if terms else ""
-    columns = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
-    rows = db.query(
-        f"SELECT {columns}, i.status FROM events e"  # noqa: S608 (names from constants)
-        " LEFT JOIN occurrences o ON o.site = e.site AND o.node = e.node"
-        " AND o.occurrence = e.occurrence"
-        f" LEFT JOIN incidents i ON i.site = o.site AND i.incident = o.incident{where}"
-        " ORDER BY e.seq DESC LIMIT ?",
-        (*params, max(1, min(q.limit, MAX_LIMIT))),
-    )
-    return [dict(zip((*EVENT_COLUMNS, "status"), r, strict=True)) for r in rows]
+    event folded into no incident). The shared list:
+    :func:`edge.receiver.store.eventlist.events`."""
+    query = EventQuery(site=q.site, node=q.node, kind=q.kind, severity=q.severity,
+                       since=q.since, status="new" if q.unacked else q.status,
+                       limit=max(1, min(q.limit, MAX_LIMIT)), extras=("status",))  # fmt: skip
+    return eventlist.events(db, query)
 
 
 def by_prefix(
@@ -99,5 +76,4 @@ def enrolled(db: Database) -> list[tuple[str, str]]:
 
 def known_kinds(db: Database) -> list[str]:
     """Every kind a filter may name: the vocabulary's and any stored one."""
-    stored = {str(k) for (k,) in db.query("SELECT DISTINCT kind FROM events")}
-    return sorted(stored | {k.value for k in Kind})
+    return sorted(eventlist.stored_kinds(db) | {k.value for k in Kind})

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.receiver.store import eventlist
 from edge.receiver.store.database import Database
+from edge.receiver.store.eventlist import EVENT_COLUMNS, EventQuery
 from edge.receiver.store.healthview import health_view
-
-_EVENT_COLUMNS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
-                  "incident", "clip_id", "snapshot_id", "time", "received")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,40 +28,12 @@ class EventFilter:
     limit: int = 50
 
 
-def where(
-    equal: Mapping[str, object],
-    *,
-    table: str = "",
-    since: float | None = None,
-    before_seq: int | None = None,
-    after_seq: int | None = None,
-) -> tuple[str, list[object]]:
-    """`` WHERE ...`` over the events table (aliased *table*, e.g. ``"e."``) and its
-    parameters: columns equal to the values that are not None, a received time and a page
-    window by seq. Column names come from the caller's constants, values are parameters."""
-    terms: list[str] = []
-    params: list[object] = []
-    for column, value in equal.items():
-        if value is not None:
-            terms.append(f"{table}{column} = ?")
-            params.append(value)
-    for term, value in ((f"{table}received >= ?", since), (f"{table}seq < ?", before_seq),
-                        (f"{table}seq > ?", after_seq)):  # fmt: skip
-        if value is not None:
-            terms.append(term)
-            params.append(value)
-    return (f" WHERE {' AND '.join(terms)}" if terms else ""), params
-
-
 def events(db: Database, f: EventFilter) -> list[dict[str, Any]]:
-    """Events matching *f*, newest first."""
-    equal = {"node": f.node, "site": f.site, "kind": f.kind, "severity": f.severity}
-    clause, params = where(equal, since=f.since, before_seq=f.before_seq)
-    rows = db.query(
-        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events{clause} ORDER BY seq DESC LIMIT ?",  # noqa: S608
-        (*params, max(1, min(f.limit, 1000))),
-    )
-    return [dict(zip(_EVENT_COLUMNS, r, strict=True)) for r in rows]
+    """Events matching *f*, newest first (the shared list:
+    :func:`edge.receiver.store.eventlist.events`)."""
+    q = EventQuery(node=f.node, site=f.site, kind=f.kind, severity=f.severity, since=f.since,
+                   before_seq=f.before_seq, limit=max(1, min(f.limit, 1000)))  # fmt: skip
+    return eventlist.events(db, q)
 
 
 def locate(db: Database, event_id: str) -> list[tuple[str, str]]:
@@ -77,13 +47,13 @@ def event(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] |
     """The event *event_id* of *site*/*node* with its payload, its clip (state, path,
     manifest) and its snapshot."""
     rows = db.query(
-        f"SELECT {', '.join(_EVENT_COLUMNS)}, payload FROM events"  # noqa: S608
+        f"SELECT {', '.join(EVENT_COLUMNS)}, payload FROM events"  # noqa: S608
         " WHERE site = ? AND node = ? AND id = ?",
         (site, node, event_id),
     )
     if not rows:
         return None
-    out = dict(zip((*_EVENT_COLUMNS, "payload"), rows[0], strict=True))
+    out = dict(zip((*EVENT_COLUMNS, "payload"), rows[0], strict=True))
     out["payload"] = json.loads(out["payload"])
     out["clip"] = None
     if out["clip_id"]:
@@ -235,3 +205,15 @@ def audit_heads(db: Database, site: str, node: str, limit: int = 100) -> list[di
         (site, node, limit),
     )
     return [{"head": h, "time": t} for h, t in rows]
+
+
+def media_path(db: Database, kind: str, site: str, node: str, sha256: str) -> str | None:
+    """Where *site*/*node*'s complete clip (*kind* ``clip``) or snapshot (any other) with
+    *sha256* is stored."""
+    if kind == "clip":
+        sql = ("SELECT path FROM clips WHERE sha256 = ? AND site = ? AND node = ?"
+               " AND state = 'complete' LIMIT 1")  # fmt: skip
+    else:
+        sql = "SELECT path FROM snapshots WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
+    rows = db.query(sql, (sha256, site, node))
+    return str(rows[0][0]) if rows and rows[0][0] else None

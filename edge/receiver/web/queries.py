@@ -1,6 +1,7 @@
 """What the dashboard reads: events with their snapshot and acknowledgement, filtered and
 paged by keyset (``before_seq``: older than this; ``after_seq``: newer, for the live list),
-and one event with everything the detail page shows."""
+and one event with everything the detail page shows. The SQL is the store's: the event list
+is the one the command line shares (:mod:`edge.receiver.store.eventlist`)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.core.kinds import Kind, Severity, State
+from edge.receiver.store import eventlist, eventsearch, reads
 from edge.receiver.store.database import Database
-from edge.receiver.store.reads import where
+from edge.receiver.store.eventlist import FILTERS, EventQuery
 from edge.receiver.web.params import text, whole
 
 PAGE = 50
-FILTERS = ("site", "node", "kind", "severity", "state")
-_COLS = ("seq", "site", "node", "id", "kind", "severity", "state", "camera", "sensor",
-         "incident", "clip_id", "snapshot_id", "time", "received", "payload", "snapshot_sha",
-         "acked_by")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +52,14 @@ class Query:
 
 
 def events(db: Database, q: Query) -> list[dict[str, Any]]:
-    """Events matching *q*, newest first (at most ``q.limit``)."""
-    clause, params = where(
-        {c: getattr(q, c) for c in FILTERS}, table="e.", before_seq=q.before_seq,
-        after_seq=q.after_seq,
-    )  # fmt: skip
-    sql = (  # the clause holds column names and placeholders only
-        "SELECT e.seq, e.site, e.node, e.id, e.kind, e.severity, e.state, e.camera, e.sensor,"  # noqa: S608
-        " e.incident, e.clip_id, e.snapshot_id, e.time, e.received, e.payload, s.sha256,"
-        " a.username FROM events e LEFT JOIN snapshots s ON s.site = e.site"
-        " AND s.node = e.node AND s.id = e.snapshot_id LEFT JOIN acks a ON a.site = e.site"
-        f" AND a.node = e.node AND a.event_id = e.id{clause} ORDER BY e.seq DESC LIMIT ?"
-    )
-    rows = db.query(sql, (*params, q.limit))
+    """Events matching *q*, newest first (at most ``q.limit``): the shared list
+    (:func:`edge.receiver.store.eventlist.events`) with the snapshot's sha256, who
+    acknowledged it and the payload's zones."""
+    query = EventQuery(**{c: getattr(q, c) for c in FILTERS}, before_seq=q.before_seq,
+                       after_seq=q.after_seq, limit=q.limit,
+                       extras=("payload", "snapshot_sha", "acked_by"))  # fmt: skip
     out = []
-    for r in rows:
-        row = dict(zip(_COLS, r, strict=True))
+    for row in eventlist.events(db, query):
         payload = _json(row.pop("payload"))
         row["zones"] = [str(z) for z in payload.get("zones") or []]
         out.append(row)
@@ -78,17 +68,16 @@ def events(db: Database, q: Query) -> list[dict[str, Any]]:
 
 def newest_seq(db: Database) -> int:
     """The newest event's seq (0: none)."""
-    row = db.query("SELECT MAX(seq) FROM events")
-    return int(row[0][0] or 0)
+    return eventlist.newest_seq(db)
 
 
 def choices(db: Database) -> dict[str, list[str]]:
     """Values for the filter menus."""
-    nodes = db.query("SELECT site, node FROM nodes ORDER BY site, node")
-    kinds = [str(r[0]) for r in db.query("SELECT DISTINCT kind FROM events")]
+    nodes = eventsearch.enrolled(db)
+    kinds = eventlist.stored_kinds(db)
     return {
-        "site": sorted({str(s) for s, _ in nodes}),
-        "node": sorted({str(n) for _, n in nodes}),
+        "site": sorted({s for s, _ in nodes}),
+        "node": sorted({n for _, n in nodes}),
         "kind": sorted({*kinds, *(str(k) for k in Kind if k != Kind.NODE_HEALTH)}),
         "severity": [str(s) for s in Severity],
         "state": [str(s) for s in State],
@@ -101,24 +90,12 @@ def incident(
     """The other events of the same incident (than *node*'s *event_id*)."""
     if not incident_id:
         return []
-    cols = ("seq", "node", "id", "kind", "severity", "state", "camera", "sensor", "time")
-    rows = db.query(
-        f"SELECT {', '.join(cols)} FROM events WHERE site = ? AND incident = ?"  # noqa: S608
-        " AND NOT (node = ? AND id = ?) ORDER BY seq LIMIT 100",
-        (site, incident_id, node, event_id),
-    )
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return eventlist.incident_siblings(db, site, incident_id, node, event_id)
 
 
 def media_path(db: Database, kind: str, site: str, node: str, sha256: str) -> str | None:
     """Where *site*/*node*'s complete clip or snapshot with *sha256* is stored."""
-    if kind == "clip":
-        sql = ("SELECT path FROM clips WHERE sha256 = ? AND site = ? AND node = ?"
-               " AND state = 'complete' LIMIT 1")  # fmt: skip
-    else:
-        sql = "SELECT path FROM snapshots WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
-    rows = db.query(sql, (sha256, site, node))
-    return str(rows[0][0]) if rows and rows[0][0] else None
+    return reads.media_path(db, kind, site, node, sha256)
 
 
 def _json(text: object) -> dict[str, Any]:
