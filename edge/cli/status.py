@@ -84,7 +84,25 @@ def _cameras(health: dict[str, Any]) -> list[str]:
             f"  {name:<12} {state:<5} frames {c.get('frames', 0)}, dropped {c.get('dropped', 0)}"
             f", last frame {'-' if age is None else f'{age} s ago'}"
         )
+        load = _load(c)
+        if load:
+            out.append(f"{'':15}{load}")
     return out or ["  (none)"]
+
+
+def _load(c: dict[str, Any]) -> str:
+    """``last 60 s: dropped 150 (20%), analysed 4.0 of 5 fps, lag 0.8 s`` (the camera's
+    figures over the heartbeat's recent window; empty for a node that does not send them)."""
+    window, share = c.get("window_s"), c.get("dropped_share")
+    if not isinstance(window, int | float) or not isinstance(share, int | float):
+        return ""
+    fps, want, lag = c.get("fps"), c.get("fps_configured"), c.get("lag_s")
+    parts = [f"last {window:.0f} s: dropped {c.get('dropped_recent', 0)} ({share * 100:.1f}%)"]
+    if isinstance(fps, int | float) and isinstance(want, int | float):
+        parts.append(f"analysed {fps:.1f} of {want:g} fps")
+    if isinstance(lag, int | float):
+        parts.append(f"lag {lag:.1f} s")
+    return ", ".join(parts)
 
 
 def _links(health: dict[str, Any]) -> list[str]:

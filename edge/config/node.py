@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from edge.config.base import Section, absolute_path
+from edge.config.overload import OverloadConfig
 
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -56,4 +57,8 @@ class HealthConfig(Section):
 
     interval_s: float = Field(
         default=60.0, ge=5, le=3600, description="Seconds between heartbeats (retained)."
+    )
+    overload: OverloadConfig = Field(
+        default_factory=OverloadConfig,
+        description="When the node reports itself overloaded (dropped analysis frames, lag).",
     )

@@ -20,6 +20,7 @@ from edge.events.sink import EventSink
 from edge.evidence.audit import AuditLog
 from edge.evidence.keyslot import KeySlot
 from edge.node.camera import CameraWorker
+from edge.node.overload import CameraLoad, OverloadWatch
 from edge.node.status import NodeState
 from edge.sensors.contacts import ContactInput
 
@@ -50,6 +51,7 @@ class HealthSource(Protocol):
     audit: AuditLog
     key: KeySlot
     started_mono: float
+    overload: OverloadWatch
 
     sink: EventSink
 
@@ -76,10 +78,13 @@ def link_health(link: MqttLink, now: float | None = None) -> dict[str, Any]:
     }
 
 
-def camera_health(w: CameraWorker, now: float) -> dict[str, Any]:
+def camera_health(w: CameraWorker, now: float, load: CameraLoad | None = None) -> dict[str, Any]:
     """One camera's entry in the heartbeat's ``cameras`` section at Unix time *now*.
     ``lag_s``: how far behind real time its newest analysed frame was (``decode_lag_s`` of
-    it in decoding); ``session``: that frame's input session (it counts reconnects)."""
+    it in decoding); ``session``: that frame's input session (it counts reconnects);
+    ``dropped``: analysis frames dropped since start. With its *load* over the recent window
+    (:mod:`edge.node.overload`): ``dropped_recent`` and ``dropped_share`` of that window,
+    ``fps`` analysed against ``fps_configured``, and ``window_s`` (the seconds it covers)."""
     stats = w.analyzer.stats
     age = None if w.last_frame_wall is None else round(now - w.last_frame_wall, 2)
     return {
@@ -92,6 +97,7 @@ def camera_health(w: CameraWorker, now: float) -> dict[str, Any]:
         "lag_s": None if w.lag_s is None else round(w.lag_s, 3),
         "decode_lag_s": None if w.decode_lag_s is None else round(w.decode_lag_s, 3),
         "session": w.session,
+        **(load or CameraLoad(fps_configured=w.cfg.fps)).health(),
     }
 
 
@@ -105,7 +111,8 @@ def report(node: HealthSource) -> dict[str, Any]:
     now = time.time()
     state = node.state()
     disk = shutil.disk_usage(node.cfg.data_dir)
-    cameras = {w.cfg.name: camera_health(w, now) for w in node.cameras}
+    cameras = {w.cfg.name: camera_health(w, now, node.overload.load(w.cfg.name))
+               for w in node.cameras}  # fmt: skip
     for name, error in node.blocked.items():
         cameras[name] = {"blocked": error}
     return {

@@ -28,6 +28,7 @@ from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
 from edge.node.liveness import LivenessCheck
 from edge.node.outbox_watch import OutboxWatch
+from edge.node.overload import OverloadWatch
 from edge.node.stateparts import StateParts, stop_within
 from edge.node.statewatch import StateWatch
 from edge.node.status import NodeState, node_state
@@ -77,7 +78,8 @@ class Node:
         chores: list[Callable[[], object]] = [self.keys.check, self.pending.check]
         chores += [r.tick for r in self.recorders.values()]
         chores += [self.sink.retry, d.ledger.retry, self.outbox.reserve.hold, self.store.expire]
-        chores += [self.outbox_watch.check]
+        self.overload = OverloadWatch(self.cameras, cfg.health.overload)  # drops, lag
+        chores += [self.outbox_watch.check, self.overload.check]
         chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
         self.flush = DeliveryFlush(self.outbox, self.links)  # stopping: clips out before links
@@ -118,7 +120,7 @@ class Node:
 
     def state(self) -> NodeState:
         """Alarm, offline, degraded or healthy, with the reasons (a wedged stage's too)."""
-        return node_state(self, self.vitals.check(), self.standing())
+        return node_state(self, self.vitals.check(), self.standing() + self.overload.reasons())
 
     def status(self) -> Status:
         """What the status lamp shows: alarm, offline, degraded or healthy."""

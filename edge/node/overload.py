@@ -1,0 +1,246 @@
+"""Honest about overload: how many analysis frames each camera dropped and how fast it was
+analysed over a recent window, and a node-level reason when that is more than it may be.
+
+A live camera's analysis queue drops its oldest frame when the analysis falls behind
+(:class:`edge.core.queues.FrameQueue`): the frames handed to analysis are those analysed
+plus those dropped. Once a second (a housekeeping task) :meth:`OverloadWatch.check`
+samples each camera's two counters and its lag; over the last ``health.overload.window_s``
+it finds per camera the frames dropped, their share, the analysed fps against the
+configured one, and the node's reasons:
+
+``overloaded: 20% of frames dropped on 32 cameras``
+``overloaded: analysis 14 s behind on 2 cameras``
+
+The first when a camera (with at least ``min_frames`` in the window) dropped more than
+``drop_share`` of its frames; the share named is that of those cameras together. The second
+when a camera's newest analysed frame was more than ``lag_s`` behind real time. Each clears
+only when every camera is below half its bound (hysteresis: a node near a bound does not
+flap). The figures in a reason are coarse (:func:`percent`, :func:`seconds`) and renewed at
+most every :data:`RENEW_S`, so a reason does not change every second (a changed reason is
+a state file written, :mod:`edge.node.statewatch`). Entering and clearing are logged
+(``node.overloaded``, ``node.overload_cleared``).
+
+:func:`parse` reads a reason back (the receiver shows it translated)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from edge.config.cameras import CameraConfig
+from edge.config.overload import OverloadConfig
+from edge.core.logs import get_logger
+
+log = get_logger(__name__)
+
+PREFIX = "overloaded: "
+RENEW_S = 10.0
+"""A reason's figures are renewed at most this often while it stands."""
+_SLACK_S = 0.5
+_DROPS = re.compile(r"^overloaded: ([\d.]+)% of frames dropped on (\d+) cameras?$")
+_LAG = re.compile(r"^overloaded: analysis ([\d.]+) s behind on (\d+) cameras?$")
+
+
+class Counted(Protocol):
+    """What is read of a camera (:class:`edge.node.camera.CameraWorker`)."""
+
+    cfg: CameraConfig
+    frames_analysed: int
+    lag_s: float | None
+
+    @property
+    def dropped(self) -> int:
+        """Analysis frames dropped since start."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CameraLoad:
+    """One camera's analysis over the window."""
+
+    analysed: int = 0
+    dropped: int = 0
+    span_s: float = 0.0
+    """Seconds the window's samples cover (less than ``window_s`` just after start)."""
+    fps_configured: float = 0.0
+    lag_s: float | None = None
+    """The lag of its newest analysed frame, when one was analysed in the window."""
+
+    @property
+    def offered(self) -> int:
+        """Frames handed to analysis in the window (analysed or dropped)."""
+        return self.analysed + self.dropped
+
+    @property
+    def share(self) -> float:
+        """Share of the frames handed to analysis that were dropped (0 when none came)."""
+        return self.dropped / self.offered if self.offered else 0.0
+
+    @property
+    def fps(self) -> float | None:
+        """Frames analysed per second over the window (None before a second of samples)."""
+        return self.analysed / self.span_s if self.span_s >= 1.0 else None
+
+    def health(self) -> dict[str, Any]:
+        """The camera's figures in the heartbeat (``edge status``, the receiver's board)."""
+        fps = self.fps
+        return {
+            "dropped_recent": self.dropped,
+            "dropped_share": round(self.share, 4),
+            "fps": None if fps is None else round(fps, 2),
+            "fps_configured": self.fps_configured,
+            "window_s": round(self.span_s, 1),
+        }
+
+
+class _Samples:
+    """(time, analysed, dropped) of one camera over the window (give or take half a
+    sample: checks come about once a second, never exactly)."""
+
+    def __init__(self) -> None:
+        self._rows: deque[tuple[float, int, int]] = deque()
+
+    def add(self, now: float, analysed: int, dropped: int, window_s: float) -> None:
+        self._rows.append((now, analysed, dropped))
+        while len(self._rows) > 2 and self._rows[0][0] < now - window_s - _SLACK_S:
+            self._rows.popleft()
+
+    def delta(self) -> tuple[int, int, float]:
+        """(analysed, dropped, seconds) between the oldest and the newest sample."""
+        if not self._rows:
+            return 0, 0, 0.0
+        t0, a0, d0 = self._rows[0]
+        t1, a1, d1 = self._rows[-1]
+        return max(0, a1 - a0), max(0, d1 - d0), t1 - t0
+
+
+def percent(share: float) -> str:
+    """``0.2013`` -> ``20%``; to a tenth below 2% (``1.4%``), else whole percent."""
+    p = share * 100
+    if p < 2:
+        return f"{p:.1f}%"
+    return f"{p:.0f}%"
+
+
+def seconds(lag_s: float) -> str:
+    """Whole seconds: ``14 s``."""
+    return f"{lag_s:.0f} s"
+
+
+def _cameras(n: int) -> str:
+    return f"{n} camera" if n == 1 else f"{n} cameras"
+
+
+def drops_reason(share: float, cameras: int) -> str:
+    """``overloaded: 20% of frames dropped on 32 cameras``."""
+    return f"{PREFIX}{percent(share)} of frames dropped on {_cameras(cameras)}"
+
+
+def lag_reason(lag_s: float, cameras: int) -> str:
+    """``overloaded: analysis 14 s behind on 2 cameras``."""
+    return f"{PREFIX}analysis {seconds(lag_s)} behind on {_cameras(cameras)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Overload:
+    """A reason read back: ``kind`` ``drops`` (``value`` the share in percent) or ``lag``
+    (``value`` in seconds), on ``cameras`` cameras."""
+
+    kind: str
+    value: float
+    cameras: int
+
+
+def parse(reason: str) -> Overload | None:
+    """The overload reason *reason* as figures; None for any other reason."""
+    for kind, pattern in (("drops", _DROPS), ("lag", _LAG)):
+        m = pattern.match(reason)
+        if m:
+            return Overload(kind, float(m.group(1)), int(m.group(2)))
+    return None
+
+
+class _Judged:
+    """One reason's standing: on or off, and its text (renewed at most every RENEW_S)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.on = False
+        self.text: str | None = None
+        self.renewed = 0.0
+
+    def update(self, now: float, text: str | None, **fields: Any) -> None:
+        if text is None:
+            if self.on:
+                log.warning("node.overload_cleared", what=self.what, was=self.text)
+            self.on, self.text = False, None
+            return
+        if not self.on:
+            log.error("node.overloaded", what=self.what, reason=text, **fields)
+            self.on, self.text, self.renewed = True, text, now
+        elif text != self.text and now - self.renewed >= RENEW_S:
+            self.text, self.renewed = text, now
+
+
+class OverloadWatch:
+    """Samples *cameras* on every :meth:`check` and judges the node overloaded or not
+    (see the module). Reads (:meth:`reasons`, :meth:`load`) are thread-safe."""
+
+    def __init__(
+        self,
+        cameras: Sequence[Counted],
+        cfg: OverloadConfig,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cameras = list(cameras)
+        self.cfg = cfg
+        self.clock = clock
+        self._samples = {id(w): _Samples() for w in self.cameras}
+        self._loads: dict[str, CameraLoad] = {}
+        self._drops = _Judged("drops")
+        self._lag = _Judged("lag")
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Sample every camera and judge the window (a housekeeping task, once a second)."""
+        now = self.clock()
+        loads: dict[str, CameraLoad] = {}
+        for w in self.cameras:
+            samples = self._samples[id(w)]
+            samples.add(now, w.frames_analysed, w.dropped, self.cfg.window_s)
+            analysed, dropped, span = samples.delta()
+            loads[w.cfg.name] = CameraLoad(
+                analysed, dropped, span, w.cfg.fps, w.lag_s if analysed else None
+            )
+        with self._lock:
+            self._loads = loads
+            self._judge(now, loads)
+
+    def _judge(self, now: float, loads: dict[str, CameraLoad]) -> None:
+        c = self.cfg
+        bound = c.drop_share / 2 if self._drops.on else c.drop_share
+        over = [x for x in loads.values() if x.offered >= c.min_frames and x.share > bound]
+        if over:
+            share = sum(x.dropped for x in over) / sum(x.offered for x in over)
+            self._drops.update(now, drops_reason(share, len(over)), cameras=len(loads))
+        else:
+            self._drops.update(now, None)
+        lag_bound = c.lag_s / 2 if self._lag.on else c.lag_s
+        behind = [x.lag_s for x in loads.values() if x.lag_s is not None and x.lag_s > lag_bound]
+        text = lag_reason(max(behind), len(behind)) if behind else None
+        self._lag.update(now, text, cameras=len(loads))
+
+    def reasons(self) -> list[str]:
+        """The node's overload reasons now (none when it is not overloaded)."""
+        with self._lock:
+            return [j.text for j in (self._drops, self._lag) if j.text is not None]
+
+    def load(self, camera: str) -> CameraLoad | None:
+        """*camera*'s figures as of the last :meth:`check` (None before it)."""
+        with self._lock:
+            return self._loads.get(camera)
