@@ -39,17 +39,10 @@ NOT_YET_MOVED: dict[str, str] = {
     "supervise.py": "supervision (H6 owns the file this session)",
     "upkeep.py": "chunk upkeep",
     "web/accesslog.py": "the dashboard's access records",
-    "web/acks.py": "acknowledgements",
-    "web/alerts.py": "alert page node menu",
-    "web/audit_access.py": "audit page menus",
     "web/audit_files.py": "audit page keys",
     "web/detail.py": "incident row of the detail page",
     "web/evidence_case.py": "evidence case rows",
-    "web/i18n.py": "a user's language",
     "web/incident_page.py": "incident page rows",
-    "web/sessions.py": "dashboard sessions",
-    "web/throttle.py": "login throttle",
-    "web/users.py": "dashboard users and logins",
 }
 """Receiver modules (relative to edge/receiver/) that still hold SQL, with what it does."""
 

@@ -18,6 +18,7 @@ from edge.evidence.keys import NodeKey
 from edge.receiver.ackaudit.chain import CHECKPOINT_EVERY, ChainError, ChainWriter, lock_chain
 from edge.receiver.ackaudit.local import load_or_create_key, write_anchor
 from edge.receiver.ackaudit.verify import ChainCheck, verify_chain
+from edge.receiver.store import acks
 from edge.receiver.store.database import Cursor, Database
 
 log = get_logger(__name__)
@@ -51,13 +52,7 @@ class Acks:
 
     def of(self, site: str, node: str, event_id: str) -> dict[str, Any] | None:
         """The acknowledgement of one event (None: not acknowledged)."""
-        cols = ("username", "note", "time", "audit_hash")
-        rows = self.db.query(
-            f"SELECT {', '.join(cols)} FROM acks"  # noqa: S608
-            " WHERE site = ? AND node = ? AND event_id = ?",
-            (site, node, event_id),
-        )
-        return dict(zip(cols, rows[0], strict=True)) if rows else None
+        return acks.ack_of(self.db, site, node, event_id)
 
     def acknowledge(
         self, site: str, node: str, event_id: str, user: str, note: str, *,
@@ -72,18 +67,12 @@ class Acks:
             try:
                 with self.db.transaction() as cur:
                     lock_chain(cur, self.db.engine)
-                    if cur.execute(
-                        "SELECT 1 FROM acks WHERE site = ? AND node = ? AND event_id = ?",
-                        (site, node, event_id),
-                    ).fetchone():
+                    if acks.acked(cur, site, node, event_id):
                         return None  # another officer (or receiver) was first
                     chain = ChainWriter(cur, key, self.receiver, self.checkpoint_every)
                     record = chain.acknowledge(site, node, event_id, user, note)
-                    cur.execute(
-                        "INSERT INTO acks (site, node, event_id, username, note, time,"
-                        " audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (site, node, event_id, user, note, record["time"], record["hash"]),
-                    )
+                    acks.put_ack(cur, (site, node, event_id), user, note, when=record["time"],
+                                 audit_hash=record["hash"])  # fmt: skip
                     if also is not None:
                         also(cur, chain)
                     head = chain.finish()

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from edge.receiver.store import console, reads
+from edge.receiver.store import console, eventsearch, reads
 from edge.receiver.store.console import ConsoleQuery
 from edge.receiver.store.database import Database
 from edge.receiver.web import consoleparams, i18n, queries
@@ -30,8 +30,7 @@ LOUD = ("alarm", "critical")
 
 
 def _choices(db: Database) -> dict[str, Any]:
-    rows = db.query("SELECT site, node FROM nodes ORDER BY site, node")
-    nodes = [(str(s), str(n)) for s, n in rows]
+    nodes = eventsearch.enrolled(db)
     plain = queries.choices(db)
     return {"site": sorted({s for s, _ in nodes}), "nodes": nodes, "kind": plain["kind"],
             "severity": plain["severity"], "status": list(consoleparams.STATUSES)}  # fmt: skip

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from edge.core.displaytime import DisplayZone
 from edge.receiver.access.log import accesses
 from edge.receiver.access.record import pending
+from edge.receiver.store import accounts, eventsearch
 from edge.receiver.store.database import Database
 from edge.receiver.web.context import blocking, dashboard
 from edge.receiver.web.forbidden import audit_session
@@ -87,13 +88,12 @@ def _choices(db: Database) -> dict[str, list[Any]]:
 
 def users(db: Database) -> list[str]:
     """Every dashboard user's name."""
-    return [str(r[0]) for r in db.query("SELECT name FROM users ORDER BY name")]
+    return accounts.user_names(db)
 
 
 def nodes(db: Database) -> list[tuple[str, str]]:
     """Every enrolled (site, node)."""
-    rows = db.query("SELECT site, node FROM nodes ORDER BY site, node")
-    return [(str(s), str(n)) for s, n in rows]
+    return eventsearch.enrolled(db)
 
 
 def page_data(db: Database, params: Mapping[str, str], zone: DisplayZone) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from starlette.requests import Request
 
+from edge.receiver.store import accounts
 from edge.receiver.store.database import Database
 
 LANGUAGES = ("id", "en")
@@ -107,18 +108,14 @@ def N_(message: str) -> str:
 
 def user_lang(db: Database, user: str) -> str | None:
     """*user*'s own language (None: none set, or no such user)."""
-    rows = db.query("SELECT lang FROM users WHERE name = ?", (user,))
-    return valid(rows[0][0]) if rows else None
+    return valid(accounts.language(db, user))
 
 
 def set_user_lang(db: Database, user: str, lang: str | None) -> bool:
     """Set (None: clear) *user*'s language; False if there is no such user."""
     if lang is not None and valid(lang) is None:
         raise ValueError(f"language {lang!r}: one of {', '.join(LANGUAGES)}")
-    with db.transaction() as cur:
-        cur.execute("UPDATE users SET lang = ? WHERE name = ?", (lang, user))
-        found = cur.execute("SELECT 1 FROM users WHERE name = ?", (user,)).fetchone()
-    return found is not None
+    return accounts.set_language(db, user, lang)
 
 
 def request_lang(request: Request, db: Database, default: str) -> str:

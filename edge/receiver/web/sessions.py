@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.core.logs import get_logger
+from edge.receiver.store import accounts
 from edge.receiver.store.database import Database
 from edge.receiver.web.users import Role
 
@@ -80,15 +81,8 @@ class Sessions:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         ends = now + min(self.lifetime_s, self.max_s)
-        with self.db.transaction() as cur:
-            cur.execute(
-                "DELETE FROM sessions WHERE expires < ? OR created < ?", (now, now - self.max_s)
-            )
-            cur.execute(
-                "INSERT INTO sessions (token, username, csrf, created, expires, last_active)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (_digest(token), user, secrets.token_urlsafe(32), now, ends, now),
-            )
+        accounts.add_session(self.db, _digest(token), user, csrf=secrets.token_urlsafe(32),
+                             now=now, ends=ends, oldest=now - self.max_s)  # fmt: skip
         return token
 
     def get(self, token: str | None) -> Session | None:
@@ -96,18 +90,12 @@ class Sessions:
         if not token or len(token) > 128:
             return None
         now = self.clock()
-        rows = self.db.query(
-            "SELECT s.username, u.role, s.csrf, s.expires, s.created,"
-            " COALESCE(s.last_active, s.created) FROM sessions s"
-            " JOIN users u ON u.name = s.username"
-            " WHERE s.token = ? AND s.expires > ? AND s.created > ?",
-            (_digest(token), now, now - self.max_s),
-        )
-        if not rows:
+        row = accounts.live_session(self.db, _digest(token), now, now - self.max_s)
+        if row is None:
             return None
-        user, role, csrf, expires, created, active = rows[0]
-        ends = min(float(expires), float(created) + self.max_s)
-        return Session(str(user), Role(role), str(csrf), ends, float(created), float(active))
+        user, role, csrf, expires, created, active = row
+        ends = min(expires, created + self.max_s)
+        return Session(user, Role(role), csrf, ends, created, active)
 
     def renew(self, token: str | None) -> Session | None:
         """Renew the live session of *token*: its end moves to at least ``idle_s`` from now
@@ -118,14 +106,7 @@ class Sessions:
         now = self.clock()
         cap = current.created + self.max_s
         ends = max(current.expires, min(now + self.idle_s, cap))
-        with self.db.transaction() as cur:
-            cur.execute(
-                "UPDATE sessions SET last_active = ?,"
-                " expires = CASE WHEN expires > ? THEN expires ELSE ? END"
-                " WHERE token = ? AND expires > ? AND created > ?",
-                (now, ends, ends, _digest(token), now, now - self.max_s),
-            )
-            renewed = cur.rowcount == 1
+        renewed = accounts.renew_session(self.db, _digest(token), now, ends, now - self.max_s)
         if not renewed:  # logged out or lapsed between the read and the update
             return None
         log.debug("web.session_renewed", user=current.user, ends=round(ends, 1))
@@ -138,5 +119,4 @@ class Sessions:
     def delete(self, token: str | None) -> None:
         """Log out."""
         if token:
-            with self.db.transaction() as cur:
-                cur.execute("DELETE FROM sessions WHERE token = ?", (_digest(token),))
+            accounts.delete_session(self.db, _digest(token))

@@ -15,8 +15,9 @@ from typing import Any
 
 from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
+from edge.receiver.store import accounts
 from edge.receiver.store.database import Database
-from edge.receiver.web.throttle import Throttle
+from edge.receiver.store.throttle import Throttle
 
 log = get_logger(__name__)
 
@@ -116,29 +117,22 @@ class Users:
             raise UserError(f"password: at least {MIN_PASSWORD} characters")
         hashed = hash_password(password)
         with self.db.transaction() as cur:
-            exists = cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
+            exists = accounts.user_exists(cur, name)
             if exists and not replace:
                 raise UserError(f"user {name!r} exists (--replace to change it)")
             if exists:
                 self.throttle.unlock(cur, name)
-            cur.execute(
-                "INSERT INTO users (name, role, password, created) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET role = excluded.role,"
-                " password = excluded.password, failures = 0, locked_until = NULL",
-                (name, role, hashed, time.time()),
-            )
+            accounts.put_user(cur, name, role, hashed, time.time())
         log.info("web.user_added", user=name, role=role, replaced=bool(exists))
 
     def all(self) -> list[dict[str, Any]]:
         """Every user (no password hashes)."""
-        cols = ("name", "role", "created", "failures", "locked_until")
-        rows = self.db.query(f"SELECT {', '.join(cols)} FROM users ORDER BY name")  # noqa: S608
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        return accounts.users(self.db)
 
     def role_of(self, name: str) -> Role | None:
         """The role of *name* (None: no such user)."""
-        rows = self.db.query("SELECT role FROM users WHERE name = ?", (name,))
-        return Role(rows[0][0]) if rows else None
+        role = accounts.role_of(self.db, name)
+        return None if role is None else Role(role)
 
     def login(self, name: str, password: str, address: str | None = None) -> Login:
         """Check a password, throttled by address first (:mod:`~edge.receiver.web.throttle`):
@@ -149,9 +143,7 @@ class Users:
             gate = self.throttle.enter(cur, name, where, now)
             row = None
             if gate.allowed:
-                row = cur.execute(
-                    "SELECT role, password FROM users WHERE name = ?", (name,)
-                ).fetchone()
+                row = accounts.credentials(cur, name)
         if not gate.allowed:
             refused = Login(None, reason="locked", locked_until=gate.until, lock=gate.scope)
             return self._record(name, address, refused)
@@ -175,7 +167,7 @@ class Users:
         """Clear *name*'s lock and the windows of the addresses its wrong passwords came
         from; how many addresses (None: no such user)."""
         with self.db.transaction() as cur:
-            if cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+            if not accounts.user_exists(cur, name):
                 return None
             cleared = self.throttle.unlock(cur, name)
         log.info("web.user_unlocked", user=name, addresses=cleared)
@@ -191,11 +183,8 @@ class Users:
         if result.lock:
             lock = f"{result.lock} locked"
             detail = lock if detail == "locked" else f"{detail}; {lock}"
-        with self.db.transaction() as cur:
-            cur.execute(
-                "INSERT INTO logins (time, username, ok, address, detail) VALUES (?, ?, ?, ?, ?)",
-                (time.time(), name[:64], int(ok), address, detail),
-            )
+        accounts.record_login(self.db, time.time(), name[:64], ok=ok, address=address,
+                              detail=detail)  # fmt: skip
         if ok:
             log.info("web.login", user=name, address=address)
         else:
@@ -204,9 +193,4 @@ class Users:
 
     def logins(self, limit: int = 100) -> list[dict[str, Any]]:
         """Login attempts, newest first."""
-        cols = ("seq", "time", "username", "ok", "address", "detail")
-        rows = self.db.query(
-            f"SELECT {', '.join(cols)} FROM logins ORDER BY seq DESC LIMIT ?",  # noqa: S608
-            (limit,),
-        )
-        return [dict(zip(cols, r, strict=True)) for r in rows]
+        return accounts.logins(self.db, limit)
