@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.analysis.detect.base import Detector
+from edge.analysis.detect.queue import DetectorQueue
 from edge.capture.base import CameraInput
 from edge.capture.factory import build_inputs
 from edge.capture.privacy import MaskSpec, PrivacyError
@@ -128,18 +129,25 @@ def build_workers(
     factory: EventFactory,
     emit: Callable[[Event], None],
     *,
-    detector: Detector | None,
+    detector: DetectorQueue | Detector | None,
     snapshots: SnapshotTaker,
     recorders: dict[str, ClipRecorder],
 ) -> list[CameraWorker]:
-    """One worker (capture and analysis threads) per running camera."""
+    """One worker (capture and analysis threads) per running camera; a shared
+    :class:`DetectorQueue` is asked through each camera's own turn."""
+
+    def seen_by(camera: str) -> Detector | None:
+        if isinstance(detector, DetectorQueue):
+            return detector.for_camera(camera)
+        return detector
+
     return [
         CameraWorker(
             p.cfg,
             p.inputs,
             factory,
             emit,
-            detector=detector,
+            detector=seen_by(p.cfg.name),
             mask_hash=p.mask_hash,
             snapshots=snapshots,
             record=recorders[p.cfg.name].feed if p.cfg.name in recorders else None,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edge.analysis.detect.factory import build_detector
+from edge.analysis.detect.queue import shared_detector
 from edge.clips.snapshot import SnapshotSaver
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
@@ -64,9 +64,9 @@ class Node:
         triggers = ClipTriggers(self.recorders, scope)
         self.path = EventPath(Rules(cfg.rules, scope), triggers, self.sink)
         snaps = SnapshotSaver(self.store, c.snapshot_quality, self.keys.snapshots(d.queue.snapshot))
+        self.detector = shared_detector(cfg.detector)  # one, shared: a fair queue in front
         self.cameras = build_workers(plan, self.factory, self.path.accept, snapshots=snaps,
-                                     detector=build_detector(cfg.detector),  # one, shared
-                                     recorders=self.recorders)  # fmt: skip
+                                     detector=self.detector, recorders=self.recorders)  # fmt: skip
         self.pin_factory = pin_factory if pin_factory is not None else make_pin_factory(cfg)
         self.gpio = gpio or Panel(cfg, self.factory, self.path.accept, self.pin_factory)
         self.sensors, self.sirens = self.gpio.sensors, self.gpio.sirens
@@ -85,7 +85,8 @@ class Node:
         self.flush = DeliveryFlush(self.outbox, self.links)  # stopping: clips out before links
         self.lifecycle = Lifecycle([  # the start order (the stop: the reverse)
             *self.links, self.flush, self.finalizer, *self.recorders.values(),
-            Hooks("blocked-cameras", start=self._report_blocked), self.gpio, *self.cameras,
+            Hooks("blocked-cameras", start=self._report_blocked), self.gpio,
+            *([self.detector] if self.detector else []), *self.cameras,
             self.housekeeper, StateWatch(self),  # `edge status` follows every change
         ])  # fmt: skip
         self.vitals = LivenessCheck.of(self.cameras, self.lifecycle.services)  # the watchdog's
