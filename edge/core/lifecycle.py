@@ -169,7 +169,7 @@ class Worker:
             try:
                 target(*args)
                 return
-            except Exception as e:  # reported to the owner, never lost silently
+            except BaseException as e:  # SystemExit too: Python ends a thread on it silently
                 deaths += 1
                 self.deaths += 1
                 self.last_error = f"{type(e).__name__}: {e}"

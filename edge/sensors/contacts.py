@@ -11,6 +11,8 @@ quiet for ``flap_window_s``, then its state is reported again.
 
 Those rules live in :class:`edge.sensors.contact_state.ContactMachine`, a pure state machine;
 :class:`ContactInput` feeds it pin edges and timer ticks and turns what it reports into events.
+gpiozero's callbacks only record an edge; the panel's thread (:mod:`edge.sensors.loop`) runs
+the machine and the event path, so a slow disk never stalls gpiozero's callback thread.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from typing import Any
 from gpiozero import DigitalInputDevice
 
 from edge.config.sensors import SensorConfig
+from edge.core.errors import SensorError
 from edge.core.ids import new_id
 from edge.core.logs import get_logger
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
 from edge.sensors.contact_state import Change, ContactMachine, Output
+from edge.sensors.gpioerrors import device_key, opening, using
+from edge.sensors.loop import PinLoop
 
 log = get_logger(__name__)
 
@@ -40,14 +45,21 @@ _SEVERITY = {
 }
 
 
+START_S = 5.0
+"""How long ``start`` waits for the first state to be handled (an input with its own loop)."""
+
+
 class ContactInput:
     """One input. ``active`` means door open / smoke / tamper / presence, whatever the wiring.
 
     With the pull-up on, a closed contact pulls the pin low; gpiozero then reports the device
     active, so ``device.is_active`` always means *contact closed*.
 
-    gpiozero's callbacks read the pin and feed :attr:`machine`; one ``threading.Timer`` is
-    kept set for the machine's next due time. All of it runs under one lock.
+    gpiozero's callbacks only record the edge (its level and time) on *loop*
+    (:class:`edge.sensors.loop.PinLoop`, the panel's thread; an input made without one has a
+    loop of its own). The loop feeds :attr:`machine` and reports what it says (``emit``: the
+    event path), and keeps the machine's next due time as its deadline. The lock guards the
+    machine against :meth:`status` readers only: nothing slow runs under it.
     """
 
     def __init__(
@@ -59,32 +71,46 @@ class ContactInput:
         *,
         on_reset: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        loop: PinLoop | None = None,
+        key: str | None = None,
     ) -> None:
+        """Open the input's pin; raises :class:`edge.core.errors.SensorError` naming *key*
+        (default ``sensors ('NAME')``) and the pin when it cannot be opened."""
         self.cfg = cfg
+        self.key = key or device_key("sensors", None, cfg.name)
         self._factory = factory
         self._emit = emit
         self._on_reset = on_reset
-        self._clock = clock
-        self.device = DigitalInputDevice(
-            cfg.pin, pull_up=cfg.pull_up, bounce_time=None, pin_factory=pin_factory
+        self._own_loop = loop is None
+        self.loop = loop or PinLoop(f"gpio-{cfg.name}", clock)
+        self.device = opening(
+            self.key,
+            cfg.pin,
+            lambda: DigitalInputDevice(
+                cfg.pin, pull_up=cfg.pull_up, bounce_time=None, pin_factory=pin_factory
+            ),
         )
         self.machine = ContactMachine.from_config(cfg)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self.last_change: float | None = None
         """Wall-clock time of the last state change reported."""
         self._occurrence: str | None = None
         self._fault_occurrence: str | None = None
         self._left_open_occurrence: str | None = None
-        self._timer: threading.Timer | None = None
-        self._timer_at: float | None = None
-        self._timer_gen = 0
+        self._begun = False
         self._closed = False
+        self._now = 0.0  # the machine's time never goes backwards
 
     @property
     def active(self) -> bool:
         """True when the contact is in its alarm state (read from the pin now)."""
-        closed = bool(self.device.is_active)
-        return (not closed) if self.cfg.active_when == "open" else closed
+        return self._alarm(self._closed_now())
+
+    def _closed_now(self) -> bool:
+        return bool(using(self.key, self.cfg.pin, "read", lambda: self.device.is_active))
+
+    def _alarm(self, contact_closed: bool) -> bool:
+        return (not contact_closed) if self.cfg.active_when == "open" else contact_closed
 
     @property
     def reported_active(self) -> bool:
@@ -98,7 +124,7 @@ class ContactInput:
 
     @property
     def edges(self) -> int:
-        """Raw edges seen (bounce and flapping included)."""
+        """Raw edges handled (bounce and flapping included)."""
         return self.machine.edges
 
     @property
@@ -112,56 +138,85 @@ class ContactInput:
         return self.machine.flapping
 
     def start(self) -> None:
-        """Report changes from now on; an input already active reports at once."""
-        self.device.when_activated = self._edge
-        self.device.when_deactivated = self._edge
-        with self._lock:
-            self._handle(self.machine.start(self._clock(), self.active))
+        """Report changes from now on; an input already active is reported first (on the
+        loop, before any later edge). An input with its own loop returns once that first
+        state is handled (``edge sensors`` prints it next)."""
+        if self._own_loop:
+            self.loop.start()
+        self.device.when_activated = self._activated
+        self.device.when_deactivated = self._deactivated
+        self.loop.record(self._begin, self._closed_now())
+        if self._own_loop:
+            self.loop.settle(START_S)
+
+    def detach(self) -> None:
+        """Record no more edges (the panel's stop, before its loop handles what is left)."""
+        if self.device.when_activated is not None:
+            self.device.when_activated = None
+        if self.device.when_deactivated is not None:
+            self.device.when_deactivated = None
 
     def close(self) -> None:
-        """Release the pin and cancel timers."""
+        """Record no more edges, handle those recorded (an own loop), cancel the timer and
+        release the pin."""
+        self.detach()
+        if self._own_loop:
+            self.loop.shutdown(5.0)
         with self._lock:
             self._closed = True
-            if self._timer is not None:
-                self._timer.cancel()
+        self.loop.cancel(self)
         self.device.close()
 
-    # -- feeding the machine ----------------------------------------------------------------
+    # -- gpiozero's callback thread: record only ---------------------------------------------
 
-    def _edge(self) -> None:
-        now = self._clock()
+    def _activated(self) -> None:
+        self.loop.record(self._edge, True)
+
+    def _deactivated(self) -> None:
+        self.loop.record(self._edge, False)
+
+    # -- the loop thread: feed the machine, report -------------------------------------------
+
+    def _begin(self, contact_closed: bool, at: float) -> None:
         with self._lock:
             if self._closed:
                 return
-            self._handle(self.machine.edge(now, self.active))
+            self._begun = True
+            outputs = self.machine.start(self._time(at), self._alarm(contact_closed))
+        self._handle(outputs)
 
-    def _fire(self, gen: int) -> None:
+    def _edge(self, contact_closed: bool, at: float) -> None:
         with self._lock:
-            if self._closed or gen != self._timer_gen:
-                return  # closed, or replaced by a timer for another time
-            self._timer, self._timer_at = None, None
-            self._handle(self.machine.tick(self._clock(), self.active))
+            if self._closed or not self._begun:
+                return  # before the first read: that read is newer than this edge
+            outputs = self.machine.edge(self._time(at), self._alarm(contact_closed))
+        self._handle(outputs)
+
+    def _tick(self, now: float) -> None:
+        try:
+            active = self.active
+        except SensorError as e:  # look again in a second; the fault is in the log
+            log.error("sensor.read_failed", sensor=self.cfg.name, pin=self.cfg.pin, error=str(e))
+            self.loop.at(self, now + 1.0, self._tick)
+            return
+        with self._lock:
+            if self._closed:
+                return
+            outputs = self.machine.tick(self._time(now), active)
+        self._handle(outputs)
+
+    def _time(self, at: float) -> float:
+        self._now = max(self._now, at)
+        return self._now
 
     def _handle(self, outputs: list[Output]) -> None:
+        due = self.machine.due()
+        if due is None:
+            self.loop.cancel(self)
+        else:
+            self.loop.at(self, due, self._tick)
         for output in outputs:
             self._report(output)
-        self._reschedule()
-
-    def _reschedule(self) -> None:
-        at = self.machine.due()
-        if at == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer, self._timer_at = None, at
-        self._timer_gen += 1
-        if at is None:
-            return
-        self._timer = threading.Timer(
-            max(0.0, at - self._clock()), self._fire, args=(self._timer_gen,)
-        )
-        self._timer.daemon = True
-        self._timer.start()
 
     # -- what the machine reports -----------------------------------------------------------
 
@@ -240,7 +295,7 @@ class ContactInput:
                     self._fault_occurrence = None
 
     def _state_change(self, output: Output) -> None:
-        self.last_change = time.time()
+        self.last_change = time.time() - max(0.0, self.loop.clock() - output.at)
         active = output.change is Change.ACTIVE
         if self.cfg.kind == "reset":
             if active and self._on_reset is not None:
@@ -266,14 +321,15 @@ class ContactInput:
         )
 
     def status(self) -> dict[str, Any]:
-        """For `edge sensors` and the heartbeat."""
+        """For `edge sensors` and the heartbeat (never waits for the event path)."""
+        contact = "closed" if self._closed_now() else "open"
         with self._lock:
             return {
                 "name": self.cfg.name,
                 "kind": self.cfg.kind,
                 "pin": self.cfg.pin,
                 "active": self.machine.reported,
-                "contact": "closed" if self.device.is_active else "open",
+                "contact": contact,
                 "changes": self.machine.changes,
                 "edges": self.machine.edges,
                 "flapping": self.machine.flapping,

@@ -1,5 +1,16 @@
 """The node's GPIO as one part: contact inputs, sirens and status lamps built from config on
-one pin factory; the reset key silences the sirens."""
+one pin factory, and one thread for all of them (:class:`edge.sensors.loop.PinLoop`); the
+reset key silences the sirens.
+
+gpiozero's callbacks only record an edge; the panel's thread runs the event path for it.
+
+Order, decided: **siren first, then store.** The event path applies the arming rules (which
+set the severity the siren listens to) and the clip triggers, then the sink tells its local
+listeners (:meth:`edge.events.sink.EventSink.subscribe_local`: this panel's
+:meth:`Panel.on_event`, so the siren) *before* it commits the event to the outbox. A slow or
+full disk therefore never delays, or prevents, the siren (life safety fails open); the event
+is stored right after, or waits in memory in order if it cannot be (the sink's backlog).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +22,18 @@ from edge.core.lifecycle import ServiceHealth
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.sensors.contacts import ContactInput
+from edge.sensors.gpioerrors import device_key
+from edge.sensors.loop import PinLoop
 from edge.sensors.outputs import Siren, Status, StatusLed
+
+STOP_S = 5.0
+"""How long ``stop`` waits for the loop to handle the edges recorded before it."""
 
 
 class Panel:
-    """Inputs and outputs of one node (a :class:`edge.core.lifecycle.Service`)."""
+    """Inputs and outputs of one node (a :class:`edge.core.lifecycle.Service`). Opening a pin
+    that cannot be used raises :class:`edge.core.errors.SensorError` naming the device's
+    config key and pin (the pins opened before it are released)."""
 
     name = "gpio"
 
@@ -26,15 +44,35 @@ class Panel:
         emit: Callable[[Event], None],
         pin_factory: Any,
     ) -> None:
-        self.sirens = [Siren(o, pin_factory) for o in cfg.outputs if o.kind == "siren"]
-        self.lamps = [StatusLed(o, pin_factory) for o in cfg.outputs if o.kind == "status_led"]
-        self.sensors = [
-            ContactInput(s, factory, emit, pin_factory=pin_factory, on_reset=self.reset_sirens)
-            for s in cfg.sensors
-        ]
+        self.loop = PinLoop("gpio")
+        self.sirens: list[Siren] = []
+        self.lamps: list[StatusLed] = []
+        self.sensors: list[ContactInput] = []
+        try:
+            for i, o in enumerate(cfg.outputs):
+                key = device_key("outputs", i, o.name)
+                if o.kind == "siren":
+                    self.sirens.append(Siren(o, pin_factory, loop=self.loop, key=key))
+                elif o.kind == "status_led":
+                    self.lamps.append(StatusLed(o, pin_factory, key=key))
+            for i, s in enumerate(cfg.sensors):
+                self.sensors.append(
+                    ContactInput(
+                        s,
+                        factory,
+                        emit,
+                        pin_factory=pin_factory,
+                        on_reset=self.reset_sirens,
+                        loop=self.loop,
+                        key=device_key("sensors", i, s.name),
+                    )
+                )
+        except Exception:
+            self._release()
+            raise
 
     def on_event(self, event: Event) -> None:
-        """An accepted event: sirens decide whether it is theirs."""
+        """An accepted event, before it is stored: sirens decide whether it is theirs."""
         for siren in self.sirens:
             siren.on_event(event)
 
@@ -49,12 +87,22 @@ class Panel:
             lamp.show(status)
 
     def start(self) -> None:
-        """Start reporting input changes."""
+        """Start the panel's thread, then reporting input changes; returns once the inputs'
+        first states are handled (at most :data:`STOP_S`: a slow disk delays no start)."""
+        self.loop.start()
         for sensor in self.sensors:
             sensor.start()
+        self.loop.settle(STOP_S)
 
     def stop(self) -> None:
-        """Release inputs, switch outputs off and release their pins."""
+        """Record no more edges, handle those recorded (their events are accepted), then
+        release inputs, switch outputs off and release their pins."""
+        for sensor in self.sensors:
+            sensor.detach()
+        self.loop.shutdown(STOP_S)
+        self._release()
+
+    def _release(self) -> None:
         for sensor in self.sensors:
             sensor.close()
         for siren in self.sirens:
@@ -63,9 +111,10 @@ class Panel:
             lamp.close()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Nothing to wait for (timers are cancelled by ``stop``)."""
-        return True
+        """Wait for the panel's thread."""
+        return self.loop.join(timeout)
 
     def health(self) -> ServiceHealth:
-        """Degraded inputs are reported as events, not as a dead service."""
-        return ServiceHealth(self.name, True)
+        """The panel's thread (a dead one restarts; degraded inputs are events)."""
+        health = self.loop.health()
+        return ServiceHealth(self.name, health.alive, health.detail)

@@ -95,3 +95,21 @@ def test_a_broken_policy_ends_the_thread_reported() -> None:
     w = Flaky(fails=1, on_death=broken)
     w.start()
     assert wait_until(lambda: not w.health().alive, 5)
+
+
+def test_a_thread_ended_by_systemexit_is_not_silent() -> None:
+    """SystemExit ends a thread without a word in Python; a Worker's is logged and reported."""
+
+    class Quits(Worker):
+        def start(self) -> None:
+            self.spawn(self._run, "quits")
+
+        def _run(self) -> None:
+            raise SystemExit("injected")
+
+    w = Quits("quits")
+    with structlog.testing.capture_logs() as logs:
+        w.start()
+        assert w.join(5)
+    assert [e["thread"] for e in logs if e["event"] == "thread.died"] == ["quits"]
+    assert not w.health().alive and "SystemExit: injected" in w.health().detail

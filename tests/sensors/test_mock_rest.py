@@ -16,6 +16,7 @@ import pytest
 import structlog
 from conftest import Subscribe
 from nodecfg import node_config, sensor, tls_destination
+from timing import wait_until
 
 from edge.config.gpio import MOCK_WARNING, resting_level
 from edge.config.loader import loads
@@ -66,6 +67,7 @@ def test_mock_node_starts_quiet_and_still_alarms(tmp_path: Path, log_stream: io.
     node.sink.subscribe(events.append)
     node.start()
     try:
+        assert wait_until(lambda: node.gpio.loop.handled >= len(SENSORS), 5)  # first reads
         assert [(e.kind, e.sensor) for e in events] == []
         assert not node.sirens[0].is_on
         assert [s.active for s in node.sensors] == [False] * len(SENSORS)
@@ -73,6 +75,7 @@ def test_mock_node_starts_quiet_and_still_alarms(tmp_path: Path, log_stream: io.
             assert bool(node.pin_factory.pin(s.pin).state) == resting_level(s), s.name
         loop = node.pin_factory.pin(4)
         loop.drive_high()  # the loop is cut: smoke
+        assert wait_until(lambda: any(e.kind == "smoke" for e in events), 5)
         smoke = [e for e in events if e.kind == "smoke"]
         assert [(e.sensor, e.severity) for e in smoke] == [("smoke-loop", "critical")]
         assert node.sirens[0].is_on

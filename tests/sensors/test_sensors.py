@@ -38,6 +38,11 @@ class Recorder:
             return [(str(e.kind), str(e.state)) for e in self.events]
 
 
+def settle(c: ContactInput) -> None:
+    """Wait until the input's loop handled every edge recorded (callbacks only record)."""
+    assert c.loop.settle(10)
+
+
 def _input(pins: MockFactory, rec: Recorder, rest: str = "drive_low", **kw: object) -> ContactInput:
     """An input whose contact is in its resting state (*rest*) before it starts watching
     (the pull-up only takes effect once the device exists)."""
@@ -69,6 +74,7 @@ def test_each_kind_raises_its_event(
     assert rec.events == []
     getattr(pin, trip)()
     (pin.drive_low if trip == "drive_high" else pin.drive_high)()
+    settle(c)
     assert rec.kinds() == [(kind_out, "start"), (kind_out, "end")]
     start, end = rec.events
     assert start.sensor == "s1" and start.severity == severity and start.data["pin"] == 17
@@ -90,11 +96,13 @@ def test_door_left_open_fires_after_its_delay_and_clears_on_close() -> None:
     pin.drive_low()
     c = _input(pins, rec, left_open_s=0.3, debounce_s=0.0)
     pin.drive_high()
+    settle(c)
     time.sleep(0.15)
     assert rec.kinds() == [("door_open", "start")]
     time.sleep(0.35)
     assert rec.kinds() == [("door_open", "start"), ("door_left_open", "start")]
     pin.drive_low()
+    settle(c)
     assert rec.kinds()[2:] == [("door_open", "end"), ("door_left_open", "end")]
     time.sleep(0.4)
     pin.drive_high()  # a short opening never becomes 'left open'
@@ -118,6 +126,7 @@ def test_bounce_is_reported_once_then_the_settled_state() -> None:
         pin.drive_high()
         pin.drive_low()
     pin.drive_high()  # settles open
+    settle(c)
     assert rec.kinds() == [("door_open", "start")]
     time.sleep(0.25)
     assert rec.kinds() == [("door_open", "start")]  # settled where it was reported
@@ -143,6 +152,7 @@ def test_1khz_for_10s_gives_bounded_events_and_one_fault() -> None:
         if delay > 0:
             time.sleep(delay)
     assert time.perf_counter() - t0 < 12
+    settle(c)
     assert c.edges == 10_000 and c.flapping
     faults = [e for e in rec.events if e.kind == "sensor_fault"]
     assert len(faults) == 1 and faults[0].state == "start"
@@ -203,8 +213,10 @@ disarmed_during = ["always"]
     try:
         assert siren_pin.state is False or siren_pin.state == 0
         pins.pin(18).drive_high()  # disarmed door: information only
+        assert node.gpio.loop.settle(10)
         assert not node.sirens[0].is_on
         pins.pin(17).drive_high()  # armed door: alarm
+        assert node.gpio.loop.settle(10)
         assert node.sirens[0].is_on and siren_pin.state
         assert [e.severity for e in events if e.sensor == "door"] == ["alarm"]
         assert [e.severity for e in events if e.sensor == "office-door"] == ["info"]
@@ -212,8 +224,10 @@ disarmed_during = ["always"]
         assert not node.sirens[0].is_on  # off after its time
         pins.pin(17).drive_low()
         pins.pin(17).drive_high()
+        assert node.gpio.loop.settle(10)
         assert node.sirens[0].is_on
         pins.pin(19).drive_low()  # the reset key
+        assert node.gpio.loop.settle(10)
         assert not node.sirens[0].is_on
         assert node.status() is Status.HEALTHY
     finally:
