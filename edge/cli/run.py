@@ -83,6 +83,7 @@ def _one_line(exc: BaseException, config: Path) -> str:
 def handle(args: argparse.Namespace) -> int:
     """Run the node until a stop signal (SIGTERM, SIGINT, ...); SIGUSR1 silences the sirens,
     SIGHUP is ignored (``edge.node.signals``)."""
+    from edge.config.capacity_check import capacity_warnings
     from edge.config.preflight import preflight
     from edge.core import logs
     from edge.node.enrolment import forgiven, waiting_destinations
@@ -105,6 +106,8 @@ def handle(args: argparse.Namespace) -> int:
     log = logs.get_logger(__name__)
     problems = forgiven(cfg, preflight(cfg), list(waiting_destinations(cfg)))
     exit_if(args.config, problems, EXIT_USAGE)
+    for warning in capacity_warnings(cfg):  # near (or, not enforced, over) the board's limit
+        log.warning("capacity.warning", warning=warning)
     notifier = Notifier()
 
     def build(gpio: SafetyPanel | None = None) -> Node:

@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
+from edge.config.capacity_check import capacity_problems, capacity_warnings
 from edge.config.detection import DetectorConfig
 from edge.config.gpio import MOCK_WARNING, gpio_problems
 from edge.config.localfiles import local_file_problems
@@ -49,6 +50,7 @@ def preflight(cfg: EdgeConfig, *, load_model: ModelLoader | None = None) -> list
             problems += tls_problems(f"destinations[{i}].tls", dest.tls)
     problems += gpio_problems(cfg)
     problems += _model(cfg.detector, load_model)
+    problems += capacity_problems(cfg)
     return [one_line(p) for p in problems]
 
 
@@ -61,7 +63,7 @@ NO_DESTINATIONS = (
 def preflight_warnings(cfg: EdgeConfig) -> list[str]:
     """What ``edge run`` would start with but should not run like that in service, one line
     each (``edge check-config`` prints them and still passes; ``edge run`` logs them)."""
-    return [MOCK_WARNING] if cfg.gpio.factory == "mock" else []
+    return ([MOCK_WARNING] if cfg.gpio.factory == "mock" else []) + capacity_warnings(cfg)
 
 
 def one_line(text: str) -> str:

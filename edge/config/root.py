@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from edge.config.base import Section
 from edge.config.cameras import CameraConfig
+from edge.config.capacity import MAX_CAMERAS, CapacityConfig
 from edge.config.clips import ClipConfig
 from edge.config.detection import DetectorConfig
 from edge.config.node import HealthConfig, LoggingConfig, NodeConfig
@@ -57,7 +58,9 @@ class EdgeConfig(Section):
     node: NodeConfig = Field(description="Identity of the node.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Structured logging.")
     cameras: list[CameraConfig] = Field(
-        default_factory=list, max_length=16, description="Cameras on this node."
+        default_factory=list,
+        max_length=MAX_CAMERAS,
+        description="Cameras on this node (how many this board carries: [capacity]).",
     )
     detector: DetectorConfig = Field(
         default_factory=DetectorConfig, description="Person detector shared by the cameras."
@@ -75,9 +78,24 @@ class EdgeConfig(Section):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig, description="Durable outbox.")
     clips: ClipConfig = Field(default_factory=ClipConfig, description="Clips and retention.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Heartbeats.")
+    capacity: CapacityConfig = Field(
+        default_factory=CapacityConfig,
+        description="How many cameras this board carries at their resolution and fps.",
+    )
     rules: RulesConfig = Field(
         default_factory=RulesConfig, description="Arming schedules and incident correlation."
     )
+
+    @field_validator("cameras", mode="before")
+    @classmethod
+    def _not_too_many(cls, v: object) -> object:
+        """Past the absolute bound, say so in words (not the whole list back)."""
+        if isinstance(v, list) and len(v) > MAX_CAMERAS:
+            raise ValueError(
+                f"{len(v)} cameras: a node takes at most {MAX_CAMERAS} whatever the board; "
+                "move cameras to a second node"
+            )
+        return v
 
     @field_validator("cameras")
     @classmethod
