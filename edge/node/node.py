@@ -21,14 +21,13 @@ from edge.events.rules import Rules
 from edge.events.scope import CameraScope
 from edge.events.sink import EventSink
 from edge.events.triggers import ClipTriggers
-from edge.node import heartbeat, statefile
+from edge.node import heartbeat, overload, statefile
 from edge.node.cameras import blocked_faults, build_workers, plan_cameras
 from edge.node.clipparts import build_clips
 from edge.node.housekeeping import Housekeeper
 from edge.node.lifecycle import Lifecycle
 from edge.node.liveness import LivenessCheck
 from edge.node.outbox_watch import OutboxWatch
-from edge.node.overload import OverloadWatch
 from edge.node.stateparts import StateParts, stop_within
 from edge.node.statewatch import StateWatch
 from edge.node.status import NodeState, node_state
@@ -76,11 +75,10 @@ class Node:
         self.outbox_watch.report()  # a damaged or lost outbox found at start
         self.pending = self.parts.pending(d, self)  # started later, stopped with the links
         chores: list[Callable[[], object]] = [self.keys.check, self.pending.check]
-        chores += [r.tick for r in self.recorders.values()]
-        chores += [self.sink.retry, d.ledger.retry, self.outbox.reserve.hold, self.store.expire]
-        self.overload = OverloadWatch(self.cameras, cfg.health.overload)  # drops, lag
-        chores += [self.outbox_watch.check, self.overload.check]
-        chores += [self.outbox.expire, lambda: self.gpio.show(self.status())]
+        chores += [*(r.tick for r in self.recorders.values()), self.sink.retry, d.ledger.retry]
+        chores += [self.outbox.reserve.hold, self.store.expire, self.outbox_watch.check]
+        self.overload = overload.OverloadWatch(self.cameras, cfg.health.overload)  # drops, lag
+        chores += [self.overload.check, self.outbox.expire, lambda: self.gpio.show(self.status())]
         self.housekeeper = Housekeeper(chores, self.heartbeat, cfg.health.interval_s)
         self.flush = DeliveryFlush(self.outbox, self.links)  # stopping: clips out before links
         self.lifecycle = Lifecycle([  # the start order (the stop: the reverse)

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from edge.receiver.places import Places, from_config
 from edge.receiver.store import fleetview, reads
 from edge.receiver.store.database import Database
+from edge.receiver.web import overload
 from edge.receiver.web.context import blocking, dashboard, session
 
 SORTS = ("state", "name", "site", "seen")
@@ -86,6 +87,7 @@ def _cameras(n: Mapping[str, Any]) -> list[dict[str, Any]]:
         cams.append({
             "name": name, "frames": c.get("frames"), "dropped": c.get("dropped"),
             "faulted": bool(c.get("faulted")), "blocked": c.get("blocked"),
+            **overload.camera_load(c),
         })  # fmt: skip
     return cams
 
@@ -104,7 +106,8 @@ def labelled(db: Database, places: Places, prefix: str) -> list[dict[str, Any]]:
             "address": places.address(site),
             "location": places.location(site, node),
         }
-        rows.append({**n, **names, "camera_rows": _cameras(n)})
+        rows.append({**n, **names, "camera_rows": _cameras(n),
+                     "reason_rows": overload.reason_rows(n.get("reasons") or [])})  # fmt: skip
     seen: dict[str, int] = {}
     for r in rows:
         seen[r["node_label"]] = seen.get(r["node_label"], 0) + 1
