@@ -28,6 +28,7 @@ from edge.core.logs import get_logger
 from edge.delivery.certdays import DAY, CertFileError, certificates, crl_next_update, crl_path
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.config import ReceiverConfig
+from edge.receiver.store import lookups
 from edge.receiver.store.store import ReceiverStore
 
 log = get_logger(__name__)
@@ -122,8 +123,7 @@ def expiry_ops(cfg: ReceiverConfig, store: ReceiverStore, now: float) -> list[Al
     for key, detail, until in own_files(cfg, now):
         if until is None or until - now < warn:
             near[key] = detail
-    rows = store.db.query("SELECT site, node, last_health FROM nodes WHERE last_health IS NOT NULL")
-    for site, node, raw in rows:
+    for site, node, raw in lookups.node_health(store.db):
         try:
             health = json.loads(raw)
         except (TypeError, ValueError):
@@ -139,11 +139,8 @@ def expiry_ops(cfg: ReceiverConfig, store: ReceiverStore, now: float) -> list[Al
 
 
 def _open(store: ReceiverStore) -> set[Key]:
-    rows = store.db.query(
-        "SELECT kind, site, node, ref FROM alerts WHERE cleared IS NULL AND kind IN (?, ?)",
-        tuple(str(k) for k in KINDS),
-    )
-    return {(AlertKind(str(k)), str(s), str(n), str(r)) for k, s, n, r in rows}
+    rows = lookups.open_alerts_of(store.db, [str(k) for k in KINDS])
+    return {(AlertKind(k), s, n, r) for k, s, n, r in rows}
 
 
 class ExpiryCheck:

@@ -13,7 +13,7 @@ from typing import Any
 from edge.core.errors import EdgeError
 from edge.evidence.manifest import verify_clip
 from edge.receiver.keyring import Identity, utc
-from edge.receiver.store import keys
+from edge.receiver.store import keys, lookups
 from edge.receiver.store.database import Database
 
 VERIFIED = "the Ed25519 signature holds and the file matches the signed manifest"
@@ -21,14 +21,11 @@ VERIFIED = "the Ed25519 signature holds and the file matches the signed manifest
 
 def envelope(db: Database, site: str, node: str, clip_id: str) -> dict[str, Any] | None:
     """The signed manifest of a stored clip."""
-    rows = db.query(
-        "SELECT envelope FROM clips WHERE site = ? AND node = ? AND clip_id = ?",
-        (site, node, clip_id),
-    )
-    if not rows or not rows[0][0]:
+    stored = lookups.clip_envelope(db, site, node, clip_id)
+    if stored is None:
         return None
     try:
-        value = json.loads(str(rows[0][0]))
+        value = json.loads(stored)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -31,18 +31,11 @@ NOT_YET_MOVED: dict[str, str] = {
     "ackaudit/verify_incidents.py": "ack chain verification (incidents)",
     "ackaudit/verify_retention.py": "ack chain verification (retention)",
     "clips.py": "clip assembly",
-    "expiry.py": "key/health expiry",
     "leader.py": "PostgreSQL advisory lock of the leader (not a table)",
     "presence.py": "node presence",
-    "provenance.py": "a clip's envelope",
     "retention.py": "retention sweeps",
     "supervise.py": "supervision (H6 owns the file this session)",
     "upkeep.py": "chunk upkeep",
-    "web/accesslog.py": "the dashboard's access records",
-    "web/audit_files.py": "audit page keys",
-    "web/detail.py": "incident row of the detail page",
-    "web/evidence_case.py": "evidence case rows",
-    "web/incident_page.py": "incident page rows",
 }
 """Receiver modules (relative to edge/receiver/) that still hold SQL, with what it does."""
 

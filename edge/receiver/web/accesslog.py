@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
+from edge.core.lifecycle import Worker, restart
 from edge.core.logs import get_logger
 from edge.receiver.access.record import (
     DOWNLOAD_EVIDENCE,
@@ -31,6 +32,7 @@ from edge.receiver.access.record import (
     Range,
     Recorder,
 )
+from edge.receiver.store import lookups
 from edge.receiver.store.database import Database
 from edge.receiver.web.context import Dashboard, blocking, session
 
@@ -91,13 +93,13 @@ def sweep(app: Starlette, stopping: threading.Event, every_s: float = SWEEP_S) -
 
 
 def sweeping(app: Starlette) -> threading.Thread:
-    """:func:`sweep` on a daemon thread, until the dashboard stops."""
+    """:func:`sweep` on a thread owned by a :class:`edge.core.lifecycle.Worker`, until the
+    dashboard stops (a sweep that dies anyway is logged ``thread.died`` and restarted)."""
     d = app.state.dashboard
     assert isinstance(d, Dashboard)
-    thread = threading.Thread(target=sweep, args=(app, d.stopping), name="access-viewings",
-                              daemon=True)  # fmt: skip
-    thread.start()
-    return thread
+    return Worker("access-viewings", on_death=restart()).spawn(
+        sweep, "access-viewings", app, d.stopping
+    )
 
 
 def stopped(app: Starlette) -> None:
@@ -159,18 +161,12 @@ def served_ranges(headers: Headers, size: int, file: FileResponse | None = None)
 
 
 def _event_item(db: Database, site: str, node: str, event_id: str) -> Item:
-    rows = db.query("SELECT sha256 FROM seen WHERE site = ? AND node = ? AND id = ?",
-                    (site, node, event_id))  # fmt: skip
-    return Item("event", event_id, site, node, str(rows[0][0]) if rows else None)
+    return Item("event", event_id, site, node, lookups.seen_sha256(db, site, node, event_id))
 
 
 def _media_item(db: Database, kind: str, site: str, node: str, sha256: str) -> Item:
-    if kind == "clip":
-        sql = "SELECT clip_id FROM clips WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
-    else:
-        sql = "SELECT id FROM snapshots WHERE sha256 = ? AND site = ? AND node = ? LIMIT 1"
-    rows = db.query(sql, (sha256, site, node))
-    return Item(kind, str(rows[0][0]) if rows else sha256, site, node, sha256)
+    found = lookups.media_id(db, kind, site, node, sha256)
+    return Item(kind, sha256 if found is None else found, site, node, sha256)
 
 
 async def detail(request: Request, event: dict[str, Any]) -> None:
@@ -197,9 +193,7 @@ async def evidence(request: Request, site: str, node: str, event_id: str, zip_pa
     d = request.app.state.dashboard
     try:
         item = await blocking(_event_item, d.db, site, node, event_id)
-        clip = await blocking(d.db.query, "SELECT clip_id FROM events WHERE site = ? AND"
-                              " node = ? AND id = ?", (site, node, event_id))  # fmt: skip
-        clip_id = str(clip[0][0]) if clip and clip[0][0] else None
+        clip_id = await blocking(lookups.event_clip_id, d.db, site, node, event_id)
         await record(request, DOWNLOAD_EVIDENCE, item, clip_id=clip_id)
     except BaseException:
         zip_path.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
 from edge.evidence.keys import SigningKeyError, key_id
 from edge.receiver.access.verify import verify_export
+from edge.receiver.store import lookups
 from edge.receiver.store.database import Database
 from edge.report.reconcile import reconcile
 from edge.report.reconcile_load import Loaded, load, read_keys
@@ -86,8 +87,7 @@ def _newest_first(paths: list[Path], main: str) -> list[Path]:
     return sorted(paths, key=lambda p: (p / main).stat().st_mtime, reverse=True)[:MAX_LISTED]
 
 
-def _keys(db: Database, sql: str, args: tuple[Any, ...]) -> list[Any]:
-    pems = [str(r[0]) for r in db.query(sql, args)]
+def _keys(pems: list[str]) -> list[Any]:
     try:
         return read_keys(pems)
     except EvidenceError as e:
@@ -97,12 +97,12 @@ def _keys(db: Database, sql: str, args: tuple[Any, ...]) -> list[Any]:
 
 def node_keys(db: Database, site: str, node: str) -> list[Any]:
     """Every key *site*/*node* was enrolled with (current and replaced)."""
-    return _keys(db, "SELECT public_key FROM node_keys WHERE site = ? AND node = ?", (site, node))
+    return _keys(lookups.node_public_keys(db, site, node))
 
 
 def receiver_keys(db: Database) -> list[Any]:
     """This receiver's audit keys (every one it has signed with)."""
-    return _keys(db, "SELECT public_key FROM receiver_keys", ())
+    return _keys(lookups.receiver_public_keys(db))
 
 
 def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:

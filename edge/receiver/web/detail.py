@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from edge.receiver import provenance
-from edge.receiver.store import reads
+from edge.receiver.store import lookups, reads
 from edge.receiver.store.database import Database
 from edge.receiver.web import accesslog, links
 from edge.receiver.web.context import Dashboard, blocking, dashboard, session
@@ -66,12 +66,7 @@ def _detail(d: Dashboard, site: str, node: str, event_id: str) -> dict[str, Any]
 
 def workflow_state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
     """The incident's workflow state (status, who acknowledged it and when, assignee)."""
-    cols = ("status", "acked_by", "acked_at", "assignee")
-    rows = db.query(
-        f"SELECT {', '.join(cols)} FROM incidents WHERE site = ? AND incident = ?",  # noqa: S608
-        (site, incident),
-    )
-    return dict(zip(cols, rows[0], strict=True)) if rows else None
+    return lookups.workflow_state(db, site, incident)
 
 
 async def detail_page(request: Request) -> Response:

@@ -21,7 +21,7 @@ from typing import Any
 from edge.core.displaytime import DisplayTimeError, DisplayZone
 from edge.delivery import topics
 from edge.evidence.signing import SignedFields
-from edge.receiver.store import keys
+from edge.receiver.store import keys, lookups
 from edge.receiver.store.database import Database
 from edge.receiver.web.incident_page import incident_events, incident_of
 
@@ -63,8 +63,7 @@ def _select(
     db: Database, table: str, cols: tuple[str, ...], where: str, params: tuple[object, ...] = ()
 ) -> list[dict[str, Any]]:
     """Rows of *table* (a constant name) as dicts of *cols*."""
-    sql = f"SELECT {', '.join(cols)} FROM {table} {where}"  # noqa: S608 - constant names
-    return [dict(zip(cols, r, strict=True)) for r in db.query(sql, params)]
+    return lookups.rows_of(db, table, cols, where, params)
 
 
 def _with_times(zone: DisplayZone, row: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -173,11 +172,4 @@ def _workflow(db: Database, event: dict[str, Any], case: Case, zone: DisplayZone
 def _audit_records(db: Database, hashes: list[str]) -> list[str]:
     """The stored chain records (one JSON line each, as kept) with these hashes, in chain
     order."""
-    if not hashes:
-        return []
-    marks = ", ".join("?" for _ in hashes)
-    rows = db.query(
-        f"SELECT record FROM ack_chain WHERE hash IN ({marks}) ORDER BY seq",  # noqa: S608
-        tuple(dict.fromkeys(hashes)),
-    )
-    return [str(r[0]) for r in rows]
+    return lookups.chain_records(db, hashes)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.receiver.store import console
+from edge.receiver.store import console, lookups
 from edge.receiver.store.database import Database
 from edge.receiver.store.retained import incident_retention
 from edge.receiver.web import accesslog
@@ -38,14 +38,9 @@ def incident_url(site: object, incident: object) -> str:
 def incident_of(db: Database, site: str, node: str, event: dict[str, Any]) -> str:
     """The incident *event* (of *site*/*node*) belongs to: its occurrence's incident when
     the store has one, else the event's own ``incident``, else its occurrence, else its id."""
-    rows = db.query(
-        "SELECT o.incident FROM events e JOIN occurrences o ON o.site = e.site"
-        " AND o.node = e.node AND o.occurrence = e.occurrence"
-        " WHERE e.site = ? AND e.node = ? AND e.id = ?",
-        (site, node, event["id"]),
-    )
-    if rows and rows[0][0]:
-        return str(rows[0][0])
+    found = lookups.incident_of_event(db, site, node, str(event["id"]))
+    if found:
+        return found
     payload = event.get("payload") or {}
     return str(event.get("incident") or payload.get("occurrence") or event["id"])
 
@@ -55,14 +50,7 @@ def incident_events(
 ) -> list[dict[str, Any]]:
     """The stored events of *site*'s *incident* (through its occurrences: both sides
     indexed), oldest first, at most *limit*."""
-    cols = ", ".join(f"e.{c}" for c in _OTHER_COLUMNS)
-    rows = db.query(
-        f"SELECT {cols}, e.payload FROM occurrences o JOIN events e ON e.site = o.site"  # noqa: S608
-        " AND e.node = o.node AND e.occurrence = o.occurrence"
-        " WHERE o.site = ? AND o.incident = ? ORDER BY e.seq LIMIT ?",
-        (site, incident, limit),
-    )
-    return [dict(zip((*_OTHER_COLUMNS, "payload"), r, strict=True)) for r in rows]
+    return lookups.incident_events(db, site, incident, _OTHER_COLUMNS, limit)
 
 
 def _zones(text: object) -> list[str]:
@@ -97,11 +85,8 @@ def _complete(db: Database, site: str, occurrence: dict[str, Any]) -> bool:
     """Is the occurrence's clip stored whole (the detail page plays only those)?"""
     if not occurrence.get("clip_id"):
         return False
-    rows = db.query(
-        "SELECT state FROM clips WHERE site = ? AND node = ? AND clip_id = ?",
-        (site, occurrence["node"], occurrence["clip_id"]),
-    )
-    return bool(rows) and rows[0][0] == "complete"
+    state = lookups.clip_state(db, site, occurrence["node"], occurrence["clip_id"])
+    return state == "complete"
 
 
 def _started(occurrence: dict[str, Any]) -> tuple[float, int]:
