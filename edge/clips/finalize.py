@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,15 +112,17 @@ class ClipFinalizer(Worker):
         self._queue.put(None)
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued is written."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        """Wait until everything queued is written; False when *timeout* passed first (no
+        helper thread is left behind waiting)."""
+        deadline = time.monotonic() + timeout
+        q = self._queue
+        with q.all_tasks_done:
+            while q.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                q.all_tasks_done.wait(left)
+        return True
 
     def _run(self, left: list[Path]) -> None:
         if left:

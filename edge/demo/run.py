@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 
 from edge.config.loader import load
 from edge.config.root import EdgeConfig
+from edge.core.lifecycle import Worker
 from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
@@ -174,8 +174,7 @@ def _run(
             time.sleep(0.005)
         door.drive_low()
 
-    door_thread = threading.Thread(target=open_and_close_door, name="demo-door", daemon=True)
-    door_thread.start()
+    door_thread = Worker("demo-door").spawn(open_and_close_door, "demo-door")
     wait_cameras(node)
     door_thread.join(5)
     flush_clips(node)

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from edge.core.lifecycle import Worker, restart
 from edge.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -60,11 +61,12 @@ class SignalDesk:
         self.silence = silence
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()  # put() is reentrant
         self._stops = set(stop_signals())
-        self._thread = threading.Thread(target=self._run, name="signals", daemon=True)
+        self.worker = Worker("signals", on_death=restart())
+        """Owns the desk's thread (the desk must outlive anything: a death restarts it)."""
 
     def install(self) -> SignalDesk:
         """Install the handlers (main thread only) and start the thread; returns self."""
-        self._thread.start()
+        self.worker.spawn(self._run, "signals")
         for sig in self._stops | {signal.SIGHUP, signal.SIGUSR1}:
             signal.signal(sig, self._queued)
         return self
