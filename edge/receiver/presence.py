@@ -38,6 +38,7 @@ from typing import Any
 from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.messages import Accepted
+from edge.receiver.store import presencerows
 from edge.receiver.store.database import Cursor, Database
 
 log = get_logger(__name__)
@@ -80,10 +81,7 @@ def apply_status(cur: Cursor, a: Accepted, now: float) -> list[AlertOp]:
     data = a.data
     offline = data.get("state") == "offline"
     key = _number(data.get("connected"))
-    row = cur.execute(
-        "SELECT online, offline_since, status_connected FROM nodes WHERE site = ? AND node = ?",
-        (a.site, a.node),
-    ).fetchone()
+    row = presencerows.status_of(cur, a.site, a.node)
     if row is None:
         return []
     known = _number(row[2])
@@ -92,21 +90,14 @@ def apply_status(cur: Cursor, a: Accepted, now: float) -> list[AlertOp]:
             log.info("node.status_stale", site=a.site, node=a.node, state=data.get("state"))
         return []
     if not offline:
-        cur.execute(
-            "UPDATE nodes SET online = 1, status_time = ?, offline_since = NULL,"
-            " offline_cause = NULL, status_connected = COALESCE(?, status_connected)"
-            " WHERE site = ? AND node = ?",
-            (now, key, a.site, a.node),
-        )
+        presencerows.mark_online(cur, a.site, a.node, now, key)
         return [AlertOp(False, AlertKind.NODE_OFFLINE, a.site, a.node)]
     delay = _number(data.get("will_delay_s")) or 0.0
     cause = data.get("cause")
-    cur.execute(
-        "UPDATE nodes SET online = 0, status_time = ?, offline_since = ?, offline_cause = ?,"
-        " status_connected = COALESCE(?, status_connected) WHERE site = ? AND node = ?",
-        (now, now - min(max(delay, 0.0), MAX_WILL_DELAY_S),
-         cause if cause in CAUSES else "unknown", key, a.site, a.node),
-    )  # fmt: skip
+    presencerows.mark_offline(cur, (a.site, a.node), now,
+                              since=now - min(max(delay, 0.0), MAX_WILL_DELAY_S),
+                              cause=cause if cause in CAUSES else "unknown",
+                              connected=key)  # fmt: skip
     return []
 
 
@@ -183,15 +174,10 @@ class Presence:
         stands when the outage's grace has passed."""
         now = self._clock()
         until = now - self.confirm_s
-        rows = db.query(
-            "SELECT site, node, status_time FROM nodes"
-            " WHERE online = 0 AND offline_since IS NOT NULL"
-            " AND status_time > ? AND status_time <= ?",
-            (self.judged, until),
-        )
+        rows = presencerows.offline_statuses(db, self.judged, until)
         self.judged = max(self.judged, until)
         for site, node, at in rows:
-            self.pending[(str(site), str(node))] = float(at)
+            self.pending[(site, node)] = at
         ops = []
         for key, at in list(self.pending.items()):
             if now < (self.link.settles(at) or 0.0):
@@ -205,19 +191,15 @@ class Presence:
     def _verdict(self, db: Database, key: tuple[str, str], at: float) -> AlertOp | None:
         """The alert for the ``offline`` that arrived at *at*, if it still stands."""
         site, node = key
-        rows = db.query(
-            "SELECT online, offline_since, offline_cause, status_time FROM nodes"
-            " WHERE site = ? AND node = ?",
-            (site, node),
-        )
-        stands = bool(rows) and not rows[0][0] and rows[0][1] is not None
-        if not stands or float(rows[0][3]) != at:
+        row = presencerows.presence_of(db, site, node)
+        stands = row is not None and not row[0] and row[1] is not None
+        if row is None or not stands or float(row[3]) != at:
             if self.link.explains(at):
                 self.ignored += 1
                 log.info("node.offline_status_ignored", site=site, node=node,
                          why="this receiver lost the broker then (a broker restart)")  # fmt: skip
             return None
-        since, cause = rows[0][1], rows[0][2]
+        since, cause = row[1], row[2]
         when = datetime.fromtimestamp(float(since), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         detail = f"status offline ({cause}) since {when}"
         return AlertOp(True, AlertKind.NODE_OFFLINE, site, node, "", detail)

@@ -24,6 +24,7 @@ from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.bounds import Bounds
 from edge.receiver.clips import ClipKey, try_complete
 from edge.receiver.retention import Retention
+from edge.receiver.store import cliprows
 from edge.receiver.store.database import Cursor
 from edge.receiver.store.hostility import count_dropped
 from edge.receiver.store.store import ReceiverStore
@@ -37,13 +38,7 @@ ORPHANS_EVERY_S = 60.0
 
 def assemblable(store: ReceiverStore) -> list[ClipKey]:
     """Clips not assembled yet although their manifest and every chunk are stored."""
-    rows = store.db.query(
-        "SELECT c.site, c.node, c.clip_id FROM clips c WHERE c.state IN ('pending',"
-        " 'incomplete') AND c.envelope IS NOT NULL AND c.chunks <= (SELECT COUNT(*)"
-        " FROM chunks k WHERE k.site = c.site AND k.node = c.node AND k.clip_id = c.clip_id"
-        " AND k.n < c.chunks) ORDER BY c.updated"
-    )
-    return [(str(s), str(n), str(c)) for s, n, c in rows]
+    return cliprows.assemblable(store.db)
 
 
 def retry_assembly(store: ReceiverStore) -> dict[ClipKey, str | None]:
@@ -76,17 +71,7 @@ class Waiting:
 
 def waiting(cur: Cursor) -> list[Waiting]:
     """Every clip with chunks in the store (length() reads no blob content)."""
-    rows = cur.execute(
-        "SELECT k.site, k.node, k.clip_id, COUNT(*), SUM(length(k.data)), MAX(c.updated),"
-        " MAX(CASE WHEN c.envelope IS NULL THEN 0 ELSE 1 END) FROM chunks k LEFT JOIN clips c"
-        " ON c.site = k.site AND c.node = k.node AND c.clip_id = k.clip_id"
-        " GROUP BY k.site, k.node, k.clip_id"
-    ).fetchall()
-    return [
-        Waiting((str(s), str(n), str(c)), int(count), int(size or 0), float(updated or 0),
-                bool(manifest))
-        for s, n, c, count, size, updated, manifest in rows
-    ]  # fmt: skip
+    return [Waiting(*row) for row in cliprows.waiting(cur)]
 
 
 def drop_orphans(store: ReceiverStore, now: float | None = None) -> dict[str, int]:
@@ -118,23 +103,15 @@ def drop_orphans(store: ReceiverStore, now: float | None = None) -> dict[str, in
 
 def _drop(cur: Cursor, w: Waiting, what: str, why: str, now: float) -> None:
     site, node, clip_id = w.key
-    cur.execute("DELETE FROM chunks WHERE site = ? AND node = ? AND clip_id = ?", w.key)
+    cliprows.drop_chunks(cur, w.key)
     count_dropped(cur, f"orphan_chunks_{what}", w.chunks, w.size, now)
     detail = f"{w.chunks} chunks ({w.size} bytes) dropped: {why}"
     if w.manifest:
-        cur.execute(
-            "UPDATE clips SET state = 'incomplete', detail = ? WHERE site = ? AND node = ?"
-            " AND clip_id = ? AND state IN ('pending', 'incomplete')",
-            (detail, *w.key),
-        )
-        if cur.rowcount:
+        if cliprows.mark_incomplete(cur, w.key, detail):
             apply_alerts(cur, [AlertOp(True, AlertKind.CLIP_INCOMPLETE, site, node, clip_id,
                                        detail)], now)  # fmt: skip
     else:  # nothing can complete it now: its clip_incomplete alert is settled by the drop
-        cur.execute(
-            "DELETE FROM clips WHERE site = ? AND node = ? AND clip_id = ? AND envelope IS NULL",
-            w.key,
-        )
+        cliprows.forget_unsigned(cur, w.key)
         apply_alerts(cur, [AlertOp(False, AlertKind.CLIP_INCOMPLETE, site, node, clip_id)], now)
     log.warning("clip.orphans_dropped", site=site, node=node, clip=clip_id, why=what,
                 chunks=w.chunks, bytes=w.size, detail=why)  # fmt: skip

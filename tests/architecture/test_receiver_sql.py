@@ -30,12 +30,9 @@ NOT_YET_MOVED: dict[str, str] = {
     "ackaudit/verify_access.py": "ack chain verification (access)",
     "ackaudit/verify_incidents.py": "ack chain verification (incidents)",
     "ackaudit/verify_retention.py": "ack chain verification (retention)",
-    "clips.py": "clip assembly",
     "leader.py": "PostgreSQL advisory lock of the leader (not a table)",
-    "presence.py": "node presence",
     "retention.py": "retention sweeps",
     "supervise.py": "supervision (H6 owns the file this session)",
-    "upkeep.py": "chunk upkeep",
 }
 """Receiver modules (relative to edge/receiver/) that still hold SQL, with what it does."""
 
