@@ -167,6 +167,7 @@ class ClipFinalizer(Worker):
         """Write, sign and store one clip; returns the signed manifest and the clip path.
         *audit* adds fields to its audit record (``recovered``). Its journal goes once the
         clip is stored and handed on."""
+        job.load()  # the packets a long clip kept only in its journal
         estimate = sum(len(p.data) for p in job.packets)
         self.store.reserve(int(estimate * 1.05) + 128 * 1024)
         path = self.store.path_for(f"{job.clip_id}.mp4")

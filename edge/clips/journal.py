@@ -132,6 +132,9 @@ class ClipJournal:
         self.keep_free_bytes = keep_free_bytes
         self.bytes = 0
         self.failed = False
+        self.holds_packets = False
+        """The recorder keeps some of the clip's packets only here (they are read back when
+        the clip is written): never removed when given up, only no longer written."""
         self._lock = threading.Lock()
         self._last_sync = time.monotonic()
         self._fd: int | None = None
@@ -167,7 +170,8 @@ class ClipJournal:
         self._give_up(
             f"disk nearly full ({free} bytes free, {self.keep_free_bytes} kept for events)"
         )
-        discard(self.path)
+        if not self.holds_packets:
+            discard(self.path)
         return False
 
     def _write(self, data: bytes) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
 from edge.clips.hold import ClipClosed, ClipHold, EndReason, Step
-from edge.clips.journal import ClipJournal, Journals, discard
+from edge.clips.journal import ClipJournal, Journals, discard, read_journal
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
 from edge.core.lifecycle import Worker
@@ -28,6 +28,19 @@ from edge.core.logs import get_logger
 from edge.core.queues import Closed, FrameQueue
 
 log = get_logger(__name__)
+
+CLIP_MEMORY_BYTES = 1024 * 1024
+"""Bytes of the open clip kept in memory once its journal holds them too: beyond this the
+clip's packets are only in its journal (read back when the clip is written), so a long clip
+of a busy camera costs the node no more memory than a short one (docs/memory.md)."""
+ENCODE_QUEUE_BYTES = 24 * 1024 * 1024
+"""Bytes of frames a masked or raw camera's encoder may have waiting (at most ``2 x fps``
+frames too): four 1080p frames; a live camera drops the oldest beyond it."""
+
+
+def frame_bytes(frame: Frame) -> int:
+    """Bytes of a frame's picture (what a frame queue holds)."""
+    return int(frame.image.nbytes)
 
 
 @dataclass
@@ -45,6 +58,26 @@ class ClipJob:
     trigger_t: float
     journal: Path | None = None
     """The clip's journal on disk (:mod:`edge.clips.journal`): removed once it is stored."""
+    spilled: int = 0
+    """How many of the clip's first packets are only in its journal, not in ``packets``
+    (:data:`CLIP_MEMORY_BYTES`): :meth:`load` reads them back."""
+
+    def load(self) -> None:
+        """Put the packets kept only in the journal back in front of ``packets`` (the
+        finaliser does, just before writing the clip)."""
+        if not self.spilled:
+            return
+        head = [] if self.journal is None else read_journal(self.journal).packets[: self.spilled]
+        if len(head) < self.spilled:
+            log.error(
+                "clip.journal_short",
+                camera=self.camera,
+                clip=self.clip_id,
+                wanted=self.spilled,
+                read=len(head),
+            )
+        self.packets = head + self.packets
+        self.spilled = 0
 
     def drop_journal(self) -> None:
         """The clip will not be stored (withheld on purpose): forget its journal too."""
@@ -70,26 +103,37 @@ class ClipRecorder(Worker):
         self.on_ready = on_ready
         self.live = live
         self.ring = PacketRing(cfg.pre_roll_s + cfg.keyframe_s, by_pts=not live)
+        self.memory_bytes = CLIP_MEMORY_BYTES
+        """Bytes of a journaled open clip kept in memory (the rest is only in its journal)."""
         self.info: StreamInfo | None = None
         self.encoder: FrameEncoder | None = None
         self._fps = fps
         self._method = "remux"
         # the clip's life (open, held, post-roll, capped); its packets are cut here
         self._hold = ClipHold(cfg.post_roll_s, cfg.max_s, start_of=self._pre_roll_start)
-        self._packets: list[Packet] = []
+        self._packets: list[Packet] = []  # the open clip's packets held in memory
+        self._packets_bytes = 0
+        self._spilled = 0  # the open clip's first packets, only in its journal
         self.journals: Journals | None = None
         """Where the open clip is journaled as it grows (None: in memory only)."""
         self._journal: ClipJournal | None = None
         self._journaled: set[str] = set()  # event ids already in the journal
         # masked/raw cameras: frames wait here for the encoder thread, so encoding never
         # holds up capture; a live camera drops the oldest (counted) rather than fall behind
-        self._frames: FrameQueue[Frame] = FrameQueue(max(4, round(fps * 2)), drop_oldest=live)
+        self._frames: FrameQueue[Frame] = FrameQueue(
+            max(4, round(fps * 2)), live, max_bytes=ENCODE_QUEUE_BYTES, size_of=frame_bytes
+        )
         self._latest_t = 0.0
         self._last_packet_mono = time.monotonic()
         self._lock = threading.Lock()
         self.clips_cut = 0
 
     # -- feeding ----------------------------------------------------------------------------
+
+    @property
+    def encode_queue_bytes(self) -> int:
+        """The byte bound of the frames waiting for the encoder (masked or raw cameras)."""
+        return self._frames.max_bytes or 0
 
     @property
     def frames_dropped(self) -> int:
@@ -151,9 +195,21 @@ class ClipRecorder(Worker):
         step = self._hold.packet(t, item.keyframe)
         if step.append:
             self._packets.append(item)
+            self._packets_bytes += len(item.data)
             if self._journal is not None:
                 self._journal.packets([item])
+                self._spill()
         self._apply(step)
+
+    def _spill(self) -> None:
+        """Past :attr:`memory_bytes`, forget the open clip's packets its journal holds (a
+        journal that failed holds only what came before: the rest stays in memory)."""
+        journal = self._journal
+        if self._packets_bytes <= self.memory_bytes or journal is None or journal.failed:
+            return
+        journal.holds_packets = True  # from now on the only copy: never given up unread
+        self._spilled += len(self._packets)
+        self._packets, self._packets_bytes = [], 0
 
     def _apply(self, step: Step) -> None:
         """Carry out the state machine's decision: hand over a closed clip, then start
@@ -162,7 +218,9 @@ class ClipRecorder(Worker):
             self._finish(step.closed)
         if step.opened is not None:
             self._packets = self._pre_roll(step.opened.trigger_t)
+            self._packets_bytes = sum(len(p.data) for p in self._packets)
             self._open_journal(step.opened.clip_id, step.opened.trigger_t)
+            self._spill()
 
     def _open_journal(self, clip_id: str, trigger_t: float) -> None:
         """Start journaling the clip just opened: its pre-roll, and the events it records."""
@@ -238,12 +296,13 @@ class ClipRecorder(Worker):
         self.close()
 
     def _finish(self, closed: ClipClosed) -> None:
-        packets, self._packets = self._packets, []
+        packets, self._packets, self._packets_bytes = self._packets, [], 0
+        spilled, self._spilled = self._spilled, 0
         journal, self._journal = self._journal, None
         reason = closed.reason.value
         if journal is not None:
             journal.closed(reason)
-        if self.info is None or not packets:
+        if self.info is None or not (packets or spilled):
             if journal is not None:
                 discard(journal.path)
             return
@@ -258,12 +317,13 @@ class ClipRecorder(Worker):
             reason,
             closed.trigger_t,
             None if journal is None else journal.path,
+            spilled,
         )
         log.info(
             "clip.cut",
             camera=self.camera,
             clip=closed.clip_id,
-            packets=len(packets),
+            packets=len(packets) + spilled,
             reason=reason,
             events=len(closed.event_ids),
         )

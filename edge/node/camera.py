@@ -42,6 +42,7 @@ from edge.capture.liveness import Liveness
 from edge.capture.privacy import PrivacyError
 from edge.capture.redact import redact
 from edge.capture.session import LagMeter, role_name
+from edge.clips.recorder import frame_bytes
 from edge.config.cameras import CameraConfig
 from edge.core.backoff import Backoff
 from edge.core.ids import new_id
@@ -51,6 +52,7 @@ from edge.core.queues import Closed, FrameQueue
 from edge.events.camera import CameraEvents, SnapshotTaker
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
+from edge.node.memory import ANALYSIS_QUEUE_BYTES
 from edge.node.sharing import SharedSnapshots, Sharing
 
 log = get_logger(__name__)
@@ -96,7 +98,9 @@ class CameraWorker(Worker):
         )
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
-        self.queue: FrameQueue[Frame] = FrameQueue(queue_size, drop_oldest=live)
+        self.queue: FrameQueue[Frame] = FrameQueue(
+            queue_size, live, max_bytes=ANALYSIS_QUEUE_BYTES, size_of=frame_bytes
+        )
         self.frames_analysed = 0
         self.analysis_errors = 0
         self.record_items = 0
