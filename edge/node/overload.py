@@ -42,6 +42,8 @@ PREFIX = "overloaded: "
 RENEW_S = 10.0
 """A reason's figures are renewed at most this often while it stands."""
 _SLACK_S = 0.5
+ROWS = 120
+"""Samples kept per camera at most (about: one more while the oldest ages out)."""
 _DROPS = re.compile(r"^overloaded: ([\d.]+)% of frames dropped on (\d+) cameras?$")
 _LAG = re.compile(r"^overloaded: analysis ([\d.]+) s behind on (\d+) cameras?$")
 
@@ -99,23 +101,28 @@ class CameraLoad:
 
 
 class _Samples:
-    """(time, analysed, dropped) of one camera over the window (give or take half a
-    sample: checks come about once a second, never exactly)."""
+    """(time, analysed, dropped) of one camera over the window (give or take a sample:
+    checks come about once a second, never exactly). The history keeps at most about
+    :data:`ROWS` samples whatever the window (a long window keeps them further apart); the
+    newest sample is always the last look."""
 
     def __init__(self) -> None:
         self._rows: deque[tuple[float, int, int]] = deque()
+        self._last: tuple[float, int, int] | None = None
 
     def add(self, now: float, analysed: int, dropped: int, window_s: float) -> None:
-        self._rows.append((now, analysed, dropped))
-        while len(self._rows) > 2 and self._rows[0][0] < now - window_s - _SLACK_S:
+        self._last = (now, analysed, dropped)
+        if not self._rows or now - self._rows[-1][0] >= window_s / ROWS:
+            self._rows.append(self._last)
+        while len(self._rows) > 1 and self._rows[0][0] < now - window_s - _SLACK_S:
             self._rows.popleft()
 
     def delta(self) -> tuple[int, int, float]:
-        """(analysed, dropped, seconds) between the oldest and the newest sample."""
-        if not self._rows:
+        """(analysed, dropped, seconds) between the oldest sample and the last look."""
+        if not self._rows or self._last is None:
             return 0, 0, 0.0
         t0, a0, d0 = self._rows[0]
-        t1, a1, d1 = self._rows[-1]
+        t1, a1, d1 = self._last
         return max(0, a1 - a0), max(0, d1 - d0), t1 - t0
 
 

@@ -11,11 +11,13 @@ import pytest
 from nodecfg import video_camera
 from timing import FakeClock
 
+from edge.cli.status import render
 from edge.config.cameras import CameraConfig
 from edge.config.loader import ConfigError, loads
 from edge.config.overload import OverloadConfig
 from edge.node.overload import (
     RENEW_S,
+    ROWS,
     CameraLoad,
     OverloadWatch,
     drops_reason,
@@ -23,6 +25,8 @@ from edge.node.overload import (
     parse,
     percent,
 )
+from edge.node.statusline import Summary, status_line
+from edge.sensors.outputs import Status
 
 
 class Counters:
@@ -171,3 +175,33 @@ def test_the_settings_have_bounds_that_name_the_key(tmp_path: Path) -> None:
     for bad, key in (("drop_share = 0.9", "drop_share"), ("window_s = 1.0", "window_s")):
         with pytest.raises(ConfigError, match=key):
             loads(base + bad)
+
+
+def test_a_long_window_keeps_a_bounded_history(videos: Path) -> None:
+    """An hour's window sampled every second keeps about ROWS samples per camera, and its
+    figures still cover the hour (the share of a steady 5% is 5%)."""
+    clock = FakeClock()
+    cams = _cameras(videos, 1)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=3600), clock)
+    watch.check()
+    _run(watch, clock, cams, 7200, per_mille=50)
+    load = watch.load("c0")
+    assert load is not None and load.share == pytest.approx(0.05)
+    assert 3500 <= load.span_s <= 3601
+    assert len(watch._samples[id(cams[0])]._rows) <= ROWS + 1
+
+
+def test_the_status_line_and_edge_status_say_it() -> None:
+    """``STATUS=``: the reason as the heartbeat names it; ``edge status``: the reason after
+    the state and, per camera, the window's drops, analysed fps and lag; a camera entry of
+    a node without the figures shows no such line."""
+    reason = drops_reason(0.2, 32)
+    line = status_line(Summary(Status.DEGRADED, (reason,), cameras=32))
+    assert line == "running: 32 cameras, overloaded: 20% of frames dropped on 32 cameras, outbox 0"
+    load = CameraLoad(analysed=240, dropped=60, span_s=60.0, fps_configured=5, lag_s=0.8)
+    hall = {"frames": 900, "dropped": 240, "lag_s": 0.8, **load.health()}
+    health = {"status": "degraded", "reasons": [reason], "cameras": {"hall": hall, "old": {}}}
+    text = render({"health": health, "pid": 7}, 1.0, [])
+    assert "degraded (overloaded: 20% of frames dropped on 32 cameras)" in text
+    assert "last 60 s: dropped 60 (20.0%), analysed 4.0 of 5 fps, lag 0.8 s" in text
+    assert text.count("last 60 s") == 1
