@@ -36,6 +36,8 @@ from edge.bench.capacity_parts import (
     read_state,
     slope_per_min,
 )
+from edge.config.capacity_check import need
+from edge.config.loader import ConfigError, load
 from edge.core.logs import get_logger
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
@@ -202,6 +204,16 @@ def _figures(
     }
 
 
+def _predicted(config: Path) -> dict[str, Any] | None:
+    """What this checkout's capacity check predicts for the bench's node config: the
+    board's profile and the share of it (None past the absolute bound)."""
+    try:
+        n = need(load(config))
+    except ConfigError:
+        return None
+    return None if n is None else {"board": n.profile.name, "pct": round(n.pct, 1)}
+
+
 def measure(n: int, opts: Options, work: Path) -> dict[str, Any]:
     """Figures for *n* cameras (all parts started in *work* and stopped afterwards)."""
     ca = DemoCA(work / "pki")
@@ -228,7 +240,7 @@ def measure(n: int, opts: Options, work: Path) -> dict[str, Any]:
         state = work / "data" / "state" / "status.json"
         daemon = _Daemon(opts, config, work / "node.log", lift)
         log.info("capacity.started", cameras=n, pid=daemon.proc.pid, bound_lifted=lift)
-        _wait_analysing(daemon, state, n, opts.start_timeout)
+        _wait_analysing(daemon, state, n, opts.start_timeout + 3 * n)
         time.sleep(opts.warmup)  # the warm-up itself: nothing is measured in it
         daemon.alive()
         s0 = _latest_state(state, time.time())
@@ -236,6 +248,7 @@ def measure(n: int, opts: Options, work: Path) -> dict[str, Any]:
         s1 = _latest_state(state, time.time())
         out = _figures(n, samples, s0, s1)
         out["bound_lifted"] = lift
+        out["profile_pct"] = _predicted(config)
         return out
     finally:
         if daemon is not None:
@@ -267,25 +280,29 @@ def bench_capacity(counts: list[int], opts: Options) -> dict[str, Any]:
 
 
 def format_capacity(result: dict[str, Any]) -> str:
-    """A table of :func:`bench_capacity`'s result, one row per camera count."""
+    """A table of :func:`bench_capacity`'s result, one row per camera count. ``profile %``:
+    what this checkout's capacity check predicts of the machine for those cameras."""
     who = result["checkout"] or "this checkout"
+    boards = {r["profile_pct"]["board"] for r in result["runs"] if r["profile_pct"]}
     lines = [
         f"daemon: {who} ({result['daemon_python']}); {result['machine_cores']} cores; "
         f"analysis {result['fps']:g} fps; warm-up {result['warmup_s']:g} s, "
-        f"measured {result['seconds']:g} s",
-        f"{'cameras':>7} {'CPU % machine':>13} {'% per cam':>9} {'RSS MB':>13} "
-        f"{'MB/min':>7} {'threads':>7} {'fps/cam':>11} {'dropped':>9}  status",
+        f"measured {result['seconds']:g} s; profile: {', '.join(sorted(boards)) or '-'}",
+        f"{'cameras':>7} {'CPU % machine':>13} {'profile %':>9} {'% per cam':>9} "
+        f"{'RSS MB':>13} {'MB/min':>7} {'threads':>7} {'fps/cam':>13} {'dropped':>8}  status",
     ]
     for r in result["runs"]:
+        predicted = f"{r['profile_pct']['pct']:.1f}" if r["profile_pct"] else "-"
+        status = str(r["status"])
+        if r["reasons"]:
+            status += f" ({'; '.join(map(str, r['reasons']))})"
+        if r["bound_lifted"] and r["cameras"] > 16:
+            status += " [16-camera bound lifted in memory]"
         lines.append(
-            f"{r['cameras']:>7} {r['cpu_pct_machine']:>13.1f} {r['cpu_pct_per_camera']:>9.2f} "
-            f"{r['rss_mb_min']:>6.0f}-{r['rss_mb_max']:<6.0f} {r['rss_mb_per_min']:>7.1f} "
-            f"{r['threads']:>7} {r['fps_per_camera']:>5.2f} (>={r['fps_per_camera_min']:.2f})"
-            f" {r['dropped_pct']:>8.2f}%  {r['status']}"
-            + (
-                " (16-camera bound lifted in memory)"
-                if r["bound_lifted"] and r["cameras"] > 16
-                else ""
-            )
+            f"{r['cameras']:>7} {r['cpu_pct_machine']:>13.1f} {predicted:>9} "
+            f"{r['cpu_pct_per_camera']:>9.2f} {r['rss_mb_min']:>6.0f}-{r['rss_mb_max']:<6.0f} "
+            f"{r['rss_mb_per_min']:>7.1f} {r['threads']:>7} "
+            f"{r['fps_per_camera']:>5.2f} (>={r['fps_per_camera_min']:.2f}) "
+            f"{r['dropped_pct']:>7.2f}%  {status}"
         )
     return "\n".join(lines)

@@ -50,7 +50,7 @@ def test_documented_capacity_bench_runs() -> None:
     )
     assert run.returncode == 0, run.stderr[-2000:]
     row = re.search(
-        r"^\s+1\s+(?P<cpu>[\d.]+)\s+[\d.]+\s+(?P<rss>\d+)-\d+\s+-?[\d.]+\s+(?P<threads>\d+)\s+"
+        r"^\s+1\s+(?P<cpu>[\d.]+)\s+[\d.]+\s+[\d.]+\s+(?P<rss>\d+)-\d+\s+-?[\d.]+\s+(?P<threads>\d+)\s+"
         r"(?P<fps>[\d.]+) \(>=[\d.]+\)\s+(?P<dropped>[\d.]+)%",
         run.stdout,
         re.M,
