@@ -35,6 +35,7 @@ from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.ackaudit.chain import read_head
+from edge.receiver.store import retentionrows
 from edge.receiver.store.database import Cursor
 from edge.receiver.store.store import ReceiverStore
 
@@ -46,7 +47,6 @@ ACTION = "retention_delete"
 REASON = "retention"
 CLOCK_SLACK_S = 3600.0
 """How far the clock may read before the chain's signed head (receivers' clocks differ)."""
-_TABLES = {"clip": ("clips", "clip_id"), "snapshot": ("snapshots", "id")}
 
 ItemKey = tuple[str, str, str, str]
 """(type, site, node, id)."""
@@ -113,22 +113,7 @@ def held_items(cur: Cursor) -> set[ItemKey]:
     """The clips and snapshots of every incident on hold: those of its occurrences, of the
     events of its occurrences, and of events naming it as their incident (each lookup by
     an index: held incidents are few, events many)."""
-    held = cur.execute("SELECT site, incident FROM incidents WHERE held IS NOT NULL").fetchall()
-    found: list[tuple[str, Any, Any, Any]] = []
-    for site, incident in held:
-        occurrences = cur.execute(
-            "SELECT node, occurrence, clip_id, snapshot_id FROM occurrences"
-            " WHERE site = ? AND incident = ?",
-            (site, incident),
-        ).fetchall()
-        for node, occurrence, clip, snapshot in occurrences:
-            found.append((str(site), node, clip, snapshot))
-            found += [(str(site), node, c, p) for c, p in cur.execute(
-                "SELECT clip_id, snapshot_id FROM events WHERE site = ? AND node = ?"
-                " AND occurrence = ?", (site, node, occurrence)).fetchall()]  # fmt: skip
-        found += [(str(site), n, c, p) for n, c, p in cur.execute(
-            "SELECT node, clip_id, snapshot_id FROM events WHERE incident = ? AND site = ?",
-            (incident, site)).fetchall()]  # fmt: skip
+    found = retentionrows.held_media(cur)
     out: set[ItemKey] = set()
     for site, node, clip, snapshot in found:
         if clip:
@@ -141,16 +126,7 @@ def held_items(cur: Cursor) -> set[ItemKey]:
 def due(cur: Cursor, cutoff: float, limit: int) -> list[Item]:
     """Clips and snapshots stored before *cutoff* and not deleted, oldest first (at most
     *limit* of each type)."""
-    clips = cur.execute(
-        "SELECT site, node, clip_id, sha256, path, updated FROM clips WHERE state = 'complete'"
-        " AND deleted IS NULL AND updated < ? ORDER BY updated LIMIT ?",
-        (cutoff, limit),
-    ).fetchall()
-    snaps = cur.execute(
-        "SELECT site, node, id, sha256, path, received FROM snapshots WHERE deleted IS NULL"
-        " AND received < ? ORDER BY received LIMIT ?",
-        (cutoff, limit),
-    ).fetchall()
+    clips, snaps = retentionrows.due_rows(cur, cutoff, limit)
     items = [Item("clip", str(s), str(n), str(i), str(h), p, float(t))
              for s, n, i, h, p, t in clips]  # fmt: skip
     items += [Item("snapshot", str(s), str(n), str(i), str(h), p, float(t))
@@ -170,12 +146,8 @@ def _check_clock(cur: Cursor, now: float) -> None:
 
 
 def _mark(cur: Cursor, item: Item, record: dict[str, Any]) -> None:
-    table, col = _TABLES[item.type]
-    cur.execute(
-        f"UPDATE {table} SET deleted = ?, deleted_seq = ?, unlinked = 0"  # noqa: S608
-        f" WHERE site = ? AND node = ? AND {col} = ? AND deleted IS NULL",
-        (record["time"], record["seq"], item.site, item.node, item.id),
-    )
+    retentionrows.mark_deleted(cur, item.type, (item.site, item.node, item.id),
+                               when=record["time"], seq=record["seq"])  # fmt: skip
 
 
 def record_due(appender: Appender, days: int, now: float, batch: int, out: Pass, *,
@@ -226,26 +198,15 @@ def unlink_pending(store: ReceiverStore, out: Pass, chunk: int = 500) -> None:
     """Step 2: remove the file of every row recorded deleted whose file is not removed
     yet, *chunk* rows per transaction (ingest storing the same bytes meanwhile waits: a
     file is never removed under a row that names it); what fails stays for the next pass."""
-    for kind, (table, col) in _TABLES.items():
-        rows = store.db.query(
-            f"SELECT site, node, {col}, sha256, path FROM {table}"  # noqa: S608
-            " WHERE unlinked = 0 ORDER BY deleted"
-        )
+    for kind in retentionrows.TABLES:
+        rows = retentionrows.not_unlinked(store.db, kind)
         for start in range(0, len(rows), chunk):
             with store.db.transaction() as cur:
                 for site, node, item_id, sha256, path in rows[start : start + chunk]:
-                    live = cur.execute(
-                        f"SELECT COUNT(*) FROM {table} WHERE sha256 = ?"  # noqa: S608
-                        " AND path = ? AND deleted IS NULL",
-                        (sha256, path),
-                    ).fetchone()
-                    if path and not (live and live[0]) and not _unlink(store, kind, path, out):
+                    live = retentionrows.live_copies(cur, kind, sha256, path)
+                    if path and not live and not _unlink(store, kind, path, out):
                         continue
-                    cur.execute(
-                        f"UPDATE {table} SET unlinked = 1 WHERE site = ? AND node = ?"  # noqa: S608
-                        f" AND {col} = ?",
-                        (site, node, item_id),
-                    )
+                    retentionrows.mark_unlinked(cur, kind, (site, node, item_id))
 
 
 def _unlink(store: ReceiverStore, kind: str, path: str, out: Pass) -> bool:

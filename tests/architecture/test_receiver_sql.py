@@ -31,7 +31,6 @@ NOT_YET_MOVED: dict[str, str] = {
     "ackaudit/verify_incidents.py": "ack chain verification (incidents)",
     "ackaudit/verify_retention.py": "ack chain verification (retention)",
     "leader.py": "PostgreSQL advisory lock of the leader (not a table)",
-    "retention.py": "retention sweeps",
     "supervise.py": "supervision (H6 owns the file this session)",
 }
 """Receiver modules (relative to edge/receiver/) that still hold SQL, with what it does."""
