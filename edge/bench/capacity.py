@@ -259,9 +259,9 @@ def measure(n: int, opts: Options, work: Path) -> dict[str, Any]:
 
 def bench_capacity(counts: list[int], opts: Options) -> dict[str, Any]:
     """Run :func:`measure` for each camera count in *counts*, one after the other."""
-    _check_inputs(opts)
     if any(n < 1 for n in counts):
         raise BenchError(f"camera counts must be at least 1: {counts}")
+    _check_inputs(opts)
     runs = []
     for n in counts:
         with tempfile.TemporaryDirectory(prefix=f"edge-capacity-{n}-") as tmp:

@@ -89,3 +89,17 @@ def test_proc_counters_and_slope() -> None:
     assert camera_counters(state) == {"a": (10, 2)}
     assert slope_per_min([(0.0, 100.0), (30.0, 101.0), (60.0, 102.0)]) == pytest.approx(2.0)
     assert slope_per_min([(0.0, 1.0)]) == 0.0
+
+
+def test_bad_input_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing video, a checkout without the package, or no camera at all: exit 1 with
+    the option and the problem named, before anything starts."""
+    from edge.cli.main import main
+
+    missing = tmp_path / "none.mp4"
+    assert main(["bench", "capacity", "1", "--video", str(missing)]) == 1
+    assert f"--video: {missing} does not exist" in capsys.readouterr().err
+    assert main(["bench", "capacity", "1", "--checkout", str(tmp_path)]) == 1
+    assert f"--checkout: {tmp_path} has no edge/ package" in capsys.readouterr().err
+    assert main(["bench", "capacity", "0"]) == 1
+    assert "camera counts must be at least 1: [0]" in capsys.readouterr().err
