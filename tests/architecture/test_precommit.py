@@ -24,7 +24,15 @@ def half(n: int) -> int:
 
 
 def _run(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "PRE_COMMIT_HOME": str(home), "HOME": str(home)}
+    env = {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "PRE_COMMIT_HOME": str(home / "pre-commit"),
+        "HOME": str(home),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
     return subprocess.run(
         args, cwd=cwd, env=env, check=False, capture_output=True, text=True, timeout=120
     )
@@ -39,10 +47,19 @@ def test_every_hook_is_local_and_uses_the_venv() -> None:
     assert {"ruff", "ruff-format", "mypy"} <= set(re.findall(r"- id: (\S+)", text))
 
 
+def _documented_install() -> str:
+    """The one command of CONTRIBUTING.md's ``<!-- tested: pre-commit -->`` block."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- tested: pre-commit -->\n```sh\n(.*?)\n```", text, re.S)
+    assert m, "CONTRIBUTING.md has no tested pre-commit block"
+    return m[1]
+
+
 @pytest.mark.slow
-def test_hooks_catch_lint_and_type_errors_offline(tmp_path: Path) -> None:
-    """In a scratch repository, ``pre-commit run --files`` fails a file with an unused
-    import (ruff) and a wrong return type (mypy), and names both hooks."""
+def test_installed_hooks_stop_a_commit_with_lint_and_type_errors(tmp_path: Path) -> None:
+    """In a scratch repository, CONTRIBUTING.md's install command, run as written, makes
+    ``git commit`` of a file with an unused import (ruff) and a wrong return type (mypy)
+    fail, naming both hooks, offline."""
     repo = tmp_path / "repo"
     (repo / "edge").mkdir(parents=True)
     (repo / ".venv").symlink_to(Path(sys.prefix))
@@ -50,8 +67,10 @@ def test_hooks_catch_lint_and_type_errors_offline(tmp_path: Path) -> None:
     (repo / "edge" / "bad.py").write_text(BAD)
     home = tmp_path / "home"
     assert _run(["git", "init", "-q"], repo, home).returncode == 0
+    installed = _run(["bash", "-c", _documented_install()], repo, home)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     assert _run(["git", "add", "-A"], repo, home).returncode == 0
-    done = _run([str(VENV_BIN / "pre-commit"), "run", "--files", "edge/bad.py"], repo, home)
+    done = _run(["git", "commit", "-q", "-m", "bad"], repo, home)
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert re.search(r"ruff check\.+Failed", out) and "F401" in out, out
