@@ -10,11 +10,12 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from nodecfg import file_camera, node_config
 from timing import wait_until
 
 from edge.capture.frame import Frame
-from edge.cli.status import render
+from edge.cli.main import main
 from edge.config.loader import loads
 from edge.node import heartbeat
 from edge.node.node import Node
@@ -30,18 +31,22 @@ def _overloaded(health: dict[str, object]) -> bool:
     )
 
 
-def test_an_overloaded_node_reports_degraded_and_clears(tmp_path: Path, videos: Path) -> None:
+def test_an_overloaded_node_reports_degraded_and_clears(
+    tmp_path: Path, videos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Analysis at 10 fps with a step of 0.3 s per frame: over a 2 s window the heartbeat
     is ``degraded`` with ``overloaded: N% of frames dropped on 1 camera``, the camera shows
     its recent drops and fewer analysed fps than configured, the status line and ``edge
-    status`` name the reason. The step made quick, it clears back to ``healthy``."""
+    status`` (the state file the node writes) name the reason. The step made quick, it
+    clears back to ``healthy``."""
     slow, done = threading.Event(), threading.Event()
     slow.set()
     camera = file_camera("hall", videos / "car-detection.mp4", realtime=True, fps=10)
     camera = camera.replace("realtime = true }", "realtime = true, loop = true }")
     extra = "[health.overload]\nwindow_s = 2.0\nmin_frames = 5\n"
-    cfg = loads(node_config(tmp_path, "n1", mock_gpio=True, cameras=[camera], extra=extra))
-    node = Node(cfg)
+    toml = tmp_path / "node.toml"
+    toml.write_text(node_config(tmp_path, "n1", mock_gpio=True, cameras=[camera], extra=extra))
+    node = Node(loads(toml.read_text()))
     worker = node.cameras[0]
 
     def on_frame(_f: Frame) -> None:
@@ -58,11 +63,18 @@ def test_an_overloaded_node_reports_degraded_and_clears(tmp_path: Path, videos: 
         assert cam["fps_configured"] == 10 and cam["fps"] < 10
         line = StatusBoard().line(node, node.state(), node.vitals.check())
         assert "overloaded: " in line and "% of frames dropped on 1 camera" in line
-        text = render({"health": health, "pid": 1}, 0.0, [])
-        assert "degraded (overloaded: " in text and re.search(r"last \d s: dropped \d+", text)
+
+        def edge_status() -> str:
+            capsys.readouterr()
+            assert main(["status", "--config", str(toml)]) == 1  # degraded
+            return capsys.readouterr().out
+
+        assert wait_until(lambda: "degraded (overloaded: " in edge_status(), 10)
+        assert re.search(r"last \d s: dropped \d+ \(\d", edge_status())
         slow.clear()
         assert wait_until(lambda: heartbeat.report(node)["status"] == "healthy", 30)
         assert not any(parse(r) for r in node.state().reasons)
+        assert wait_until(lambda: main(["status", "--config", str(toml)]) == 0, 10)  # healthy
     finally:
         done.set()
         node.stop()
