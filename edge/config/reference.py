@@ -59,6 +59,7 @@ class Table:
     model: type[BaseModel]
     intro: str
     kind: str | None = None
+    own_doc: bool = True
     rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
 
@@ -236,7 +237,17 @@ def tables() -> list[Table]:
                     made = info.default_factory()  # type: ignore[call-arg]
                     inst = made if isinstance(made, variant) else None
                 nested.append((sub, variant, info.description or "", inst))
+        told: set[str] = set()
         for where, variant, description, inst in nested:
+            group = [(v, i) for w, v, _, i in nested if w == where]
+            firsts = {seen.get((v, repr(i))) for v, i in group}
+            if len(firsts) == 1 and None not in firsts:
+                # every table here is one already described: say so once, in one line
+                if where not in told:
+                    told.add(where)
+                    text = f"{description} The same keys and rules as `{firsts.pop()}`."
+                    out.append(Table(where, variant, text, None, own_doc=False))
+                continue
             mark = (variant, repr(inst))
             if mark in seen:
                 text = f"As `{seen[mark]}`: the same keys and rules."
@@ -259,7 +270,7 @@ def render() -> str:
             lines.append(f'## `{t.path}` with `kind = "{t.kind}"`\n')
         else:
             lines.append(f"## `{t.path}`\n")
-        doc = (t.model.__doc__ or "").strip().split("\n\n")[0]
+        doc = (t.model.__doc__ or "").strip().split("\n\n")[0] if t.own_doc else ""
         intro = " ".join(p for p in (_cell(t.intro), _cell(doc)) if p)
         if intro:
             lines.append(intro + "\n")
