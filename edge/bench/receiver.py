@@ -13,12 +13,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.core.lifecycle import Worker
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.fleet import Publisher, SimNode, Wire, fleet
@@ -143,14 +143,11 @@ class _Rig:
     def publish(self, schedule: list[tuple[float, SimNode, Wire, str]]) -> dict[str, float]:
         sent: dict[str, float] = {}
         start = time.time() + 0.2
-        threads = [
-            threading.Thread(target=_publish, args=(p, schedule[i :: len(self.pubs)], start, sent))
-            for i, p in enumerate(self.pubs)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        publishers = Worker("bench-publishers")
+        for i, p in enumerate(self.pubs):
+            publishers.spawn(_publish, f"bench-publish-{i}", p, schedule[i :: len(self.pubs)],
+                             start, sent)  # fmt: skip
+        publishers.join()
         for p in self.pubs:
             p.wait_acked()
         return sent

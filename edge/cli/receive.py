@@ -26,6 +26,7 @@ from edge.cli import (
 )
 from edge.cli.asservice import become_service
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers, exit_if
+from edge.core.lifecycle import Worker
 
 if TYPE_CHECKING:
     from edge.core.displaytime import DisplayZone
@@ -173,9 +174,7 @@ def _run(cfg: ReceiverConfig, http: str | None) -> int:
         stop_all()
         return EXIT_OK
     # a thread died: stop the rest, but never hang on a wedged part (systemd restarts us)
-    stopper = threading.Thread(target=stop_all, name="receiver-stop", daemon=True)
-    stopper.start()
-    stopper.join(20)
+    Worker("receiver-stop").spawn(stop_all, "receiver-stop").join(20)
     return EXIT_FAILED
 
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from edge.core.lifecycle import Worker, end_process
 from edge.core.logs import get_logger
 from edge.receiver.config import ReceiverConfig
 
@@ -92,19 +93,19 @@ class Leadership:
         self.leading = threading.Event()
         self.elected_after_s: float | None = None
         """Seconds from start() to holding the lock."""
-        self._stop = threading.Event()
+        self.worker = Worker("receiver-leader", on_death=end_process(self._on_lost))
+        """Owns the thread; one that dies (a leader no longer watched, a standby that cannot
+        take over) is logged ``thread.died`` and ends the process (``on_lost``)."""
+        self._stop = self.worker.stopping
         self._conn: Any = None
-        self._thread = threading.Thread(target=self._run, name="receiver-leader", daemon=True)
 
     def start(self) -> None:
         """Start standing by (returns at once)."""
-        self._thread.start()
+        self.worker.spawn(self._stand_by_then_lead, "receiver-leader")
 
     def stop(self) -> None:
         """Stop standing by or watching; a lock held stays held until :meth:`release`."""
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(10)
+        self.worker.shutdown(10)
 
     def release(self) -> None:
         """Close the connection, which frees the lock (after leaving the broker)."""
@@ -134,13 +135,6 @@ class Leadership:
             self._close()
             return False
         return bool(row and row[0])
-
-    def _run(self) -> None:
-        try:
-            self._stand_by_then_lead()
-        except Exception:  # a leader no longer watched, or a standby that cannot take over
-            log.exception("receiver.thread_died", thread="receiver-leader")
-            self._on_lost()
 
     def _stand_by_then_lead(self) -> None:
         start = time.monotonic()

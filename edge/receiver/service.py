@@ -4,10 +4,10 @@ supervision loop beside it. ``edge receive --config receiver.toml`` runs one."""
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.evidence.signing import payload_sha256
 from edge.receiver.bounds import Bounds
@@ -48,13 +48,15 @@ class Receiver:
         self.leadership = leadership(cfg, self._lead)
         """failover = "standby": supervising and receiving wait for the lead."""
         self.committed = 0
-        self._stop = threading.Event()
+        self.writer = Worker("receiver-writer")
+        """Owns the writer thread; a writer that dies is logged ``thread.died`` and reported
+        by :meth:`dead` (the liveness loop then ends the process: systemd restarts it)."""
+        self._stop = self.writer.stopping
         self.beat = time.monotonic()
         """When the writer last showed it is alive (a batch, a try, an idle wait)."""
         self.committer = Committer(self.store, self._stop, self._beat,
                                    queue_limit=cfg.supervision.degraded_queue)  # fmt: skip
         self._checkers = ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="receiver-check")
-        self._writer = threading.Thread(target=self._write, name="receiver-writer", daemon=True)
 
     def _reload(self) -> None:
         try:
@@ -74,8 +76,8 @@ class Receiver:
         """The threads that ended though the receiver was not stopped (``name: why``)."""
         if self._stop.is_set():
             return []
-        out = [f"{t.name}: ended" for t in (self._writer, self.supervisor.thread)
-               if t.ident is not None and not t.is_alive()]  # fmt: skip
+        out = [f"{w.name}: {h.detail or 'ended'}" for w in (self.writer, self.supervisor.worker)
+               if not (h := w.health()).alive]  # fmt: skip
         if self.ingest.dead is not None:
             out.append(f"receiver-mqtt: {self.ingest.dead}")
         return out
@@ -88,7 +90,7 @@ class Receiver:
 
     def start(self) -> None:
         """Start writing, supervising and receiving (a standby: once it leads)."""
-        self._writer.start()
+        self.writer.spawn(self._write, "receiver-writer")
         if self.leadership is None:
             self._lead()
         else:
@@ -107,8 +109,8 @@ class Receiver:
         if self.leadership is not None:
             self.leadership.stop()
         self.ingest.hold()
-        self._stop.set()
-        self._writer.join(10)
+        self.writer.stop()
+        self.writer.join(10)
         self.ingest.stop()
         self._checkers.shutdown()
         self.supervisor.stop()
@@ -138,15 +140,11 @@ class Receiver:
         return batch
 
     def _write(self) -> None:
-        try:
-            while not self._stop.is_set() or not self.ingest.arrivals.empty():
-                self._beat()
-                batch = self._batch()
-                if batch:
-                    self._commit(batch)
-        except BaseException:
-            log.exception("receiver.thread_died", thread="receiver-writer")
-            raise
+        while not self._stop.is_set() or not self.ingest.arrivals.empty():
+            self._beat()
+            batch = self._batch()
+            if batch:
+                self._commit(batch)
 
     def _judge(self, a: Arrival) -> Verdict:
         """The verdict on one arrival; an exception quarantines it (``error``)."""

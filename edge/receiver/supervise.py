@@ -4,9 +4,9 @@ chunks stop are ``incomplete``, and the key registry follows enrolments."""
 
 from __future__ import annotations
 
-import threading
 import time
 
+from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.alerts import AlertKind, AlertOp
@@ -39,7 +39,9 @@ def silent_nodes(store: ReceiverStore, offline_after_s: float) -> list[AlertOp]:
 
 
 class Supervisor:
-    """The periodic checks, on their own thread."""
+    """The periodic checks, on their own thread (owned by :attr:`worker`: a round that fails
+    is logged and the next one tries again; a thread that dies anyway is logged
+    ``thread.died`` and reported, and the receiver ends the process)."""
 
     def __init__(
         self,
@@ -58,18 +60,16 @@ class Supervisor:
         self.integrity = IntegrityCheck(store)
         self.expiry = ExpiryCheck(cfg, store)
         """Certificates and CRLs near expiry (cert_expiring, crl_expiring)."""
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="receiver-supervise", daemon=True)
+        self.worker = Worker("receiver-supervise")
+        self._stop = self.worker.stopping
 
     def start(self) -> None:
         """Start checking."""
-        self.thread.start()
+        self.worker.spawn(self._run, "receiver-supervise")
 
     def stop(self) -> None:
-        """Stop checking."""
-        self._stop.set()
-        if self.thread.ident is not None:  # a standby never started it
-            self.thread.join(5)
+        """Stop checking (a standby never started: nothing to wait for)."""
+        self.worker.shutdown(5)
 
     def check(self) -> None:
         """One round of checks."""

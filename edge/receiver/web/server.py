@@ -9,6 +9,7 @@ import threading
 
 import uvicorn
 
+from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store.store import ReceiverStore
@@ -51,7 +52,8 @@ class WebServer:
         )
         self.scheme = "https" if h.tls else "http"
         self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, name="receiver-web", daemon=True)
+        self.worker = Worker("receiver-web")
+        """Owns the server's thread (one that dies is logged ``thread.died``, see :meth:`dead`)."""
 
     @property
     def url(self) -> str:
@@ -61,17 +63,18 @@ class WebServer:
 
     def dead(self) -> list[str]:
         """The server's thread, when it ended though nobody stopped it."""
-        ended = self._thread.ident is not None and not self._thread.is_alive()
-        return ["receiver-web: ended"] if ended and not self.server.should_exit else []
+        health = self.worker.health()
+        ended = not health.alive and not self.server.should_exit
+        return [f"receiver-web: {health.detail}"] if ended else []
 
     def _serve(self) -> None:
         asyncio.run(self.server.serve(sockets=[self._sock]))
 
     def start(self, timeout: float = 10.0) -> None:
         """Serve; returns once it accepts connections."""
-        self._thread.start()
+        thread = self.worker.spawn(self._serve, "receiver-web")
         for _ in range(int(timeout / 0.05)):
-            if self.server.started or not self._thread.is_alive():
+            if self.server.started or not thread.is_alive():
                 break
             threading.Event().wait(0.05)
         if not self.server.started:
@@ -84,6 +87,6 @@ class WebServer:
         assert isinstance(d, Dashboard)
         d.stopping.set()
         self.server.should_exit = True
-        self._thread.join(10)
+        self.worker.shutdown(10)
         self._sock.close()
         log.info("web.stopped", url=self.url)
