@@ -23,8 +23,6 @@ SQL = re.compile(
 
 NOT_YET_MOVED: dict[str, str] = {
     "access/export.py": "access export reads of the ack chain and media",
-    "access/log.py": "the access log's listing",
-    "access/record.py": "access viewings",
     "ackaudit/chain.py": "the receiver's ack chain writer",
     "ackaudit/verify.py": "ack chain verification",
     "ackaudit/verify_access.py": "ack chain verification (access)",

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from edge.receiver.access.record import PLAY_CLIP
+from edge.receiver.store import accessrows
 from edge.receiver.store.database import Database
 
 FIELDS = ("audit_seq", "time", "user", "role", "action", "type", "id", "site", "node",
@@ -31,19 +32,6 @@ def entry(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _where(
-    since: float | None, until: float | None, user: str | None, site: str | None,
-    node: str | None,
-) -> tuple[str, list[Any]]:  # fmt: skip
-    clauses, params = [], []
-    for sql, value in (("a.time >= ?", since), ("a.time <= ?", until), ("a.username = ?", user),
-                       ("a.site = ?", site), ("a.node = ?", node)):  # fmt: skip
-        if value is not None and value != "":
-            clauses.append(sql)
-            params.append(value)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 def accesses(
     db: Database,
     *,
@@ -57,15 +45,8 @@ def accesses(
     """The accesses in [*since*, *until*] (UNIX s) of *user* to *site*/*node*'s material,
     newest first, at most *limit* (None: all). One whose chain record is gone or unreadable
     is listed from the index with ``damaged`` true."""
-    where, params = _where(since, until, user, site, node)
-    cols = "a.seq, a.time, a.username, a.action, a.type, a.item_id, a.site, a.node, c.record"
-    joined = "access_log a LEFT JOIN ack_chain c ON c.seq = a.seq"
-    sql = f"SELECT {cols} FROM {joined}{where} ORDER BY a.time DESC, a.seq DESC"  # noqa: S608
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(int(limit))
     out = []
-    for *index, text in db.query(sql, tuple(params)):
+    for *index, text in accessrows.access_rows(db, (since, until, user, site, node), limit):
         try:
             rec = json.loads(str(text)) if text is not None else None
         except ValueError:

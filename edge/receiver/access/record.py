@@ -27,6 +27,7 @@ from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
 from edge.receiver.ackaudit.chain import ChainWriter
+from edge.receiver.store import accessrows
 from edge.receiver.store.database import Cursor, Database
 
 log = get_logger(__name__)
@@ -87,10 +88,6 @@ def _ranges(text: object) -> list[list[int]]:
         return merge([(int(a), int(b)) for a, b in value])
     except (ValueError, TypeError):
         return []
-
-
-_VIEW_COLUMNS = ("seq", "username", "role", "type", "site", "node", "item_id", "sha256",
-                 "viewing", "started", "last", "requests", "ranges", "size")  # fmt: skip
 
 
 class Recorder:
@@ -160,28 +157,19 @@ class Recorder:
         self, cur: Cursor, item: Item, *, user: str, role: str, ranges: Sequence[Range],
         size: int | None, viewing: str | None, now: float,
     ) -> None:  # fmt: skip
-        sql = ("SELECT seq, ranges, viewing FROM access_viewings WHERE username = ?"
-               " AND type = ? AND sha256 = ? AND site = ? AND node = ? AND last >= ?"
-               " AND started >= ? ORDER BY last DESC LIMIT 1")  # fmt: skip
         sha = item.sha256 or item.id
-        row = cur.execute(
-            sql, (user, item.type, sha, item.site, item.node, now - self.gap_s, now - LONGEST_S)
-        ).fetchone()
+        row = accessrows.open_viewing(cur, user, (item.type, sha, item.site, item.node),
+                                      last_after=now - self.gap_s,
+                                      started_after=now - LONGEST_S)  # fmt: skip
         if row is not None and (viewing is None or row[2] in (None, viewing)):
             merged = merge([*_ranges(row[1]), *ranges])
-            cur.execute(
-                "UPDATE access_viewings SET last = ?, requests = requests + 1, ranges = ?,"
-                " viewing = COALESCE(viewing, ?) WHERE seq = ?",
-                (now, json.dumps(merged), viewing, row[0]),
-            )
+            accessrows.extend_viewing(cur, row[0], now, json.dumps(merged), viewing)
             return
-        cur.execute(
-            "INSERT INTO access_viewings (username, role, type, site, node, item_id, sha256,"
-            " viewing, started, last, requests, ranges, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, 1, ?, ?)",
-            (user, role, item.type, item.site, item.node, item.id, sha, viewing, now, now,
-             json.dumps(merge(ranges)), size),
-        )  # fmt: skip
+        accessrows.add_viewing(cur, {
+            "username": user, "role": role, "type": item.type, "site": item.site,
+            "node": item.node, "item_id": item.id, "sha256": sha, "viewing": viewing,
+            "started": now, "ranges": json.dumps(merge(ranges)), "size": size,
+        })  # fmt: skip
 
     def chain_ended(self, *, everything: bool = False, why: str = "gap") -> int:
         """Chain the viewings that ended (all of them with *everything*: the receiver
@@ -198,14 +186,8 @@ class Recorder:
         return n
 
     def _chain_viewings(self, cur: Cursor, chain: ChainWriter, before: float, why: str) -> int:
-        cols = ", ".join(_VIEW_COLUMNS)
-        rows = cur.execute(
-            f"SELECT {cols} FROM access_viewings WHERE last < ? OR started < ?"  # noqa: S608
-            " ORDER BY started, seq",
-            (before, self.clock() - LONGEST_S),
-        ).fetchall()
-        for r in rows:
-            v = dict(zip(_VIEW_COLUMNS, r, strict=True))
+        rows = accessrows.ended_viewings(cur, before, self.clock() - LONGEST_S)
+        for v in rows:
             ended_by = why if float(v["last"]) < before else "length"
             action = PLAY_CLIP if v["type"] == "clip" else VIEW_SNAPSHOT
             sha = str(v["sha256"]) if v["sha256"] != v["item_id"] else None
@@ -218,7 +200,7 @@ class Recorder:
                 extra["viewing"] = str(v["viewing"])
             _append(cur, chain, action, item, user=str(v["username"]), role=str(v["role"]),
                     when=float(v["started"]), **extra)  # fmt: skip
-            cur.execute("DELETE FROM access_viewings WHERE seq = ?", (v["seq"],))
+            accessrows.drop_viewing(cur, v["seq"])
         return len(rows)
 
 
@@ -229,21 +211,14 @@ def _append(
     rec = chain.append(action, ACCESS, item.id, item.sha256 or "", when=round(when, 3),
                        user=user, role=role, site=item.site, node=item.node, type=item.type,
                        receiver=chain.receiver, **extra)  # fmt: skip
-    cur.execute(
-        "INSERT INTO access_log (seq, time, username, action, type, item_id, site, node)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (rec["seq"], rec["time"], user, action, item.type, item.id, item.site, item.node),
-    )
+    accessrows.index_access(cur, rec, action, user, (item.type, item.id, item.site, item.node))
     return rec
 
 
 def pending(db: Database) -> list[dict[str, Any]]:
     """The viewings not chained yet (newest first)."""
-    cols = ", ".join(_VIEW_COLUMNS)
-    rows = db.query(f"SELECT {cols} FROM access_viewings ORDER BY last DESC")  # noqa: S608
     out = []
-    for r in rows:
-        v = dict(zip(_VIEW_COLUMNS, r, strict=True))
+    for v in accessrows.viewings(db):
         v["ranges"] = _ranges(v["ranges"])
         out.append(v)
     return out
