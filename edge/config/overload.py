@@ -34,6 +34,14 @@ class OverloadConfig(Section):
         description="Seconds behind real time a camera's analysis may run before the node is "
         "overloaded; it clears once every camera is below half of it.",
     )
+    settle_s: float = Field(
+        default=15.0,
+        ge=0,
+        le=600,
+        description="Seconds after a camera's first frame before its frames count: a "
+        "decoder's and the detector's first calls are slow, and frames dropped then say "
+        "nothing about the load.",
+    )
     min_frames: int = Field(
         default=20,
         ge=1,

@@ -4,8 +4,9 @@ analysed over a recent window, and a node-level reason when that is more than it
 A live camera's analysis queue drops its oldest frame when the analysis falls behind
 (:class:`edge.core.queues.FrameQueue`): the frames handed to analysis are those analysed
 plus those dropped. Once a second (a housekeeping task) :meth:`OverloadWatch.check`
-samples each camera's two counters and its lag; over the last ``health.overload.window_s``
-it finds per camera the frames dropped, their share, the analysed fps against the
+samples each camera's two counters and its lag (from ``settle_s`` after its first frame:
+start-up drops say nothing about the load); over the last ``health.overload.window_s`` it
+finds per camera the frames dropped, their share, the analysed fps against the
 configured one, and the node's reasons:
 
 ``overloaded: 20% of frames dropped on 32 cameras``
@@ -102,15 +103,22 @@ class CameraLoad:
 
 class _Samples:
     """(time, analysed, dropped) of one camera over the window (give or take a sample:
-    checks come about once a second, never exactly). The history keeps at most about
-    :data:`ROWS` samples whatever the window (a long window keeps them further apart); the
-    newest sample is always the last look."""
+    checks come about once a second, never exactly), from *settle_s* after its first frame
+    on (a decoder's and the detector's first calls are slow: frames dropped then say nothing
+    about the load). The history keeps at most about :data:`ROWS` samples whatever the
+    window (a long window keeps them further apart); the newest is always the last look."""
 
-    def __init__(self) -> None:
+    def __init__(self, settle_s: float) -> None:
+        self.settle_s = settle_s
+        self._first: float | None = None
         self._rows: deque[tuple[float, int, int]] = deque()
         self._last: tuple[float, int, int] | None = None
 
     def add(self, now: float, analysed: int, dropped: int, window_s: float) -> None:
+        if self._first is None and analysed + dropped > 0:
+            self._first = now
+        if self._first is None or now < self._first + self.settle_s:
+            return
         self._last = (now, analysed, dropped)
         if not self._rows or now - self._rows[-1][0] >= window_s / ROWS:
             self._rows.append(self._last)
@@ -207,7 +215,7 @@ class OverloadWatch:
         self.cameras = list(cameras)
         self.cfg = cfg
         self.clock = clock
-        self._samples = {id(w): _Samples() for w in self.cameras}
+        self._samples = {id(w): _Samples(cfg.settle_s) for w in self.cameras}
         self._loads: dict[str, CameraLoad] = {}
         self._drops = _Judged("drops")
         self._lag = _Judged("lag")

@@ -72,7 +72,7 @@ def test_drops_above_the_share_make_the_reason_and_it_clears_only_well_below(
     0.8% never raises it: no flapping around the bound."""
     clock = FakeClock()
     cams = _cameras(videos, 32)
-    watch = OverloadWatch(cams, OverloadConfig(window_s=10), clock)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=10, settle_s=0), clock)
     watch.check()
     assert watch.reasons() == []
     _run(watch, clock, cams, 10, per_mille=200)
@@ -97,7 +97,7 @@ def test_only_the_cameras_that_drop_are_counted_and_a_few_frames_are_not_judged(
     share. Fewer than ``min_frames`` in the window: nothing judged yet."""
     clock = FakeClock()
     cams = _cameras(videos, 4)
-    watch = OverloadWatch(cams, OverloadConfig(window_s=10, min_frames=20), clock)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=10, min_frames=20, settle_s=0), clock)
     watch.check()
     clock.advance(1.0)
     cams[0].run(5, 5)
@@ -118,8 +118,9 @@ def test_lag_above_the_bound_is_a_reason_until_below_half(videos: Path) -> None:
     nothing in the window is not judged by an old lag."""
     clock = FakeClock()
     cams = _cameras(videos, 2)
-    watch = OverloadWatch(cams, OverloadConfig(window_s=5, lag_s=10), clock)
-    watch.check()
+    watch = OverloadWatch(cams, OverloadConfig(window_s=5, lag_s=10, settle_s=0), clock)
+    cams[0].run(5)
+    watch.check()  # its first sample
     for lag, standing in ((12.0, True), (7.0, True), (4.0, False)):
         cams[0].lag_s = lag
         clock.advance(1.0)
@@ -134,12 +135,29 @@ def test_lag_above_the_bound_is_a_reason_until_below_half(videos: Path) -> None:
     assert watch.reasons() == []
 
 
+def test_drops_while_a_camera_settles_are_not_counted(videos: Path) -> None:
+    """A camera drops half its first frames (decoder and detector starting): within
+    ``settle_s`` of its first frame nothing counts, so no reason; drops after it do."""
+    clock = FakeClock()
+    cams = _cameras(videos, 1)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=10, settle_s=15), clock)
+    watch.check()
+    _run(watch, clock, cams, 5, per_mille=500)
+    assert watch.reasons() == [] and watch.load("c0") == CameraLoad(fps_configured=5.0)
+    _run(watch, clock, cams, 20, per_mille=0)
+    assert watch.reasons() == []
+    load = watch.load("c0")
+    assert load is not None and load.share == 0 and load.fps == pytest.approx(1000)
+    _run(watch, clock, cams, 5, per_mille=500)
+    assert [parse(r) is not None for r in watch.reasons()] == [True]
+
+
 def test_a_standing_reason_is_renewed_at_most_every_renew_s(videos: Path) -> None:
     """While overloaded the share moves every second; the reason's text (a state file
     write each time it changes) follows at most every RENEW_S."""
     clock = FakeClock()
     cams = _cameras(videos, 1)
-    watch = OverloadWatch(cams, OverloadConfig(window_s=2), clock)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=2, settle_s=0), clock)
     watch.check()
     _run(watch, clock, cams, 3, per_mille=200)
     first = watch.reasons()
@@ -182,7 +200,7 @@ def test_a_long_window_keeps_a_bounded_history(videos: Path) -> None:
     figures still cover the hour (the share of a steady 5% is 5%)."""
     clock = FakeClock()
     cams = _cameras(videos, 1)
-    watch = OverloadWatch(cams, OverloadConfig(window_s=3600), clock)
+    watch = OverloadWatch(cams, OverloadConfig(window_s=3600, settle_s=0), clock)
     watch.check()
     _run(watch, clock, cams, 7200, per_mille=50)
     load = watch.load("c0")

@@ -43,7 +43,7 @@ def test_an_overloaded_node_reports_degraded_and_clears(
     slow.set()
     camera = file_camera("hall", videos / "car-detection.mp4", realtime=True, fps=10)
     camera = camera.replace("realtime = true }", "realtime = true, loop = true }")
-    extra = "[health.overload]\nwindow_s = 2.0\nmin_frames = 5\n"
+    extra = "[health.overload]\nwindow_s = 2.0\nmin_frames = 5\nsettle_s = 1.0\n"
     toml = tmp_path / "node.toml"
     toml.write_text(node_config(tmp_path, "n1", mock_gpio=True, cameras=[camera], extra=extra))
     node = Node(loads(toml.read_text()))
