@@ -22,7 +22,6 @@ SQL = re.compile(
 """What marks a string as SQL (upper case, as the project writes SQL)."""
 
 NOT_YET_MOVED: dict[str, str] = {
-    "access/export.py": "access export reads of the ack chain and media",
     "ackaudit/chain.py": "the receiver's ack chain writer",
     "ackaudit/verify.py": "ack chain verification",
     "ackaudit/verify_access.py": "ack chain verification (access)",

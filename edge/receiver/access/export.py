@@ -30,6 +30,7 @@ from edge.receiver.access.export_page import render
 from edge.receiver.access.log import entry
 from edge.receiver.access.record import ACCESS, ACTIONS, Recorder
 from edge.receiver.ackaudit.appender import Appender
+from edge.receiver.store import exportrows
 from edge.receiver.store.database import Database
 from edge.receiver.store.store import ReceiverStore
 
@@ -69,8 +70,7 @@ def _records(db: Database, first: int, last: int) -> Iterator[tuple[int, str, di
     """The chain's records *first*..*last*, in order, read in batches."""
     after = first - 1
     while after < last:
-        rows = db.query("SELECT seq, record FROM ack_chain WHERE seq > ? AND seq <= ?"
-                        " ORDER BY seq LIMIT ?", (after, last, BATCH))  # fmt: skip
+        rows = exportrows.chain_batch(db, after, last, BATCH)
         if not rows:
             return
         for seq, text in rows:
@@ -84,11 +84,9 @@ def _records(db: Database, first: int, last: int) -> Iterator[tuple[int, str, di
 
 def _stamp(db: Database, seq: int, last: int) -> float:
     """The time of the first record at or after *seq* that is in time order (inf: none)."""
-    marks = ", ".join("?" for _ in VIEWINGS)
-    rows = db.query(f"SELECT record FROM ack_chain WHERE seq >= ? AND seq <= ? AND action NOT IN"  # noqa: S608
-                    f" ({marks}) ORDER BY seq LIMIT 1", (seq, last, *VIEWINGS))  # fmt: skip
+    text = exportrows.first_record_not_of(db, seq, last, VIEWINGS)
     try:
-        return float(json.loads(str(rows[0][0]))["time"]) if rows else float("inf")
+        return float(json.loads(str(text))["time"]) if text is not None else float("inf")
     except (ValueError, KeyError, TypeError):
         return float("inf")
 
@@ -104,25 +102,13 @@ def first_seq(db: Database, since: float, last: int) -> int:
             hi = mid
         else:
             lo = mid + 1
-    marks = ", ".join("?" for _ in VIEWINGS)
-    rows = db.query(f"SELECT MIN(seq) FROM access_log WHERE time >= ? AND action IN ({marks})",  # noqa: S608
-                    (since, *VIEWINGS))  # fmt: skip
-    early = rows[0][0] if rows else None
+    early = exportrows.first_indexed_since(db, since, VIEWINGS)
     return min(lo, int(early)) if early is not None else lo
 
 
 def _in(rec: dict[str, Any], since: float, until: float) -> bool:
     t = rec.get("time")
     return isinstance(t, int | float) and since <= t <= until
-
-
-def _where(alias: str, site: str | None, node: str | None) -> tuple[str, list[Any]]:
-    sql, params = "", []
-    for col, value in (("site", site), ("node", node)):
-        if value:
-            sql += f" AND {alias}.{col} = ?"
-            params.append(value)
-    return sql, params
 
 
 def _deleted(when: Any, seq: Any) -> dict[str, Any] | None:
@@ -137,35 +123,20 @@ def held(db: Database, since: float, until: float, site: str | None = None,
     """The events, clips and snapshots the receiver received in [*since*, *until*] (``time``:
     when received), with what retention deleted of them."""
     out: list[dict[str, Any]] = []
-    more, params = _where("e", site, node)
-    for s, n, i, kind, cam, received, sha in db.query(
-        "SELECT e.site, e.node, e.id, e.kind, e.camera, e.received, v.sha256 FROM events e"  # noqa: S608
-        " LEFT JOIN seen v ON v.site = e.site AND v.node = e.node AND v.id = e.id"
-        f" WHERE e.received >= ? AND e.received <= ?{more} ORDER BY e.seq",
-        (since, until, *params),
+    for s, n, i, kind, cam, received, sha in exportrows.received_events(
+        db, since, until, site, node
     ):
         out.append({"type": "event", "id": i, "site": s, "node": n, "camera": cam, "kind": kind,
                     "sha256": sha, "time": float(received), "received": float(received),
                     "deleted": None})  # fmt: skip
-    more, params = _where("c", site, node)
-    for s, n, i, cam, sha, updated, dt, dseq, kind in db.query(
-        "SELECT c.site, c.node, c.clip_id, c.camera, c.sha256, c.updated, c.deleted,"  # noqa: S608
-        " c.deleted_seq, (SELECT MIN(e.kind) FROM events e WHERE e.site = c.site AND"
-        " e.node = c.node AND e.clip_id = c.clip_id) FROM clips c WHERE c.state = 'complete'"
-        f" AND c.updated >= ? AND c.updated <= ?{more} ORDER BY c.updated",
-        (since, until, *params),
+    for s, n, i, cam, sha, updated, dt, dseq, kind in exportrows.complete_clips(
+        db, since, until, site, node
     ):
         out.append({"type": "clip", "id": i, "site": s, "node": n, "camera": cam, "kind": kind,
                     "sha256": sha, "time": float(updated), "received": float(updated),
                     "deleted": _deleted(dt, dseq)})  # fmt: skip
-    more, params = _where("p", site, node)
-    for s, n, i, sha, received, dt, dseq, cam, kind in db.query(
-        "SELECT p.site, p.node, p.id, p.sha256, p.received, p.deleted, p.deleted_seq,"  # noqa: S608
-        " e.camera, e.kind FROM snapshots p LEFT JOIN events e ON e.site = p.site AND"
-        " e.node = p.node AND e.snapshot_id = p.id AND e.seq = (SELECT MIN(x.seq) FROM events"
-        " x WHERE x.site = p.site AND x.node = p.node AND x.snapshot_id = p.id)"
-        f" WHERE p.received >= ? AND p.received <= ?{more} ORDER BY p.received",
-        (since, until, *params),
+    for s, n, i, sha, received, dt, dseq, cam, kind in exportrows.received_snapshots(
+        db, since, until, site, node
     ):
         out.append({"type": "snapshot", "id": i, "site": s, "node": n, "camera": cam,
                     "kind": kind, "sha256": sha, "time": float(received),
