@@ -15,7 +15,7 @@ needs the sum over its cameras, as a share of all the board's cores.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +55,19 @@ class BoardProfile:
     ref_width: int = 768
     ref_height: int = 432
     ref_stream_fps: float = 10.0
+
+    def scaled_to(self, board_pct: float) -> BoardProfile:
+        """This profile with both parts scaled so that one reference camera at 5 fps costs
+        *board_pct* % of the whole board (a figure measured on the node)."""
+        ref = self.camera_pct(self.ref_width, self.ref_height, 5.0) / self.cores
+        f = board_pct / ref
+        return replace(
+            self,
+            name=f"{self.name} as measured",
+            decode_pct=self.decode_pct * f,
+            analysis_pct_per_fps=self.analysis_pct_per_fps * f,
+            source=f"measured on this node: {board_pct:g}% per camera ([capacity] camera_pct)",
+        )
 
     def camera_pct(self, width: int, height: int, fps: float) -> float:
         """% of one core a camera of *width* x *height* analysed at *fps* costs."""
@@ -120,6 +133,14 @@ class CapacityConfig(Section):
         description="Share of the board's CPU (all cores) the cameras may need; above it the "
         "node is refused, near it (above 85% of it) a warning. Analysis frames start to be "
         "dropped before the CPU is full (issue 27: at about 80%).",
+    )
+    camera_pct: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="What one 768x432 camera at 5 fps costs on this board, in % of the whole "
+        "board, as `edge bench capacity` measured it here (its '% per cam' column); replaces "
+        "the profile's figure, both its parts scaled alike. Unset: the profile's.",
     )
     enforce: bool = Field(
         default=True,

@@ -73,6 +73,8 @@ def need(cfg: EdgeConfig, board: str | None = None) -> Need | None:
     one); None without any (a private camera is never opened)."""
     name = board or cfg.capacity.board
     profile = PROFILES[detect_board() if name == "auto" else name]
+    if cfg.capacity.camera_pct is not None:
+        profile = profile.scaled_to(cfg.capacity.camera_pct)
     opened = [c for c in cfg.cameras if not c.private]
     if not opened:
         return None

@@ -102,6 +102,19 @@ def test_near_the_limit_is_a_warning_and_enforce_false_only_warns() -> None:
     assert capacity_problems(few) == [] and capacity_warnings(few) == []
 
 
+def test_a_figure_measured_on_the_node_replaces_the_profile() -> None:
+    """``camera_pct`` (what `edge bench capacity` measured per camera on this board) scales
+    the profile: 32 cameras at 2% each need 64% of a pi4, allowed, said as measured."""
+    cfg = loads(NODE + '[capacity]\nboard = "pi4"\ncamera_pct = 2.0\n' + rtsp(32))
+    n = need(cfg)
+    assert n is not None and n.pct == pytest.approx(64.0)
+    assert capacity_problems(cfg) == []
+    [warning] = capacity_warnings(cfg)
+    assert "32 cameras at 5 fps need ~64% of a pi4 as measured (limit 75%" in warning
+    faster = need(loads(NODE + '[capacity]\nboard = "pi4"\ncamera_pct = 2.0\n' + rtsp(32, 10)))
+    assert faster is not None and faster.pct > 64.0
+
+
 def test_absolute_bound_and_threads() -> None:
     """More than the absolute maximum is refused at validation in words (not the list
     back); masked cameras past the service's TasksMax are refused by preflight."""
