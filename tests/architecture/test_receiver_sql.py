@@ -22,11 +22,6 @@ SQL = re.compile(
 """What marks a string as SQL (upper case, as the project writes SQL)."""
 
 NOT_YET_MOVED: dict[str, str] = {
-    "ackaudit/chain.py": "the receiver's ack chain writer",
-    "ackaudit/verify.py": "ack chain verification",
-    "ackaudit/verify_access.py": "ack chain verification (access)",
-    "ackaudit/verify_incidents.py": "ack chain verification (incidents)",
-    "ackaudit/verify_retention.py": "ack chain verification (retention)",
     "leader.py": "PostgreSQL advisory lock of the leader (not a table)",
     "supervise.py": "supervision (H6 owns the file this session)",
 }

@@ -25,9 +25,10 @@ from edge.receiver.ackaudit.records import (
     make_record,
     record_text,
 )
+from edge.receiver.store import chainrows
 from edge.receiver.store.database import Cursor
 
-CHAIN_LOCK = 4243
+CHAIN_LOCK = chainrows.CHAIN_LOCK
 """PostgreSQL advisory lock of the chain (the schema migration holds 4242)."""
 CHECKPOINT_EVERY = 100
 """Records between two signed checkpoints in the chain."""
@@ -46,15 +47,12 @@ def ack_digest(site: str, node: str, event_id: str, user: str, note: str) -> str
 
 def lock_chain(cur: Cursor, engine: str) -> None:
     """Take the chain for this transaction (a no-op on SQLite: ``BEGIN IMMEDIATE`` did)."""
-    if engine == "postgresql":
-        cur.execute("SELECT pg_advisory_xact_lock(?)", (CHAIN_LOCK,))
+    chainrows.lock(cur, engine)
 
 
 def read_head(cur: Cursor) -> SignedHead | None:
     """The signed head row (None: no record was ever appended)."""
-    row = cur.execute(
-        "SELECT seq, hash, time, key_id, signature FROM ack_chain_head WHERE one = 1"
-    ).fetchone()
+    row = chainrows.head_row(cur)
     if row is None:
         return None
     return SignedHead(int(row[0]), str(row[1]), float(row[2]), str(row[3]), str(row[4]))
@@ -77,23 +75,19 @@ class ChainWriter:
             self._adopt_rows()
 
     def _tail(self) -> tuple[int, str]:
-        last = self.cur.execute(
-            "SELECT seq, hash FROM ack_chain ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        last = chainrows.last_record(self.cur)
         head = read_head(self.cur)
         if last is None and head is None:
             return 0, GENESIS
         if head is None:
             raise ChainError(f"the chain has records up to seq {last[0] if last else 0} but no "
                              "signed head (the head row was deleted)")  # fmt: skip
-        if last is None or (int(last[0]), str(last[1])) != (head.seq, head.hash):
+        if last is None or last != (head.seq, head.hash):
             end = f"seq {last[0]}" if last else "nothing"
             raise ChainError(f"the chain ends at {end} but its signed head is seq {head.seq}")
-        row = self.cur.execute(
-            "SELECT public_key FROM receiver_keys WHERE key_id = ?", (head.key_id,)
-        ).fetchone()
+        stored = chainrows.receiver_key(self.cur, head.key_id)
         try:
-            holds = row is not None and head.holds(load_public(str(row[0])))
+            holds = stored is not None and head.holds(load_public(stored))
         except (ValueError, SigningKeyError):
             holds = False
         if not holds:
@@ -104,11 +98,9 @@ class ChainWriter:
     def _register_key(self) -> None:
         """Register this receiver's key and name it in the chain, once."""
         pem = public_pem(self.key.public)
-        row = self.cur.execute(
-            "SELECT public_key FROM receiver_keys WHERE key_id = ?", (self.key.id,)
-        ).fetchone()
-        if row is not None:
-            if str(row[0]).strip() != pem.strip():
+        stored = chainrows.receiver_key(self.cur, self.key.id)
+        if stored is not None:
+            if stored.strip() != pem.strip():
                 raise ChainError(f"receiver key {self.key.id} is registered with another "
                                  "public key")  # fmt: skip
             return
@@ -118,25 +110,18 @@ class ChainWriter:
         record = self.append(KEY_INIT, "key", self.key.id, hashlib.sha256(raw).hexdigest(),
                              key_id=self.key.id, alg="Ed25519", public_key=pem,
                              receiver=self.receiver)  # fmt: skip
-        self.cur.execute(
-            "INSERT INTO receiver_keys (key_id, receiver, public_key, registered)"
-            " VALUES (?, ?, ?, ?)",
-            (self.key.id, self.receiver, pem, record["time"]),
-        )
+        chainrows.register_key(self.cur, self.key.id, self.receiver, pem, record["time"])
 
     def _adopt_rows(self) -> None:
         """Acknowledgements stored before the chain was kept in the store (by a receiver
         that wrote ``DATA/audit/dashboard.log``) enter the chain once, marked ``adopted``
         with their old record hash, when the chain starts."""
-        rows = self.cur.execute(
-            "SELECT seq, site, node, event_id, username, note, time, audit_hash FROM acks"
-            " ORDER BY seq"
-        ).fetchall()
+        rows = chainrows.ack_rows(self.cur)
         for seq, site, node, event_id, user, note, when, old in rows:
             record = self.acknowledge(str(site), str(node), str(event_id), str(user),
                                       str(note), when=float(when), adopted=True,
                                       legacy_hash=str(old))  # fmt: skip
-            self.cur.execute("UPDATE acks SET audit_hash = ? WHERE seq = ?", (record["hash"], seq))
+            chainrows.set_ack_hash(self.cur, seq, record["hash"])
 
     def acknowledge(
         self, site: str, node: str, event_id: str, user: str, note: str, **extra: Any
@@ -158,26 +143,16 @@ class ChainWriter:
         return record
 
     def _insert(self, record: dict[str, Any]) -> None:
-        self.cur.execute(
-            "INSERT INTO ack_chain (seq, hash, action, record) VALUES (?, ?, ?, ?)",
-            (record["seq"], record["hash"], record["action"], record_text(record)),
-        )
+        chainrows.add_record(self.cur, int(record["seq"]), str(record["hash"]),
+                             str(record["action"]), record_text(record))  # fmt: skip
         self.seq, self.head = int(record["seq"]), str(record["hash"])
 
     def finish(self) -> SignedHead:
         """Sign a checkpoint when one is due, then the head; store the head."""
-        row = self.cur.execute(
-            "SELECT MAX(seq) FROM ack_chain WHERE action = ?", (CHECKPOINT,)
-        ).fetchone()
-        signed = int(row[0]) if row and row[0] is not None else 0
+        signed = chainrows.last_seq_of(self.cur, CHECKPOINT)
         if self.seq - signed >= self.checkpoint_every:
             self._insert(make_checkpoint(self.seq + 1, self.head, self.seq, self.key))
         head = SignedHead.sign(self.seq, self.head, self.key)
-        self.cur.execute(
-            "INSERT INTO ack_chain_head (one, seq, hash, time, key_id, signature)"
-            " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (one) DO UPDATE SET seq = excluded.seq,"
-            " hash = excluded.hash, time = excluded.time, key_id = excluded.key_id,"
-            " signature = excluded.signature",
-            (head.seq, head.hash, head.time, head.key_id, head.signature),
-        )
+        chainrows.put_head(self.cur, head.seq, head.hash, time=head.time, key_id=head.key_id,
+                           signature=head.signature)  # fmt: skip
         return head

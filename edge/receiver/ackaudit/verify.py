@@ -27,6 +27,7 @@ from edge.receiver.ackaudit.records import ACKNOWLEDGE, INCIDENT, KEY_INIT, chec
 from edge.receiver.ackaudit.verify_access import check_accesses
 from edge.receiver.ackaudit.verify_incidents import IncidentWalk, check_notes
 from edge.receiver.ackaudit.verify_retention import check_retention
+from edge.receiver.store import chainreads
 from edge.receiver.store.database import Database
 
 AckKey = tuple[str, str, str]
@@ -86,7 +87,7 @@ class _Walk:
 
 def _keys(db: Database, problems: list[str]) -> tuple[dict[str, Ed25519PublicKey], dict[str, str]]:
     keys, pems = {}, {}
-    for kid, receiver, pem in db.query("SELECT key_id, receiver, public_key FROM receiver_keys"):
+    for kid, receiver, pem in chainreads.receiver_keys(db):
         name = f"receiver key {kid} ({receiver})"
         try:
             public = load_public(str(pem))
@@ -175,8 +176,7 @@ def _head(db: Database, w: _Walk, records: int) -> tuple[int, str]:
 
 
 def _rows(db: Database, w: _Walk) -> int:
-    rows = db.query("SELECT seq, site, node, event_id, username, note, time, audit_hash"
-                    " FROM acks ORDER BY seq")  # fmt: skip
+    rows = chainreads.acks(db)
     for seq, site, node, event_id, user, note, when, audit_hash in rows:
         name = f"ack row {seq} ({site}/{node}/{event_id} by {user})"
         found = w.acks.pop((str(site), str(node), str(event_id)), [])
@@ -214,7 +214,7 @@ def verify_chain(
     registered, pems = _keys(db, problems)
     trusted = {key_id(k): k for k in public_keys} if public_keys else registered
     w = _Walk(trusted, pems, problems)
-    chain = db.query("SELECT seq, hash, record FROM ack_chain ORDER BY seq")
+    chain = chainreads.chain(db)
     for seq, stored_hash, text in chain:
         _record(w, int(seq), str(stored_hash), str(text))
         w.hashes[int(seq)] = str(stored_hash)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edge.receiver.store import chainreads
 from edge.receiver.store.database import Database
 
 ACCESS = "access"
@@ -19,9 +20,7 @@ _ROW = ("time", "user", "action", "type", "id", "site", "node")
 
 
 def _records(db: Database) -> dict[int, dict[str, Any]]:
-    marks = ", ".join("?" for _ in ACTIONS)
-    rows = db.query(f"SELECT seq, record FROM ack_chain WHERE action IN ({marks})"  # noqa: S608
-                    " ORDER BY seq", ACTIONS)  # fmt: skip
+    rows = chainreads.records_of(db, ACTIONS)
     out = {}
     for seq, text in rows:
         try:
@@ -41,8 +40,7 @@ def check_accesses(db: Database, problems: list[str], upto: int) -> tuple[int, i
     """Check the access records and their index rows; returns (accesses, pending viewings).
     The rows are read before the records, and a record past *upto* (the chain's end as the
     walk read it) may lack its row: so what a receiver appends meanwhile is no problem."""
-    rows = db.query("SELECT seq, time, username, action, type, item_id, site, node"
-                    " FROM access_log ORDER BY seq")  # fmt: skip
+    rows = chainreads.access_index(db)
     records = _records(db)
     for seq, rec in records.items():
         needed = ("user", "role", "site", "type", *(() if rec.get("type") == "incident" else
@@ -71,8 +69,7 @@ def check_accesses(db: Database, problems: list[str], upto: int) -> tuple[int, i
         if seq not in indexed and seq <= upto:
             problems.append(f"chain record seq {seq} ({_what(rec)}): no access log row "
                             "(deleted: the access would not be listed)")  # fmt: skip
-    pending = db.query("SELECT COUNT(*) FROM access_viewings")[0][0]
-    return len(records), int(pending or 0)
+    return len(records), chainreads.pending_viewings(db)
 
 
 def _close(a: object, b: object) -> bool:

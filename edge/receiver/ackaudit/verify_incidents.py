@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.receiver.ackaudit.records import INCIDENT_STATE, reopened_state
+from edge.receiver.store import chainreads
 from edge.receiver.store.database import Database
 
 RECEIVER_USER = "receiver"
@@ -41,8 +42,7 @@ def _what(rec: dict[str, Any]) -> str:
 
 def check_notes(db: Database, walk: IncidentWalk, problems: list[str]) -> tuple[int, int]:
     """Check the notes and the incidents' workflow columns; returns (notes, pending)."""
-    rows = db.query("SELECT seq, site, incident, username, time, action, text, audit_hash"
-                    " FROM incident_notes ORDER BY seq")  # fmt: skip
+    rows = chainreads.incident_notes(db)
     used: set[str] = set()
     pending: set[tuple[str, str]] = set()
     for seq, site, incident, user, when, action, text, audit_hash in rows:
@@ -86,10 +86,7 @@ def check_notes(db: Database, walk: IncidentWalk, problems: list[str]) -> tuple[
 def _check_states(
     db: Database, walk: IncidentWalk, pending: set[tuple[str, str]], problems: list[str]
 ) -> None:
-    cols = ", ".join(INCIDENT_STATE)
-    rows = db.query(f"SELECT site, incident, {cols} FROM incidents"  # noqa: S608
-                    " WHERE status <> 'new' OR acked_by IS NOT NULL OR assignee IS NOT NULL"
-                    " OR closed_by IS NOT NULL")  # fmt: skip
+    rows = chainreads.touched_incidents(db, INCIDENT_STATE)
     touched = {(str(r[0]), str(r[1])): dict(zip(INCIDENT_STATE, r[2:], strict=True)) for r in rows}
     for key in set(touched) - set(walk.last):
         if key not in pending:
@@ -124,17 +121,13 @@ def _check_pending(db: Database, key: tuple[str, str], rseq: int, before: dict[s
         problems.append(f"{name}, but its last chain record seq {rseq} left it "
                         f"{before['status']}, not closed (inserted)")  # fmt: skip
         return
-    joined = db.query("SELECT COUNT(*) FROM occurrences WHERE site = ? AND incident = ?"
-                      " AND received >= ? AND severity IN ('alarm', 'critical')",
-                      (site, incident, float(before["closed_at"] or 0)))  # fmt: skip
-    if not joined[0][0]:
+    if not chainreads.alarms_joined(db, site, incident, float(before["closed_at"] or 0)):
         problems.append(f"{name}, but no alarm joined it after it was closed (inserted)")
 
 
 def _state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
-    got = db.query(f"SELECT {', '.join(INCIDENT_STATE)} FROM incidents"  # noqa: S608
-                   " WHERE site = ? AND incident = ?", (site, incident))  # fmt: skip
-    return dict(zip(INCIDENT_STATE, got[0], strict=True)) if got else None
+    got = chainreads.incident_row(db, site, incident, INCIDENT_STATE)
+    return dict(zip(INCIDENT_STATE, got, strict=True)) if got is not None else None
 
 
 def _norm(value: object) -> object:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edge.receiver.store import chainreads, retentionrows
 from edge.receiver.store.database import Database
 
 DELETE = "retention_delete"
-_TABLES = {"clip": ("clips", "clip_id"), "snapshot": ("snapshots", "id")}
 
 
 def _records(db: Database, actions: tuple[str, ...]) -> list[dict[str, Any]]:
-    marks = ", ".join("?" for _ in actions)
-    rows = db.query(f"SELECT record FROM ack_chain WHERE action IN ({marks})"  # noqa: S608
-                    " ORDER BY seq", actions)  # fmt: skip
     out = []
-    for (text,) in rows:
+    for _, text in chainreads.records_of(db, actions):
         try:
             rec = json.loads(str(text))
         except ValueError:
@@ -40,9 +37,8 @@ def check_retention(db: Database, problems: list[str]) -> int:
         kind = str(rec.get("kind"))
         key = (kind, str(rec.get("site")), str(rec.get("node")), str(rec.get("id")))
         recorded[key] = rec
-    for kind, (table, col) in _TABLES.items():
-        rows = db.query(f"SELECT site, node, {col}, sha256, deleted, deleted_seq"  # noqa: S608
-                        f" FROM {table} WHERE deleted IS NOT NULL")  # fmt: skip
+    for kind in retentionrows.TABLES:
+        rows = chainreads.deleted_items(db, kind)
         for site, node, item_id, sha256, deleted, seq in rows:
             name = f"{kind} {site}/{node}/{item_id}"
             found = recorded.pop((kind, str(site), str(node), str(item_id)), None)
@@ -68,9 +64,7 @@ def _check_holds(db: Database, problems: list[str]) -> None:
     for rec in _records(db, ("hold", "release")):
         if rec.get("kind") == "incident":
             last[(str(rec.get("site")), str(rec.get("id")))] = rec
-    held = {(str(s), str(i)): (h, by, why) for s, i, h, by, why in db.query(
-        "SELECT site, incident, held, held_by, hold_reason FROM incidents"
-        " WHERE held IS NOT NULL")}  # fmt: skip
+    held = {(str(s), str(i)): (h, by, why) for s, i, h, by, why in chainreads.held_incidents(db)}
     for (site, incident), rec in last.items():
         name = f"incident {site}/{incident}"
         now = held.pop((site, incident), None)
