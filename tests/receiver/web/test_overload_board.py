@@ -1,7 +1,7 @@
 """An overloaded node on the fleet board, as an officer reads it: its overload reasons in
 the officer's language (Bahasa Indonesia first), each camera's recent drop share and, for
-a camera that falls behind, its analysed fps against the configured; other reasons as the
-node sent them. On both engines."""
+a camera that falls behind, its analysed fps against the configured (both in the warning
+colour); other reasons as the node sent them. On both engines."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.overload import camera_load, reason_rows
 
+WEB = Path(__file__).resolve().parents[3] / "edge" / "receiver" / "web"
 REASONS = [
     "overloaded: 20% of frames dropped on 32 cameras",
     "overloaded: analysis 14 s behind on 1 camera",
@@ -69,6 +70,8 @@ def test_the_board_says_an_overload_in_the_officers_language(
             assert "hall: 900 / 240 (20,1%) · 4 dari 5 fps" in cams
             assert cams.endswith("old: 10 / 1 yard: 1500 / 0")  # sorted; as before
             assert re.search(r'class="cam slow" data-share="20.1"', page)
+            css = (WEB / "static" / "fleet.css").read_text()
+            assert ".board .cam.slow, .board .overload { color: var(--warn); }" in css
             c.post("/lang", data={"lang": "en", "csrf": csrf_of(page), "next": "/fleet"})
             cams, why = _why(c.get("/fleet").text, "gudang-01")
             assert why == "Node degraded, " + ", ".join(REASONS)
