@@ -87,7 +87,15 @@ def _capacity_args(bench: SubParsers) -> None:
     b.add_argument(
         "--checkout", type=Path, help="run the daemon of this checkout (before/after tables)"
     )
-    b.add_argument("--json", action="store_true", help="machine-readable figures")
+    out = b.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="machine-readable figures")
+    out.add_argument("--markdown", action="store_true", help="README's table of the figures")
+    b.add_argument(
+        "--before",
+        type=Path,
+        metavar="FILE",
+        help="with --markdown: an earlier --json result; each cell 'before -> after'",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -156,6 +164,7 @@ def _capacity(args: argparse.Namespace) -> int:
     """`edge bench capacity`."""
     from edge.bench.capacity import bench_capacity, format_capacity
     from edge.bench.capacity_parts import BenchError, Options
+    from edge.bench.capacity_table import load_result, markdown
 
     opts = Options(
         seconds=args.seconds,
@@ -168,11 +177,15 @@ def _capacity(args: argparse.Namespace) -> int:
         checkout=args.checkout,
     )
     try:
+        before = load_result(args.before) if args.before else None
         result = bench_capacity(args.cameras, opts)
     except BenchError as e:
         print(f"edge bench capacity: {e}", file=sys.stderr)
         return EXIT_FAILED
-    print(json.dumps(result, indent=2) if args.json else format_capacity(result))
+    if args.markdown:
+        print(markdown(result, before))
+    else:
+        print(json.dumps(result, indent=2) if args.json else format_capacity(result))
     return EXIT_OK
 
 

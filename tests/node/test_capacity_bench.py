@@ -103,3 +103,40 @@ def test_bad_input_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert f"--checkout: {tmp_path} has no edge/ package" in capsys.readouterr().err
     assert main(["bench", "capacity", "0"]) == 1
     assert "camera counts must be at least 1: [0]" in capsys.readouterr().err
+
+
+def _run(cameras: int, cpu: float, dropped: float) -> dict[str, object]:
+    """One camera count's figures as `edge bench capacity --json` writes them."""
+    return {
+        "cameras": cameras,
+        "cpu_pct_machine": cpu,
+        "rss_mb_min": 491.2,
+        "rss_mb_max": 543.0,
+        "rss_mb_per_min": 0.4,
+        "threads": 42,
+        "fps_per_camera": 5.0,
+        "dropped_pct": dropped,
+    }
+
+
+def test_markdown_table_before_and_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--markdown prints README's table; with an earlier --json result each cell reads
+    'before -> after' for the counts both have. A --before that is not a result is named."""
+    from edge.bench.capacity_table import markdown
+    from edge.cli.main import main
+
+    before = {"runs": [_run(16, 49.0, 0.0), _run(32, 89.0, 20.1)]}
+    after = {"runs": [_run(16, 40.0, 0.0), _run(32, 70.4, 0.5), _run(48, 99.0, 9.0)]}
+    lines = markdown(after, before).splitlines()
+    assert lines[0].startswith("| cameras | node CPU (of the machine) |")
+    assert lines[3] == (
+        "| 32 | 89% -> 70% | 491-543 -> 491-543 | 0.4 -> 0.4 | 42 -> 42 | 5.00 -> 5.00 "
+        "| 20.1% -> 0.5% |"
+    )
+    assert lines[4] == "| 48 | 99% | 491-543 | 0.4 | 42 | 5.00 | 9.0% |"
+    bad = tmp_path / "before.json"
+    bad.write_text('{"figures": []}')
+    assert main(["bench", "capacity", "1", "--markdown", "--before", str(bad)]) == 1
+    assert f"--before: {bad}: no 'runs'" in capsys.readouterr().err
