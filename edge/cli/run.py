@@ -33,6 +33,7 @@ from edge.core.errors import (
     SensorError,
     TransportError,
 )
+from edge.node.memory_arenas import limit_malloc_arenas
 
 _CONFIG_ERRORS = (ConfigurationError, DetectorError, TransportError)
 """Errors about what the config names: exit 2."""
@@ -93,6 +94,7 @@ def handle(args: argparse.Namespace) -> int:
     from edge.node.signals import SignalDesk
     from edge.node.watchdog import run_until
 
+    limit_malloc_arenas()  # before any thread starts (docs/memory.md)
     stop = threading.Event()
     current: list[Any] = []  # the node, or the safety panel: what SIGUSR1 silences
 
