@@ -86,8 +86,8 @@ class CameraLoad:
 
     @property
     def fps(self) -> float | None:
-        """Frames analysed per second over the window (None before a second of samples)."""
-        return self.analysed / self.span_s if self.span_s >= 1.0 else None
+        """Frames analysed per second over the window (None before half a second of samples)."""
+        return self.analysed / self.span_s if self.span_s >= 0.5 else None
 
     def health(self) -> dict[str, Any]:
         """The camera's figures in the heartbeat (``edge status``, the receiver's board)."""
