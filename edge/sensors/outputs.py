@@ -53,7 +53,7 @@ class Siren:
     @property
     def is_on(self) -> bool:
         """True while sounding."""
-        return bool(self.device.value)
+        return bool(using(self.key, self.cfg.pin, "read the siren", lambda: self.device.value))
 
     def on_event(self, event: Event) -> None:
         """Listener for accepted events (after arming rules set the severity)."""
@@ -95,11 +95,13 @@ class Siren:
             log.info("siren.off", output=self.cfg.name, why=why)
 
     def close(self) -> None:
-        """Off, and release the pin."""
-        self.reset("shutdown")
-        if self._own_loop:
-            self.loop.shutdown(5.0)
-        self.device.close()
+        """Off, and release the pin (the pin is released even when it cannot be driven)."""
+        try:
+            self.reset("shutdown")
+        finally:
+            self.device.close()
+            if self._own_loop:
+                self.loop.shutdown(5.0)
 
 
 class Status(StrEnum):
@@ -139,15 +141,18 @@ class StatusLed:
         self.status: Status | None = None
 
     def show(self, status: Status) -> None:
-        """Switch to *status*'s pattern (no-op when already showing it)."""
+        """Switch to *status*'s pattern (no-op when already showing it). Raises
+        :class:`edge.core.errors.SensorError` when the lamp's pin cannot be driven."""
         if status == self.status:
             return
         self.status = status
         pattern = PATTERNS[status]
         if pattern is None:
-            self.led.on()
+            using(self.key, self.cfg.pin, "switch the lamp on", self.led.on)
         else:
-            self.led.blink(on_time=pattern[0], off_time=pattern[1], background=True)
+            on, off = pattern
+            using(self.key, self.cfg.pin, "blink the lamp",
+                  lambda: self.led.blink(on_time=on, off_time=off, background=True))  # fmt: skip
         log.info("status_led", output=self.cfg.name, status=str(status))
 
     def close(self) -> None:

@@ -14,17 +14,22 @@ is stored right after, or waits in memory in order if it cannot be (the sink's b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from edge.config.root import EdgeConfig
+from edge.core.errors import SensorError
 from edge.core.lifecycle import ServiceHealth
+from edge.core.logs import get_logger
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.sensors.contacts import ContactInput
 from edge.sensors.gpioerrors import device_key
 from edge.sensors.loop import PinLoop
 from edge.sensors.outputs import Siren, Status, StatusLed
+
+log = get_logger(__name__)
 
 STOP_S = 5.0
 """How long ``stop`` waits for the loop to handle the edges recorded before it."""
@@ -72,19 +77,21 @@ class Panel:
             raise
 
     def on_event(self, event: Event) -> None:
-        """An accepted event, before it is stored: sirens decide whether it is theirs."""
+        """An accepted event, before it is stored: sirens decide whether it is theirs (one
+        siren whose pin fails does not keep the others quiet: logged ``gpio.output_failed``)."""
         for siren in self.sirens:
-            siren.on_event(event)
+            _each(siren.cfg.name, functools.partial(siren.on_event, event))
 
     def reset_sirens(self) -> None:
         """Silence every siren (reset key, SIGUSR1)."""
         for siren in self.sirens:
-            siren.reset()
+            _each(siren.cfg.name, siren.reset)
 
     def show(self, status: Status) -> None:
-        """Show the node's status on every lamp."""
+        """Show the node's status on every lamp (a lamp whose pin fails is logged; the
+        caller, the node's chores or the safety loop, goes on)."""
         for lamp in self.lamps:
-            lamp.show(status)
+            _each(lamp.cfg.name, functools.partial(lamp.show, status))
 
     def start(self) -> None:
         """Start the panel's thread, then reporting input changes; returns once the inputs'
@@ -104,11 +111,11 @@ class Panel:
 
     def _release(self) -> None:
         for sensor in self.sensors:
-            sensor.close()
+            _each(sensor.cfg.name, sensor.close)
         for siren in self.sirens:
-            siren.close()
+            _each(siren.cfg.name, siren.close)
         for lamp in self.lamps:
-            lamp.close()
+            _each(lamp.cfg.name, lamp.close)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the panel's thread."""
@@ -118,3 +125,10 @@ class Panel:
         """The panel's thread (a dead one restarts; degraded inputs are events)."""
         health = self.loop.health()
         return ServiceHealth(self.name, health.alive, health.detail)
+
+
+def _each(output: str, call: Callable[[], object]) -> None:
+    try:
+        call()
+    except SensorError as e:
+        log.error("gpio.output_failed", output=output, error=str(e))

@@ -192,3 +192,26 @@ def test_a_siren_that_cannot_be_driven_is_a_sensor_error() -> None:
     with pytest.raises(SensorError, match=r"outputs \('siren'\): GPIO pin 24: cannot switch"):
         siren.sound("test")
     siren.loop.shutdown(5)
+
+
+def test_one_siren_whose_pin_fails_does_not_keep_the_others_quiet(tmp_path: Path) -> None:
+    """Two sirens, the first one's relay gone: a smoke alarm still sounds the second (the
+    first's SensorError logged gpio.output_failed); a lamp that fails does not stop show."""
+    from edge.events.model import Kind, Severity, State
+    from edge.sensors.outputs import Status
+    from edge.sensors.panel import Panel
+
+    more = SIREN + SIREN.replace('"siren"\nkind', '"siren-2"\nkind').replace("24", "25")
+    lamp = '[[outputs]]\nname = "lamp"\nkind = "status_led"\npin = 26\n'
+    cfg = loads(node_config(tmp_path, "n", extra=more + lamp))
+    panel = Panel(cfg, EventFactory("n", "s"), lambda _e: None, MockFactory())
+    panel.sirens[0].device.close()
+    panel.lamps[0].led.close()
+    smoke = EventFactory("n", "s").make(Kind.SMOKE, Severity.CRITICAL, State.START, "o1")
+    with structlog.testing.capture_logs() as logs:
+        panel.on_event(smoke)
+        panel.show(Status.HEALTHY)  # steady on: driven at once
+    assert panel.sirens[1].is_on
+    failed = [e["output"] for e in logs if e["event"] == "gpio.output_failed"]
+    assert failed == ["siren", "lamp"]
+    panel.stop()
