@@ -4,6 +4,8 @@ refusal above the limit (a warning near it) in place of a fixed 16-camera bound.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,25 @@ def test_check_config_refuses_and_warns(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["check-config", str(cfg)]) == 0
     err = capsys.readouterr().err
     assert f"WARNING: cameras: {near} cameras at 5 fps need ~" in err
+
+
+def test_edge_run_refuses_the_same(tmp_path: Path) -> None:
+    """`edge run` refuses a node over the limit before it starts anything: exit 2, the same
+    line on stderr, no traceback."""
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(
+        node_config(tmp_path / "data", "n", extra='[capacity]\nboard = "pi4"\n')
+        + rtsp(32)
+        + '[[destinations]]\nname = "police"\nhost = "localhost"\nallow_insecure = true\n'
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "cameras: 32 cameras at 5 fps need ~" in run.stderr
+    assert "of a pi4 (limit 75%" in run.stderr
