@@ -71,6 +71,7 @@ def _capacity_args(bench: SubParsers) -> None:
     b = bench.add_parser(
         "capacity",
         help="N real RTSP cameras on the real daemon: CPU, RSS, threads, drops per N",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     b.add_argument("cameras", type=int, nargs="+", metavar="N", help="camera counts to run")
     b.add_argument("--seconds", type=float, default=d.seconds, help="measured window (s)")
@@ -82,7 +83,7 @@ def _capacity_args(bench: SubParsers) -> None:
     b.add_argument(
         "--daemon-python",
         default=d.daemon_python,
-        help="Python that runs the daemon (default: this one)",
+        help="Python that runs the daemon",
     )
     b.add_argument(
         "--checkout", type=Path, help="run the daemon of this checkout (before/after tables)"
