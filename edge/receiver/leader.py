@@ -31,6 +31,7 @@ from typing import Any
 from edge.core.lifecycle import Worker, end_process
 from edge.core.logs import get_logger
 from edge.receiver.config import ReceiverConfig
+from edge.receiver.store import leaderlock
 
 log = get_logger(__name__)
 
@@ -127,14 +128,12 @@ class Leadership:
             if self._conn is None:
                 info = make_conninfo(self.url, options=SERVER_TIMEOUTS, **CLIENT_TIMEOUTS)
                 self._conn = psycopg.connect(info, autocommit=True)
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, self.key)
-            ).fetchone()
+            held = leaderlock.try_lock(self._conn, LOCK_CLASS, self.key)
         except psycopg.Error as e:
             log.warning("receiver.election_failed", error=str(e).strip())
             self._close()
             return False
-        return bool(row and row[0])
+        return held
 
     def _stand_by_then_lead(self) -> None:
         start = time.monotonic()
@@ -160,7 +159,7 @@ class Leadership:
 
         while not self._stop.wait(self.poll_s):
             try:
-                self._conn.execute("SELECT 1").fetchone()
+                leaderlock.ping(self._conn)
             except (psycopg.Error, AttributeError) as e:
                 if self._stop.is_set():
                     return

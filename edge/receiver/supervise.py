@@ -16,6 +16,7 @@ from edge.receiver.expiry import ExpiryCheck
 from edge.receiver.integrity import IntegrityCheck
 from edge.receiver.presence import LinkWatch, Presence
 from edge.receiver.retention import Retention
+from edge.receiver.store import presencerows
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Registry
 from edge.receiver.upkeep import Upkeep
@@ -26,16 +27,10 @@ log = get_logger(__name__)
 def silent_nodes(store: ReceiverStore, offline_after_s: float) -> list[AlertOp]:
     """node_offline for every enrolled node not heard from for *offline_after_s*."""
     cutoff = time.time() - offline_after_s
-    rows = store.db.query(
-        "SELECT site, node, COALESCE(last_seen, enrolled) FROM nodes"
-        " WHERE COALESCE(last_seen, enrolled) < ?",
-        (cutoff,),
-    )
     return [
-        AlertOp(True, AlertKind.NODE_OFFLINE, str(s), str(n), "",
-                f"no heartbeat for {time.time() - float(t):.0f} s")
-        for s, n, t in rows
-    ]  # fmt: skip
+        AlertOp(True, AlertKind.NODE_OFFLINE, s, n, "", f"no heartbeat for {time.time() - t:.0f} s")
+        for s, n, t in presencerows.silent_since(store.db, cutoff)
+    ]
 
 
 class Supervisor:

@@ -61,3 +61,14 @@ def presence_of(db: Database, site: str, node: str) -> tuple[Any, Any, Any, Any]
         (site, node),
     )
     return None if not rows else (rows[0][0], rows[0][1], rows[0][2], rows[0][3])
+
+
+def silent_since(db: Database, cutoff: float) -> list[tuple[str, str, float]]:
+    """(site, node, last heard) of every enrolled node last heard (or, never heard,
+    enrolled) before *cutoff*."""
+    rows = db.query(
+        "SELECT site, node, COALESCE(last_seen, enrolled) FROM nodes"
+        " WHERE COALESCE(last_seen, enrolled) < ?",
+        (cutoff,),
+    )
+    return [(str(s), str(n), float(t)) for s, n, t in rows]
