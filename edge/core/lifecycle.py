@@ -7,8 +7,9 @@ whose target raises is never lost silently: it is logged ``thread.died`` with it
 kept as :attr:`Worker.last_error` (``health`` says so), and its owner's policy
 (:data:`OnDeath`, given to the worker or to one ``spawn``) decides what happens next:
 :data:`Verdict.RESTART` runs the target again in the same thread after a pause,
-:data:`Verdict.END` lets the thread end (``health`` reports it dead; an owner that cannot
-live without it stops the process from its policy). The node starts its services in one
+:data:`Verdict.END` lets the thread end with its exception (``health`` reports it dead;
+``threading.excepthook`` still sees it; an owner that cannot live without the thread stops
+the process from its policy). The node starts its services in one
 explicit order and stops them in the reverse order (:class:`edge.node.lifecycle.Lifecycle`).
 """
 
@@ -183,7 +184,9 @@ class Worker:
                     traceback=tb,
                 )
                 verdict = self._decide(policy, Death(self.name, name, e, tb, deaths))
-                if verdict is not Verdict.RESTART or self._stop_event.is_set():
+                if verdict is not Verdict.RESTART:
+                    raise  # as before: threading.excepthook sees it too (tests fail on it)
+                if self._stop_event.is_set():
                     return
                 if self._stop_event.wait(self.restart_pause_s):
                     return

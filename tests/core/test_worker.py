@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import structlog
 from timing import wait_until
 
 from edge.core.lifecycle import Death, OnDeath, Verdict, Worker, end_process, restart
+
+ENDS = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+"""For tests whose thread ends with its exception (threading.excepthook sees it, as it should)."""
 
 
 class Flaky(Worker):
@@ -32,6 +36,7 @@ class Flaky(Worker):
         self.stopping.wait()
 
 
+@ENDS
 def test_a_thread_that_raises_is_logged_and_ends_by_default() -> None:
     """Default policy: the thread ends, ``thread.died`` is logged with the traceback, and
     health says the worker is dead with the error (the watchdog reads health)."""
@@ -59,6 +64,7 @@ def test_restart_policy_runs_the_target_again_and_stop_still_ends_it() -> None:
     assert w.shutdown(5)
 
 
+@ENDS
 def test_restart_policy_gives_up_after_its_limit() -> None:
     """restart(max_deaths=1): the second death ends the thread."""
     w = Flaky(fails=5, on_death=restart(max_deaths=1))
@@ -67,6 +73,7 @@ def test_restart_policy_gives_up_after_its_limit() -> None:
     assert w.runs == 2 and not w.health().alive
 
 
+@ENDS
 def test_the_owner_decides_and_can_end_the_process() -> None:
     """The owner's policy sees the death (worker, thread, error) and can stop the process
     (here: set the process's stop event)."""
@@ -86,6 +93,7 @@ def test_the_owner_decides_and_can_end_the_process() -> None:
     ]
 
 
+@ENDS
 def test_a_broken_policy_ends_the_thread_reported() -> None:
     """A policy that raises itself: the thread ends (health says so), nothing hangs."""
 
@@ -97,6 +105,7 @@ def test_a_broken_policy_ends_the_thread_reported() -> None:
     assert wait_until(lambda: not w.health().alive, 5)
 
 
+@ENDS
 def test_a_thread_ended_by_systemexit_is_not_silent() -> None:
     """SystemExit ends a thread without a word in Python; a Worker's is logged and reported."""
 
