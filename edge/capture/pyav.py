@@ -24,7 +24,7 @@ from edge.capture.h264 import avcc_to_annexb
 from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.redact import redact
 from edge.capture.session import log_connected
-from edge.capture.timing import Sampler, Timeline
+from edge.capture.timing import Sampler, Timeline, UnusedFrames
 from edge.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -109,7 +109,7 @@ class PyAvInput:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def _session(  # noqa: PLR0912 - the per-packet hot loop is kept in one place
+    def _session(  # noqa: PLR0912, PLR0915 - the per-packet hot loop is kept in one place
         self, container: av.container.InputContainer, stream: av.VideoStream
     ) -> Iterator[Item]:
         record = Role.RECORD in self.roles
@@ -124,6 +124,8 @@ class PyAvInput:
         keyed = False
         start_mono = time.monotonic()
         to_annexb = None
+        # frames nobody looks at and no other frame refers to are not decoded at all
+        unused = UnusedFrames(stream.codec_context, clock, sampler, on=not record_frames)
         if want_packets:
             info = _stream_info(self.camera, stream, tb, rate)
             if stream.codec_context.extradata and not info.annexb:
@@ -137,6 +139,7 @@ class PyAvInput:
                 if self._closed.is_set():
                     return
                 flush = packet.size == 0  # end of stream: decode what the decoder holds
+                unused.before(packet.pts, flush)
                 # decode before the bitstream filter: filtering takes the packet's data
                 decoded = self._decode(packet) if want_detect or record_frames else []
                 if not flush:
@@ -195,6 +198,7 @@ class PyAvInput:
                 packets=self.packets_read,
                 decoded=self.frames_decoded,
                 yielded=seq,
+                unused_skipped=unused.skipped_packets,
                 session=self.session,
                 corrupt=self.corrupt_packets,
             )

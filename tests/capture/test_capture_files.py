@@ -53,11 +53,12 @@ def test_presence_json_agrees_with_frame_counts(videos: Path) -> None:
 
 
 def test_analysis_rate_subsamples_by_time(videos: Path) -> None:
-    """At 5 fps from a 10 fps file every other frame is analysed, all are decoded."""
+    """At 5 fps from a 10 fps file every other frame is analysed; of the others, those no
+    frame refers to (this clip's non-reference B-frames) are not even decoded."""
     inp = FileInput("cam", videos / "one-by-one-person-detection.mp4", analysis_fps=5)
     frames = [f for f in inp.stream() if isinstance(f, Frame)]
     assert len(frames) == 697
-    assert inp.frames_decoded == 1394
+    assert 697 <= inp.frames_decoded < 1394
     assert frames[1].pts == pytest.approx(0.2)
 
 
