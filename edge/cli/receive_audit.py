@@ -133,13 +133,14 @@ def _key(cfg: ReceiverConfig) -> int:
 
 def _export(store: ReceiverStore, path: Path) -> int:
     from edge.receiver.ackaudit.chain import read_head
+    from edge.receiver.store.chainreads import record_texts
 
-    rows = store.db.query("SELECT record FROM ack_chain ORDER BY seq")
+    rows = record_texts(store.db)
     with store.db.transaction() as cur:
         head = read_head(cur)
     try:
         with path.open("x", encoding="utf-8") as f:
-            f.writelines(f"{text}\n" for (text,) in rows)
+            f.writelines(f"{text}\n" for text in rows)
     except OSError as e:
         print(f"{path}: cannot write the export: {e.strerror or e}", file=sys.stderr)
         return EXIT_FAILED

@@ -33,17 +33,9 @@ def _time(zone: DisplayZone, value: object) -> str:
 
 
 def _incident(db: Database, event: dict[str, Any]) -> dict[str, Any] | None:
-    rows = db.query(
-        "SELECT i.incident, i.status, i.acked_by, i.acked_at, i.assignee, i.outcome"
-        " FROM events e JOIN occurrences o ON o.site = e.site AND o.node = e.node"
-        " AND o.occurrence = e.occurrence JOIN incidents i ON i.site = o.site"
-        " AND i.incident = o.incident WHERE e.site = ? AND e.node = ? AND e.id = ?",
-        (event["site"], event["node"], event["id"]),
-    )
-    if not rows:
-        return None
-    keys = ("incident", "status", "acked_by", "acked_at", "assignee", "outcome")
-    return dict(zip(keys, rows[0], strict=True))
+    from edge.receiver.store.lookups import event_incident
+
+    return event_incident(db, str(event["site"]), str(event["node"]), str(event["id"]))
 
 
 def human(db: Database, event: dict[str, Any], zone: DisplayZone, cfg: ReceiverConfig) -> str:

@@ -1,6 +1,7 @@
-"""All of the receiver's SQL lives in ``edge/receiver/store/``: no other receiver module holds
-a string that reads or writes a table (SELECT, INSERT INTO, UPDATE ... SET, DELETE FROM), so a
-change of schema or engine is made in one package. Docstrings and comments may name SQL.
+"""All of the receiver's SQL lives in ``edge/receiver/store/``: no other receiver module (nor
+the receiver's command line, ``edge/cli/receive*.py``) holds a string that reads or writes a
+table (SELECT, INSERT INTO, UPDATE ... SET, DELETE FROM), so a change of schema or engine is
+made in one package. Docstrings and comments may name SQL.
 
 Modules not yet moved are listed in :data:`NOT_YET_MOVED`; the list only shrinks: a listed
 module that no longer holds SQL fails the test until it is taken off the list."""
@@ -77,6 +78,19 @@ def test_receiver_sql_only_in_store() -> None:
         for line, text in sql_strings(path)
     ]
     assert not found, "SQL outside edge/receiver/store/ (move it behind a store function):\n" + (
+        "\n".join(found)
+    )
+
+
+def test_receiver_command_line_holds_no_sql() -> None:
+    """The receiver's command line (edge/cli/receive*.py) reads and writes through the store
+    too."""
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {text[:60]!r}"
+        for path in sorted((PACKAGE / "cli").glob("receive*.py"))
+        for line, text in sql_strings(path)
+    ]
+    assert not found, "SQL in the receiver's command line (use a store function):\n" + (
         "\n".join(found)
     )
 

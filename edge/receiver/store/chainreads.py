@@ -95,3 +95,8 @@ def held_incidents(db: Database) -> list[Any]:
     """(site, incident, held, held_by, hold_reason) of every incident on hold."""
     return list(db.query("SELECT site, incident, held, held_by, hold_reason FROM incidents"
                          " WHERE held IS NOT NULL"))  # fmt: skip
+
+
+def record_texts(db: Database) -> list[str]:
+    """Every chain record's stored text (one JSON line each), in order."""
+    return [str(r[0]) for r in db.query("SELECT record FROM ack_chain ORDER BY seq")]

@@ -142,3 +142,20 @@ def open_alerts_of(db: Database, kinds: Sequence[str]) -> list[tuple[str, str, s
         tuple(kinds),
     )
     return [(str(k), str(s), str(n), str(r)) for k, s, n, r in rows]
+
+
+EVENT_INCIDENT_COLUMNS = ("incident", "status", "acked_by", "acked_at", "assignee", "outcome")
+"""What :func:`event_incident` gives."""
+
+
+def event_incident(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] | None:
+    """The incident of an event, through its occurrence (:data:`EVENT_INCIDENT_COLUMNS`;
+    None: the event is folded into no incident)."""
+    rows = db.query(
+        "SELECT i.incident, i.status, i.acked_by, i.acked_at, i.assignee, i.outcome"
+        " FROM events e JOIN occurrences o ON o.site = e.site AND o.node = e.node"
+        " AND o.occurrence = e.occurrence JOIN incidents i ON i.site = o.site"
+        " AND i.incident = o.incident WHERE e.site = ? AND e.node = ? AND e.id = ?",
+        (site, node, event_id),
+    )
+    return dict(zip(EVENT_INCIDENT_COLUMNS, rows[0], strict=True)) if rows else None
