@@ -39,10 +39,12 @@ def test_coverage_runs_the_documented_subset_with_branches() -> None:
     )
     (line,) = [x for x in dry.stdout.splitlines() if "pytest" in x]
     argv = shlex.split(line)
-    assert "--cov" in argv and argv[argv.index("-m") + 1] == "not slow"
+    assert argv[argv.index("-m") + 1] == "not slow"
     folders = [a for a in argv if a.startswith("tests/")]
     assert folders == documented[1].split()
-    assert all((ROOT / f).is_dir() for f in folders)
+    measured = [a.removeprefix("--cov=") for a in argv if a.startswith("--cov=")]
+    assert measured and all(f"`{m}`" in CONTRIBUTING.read_text() for m in measured), measured
+    assert all((ROOT / f).is_dir() for f in folders + measured)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r"\[tool\.coverage\.run\]\n(?:#.*\n)*branch = true", pyproject)
     assert "make test coverage" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
