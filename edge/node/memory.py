@@ -27,6 +27,7 @@ from edge.config.cameras import CameraConfig
 from edge.config.clips import ClipConfig
 from edge.config.root import EdgeConfig
 from edge.core.queues import FrameQueue
+from edge.node import memory_arenas
 
 MiB = 1024 * 1024
 ANALYSIS_QUEUE_BYTES = 12 * MiB
@@ -121,3 +122,9 @@ def describe(budget: NodeBudget) -> Iterable[str]:
         )
     yield f"clip being written: {budget.writing / MiB:.1f} MiB"
     yield f"total: {budget.total / MiB:.1f} MiB"
+
+
+def trim() -> None:
+    """The node's housekeeping chore: freed heap pages back to the system, at most once a
+    minute (:class:`edge.node.memory_arenas.Trimmer`)."""
+    memory_arenas.trim()

@@ -21,7 +21,7 @@ from edge.events.rules import Rules
 from edge.events.scope import CameraScope
 from edge.events.sink import EventSink
 from edge.events.triggers import ClipTriggers
-from edge.node import heartbeat, overload, statefile
+from edge.node import heartbeat, memory, overload, statefile
 from edge.node.cameras import blocked_faults, build_workers, plan_cameras
 from edge.node.clipparts import build_clips
 from edge.node.housekeeping import Housekeeper
@@ -74,7 +74,7 @@ class Node:
         self.outbox_watch = OutboxWatch(self.outbox, self.factory, self.path.accept)
         self.outbox_watch.report()  # a damaged or lost outbox found at start
         self.pending = self.parts.pending(d, self)  # started later, stopped with the links
-        chores: list[Callable[[], object]] = [self.keys.check, self.pending.check]
+        chores: list[Callable[[], object]] = [self.keys.check, self.pending.check, memory.trim]
         chores += [*(r.tick for r in self.recorders.values()), self.sink.retry, d.ledger.retry]
         chores += [self.outbox.reserve.hold, self.store.expire, self.outbox_watch.check]
         self.overload = overload.OverloadWatch(self.cameras, cfg.health.overload)  # drops, lag
