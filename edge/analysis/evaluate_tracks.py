@@ -42,6 +42,7 @@ from edge.analysis.detect.base import Detection
 from edge.analysis.detect.filters import BoxFilter
 from edge.analysis.evaluate import DetectorRun, GroundTruth, greedy
 from edge.analysis.track import Change, Tracker
+from edge.analysis.tracking import make_matcher
 from edge.config.detection import CameraDetectionConfig
 from edge.core.errors import EdgeError
 
@@ -131,9 +132,9 @@ def make_tracker(d: CameraDetectionConfig) -> Tracker:
             confirm_hits=d.confirm_hits,
             confirm_window_s=d.confirm_window_s,
             lost_after_s=d.lost_after_s,
-            matcher=d.tracker,
+            matcher=make_matcher(d.tracker, fallback=False),
         )
-    except ImportError as e:  # a matcher whose package is not installed
+    except ImportError as e:  # a matcher whose package is not installed (never scored as another)
         raise TrackMeasuresUnavailable(f"tracker {d.tracker!r}: {e}") from e
 
 

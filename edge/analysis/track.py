@@ -125,7 +125,7 @@ class Tracker:
         if dets is not None:
             out += self._match(dets, t, zones_of or {})
         else:
-            self.matcher.idle()
+            self.matcher.idle(t)
         return out
 
     def finish(self, t: float) -> list[TrackEvent]:
@@ -140,7 +140,7 @@ class Tracker:
         self, dets: list[Detection], t: float, zones_of: dict[int, tuple[str, ...]]
     ) -> list[TrackEvent]:
         by_id = {tr.id: tr for tr in self.tracks}
-        answer = self.matcher.assign(dets, {tr.id: tr.box for tr in self.tracks})
+        answer = self.matcher.assign(dets, {tr.id: tr.box for tr in self.tracks}, t)
         used_t: set[int] = set()
         fresh: list[int] = []
         out: list[TrackEvent] = []
@@ -156,8 +156,10 @@ class Tracker:
             out += self._hit(tr, dets[i], t, zones_of.get(i, ()))
         for i in sorted(fresh, key=lambda i: -dets[i].area):
             d = dets[i]
-            near = [tr for tr in self.tracks if centre_near(d, tr.box) < 1.0]
-            if len(near) == 1 and id(near[0]) not in used_t and i not in parts:
+            near = [
+                tr for tr in self.tracks if id(tr) not in used_t and centre_near(d, tr.box) < 1.0
+            ]
+            if len(near) == 1 and i not in parts:
                 # the one track near, which its matcher lost this run (a fast walker between
                 # detector runs): that person's. Near several (a crowd): the matcher's answer
                 tr = near[0]

@@ -10,6 +10,7 @@ import typing
 from pathlib import Path
 
 if typing.TYPE_CHECKING:
+    from edge.analysis.detect.base import Detector
     from edge.analysis.evaluate import DetectorRun
 
 from edge.cli.common import (
@@ -116,6 +117,20 @@ def register(sub: SubParsers) -> None:
         "(default 0: every frame)",
     )
     p.add_argument(
+        "--as-node",
+        action="store_true",
+        help="hand the images to a camera's analysis as the daemon runs it, at --analysis-fps "
+        "(motion gate, detector schedule, box filter, tracker, static-object rule): the "
+        "detector runs only when a node would; tracks are scored on those frames",
+    )
+    p.add_argument(
+        "--analysis-fps",
+        type=float,
+        default=5.0,
+        metavar="F",
+        help="with --as-node: the camera's analysis rate (a camera's fps: 5)",
+    )
+    p.add_argument(
         "--fps",
         type=float,
         default=25.0,
@@ -170,7 +185,7 @@ def handle(args: argparse.Namespace) -> int:
     ]
     status = EXIT_OK
     if run.gt.has_ids:
-        status = _tracks(args, run, result, lines)
+        status = _tracks(args, run, detector, result, lines)
     print(json.dumps(result) if args.json else "\n".join(lines))
     return status
 
@@ -184,9 +199,14 @@ def _trackers(args: argparse.Namespace) -> list[str]:
 
 
 def _tracks(
-    args: argparse.Namespace, run: DetectorRun, result: dict[str, object], lines: list[str]
+    args: argparse.Namespace,
+    run: DetectorRun,
+    detector: Detector,
+    result: dict[str, object],
+    lines: list[str],
 ) -> int:
     """Add each tracker's track measures to *result* and *lines*; the exit status."""
+    from edge.analysis.evaluate_node import eval_camera, run_as_node
     from edge.analysis.evaluate_tracks import (
         TrackMeasuresUnavailable,
         make_tracker,
@@ -197,24 +217,44 @@ def _tracks(
 
     tracks: list[dict[str, object]] = []
     every = f", every {args.interval:g} s" if args.interval > 0 else ""
+    if args.as_node:
+        every = f", as a node: analysis {args.analysis_fps:g} fps"
     result["tracks"] = tracks
     for kind in _trackers(args):
-        settings = CameraDetectionConfig.model_validate({"tracker": kind})
+        figures: dict[str, object] = {"fps": args.fps, "interval": args.interval}
         try:
-            tracker = make_tracker(settings)
-            out = run_tracker(tracker, run, args.fps, settings, interval=args.interval)
+            if args.as_node:
+                node = run_as_node(
+                    detector, args.gt, eval_camera(args.gt, kind, args.analysis_fps), args.fps
+                )
+                out = node.output
+                figures = {
+                    "fps": args.fps,
+                    "analysis_fps": args.analysis_fps,
+                    "analysed": node.analysed,
+                    "detector_calls": node.detector_calls,
+                }
+            else:
+                settings = CameraDetectionConfig.model_validate({"tracker": kind})
+                tracker = make_tracker(settings)
+                out = run_tracker(tracker, run, args.fps, settings, interval=args.interval)
             t = score_tracks(
                 run.gt, out, out.frames, tracker=kind, min_height=args.min_height, iou=args.iou
             )
-        except TrackMeasuresUnavailable as e:
+        except (TrackMeasuresUnavailable, ValueError) as e:  # ValueError: config refused
             print(f"eval: track measures skipped: {e}", file=sys.stderr)
             return EXIT_FAILED if args.tracker or args.compare else EXIT_OK
-        tracks.append({**t.as_dict(), "fps": args.fps, "interval": args.interval})
+        tracks.append({**t.as_dict(), **figures})
         lines.append(
             f"  tracks ({kind}, {args.fps:g} fps{every}): IDF1 {t.idf1:.3f}  ID switches "
             f"{t.id_switches}  fragmentations {t.fragmentations}  MOTA {t.mota:.3f}\n"
             f"    events per true person {t.events_per_person:.2f} ({t.starts_on_people} "
             f"STARTs on {t.people_with_event} of {t.people} people; {t.starts_elsewhere} "
             f"on no one, {t.starts_ignored} ignored)"
+            + (
+                f"; detector on {figures['detector_calls']} of {figures['analysed']} frames"
+                if args.as_node
+                else ""
+            )
         )
     return EXIT_OK

@@ -184,11 +184,13 @@ class CameraDetectionConfig(Section):
         description="A track ends (its event too) when not seen for this long.",
     )
     tracker: Literal["iou", "bytetrack"] = Field(
-        default="iou",
-        description="How boxes are matched to tracks between detector runs. iou: greedy overlap, "
-        "then the nearest centre (no extra package). bytetrack: ByteTrack (Kalman motion, "
-        "low-score boxes kept for occlusions) from the supervision package (extra 'tracking'). "
-        "The track rules on top (confirm_hits, lost_after_s, parts of a person) are the same.",
+        default="bytetrack",
+        description="How boxes are matched to tracks between detector runs. bytetrack: "
+        "ByteTrack (Kalman motion, low-score boxes kept for occlusions) from the supervision "
+        "package (extra 'tracking'; by default, a node without it runs iou and logs "
+        "tracker.fallback; set explicitly, a node without it refuses the config). iou: greedy "
+        "overlap, then the nearest centre (no extra package). The track rules on top "
+        "(confirm_hits, lost_after_s, parts of a person) are the same.",
     )
 
     @model_validator(mode="after")
@@ -197,7 +199,8 @@ class CameraDetectionConfig(Section):
             raise ValueError("min_aspect must be below max_aspect")
         if self.recheck_s >= self.lost_after_s:
             raise ValueError("recheck_s must be below lost_after_s, or still people are lost")
-        if self.tracker == "bytetrack" and find_spec("supervision") is None:
+        chosen = "tracker" in self.model_fields_set  # the default falls back at run time
+        if self.tracker == "bytetrack" and chosen and find_spec("supervision") is None:
             raise ValueError(
                 "tracker = 'bytetrack' needs the supervision package (pip install "
                 "'warehouse-edge[tracking]'); or set tracker = 'iou'"

@@ -11,8 +11,11 @@ from collections.abc import Iterable
 import pytest
 
 from edge.analysis.detect.base import Detection
+from edge.analysis.motion.base import MotionResult
+from edge.analysis.schedule import DetectionSchedule
 from edge.analysis.track import Change, Tracker
 from edge.analysis.tracking import MatcherName
+from edge.config.detection import CameraDetectionConfig
 
 pytest.importorskip("supervision", reason="tracker = 'bytetrack' needs the 'tracking' extra")
 
@@ -120,3 +123,62 @@ def test_a_track_ended_is_not_revived_by_the_library() -> None:
     kinds = [c for c, _ in changes]
     assert kinds == [Change.START, Change.END, Change.START]
     assert changes[0][1] == changes[1][1] != changes[2][1]
+
+
+def _as_node(
+    matcher: MatcherName, frames: Iterable[tuple[list[Detection], bool]]
+) -> tuple[dict[str, list[float]], int]:
+    """Feed *frames* (the boxes a detector run would find on the frame, whether the frame
+    shows motion) at 5 fps with the detector run only where the node's schedule
+    (:class:`edge.analysis.schedule.DetectionSchedule`, a camera's default settings) runs
+    it: every frame while a sighting awaits confirmation, every 0.4 s while someone tracked
+    moves, every 1 s while they stand still. Each confirmed track's box centre x per run,
+    by track id in the order the tracks started; the detector runs."""
+    settings = CameraDetectionConfig(tracker=matcher)
+    schedule = DetectionSchedule(settings)
+    tr = Tracker(matcher=matcher)
+    seen: dict[str, list[float]] = {}
+    starts: list[str] = []
+    runs = 0
+    t = 0.0
+    for boxes, moving in frames:
+        motion = MotionResult(moving, ((0, 0, 10, 10),) if moving else (), 0.1 * moving, False)
+        pending = any(not x.confirmed for x in tr.tracks)
+        due = schedule.due(motion, t, tr.tracking, pending=pending)
+        runs += due
+        for ev in tr.update(boxes if due else None, t):
+            assert ev.change is not Change.END, f"a track ended at {t:.1f} s"
+            if ev.change is Change.START:
+                starts.append(ev.track.id)
+        for x in tr.tracks:
+            if due and x.confirmed and x.last_t == t:
+                seen.setdefault(x.id, []).append(x.box.x + x.box.w / 2)
+        t += STEP
+    assert [e.change for e in tr.finish(t)] == [Change.END] * len(starts)
+    return {k: seen[k] for k in starts}, runs
+
+
+def test_two_people_crossing_at_node_cadence_keep_their_own_tracks() -> None:
+    """The crossing with the detector run as a node runs it (every 0.4 s while they walk:
+    each moves 40 px between runs, two thirds of a box width): still two STARTs, each track
+    ending on the side its person walked to."""
+    frames = [(boxes, True) for boxes in _crossing() if boxes is not None]
+    tracks, runs = _as_node("bytetrack", frames)
+    left, right = sorted(tracks.values())
+    assert len(tracks) == 2
+    assert left[0] < 200 < 400 < left[-1]
+    assert right[0] > 400 > 200 > right[-1]
+    assert runs < len(frames)  # not every frame: the node's cadence
+
+
+@pytest.mark.parametrize("matcher", ["bytetrack", "iou"])
+def test_sitting_down_at_node_cadence_stays_one_person(matcher: MatcherName) -> None:
+    """A person walks in, sits down (the box loses its top half over four frames) and sits
+    still for 8 s with no motion (the detector looks once a second): one track, never ended,
+    seen at every run after the one that confirmed it."""
+    frames = [([_box(40 + 20 * k, 100, 80, 200)], True) for k in range(10)]
+    frames += [([_box(220, 100 + 20 * k, 80, 200 - 20 * k)], True) for k in range(1, 5)]
+    frames += [([_box(220, 180, 80, 120)], False) for _ in range(40)]
+    tracks, runs = _as_node(matcher, frames)
+    (track,) = tracks.values()
+    assert len(track) == runs - 1 and runs < 25

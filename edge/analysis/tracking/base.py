@@ -16,15 +16,17 @@ none for (a low score): it may still be a part of a live track's person, never a
 class Matcher(Protocol):
     """Decides identities; the tracker above it decides what they mean."""
 
-    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
-        """Detection index -> the id of the live track (*live*: id -> its last box, oldest
-        first) it continues, or None: it may start a new track, or :data:`PART`: only as a
-        part of a live track's person. A detection left out is nobody's."""
+    def assign(
+        self, dets: list[Detection], live: dict[str, Detection], t: float
+    ) -> dict[int, str | None]:
+        """The detector run at camera time *t* found *dets*: detection index -> the id of
+        the live track (*live*: id -> its last box, oldest first) it continues, or None: it
+        may start a new track, or :data:`PART`: only as a part of a live track's person. A
+        detection left out is nobody's."""
         ...
 
-    def idle(self) -> None:
-        """A frame went by without a detector run (a matcher that predicts motion per frame
-        moves its predictions on)."""
+    def idle(self, t: float) -> None:
+        """A frame at camera time *t* went by without a detector run."""
         ...
 
     def bind(self, i: int, track_id: str) -> None:

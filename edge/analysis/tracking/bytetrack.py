@@ -52,9 +52,15 @@ class ByteTrackMatcher:
         low_score: float = 0.55,
         new_score: float | None = None,
         match_threshold: float = 0.8,
+        sparse_threshold: float = 0.9,
         lost_runs: int = 30,
+        rate: float = 30.0,
     ) -> None:
         self.new_score = new_score
+        self.rate = rate
+        self.match_threshold = match_threshold
+        self.sparse_threshold = sparse_threshold
+        self._t: float | None = None
         self._args: dict[str, Any] = {
             # below it a box only continues a track; a new identity needs 0.1 more (new_score)
             "track_activation_threshold": low_score,
@@ -77,8 +83,11 @@ class ByteTrackMatcher:
             bt.det_thresh = self.new_score
         return bt
 
-    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
+    def assign(
+        self, dets: list[Detection], live: dict[str, Detection], t: float
+    ) -> dict[int, str | None]:
         """Step the library with *dets*; map the identities it reports back to detections."""
+        self._advance(t, run=True)
         tensors = np.array(
             [[d.x, d.y, d.x + d.w, d.y + d.h, d.score] for d in dets], dtype=np.float32
         ).reshape(-1, 5)
@@ -103,19 +112,34 @@ class ByteTrackMatcher:
         # a low-score box the library followed nobody with may still be part of a person
         return dict(sorted(out.items())) | {i: PART for i in range(len(dets)) if i not in out}
 
-    def idle(self) -> None:
-        """Move the predictions of the followed identities on one frame (the library's own
-        Kalman step), without a detector run: one that missed nobody does not make them
-        lost (a lost identity no longer takes low-score boxes)."""
+    def idle(self, t: float) -> None:
+        """Nothing to do until the next run (:meth:`_advance` then moves the predictions on
+        by the time gone by)."""
+
+    def _advance(self, t: float, *, run: bool) -> None:
+        """Move the predictions of the followed identities on to camera time *t*: one
+        Kalman step per 1/``rate`` s (the library's filter is tuned for 30 fps video),
+        less the one step the library's own update takes on a run. A run that missed
+        nobody does not make them lost meanwhile (a lost identity takes no low-score box)."""
+        last, self._t = self._t, t
+        if last is None:
+            return
+        steps = max(1, round((t - last) * self.rate))
         bt = self._bt
+        # a run after a gap (a node's 0.2-1 s): the prediction is rougher, a looser match
+        sparse = steps > 2
+        bt.minimum_matching_threshold = self.sparse_threshold if sparse else self.match_threshold
+        steps -= 1 if run else 0
         pool = [s for s in bt.tracked_tracks if s.is_activated] + bt.lost_tracks
-        STrack.multi_predict(pool, bt.shared_kalman)
+        for _ in range(steps if pool else 0):
+            STrack.multi_predict(pool, bt.shared_kalman)
 
     def bind(self, i: int, track_id: str) -> None:
         """The library identity of detection *i* now stands for *track_id*."""
         key = self._last.get(i)
-        if key is not None:  # several identities may stand for one track (a part of it)
-            self._ours[key] = track_id
+        if key is None:
+            return
+        self._ours[key] = track_id
 
     def forget(self, track_id: str) -> None:
         """No library identity stands for *track_id* any more."""
@@ -125,5 +149,6 @@ class ByteTrackMatcher:
     def reset(self) -> None:
         """A fresh library tracker."""
         self._bt = self._new()
+        self._t = None
         self._ours.clear()
         self._last = {}

@@ -20,7 +20,9 @@ class IouMatcher:
     def __init__(self, *, min_iou: float = 0.2) -> None:
         self.min_iou = min_iou
 
-    def assign(self, dets: list[Detection], live: dict[str, Detection]) -> dict[int, str | None]:
+    def assign(
+        self, dets: list[Detection], live: dict[str, Detection], t: float
+    ) -> dict[int, str | None]:
         """Best overlaps first, then the nearest centres; every other detection may start."""
         ids = list(live)
         boxes = list(live.values())
@@ -54,7 +56,7 @@ class IouMatcher:
                 out[i] = ids[j]
         return out | {i: None for i in range(len(dets)) if i not in out}
 
-    def idle(self) -> None:
+    def idle(self, t: float) -> None:
         """Nothing to move on."""
 
     def bind(self, i: int, track_id: str) -> None:
