@@ -193,6 +193,8 @@ class ContactInput:
         self._handle(outputs)
 
     def _tick(self, now: float) -> None:
+        if self._closed:
+            return
         try:
             active = self.active
         except SensorError as e:  # look again in a second; the fault is in the log
