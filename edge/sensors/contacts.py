@@ -323,8 +323,12 @@ class ContactInput:
         )
 
     def status(self) -> dict[str, Any]:
-        """For `edge sensors` and the heartbeat (never waits for the event path)."""
-        contact = "closed" if self._closed_now() else "open"
+        """For `edge sensors` and the heartbeat (never waits for the event path; a pin that
+        cannot be read says so instead of failing the heartbeat)."""
+        try:
+            contact = "closed" if self._closed_now() else "open"
+        except SensorError as e:
+            contact = f"unreadable: {e}"
         with self._lock:
             return {
                 "name": self.cfg.name,

@@ -215,3 +215,19 @@ def test_one_siren_whose_pin_fails_does_not_keep_the_others_quiet(tmp_path: Path
     failed = [e["output"] for e in logs if e["event"] == "gpio.output_failed"]
     assert failed == ["siren", "lamp"]
     panel.stop()
+
+
+def test_an_input_whose_pin_cannot_be_read_says_so_in_its_status() -> None:
+    """The heartbeat's row of an input whose device is gone: 'unreadable' with the key and
+    pin, not an exception that would cost the whole heartbeat."""
+    pins = MockFactory()
+    c = ContactInput(
+        SensorConfig(name="door", kind="door", pin=17),
+        EventFactory("n", "s"),
+        lambda _e: None,
+        pins,
+    )
+    c.device.close()
+    row = c.status()
+    assert row["contact"].startswith("unreadable: sensors ('door'): GPIO pin 17: cannot read")
+    c.loop.shutdown(5)
