@@ -28,6 +28,8 @@ def _run(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[
         "PATH": f"{VENV_BIN}:/usr/bin:/bin",
         "PRE_COMMIT_HOME": str(home / "pre-commit"),
         "HOME": str(home),
+        # the hooks that run this repository's own checks have nothing to check in a scratch one
+        "SKIP": "config-reference,readme-lists",
         "GIT_AUTHOR_NAME": "t",
         "GIT_AUTHOR_EMAIL": "t@example.invalid",
         "GIT_COMMITTER_NAME": "t",
