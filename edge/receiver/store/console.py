@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from edge.receiver.store.database import Cursor, Database
+from edge.receiver.store.eventlist import EVENT_COLUMNS as LISTED
 from edge.receiver.store.occurrences import SEV_RANK, any_of, rank
 
 MAX_LIMIT = 1000
@@ -34,9 +35,9 @@ OCCURRENCE_COLUMNS = ("seq", "site", "node", "occurrence", "incident", "kind", "
                       "last_seq", "started", "ended", "received", "is_open", "clip_id",
                       "snapshot_id")  # fmt: skip
 NOTE_COLUMNS = ("seq", "site", "incident", "username", "time", "action", "text", "audit_hash")
-EVENT_COLUMNS = ("seq", "site", "node", "id", "kind", "severity", "state", "occurrence",
-                 "camera", "sensor", "incident", "clip_id", "snapshot_id", "time",
-                 "received")  # fmt: skip
+EVENT_COLUMNS = (*LISTED[:7], "occurrence", *LISTED[7:])
+"""An incident's events: the event list's columns (:mod:`edge.receiver.store.eventlist`)
+with the occurrence after the state."""
 
 
 class QueryError(ValueError):
