@@ -142,6 +142,16 @@ class DetectorQueue(Worker):
         with self._cond:
             self._running = False
             self._cond.notify_all()
+            s = self.stats
+            log.info(
+                "detector.queue_stopped",
+                served=dict(s.served),
+                failed=s.failed,
+                superseded=s.superseded,
+                no_answer=s.no_answer,
+                inline=s.inline,
+                busy_s=round(s.busy_s, 1),
+            )
 
     @property
     def waiting(self) -> int:
