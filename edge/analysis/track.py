@@ -5,10 +5,10 @@ the camera's ``tracker`` setting): ``iou``, greedy matching by overlap falling b
 nearest centre within a box's size, or ``bytetrack``, ByteTrack from the supervision package
 (Kalman motion, low-score boxes for occlusions). The rules here are the same for both.
 A box its matcher gives no live track (a new identity) continues the one track whose box
-centre is within a box side of it, when that track took no box in this run and no other
-track is that near: a person walking fast between detector runs (the node runs it every
-0.2-1 s, and ByteTrack's motion model loses someone who moved most of a box width). Near two
-tracks or more (a crowd) the matcher's answer stands.
+centre is within a box side of it, when no other track that took no box in this run is that
+near: a person walking fast between detector runs (the node runs it every 0.2-1 s, and
+ByteTrack's motion model loses someone who moved most of a box width). A track that took a
+box has its person; near two free tracks or more (a crowd) the matcher's answer stands.
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
 

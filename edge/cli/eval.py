@@ -46,7 +46,11 @@ changes id), fragmentations (a person's track lost and found again), MOTA, and e
 person: each person START put on the identity its track overlaps most, divided by the people
 who got one (1.0: one alarm per person; the people who got none, and STARTs on nobody, are
 counted apart). Reported boxes matched to an ignore region, or short and matching nothing, are
-dropped first, as above. --compare prints today's tracker (iou) first, then the other one.
+dropped first, as above. --compare prints the old tracker (iou) first, then the other one.
+With --as-node the images go through a camera's analysis as the daemon runs it instead (one
+in five at --analysis-fps 5 of a 25 fps sequence; motion gate, detector schedule, box
+filter, tracker, static-object rule): the detector runs only where a node would run it, and
+the tracks are scored on those frames.
 
 Exit status: 0 scored; 1 not a sequence (no gt/gt.txt) or the model cannot be used;
 2 a malformed sequence (no images, a name without digits, two images of one frame, an

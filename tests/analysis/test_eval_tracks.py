@@ -191,3 +191,31 @@ def test_readme_tracks_command_on_tud_campus(
     assert r["tracks"][0]["tracker"] == "iou"
     for t in r["tracks"]:
         assert 0 < t["idf1"] <= 1 and t["people"] == 8 and t["starts_on_people"] >= 1, t
+
+
+AS_NODE_COMMAND = (
+    "edge eval --gt ../shared/data/gt/TUD-Campus --min-height 100 "
+    "--model ../shared/models/yolox_nano/yolox_nano.onnx --compare --as-node"
+)
+
+
+@pytest.mark.slow
+def test_readme_as_node_command_on_tud_campus(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's `edge eval ... --compare --as-node`, run as written from the repo root:
+    the images go through a camera's analysis at 5 fps (one image in five: 15 of 71), the
+    detector runs only on some of them, ``iou`` is printed first, then ``bytetrack``; the
+    figures are printed, not asserted."""
+    pytest.importorskip("supervision", reason="tracker = 'bytetrack' needs the 'tracking' extra")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert AS_NODE_COMMAND in readme
+    monkeypatch.chdir(ROOT)
+    argv = [*shlex.split(AS_NODE_COMMAND)[1:], "--json"]
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    print(r["tracks"])
+    assert [t["tracker"] for t in r["tracks"]] == ["iou", "bytetrack"]
+    for t in r["tracks"]:
+        assert t["analysed"] == 15 and 1 <= t["detector_calls"] <= 15, t
+        assert 0 < t["idf1"] <= 1 and t["people"] == 8 and t["starts_on_people"] >= 1, t

@@ -9,11 +9,19 @@ them to the tracker's track ids. A box the library starts a new identity for is 
 new track (the tracker may still take it for part of a person); a library identity whose
 track ended is never mapped back to it (a detection never revives a track).
 
-The library's Kalman filter predicts one step per call; on an analysed frame without a
-detector run (it runs every frame while a sighting awaits confirmation, every
-``busy_interval_s`` or ``recheck_s`` while someone is tracked) the predictions are moved on
-one step too (the library's own ``STrack.multi_predict``), so a prediction is per frame, not
-per detector run, and a frame the detector did not look at loses nobody.
+At a node's cadence: the detector runs every analysed frame (5 fps) while a first sighting
+awaits confirmation, every ``busy_interval_s`` (0.4 s) while someone tracked moves, every
+``recheck_s`` (1 s) while they stand still. The library's Kalman filter is tuned for video
+at 30 fps (its noise is per step), and it predicts one step per update: fed 0.4 s apart it
+would take 0.4 s for one frame's worth of motion. So before each run the predictions are
+moved on by the time gone by, one step per 1/``rate`` s (30; the library's own
+``STrack.multi_predict``), and a frame without a detector run loses nobody. After a gap of
+more than two steps the match is looser (``sparse_threshold`` 0.9: IoU times score above
+0.1, instead of ``match_threshold`` 0.8 between video frames): a prediction over 0.4 s is
+rougher than over 1/30 s. On TUD-Campus as a node runs it (``edge eval --as-node``, the
+five sampling phases together), with the tracker's near rule counting only tracks that took
+no box: ID switches 19 -> 17 (``iou``: 38), events per true person 1.32 -> 1.12 (``iou``:
+1.36), detector runs 60 -> 45 (``iou``: 41; fewer sightings left unconfirmed).
 
 Scores: a box below ``low_score`` (0.55) only continues a track the library is following
 (its second, low-score association: a person half hidden behind another); a new identity
