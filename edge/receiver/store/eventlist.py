@@ -7,6 +7,7 @@ beyond the stored columns it names in ``extras``; only those joins are made."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,15 +90,24 @@ def where(
     return (f" WHERE {' AND '.join(terms)}" if terms else ""), params
 
 
+@functools.cache
+def _shape(extras: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """(``SELECT`` columns and joins, result keys) for a set of known extras (made once)."""
+    names = [name for name in EXTRAS if name in extras]
+    columns = ", ".join([*(f"e.{c}" for c in EVENT_COLUMNS), *(EXTRAS[x][0] for x in names)])
+    joins = "".join(EXTRAS[x][1] for x in names)
+    return f"{columns} FROM events e{joins}", (*EVENT_COLUMNS, *names)
+
+
 def events(db: Database, q: EventQuery) -> list[dict[str, Any]]:
     """Events matching *q*, newest first (at most ``q.limit``, which the caller bounds):
     each a dict of :data:`EVENT_COLUMNS` then the extras asked for, in :data:`EXTRAS`'s
     order. ValueError for an extra that is not one."""
-    wanted = set(q.extras) | ({"status"} if q.status is not None else set())
+    wanted = frozenset(q.extras) | ({"status"} if q.status is not None else frozenset())
     unknown = wanted - EXTRAS.keys()
     if unknown:
         raise ValueError(f"unknown event extras {sorted(unknown)}: known {list(EXTRAS)}")
-    extras = [name for name in EXTRAS if name in wanted]
+    selected, keys = _shape(wanted)
     clause, params = where(
         {c: getattr(q, c) for c in FILTERS}, table="e.", since=q.since,
         before_seq=q.before_seq, after_seq=q.after_seq,
@@ -106,13 +116,10 @@ def events(db: Database, q: EventQuery) -> list[dict[str, Any]]:
         term = "i.status <> 'closed'" if q.status == "open" else "i.status = ?"
         clause = f"{clause} AND {term}" if clause else f" WHERE {term}"
         params += [] if q.status == "open" else [q.status]
-    columns = ", ".join([*(f"e.{c}" for c in EVENT_COLUMNS), *(EXTRAS[x][0] for x in extras)])
-    joins = "".join(EXTRAS[x][1] for x in extras)
     rows = db.query(  # names and placeholders from the constants above; values are parameters
-        f"SELECT {columns} FROM events e{joins}{clause} ORDER BY e.seq DESC LIMIT ?",  # noqa: S608
+        f"SELECT {selected}{clause} ORDER BY e.seq DESC LIMIT ?",
         (*params, q.limit),
     )
-    keys = (*EVENT_COLUMNS, *extras)
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
