@@ -106,7 +106,7 @@ def test_a_waiting_frame_queue_waits_for_bytes_not_only_for_room() -> None:
     put.join(0.2)
     assert put.is_alive() and len(q) == 2  # it waits: the bound holds
     assert q.get(1) is not None
-    put.join(5)
+    put.join(30)
     assert not put.is_alive() and len(q) == 2 and q.dropped == 0
 
 
