@@ -12,7 +12,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +22,7 @@ import structlog
 from paho.mqtt.client import DisconnectFlags
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
+from timing import wait_until
 from traffic import event, tls_dest
 
 from edge.config.node import NodeConfig
@@ -38,16 +39,6 @@ from edge.node.status import node_state
 CAP_S = 3.0
 LOST = ReasonCode(PacketTypes.DISCONNECT, "Unspecified error")  # what paho says: socket closed
 TAKEN = ReasonCode(PacketTypes.DISCONNECT, "Session taken over")
-
-
-def wait_until(condition: Callable[[], object], timeout: float, step: float = 0.05) -> bool:
-    """Poll *condition()* until it is true or *timeout* seconds pass; whether it became true."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True
 
 
 def reasons(*links: MqttLink) -> tuple[str, ...]:

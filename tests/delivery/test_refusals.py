@@ -18,6 +18,7 @@ import structlog
 from conftest import Subscribe
 from nodecfg import node_config, tls_destination
 from pydantic import ValidationError
+from timing import wait_until
 from traffic import ROOT, check_order_and_dupes, event, tls_dest
 
 from edge.config.node import NodeConfig
@@ -48,16 +49,6 @@ def heartbeat(i: int) -> OutboxMessage:
     """A heartbeat (class health) numbered *i*."""
     body = json.dumps({"hb": i}).encode()
     return OutboxMessage(f"hb-{i}", Priority.HEALTH, "node_health", "health", body, time.time())
-
-
-def wait_until(condition: Any, timeout: float, step: float = 0.05) -> bool:
-    """Poll *condition()* until it is true or *timeout* seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import structlog
 from pkibroker import render, tool
+from timing import wait_until
 
 from edge.cli.main import main
 from edge.config.node import NodeConfig
@@ -129,16 +130,6 @@ def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_until(condition: Callable[[], object], timeout: float) -> bool:
-    """Poll *condition* until true or *timeout* seconds pass."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def alarm(i: int) -> OutboxMessage:
