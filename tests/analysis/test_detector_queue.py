@@ -169,7 +169,9 @@ def test_a_raising_detector_answers_with_an_error_and_keeps_serving() -> None:
 
 def test_a_hung_detector_is_reported_not_waited_for_forever(tagging: Tagging) -> None:
     """A detector that never returns: the caller gets NoAnswer after answer_s (its waiting
-    request taken out of the line), and so does the next camera's caller."""
+    request taken out of the line), and so does the next camera's caller; the queue's health
+    says a call hangs (the node's liveness: service_dead:detector), and is well again once the
+    call returns."""
     q = _started(tagging, answer_s=0.3)
     try:
         tagging.go.clear()
@@ -178,6 +180,9 @@ def test_a_hung_detector_is_reported_not_waited_for_forever(tagging: Tagging) ->
         with pytest.raises(NoAnswer, match="cam1"):
             q.detect("cam1", _image(1, 0))
         assert q.stats.no_answer == 2 and q.waiting == 0
+        assert not q.health().alive and "has run for" in q.health().detail
+        tagging.go.set()
+        assert wait_until(lambda: q.health().alive, 5)
     finally:
         tagging.go.set()
         assert q.shutdown(5)

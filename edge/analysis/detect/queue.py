@@ -16,7 +16,8 @@ is spread over the detector's threads instead of N calls competing for the cores
 - A detector that raises answers that request with a :class:`DetectorError` naming the camera
   (the analysis counts it and goes on); one that does not answer within ``answer_s`` answers
   with :class:`NoAnswer` (logged ``detector.no_answer``): a caller is never left hanging. A
-  queue thread that dies is reported by :meth:`health` (``service_dead:detector``).
+  queue thread that dies, or a call that has run for longer than ``answer_s``, is reported by
+  :meth:`health` (the node's liveness: ``service_dead:detector``).
 - Not started, or stopped (the node stops its cameras first; their analysis finishes what is
   queued), a request is served on the caller's own thread: nothing is refused.
 """
@@ -34,7 +35,7 @@ from edge.analysis.detect.factory import build_detector
 from edge.capture.frame import Image
 from edge.config.detection import DetectorConfig
 from edge.core.errors import DetectorError
-from edge.core.lifecycle import Worker
+from edge.core.lifecycle import ServiceHealth, Worker
 from edge.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -128,6 +129,7 @@ class DetectorQueue(Worker):
         self._cond = threading.Condition()
         self._running = False
         self._seq = 0
+        self._calls: dict[int, float] = {}  # thread id -> when its detector call began
 
     # -- service ----------------------------------------------------------------------------
 
@@ -152,6 +154,17 @@ class DetectorQueue(Worker):
                 inline=s.inline,
                 busy_s=round(s.busy_s, 1),
             )
+
+    def health(self) -> ServiceHealth:
+        """As :meth:`Worker.health`; besides, not alive while a detector call has run for
+        longer than ``answer_s`` (a hung detector: its callers get :class:`NoAnswer`)."""
+        health = super().health()
+        with self._cond:
+            began = min(self._calls.values(), default=None)
+        running = None if began is None else time.monotonic() - began
+        if health.alive and running is not None and running > self.answer_s:
+            return ServiceHealth(self.name, False, f"a detector call has run for {running:.0f} s")
+        return health
 
     @property
     def waiting(self) -> int:
@@ -244,6 +257,9 @@ class DetectorQueue(Worker):
 
     def _call(self, ticket: Ticket) -> None:
         start = time.monotonic()
+        me = threading.get_ident()
+        with self._cond:
+            self._calls[me] = start
         try:
             found = self.detector.detect(ticket.image)
         except Exception as e:  # the detector's own failure: that request's answer
@@ -254,6 +270,9 @@ class DetectorQueue(Worker):
             error.__cause__ = e
             ticket.answer(None, error)
             return
+        finally:
+            with self._cond:
+                self._calls.pop(me, None)
         spent = time.monotonic() - start
         with self._cond:
             self.stats.busy_s += spent
