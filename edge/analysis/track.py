@@ -12,6 +12,12 @@ box has its person; near two free tracks or more (a crowd) the matcher's answer 
 A track is *confirmed* after ``confirm_hits`` detections within ``confirm_window_s`` and ends
 when not seen for ``lost_after_s``.
 
+A box its matcher would start nobody with (:data:`edge.analysis.tracking.PART`: ByteTrack's
+low-score box) starts a track only when no track is live: a first sighting alone in view,
+which the next run confirms with a box the matcher does start an identity for (through the
+near rule) instead of starting afresh then (one detector run more per arrival on
+one-by-one); beside a live track it may be a part of that person, so it starts nothing.
+
 A box mostly inside a live track's box (at least ``contained_share`` of its area, 0.7 by
 default) never starts a track: it is taken for a part of that person (a partial detection of
 legs or a torso beside the full box), matched to the track when the track has no better match
@@ -179,7 +185,7 @@ class Tracker:
                     self.matcher.bind(i, free[0].id)
                     out += self._hit(free[0], d, t, zones_of.get(i, ()))
                 continue
-            if i in parts:  # its matcher would start nobody with it
+            if i in parts and self.tracks:  # its matcher would start nobody with it
                 continue
             tr = Track(new_id(), d, t, t, max_score=d.score)
             self.tracks.append(tr)
