@@ -15,8 +15,8 @@ when not seen for ``lost_after_s``.
 A box its matcher would start nobody with (:data:`edge.analysis.tracking.PART`: ByteTrack's
 low-score box) starts a track only when no track is live: a first sighting alone in view,
 which the next run confirms with a box the matcher does start an identity for (through the
-near rule) instead of starting afresh then (one detector run more per arrival on
-one-by-one); beside a live track it may be a part of that person, so it starts nothing.
+near rule) instead of starting afresh then (which cost one more detector run per such
+arrival); beside a live track it may be a part of that person, so it starts nothing.
 
 A box mostly inside a live track's box (at least ``contained_share`` of its area, 0.7 by
 default) never starts a track: it is taken for a part of that person (a partial detection of

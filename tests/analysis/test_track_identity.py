@@ -182,3 +182,15 @@ def test_sitting_down_at_node_cadence_stays_one_person(matcher: MatcherName) -> 
     tracks, runs = _as_node(matcher, frames)
     (track,) = tracks.values()
     assert len(track) == runs - 1 and runs < 25
+
+
+def test_a_low_score_first_sighting_alone_is_confirmed_by_the_next_run() -> None:
+    """A person first found at score 0.5 (below the 0.65 ByteTrack needs for a new person),
+    nobody else in view, then at 0.8 a step further: START at the second run, not the third;
+    the same 0.5 box beside a followed person starts nothing (it may be a part of them)."""
+    tr = Tracker(matcher="bytetrack")
+    first = [e.change for e in tr.update([_box(100, 100, 60, 160, 0.5)], 0.0)]
+    second = [e.change for e in tr.update([_box(115, 100, 60, 160, 0.8)], STEP)]
+    assert (first, second) == ([], [Change.START])
+    tr.update([_box(130, 100, 60, 160, 0.8), _box(400, 100, 60, 160, 0.5)], 2 * STEP)
+    assert len(tr.tracks) == 1
