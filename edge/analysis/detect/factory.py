@@ -20,7 +20,12 @@ def build_detector(cfg: DetectorConfig) -> Detector | None:
         from edge.analysis.detect.onnx import OnnxDetector
 
         onnx = OnnxDetector(
-            cfg.model, head=cfg.head, score=cfg.score, nms_iou=cfg.nms_iou, threads=cfg.threads
+            cfg.model,
+            head=cfg.head,
+            score=cfg.score,
+            nms_iou=cfg.nms_iou,
+            threads=cfg.threads,
+            rect=cfg.rect_input,
         )
         if not cfg.tiles:
             return onnx

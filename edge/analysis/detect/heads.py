@@ -13,37 +13,59 @@ Array = npt.NDArray[np.float32]
 PERSON = 0
 
 
-def _grids(size: int, strides: tuple[int, ...]) -> tuple[Array, Array]:
-    grids, steps = [], []
+def grids(height: int, width: int, strides: tuple[int, ...]) -> tuple[Array, Array]:
+    """Each output row's cell ``(x, y)`` and stride, for an input of *height* x *width*: per
+    stride, ``(height // s) x (width // s)`` cells row by row, strides in order (YOLOX's
+    output layout)."""
+    cells, steps = [], []
     for s in strides:
-        n = size // s
-        yv, xv = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        grids.append(np.stack((xv, yv), axis=-1).reshape(-1, 2))
-        steps.append(np.full((n * n, 1), s))
-    return (np.concatenate(grids).astype(np.float32), np.concatenate(steps).astype(np.float32))
+        nh, nw = height // s, width // s
+        yv, xv = np.meshgrid(np.arange(nh), np.arange(nw), indexing="ij")
+        cells.append(np.stack((xv, yv), axis=-1).reshape(-1, 2))
+        steps.append(np.full((nh * nw, 1), s))
+    return (np.concatenate(cells).astype(np.float32), np.concatenate(steps).astype(np.float32))
 
 
 class YoloxHead:
     """YOLOX: rows [x, y, w, h (raw), objectness, 80 class scores (sigmoid applied)] over
-    strides 8/16/32. xy = (xy + grid) * stride, wh = exp(wh) * stride, score = obj * cls."""
+    strides 8/16/32. xy = (xy + grid) * stride, wh = exp(wh) * stride, score = obj * cls.
+
+    The input may be rectangular (a model whose height and width are symbolic): the grids of
+    each input shape are made once and kept (shapes are multiples of the largest stride up to
+    the model's size, so at most (size / 32)^2 of them)."""
 
     def __init__(self, size: int, strides: tuple[int, ...] = (8, 16, 32)) -> None:
         self.size = size
-        self.grid, self.stride = _grids(size, strides)
+        self.strides = strides
+        self._grids: dict[tuple[int, int], tuple[Array, Array]] = {}
+        self.grid, self.stride = self.grids_for(size, size)
 
-    def decode(self, out: Array, threshold: float) -> Array:
-        """Person boxes above *threshold*."""
+    def grids_for(self, height: int, width: int) -> tuple[Array, Array]:
+        """The (kept) cell and stride of each output row for a *height* x *width* input."""
+        key = (height, width)
+        if key not in self._grids:
+            self._grids[key] = grids(height, width, self.strides)
+        return self._grids[key]
+
+    def rows(self, height: int, width: int) -> int:
+        """Output rows the model gives for a *height* x *width* input."""
+        return sum((height // s) * (width // s) for s in self.strides)
+
+    def decode(self, out: Array, threshold: float, hw: tuple[int, int] | None = None) -> Array:
+        """Person boxes above *threshold*, for an input of *hw* (height, width; default the
+        square model size)."""
+        h, w = hw if hw is not None else (self.size, self.size)
+        grid, stride = self.grids_for(h, w)
         rows = out.reshape(-1, out.shape[-1])
-        if rows.shape[0] != self.grid.shape[0]:
+        if rows.shape[0] != grid.shape[0]:
             raise ValueError(
-                f"YOLOX output has {rows.shape[0]} rows, expected {self.grid.shape[0]} for "
-                f"{self.size}x{self.size} input"
+                f"YOLOX output has {rows.shape[0]} rows, expected {grid.shape[0]} for {w}x{h} input"
             )
         score = rows[:, 4] * rows[:, 5 + PERSON]
         keep = score >= threshold
         if not keep.any():
             return np.zeros((0, 5), np.float32)
-        r, g, s = rows[keep], self.grid[keep], self.stride[keep]
+        r, g, s = rows[keep], grid[keep], stride[keep]
         xy = (r[:, :2] + g) * s
         wh = np.exp(np.clip(r[:, 2:4], -10, 10)) * s
         return np.concatenate([xy - wh / 2, xy + wh / 2, score[keep, None]], axis=1)
