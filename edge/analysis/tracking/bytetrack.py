@@ -95,7 +95,7 @@ class ByteTrackMatcher:
         self, dets: list[Detection], live: dict[str, Detection], t: float
     ) -> dict[int, str | None]:
         """Step the library with *dets*; map the identities it reports back to detections."""
-        self._advance(t, run=True)
+        self._advance(t)
         tensors = np.array(
             [[d.x, d.y, d.x + d.w, d.y + d.h, d.score] for d in dets], dtype=np.float32
         ).reshape(-1, 5)
@@ -124,11 +124,11 @@ class ByteTrackMatcher:
         """Nothing to do until the next run (:meth:`_advance` then moves the predictions on
         by the time gone by)."""
 
-    def _advance(self, t: float, *, run: bool) -> None:
-        """Move the predictions of the followed identities on to camera time *t*: one
-        Kalman step per 1/``rate`` s (the library's filter is tuned for 30 fps video),
-        less the one step the library's own update takes on a run. A run that missed
-        nobody does not make them lost meanwhile (a lost identity takes no low-score box)."""
+    def _advance(self, t: float) -> None:
+        """Before a run at camera time *t*: move the predictions of the followed identities
+        on by the time gone by, one Kalman step per 1/``rate`` s (the library's filter is
+        tuned for 30 fps video), less the one step the library's own update takes; and pick
+        the match threshold for the gap. Frames without a run in between lose nobody."""
         last, self._t = self._t, t
         if last is None:
             return
@@ -137,7 +137,7 @@ class ByteTrackMatcher:
         # a run after a gap (a node's 0.2-1 s): the prediction is rougher, a looser match
         sparse = steps > 2
         bt.minimum_matching_threshold = self.sparse_threshold if sparse else self.match_threshold
-        steps -= 1 if run else 0
+        steps -= 1
         pool = [s for s in bt.tracked_tracks if s.is_activated] + bt.lost_tracks
         for _ in range(steps if pool else 0):
             STrack.multi_predict(pool, bt.shared_kalman)
