@@ -26,6 +26,7 @@ class DetectorFigures:
 
     model: str
     size: int
+    input: str
     threads: int
     calls: int
     cpu_ms: float
@@ -41,6 +42,7 @@ class DetectorFigures:
         return {
             "model": self.model,
             "size": self.size,
+            "input": self.input,
             "threads": self.threads,
             "calls": self.calls,
             "cpu_ms_per_call": round(self.cpu_ms, 2),
@@ -69,11 +71,17 @@ def compare(
     min_height: float = 0.0,
     passes: int = 3,
     timing_images: int = 20,
+    inputs: tuple[str, ...] = ("square",),
 ) -> list[DetectorFigures]:
     """Figures of each model on *seq* (score and NMS as a node's defaults, as `edge eval`):
     P/R over all its frames, ms per call over
-    *passes* turns of *timing_images* of them (after one untimed call each)."""
-    detectors = [OnnxDetector(m, threads=threads, score=score, nms_iou=nms_iou) for m in models]
+    *passes* turns of *timing_images* of them (after one untimed call each); each model once
+    per input shape in *inputs* (``square``, ``rect``: detector.rect_input)."""
+    runs = [(m, i) for m in models for i in inputs]
+    detectors = [
+        OnnxDetector(m, threads=threads, score=score, nms_iou=nms_iou, rect=i == "rect")
+        for m, i in runs
+    ]
     pictures = _pictures(seq, timing_images)
     cpu = [0.0] * len(detectors)
     wall = [0.0] * len(detectors)
@@ -88,12 +96,13 @@ def compare(
             wall[i] += time.perf_counter() - w0
     calls = passes * len(pictures)
     figures = []
-    for i, (m, d) in enumerate(zip(models, detectors, strict=True)):
+    for i, ((m, _), d) in enumerate(zip(runs, detectors, strict=True)):
         s = evaluate(d, seq, min_height=min_height)
         figures.append(
             DetectorFigures(
                 str(m),
                 d.size,
+                "rect" if d.rect else "square",
                 threads,
                 calls,
                 cpu[i] / calls * 1000,

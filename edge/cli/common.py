@@ -57,7 +57,8 @@ def exit_if(source: str | Path, problems: Sequence[str], code: int) -> None:
 
 
 def add_detector_args(p: argparse.ArgumentParser) -> None:
-    """Add --config, --model, --backend, --head, --score, --threads, --tiles and --json to *p*."""
+    """Add --config, --model, --backend, --head, --score, --threads, --tiles, --input and
+    --json to *p*."""
     p.add_argument("--config", "-c", type=Path, help="take [detector] from this node config")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--backend", choices=["onnx", "ultralytics"], help="detector backend")
@@ -72,12 +73,17 @@ def add_detector_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="also run the detector on tiles at its input size (onnx; about 5x the CPU)",
     )
+    p.add_argument(
+        "--input",
+        choices=["square", "rect"],
+        help="onnx YOLOX: square or rectangular detector input (detector.rect_input)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable figures")
 
 
 def detector_config(args: argparse.Namespace) -> DetectorConfig:
     """[detector] from --config, overridden by --model/--backend/--head/--score/--threads/
-    --tiles."""
+    --tiles/--input."""
     from edge.config.detection import DetectorConfig
 
     base = load_or_exit(args.config).detector if args.config else DetectorConfig()
@@ -90,6 +96,7 @@ def detector_config(args: argparse.Namespace) -> DetectorConfig:
             ("score", args.score),
             ("threads", getattr(args, "threads", None)),
             ("tiles", args.tiles),
+            ("rect_input", None if args.input is None else args.input == "rect"),
         )
         if v is not None
     }
