@@ -13,8 +13,8 @@ import pytest
 import structlog
 
 from edge.analysis.detect.base import Detection
-from edge.analysis.detect.heads import YoloxHead, grids
-from edge.analysis.detect.onnx import ModelError, OnnxDetector, padded
+from edge.analysis.detect.heads import YoloxHead, grids, padded
+from edge.analysis.detect.onnx import ModelError, OnnxDetector
 from edge.analysis.detect.rect import RectError, symbolic_hw
 
 SHARED = Path("/work/shared")
@@ -162,3 +162,43 @@ def test_bad_model_files_still_give_a_clear_model_error(tmp_path: Path, rect: bo
         OnnxDetector(junk, rect=rect)
     with pytest.raises(RectError, match="not an ONNX model"):
         symbolic_hw(b"\xff\xff\xff\xff")
+
+
+@needs_model
+def test_model_bench_compares_square_and_rect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`edge model bench MODEL --gt SEQ --input both` prints the model twice, square then
+    rect, each with ms per call and precision/recall (TUD-Campus's first 8 frames), the
+    rectangular recall within 5 points of the square one."""
+    from edge.cli.main import main
+
+    tud, seq = SHARED / "data/gt/TUD-Campus", tmp_path / "TUD-Campus"
+    (seq / "img1").mkdir(parents=True)
+    (seq / "gt").mkdir()
+    for n in range(1, 9):
+        (seq / "img1" / f"{n:06d}.jpg").symlink_to(tud / "img1" / f"{n:06d}.jpg")
+    rows = (tud / "gt" / "gt.txt").read_text().splitlines()
+    kept = [r for r in rows if r.strip() and int(r.split(",")[0]) <= 8]
+    (seq / "gt" / "gt.txt").write_text("\n".join(kept) + "\n")
+    argv = ["model", "bench", str(MODEL), "--gt", str(seq), "--input", "both", "--passes", "1"]
+    assert main([*argv, "--timing-images", "2"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "ms CPU/call" in line]
+    assert [line.split("(416px ")[1].split(")")[0] for line in lines] == ["square", "rect"]
+    recalls = [float(line.split("recall ")[1].split()[0]) for line in lines]
+    assert recalls[0] > 0.5 and abs(recalls[1] - recalls[0]) <= 0.05, lines
+
+
+def test_input_option_sets_the_detector_setting() -> None:
+    """`--input square|rect` of edge eval and edge bench vision sets detector.rect_input;
+    without it the setting's default (on) is kept."""
+    import argparse
+
+    from edge.cli.common import add_detector_args, detector_config
+
+    p = argparse.ArgumentParser()
+    add_detector_args(p)
+    model = ["--model", "m.onnx"]
+    assert detector_config(p.parse_args(model)).rect_input is True
+    assert detector_config(p.parse_args([*model, "--input", "square"])).rect_input is False
+    assert detector_config(p.parse_args([*model, "--input", "rect"])).rect_input is True

@@ -13,6 +13,12 @@ Array = npt.NDArray[np.float32]
 PERSON = 0
 
 
+def padded(length: int, step: int) -> int:
+    """*length* rounded up to a multiple of *step* (at least one step): a rectangular input's
+    side."""
+    return max(step, -(-length // step) * step)
+
+
 def grids(height: int, width: int, strides: tuple[int, ...]) -> tuple[Array, Array]:
     """Each output row's cell ``(x, y)`` and stride, for an input of *height* x *width*: per
     stride, ``(height // s) x (width // s)`` cells row by row, strides in order (YOLOX's

@@ -23,18 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.analysis.detect.base import Detection
-from edge.analysis.detect.heads import FastestDetHead, YoloV8Head, YoloxHead, nms
+from edge.analysis.detect.heads import FastestDetHead, YoloV8Head, YoloxHead, nms, padded
 from edge.capture.frame import Image
 from edge.core.errors import DetectorError
 
 Head = Literal["auto", "yolox", "yolov8", "fastestdet"]
 _STEP = 32
 """A rectangular input's sides are multiples of YOLOX's largest stride."""
-
-
-def padded(length: int, step: int) -> int:
-    """*length* rounded up to a multiple of *step* (at least one step)."""
-    return max(step, -(-length // step) * step)
 
 
 class ModelError(DetectorError):

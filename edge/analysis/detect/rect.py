@@ -26,8 +26,7 @@ from google.protobuf import (  # type: ignore[import-untyped]
     message_factory,
 )
 
-from edge.analysis.detect.heads import YoloxHead
-from edge.analysis.detect.onnx import padded
+from edge.analysis.detect.heads import YoloxHead, padded
 from edge.core.logs import get_logger
 
 _log = get_logger(__name__)
