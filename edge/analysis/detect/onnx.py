@@ -48,6 +48,18 @@ def guess_head(output_shape: list[Any]) -> Literal["yolox", "yolov8", "fastestde
     raise ModelError(f"cannot tell the detector family from output shape {output_shape}")
 
 
+def _load(path: Path, opts: Any) -> Any:
+    """An onnxruntime CPU session of the model file at *path*; ModelError naming it if not."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise ModelError(f"cannot load model {path}: {e}") from e
+
+
 class OnnxDetector:
     """A person detector on onnxruntime's CPU provider."""
 
@@ -72,21 +84,28 @@ class OnnxDetector:
         opts.log_severity_level = 3
         # no busy-waiting between calls: the CPU belongs to the other cameras and decoding
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise ModelError(f"cannot load model {path}: {e}") from e
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        shape = inp.shape
+        self.session: Any = None
+        rewritten = None
+        if rect and head in ("auto", "yolox"):
+            from edge.analysis.detect.rect import open_rect, rect_candidate
+
+            candidate = rect_candidate(path)
+            if candidate is not None and candidate.yolox:
+                rewritten = candidate
+                self.session = open_rect(path, opts, candidate)
+        self.rect = rewritten is not None and self.session is not None
+        if rewritten is not None and self.session is not None:
+            shape, outputs = rewritten.input_shape, rewritten.output_shape  # as in the file
+        else:
+            self.session = _load(path, opts)
+            shape, outputs = self.session.get_inputs()[0].shape, self.session.get_outputs()[0].shape
+        self.input_name = self.session.get_inputs()[0].name
         if len(shape) != 4 or not isinstance(shape[2], int) or shape[2] != shape[3]:
             raise ModelError(f"{path}: expected a square NCHW input, got {shape}")
         self.size = int(shape[2])
-        family = head if head != "auto" else guess_head(self.session.get_outputs()[0].shape)
+        family = head if head != "auto" else guess_head(outputs)
         self.family = family
-        self.name = f"onnx:{path.name}:{family}"
+        self.name = f"onnx:{path.name}:{family}" + (":rect" if self.rect else "")
         self.score = score
         self.nms_iou = nms_iou
         self._head: YoloxHead | YoloV8Head | FastestDetHead
@@ -96,14 +115,6 @@ class OnnxDetector:
             self._head = YoloV8Head()
         else:
             self._head = FastestDetHead(self.size)
-        self.rect = False
-        if rect and isinstance(self._head, YoloxHead):
-            from edge.analysis.detect.rect import open_rect
-
-            session = open_rect(path, opts, self.session, self._head)
-            if session is not None:
-                self.session, self.rect = session, True
-                self.name = f"onnx:{path.name}:{family}:rect"
 
     def _prepare(self, image: Image) -> tuple[npt.NDArray[np.float32], float, float, float, float]:
         """Network input, the x/y scale factors and the x/y padding, for mapping back."""

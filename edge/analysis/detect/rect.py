@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from google.protobuf import (  # type: ignore[import-untyped]
@@ -82,8 +82,30 @@ def _model_class() -> Any:
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.Model"))
 
 
-def symbolic_hw(model: bytes) -> bytes:
-    """*model* (an ONNX file's bytes) with its first input's height and width symbolic
+class Rewritten(NamedTuple):
+    """A model rewritten by symbolic_hw, with the shapes its file declared."""
+
+    data: bytes
+    input_shape: list[int | str]
+    output_shape: list[int | str]
+
+    @property
+    def yolox(self) -> bool:
+        """A YOLOX model by its declared shapes: a square 1x3xSxS input, (1, N, 85) out."""
+        i, o = self.input_shape, self.output_shape
+        square = len(i) == 4 and isinstance(i[2], int) and i[2] == i[3]
+        return square and len(o) == 3 and o[2] == 85
+
+
+def _dims(value: Any) -> list[int | str]:
+    return [
+        d.dim_param if d.HasField("dim_param") else int(d.dim_value)
+        for d in value.type.tensor_type.shape.dim
+    ]
+
+
+def symbolic_hw(model: bytes) -> Rewritten:
+    """*model* (an ONNX file's bytes) rewritten, with its first input's height and width symbolic
     (``height``/``width``), every output dimension after the batch symbolic and the stored
     intermediate shapes (value_info, computed for the fixed size) dropped; onnxruntime infers
     them again at load. Raises RectError when the first input is not a 4-d tensor."""
@@ -93,8 +115,9 @@ def symbolic_hw(model: bytes) -> bytes:
     except Exception as e:  # protobuf's DecodeError, or worse on a file that is not ONNX
         raise RectError(f"not an ONNX model: {e}") from e
     graph = m.graph
-    if not graph.input:
-        raise RectError("the model has no input")
+    if not graph.input or not graph.output:
+        raise RectError("the model has no input or no output")
+    shapes = _dims(graph.input[0]), _dims(graph.output[0])
     dims = graph.input[0].type.tensor_type.shape.dim
     if len(dims) != 4:
         raise RectError(f"the first input has {len(dims)} dimensions, not 4 (NCHW)")
@@ -107,40 +130,50 @@ def symbolic_hw(model: bytes) -> bytes:
                 dim.ClearField("dim_value")
                 dim.dim_param = f"out{i}_{j}"
     del graph.value_info[:]
-    data: bytes = m.SerializeToString()
-    return data
+    return Rewritten(m.SerializeToString(), *shapes)
 
 
-def open_rect(path: Path, opts: Any, square: Any, head: YoloxHead) -> Any | None:
-    """An onnxruntime session of the model at *path* taking any input height and width (each
-    a multiple of the head's largest stride, up to its size), checked against the *square*
-    session already loaded: the same output on a square picture, and the row count the head
-    expects on a rectangular one. None (and a logged ``detector.rect_fallback`` warning) when
-    the model cannot be rewritten or the check fails: the caller keeps the square input."""
+def rect_candidate(path: Path) -> Rewritten | None:
+    """The model file at *path* rewritten by symbolic_hw, or None (and a logged
+    ``detector.rect_fallback`` warning) when it cannot be read or rewritten."""
+    try:
+        return symbolic_hw(path.read_bytes())
+    except (OSError, RectError) as e:
+        _log.warning("detector.rect_fallback", model=str(path), error=str(e), using="square input")
+        return None
+
+
+def open_rect(path: Path, opts: Any, model: Rewritten) -> Any:
+    """An onnxruntime session of the rewritten YOLOX *model* (of the file at *path*) taking any
+    input height and width (each a multiple of its largest stride, up to its size), checked
+    on a 16:9 picture: the output rows its head expects (only there, so that onnxruntime's
+    memory arena does not grow to the square size at load). None (and a
+    logged ``detector.rect_fallback`` warning) when it cannot be made or the check fails: the
+    caller loads the file for the square input. The file's own session is never made
+    alongside (that would hold both in memory at load)."""
     import onnxruntime as ort
 
-    size, step = head.size, max(head.strides)
+    size = int(model.input_shape[2])
+    head = YoloxHead(size)
+    step = max(head.strides)
     try:
         if size % step:
             raise RectError(f"input size {size} is not a multiple of the stride {step}")
-        data = symbolic_hw(path.read_bytes())
-        session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            model.data, sess_options=opts, providers=["CPUExecutionProvider"]
+        )
         name = session.get_inputs()[0].name
-        probe = np.random.default_rng(0).uniform(0, 255, (1, 3, size, size)).astype(np.float32)
-        want = np.asarray(square.run(None, {square.get_inputs()[0].name: probe})[0])
-        got = np.asarray(session.run(None, {name: probe})[0])
-        if want.shape != got.shape or not np.allclose(want, got, atol=1e-3):
-            raise RectError("the rewritten model gives other outputs on a square picture")
-        h = padded(size // 2, step)
         quiet = ort.RunOptions()
-        quiet.log_severity_level = 4  # the failure is logged below, once
-        out = np.asarray(session.run(None, {name: probe[:, :, :h, :]}, quiet)[0])
-        rows = out.reshape(-1, out.shape[-1]).shape[0]
-        if rows != head.rows(h, size):
+        quiet.log_severity_level = 4  # a failure is logged below, once
+        # a 16:9 picture's input, the usual one; below the square however small the model
+        h = max(step, min(padded(size * 9 // 16, step), size - step))
+        probe = np.random.default_rng(0).uniform(0, 255, (1, 3, h, size)).astype(np.float32)
+        out = np.asarray(session.run(None, {name: probe}, quiet)[0])
+        if out.ndim != 3 or out.shape[2] != 85 or out.shape[1] != head.rows(h, size):
             raise RectError(
-                f"{rows} output rows at {size}x{h}, the head expects {head.rows(h, size)}"
+                f"output {out.shape} at {size}x{h}, the head expects (1, {head.rows(h, size)}, 85)"
             )
-    except Exception as e:  # RectError, protobuf's or onnxruntime's own
+    except Exception as e:  # RectError, onnxruntime's own
         _log.warning("detector.rect_fallback", model=str(path), error=f"{type(e).__name__}: {e}",
                      using=f"square {size}x{size} input")  # fmt: skip
         return None
