@@ -96,9 +96,10 @@ def test_rect_and_square_find_the_same_people_on_the_dev_clips() -> None:
     assert strong >= 10  # people were there to compare
 
 
-def _fixed_reshape_model(path: Path) -> None:
-    """A tiny YOLOX-shaped model (1x3x64x64 in, 1x84x85 out) whose graph hard-codes its
-    size (a Slice and a Reshape with constant sizes): fine square, broken at any other shape."""
+def _fixed_reshape_model(path: Path, out: tuple[int, ...] = (1, 84, 85)) -> None:
+    """A tiny model (1x3x64x64 in, *out* out: YOLOX-shaped by default) whose graph hard-codes
+    its size (a Slice and a Reshape with constant sizes): fine square, broken at any other
+    shape."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
@@ -112,9 +113,9 @@ def _fixed_reshape_model(path: Path) -> None:
 
     nodes = [
         const("starts", [0]),
-        const("ends", [84 * 85]),
+        const("ends", [int(np.prod(out))]),
         const("axes", [1]),
-        const("shape", [1, 84, 85]),
+        const("shape", list(out)),
         helper.make_node("Flatten", ["images"], ["flat"], axis=1),
         helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["cut"]),
         helper.make_node("Reshape", ["cut", "shape"], ["output"]),
@@ -123,7 +124,7 @@ def _fixed_reshape_model(path: Path) -> None:
         nodes,
         "fixed",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 84, 85])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(out))],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
@@ -146,6 +147,22 @@ def test_a_model_that_cannot_take_a_rectangle_stays_square_with_a_warning(tmp_pa
     assert isinstance(detector.detect(np.zeros((36, 64, 3), np.uint8)), list)
     assert detector._prepare(np.zeros((36, 64, 3), np.uint8))[0].shape == (1, 3, 64, 64)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("out", "family"), [((1, 85, 8, 8), "fastestdet"), ((1, 84, 100), "yolov8")]
+)
+def test_other_families_keep_the_square_input_quietly(
+    tmp_path: Path, out: tuple[int, ...], family: str
+) -> None:
+    """FastestDet (a plain resize) and YOLOv8 exports (anchors fixed for their size) keep the
+    square input with rect asked for, without a fallback warning (nothing failed)."""
+    path = tmp_path / f"{family}.onnx"
+    _fixed_reshape_model(path, out)
+    with structlog.testing.capture_logs() as logs:
+        detector = OnnxDetector(path, threads=1, rect=True)
+    assert detector.family == family and not detector.rect
+    assert not [e for e in logs if e["event"] == "detector.rect_fallback"]
 
 
 @pytest.mark.parametrize("rect", [True, False])
