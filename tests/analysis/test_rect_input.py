@@ -50,6 +50,25 @@ def test_padding_to_the_stride() -> None:
     assert [padded(n, 32) for n in (1, 32, 33, 234, 256, 416)] == [32, 32, 64, 256, 256, 416]
 
 
+@needs_model
+def test_the_rewrite_changes_only_the_declared_shapes() -> None:
+    """yolox_nano rewritten in memory: the shapes its file declared are reported, its input
+    height and width are symbolic, and on the same square picture it gives exactly the
+    output of the file as shipped (the nodes and weights are carried over byte for byte)."""
+    import onnxruntime as ort
+
+    model = symbolic_hw(MODEL.read_bytes())
+    assert model.input_shape == [1, 3, 416, 416] and model.output_shape == [1, 3549, 85]
+    assert model.yolox
+    rewritten = ort.InferenceSession(model.data, providers=["CPUExecutionProvider"])
+    shipped = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+    assert rewritten.get_inputs()[0].shape == [1, 3, "height", "width"]
+    picture = np.random.default_rng(1).uniform(0, 255, (1, 3, 416, 416)).astype(np.float32)
+    name = shipped.get_inputs()[0].name
+    want = shipped.run(None, {name: picture})[0]
+    assert np.array_equal(rewritten.run(None, {name: picture})[0], want)
+
+
 def _frames(name: str, every: int, limit: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(VIDEOS / name))
     frames, i = [], 0
