@@ -71,7 +71,8 @@ def test_the_rewrite_changes_only_the_declared_shapes() -> None:
 
 def _frames(name: str, every: int, limit: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(VIDEOS / name))
-    frames, i = [], 0
+    frames: list[np.ndarray] = []
+    i = 0
     while len(frames) < limit:
         ok, frame = cap.read()
         if not ok:
@@ -120,9 +121,9 @@ def _fixed_reshape_model(path: Path, out: tuple[int, ...] = (1, 84, 85)) -> None
     its size (a Slice and a Reshape with constant sizes): fine square, broken at any other
     shape."""
     onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
+    from onnx import NodeProto, TensorProto, helper
 
-    def const(name: str, values: list[int]) -> object:
+    def const(name: str, values: list[int]) -> NodeProto:
         return helper.make_node(
             "Constant",
             [],
@@ -187,15 +188,19 @@ def test_other_families_keep_the_square_input_quietly(
 @pytest.mark.parametrize("rect", [True, False])
 def test_bad_model_files_still_give_a_clear_model_error(tmp_path: Path, rect: bool) -> None:
     """A missing file and a file that is not ONNX are refused with ModelError naming the file,
-    with the rectangular input asked for or not; the rewrite itself names a file that is not
-    ONNX too."""
+    with the rectangular input asked for or not, and no warning before it; the rewrite itself
+    names a file that is not ONNX too."""
     missing = tmp_path / "missing.onnx"
     with pytest.raises(ModelError, match=f"model not found: {missing}"):
         OnnxDetector(missing, rect=rect)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x08\x07 this is not a model \xff\xfe")
-    with pytest.raises(ModelError, match=f"cannot load model {junk}"):
+    with (
+        structlog.testing.capture_logs() as logs,
+        pytest.raises(ModelError, match=f"cannot load model {junk}"),
+    ):
         OnnxDetector(junk, rect=rect)
+    assert not [e for e in logs if e["log_level"] == "warning"]  # the error alone says it
     with pytest.raises(RectError, match="not an ONNX model"):
         symbolic_hw(b"\xff\xff\xff\xff")
 

@@ -134,12 +134,13 @@ def symbolic_hw(model: bytes) -> Rewritten:
 
 
 def rect_candidate(path: Path) -> Rewritten | None:
-    """The model file at *path* rewritten by symbolic_hw, or None (and a logged
-    ``detector.rect_fallback`` warning) when it cannot be read or rewritten."""
+    """The model file at *path* rewritten by symbolic_hw, or None when it cannot be read or
+    rewritten: then it is no YOLOX model either (no 4-d input, or not ONNX at all), and loading
+    it the usual way says what is wrong with it (ModelError), with no warning first."""
     try:
         return symbolic_hw(path.read_bytes())
     except (OSError, RectError) as e:
-        _log.warning("detector.rect_fallback", model=str(path), error=str(e), using="square input")
+        _log.debug("detector.rect_skipped", model=str(path), reason=str(e))
         return None
 
 
