@@ -80,11 +80,12 @@ _X86 = BoardProfile(
     name="x86-2core",
     cores=2,
     decode_pct=1.3,
-    analysis_pct_per_fps=0.96,
-    source="measured on the 2-core x86 (AMD EPYC) development machine, issue 27: the real "
-    "daemon with 16 RTSP cameras (768x432 10 fps H.264, one-by-one-person-detection looping, "
-    "analysis 5 fps, yolox_nano) used 49% of the machine, 6.1% of a core per camera; of it "
-    "`edge bench capture` decoding at 5 fps analysis: 1.84 s CPU per 139 s, 1.3%",
+    analysis_pct_per_fps=1.01,
+    source="measured on the 2-core x86 (AMD EPYC) development machine with `edge bench "
+    "capacity 16 --warmup 20 --seconds 90` (issue 27, after its work): the real daemon with 16 "
+    "RTSP cameras (768x432 10 fps H.264, one-by-one-person-detection looping, analysis 5 fps, "
+    "yolox_nano) used 50.8% of the machine, 6.35% of a core per camera; of it `edge bench "
+    "capture` decoding at 5 fps analysis: 1.84 s CPU per 139 s, 1.3%",
 )
 _PI5 = BoardProfile(
     name="pi5",
@@ -127,12 +128,13 @@ class CapacityConfig(Section):
         "x86, pi4 on an unknown ARM board).",
     )
     limit_pct: float = Field(
-        default=75.0,
+        default=65.0,
         ge=10,
         le=100,
         description="Share of the board's CPU (all cores) the cameras may need; above it the "
-        "node is refused, near it (above 85% of it) a warning. Analysis frames start to be "
-        "dropped before the CPU is full (issue 27: at about 80%).",
+        "node is refused, near it (above 85% of it) a warning. Analysis frames are dropped "
+        "before the CPU is full when people appear on many cameras at once (issue 27, x86-2core: "
+        "none at 51% busy, 4.5% at 70%).",
     )
     camera_pct: float | None = Field(
         default=None,
