@@ -56,7 +56,7 @@ class Console:
         """The incident's page as *user* sees it."""
         answer = self.clients[user].get(incident_url(*ref.split("/", 1)))
         assert answer.status_code == 200, answer.text
-        return answer.text
+        return str(answer.text)
 
     def post(self, user: str, ref: str, action: str, **fields: Any) -> Any:
         """A form POST from the incident page (its CSRF token, the page as Referer)."""
