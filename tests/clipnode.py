@@ -18,9 +18,9 @@ from conftest import SHARED
 from nodecfg import node_config, tls_destination
 
 from edge.config.loader import loads
-from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Received, Subscriber
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import verify_clip
 

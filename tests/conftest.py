@@ -17,9 +17,9 @@ import structlog
 from installed import give_install_its_timeout, install
 from pg import PgServer
 
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = (ROOT / ".." / "shared").resolve()

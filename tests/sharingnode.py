@@ -19,15 +19,15 @@ from edge.clips.store import ClipStore
 from edge.config.loader import loads
 from edge.config.root import EdgeConfig
 from edge.core.kinds import Kind, Severity, State
-from edge.delivery.ledger import DeliveryLedger
-from edge.delivery.outbox import Outbox
-from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue
 from edge.events.model import Event
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey, public_pem
 from edge.evidence.manifest import build_manifest, sign_manifest
 from edge.node.sharing_audit import record_sharing
+from edge.outbox.ledger import DeliveryLedger
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.queue import DeliveryQueue
+from edge.outbox.store import Outbox
 
 T0 = 1_796_576_400.0
 """2026-12-07 00:00 WIB: the day the made traffic starts."""

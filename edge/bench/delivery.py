@@ -17,12 +17,12 @@ from typing import Any
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
 from edge.core.ids import new_id
-from edge.delivery.chunks import clip_messages
-from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
+from edge.link.mqtt import MqttLink
+from edge.outbox.chunks import clip_messages
+from edge.outbox.message import OutboxMessage, Pending, Priority
+from edge.outbox.store import Outbox
 
 
 class _Acks:

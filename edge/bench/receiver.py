@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.bench.fleet import Publisher, SimNode, Wire, fleet
 from edge.core.lifecycle import Worker
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import Publisher, SimNode, Wire, fleet
 from edge.receiver.store.store import ReceiverStore
 
 

@@ -11,14 +11,14 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory
 
 from edge.config.loader import loads
-from edge.delivery.outbox import Outbox
-from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.events.rules import Rules
 from edge.events.scope import CameraScope
 from edge.events.sink import EventSink
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.queue import DeliveryQueue
+from edge.outbox.store import Outbox
 from edge.sensors.contacts import ContactInput
 
 

@@ -208,7 +208,7 @@ def _receiver_problems(cfg: ReceiverConfig) -> list[str]:
     SQLite store in it) can be used or made. Nothing is written and the network is not used
     (a PostgreSQL store is not connected to)."""
     from edge.config.preflight import one_line
-    from edge.delivery.tls import TlsSetupError, tls_context
+    from edge.wire.tls import TlsSetupError, tls_context
 
     problems: list[str] = []
     try:

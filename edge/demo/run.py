@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from edge.config.loader import load
 from edge.config.root import EdgeConfig
 from edge.core.lifecycle import Worker
-from edge.delivery.subscriber import Received, Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
+from edge.demo.subscriber import Received, Subscriber
 from edge.evidence.keyinit import init_key
 from edge.evidence.keys import NodeKey, public_pem
 from edge.node.node import Node

@@ -29,7 +29,7 @@ Listener = Callable[[Event], None]
 
 
 class EventStore(Protocol):
-    """Durable storage of accepted events (``edge.delivery.queue.DeliveryQueue``)."""
+    """Durable storage of accepted events (``edge.outbox.queue.DeliveryQueue``)."""
 
     def store_event(self, event: Event) -> Sequence[str]:
         """Persist *event* for the destinations allowed to receive it; returns their names.
@@ -82,7 +82,7 @@ class EventSink:
 
     def subscribe_waiting(self, listener: Listener) -> None:
         """Call *listener* with every event that could not be stored when accepted (it waits
-        in memory): ``edge.delivery.queue.DeliveryQueue.offer_event`` sends it from memory."""
+        in memory): ``edge.outbox.queue.DeliveryQueue.offer_event`` sends it from memory."""
         with self._lock:
             self._waiting.append(listener)
 

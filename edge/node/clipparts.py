@@ -10,12 +10,12 @@ from edge.clips.finalize import ClipFinalizer, ClipSigner
 from edge.clips.recorder import ClipRecorder
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
-from edge.delivery.queue import DeliveryQueue
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.events.path import EventPath
 from edge.evidence.audit import AuditLog
 from edge.node.cameras import CameraPlan, build_recorders
+from edge.outbox.queue import DeliveryQueue
 
 
 class ClipNode(Protocol):

@@ -25,7 +25,7 @@ from edge.config.root import EdgeConfig
 from edge.config.transport import DestinationConfig
 from edge.core.errors import EdgeError
 from edge.core.logs import get_logger
-from edge.delivery.mqtt import MqttLink
+from edge.link.mqtt import MqttLink
 from edge.node.degraded import Degraded
 
 log = get_logger(__name__)

@@ -13,16 +13,16 @@ from edge import __version__
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
 from edge.core.clock import clock_synced
-from edge.delivery.certdays import tls_days
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.events.sink import EventSink
 from edge.evidence.audit import AuditLog
 from edge.evidence.keyslot import KeySlot
+from edge.link.mqtt import MqttLink
 from edge.node.camera import CameraWorker
 from edge.node.overload import CameraLoad, OverloadWatch
 from edge.node.status import NodeState
+from edge.outbox.store import Outbox
 from edge.sensors.contacts import ContactInput
+from edge.wire.certdays import tls_days
 
 SCHEMA = "warehouse-edge/health/1"
 
@@ -63,7 +63,7 @@ class HealthSource(Protocol):
 def link_health(link: MqttLink, now: float | None = None) -> dict[str, Any]:
     """One destination's entry in the heartbeat's ``links`` section at Unix time *now*:
     with the days its TLS files stay good (``cert_days``, ``ca_days``, ``crl_days``,
-    :func:`edge.delivery.certdays.tls_days`) and a refused client certificate's cause."""
+    :func:`edge.wire.certdays.tls_days`) and a refused client certificate's cause."""
     return {
         **tls_days(link.dest.tls, time.time() if now is None else now),
         "certificate_refused": link.stats.certificate_refused,

@@ -13,7 +13,6 @@ from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
 from edge.core.lifecycle import Hooks
 from edge.core.logs import get_logger
-from edge.delivery.factory import Delivery
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.events.path import EventPath
@@ -21,6 +20,7 @@ from edge.events.rules import Rules
 from edge.events.scope import CameraScope
 from edge.events.sink import EventSink
 from edge.events.triggers import ClipTriggers
+from edge.link.factory import Delivery
 from edge.node import heartbeat, memory, overload, statefile
 from edge.node.cameras import blocked_faults, build_workers, plan_cameras
 from edge.node.clipparts import build_clips

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from edge.core.ids import new_id
 from edge.core.kinds import Kind, Severity, State
 from edge.core.logs import get_logger
-from edge.delivery.outbox import Outbox
 from edge.events.context import EventFactory
 from edge.events.model import Event
+from edge.outbox.store import Outbox
 
 log = get_logger(__name__)
 

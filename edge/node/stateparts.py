@@ -12,11 +12,11 @@ from typing import Protocol
 
 from edge.config.root import EdgeConfig
 from edge.core.lifecycle import Worker
-from edge.delivery.factory import Delivery
-from edge.delivery.mqtt import MqttLink
 from edge.events.sink import EventStore
 from edge.evidence.audit_setaside import open_audit
 from edge.evidence.keyslot import KeySlot
+from edge.link.factory import Delivery
+from edge.link.mqtt import MqttLink
 from edge.node.degraded import Degraded
 from edge.node.enrolment import PendingLinks, waiting_destinations
 from edge.node.keywait import HELD_NAME, HeldEvents, KeyGate, KeyWatch

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.events.sink import EventSink
+from edge.link.mqtt import MqttLink
 from edge.node.camera import CameraWorker
 from edge.node.liveness import Vitals
+from edge.outbox.store import Outbox
 from edge.sensors.contacts import ContactInput
 from edge.sensors.outputs import Siren, Status
 

@@ -49,7 +49,7 @@ class Named(Protocol):
 
 
 class Link(Protocol):
-    """A link as the flush sees it (``edge.delivery.mqtt.MqttLink``)."""
+    """A link as the flush sees it (``edge.link.mqtt.MqttLink``)."""
 
     @property
     def dest(self) -> Named:

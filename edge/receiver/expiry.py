@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from edge.core.logs import get_logger
-from edge.delivery.certdays import DAY, CertFileError, certificates, crl_next_update, crl_path
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store import lookups
 from edge.receiver.store.store import ReceiverStore
+from edge.wire.certdays import DAY, CertFileError, certificates, crl_next_update, crl_path
 
 log = get_logger(__name__)
 

@@ -24,7 +24,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.core.logs import get_logger
-from edge.delivery.tls import tls_context
 from edge.evidence.signing import payload_sha256
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.messages import Reason, Rejected, Verdict
@@ -32,6 +31,7 @@ from edge.receiver.mqttclient import ReceiverClient
 from edge.receiver.presence import LinkWatch
 from edge.receiver.trust import Checker
 from edge.receiver.validate import safe_text
+from edge.wire.tls import tls_context
 
 log = get_logger(__name__)
 

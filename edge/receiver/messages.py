@@ -51,7 +51,7 @@ class Accepted:
     site: str
     node: str
     id: str
-    """The message id (``edge.delivery.ids`` form), unique per node."""
+    """The message id (``edge.wire.ids`` form), unique per node."""
     sha256: str
     payload: bytes
     topic: str

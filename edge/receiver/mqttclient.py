@@ -30,7 +30,7 @@ from paho.mqtt.exception import MalformedPacket
 
 from edge.core.logs import get_logger
 from edge.core.ratelog import Repeats
-from edge.delivery.tls import explain
+from edge.wire.tls import explain
 
 log = get_logger(__name__)
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.delivery.ids import MessageId, Part
 from edge.report.chainfile import Line
+from edge.wire.ids import MessageId, Part
 
 UNKNOWN = "?"
 """The key counts use for a camera or kind the chain does not name."""

@@ -18,7 +18,7 @@ RECORDS = sorted(DECISIONS.glob("[0-9][0-9][0-9][0-9]-*.md"))
 NOT_THE_NODE = {"receiver", "demo", "bench"}
 """Packages that are not the node: the police side, the demo and the benchmarks."""
 
-POLICE_CLIENTS = {"delivery/subscriber.py"}
+POLICE_CLIENTS = {"demo/subscriber.py"}
 """Police-side clients kept beside the node's code for the demo and the tests (record 0004)."""
 
 

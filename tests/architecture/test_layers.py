@@ -1,6 +1,8 @@
 """The shape of the package, checked: imports point one way along the data flow, no module
-imports itself back through others, only delivery speaks MQTT, and no module grows past the
-size a reader can hold in mind."""
+imports itself back through others, only the link (and the receiver, and the test-only
+clients) speaks MQTT, the outbox sits below the link, the receiver imports no node stage,
+test-only clients stay out of the product path, and no module grows past the size a reader
+can hold in mind."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "edge"
 LAYERS: list[set[str]] = [
     {"core", "fakes", "schemas"},
     {"config"},
+    {"wire"},
     {"capture"},
     {"analysis"},
     {"events"},
@@ -22,7 +25,8 @@ LAYERS: list[set[str]] = [
     {"pki"},
     {"clips"},
     {"sensors"},
-    {"delivery"},
+    {"outbox"},
+    {"link"},
     {"node"},
     {"report"},
     {"receiver"},
@@ -33,7 +37,19 @@ LAYERS: list[set[str]] = [
 """Lowest first: a package may import from its own layer's package or from lower layers."""
 
 MAX_LINES = 400
-MQTT_PACKAGES = {"delivery", "receiver"}
+MQTT_PACKAGES = {"link", "receiver", "demo", "bench"}
+"""Who may import paho: the node's link, the receiver, and the test-only clients."""
+
+NODE_STAGES = {"capture", "analysis", "events", "clips", "sensors", "outbox", "link", "node"}
+"""The node's own stages: the receiver imports none of them (what both sides share lives in
+``wire``, ``evidence``, ``core``, ``config``)."""
+
+TEST_ONLY = {"demo", "bench"}
+"""Clients for the demo, tests and benchmarks (the police-side subscriber, the simulated fleet):
+no product package imports them."""
+
+PRODUCT = NODE_STAGES | {"core", "config", "wire", "evidence", "pki", "report", "receiver"}
+"""What runs in the field, on the node or the police side."""
 
 
 def _rank(package: str) -> int:
@@ -139,15 +155,53 @@ def test_no_import_cycles() -> None:
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
-def test_only_delivery_speaks_mqtt() -> None:
-    """paho is imported by the delivery package alone."""
+def test_only_the_link_speaks_mqtt() -> None:
+    """paho is imported by the node's link, the receiver and the test-only clients alone."""
     offenders = [
         f"{path.relative_to(PACKAGE.parent)}:{line}"
         for module, path in MODULES.items()
         for line, name in _imports(path)
         if name.split(".")[0] == "paho" and _package_of(module) not in MQTT_PACKAGES
     ]
-    assert not offenders, "paho imported outside delivery: " + ", ".join(offenders)
+    assert not offenders, "paho imported outside link/receiver/demo/bench: " + ", ".join(offenders)
+
+
+def _crossings(sources: set[str], targets: set[str]) -> list[str]:
+    """Imports from a module of a *sources* package into a *targets* package."""
+    return [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for module, path in MODULES.items()
+        if _package_of(module) in sources
+        for line, name in _imports(path)
+        if _package_of(name) in targets
+    ]
+
+
+def test_the_outbox_sits_below_the_link() -> None:
+    """The outbox (what was accepted) never imports the link (how it leaves): a message is
+    stored before any link can see it."""
+    assert _rank("outbox") < _rank("link")
+    assert not _crossings({"outbox", "wire"}, {"link"}), _crossings({"outbox", "wire"}, {"link"})
+
+
+def test_the_receiver_imports_no_node_stage() -> None:
+    """The police side runs without the node's stages: it shares only ``wire``, ``evidence``,
+    ``core``, ``config`` and the report's reconciliation."""
+    found = _crossings({"receiver"}, NODE_STAGES)
+    assert not found, "the receiver imports node stages:\n" + "\n".join(found)
+
+
+def test_test_only_clients_stay_out_of_the_product() -> None:
+    """No product package imports the demo's subscriber or the bench's simulated fleet."""
+    found = _crossings(PRODUCT, TEST_ONLY)
+    assert not found, "product code imports a test-only client:\n" + "\n".join(found)
+
+
+def test_every_package_is_product_or_test_only() -> None:
+    """Each package of edge/ is classed (cli and fakes aside), so a new one is placed."""
+    packages = {p for m in MODULES if (p := _package_of(m)) is not None}
+    unclassed = packages - PRODUCT - TEST_ONLY - {"cli", "fakes", "schemas"}
+    assert not unclassed, f"class these packages in {__file__}: {sorted(unclassed)}"
 
 
 @pytest.mark.parametrize("root", ["edge", "tests"])

@@ -18,6 +18,7 @@ LAYER_TEST = Path(__file__).with_name("test_layers.py")
 STAGES = [
     "core",
     "config",
+    "wire",
     "capture",
     "analysis",
     "events",
@@ -25,7 +26,8 @@ STAGES = [
     "pki",
     "clips",
     "sensors",
-    "delivery",
+    "outbox",
+    "link",
     "node",
     "report",
 ]
@@ -59,7 +61,7 @@ FLOWS = {
 """Each hop-by-hop list and the modules that run its stages: what they import from a stage
 package (below) is named in the list."""
 
-FLOW_PACKAGES = {"capture", "analysis", "events", "evidence", "clips", "sensors", "delivery"}
+FLOW_PACKAGES = {"capture", "analysis", "events", "evidence", "clips", "sensors", "outbox", "link"}
 """Packages whose modules a hop-by-hop list must name when its runners import them."""
 
 NOT_A_HOP = {

@@ -28,9 +28,9 @@ from edge.capture.rtsp import RtspInput
 from edge.config.cameras import CameraConfig
 from edge.config.loader import loads
 from edge.core.logs import configure
-from edge.delivery.subscriber import Received
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Received
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.node.camera import CameraWorker

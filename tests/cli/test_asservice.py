@@ -23,17 +23,17 @@ import edge.cli.check_config
 import edge.cli.keys
 import edge.cli.receive
 import edge.config.preflight
-import edge.delivery.tls
 import edge.evidence.keys
 import edge.receiver.config
 import edge.receiver.keyring
 import edge.receiver.store.store  # (these imported before a child gives up root)
+import edge.wire.tls
+from edge.bench.fleet import SimNode
 from edge.cli import asservice
 from edge.cli.main import main
 from edge.config import serviceunit
 from edge.config.loader import load
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import SimNode
 from edge.receiver.store import keys
 from edge.receiver.store.store import ReceiverStore
 

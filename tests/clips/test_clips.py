@@ -28,11 +28,11 @@ from edge.clips.ring import PacketRing
 from edge.clips.snapshot import SnapshotSaver
 from edge.clips.store import ClipStore, QuotaError
 from edge.config.clips import ClipConfig
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import verify_clip
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 ONE_BY_ONE = "one-by-one-person-detection.mp4"
 

@@ -11,12 +11,12 @@ from conftest import Subscribe
 from traffic import event, signed_clip, tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery.message import Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.evidence.keys import NodeKey
+from edge.link.mqtt import MqttLink
+from edge.outbox.message import Priority
+from edge.outbox.store import Outbox
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])

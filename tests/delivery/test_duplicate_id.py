@@ -27,14 +27,14 @@ from traffic import event, tls_dest
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
-from edge.delivery.takeover import MARGIN_S, STRIKES, TakeoverWatch
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.linkstats import LinkStats
+from edge.link.mqtt import MqttLink
+from edge.link.takeover import MARGIN_S, STRIKES, TakeoverWatch
 from edge.node.heartbeat import link_health
 from edge.node.status import node_state
+from edge.outbox.store import Outbox
 
 CAP_S = 3.0
 LOST = ReasonCode(PacketTypes.DISCONNECT, "Unspecified error")  # what paho says: socket closed

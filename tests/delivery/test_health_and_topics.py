@@ -69,7 +69,7 @@ def test_heartbeat_reports_health(
 
 def test_docs_name_every_topic_and_schema() -> None:
     """docs/mqtt.md documents each topic the code publishes and each schema file exists."""
-    from edge.delivery import topics
+    from edge.wire import topics
 
     doc = (ROOT / "docs" / "mqtt.md").read_text()
     for topic in (

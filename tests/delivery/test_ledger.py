@@ -14,11 +14,11 @@ import pytest
 from faults import fill, small_disk
 
 from edge.clips.store import ClipStore
-from edge.delivery.acks import OutboxBooks
-from edge.delivery.ledger import DeliveryLedger
-from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.outbox import Outbox
 from edge.evidence.audit import AuditLog, verify_log
+from edge.link.acks import OutboxBooks
+from edge.outbox.ledger import DeliveryLedger
+from edge.outbox.message import OutboxMessage, Pending, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

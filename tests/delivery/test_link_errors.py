@@ -12,11 +12,11 @@ from traffic import event, tls_dest
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig
 from edge.core.ids import new_id
-from edge.delivery.message import Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker, free_port
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.mqtt import MqttLink
+from edge.outbox.message import Priority
+from edge.outbox.store import Outbox
 
 
 def _link_error(tmp_path: Path, dest: DestinationConfig, wait: float = 15.0) -> tuple[str, Outbox]:

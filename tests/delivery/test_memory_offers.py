@@ -13,12 +13,12 @@ from conftest import Subscribe
 from traffic import tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery.memory import MAX_QUEUED, MemoryOffers
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.mqtt import MqttLink
+from edge.outbox.memory import MAX_QUEUED, MemoryOffers
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

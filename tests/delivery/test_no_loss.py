@@ -19,11 +19,11 @@ from nodecfg import node_config, tls_destination
 from traffic import ROOT, check_order_and_dupes, event, reassemble, signed_clip, tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.evidence.keys import NodeKey
+from edge.link.mqtt import MqttLink
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge.core.errors import OutboxError
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 
 def _msg(i: int, prio: Priority = Priority.EVENT, kind: str = "motion") -> OutboxMessage:

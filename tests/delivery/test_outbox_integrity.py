@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
-from edge.delivery.outbox_guard import OutboxState
+from edge.outbox.guard import OutboxState
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

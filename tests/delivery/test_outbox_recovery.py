@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge.core.ids import new_id
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

@@ -15,11 +15,11 @@ from timing import FakeClock, wait_until
 from traffic import tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
-from edge.delivery.reconnects import FIRST, ReconnectLog
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.mqtt import MqttLink
+from edge.link.reconnects import FIRST, ReconnectLog
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

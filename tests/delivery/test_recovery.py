@@ -14,11 +14,11 @@ from traffic import event, tls_dest
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig
-from edge.delivery.message import Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.mqtt import MqttLink
+from edge.outbox.message import Priority
+from edge.outbox.store import Outbox
 
 CAP_S = 3.0
 MARGIN_S = 5.0

@@ -16,14 +16,14 @@ from timing import wait_until
 from traffic import tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery import topics
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
-from edge.delivery.refusals import Refusals
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link.linkstats import LinkStats
+from edge.link.mqtt import MqttLink
+from edge.link.refusals import Refusals
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
+from edge.wire import topics
 
 pytestmark = pytest.mark.faults
 

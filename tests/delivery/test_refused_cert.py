@@ -23,14 +23,14 @@ from traffic import tls_dest
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery import certrefused
-from edge.delivery.certrefused import PROBLEM, CertRefusals, cause_of
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.link import certrefused
+from edge.link.certrefused import PROBLEM, CertRefusals, cause_of
+from edge.link.linkstats import LinkStats
+from edge.link.mqtt import MqttLink
 from edge.node.status import node_state
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

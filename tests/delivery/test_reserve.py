@@ -16,9 +16,9 @@ import structlog
 from faults import fill, small_disk
 
 from edge.core.errors import OutboxError
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
-from edge.delivery.reserve import FLOOR, fitted
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.reserve import FLOOR, fitted
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from edge.clips.store import ClipStore
 from edge.config.loader import loads
 from edge.core.kinds import Kind, Severity, State
-from edge.delivery.ledger import item_fields
-from edge.delivery.outbox import Outbox
-from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue
 from edge.events.model import Event
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.outbox.ledger import item_fields
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.queue import DeliveryQueue
+from edge.outbox.store import Outbox
 
 
 def test_each_message_names_what_the_report_counts(tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ from traffic import reassemble
 from edge.analysis.detect.base import Detection
 from edge.capture.frame import Image
 from edge.core.ids import new_id
-from edge.delivery.subscriber import Received
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Received
 from edge.evidence.manifest import build_manifest, sign_manifest
 from edge.node.replay import drain, flush_clips, wait_cameras
 

@@ -15,11 +15,11 @@ from conftest import Subscribe
 from traffic import tls_dest
 
 from edge.config.node import NodeConfig
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
-from edge.delivery.subscriber import Received
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Received
+from edge.link.mqtt import MqttLink
+from edge.outbox.store import Outbox
 
 
 def _link(tmp: Path, broker: LocalBroker, ca: DemoCA, cert: CertPair, node: str,

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery.chunks import clip_messages
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.subscriber import Received
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair
+from edge.demo.subscriber import Received
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.outbox.chunks import clip_messages
+from edge.outbox.message import OutboxMessage, Priority
 
 ROOT = Path(__file__).resolve().parents[2]
 

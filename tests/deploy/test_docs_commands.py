@@ -27,7 +27,7 @@ from installed import NODE_ID, SITE, Install, copy_root
 from nodecfg import file_camera, sensor
 from synth import write_video
 
-from edge.receiver.fleet import SimNode
+from edge.bench.fleet import SimNode
 
 pytestmark = pytest.mark.slow
 

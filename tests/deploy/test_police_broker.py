@@ -25,13 +25,13 @@ from timing import wait_until
 from edge.cli.main import main
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import find_mosquitto, free_port
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
+from edge.link.mqtt import MqttLink
 from edge.node.heartbeat import link_health
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

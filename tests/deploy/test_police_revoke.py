@@ -30,9 +30,9 @@ from policehost import (
 )
 from timing import wait_until
 
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import find_mosquitto, free_port
 from edge.demo.pki import CertPair
+from edge.demo.subscriber import Subscriber
 
 pytestmark = [
     pytest.mark.slow,

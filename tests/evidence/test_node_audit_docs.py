@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from auditchain import Clock
 
+from edge.bench.fleet import SimNode
 from edge.cli.main import main
 from edge.evidence.audit import AuditLog
-from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry
 

@@ -37,9 +37,9 @@ from clipnode import (
 from conftest import ROOT, RtspServer, Subscribe
 
 from edge.clips.journal import MAGIC, read_journal
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 from edge.events.model import utc_iso
 from edge.node.stopflush import STOP_BUDGET_S
 

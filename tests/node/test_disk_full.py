@@ -17,9 +17,9 @@ from faults import fill, small_disk
 from nodecfg import node_config, sensor, tls_destination
 
 from edge.config.loader import loads
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 from edge.node.node import Node
 from edge.sensors.outputs import Status
 

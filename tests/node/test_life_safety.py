@@ -19,9 +19,9 @@ from pinned import SIREN, PinnedNode, smoke_node
 from signingkey import write_signing_key
 
 from edge.config.loader import loads
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 from edge.evidence.verify import verify_log

@@ -20,11 +20,11 @@ from pinned import SIREN, PinnedNode, smoke_node
 from test_life_safety import POLICE_S, SIREN_S
 
 from edge.config.loader import loads
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -27,14 +27,14 @@ from edge.config.loader import loads
 from edge.config.root import EdgeConfig
 from edge.core.ids import new_id
 from edge.core.kinds import Kind, Severity, State
-from edge.delivery.outbox import Outbox
-from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 from edge.events.context import EventFactory
 from edge.evidence.keys import NodeKey
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.queue import DeliveryQueue
+from edge.outbox.store import Outbox
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

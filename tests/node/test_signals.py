@@ -15,9 +15,9 @@ from conftest import Subscribe
 from nodecfg import file_camera
 from pinned import SIREN, PinnedNode, smoke_node
 
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 from edge.node.signals import stop_signals
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]

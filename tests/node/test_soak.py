@@ -19,9 +19,9 @@ import pytest
 from conftest import SHARED, RtspServer
 from nodecfg import node_config, tls_destination
 
-from edge.delivery.subscriber import Subscriber
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Subscriber
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 

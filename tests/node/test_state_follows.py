@@ -23,9 +23,9 @@ from nodecfg import node_config, tls_destination
 from timing import wait_until
 
 from edge.cli.main import main
-from edge.delivery.subscriber import Received
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
+from edge.demo.subscriber import Received
 
 VIDEO = "walking-by.h264"
 HEARTBEAT_S = 60

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
 from edge.node.stopflush import AFTER_FLUSH_S, STOP_BUDGET_S, DeliveryFlush
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 pytestmark = pytest.mark.faults
 

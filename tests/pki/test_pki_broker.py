@@ -13,11 +13,11 @@ from pkicli import PkiCA, edge_pki
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair
+from edge.link.mqtt import MqttLink
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.store import Outbox
 
 
 @pytest.fixture

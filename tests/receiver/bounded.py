@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.bench.fleet import SimNode, Wire
 from edge.receiver.clips import try_complete
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Verdict
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry

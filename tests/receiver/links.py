@@ -1,4 +1,4 @@
-"""Real node links (``edge.delivery.mqtt.MqttLink``, the node's own code: its will, its
+"""Real node links (``edge.link.mqtt.MqttLink``, the node's own code: its will, its
 statuses, its session) for the receiver's presence tests: in this process, or one link in a
 process of its own that a test can SIGKILL. Run as a script it is that process."""
 
@@ -15,10 +15,10 @@ from typing import Any
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
+from edge.link.mqtt import MqttLink
+from edge.outbox.store import Outbox
 
 
 def destination(broker: LocalBroker, ca: DemoCA, prefix: str, **settings: Any) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from paho.mqtt.properties import Properties
 from rx import receiver_config
 from timing import wait_until
 
+from edge.bench.fleet import Publisher, SimNode, Wire
 from edge.core.ids import new_id
-from edge.delivery import topics
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.config import ReceiverConfig
-from edge.receiver.fleet import Publisher, SimNode, Wire
 from edge.receiver.service import Receiver
+from edge.wire import topics
 
 STORED_WITHIN_S = 2.0
 """A valid signed event sent after poison is stored within this (the issue's bound)."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edge.bench.fleet import Publisher, SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.config import ReceiverConfig, loads
-from edge.receiver.fleet import Publisher, SimNode
 from edge.receiver.store.store import ReceiverStore
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from edge.receiver.fleet import Publisher, SimNode, Wire
+from edge.bench.fleet import Publisher, SimNode, Wire
 
 
 class RxProcess:

@@ -15,9 +15,9 @@ from rx import count, enrol, publisher, receiver_config
 from structlog.testing import capture_logs
 from timing import wait_until
 
+from edge.bench.fleet import SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import SimNode
 from edge.receiver.service import Receiver
 from edge.receiver.store.store import ReceiverStore
 

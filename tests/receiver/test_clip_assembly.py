@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from edge.bench.fleet import SimNode, Wire
 from edge.receiver.clips import CHUNKS_PER_READ, try_complete
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Verdict
 from edge.receiver.store import reads
 from edge.receiver.store.store import ReceiverStore

@@ -18,8 +18,8 @@ import pytest
 from pg import PgServer
 from timing import wait_until
 
+from edge.bench.fleet import SimNode
 from edge.receiver.commits import Committer, is_outage
-from edge.receiver.fleet import SimNode
 from edge.receiver.messages import Accepted, Verdict
 from edge.receiver.store.database import StoreError
 from edge.receiver.store.store import ReceiverStore

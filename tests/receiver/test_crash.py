@@ -12,9 +12,9 @@ from rx import count, enrol, publisher, receiver_toml
 from rxproc import RxProcess, stream
 from timing import wait_until
 
+from edge.bench.fleet import fleet
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import fleet
 from edge.receiver.store.store import ReceiverStore
 
 pytestmark = pytest.mark.slow

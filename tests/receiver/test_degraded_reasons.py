@@ -40,8 +40,8 @@ def test_passing_reasons_and_odd_values_raise_nothing() -> None:
 
 def test_every_alerted_prefix_is_one_the_node_sends() -> None:
     """Each prefix in DEGRADED appears as a reason string in the node's code (edge/node,
-    edge/delivery, edge/evidence): renaming a reason there without here fails."""
-    source = "\n".join(p.read_text() for d in ("node", "delivery", "evidence", "core")
+    edge/outbox, edge/link, edge/evidence): renaming a reason there without here fails."""
+    source = "\n".join(p.read_text() for d in ("node", "outbox", "link", "wire", "evidence", "core")
                        for p in (EDGE / d).rglob("*.py"))  # fmt: skip
     missing = [p for p in DEGRADED if not re.search(rf"[\"'{{]{p}[:\"'}}]|{p}\b", source)]
     assert not missing, f"not sent by the node: {missing}"

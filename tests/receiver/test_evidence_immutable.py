@@ -14,9 +14,9 @@ from bounded import commit, dropped, engine_store, open_alerts, verdicts
 from rx import count, enrol
 from structlog.testing import capture_logs
 
+from edge.bench.fleet import SimNode, Wire
 from edge.receiver.bounds import Bounds
 from edge.receiver.clips import expire
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Accepted
 from edge.receiver.store import reads
 from edge.receiver.store.store import ReceiverStore

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from timing import FakeClock
 
+from edge.bench.fleet import SimNode
 from edge.demo.pki import DemoCA
 from edge.receiver.config import ReceiverConfig, loads
 from edge.receiver.expiry import ExpiryCheck, expiry_ops
-from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.supervise import Supervisor
 from edge.receiver.trust import Registry

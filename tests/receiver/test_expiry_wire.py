@@ -15,13 +15,13 @@ from test_expiry import write_crl
 
 from edge.config.node import NodeConfig
 from edge.config.transport import DestinationConfig, TlsConfig
-from edge.delivery.certdays import tls_days
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
+from edge.link.mqtt import MqttLink
 from edge.node.heartbeat import link_health
+from edge.outbox.store import Outbox
 from edge.receiver import validate
+from edge.wire.certdays import tls_days
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "edge" / "schemas" / "health.schema.json").read_text())

@@ -14,11 +14,11 @@ from bounded import PREFIX, checker, commit, dropped, engine_store, open_alerts,
 from rx import count, enrol, publisher, receiver_toml
 from timing import wait_until
 
+from edge.bench.fleet import SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.bounds import Bounds
 from edge.receiver.config import loads
-from edge.receiver.fleet import SimNode
 from edge.receiver.messages import Rejected
 from edge.receiver.service import Receiver
 from edge.receiver.store import reads

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from rx import receiver_toml
 
+from edge.bench.fleet import SimNode
 from edge.cli.main import main
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.bounds import Bounds
 from edge.receiver.config import loads
-from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry
 

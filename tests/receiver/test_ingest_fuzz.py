@@ -22,10 +22,10 @@ from poison import assert_still_stores, config, publish_raw, start
 from rx import enrol, publisher
 from wirefuzz import Message, messages, travels
 
+from edge.bench.fleet import Publisher, SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.config import ReceiverConfig
-from edge.receiver.fleet import Publisher, SimNode
 from edge.receiver.ingest import Arrival
 from edge.receiver.service import Receiver
 

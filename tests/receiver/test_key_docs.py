@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.receiver.fleet import SimNode
+from edge.bench.fleet import SimNode
 from edge.receiver.store import keys
 from edge.receiver.store.store import ReceiverStore
 

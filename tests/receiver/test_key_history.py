@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from edge.bench.fleet import SimNode
 from edge.cli.main import main
-from edge.receiver.fleet import SimNode
 from edge.receiver.keyring import Identity, Registry
 from edge.receiver.messages import Accepted, Reason, Rejected
 from edge.receiver.store import database, keys

@@ -24,15 +24,15 @@ from rxproc import RxProcess
 from starlette.testclient import TestClient
 from timing import wait_until
 
+from edge.bench.fleet import Publisher, SimNode, Wire
 from edge.core.ids import new_id
-from edge.delivery import topics
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.config import loads
-from edge.receiver.fleet import Publisher, SimNode, Wire
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.app import create_app
 from edge.receiver.web.users import Users
+from edge.wire import topics
 
 REASON = "board replaced after water damage, ticket 4411"
 PASSWORD = "correct horse battery"

@@ -25,11 +25,11 @@ from poison import (
 from rx import enrol, publisher
 from timing import wait_until
 
-from edge.delivery import topics
+from edge.bench.fleet import Publisher, SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
 from edge.receiver.config import ReceiverConfig
-from edge.receiver.fleet import Publisher, SimNode
+from edge.wire import topics
 
 pytestmark = pytest.mark.faults
 

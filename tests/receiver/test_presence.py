@@ -19,10 +19,10 @@ from links import LinkProcess, destination, link
 from rx import enrol, publisher, receiver_config
 from timing import wait_until
 
-from edge.delivery.mqtt import MqttLink
+from edge.bench.fleet import SimNode, fleet
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import SimNode, fleet
+from edge.link.mqtt import MqttLink
 from edge.receiver.presence import CONFIRM_S, Presence
 from edge.receiver.service import Receiver
 from edge.receiver.store import reads

@@ -14,9 +14,9 @@ import pytest
 from rx import enrol
 from timing import FakeClock
 
-from edge.delivery.mqtt_client import status_payload, will_payload
+from edge.bench.fleet import SimNode
+from edge.link.mqtt_client import status_payload, will_payload
 from edge.receiver.config import SupervisionSection, loads
-from edge.receiver.fleet import SimNode
 from edge.receiver.messages import Accepted, Part
 from edge.receiver.presence import CONFIRM_S, LinkWatch, Presence, news
 from edge.receiver.store import reads

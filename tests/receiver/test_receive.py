@@ -12,9 +12,9 @@ import pytest
 from rx import count, enrol, publisher, receiver_config
 from timing import wait_until
 
+from edge.bench.fleet import Publisher, SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import Publisher, SimNode
 from edge.receiver.service import Receiver
 from edge.receiver.store import reads
 

@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from edge.bench.fleet import SimNode, Wire
 from edge.cli.main import main
-from edge.delivery import topics
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Accepted
 from edge.receiver.store.incidents import Ref, Workflow
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry
+from edge.wire import topics
 
 PREFIX = "warehouse"
 DOOR = "0193a4c2-0000-7000-8000-00000000d001"

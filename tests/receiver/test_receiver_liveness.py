@@ -17,9 +17,9 @@ from rx import publisher, receiver_toml
 from sdnotify import NotifySocket, launch, stop, wait_log
 from timing import wait_until
 
+from edge.bench.fleet import Publisher, SimNode
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import DemoCA
-from edge.receiver.fleet import Publisher, SimNode
 from edge.receiver.store.database import Database
 from edge.receiver.store.store import ReceiverStore
 

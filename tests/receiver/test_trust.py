@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge.receiver.fleet import SimNode, Wire
+from edge.bench.fleet import SimNode, Wire
 from edge.receiver.messages import Accepted, Part, Reason, Rejected, Verdict
 from edge.receiver.trust import Checker, Identity, Registry
 

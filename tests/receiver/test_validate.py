@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from edge.bench.fleet import SimNode
 from edge.core.ids import new_id
-from edge.delivery.ids import MessageId
 from edge.receiver import validate
-from edge.receiver.fleet import SimNode
 from edge.receiver.messages import Reason
 from edge.receiver.validate import Invalid
+from edge.wire.ids import MessageId
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NODE = SimNode("semarang", "gudang-01")

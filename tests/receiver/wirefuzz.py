@@ -13,9 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from edge.bench.fleet import SimNode
 from edge.core.ids import new_id
 from edge.evidence.manifest import sign_manifest
-from edge.receiver.fleet import SimNode
 
 ANY_CHAR = st.characters(exclude_categories=())
 """Every code point: lone surrogates, NUL, controls and non-characters too."""

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from edge.core.displaytime import DisplayTimeError, DisplayZone
-from edge.delivery import topics
 from edge.evidence.signing import SignedFields
 from edge.receiver.store import keys, lookups
 from edge.receiver.store.database import Database
 from edge.receiver.web.incident_page import incident_events, incident_of
+from edge.wire import topics
 
 _NOTE_COLUMNS = ("seq", "username", "time", "action", "text", "audit_hash")
 _ACK_COLUMNS = ("username", "note", "time", "audit_hash")

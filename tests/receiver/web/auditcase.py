@@ -12,9 +12,9 @@ from typing import Any
 
 from casefile import Case, make_case
 
+from edge.bench.fleet import SimNode
 from edge.evidence.audit import AuditLog
 from edge.evidence.bundle import sign_bundle
-from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 
 AGO_S = 7200

@@ -16,9 +16,9 @@ import pytest
 from dash import Fleet, add_user, client_for, event_wire, jpeg, login, web_config
 from starlette.testclient import TestClient
 
+from edge.bench.fleet import Wire
 from edge.core.displaytime import DisplayZone
 from edge.receiver import provenance
-from edge.receiver.fleet import Wire
 from edge.receiver.store.store import ReceiverStore
 
 CLIP = bytes(range(256)) * 800

@@ -18,17 +18,17 @@ import cv2
 import numpy as np
 from starlette.testclient import TestClient
 
+from edge.bench.fleet import SimNode, Wire
 from edge.core.ids import new_id
-from edge.delivery import topics
 from edge.receiver.clips import try_complete
 from edge.receiver.config import ReceiverConfig, loads
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.messages import Accepted
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.trust import Checker, Registry
 from edge.receiver.web.app import create_app
 from edge.receiver.web.links import event_url, media_url
 from edge.receiver.web.users import Users
+from edge.wire import topics
 
 PASSWORD = "correct horse battery"
 PREFIX = "warehouse"

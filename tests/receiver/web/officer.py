@@ -25,11 +25,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from edge.bench.fleet import Publisher, SimNode, fleet
 from edge.config.loader import loads as node_loads
 from edge.demo.broker import LocalBroker
 from edge.demo.pki import CertPair, DemoCA
 from edge.evidence.keys import NodeKey, public_pem
-from edge.receiver.fleet import Publisher, SimNode, fleet
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.users import Users
 

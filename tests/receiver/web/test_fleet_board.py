@@ -24,8 +24,8 @@ from selenium.webdriver.support.select import Select
 from starlette.testclient import TestClient
 from timing import wait_until
 
+from edge.bench.fleet import SimNode
 from edge.receiver.alerts import AlertKind, AlertOp
-from edge.receiver.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.server import WebServer
 

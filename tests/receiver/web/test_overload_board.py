@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dash import Fleet, add_user, client_for, csrf_of, login, web_config
 
-from edge.receiver.fleet import SimNode
+from edge.bench.fleet import SimNode
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.overload import camera_load, reason_rows
 

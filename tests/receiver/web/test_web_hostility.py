@@ -19,14 +19,14 @@ import pytest
 from dash import PREFIX, Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
 from starlette.testclient import TestClient
 
-from edge.delivery import topics
+from edge.bench.fleet import SimNode, Wire
 from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.bounds import Bounds
 from edge.receiver.clips import expire
-from edge.receiver.fleet import SimNode, Wire
 from edge.receiver.store import reads
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.links import event_url
+from edge.wire import topics
 
 CLIP = bytes(range(256)) * 40
 

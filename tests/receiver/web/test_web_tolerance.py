@@ -13,7 +13,7 @@ import pytest
 from dash import Fleet, add_user, client_for, login, web_config
 from starlette.testclient import TestClient
 
-from edge.receiver.fleet import SimNode
+from edge.bench.fleet import SimNode
 from edge.receiver.store import reads
 from edge.receiver.store.store import ReceiverStore
 

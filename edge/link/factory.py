@@ -9,13 +9,13 @@ from collections.abc import Collection
 from edge.clips.store import ClipStore
 from edge.config.root import EdgeConfig
 from edge.config.transport import DestinationConfig
-from edge.delivery.ledger import DeliveryLedger
-from edge.delivery.mqtt import MqttLink
-from edge.delivery.outbox import Outbox, limits_from
-from edge.delivery.policy import SharingPolicy
-from edge.delivery.queue import DeliveryQueue, route
 from edge.evidence.audit import AuditLog
 from edge.evidence.signing import Signer
+from edge.link.mqtt import MqttLink
+from edge.outbox.ledger import DeliveryLedger
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.queue import DeliveryQueue, route
+from edge.outbox.store import Outbox, limits_from
 
 
 class Delivery:

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.delivery import topics
-from edge.delivery.ids import MessageId
-from edge.delivery.message import OutboxMessage, Priority
+from edge.outbox.message import OutboxMessage, Priority
+from edge.wire import topics
+from edge.wire.ids import MessageId
 
 
 def clip_messages(signed: dict[str, Any], path: Path, chunk_size: int) -> list[OutboxMessage]:

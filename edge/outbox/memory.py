@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 
 from edge.core.kinds import Kind
-from edge.delivery.message import OutboxMessage, Priority
+from edge.outbox.message import OutboxMessage, Priority
 
 MAX_QUEUED = 1000
 """Messages waiting to be sent from memory per link; beyond it the oldest non-alarm goes."""

@@ -25,10 +25,10 @@ from edge.clips.store import ClipStore
 from edge.core.errors import EdgeError, OutboxError
 from edge.core.kinds import Kind, MessageKind
 from edge.core.logs import get_logger
-from edge.delivery.ids import MessageId, Part
-from edge.delivery.message import OutboxMessage, Pending
-from edge.delivery.outbox import Outbox
 from edge.evidence.audit import AuditLog
+from edge.outbox.message import OutboxMessage, Pending
+from edge.outbox.store import Outbox
+from edge.wire.ids import MessageId, Part
 
 log = get_logger(__name__)
 

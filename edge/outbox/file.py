@@ -1,7 +1,7 @@
 """The outbox's file, kept sound: SQLite ``quick_check`` at start and by :meth:`OutboxFile.check`,
 the file's identity against the state beside it, and a damaged file, one deleted or swapped
 while the node runs (or missing at start though the node had one) rebuilt from what can
-still be read (:mod:`edge.delivery.outbox_salvage`), the old one kept for forensics and each
+still be read (:mod:`edge.outbox.salvage`), the old one kept for forensics and each
 loss reported (:meth:`OutboxFile.take_reports`). Every statement of the outbox runs through
 :meth:`OutboxFile.do`."""
 
@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 from edge.core.errors import OutboxError
 from edge.core.logs import get_logger
-from edge.delivery.outbox_guard import OutboxState, Recovery, identity, set_aside
-from edge.delivery.outbox_salvage import Route, salvage, write
-from edge.delivery.outbox_schema import connect, damaged, quick_check
+from edge.outbox.guard import OutboxState, Recovery, identity, set_aside
+from edge.outbox.salvage import Route, salvage, write
+from edge.outbox.schema import connect, damaged, quick_check
 
 log = get_logger(__name__)
 T = TypeVar("T")

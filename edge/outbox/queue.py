@@ -3,7 +3,7 @@ snapshots and heartbeats, each queued only for the destinations the sharing poli
 The links are woken after each put so nothing waits for a poll.
 
 What the outbox cannot store (a full disk) follows one rule, heartbeats and events alike:
-the links send it from memory at once (:mod:`edge.delivery.memory`); an event also waits in
+the links send it from memory at once (:mod:`edge.outbox.memory`); an event also waits in
 the node's backlog until it can be stored (``EventSink``), a heartbeat is replaced by the
 next one."""
 
@@ -21,14 +21,14 @@ from edge.clips.store import ClipStore
 from edge.core.errors import EdgeError, OutboxError
 from edge.core.ids import new_id
 from edge.core.kinds import Kind, MessageKind, Severity
-from edge.delivery import topics
-from edge.delivery.chunks import clip_messages
-from edge.delivery.ids import MessageId
-from edge.delivery.message import OutboxMessage, Priority
-from edge.delivery.outbox import Outbox
-from edge.delivery.policy import SharingPolicy
 from edge.events.model import Event
 from edge.evidence.signing import SignedFields, Signer, message_properties, payload_sha256
+from edge.outbox.chunks import clip_messages
+from edge.outbox.message import OutboxMessage, Priority
+from edge.outbox.policy import SharingPolicy
+from edge.outbox.store import Outbox
+from edge.wire import topics
+from edge.wire.ids import MessageId
 
 
 def priority_of(event: Event) -> Priority:

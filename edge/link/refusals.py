@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 from edge.core.backoff import Backoff
 from edge.core.logs import get_logger
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.message import Pending, Priority
-from edge.delivery.outbox import Outbox
+from edge.link.linkstats import LinkStats
+from edge.outbox.message import Pending, Priority
+from edge.outbox.store import Outbox
 
 Lane = tuple[Priority, str]
 """A class and a sub-topic family (``(CLIP, "snapshots")``): what one refusal holds back."""

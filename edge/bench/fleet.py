@@ -21,11 +21,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.core.ids import new_id
-from edge.delivery import topics
-from edge.delivery.chunks import clip_messages
 from edge.evidence.keys import key_id, public_pem
 from edge.evidence.manifest import sign_manifest
 from edge.evidence.signing import SignedFields, message_properties, payload_sha256
+from edge.outbox.chunks import clip_messages
+from edge.wire import topics
 
 Wire = tuple[str, bytes, tuple[tuple[str, str], ...]]
 """A message as published: relative topic, payload, user properties."""

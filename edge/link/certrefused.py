@@ -22,8 +22,8 @@ import paho.mqtt.client as mqtt
 from edge.config.transport import DestinationConfig
 from edge.core.logs import get_logger
 from edge.core.ratelog import Repeats
-from edge.delivery.certdays import CertFileError, cert_days, crl_path, revoked
-from edge.delivery.linkstats import LinkStats
+from edge.link.linkstats import LinkStats
+from edge.wire.certdays import CertFileError, cert_days, crl_path, revoked
 
 log = get_logger(__name__)
 

@@ -8,7 +8,7 @@ size cap (oldest first); expiries and evictions are counted and reported, never 
 The file is checked (SQLite ``quick_check``) at start and by :meth:`Outbox.check`; a damaged
 file, one deleted or swapped while the node runs (or missing at start though the node had
 one) is rebuilt from what can still be read, the old one kept for forensics, and each such
-loss reported (:meth:`Outbox.take_reports`): :mod:`edge.delivery.outbox_file`.
+loss reported (:meth:`Outbox.take_reports`): :mod:`edge.outbox.file`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any, TypeVar
 from edge.config.transport import OutboxConfig
 from edge.core.errors import OutboxError
 from edge.core.logs import get_logger
-from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.outbox_file import CHECK_INTERVAL_S, OutboxFile
-from edge.delivery.outbox_guard import Recovery
-from edge.delivery.outbox_salvage import Route
-from edge.delivery.outbox_schema import COLUMNS, INSERT, row, values
-from edge.delivery.reserve import SpaceReserve
+from edge.outbox.file import CHECK_INTERVAL_S, OutboxFile
+from edge.outbox.guard import Recovery
+from edge.outbox.message import OutboxMessage, Pending, Priority
+from edge.outbox.reserve import SpaceReserve
+from edge.outbox.salvage import Route
+from edge.outbox.schema import COLUMNS, INSERT, row, values
 
 log = get_logger(__name__)
 T = TypeVar("T")

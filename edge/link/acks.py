@@ -4,12 +4,12 @@ paho reports each PUBACK on its network thread, holding its locks: the callback 
 it over; the sender thread drains them. Reason codes below 0x80 are successes (0x00, and
 0x10 No matching subscribers: the broker took the message but nobody subscribes, counted so
 the heartbeat can say nobody listens); from 0x80 on the broker refused the message, which
-stays in the outbox (:mod:`edge.delivery.refusals`). MQTT 3.1.1 PUBACKs carry no reason:
+stays in the outbox (:mod:`edge.link.refusals`). MQTT 3.1.1 PUBACKs carry no reason:
 always a success, even when the broker dropped the message.
 
 What follows a delivery is kept by the link's :class:`Books`: by default the outbox forgets
 the message (:class:`OutboxBooks`); on a node the ledger first writes its audit record
-(``edge.delivery.ledger``). A message whose books cannot be closed yet (a full disk) stays
+(``edge.outbox.ledger``). A message whose books cannot be closed yet (a full disk) stays
 in the outbox, is not sent again meanwhile (:meth:`Books.unsettled`), and is closed later:
 nothing delivered is forgotten in memory only. A message sent from memory (one the outbox
 could not store: sequence number 0) has no books: its stored copy goes later.
@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 from edge.core.errors import OutboxError
 from edge.core.logs import get_logger
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.memory import MemoryOffers
-from edge.delivery.message import Pending
-from edge.delivery.outbox import Outbox
-from edge.delivery.packet_limit import PacketLimit
-from edge.delivery.refusals import Refusals
+from edge.link.linkstats import LinkStats
+from edge.link.packet_limit import PacketLimit
+from edge.link.refusals import Refusals
+from edge.outbox.memory import MemoryOffers
+from edge.outbox.message import Pending
+from edge.outbox.store import Outbox
 
 NO_MATCHING_SUBSCRIBERS = 0x10
 FAILURE = 0x80

@@ -4,10 +4,10 @@ Two threads per link. The *network* thread owns the paho client: it connects (wi
 backoff), runs paho's loop, and creates a fresh client for every connection so nothing is
 ever queued in paho's memory across a reconnect. The *sender* thread takes pending messages
 from the outbox, publishes them with QoS 1 within a window, and acknowledges them in the
-outbox when the broker's PUBACK comes back (:mod:`edge.delivery.acks`); a message the broker
-refuses is tried again, holding its class's later messages (:mod:`edge.delivery.refusals`).
+outbox when the broker's PUBACK comes back (:mod:`edge.link.acks`); a message the broker
+refuses is tried again, holding its class's later messages (:mod:`edge.link.refusals`).
 Until then they stay on disk. Reconnects back off from 1 s to ``reconnect_max_s``, or longer
-while another process takes our client id over (:mod:`edge.delivery.takeover`).
+while another process takes our client id over (:mod:`edge.link.takeover`).
 """
 
 from __future__ import annotations
@@ -25,15 +25,12 @@ from edge.config.transport import DestinationConfig
 from edge.core.backoff import Backoff
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
-from edge.delivery import topics
-from edge.delivery.acks import Books, Inflight, PubAcks
-from edge.delivery.bandwidth import TokenBucket
-from edge.delivery.certrefused import CertRefusals
-from edge.delivery.goodbye import say_offline
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.memory import MemoryOffers
-from edge.delivery.message import OutboxMessage, Pending, Priority
-from edge.delivery.mqtt_client import (
+from edge.link.acks import Books, Inflight, PubAcks
+from edge.link.bandwidth import TokenBucket
+from edge.link.certrefused import CertRefusals
+from edge.link.goodbye import say_offline
+from edge.link.linkstats import LinkStats
+from edge.link.mqtt_client import (
     new_client,
     publish_properties,
     refusal,
@@ -41,12 +38,15 @@ from edge.delivery.mqtt_client import (
     set_will,
     status_payload,
 )
-from edge.delivery.outbox import Outbox
-from edge.delivery.packet_limit import PacketLimit
-from edge.delivery.reconnects import ReconnectLog
-from edge.delivery.refusals import RETRY_MAX_S, Refusals
-from edge.delivery.takeover import TakeoverWatch
-from edge.delivery.tls import TlsSetupError, client_context, explain
+from edge.link.packet_limit import PacketLimit
+from edge.link.reconnects import ReconnectLog
+from edge.link.refusals import RETRY_MAX_S, Refusals
+from edge.link.takeover import TakeoverWatch
+from edge.outbox.memory import MemoryOffers
+from edge.outbox.message import OutboxMessage, Pending, Priority
+from edge.outbox.store import Outbox
+from edge.wire import topics
+from edge.wire.tls import TlsSetupError, client_context, explain
 
 log = get_logger(__name__)
 
@@ -143,7 +143,7 @@ class MqttLink(Worker):
 
     def offer(self, message: OutboxMessage) -> None:
         """A message the outbox could not store (a full disk): sent once from memory as soon
-        as connected (:mod:`edge.delivery.memory`); its sender keeps it until it is stored."""
+        as connected (:mod:`edge.outbox.memory`); its sender keeps it until it is stored."""
         if self.memory.offer(message):
             self._wake.set()
 

@@ -14,8 +14,8 @@ from paho.mqtt.properties import Properties
 
 from edge import __version__
 from edge.config.transport import DestinationConfig
-from edge.delivery.message import OutboxMessage
-from edge.delivery.tls import explain
+from edge.outbox.message import OutboxMessage
+from edge.wire.tls import explain
 
 
 def status_payload(state: str, connected: float) -> bytes:

@@ -24,10 +24,10 @@ class LinkStats:
     client is believed to hold this link's client id (cleared with ``duplicate_id``)."""
     duplicate_id: bool = False
     """Another client uses this link's client id (a second process with the node id): the
-    broker keeps taking the connection away (:mod:`edge.delivery.takeover`)."""
+    broker keeps taking the connection away (:mod:`edge.link.takeover`)."""
     certificate_refused: str | None = None
     """Why the broker refuses this node's client certificate (``revoked``, ``unknown_ca``,
-    ``expired``, ``rejected``; :mod:`edge.delivery.certrefused`), None once it accepts it."""
+    ``expired``, ``rejected``; :mod:`edge.link.certrefused`), None once it accepts it."""
     takeovers: int = 0
     """Connections lost while the client id was believed taken."""
     delivery_error: str | None = None

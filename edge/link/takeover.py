@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from edge.core.logs import get_logger
-from edge.delivery.linkstats import LinkStats
-from edge.delivery.message import OutboxMessage
-from edge.delivery.packet_limit import SUSPECT_MIN_BYTES
+from edge.link.linkstats import LinkStats
+from edge.link.packet_limit import SUSPECT_MIN_BYTES
+from edge.outbox.message import OutboxMessage
 
 log = get_logger(__name__)
 
@@ -43,7 +43,7 @@ MARGIN_S = 5.0
 STRIKES = 4
 """Strikes in a row taken as a takeover. A connection lost while a large message was in
 flight is no strike (nor does it reset them): a 3.1.1 broker drops a message over its packet
-size limit that way, which :mod:`edge.delivery.packet_limit` infers and holds back."""
+size limit that way, which :mod:`edge.link.packet_limit` infers and holds back."""
 
 
 class TakeoverWatch:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.delivery.message import OutboxMessage, Pending
-from edge.delivery.outbox_schema import MESSAGE_COLUMNS, row
+from edge.outbox.message import OutboxMessage, Pending
+from edge.outbox.schema import MESSAGE_COLUMNS, row
 
 Route = Callable[[OutboxMessage], Sequence[str]]
 """Who a message may go to by the sharing policy, for messages whose delivery rows are lost."""

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from edge.delivery.message import OutboxMessage, Pending, Priority
+from edge.outbox.message import OutboxMessage, Pending, Priority
 
 FILE_MODE = 0o600
 """The outbox and its ``-wal``/``-shm`` files: the node's queued evidence, owner only."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from edge.delivery.message import OutboxMessage
+from edge.outbox.message import OutboxMessage
 
 SUSPECT_AFTER = 3
 """Connections lost with the same large message in flight before it is held back."""
