@@ -16,16 +16,16 @@ The first when a camera (with at least ``min_frames`` in the window) dropped mor
 ``drop_share`` of its frames; the share named is that of those cameras together. The second
 when a camera's newest analysed frame was more than ``lag_s`` behind real time. Each clears
 only when every camera is below half its bound (hysteresis: a node near a bound does not
-flap). The figures in a reason are coarse (:func:`percent`, :func:`seconds`) and renewed at
+flap). The figures in a reason are coarse (whole percent, whole seconds) and renewed at
 most every :data:`RENEW_S`, so a reason does not change every second (a changed reason is
 a state file written, :mod:`edge.node.statewatch`). Entering and clearing are logged
 (``node.overloaded``, ``node.overload_cleared``).
 
-:func:`parse` reads a reason back (the receiver shows it translated)."""
+The reasons' text is :mod:`edge.wire.overload` (the receiver reads it back with
+:func:`edge.wire.overload.parse` and shows it translated)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -36,17 +36,15 @@ from typing import Any, Protocol
 from edge.config.cameras import CameraConfig
 from edge.config.overload import OverloadConfig
 from edge.core.logs import get_logger
+from edge.wire.overload import drops_reason, lag_reason
 
 log = get_logger(__name__)
 
-PREFIX = "overloaded: "
 RENEW_S = 10.0
 """A reason's figures are renewed at most this often while it stands."""
 _SLACK_S = 0.5
 ROWS = 120
 """Samples kept per camera at most (about: one more while the oldest ages out)."""
-_DROPS = re.compile(r"^overloaded: ([\d.]+)% of frames dropped on (\d+) cameras?$")
-_LAG = re.compile(r"^overloaded: analysis ([\d.]+) s behind on (\d+) cameras?$")
 
 
 class Counted(Protocol):
@@ -132,52 +130,6 @@ class _Samples:
         t0, a0, d0 = self._rows[0]
         t1, a1, d1 = self._last
         return max(0, a1 - a0), max(0, d1 - d0), t1 - t0
-
-
-def percent(share: float) -> str:
-    """``0.2013`` -> ``20%``; to a tenth below 2% (``1.4%``), else whole percent."""
-    p = share * 100
-    if p < 2:
-        return f"{p:.1f}%"
-    return f"{p:.0f}%"
-
-
-def seconds(lag_s: float) -> str:
-    """Whole seconds: ``14 s``."""
-    return f"{lag_s:.0f} s"
-
-
-def _cameras(n: int) -> str:
-    return f"{n} camera" if n == 1 else f"{n} cameras"
-
-
-def drops_reason(share: float, cameras: int) -> str:
-    """``overloaded: 20% of frames dropped on 32 cameras``."""
-    return f"{PREFIX}{percent(share)} of frames dropped on {_cameras(cameras)}"
-
-
-def lag_reason(lag_s: float, cameras: int) -> str:
-    """``overloaded: analysis 14 s behind on 2 cameras``."""
-    return f"{PREFIX}analysis {seconds(lag_s)} behind on {_cameras(cameras)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Overload:
-    """A reason read back: ``kind`` ``drops`` (``value`` the share in percent) or ``lag``
-    (``value`` in seconds), on ``cameras`` cameras."""
-
-    kind: str
-    value: float
-    cameras: int
-
-
-def parse(reason: str) -> Overload | None:
-    """The overload reason *reason* as figures; None for any other reason."""
-    for kind, pattern in (("drops", _DROPS), ("lag", _LAG)):
-        m = pattern.match(reason)
-        if m:
-            return Overload(kind, float(m.group(1)), int(m.group(2)))
-    return None
 
 
 class _Judged:

@@ -15,18 +15,10 @@ from edge.cli.status import render
 from edge.config.cameras import CameraConfig
 from edge.config.loader import ConfigError, loads
 from edge.config.overload import OverloadConfig
-from edge.node.overload import (
-    RENEW_S,
-    ROWS,
-    CameraLoad,
-    OverloadWatch,
-    drops_reason,
-    lag_reason,
-    parse,
-    percent,
-)
+from edge.node.overload import RENEW_S, ROWS, CameraLoad, OverloadWatch
 from edge.node.statusline import Summary, status_line
 from edge.sensors.outputs import Status
+from edge.wire.overload import drops_reason, lag_reason, parse, percent
 
 
 class Counters:

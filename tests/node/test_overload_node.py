@@ -19,8 +19,8 @@ from edge.cli.main import main
 from edge.config.loader import loads
 from edge.node import heartbeat
 from edge.node.node import Node
-from edge.node.overload import parse
 from edge.node.statusline import StatusBoard
+from edge.wire.overload import parse
 
 
 def _overloaded(health: dict[str, object]) -> bool:

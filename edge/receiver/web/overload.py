@@ -1,6 +1,6 @@
 """A node's overload as the fleet board shows it: each camera's recent drop share and
 analysed fps against its configured fps (from the heartbeat's camera entries), and the
-``overloaded: ...`` reasons (:mod:`edge.node.overload`) read back into figures, so the board
+``overloaded: ...`` reasons (:mod:`edge.wire.overload`) read back into figures, so the board
 says them in the officer's language; any other reason is shown as the node sent it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from edge.node.overload import parse
+from edge.wire.overload import parse
 
 
 def _number(value: object) -> float | None:
