@@ -12,6 +12,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from nodecfg import file_camera, node_config, sensor
 
+from edge.bench.sensors import format_sensors
 from edge.cli.main import main
 from edge.config.loader import ConfigError, loads
 from edge.config.sensors import OutputConfig, SensorConfig
@@ -303,11 +304,17 @@ def test_edge_sensors_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_bench_sensors_reports_latency(capsys: pytest.CaptureFixture[str]) -> None:
-    """`edge bench sensors --json`: every edge becomes an event on disk, p50/p99 reported."""
+    """`edge bench sensors --json`: every edge driven is a change the input sees and an event
+    on disk (the door starts shut: no event at start), p50/p99 reported; the line says so."""
     assert main(["bench", "sensors", "--edges", "40", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["events"] >= 39 and r["stored"] == 40  # every edge's event is on disk
+    assert r["at_start"] == 0
+    assert r["changes"] == r["accepted"] == r["stored"] == 40  # every edge's event on disk
+    assert r["events"] >= 39  # timed: one may end its wait under load, still stored
     assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
+    assert "note" not in format_sensors({**r, "events": 40})
+    short = format_sensors({**r, "changes": 39, "accepted": 39, "stored": 38, "events": 39})
+    assert "saw 39 of the 40 edges" in short and "LOST: 1" in short
 
 
 def _still_video(path: Path, seconds: float = 8.0) -> Path:
