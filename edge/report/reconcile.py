@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.core.jsonshape import JsonObject, as_float, as_object, as_objects
 from edge.report.reconcile_chains import (
     ACCESS_ACTIONS,
     DELETE_ACTION,
@@ -46,7 +47,7 @@ SLACK_S = 300.0
 """Items this close to a period's edge are compared only when both periods cover them with
 this margin (a delivery at 23:59:59 may be received after midnight)."""
 
-Item = dict[str, Any]
+Item = dict[str, object]
 Key = tuple[str, str]
 __all__ = ["ACCESS_ACTIONS", "DELETE_ACTION", "Finding", "Reconciliation", "reconcile"]
 
@@ -59,9 +60,9 @@ class Finding:
     side: str
     """``node``, ``receiver`` or ``both``."""
     detail: str
-    item: Mapping[str, Any] | None = None
+    item: JsonObject | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """As JSON."""
         return {"code": self.code, "side": self.side, "detail": self.detail,
                 "item": dict(self.item) if self.item is not None else None}  # fmt: skip
@@ -77,8 +78,9 @@ class Reconciliation:
     period: tuple[float, float]
     """The span both documents cover (compared items lie inside it)."""
     findings: list[Finding] = field(default_factory=list)
-    deleted: list[Item] = field(default_factory=list)
-    """Delivered items the receiver deleted by retention (deleted, not missing)."""
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    """Delivered items the receiver deleted by retention (deleted, not missing): each the
+    report's item (any JSON) and its ``deleted`` (``time``, ``reason``, ``audit_seq``)."""
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -87,7 +89,7 @@ class Reconciliation:
         """Nothing found."""
         return not self.findings
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """As JSON (``edge report reconcile --json``)."""
         return {
             "schema": RESULT_SCHEMA,
@@ -103,40 +105,41 @@ class Reconciliation:
         }
 
 
-def key_of(item: Mapping[str, Any]) -> Key:
+def key_of(item: JsonObject) -> Key:
     """An item's identity: ``(type, id)``."""
     return str(item.get("type")), str(item.get("id"))
 
 
-def _name(item: Mapping[str, Any]) -> str:
+def _name(item: JsonObject) -> str:
     return f"{item.get('type')} {item.get('id')}"
 
 
-def _period(doc: Mapping[str, Any]) -> tuple[float, float]:
-    p = doc.get("period") or {}
-    return float(p.get("since", 0)), float(p.get("until", 0))
+def _period(doc: JsonObject) -> tuple[float, float]:
+    p = as_object(doc.get("period"), "period")
+    return as_float(p.get("since", 0), "period since"), as_float(p.get("until", 0), "period until")
 
 
-def _inside(t: Any, span: tuple[float, float], margin: float = 0.0) -> bool:
+def _inside(t: object, span: tuple[float, float], margin: float = 0.0) -> bool:
     """Is the time *t* inside *span* (shrunk by *margin* at both ends)? Unknown: yes."""
     if not isinstance(t, int | float):
         return True
     return span[0] + margin <= t <= span[1] - margin
 
 
-def pick_destination(report: Mapping[str, Any], wanted: str | None = None) -> str | None:
+def pick_destination(report: JsonObject, wanted: str | None = None) -> str | None:
     """The destination the export is compared with: *wanted*, the report's own, or the only
     one the report names. None when the report names several and none was chosen."""
     if wanted:
         return wanted
     if report.get("destination"):
         return str(report["destination"])
-    names = {str(d["destination"]) for d in report.get("delivered", []) if d.get("destination")}
-    names |= set(report.get("scope") or {})
+    delivered = as_objects(report.get("delivered"), "report.json delivered")
+    names = {str(d["destination"]) for d in delivered if d.get("destination")}
+    names |= set(as_object(report.get("scope"), "report.json scope"))
     return names.pop() if len(names) == 1 else None
 
 
-def _allows(rule: Any, camera: Any, kind: str | None) -> bool:
+def _allows(rule: object, camera: object, kind: object) -> bool:
     """Does the scope *rule* (``{"cameras", "kinds"}``) let an item of *camera*/*kind* go?"""
     if not isinstance(rule, Mapping):
         return False
@@ -145,21 +148,22 @@ def _allows(rule: Any, camera: Any, kind: str | None) -> bool:
     return camera_ok and (kind is None or "*" in kinds or kind in kinds)
 
 
-def scopes(report: Mapping[str, Any], destination: str | None) -> list[Any]:
+def scopes(report: JsonObject, destination: str | None) -> list[JsonObject]:
     """Every scope *destination* had during the report's period: the one in force at its
     end and those replaced within it."""
-    rules = [(report.get("scope") or {}).get(destination)] if destination else []
-    for change in report.get("scope_history") or []:
+    scope = as_object(report.get("scope"), "report.json scope")
+    rules = [scope.get(destination)] if destination else []
+    for change in as_objects(report.get("scope_history"), "report.json scope_history"):
         if change.get("destination") == destination:
             rules += [change.get("old"), change.get("new")]
     return [r for r in rules if isinstance(r, Mapping)]
 
 
-def out_of_scope(report: Mapping[str, Any], destination: str | None, item: Mapping[str, Any]
-                 ) -> str | None:  # fmt: skip
+def out_of_scope(report: JsonObject, destination: str | None, item: JsonObject) -> str | None:
     """Why *item* was outside what *destination* may see, or None."""
     camera = item.get("camera")
-    cam = (report.get("cameras") or {}).get(camera) if camera is not None else None
+    known = as_object(report.get("cameras"), "report.json cameras")
+    cam = known.get(camera) if isinstance(camera, str) else None  # JSON keys are strings
     if isinstance(cam, Mapping) and cam.get("private"):
         return f"camera {camera} is private (never opened)"
     if camera is not None and report.get("cameras") and cam is None:
@@ -173,29 +177,31 @@ def out_of_scope(report: Mapping[str, Any], destination: str | None, item: Mappi
     return None
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 class _Run:
     """State of one reconciliation."""
 
-    def __init__(self, report: Mapping[str, Any], export: Mapping[str, Any],
-                 destination: str | None) -> None:  # fmt: skip
+    def __init__(self, report: JsonObject, export: JsonObject, destination: str | None) -> None:
         self.report, self.export = report, export
         self.site, self.node = report.get("site"), report.get("node")
         rp, ep = _period(report), _period(export)
         self.rp, self.ep = rp, ep
-        self.r = Reconciliation(self.site, self.node, destination,
+        self.r = Reconciliation(_text(self.site), _text(self.node), destination,
                                 (max(rp[0], ep[0]), min(rp[1], ep[1])))  # fmt: skip
         self.counts: dict[str, int] = dict.fromkeys(
             ("delivered", "held", "matched", "deleted", "accesses", "not_compared"), 0)  # fmt: skip
 
-    def find(self, code: str, side: str, detail: str, item: Mapping[str, Any] | None = None
-             ) -> None:  # fmt: skip
+    def find(self, code: str, side: str, detail: str, item: JsonObject | None = None) -> None:
         self.r.findings.append(Finding(code, side, detail, item))
 
-    def ours(self, item: Mapping[str, Any]) -> bool:
+    def ours(self, item: JsonObject) -> bool:
         """Is *item* said to be of the report's node?"""
         return item.get("site") == self.site and item.get("node") == self.node
 
-    def compared(self, item: Mapping[str, Any], other: tuple[float, float]) -> bool:
+    def compared(self, item: JsonObject, other: tuple[float, float]) -> bool:
         """Does the other side's period cover *item* (with a margin at its edges)?"""
         if _inside(item.get("time"), other, SLACK_S):
             return True
@@ -203,13 +209,13 @@ class _Run:
         return False
 
 
-def _deleted_keys(export: Mapping[str, Any]) -> dict[Key, Item]:
+def _deleted_keys(export: JsonObject) -> dict[Key, Item]:
     out: dict[Key, Item] = {}
-    for d in export.get("deletions") or []:
+    for d in as_objects(export.get("deletions"), "export.json deletions"):
         out[key_of(d)] = dict(d)
-    for h in export.get("held") or []:
+    for h in as_objects(export.get("held"), "export.json held"):
         if h.get("deleted"):
-            out.setdefault(key_of(h), {**h, **h["deleted"]})
+            out.setdefault(key_of(h), {**h, **as_object(h["deleted"], "export.json held deleted")})
     return out
 
 
@@ -254,17 +260,18 @@ def _items(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item]) -> None
                      "misattributed)", h)  # fmt: skip
 
 
-def _expanded(export: Mapping[str, Any], chain: Sequence[Mapping[str, Any]] | None
-              ) -> list[Mapping[str, Any]]:  # fmt: skip
+def _expanded(export: JsonObject, chain: Sequence[JsonObject] | None) -> list[JsonObject]:
     """The export's accesses, an incident page's view as a view of each event it names
     (``events``: ``NODE/ID``, in the access or its chain record)."""
     records = {r.get("seq"): r for r in chain or []}
-    out: list[Mapping[str, Any]] = []
-    for a in export.get("accesses") or []:
+    out: list[JsonObject] = []
+    for a in as_objects(export.get("accesses"), "export.json accesses"):
         if a.get("type") != "incident":
             out.append(a)
             continue
         events = a.get("events") or (records.get(a.get("audit_seq")) or {}).get("events") or []
+        if not isinstance(events, list):
+            raise ValueError(f"export.json access seq {a.get('audit_seq')}: events is not a list")
         for named in events:
             node, _, event_id = str(named).partition("/")
             out.append({**a, "type": "event", "id": event_id, "node": node,
@@ -273,7 +280,7 @@ def _expanded(export: Mapping[str, Any], chain: Sequence[Mapping[str, Any]] | No
 
 
 def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item],
-              chain: Sequence[Mapping[str, Any]] | None) -> None:  # fmt: skip
+              chain: Sequence[JsonObject] | None) -> None:  # fmt: skip
     for a in _expanded(run.export, chain):
         key = key_of(a)
         item = delivered.get(key)
@@ -300,12 +307,12 @@ def _accesses(run: _Run, delivered: dict[Key, Item], held: dict[Key, Item],
 
 
 def reconcile(
-    report: Mapping[str, Any],
-    export: Mapping[str, Any],
+    report: JsonObject,
+    export: JsonObject,
     *,
     destination: str | None = None,
-    report_chain: Sequence[Mapping[str, Any]] | None = None,
-    export_chain: Sequence[Mapping[str, Any]] | None = None,
+    report_chain: Sequence[JsonObject] | None = None,
+    export_chain: Sequence[JsonObject] | None = None,
     report_problems: Sequence[str] = (),
     export_problems: Sequence[str] = (),
 ) -> Reconciliation:
@@ -328,9 +335,10 @@ def reconcile(
     if run.r.period[0] > run.r.period[1]:
         run.r.notes.append("the two periods do not overlap: nothing could be compared")
     dest = run.r.destination
-    delivered = {key_of(d): dict(d) for d in report.get("delivered") or []
+    sent = as_objects(report.get("delivered"), "report.json delivered")
+    delivered = {key_of(d): dict(d) for d in sent
                  if dest is None or d.get("destination") in (None, dest)}  # fmt: skip
-    held = {key_of(h): dict(h) for h in export.get("held") or []}
+    held = {key_of(h): dict(h) for h in as_objects(export.get("held"), "export.json held")}
     run.counts["delivered"] = len(delivered)
     run.counts["held"] = sum(1 for h in held.values() if run.ours(h))
     _items(run, delivered, held)

@@ -6,53 +6,58 @@ records in, findings out through *find* (``code, side, detail, item``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+
+from edge.core.jsonshape import JsonObject, as_float, as_object, as_objects
 
 ACCESS_ACTIONS = frozenset({"view_detail", "view_snapshot", "play_clip", "download_evidence"})
 """The receiver chain's access actions."""
 DELETE_ACTION = "retention_delete"
 
-Find = Callable[[str, str, str, Mapping[str, Any] | None], None]
+Find = Callable[[str, str, str, JsonObject | None], None]
 """Where a finding goes: ``find(code, side, detail, item)``."""
 
 
-def _index(records: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    return {int(r["seq"]): r for r in records if isinstance(r.get("seq"), int)}
+def _index(records: Iterable[JsonObject]) -> dict[int, JsonObject]:
+    return {int(seq): r for r in records if isinstance(seq := r.get("seq"), int)}
 
 
-def _seq(entry: Mapping[str, Any]) -> int | None:
+def _seq(entry: JsonObject) -> int | None:
     seq = entry.get("audit_seq")
     return seq if isinstance(seq, int) else None
 
 
-def _name(entry: Mapping[str, Any]) -> str:
+def _name(entry: JsonObject) -> str:
     return f"{entry.get('type')} {entry.get('id')}"
 
 
-def _filtered_in(export: Mapping[str, Any], rec: Mapping[str, Any]) -> bool:
+def _filtered_in(export: JsonObject, rec: JsonObject) -> bool:
     """Is *rec* within the export's site, node and (for an access) user filters?"""
-    f = export.get("filters") or {}
+    f = as_object(export.get("filters"), "export.json filters")
     where = all(f.get(k) in (None, rec.get(k)) for k in ("site", "node"))
     return where and (
         rec.get("action") == DELETE_ACTION or f.get("user") in (None, rec.get("user"))
     )
 
 
-def _in_period(export: Mapping[str, Any], rec: Mapping[str, Any]) -> bool:
-    p, t = export.get("period") or {}, rec.get("time")
+def _in_period(export: JsonObject, rec: JsonObject) -> bool:
+    p, t = as_object(export.get("period"), "export.json period"), rec.get("time")
     if not isinstance(t, int | float):
         return False
-    return float(p.get("since", 0)) <= t <= float(p.get("until", 0))
+    return (
+        as_float(p.get("since", 0), "period since")
+        <= t
+        <= as_float(p.get("until", 0), "period until")
+    )
 
 
-def export_against_chain(export: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+def export_against_chain(export: JsonObject, records: Sequence[JsonObject],
                          find: Find) -> None:  # fmt: skip
     """``export_inconsistent`` for each listed access or deletion that is not its record,
     and each access or deletion record of the period that is not listed."""
     chain = _index(records)
     listed: set[int] = set()
-    for a in export.get("accesses") or []:
+    for a in as_objects(export.get("accesses"), "export.json accesses"):
         seq = _seq(a)
         rec = chain.get(seq) if seq is not None else None
         listed.add(-1 if seq is None else seq)
@@ -63,7 +68,7 @@ def export_against_chain(export: Mapping[str, Any], records: Sequence[Mapping[st
                 a.get("action"), str(a.get("id")), a.get("user")):  # fmt: skip
             find("export_inconsistent", "receiver", f"access seq {seq}: the listed access "
                  "differs from its chain record (action, id or user)", a)  # fmt: skip
-    for d in export.get("deletions") or []:
+    for d in as_objects(export.get("deletions"), "export.json deletions"):
         seq = _seq(d)
         rec = chain.get(seq) if seq is not None else None
         listed.add(-1 if seq is None else seq)
@@ -92,12 +97,12 @@ def export_against_chain(export: Mapping[str, Any], records: Sequence[Mapping[st
                  "accesses (an access left out)", dict(rec))  # fmt: skip
 
 
-def report_against_chain(report: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+def report_against_chain(report: JsonObject, records: Sequence[JsonObject],
                          find: Find) -> None:  # fmt: skip
     """``report_inconsistent`` for each delivered item whose audit record is not in the
     report's chain."""
     chain = _index(records)
-    for item in report.get("delivered") or []:
+    for item in as_objects(report.get("delivered"), "report.json delivered"):
         seq = _seq(item)
         if item.get("audit_seq") is not None and (seq is None or seq not in chain):
             find("report_inconsistent", "node", f"{_name(item)}: its audit record seq "

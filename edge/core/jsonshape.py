@@ -1,0 +1,49 @@
+"""Narrowing JSON read from a file or a peer (``json.loads`` gives ``object``s) to what the
+code expects, with an error naming the place when it is something else: an object, a list
+of objects, a number. ``null``, an absent key and an empty value read as empty, as the
+``value or {}`` idiom they replace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+JsonObject = Mapping[str, object]
+"""A JSON object as read: its values are unknown until narrowed."""
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def as_object(value: object, where: str = "value") -> JsonObject:
+    """*value* as a JSON object (empty when it is null or empty); raises ``ValueError``
+    naming *where* when it is something else."""
+    if isinstance(value, Mapping):
+        return value
+    if not value:
+        return {}
+    raise ValueError(f"{where}: expected a JSON object, got {_kind(value)}")
+
+
+def as_objects(value: object, where: str = "value") -> list[JsonObject]:
+    """*value* as a list of JSON objects (empty when it is null or empty); raises
+    ``ValueError`` naming *where* when it or one of its entries is something else."""
+    if not value:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{where}: expected a list of JSON objects, got {_kind(value)}")
+    out: list[JsonObject] = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}[{i}]: expected a JSON object, got {_kind(entry)}")
+        out.append(entry)
+    return out
+
+
+def as_float(value: object, where: str = "value") -> float:
+    """*value* as a float (a number or a numeric string, as ``float()`` takes them); raises
+    ``TypeError`` naming *where* for anything else (``ValueError`` for a non-numeric
+    string, as ``float()`` does)."""
+    if isinstance(value, int | float | str):
+        return float(value)
+    raise TypeError(f"{where}: expected a number, got {_kind(value)}")
