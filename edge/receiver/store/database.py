@@ -9,10 +9,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edge.core.errors import EdgeError
 from edge.receiver.store.schema import BACKFILLS, MIGRATIONS, TYPES
+
+if TYPE_CHECKING:
+    import psycopg  # an optional extra: [receiver]
+    from psycopg.rows import TupleRow
 
 
 class StoreError(EdgeError):
@@ -21,6 +25,47 @@ class StoreError(EdgeError):
 
 QUICK_CHECK_ROWS = 20
 """Problems ``PRAGMA quick_check`` reports at most (the first few name the damage)."""
+
+
+class DriverCursor(Protocol):
+    """What the store uses of a driver's cursor (``sqlite3.Cursor``, ``psycopg.Cursor``)."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+        ...
+
+    def execute(self, query: str, params: tuple[object, ...], /) -> object:
+        """Run one statement."""
+        ...
+
+    def executemany(self, query: str, rows: list[tuple[object, ...]], /) -> object:
+        """Run one statement for each row."""
+        ...
+
+    def fetchall(self) -> Sequence[Sequence[Any]]:
+        """Remaining rows (values as the driver decodes them)."""
+        ...
+
+    def fetchone(self) -> Sequence[Any] | None:
+        """Next row."""
+        ...
+
+
+class DriverConnection(Protocol):
+    """What the store uses of a driver's connection (``sqlite3``, ``psycopg``)."""
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        ...
+
+    def rollback(self) -> None:
+        """Roll the transaction back."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
 
 
 class Database:
@@ -37,11 +82,14 @@ class Database:
             path = self.path = Path(url.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._conn: Any = sqlite3.connect(
+                sqlite = sqlite3.connect(
                     str(path), check_same_thread=False, isolation_level=None, timeout=30
                 )
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
+                self._sqlite: sqlite3.Connection | None = sqlite
+                self._pg: psycopg.Connection[TupleRow] | None = None
+                self._conn: DriverConnection = sqlite
+                sqlite.execute("PRAGMA journal_mode=WAL")
+                sqlite.execute("PRAGMA synchronous=FULL")
                 problems = self.quick_check()
             except sqlite3.Error as e:
                 self.close()
@@ -55,11 +103,10 @@ class Database:
                 )
         elif url.startswith(("postgresql://", "postgres://")):
             self.engine = "postgresql"
-            self._conn = _connect_postgres(url)
+            self._sqlite = None
+            self._conn = self._pg = _connect_postgres(url)
         else:
             raise StoreError(f"unknown store URL {url!r}: sqlite:///PATH or postgresql://...")
-        self._cursor_options: dict[str, Any] = {"binary": True} if self.engine != "sqlite" else {}
-        """PostgreSQL: binary parameters (arrays of text without escaping)."""
         self.errors: tuple[type[BaseException], ...] = (sqlite3.Error, *_pg_errors())
         try:
             self.migrate()
@@ -68,7 +115,9 @@ class Database:
             where = url.removeprefix("sqlite:///") if self.engine == "sqlite" else "PostgreSQL"
             raise StoreError(f"{where}: cannot use the store: {e}") from e
 
-    def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    def rows(
+        self, types: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> tuple[str, list[object]]:
         """A query yielding *rows* (columns of SQL *types*: text, real, int) and its
         parameters, for ``INSERT ... <rows>`` and ``IN (<rows>)``. SQLite gets a multi-row
         VALUES; PostgreSQL one array per column through ``unnest`` (a short query that does
@@ -77,7 +126,9 @@ class Database:
             one = "(" + ", ".join(["?"] * len(types)) + ")"
             return "VALUES " + ", ".join([one] * len(rows)), [x for r in rows for x in r]
         casts = ", ".join(f"?::{_PG_ARRAYS[t]}" for t in types)
-        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in types]
+        columns: list[object] = (
+            [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in types]
+        )
         return f"SELECT * FROM unnest({casts})", columns  # noqa: S608 - casts are constants
 
     def sql(self, text: str) -> str:
@@ -89,9 +140,9 @@ class Database:
         """A transaction: committed when the block ends, rolled back on an exception."""
         with self._lock:
             self._reconnect_if_lost()
-            cur = Cursor(self, self._conn.cursor(**self._cursor_options))
-            if self.engine == "sqlite":
-                self._conn.execute("BEGIN IMMEDIATE")
+            cur = Cursor(self, self._cursor())
+            if self._sqlite is not None:
+                self._sqlite.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
             except BaseException:
@@ -100,15 +151,23 @@ class Database:
                 raise
             self._conn.commit()
 
+    def _cursor(self) -> DriverCursor:
+        """A driver cursor; PostgreSQL: binary parameters (arrays of text without escaping)."""
+        if self._pg is not None:
+            return self._pg.cursor(binary=True)
+        if self._sqlite is None:
+            raise StoreError(f"{self.url}: the store has no connection")
+        return self._sqlite.cursor()
+
     def _reconnect_if_lost(self) -> None:
         """PostgreSQL restarted or the network dropped: connect again (the transaction in
         hand failed and is retried by the caller; nothing was acknowledged)."""
-        if self.engine == "postgresql" and (self._conn.closed or self._conn.broken):
+        if self._pg is not None and (self._pg.closed or self._pg.broken):
             with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = _connect_postgres(self.url, timeout=2)
+                self._pg.close()
+            self._conn = self._pg = _connect_postgres(self.url, timeout=2)
 
-    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, text: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read."""
         with self.transaction() as cur:
             return cur.execute(text, params).fetchall()
@@ -157,16 +216,16 @@ _PG_ARRAYS = {"text": "text[]", "real": "float8[]", "int": "bigint[]"}
 class Cursor:
     """A cursor that takes ``?`` placeholders on both engines."""
 
-    def __init__(self, db: Database, cur: Any) -> None:
+    def __init__(self, db: Database, cur: DriverCursor) -> None:
         self._db, self._cur = db, cur
         self.engine = db.engine
 
-    def execute(self, text: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, text: str, params: Sequence[object] = ()) -> Cursor:
         """Run one statement."""
         self._cur.execute(self._db.sql(text), tuple(params))
         return self
 
-    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+    def executemany(self, text: str, rows: Sequence[Sequence[object]]) -> Cursor:
         """Run one statement for each row."""
         if rows:
             self._cur.executemany(self._db.sql(text), [tuple(r) for r in rows])
@@ -181,7 +240,9 @@ class Cursor:
         row = self._cur.fetchone()
         return None if row is None else tuple(row)
 
-    def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    def rows(
+        self, types: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> tuple[str, list[object]]:
         """See :meth:`Database.rows`."""
         return self._db.rows(types, rows)
 
@@ -191,7 +252,7 @@ class Cursor:
         return int(self._cur.rowcount)
 
 
-def _connect_postgres(url: str, timeout: float = 30.0) -> Any:
+def _connect_postgres(url: str, timeout: float = 30.0) -> psycopg.Connection[TupleRow]:
     try:
         import psycopg  # an optional extra: [receiver]
     except ImportError as e:
