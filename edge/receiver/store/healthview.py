@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 
 def _number(value: object) -> float | None:
@@ -21,7 +20,7 @@ def _integer(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def health_view(raw: object) -> dict[str, Any]:
+def health_view(raw: object) -> dict[str, object]:
     """``queued``, ``cameras``, ``disk_free_bytes``, ``cpu_temp_c``, ``clock_synced`` and
     ``reasons`` of the stored heartbeat text *raw* (None, or not JSON: all empty)."""
     try:

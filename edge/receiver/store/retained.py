@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.receiver.store.database import Database
 
 
@@ -22,7 +20,7 @@ def deleted_media(db: Database, kind: str, site: str, node: str, sha256: str) ->
     return float(rows[0][0])
 
 
-def incident_retention(db: Database, site: str, incident: str) -> dict[str, Any]:
+def incident_retention(db: Database, site: str, incident: str) -> dict[str, object]:
     """``held`` (since when, by whom, why; None: not on hold) and ``deleted``: for each
     of the incident's clips and snapshots retention deleted, ``{(type, node, id): time}``."""
     held = db.query(

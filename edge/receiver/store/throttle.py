@@ -18,7 +18,6 @@ windows its wrong passwords came from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from edge.receiver.store.database import Cursor, Database
 
@@ -130,7 +129,7 @@ class Throttle:
         cur.execute("UPDATE users SET failures = 0, locked_until = NULL WHERE name = ?", (name,))
         return len(rows)
 
-    def locked_addresses(self, now: float) -> list[dict[str, Any]]:
+    def locked_addresses(self, now: float) -> list[dict[str, object]]:
         """Addresses out of tries now, with until when."""
         rows = self.db.query(
             "SELECT address, failures, window_start FROM login_addresses"
