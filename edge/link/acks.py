@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import Protocol
 
 from edge.core.errors import OutboxError
 from edge.core.logs import get_logger
@@ -31,6 +31,7 @@ from edge.link.refusals import Refusals
 from edge.outbox.memory import MemoryOffers
 from edge.outbox.message import Pending
 from edge.outbox.store import Outbox
+from edge.wire.mqtt5 import OnPublish, ReasonCode
 
 NO_MATCHING_SUBSCRIBERS = 0x10
 FAILURE = 0x80
@@ -124,12 +125,12 @@ class PubAcks:
         self._on_ack = on_ack
         self._queue: queue.SimpleQueue[tuple[int, int, int, str]] = queue.SimpleQueue()
 
-    def callback(self, generation: int) -> Callable[..., None]:
+    def callback(self, generation: int) -> OnPublish:
         """paho's ``on_publish`` for the connection of *generation*."""
 
-        def on_publish(_c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        def on_publish(_c: object, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
             # Runs in paho's loop holding paho's locks: only hand over, never block here.
-            code = int(getattr(reason, "value", 0) or 0)
+            code = reason.value
             self._queue.put((generation, mid, code, str(reason) if code else "Success"))
             self._wake.set()
 

@@ -17,13 +17,12 @@ import logging
 import time
 from collections.abc import Callable
 
-import paho.mqtt.client as mqtt
-
 from edge.config.transport import DestinationConfig
 from edge.core.logs import get_logger
 from edge.core.ratelog import Repeats
 from edge.link.linkstats import LinkStats
 from edge.wire.certdays import CertFileError, cert_days, crl_path, revoked
+from edge.wire.mqtt5 import Client
 
 log = get_logger(__name__)
 
@@ -89,7 +88,7 @@ class CertRefusals:
         self._paho_log = logging.Logger(f"paho.{dest.name}", logging.ERROR)  # not registered
         self._paho_log.addHandler(_Noted(self._note))
 
-    def hook(self, client: mqtt.Client) -> None:
+    def hook(self, client: Client) -> None:
         """Watch *client*'s error log for the socket error that ends a TLS 1.3 refusal
         (paho turns it into a lost connection and keeps only its log line). A logger of
         this link's own at ERROR level: paho formats nothing below it."""

@@ -15,13 +15,15 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.core.logs import get_logger
+from edge.wire.mqtt5 import normal_disconnection
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
 
 log = get_logger(__name__)
 
@@ -31,7 +33,7 @@ DRAIN_S = 0.5
 """How long the socket is read, after the DISCONNECT, for the broker to close its side."""
 
 
-def drain_then_close(sock: Any, timeout: float = DRAIN_S) -> bool:
+def drain_then_close(sock: socket.socket, timeout: float = DRAIN_S) -> bool:
     """Read and drop what arrives on *sock* until the peer closes it or *timeout* passes;
     returns whether the peer closed. Called as paho's ``on_socket_close`` hook (after the
     DISCONNECT was written, before paho closes the socket): nothing is left unread at the
@@ -53,8 +55,9 @@ def drain_then_close(sock: Any, timeout: float = DRAIN_S) -> bool:
     return False
 
 
-def _on_close(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
-    drain_then_close(sock)
+def _on_close(_client: mqtt.Client, _userdata: object, sock: SocketLike) -> None:
+    if isinstance(sock, socket.socket):  # TCP or TLS (this project uses no websockets)
+        drain_then_close(sock)
 
 
 def say_offline(client: mqtt.Client, topic: str, payload: bytes, destination: str) -> bool:
@@ -72,7 +75,7 @@ def say_offline(client: mqtt.Client, topic: str, payload: bytes, destination: st
     if not acked:
         log.warning("mqtt.offline_unacknowledged", destination=destination, waited_s=ACK_WAIT_S)
     client.on_socket_close = _on_close
-    client.disconnect(ReasonCode(PacketTypes.DISCONNECT, "Normal disconnection"))
+    client.disconnect(normal_disconnection())
     deadline = time.monotonic() + ACK_WAIT_S
     while client.socket() is not None and time.monotonic() < deadline:
         client.loop(timeout=0.05)

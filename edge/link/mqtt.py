@@ -16,7 +16,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import paho.mqtt.client as mqtt
 
@@ -45,7 +44,8 @@ from edge.link.takeover import TakeoverWatch
 from edge.outbox.memory import MemoryOffers
 from edge.outbox.message import OutboxMessage, Pending, Priority
 from edge.outbox.store import Outbox
-from edge.wire import topics
+from edge.wire import mqtt5, topics
+from edge.wire.mqtt5 import DisconnectFlags, Properties, ReasonCode
 from edge.wire.tls import TlsSetupError, client_context, explain
 
 log = get_logger(__name__)
@@ -175,8 +175,10 @@ class MqttLink(Worker):
         self._certs.hook(client)
         return client
 
-    def _make_on_connect(self, generation: int) -> Callable[..., None]:
-        def on_connect(client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _make_on_connect(self, generation: int) -> mqtt5.OnConnect:
+        def on_connect(
+            client: mqtt.Client, _u: object, _f: object, reason: ReasonCode, p: Properties | None
+        ) -> None:
             if reason.is_failure:  # logged with the attempt (rate-limited)
                 self.stats.last_error = f"broker refused connection: {reason}"
                 self._refused = generation
@@ -188,13 +190,10 @@ class MqttLink(Worker):
             self.stats.last_error = self._takeover.note  # None unless the id seems taken
             self._takeover.connected(time.monotonic())
             self._backoff.reset()
-            limit = getattr(_p, "MaximumPacketSize", None) if _p is not None else None
-            self.packets.announced = int(limit) if limit else None
-            receive = getattr(_p, "ReceiveMaximum", None) if _p is not None else None
+            limits = mqtt5.ServerLimits.of(p)
+            self.packets.announced, receive = limits.maximum_packet_size, limits.receive_maximum
             # the broker takes this many unacknowledged publishes: keep one for the status
-            self._window_now = (
-                max(1, min(self.window, int(receive) - 1)) if receive else self.window
-            )
+            self._window_now = max(1, min(self.window, receive - 1)) if receive else self.window
             client.publish(self.root(topics.STATUS), self._status("online"), qos=1, retain=True)
             self._accepted = generation
             self._connected.set()
@@ -204,8 +203,10 @@ class MqttLink(Worker):
 
         return on_connect
 
-    def _make_on_disconnect(self, generation: int) -> Callable[..., None]:
-        def on_disconnect(_c: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+    def _make_on_disconnect(self, generation: int) -> mqtt5.OnDisconnect:
+        def on_disconnect(
+            _c: object, _u: object, flags: DisconnectFlags, reason: ReasonCode, _p: object
+        ) -> None:
             code, by_broker = self._takeover.heard(reason, flags)
             was = self._connected.is_set()
             self._connected.clear()

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import ssl
 import time
-from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from typing import TYPE_CHECKING
 
 from edge import __version__
 from edge.config.transport import DestinationConfig
 from edge.outbox.message import OutboxMessage
+from edge.wire import mqtt5
+from edge.wire.mqtt5 import Client, ConnectOptions, Properties
 from edge.wire.tls import explain
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
 
 
 def status_payload(state: str, connected: float) -> bytes:
@@ -38,20 +38,17 @@ def will_payload(connected: float, delay_s: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def set_will(client: mqtt.Client, dest: DestinationConfig, topic: str, connected: float) -> None:
+def set_will(client: Client, dest: DestinationConfig, topic: str, connected: float) -> None:
     """The retained ``offline`` last will on *topic*; over MQTT 5 delayed by
     ``dest.will_delay_s`` (a reconnect within it cancels the will: no false alarm for a
     short drop)."""
     delay = dest.will_delay_s if dest.protocol == "5" else 0
-    props = None
-    if delay:
-        props = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
-        props.WillDelayInterval = delay
+    props = mqtt5.will_properties(delay_s=delay) if delay else None
     payload = will_payload(connected, delay)
     client.will_set(topic, payload, qos=1, retain=True, properties=props)
 
 
-def session_options(dest: DestinationConfig) -> dict[str, Any]:
+def session_options(dest: DestinationConfig) -> ConnectOptions:
     """``connect()`` options: with a will delay the broker must keep the session that long
     (MQTT 5 publishes the will at the end of the delay or of the session, whichever comes
     first, and a clean start would end it at once), so clean start is off and the session
@@ -59,30 +56,21 @@ def session_options(dest: DestinationConfig) -> dict[str, Any]:
     messages."""
     if dest.protocol != "5" or not dest.will_delay_s:
         return {}
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = dest.will_delay_s
+    props = mqtt5.connect_properties(session_expiry_s=dest.will_delay_s)
     return {"clean_start": False, "properties": props}
 
 
-def _leave_writing_to_the_loop(_client: mqtt.Client, _userdata: Any, _sock: Any) -> None:
+def _leave_writing_to_the_loop(_client: Client, _userdata: object, _sock: SocketLike) -> None:
     """paho write-registration hook: the network thread's loop() writes; nothing to do."""
 
 
 def new_client(
     dest: DestinationConfig, client_id: str, ctx: ssl.SSLContext | None, window: int
-) -> mqtt.Client:
-    """A fresh client for one connection (paho never carries our messages across one)."""
+) -> Client:
+    """A fresh client for one connection (paho never carries our messages across one);
+    the network thread reconnects, never paho."""
     v5 = dest.protocol == "5"
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-        clean_session=None if v5 else True,
-        reconnect_on_failure=False,
-    )
-    if ctx is not None:
-        client.tls_set_context(ctx)
-        client.tls_insecure_set(not ctx.check_hostname)
+    client = mqtt5.new_client(client_id, ctx, mqtt5=v5, reconnect_on_failure=False)
     # paho must never queue one of ours: a queued message can be overtaken by the next
     # publish() from this thread. Headroom for the status messages of on_connect/stop.
     client.max_inflight_messages_set(window + 4)
@@ -114,8 +102,7 @@ def publish_properties(dest: DestinationConfig, m: OutboxMessage) -> Properties 
     over MQTT 3.1.1."""
     if dest.protocol != "5":
         return None
-    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    props.UserProperty = [("id", m.id), ("kind", m.kind), *m.properties]
-    if m.expires is not None:
-        props.MessageExpiryInterval = max(1, int(m.expires - time.time()))
-    return props
+    expiry = None if m.expires is None else max(1, int(m.expires - time.time()))
+    return mqtt5.publish_properties(
+        [("id", m.id), ("kind", m.kind), *m.properties], expiry_s=expiry
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from edge.core.logs import get_logger
 
@@ -32,7 +31,7 @@ class ReconnectLog:
         self._unlogged = 0
         self._next_line = 0.0
 
-    def failed(self, reason: str, retry_in_s: float, **fields: Any) -> None:
+    def failed(self, reason: str, retry_in_s: float, **fields: object) -> None:
         """An attempt failed for *reason*; the next comes in *retry_in_s* seconds."""
         now = self._clock()
         if self._down_since is None:

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from typing import Any
 
 from edge.core.logs import get_logger
 from edge.link.linkstats import LinkStats
 from edge.link.packet_limit import SUSPECT_MIN_BYTES
 from edge.outbox.message import OutboxMessage
+from edge.wire.mqtt5 import DisconnectFlags, ReasonCode
 
 log = get_logger(__name__)
 
@@ -89,12 +89,12 @@ class TakeoverWatch:
         """The messages awaiting PUBACK on the current connection (the sender thread)."""
         self._large = any((m.length or len(m.payload)) >= SUSPECT_MIN_BYTES for m in messages)
 
-    def heard(self, reason: Any, flags: Any) -> tuple[int | None, bool]:
+    def heard(self, reason: ReasonCode, flags: DisconnectFlags) -> tuple[int | None, bool]:
         """Note paho's on_disconnect *reason* (a ReasonCode: the broker's DISCONNECT reason,
         or paho's "Unspecified error" for a closed socket) and *flags* (DisconnectFlags).
         Returns the code and whether the broker sent a DISCONNECT."""
-        self._code = getattr(reason, "value", None)
-        self._from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+        self._code = reason.value
+        self._from_server = flags.is_disconnect_packet_from_server
         return self._code, self._from_server
 
     def still_connected(self, now: float) -> None:
