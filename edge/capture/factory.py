@@ -7,6 +7,7 @@ from typing import Any
 from edge.capture.base import CameraInput
 from edge.capture.file import FileInput
 from edge.capture.frame import Role
+from edge.capture.hwerrors import camera_key
 from edge.capture.jetson import JetsonInput
 from edge.capture.picamera import PiCameraInput
 from edge.capture.privacy import MaskSpec
@@ -24,12 +25,19 @@ from edge.config.cameras import (
 
 
 def build_input(
-    cam: CameraConfig, src: SourceConfig, roles: Role, *, picamera2: Any = None
+    cam: CameraConfig,
+    src: SourceConfig,
+    roles: Role,
+    *,
+    picamera2: Any = None,
+    index: int | None = None,
 ) -> CameraInput:
-    """The input for *src* serving *roles* of *cam*. Raises PrivacyError for a bad mask."""
+    """The input for *src* serving *roles* of *cam* (``cameras[index]`` in the config, named
+    so in hardware errors). Raises PrivacyError for a bad mask."""
     if cam.private:
         raise PermissionError(f"camera {cam.name!r} is private: it is never opened")
     mask = MaskSpec.from_config(cam)
+    key = camera_key(cam.name, index)
     if isinstance(src, FileSourceConfig):
         return FileInput(
             cam.name,
@@ -52,22 +60,31 @@ def build_input(
             mask=mask,
         )
     if isinstance(src, V4l2SourceConfig):
-        return V4l2Input(cam.name, src, roles=roles, analysis_fps=cam.fps, mask=mask)
+        return V4l2Input(cam.name, src, roles=roles, analysis_fps=cam.fps, mask=mask, key=key)
     if isinstance(src, PicameraSourceConfig):
         return PiCameraInput(
-            cam.name, src, roles=roles, analysis_fps=cam.fps, mask=mask, module=picamera2
+            cam.name,
+            src,
+            roles=roles,
+            analysis_fps=cam.fps,
+            mask=mask,
+            module=picamera2,
+            key=key,
         )
     if isinstance(src, JetsonSourceConfig):
-        return JetsonInput(cam.name, src, roles=roles, analysis_fps=cam.fps, mask=mask)
+        return JetsonInput(cam.name, src, roles=roles, analysis_fps=cam.fps, mask=mask, key=key)
     raise TypeError(f"unknown source config {type(src).__name__}")
 
 
-def build_inputs(cam: CameraConfig, *, record: bool, picamera2: Any = None) -> list[CameraInput]:
-    """One input serving both roles when detect and record are the same, else two."""
+def build_inputs(
+    cam: CameraConfig, *, record: bool, picamera2: Any = None, index: int | None = None
+) -> list[CameraInput]:
+    """One input serving both roles when detect and record are the same, else two; *index* is
+    the camera's place in the config (``cameras[index]``)."""
     roles = Role.DETECT | (Role.RECORD if record else Role(0))
     if not record or cam.record is None or cam.record == cam.detect:
-        return [build_input(cam, cam.detect, roles, picamera2=picamera2)]
+        return [build_input(cam, cam.detect, roles, picamera2=picamera2, index=index)]
     return [
-        build_input(cam, cam.detect, Role.DETECT, picamera2=picamera2),
-        build_input(cam, cam.record, Role.RECORD, picamera2=picamera2),
+        build_input(cam, cam.detect, Role.DETECT, picamera2=picamera2, index=index),
+        build_input(cam, cam.record, Role.RECORD, picamera2=picamera2, index=index),
     ]

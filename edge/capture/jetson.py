@@ -2,8 +2,8 @@
 
 The pipeline is built from config and checked; it can run only on a Jetson with NVIDIA's
 GStreamer plugins and an OpenCV built with GStreamer (JetPack's), so elsewhere opening it fails
-with a clear :class:`SourceError`. There is no encoded record stream: the record role yields
-frames for the clip stage to encode.
+with a clear :class:`~edge.capture.hwerrors.HardwareError` naming the camera and its sensor.
+There is no encoded record stream: the record role yields frames for the clip stage to encode.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from typing import Any, cast
 
 import cv2
 
-from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Role
+from edge.capture.hwerrors import (
+    camera_key,
+    jetson_no_gstreamer,
+    jetson_open_error,
+    jetson_read_error,
+)
 from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.session import log_connected
 from edge.capture.timing import Sampler
@@ -74,8 +79,11 @@ class JetsonInput:
         analysis_fps: float | None = None,
         mask: MaskSpec | None = None,
         capture_factory: Any = None,
+        key: str | None = None,
     ) -> None:
         self.camera = camera
+        self.key = key or camera_key(camera)
+        """How errors name this camera (``camera 'csi' (cameras[0])``)."""
         self.cfg = cfg
         self.roles = roles
         self.analysis_fps = analysis_fps
@@ -93,15 +101,18 @@ class JetsonInput:
     def stream(self) -> Iterator[Item]:
         """Open the pipeline and yield frames until it fails or ``close()``."""
         self._closed.clear()
+        c = self.cfg
         if self._capture_factory is None and not opencv_has_gstreamer():
-            raise SourceError(
-                f"camera {self.camera!r}: this OpenCV has no GStreamer support; Jetson cameras "
-                "need JetPack's OpenCV (create the venv with --system-site-packages)"
-            )
+            raise jetson_no_gstreamer(self.key, c.sensor_id)
         factory = self._capture_factory or cv2.VideoCapture
-        cap = factory(self.pipeline, cv2.CAP_GSTREAMER)
+        mode = f"{c.width}x{c.height} at {c.fps} fps"
+        try:
+            cap = factory(self.pipeline, cv2.CAP_GSTREAMER)
+        except cv2.error as e:
+            raise jetson_open_error(self.key, c.sensor_id, mode, e) from e
         if not cap.isOpened():
-            raise SourceError(f"camera {self.camera!r}: cannot open {self.pipeline}")
+            cap.release()
+            raise jetson_open_error(self.key, c.sensor_id, mode, f"pipeline: {self.pipeline}")
         self.session += 1
         log_connected(
             self.camera,
@@ -115,12 +126,16 @@ class JetsonInput:
         )
         sampler = Sampler(self.analysis_fps)
         start = time.monotonic()
-        seq = 0
+        seq = reads = 0
         try:
             while not self._closed.is_set():
                 ok, image = cap.read()
                 if not ok:
-                    return  # pipeline ended: the worker reconnects
+                    if self._closed.is_set():
+                        return
+                    # Argus stopped (a cable pulled, the daemon died): the worker reconnects
+                    raise jetson_read_error(self.key, c.sensor_id, reads)
+                reads += 1
                 pts = time.monotonic() - start
                 roles = Role.RECORD if Role.RECORD in self.roles else Role(0)
                 if Role.DETECT in self.roles and sampler.due(pts):

@@ -19,8 +19,15 @@ from typing import Any, cast
 
 import cv2
 
-from edge.capture.base import Failure, SourceError
+from edge.capture.base import SourceError
 from edge.capture.frame import Frame, Image, Item, Packet, Role, StreamInfo
+from edge.capture.hwerrors import (
+    camera_key,
+    picamera_missing,
+    picamera_open_error,
+    picamera_read_error,
+    picamera_setup_error,
+)
 from edge.capture.privacy import MaskSpec, PrivacyFilter
 from edge.capture.session import log_connected
 from edge.capture.timing import Sampler
@@ -29,18 +36,19 @@ from edge.core.logs import get_logger
 
 log = get_logger(__name__)
 
+#: Seconds to wait for a frame before the camera counts as stopped (a pulled cable).
+READ_TIMEOUT_S = 5.0
 
-def load_picamera2() -> Any:
-    """The real picamera2 package (with its encoders and outputs) as one namespace."""
+
+def load_picamera2(key: str = "camera") -> Any:
+    """The real picamera2 package (with its encoders and outputs) as one namespace; a
+    :class:`HardwareError` naming *key* when it cannot be imported."""
     try:
         base = importlib.import_module("picamera2")
         encoders = importlib.import_module("picamera2.encoders")
         outputs = importlib.import_module("picamera2.outputs")
     except ImportError as e:
-        raise SourceError(
-            "picamera2 is not importable: on Raspberry Pi OS install python3-picamera2 with apt "
-            "and create the venv with --system-site-packages"
-        ) from e
+        raise picamera_missing(key, e) from e
     return SimpleNamespace(Picamera2=base.Picamera2, encoders=encoders, outputs=outputs)
 
 
@@ -86,8 +94,11 @@ class PiCameraInput:
         analysis_fps: float | None = None,
         mask: MaskSpec | None = None,
         module: Any = None,
+        key: str | None = None,
     ) -> None:
         self.camera = camera
+        self.key = key or camera_key(camera)
+        """How errors name this camera (``camera 'pi' (cameras[0])``)."""
         self.cfg = cfg
         self.roles = roles
         self.analysis_fps = analysis_fps
@@ -102,10 +113,15 @@ class PiCameraInput:
         """End the session at the next frame."""
         self._closed.set()
 
+    def mode(self) -> str:
+        """The mode asked of the camera, as errors name it."""
+        c = self.cfg
+        return f"{c.width}x{c.height} with lores {c.lores_width}x{c.lores_height} at {c.fps:g} fps"
+
     def stream(self) -> Iterator[Item]:
         """Configure the camera, start the encoder where packets may pass, yield until closed."""
         self._closed.clear()
-        mod = self._module or load_picamera2()
+        mod = self._module or load_picamera2(self.key)
         c = self.cfg
         want_detect = Role.DETECT in self.roles
         record = Role.RECORD in self.roles
@@ -113,12 +129,11 @@ class PiCameraInput:
         record_frames = record and not want_packets
         try:
             cam = mod.Picamera2(c.camera_num)
-        except Exception as e:  # picamera2 raises RuntimeError/IndexError when absent
-            raise SourceError(
-                f"camera {self.camera!r}: picamera2 camera {c.camera_num}: {e}"
-            ) from e
+        except Exception as e:  # RuntimeError (its cause chained), or IndexError: no camera
+            raise picamera_open_error(self.key, c.camera_num, e) from e
         packets: queue.SimpleQueue[tuple[bytes, bool, int | None]] = queue.SimpleQueue()
         encoding = False
+        started = False
         try:
             config = cam.create_video_configuration(
                 main={"size": (c.width, c.height), "format": "YUV420"},
@@ -143,6 +158,7 @@ class PiCameraInput:
                     annexb=True,
                 )
             cam.start()
+            started = True
             self.session += 1
             log_connected(
                 self.camera,
@@ -158,7 +174,9 @@ class PiCameraInput:
         except SourceError:
             raise
         except (RuntimeError, OSError, ValueError) as e:
-            raise SourceError(f"camera {self.camera!r}: picamera2 failed: {e}", Failure.READ) from e
+            if not started:  # configure, the encoder or start refused
+                raise picamera_setup_error(self.key, c.camera_num, self.mode(), e) from e
+            raise picamera_read_error(self.key, c.camera_num, e, self.frames_captured) from e
         finally:
             try:
                 if encoding:
@@ -179,7 +197,7 @@ class PiCameraInput:
         first_us: int | None = None
         seq = 0
         while not self._closed.is_set():
-            request = cam.capture_request()
+            request = cam.capture_request(wait=READ_TIMEOUT_S)
             try:
                 ts_ns = int(request.get_metadata().get("SensorTimestamp", time.monotonic_ns()))
                 first_ns = ts_ns if first_ns is None else first_ns

@@ -6,6 +6,11 @@ camera plays the video in a loop at the configured ``FrameRate``, resized to the
 ``lores`` sizes as YUV420 (I420) arrays; a started encoder really encodes the main stream to
 H.264 with libx264 (in-band SPS/PPS, fixed keyframe interval), as the Pi's hardware encoder
 delivers it. Requests carry ``SensorTimestamp`` in nanoseconds.
+
+Failures are raised as picamera2 raises them (its types and its wording): ``Picamera2(n)``
+wraps what went wrong in ``RuntimeError("Camera __init__ sequence did not complete.")`` with the
+cause as context (no camera at all, an ``IndexError`` for a number past the cameras found, the
+camera held by another process); ``configure()`` and ``start()`` raise ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import av
 import cv2
@@ -24,6 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[np.uint8]
+
+Fail = Literal["busy", "configure", "start"]
+"""A failure the fake camera raises: held by another process at open, a mode refused by
+``configure()``, or ``start()`` refused."""
+
+_INIT_FAILED = "Camera __init__ sequence did not complete."
 
 
 class Output:
@@ -138,11 +149,30 @@ def _video_frames(path: Path) -> Iterator[Array]:
                 raise RuntimeError(f"fake camera: no frames in {path}")
 
 
-def fake_picamera2(video: str | Path, *, fail_after: int | None = None) -> SimpleNamespace:
+def _acquire(path: Path, camera_num: int, cameras: int, fail: Fail | None) -> None:
+    """What picamera2's open sequence raises before it wraps it."""
+    if cameras == 0 or not path.is_file():
+        raise RuntimeError(
+            "Camera(s) not found (Do not forget to disable legacy camera with raspi-config)."
+        )
+    if camera_num >= cameras:
+        raise IndexError("list index out of range")
+    if fail == "busy":
+        raise RuntimeError("Failed to acquire camera: Device or resource busy")
+
+
+def fake_picamera2(
+    video: str | Path,
+    *,
+    fail_after: int | None = None,
+    cameras: int = 1,
+    fail: Fail | None = None,
+) -> SimpleNamespace:
     """A picamera2-shaped namespace whose cameras play *video*.
 
     ``fail_after``: the camera raises RuntimeError after that many frames, as a real one does
-    when its cable is pulled.
+    when its cable is pulled. ``cameras``: how many cameras libcamera finds (0: none, and a
+    camera number past them is an IndexError inside picamera2). ``fail``: see :data:`Fail`.
     """
     path = Path(video)
 
@@ -150,8 +180,10 @@ def fake_picamera2(video: str | Path, *, fail_after: int | None = None) -> Simpl
         """picamera2.Picamera2 playing a file."""
 
         def __init__(self, camera_num: int = 0) -> None:
-            if not path.is_file():
-                raise RuntimeError(f"camera {camera_num} not found")
+            try:
+                _acquire(path, camera_num, cameras, fail)
+            except Exception:
+                raise RuntimeError(_INIT_FAILED)  # noqa: B904 - picamera2 raises it so
             self.camera_num = camera_num
             self.camera_properties = {"Model": "fake-imx708", "PixelArraySize": (4608, 2592)}
             self._config: dict[str, Any] | None = None
@@ -182,7 +214,9 @@ def fake_picamera2(video: str | Path, *, fail_after: int | None = None) -> Simpl
         def configure(self, config: dict[str, Any]) -> None:
             """Apply a configuration (before start)."""
             if self._running:
-                raise RuntimeError("camera must be stopped before configuring")
+                raise RuntimeError("Camera must be stopped before configuring")
+            if fail == "configure":
+                raise RuntimeError(f"Configuration failed: {config}")
             self._config = config
 
         def start_encoder(
@@ -204,7 +238,9 @@ def fake_picamera2(video: str | Path, *, fail_after: int | None = None) -> Simpl
         def start(self) -> None:
             """Start streaming frames."""
             if self._config is None:
-                raise RuntimeError("camera not configured")
+                raise RuntimeError("Camera has not been configured")
+            if fail == "start":
+                raise RuntimeError("Camera did not start properly.")
             self._running = True
             self._thread = threading.Thread(target=self._run, name="fake-picamera2", daemon=True)
             self._thread.start()

@@ -55,13 +55,13 @@ class CameraPlan:
 def plan_cameras(cams: list[CameraConfig], *, record: bool, picamera2: Any = None) -> CameraPlan:
     """Validate masks and build inputs; private cameras are skipped, unmaskable ones blocked."""
     plan = CameraPlan([], {})
-    for cam in cams:
+    for index, cam in enumerate(cams):
         if cam.private:
             log.info("camera.private", camera=cam.name, note="never opened")
             continue
         try:
             spec = MaskSpec.from_config(cam)
-            inputs = build_inputs(cam, record=record, picamera2=picamera2)
+            inputs = build_inputs(cam, record=record, picamera2=picamera2, index=index)
         except PrivacyError as e:
             error = redact(str(e))
             log.error("privacy.camera_blocked", camera=cam.name, error=error)

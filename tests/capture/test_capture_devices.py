@@ -66,9 +66,12 @@ def test_jetson_input_without_gstreamer_is_a_clear_error() -> None:
     """Here (pip OpenCV, no GStreamer) opening fails saying what is missing."""
     if opencv_has_gstreamer():
         pytest.fail("this test expects the pip OpenCV build without GStreamer")
-    inp = JetsonInput("csi", JetsonSourceConfig(kind="jetson"))
-    with pytest.raises(SourceError, match="no GStreamer support"):
+    inp = JetsonInput("csi", JetsonSourceConfig(kind="jetson"), key="camera 'csi' (cameras[0])")
+    with pytest.raises(SourceError, match="no GStreamer support") as info:
         list(inp.stream())
+    assert str(info.value).startswith(
+        "camera 'csi' (cameras[0]): nvarguscamerasrc sensor-id=0: this OpenCV has no GStreamer"
+    )
 
 
 class _Capture:
@@ -94,7 +97,7 @@ class _Capture:
 
 def test_jetson_input_masks_frames_and_releases() -> None:
     """With a capture of OpenCV's shape, frames come out masked, and the capture is released
-    when the pipeline ends."""
+    when the pipeline stops delivering (read_failed, naming the sensor)."""
     from edge.capture.privacy import MaskSpec
 
     made: list[_Capture] = []
@@ -113,27 +116,31 @@ def test_jetson_input_masks_frames_and_releases() -> None:
         mask=mask,
         capture_factory=factory,
     )
-    frames = [f for f in inp.stream() if isinstance(f, Frame)]
+    frames: list[Frame] = []
+    with pytest.raises(SourceError, match=r"sensor-id=0: camera stopped delivering") as info:
+        frames.extend(f for f in inp.stream() if isinstance(f, Frame))
+    assert info.value.reason == "read_failed"
     assert len(frames) == 6
     assert all(f.image[50:100, 50:100].max() == 0 for f in frames)
     assert made[0].pipeline == inp.pipeline and made[0].released
 
 
 def test_v4l2_options_and_missing_device() -> None:
-    """The config becomes FFmpeg's v4l2 options; an unplugged camera is named."""
+    """The config becomes FFmpeg's v4l2 options; an unplugged camera is named (the other
+    device errors: test_hw_v4l2.py)."""
     cfg = V4l2SourceConfig(
         kind="v4l2", device="/dev/video9", width=640, height=480, fps=10, input_format="yuyv422"
     )
     inp = V4l2Input("usb", cfg)
     assert inp.options() == {"video_size": "640x480", "framerate": "10", "input_format": "yuyv422"}
-    with pytest.raises(SourceError, match=r"no such device /dev/video9"):
+    with pytest.raises(SourceError, match=r"camera 'usb': /dev/video9: no such device"):
         list(inp.stream())
 
 
 def test_real_picamera2_absent_is_explained() -> None:
     """Off a Pi, picamera2 cannot be imported; the error says how to get it on a Pi."""
     with pytest.raises(SourceError, match="python3-picamera2"):
-        load_picamera2()
+        load_picamera2("camera 'pi' (cameras[0])")
     inp = PiCameraInput("pi", PicameraSourceConfig(kind="picamera"))
     with pytest.raises(SourceError, match="--system-site-packages"):
         list(inp.stream())
@@ -148,7 +155,7 @@ def test_fake_picamera2_cable_pulled_is_a_source_error(videos: Path) -> None:
         "pi", PicameraSourceConfig(kind="picamera", width=768, height=432, fps=30), module=module
     )
     got = []
-    with pytest.raises(SourceError, match="picamera2 failed"):
+    with pytest.raises(SourceError, match="camera stopped delivering mid-stream"):
         for item in inp.stream():
             got.append(item)
     assert len([g for g in got if isinstance(g, Frame)]) >= 5
