@@ -9,16 +9,11 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.core.ids import new_id
 from edge.evidence.keys import key_id, public_pem
@@ -26,6 +21,7 @@ from edge.evidence.manifest import sign_manifest
 from edge.evidence.signing import SignedFields, message_properties, payload_sha256
 from edge.outbox.chunks import clip_messages
 from edge.wire import topics
+from edge.wire.mqtt5 import new_client, publish_properties
 
 Wire = tuple[str, bytes, tuple[tuple[str, str], ...]]
 """A message as published: relative topic, payload, user properties."""
@@ -62,7 +58,7 @@ class SimNode:
         props = (("id", msg_id), *extra, *message_properties(fields, self.key))
         return topic, payload, props
 
-    def event(self, kind: str = "person", **data: Any) -> Wire:
+    def event(self, kind: str = "person", **data: object) -> Wire:
         """A signed event; ``data`` goes into its ``data`` field (e.g. ``sent=time``)."""
         event_id = new_id()
         body = {
@@ -74,7 +70,7 @@ class SimNode:
         }  # fmt: skip
         return self._wire(topics.EVENTS, event_id, _json(body), ("kind", kind))
 
-    def heartbeat(self, **fields: Any) -> Wire:
+    def heartbeat(self, **fields: object) -> Wire:
         """A signed heartbeat (healthy unless *fields* say otherwise)."""
         body = {
             "schema": "warehouse-edge/health/1", "node": self.node, "site": self.site,
@@ -108,7 +104,7 @@ class SimNode:
         return out
 
 
-def _json(body: dict[str, Any]) -> bytes:
+def _json(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -119,9 +115,7 @@ class Publisher:
         ctx = ssl.create_default_context(cafile=str(ca))
         ctx.load_cert_chain(str(cert), str(key))
         self.prefix = prefix
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{new_id()}",
-                                  protocol=mqtt.MQTTv5)  # fmt: skip
-        self.client.tls_set_context(ctx)
+        self.client = new_client(f"sim-{new_id()}", ctx)
         self.client.max_inflight_messages_set(1000)
         self._acked = threading.Semaphore(0)
         self.client.on_publish = lambda *_a: self._acked.release()
@@ -132,10 +126,8 @@ class Publisher:
     def publish(self, node: SimNode, wire: Wire) -> None:
         """Publish one message of *node*."""
         topic, payload, user = wire
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.UserProperty = list(user)
         full = f"{self.prefix}/{node.site}/{node.node}/{topic}"
-        self.client.publish(full, payload, qos=1, properties=props)
+        self.client.publish(full, payload, qos=1, properties=publish_properties(user))
         self.sent += 1
 
     def wait_acked(self, timeout: float = 60.0) -> bool:

@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from edge.wire.mqtt5 import Client, MQTTMessage, connect_properties, new_client
 
 
 class ClientFiles(Protocol):
@@ -41,7 +38,7 @@ class Received:
     retain: bool
     at: float
 
-    def json(self) -> Any:
+    def json(self) -> Any:  # tests read nested fields of what they published: left open
         """The payload parsed as JSON."""
         return json.loads(self.payload)
 
@@ -67,12 +64,9 @@ class Subscriber:
         self._subscribed = threading.Event()
         ctx = ssl.create_default_context(cafile=ca)
         ctx.load_cert_chain(str(client.cert), str(client.key))
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
-        )
+        self._client = new_client(client_id, ctx)
         self._persistent = persistent
         self._client.reconnect_delay_set(1, 2)
-        self._client.tls_set_context(ctx)
         self._client.on_connect = self._connected
         self._client.on_subscribe = lambda *_a: self._subscribed.set()
         self._client.on_message = self._message
@@ -82,8 +76,7 @@ class Subscriber:
         """Connect and wait until the subscription is active."""
         props = None
         if self._persistent:  # like a real receiver: the broker keeps what arrives meanwhile
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = 3600
+            props = connect_properties(session_expiry_s=3600)
         self._client.connect(
             "localhost",
             self._port,
@@ -100,10 +93,10 @@ class Subscriber:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _connected(self, client: mqtt.Client, *_args: Any) -> None:
+    def _connected(self, client: Client, *_args: object) -> None:
         client.subscribe(self.topic, qos=1)
 
-    def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _message(self, _c: object, _u: object, msg: MQTTMessage) -> None:
         r = Received(msg.topic, bytes(msg.payload), bool(msg.retain), time.time())
         with self._lock:
             self.messages.append(r)

@@ -16,12 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.core.logs import get_logger
 from edge.evidence.signing import payload_sha256
@@ -31,6 +25,15 @@ from edge.receiver.mqttclient import ReceiverClient
 from edge.receiver.presence import LinkWatch
 from edge.receiver.trust import Checker
 from edge.receiver.validate import safe_text
+from edge.wire.mqtt5 import (
+    Client,
+    ConnectFlags,
+    MQTTMessage,
+    ReasonCode,
+    connect_properties,
+    use_tls,
+    user_properties,
+)
 from edge.wire.tls import tls_context
 
 log = get_logger(__name__)
@@ -75,15 +78,8 @@ class Ingest:
         self._held = False
         """Set by :meth:`hold`: arrivals are no longer queued (nor acknowledged)."""
         b = cfg.broker
-        self.client = ReceiverClient(
-            CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        ctx = tls_context(b.tls, "broker.tls")
-        if ctx is not None:
-            self.client.tls_set_context(ctx)
+        self.client = ReceiverClient(cfg.client_id, manual_ack=True)
+        use_tls(self.client, tls_context(b.tls, "broker.tls"))
         self.client.reconnect_delay_set(1, 30)
         self.client.max_inflight_messages_set(b.receive_maximum)
         self.client.on_connect = self._connected
@@ -95,9 +91,9 @@ class Ingest:
     def start(self) -> None:
         """Connect (retrying in the background until the broker answers)."""
         b = self.cfg.broker
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = b.session_expiry_s
-        props.ReceiveMaximum = b.receive_maximum
+        props = connect_properties(
+            session_expiry_s=b.session_expiry_s, receive_maximum=b.receive_maximum
+        )
         self.client.connect_async(
             b.host, b.port, keepalive=b.keepalive_s, clean_start=False, properties=props
         )
@@ -129,7 +125,7 @@ class Ingest:
                 self.client.ack(a.mid, a.qos)
 
     def _connected(
-        self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any = None
+        self, client: Client, _u: object, flags: ConnectFlags, reason: ReasonCode, _p: object
     ) -> None:
         if reason.is_failure:
             log.error("receiver.refused", broker=self.cfg.broker.host, reason=str(reason))
@@ -141,25 +137,29 @@ class Ingest:
         log.info(
             "receiver.connected",
             broker=self.cfg.broker.host,
-            session_present=bool(getattr(flags, "session_present", False)),
+            session_present=flags.session_present,
             topic=self.cfg.topic_filter,
         )
 
-    def _subscribed(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
-        granted = [int(getattr(r, "value", r)) for r in reasons]
+    def _subscribed(
+        self, _c: object, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
+    ) -> None:
+        granted = [r.value for r in reasons]
         if any(g >= 0x80 for g in granted):  # MQTT 5 failure reason codes
             log.error("receiver.subscribe_refused", topic=self.cfg.topic_filter, codes=granted)
             return
         self.subscribed.set()
         log.info("receiver.subscribed", topic=self.cfg.topic_filter)
 
-    def _disconnected(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _disconnected(
+        self, _c: object, _u: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
         self.connected.clear()
         self.subscribed.clear()
         self.link.lost()
         log.warning("receiver.disconnected", reason=str(reason))
 
-    def _message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _message(self, _c: object, _u: object, msg: MQTTMessage) -> None:
         if self._held:
             return
         problem = ""
@@ -168,7 +168,7 @@ class Ingest:
         except UnicodeDecodeError as e:
             topic, problem = "", f"the topic is not UTF-8: {e}"
         try:
-            props = {str(k): str(v) for k, v in getattr(msg.properties, "UserProperty", None) or []}
+            props = user_properties(msg.properties)
         except (TypeError, ValueError) as e:
             props, problem = {}, f"unreadable user properties: {e}"
         payload = bytes(msg.payload)

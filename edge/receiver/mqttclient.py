@@ -22,7 +22,6 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
@@ -30,6 +29,7 @@ from paho.mqtt.exception import MalformedPacket
 
 from edge.core.logs import get_logger
 from edge.core.ratelog import Repeats
+from edge.wire.mqtt5 import client_options
 from edge.wire.tls import explain
 
 log = get_logger(__name__)
@@ -44,8 +44,10 @@ Undecodable = Callable[[int, int, bytes, bytes, str], None]
 class ReceiverClient(mqtt.Client):
     """A paho client that hands over undecodable PUBLISH packets and records its loop's end."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, client_id: str, *, manual_ack: bool = False) -> None:
+        """An MQTT 5 client with the project's settings (:func:`edge.wire.mqtt5.client_options`);
+        with *manual_ack* the receiver acknowledges each message once it is stored."""
+        super().__init__(**client_options(client_id, manual_ack=manual_ack))
         self.on_undecodable: Undecodable | None = None
         self.loop_ended = threading.Event()
         self.loop_error = ""
@@ -76,7 +78,9 @@ class ReceiverClient(mqtt.Client):
         else:
             log.error("broker.connect_failed", reason=explain(e), **fields)
 
-    def loop_forever(self, timeout: float = 1.0, retry_first_connection: bool = False) -> Any:
+    def loop_forever(
+        self, timeout: float = 1.0, retry_first_connection: bool = False
+    ) -> MQTTErrorCode:
         """paho's loop (``loop_start`` runs it on its thread), its end recorded."""
         try:
             return super().loop_forever(timeout, retry_first_connection)

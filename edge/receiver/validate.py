@@ -11,7 +11,6 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 """A site or node level (as ``node.site`` and ``node.id`` of the node's config)."""
@@ -72,7 +71,7 @@ def properties(props: Mapping[str, str]) -> None:
             level(value, pattern, f"user property {key}")
 
 
-def json_object(payload: bytes, what: str) -> dict[str, Any]:
+def json_object(payload: bytes, what: str) -> dict[str, object]:
     """*payload* parsed as one JSON object: UTF-8 (UTF-16 and UTF-32, which ``json.loads``
     would take from bytes, are refused), no NaN or Infinity, nested at most
     :data:`MAX_DEPTH` deep, and no NUL or lone surrogate in any key or string."""
@@ -126,7 +125,7 @@ def _clean(data: object, what: str) -> None:
                 stack.append((v, depth + 1))
 
 
-def text(data: Mapping[str, Any], key: str, what: str, *, null: bool = True) -> str | None:
+def text(data: Mapping[str, object], key: str, what: str, *, null: bool = True) -> str | None:
     """``data[key]``: a printable string of at most :data:`MAX_TEXT` characters (or
     missing/null when *null*)."""
     value = data.get(key)
@@ -137,7 +136,7 @@ def text(data: Mapping[str, Any], key: str, what: str, *, null: bool = True) -> 
     return value
 
 
-def _number(data: Mapping[str, Any], key: str, what: str, kind: type | tuple[type, ...]) -> None:
+def _number(data: Mapping[str, object], key: str, what: str, kind: type | tuple[type, ...]) -> None:
     value = data.get(key)
     if value is None:
         return
@@ -147,7 +146,7 @@ def _number(data: Mapping[str, Any], key: str, what: str, kind: type | tuple[typ
         raise Invalid(f"{what} field {key!r} is not {name} or null: {safe_text(value, 40)!r}")
 
 
-def _mapping(data: Mapping[str, Any], key: str, what: str) -> dict[str, Any]:
+def _mapping(data: Mapping[str, object], key: str, what: str) -> dict[str, object]:
     value = data.get(key)
     if value is None:
         return {}
@@ -156,7 +155,7 @@ def _mapping(data: Mapping[str, Any], key: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _strings(data: Mapping[str, Any], key: str, what: str) -> None:
+def _strings(data: Mapping[str, object], key: str, what: str) -> None:
     value = data.get(key)
     if value is None:
         return
@@ -172,7 +171,7 @@ EVENT_TEXT = ("severity", "state", "camera", "sensor", "incident", "clip_id", "s
 """Event fields stored in columns of their own (with ``kind`` and ``id``)."""
 
 
-def event(data: Mapping[str, Any], message_id: str) -> None:
+def event(data: Mapping[str, object], message_id: str) -> None:
     """An event: its ``id`` is the message id (of the ``id`` property's form; nodes make
     UUIDv7), a kind, bounded text fields, a list of zone names and a ``data`` object."""
     if data.get("id") != message_id:
@@ -186,7 +185,7 @@ def event(data: Mapping[str, Any], message_id: str) -> None:
     _mapping(data, "data", "event")
 
 
-def health(data: Mapping[str, Any]) -> None:
+def health(data: Mapping[str, object]) -> None:
     """A heartbeat: the fields the receiver stores or shows have the schema's types
     (``edge/schemas/health.schema.json``); each may be missing."""
     for key in ("status", "version", "key_id"):
@@ -218,17 +217,18 @@ LINK_DAYS = ("cert_days", "ca_days", "crl_days")
 """A heartbeat link's days to its TLS files' expiry (numbers or null)."""
 
 
-def _link(link: Mapping[str, Any], what: str) -> None:
+def _link(link: Mapping[str, object], what: str) -> None:
     """The fields of a heartbeat's link entry the receiver reads (:mod:`~edge.receiver.expiry`)."""
     for key in LINK_DAYS:
         _number(link, key, what, (int, float))
     text(link, "certificate_refused", what)
 
 
-def manifest(m: Mapping[str, Any]) -> None:
+def manifest(m: Mapping[str, object]) -> None:
     """A clip's signed manifest: the fields the receiver stores."""
     text(m, "camera", "manifest")
-    if not isinstance(m.get("sha256"), str) or not SHA256.fullmatch(m["sha256"]):
+    digest = m.get("sha256")
+    if not isinstance(digest, str) or not SHA256.fullmatch(digest):
         raise Invalid("manifest field 'sha256' is not a sha256 in hex")
     size = m.get("size")
     if not isinstance(size, int) or isinstance(size, bool):

@@ -10,10 +10,8 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
 from rx import receiver_toml
 from timing import FakeClock, wait_until
 
@@ -63,7 +61,7 @@ def test_repeated_failures_are_counted_then_the_broker_is_back(log_events: Event
     minute after, each counting the attempts it stands for; a refused port is
     connect_failed with the reason; an attempt that gets through says how many failed."""
     clock = FakeClock()
-    client = ReceiverClient(CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv5)
+    client = ReceiverClient("t")
     client.connect_failures = Repeats(CONNECT_LOG_EVERY_S, clock)
     client.connect_async(UNRESOLVABLE, 8883)
     for _ in range(18):
