@@ -9,13 +9,14 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edge.cli import report_reconcile
 from edge.cli.common import EXIT_FAILED, EXIT_OK, EXIT_STATE, EXIT_USAGE, SubParsers
 
 if TYPE_CHECKING:
     from edge.report.check import ReportCheck
+    from edge.report.shapes import SharingReport
     from edge.report.write import Period
 
 _DESCRIPTION = """\
@@ -170,7 +171,7 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_written(args: argparse.Namespace, report: dict[str, Any]) -> None:
+def _print_written(args: argparse.Namespace, report: SharingReport) -> None:
     types = [i["type"] for i in report["delivered"]]
     summary = {t: types.count(t) for t in ("event", "clip", "snapshot")}
     if args.json:

@@ -47,3 +47,25 @@ def as_float(value: object, where: str = "value") -> float:
     if isinstance(value, int | float | str):
         return float(value)
     raise TypeError(f"{where}: expected a number, got {_kind(value)}")
+
+
+def as_str_or_none(value: object, where: str = "value") -> str | None:
+    """*value* as a string or None; raises ``ValueError`` naming *where* for anything else."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where}: expected a string or null, got {_kind(value)}")
+
+
+def as_strs(value: object, where: str = "value") -> list[str]:
+    """*value* as a list of strings (empty when it is null or empty); raises ``ValueError``
+    naming *where* when it or one of its entries is something else."""
+    if not value:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{where}: expected a list of strings, got {_kind(value)}")
+    out: list[str] = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise ValueError(f"{where}[{i}]: expected a string, got {_kind(entry)}")
+        out.append(entry)
+    return out

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from edge.config.cameras import CameraConfig
 from edge.config.root import EdgeConfig
@@ -33,7 +33,7 @@ STATE_NAME = "sharing.json"
 ACTION = "sharing_change"
 """The audit record's action."""
 
-Sharing = dict[str, dict[str, dict[str, Any]]]
+Sharing = dict[str, dict[str, dict[str, object]]]
 """``{"cameras": {NAME: {...}}, "destinations": {NAME: {...}}}``."""
 
 
@@ -47,13 +47,13 @@ class Appends(Protocol):
         item_id: str,
         destination: str | None,
         sha256: str,
-        **extra: Any,
-    ) -> dict[str, Any]:
+        **extra: object,
+    ) -> dict[str, object]:
         """Append one record durably; raise ``OSError`` when it cannot be stored."""
         ...
 
 
-def _sha256(obj: Any) -> str:
+def _sha256(obj: object) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
@@ -64,7 +64,7 @@ def masks_sha256(camera: CameraConfig) -> str:
     return _sha256({"resolution": camera.resolution, "privacy_masks": masks})
 
 
-def mask_polygons(cfg: EdgeConfig, camera: str) -> dict[str, Any]:
+def mask_polygons(cfg: EdgeConfig, camera: str) -> dict[str, object]:
     """``new_mask_polygons`` (each mask's name and points) and ``new_resolution`` of
     *camera* as *cfg* has it, for its ``sharing_change`` record (a sharing report shows the
     polygons in force); nothing for a camera *cfg* no longer has."""
@@ -77,7 +77,7 @@ def mask_polygons(cfg: EdgeConfig, camera: str) -> dict[str, Any]:
 
 def sharing_of(cfg: EdgeConfig) -> Sharing:
     """What *cfg* shares, per camera and per destination."""
-    cameras = {
+    cameras: dict[str, dict[str, object]] = {
         c.name: {
             "private": c.private,
             "masks_sha256": masks_sha256(c),
@@ -85,23 +85,23 @@ def sharing_of(cfg: EdgeConfig) -> Sharing:
         }
         for c in cfg.cameras
     }
-    destinations = {
+    destinations: dict[str, dict[str, object]] = {
         d.name: {"cameras": list(d.cameras), "kinds": list(d.kinds)} for d in cfg.destinations
     }
     return {"cameras": cameras, "destinations": destinations}
 
 
-def changes(old: Sharing, new: Sharing) -> list[tuple[str, str, str, dict[str, Any]]]:
+def changes(old: Sharing, new: Sharing) -> list[tuple[str, str, str, dict[str, object]]]:
     """(kind, name, sha256, old and new values) of each camera and destination whose sharing
     differs between *old* and *new* (one added or removed too: its other side is None)."""
-    out: list[tuple[str, str, str, dict[str, Any]]] = []
+    out: list[tuple[str, str, str, dict[str, object]]] = []
     for kind, section in (("camera", "cameras"), ("destination", "destinations")):
         before, after = old.get(section, {}), new.get(section, {})
         for name in sorted(set(before) | set(after)):
             was, now = before.get(name), after.get(name)
             if was == now:
                 continue
-            fields: dict[str, Any] = {}
+            fields: dict[str, object] = {}
             for key in sorted(set(was or {}) | set(now or {})):
                 fields[f"old_{key}"] = (was or {}).get(key)
                 fields[f"new_{key}"] = (now or {}).get(key)
@@ -137,7 +137,7 @@ def _write(path: Path, sharing: Sharing) -> None:
     os.replace(tmp, path)
 
 
-def record_sharing(cfg: EdgeConfig, audit: Appends) -> list[dict[str, Any]]:
+def record_sharing(cfg: EdgeConfig, audit: Appends) -> list[dict[str, object]]:
     """Append a ``sharing_change`` record to *audit* for each camera or destination whose
     sharing differs from the last run's, then remember this run's; returns the records.
     Never raises for the disk: a record or file that cannot be written is logged (the node
@@ -145,7 +145,7 @@ def record_sharing(cfg: EdgeConfig, audit: Appends) -> list[dict[str, Any]]:
     path = cfg.data_dir / STATE_NAME
     new = sharing_of(cfg)
     old = _read(path)
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     try:
         for kind, name, digest, fields in changes(old, new) if old is not None else []:
             if kind == "camera":

@@ -133,10 +133,10 @@ or missing, a damaged log set aside, a torn last line moved aside."""
 _NOT_SHOWN = frozenset({"seq", "prev", "hash", "destination", "kind", "id", "sha256"})
 
 
-def notices(lines: Sequence[Line], since: float, until: float) -> list[dict[str, Any]]:
+def notices(lines: Sequence[Line], since: float, until: float) -> list[dict[str, object]]:
     """The chain's own events from *since* to *until*: ``{"time", "audit_seq", "action",
     ...its fields}``."""
-    out = []
+    out: list[dict[str, object]] = []
     for line in lines:
         rec = line.record
         if rec.get("action") in NOTICES and since <= line.time < until:

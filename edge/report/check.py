@@ -12,14 +12,14 @@ node's enrolled key): said in :attr:`ReportCheck.notes`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.core.errors import EvidenceError
+from edge.core.jsonshape import JsonObject, as_float, as_object, as_str_or_none
 from edge.evidence.bundle import BundleError, read_signature, verify_bundle
 from edge.evidence.chain import GENESIS
 from edge.evidence.keys import key_id, load_public
@@ -57,7 +57,7 @@ class ReportCheck:
         return not self.problems
 
 
-def _load_report(directory: Path, check: ReportCheck) -> dict[str, Any] | None:
+def _load_report(directory: Path, check: ReportCheck) -> JsonObject | None:
     path = directory / REPORT
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -68,6 +68,13 @@ def _load_report(directory: Path, check: ReportCheck) -> dict[str, Any] | None:
         check.problems.append(f"{path}: not a {SCHEMA} report")
         return None
     return report
+
+
+def _period(report: JsonObject) -> tuple[float, float]:
+    period = as_object(report.get("period"), "period")
+    return as_float(period.get("since", 0), "period since"), as_float(
+        period.get("until", 0), "period until"
+    )
 
 
 def _check_chain(
@@ -92,22 +99,22 @@ def _check_chain(
         )
 
 
-def _same_items(
-    report: dict[str, Any], lines: Sequence[Line], where: str, check: ReportCheck
-) -> None:
+def _same_items(report: JsonObject, lines: Sequence[Line], where: str, check: ReportCheck) -> None:
     """The report's delivered items and counts are those *lines* give for its period."""
-    period = report.get("period") or {}
+    since, until = _period(report)
     found = item_list.delivered(
-        lines, float(period.get("since", 0)), float(period.get("until", 0)),
-        report.get("destination"), site=report.get("site"), node=report.get("node"),
+        lines, since, until, as_str_or_none(report.get("destination"), "destination"),
+        site=as_str_or_none(report.get("site"), "site"),
+        node=as_str_or_none(report.get("node"), "node"),
     )  # fmt: skip
-    claimed = report.get("delivered") or []
+    claimed = report.get("delivered")
 
-    def key(i: dict[str, Any]) -> tuple[str, str, str]:
+    def key(i: Mapping[str, object]) -> tuple[str, str, str]:
         return (str(i.get("type")), str(i.get("id")), str(i.get("destination")))
 
-    made = {key(i): i for i in found.items}
-    said = {key(i): i for i in claimed if isinstance(i, dict)}
+    made: dict[tuple[str, str, str], Mapping[str, object]] = {key(i): i for i in found.items}
+    listed = claimed if isinstance(claimed, list) else []  # anything else lists nothing
+    said = {key(i): i for i in listed if isinstance(i, dict)}
     for k in sorted(set(said) - set(made)):
         check.problems.append(f"{REPORT}: {k[0]} {k[1]} to {k[2]} is not delivered in {where}")
     for k in sorted(set(made) - set(said)):
@@ -120,12 +127,12 @@ def _same_items(
             )
     if report.get("counts") != item_list.counts(found.items):
         check.problems.append(f"{REPORT}: counts differ from the items delivered in {where}")
-    changes = scope.history(lines, float(period.get("since", 0)), float(period.get("until", 0)))
+    changes = scope.history(lines, since, until)
     if report.get("scope_history") != changes:
         check.problems.append(f"{REPORT}: scope_history differs from the changes in {where}")
     check.problems += disagreements(report, lines, where)
-    listed = (report.get("chain") or {}).get("notices")
-    if listed != notices(lines, float(period.get("since", 0)), float(period.get("until", 0))):
+    told = as_object(report.get("chain"), "chain").get("notices")
+    if told != notices(lines, since, until):
         check.problems.append(f"{REPORT}: chain notices differ from the records in {where}")
 
 
@@ -138,7 +145,7 @@ def _tells(line: Line) -> bool:
 
 
 def _against_log(
-    report: dict[str, Any], lines: Sequence[Line], audit_log: Path, check: ReportCheck
+    report: JsonObject, lines: Sequence[Line], audit_log: Path, check: ReportCheck
 ) -> None:
     try:
         log_lines = read_chain(audit_log)
@@ -154,11 +161,10 @@ def _against_log(
         elif own.raw != line.raw:
             check.problems.append(f"{CHAIN}:{line.number}: record seq {line.seq} differs from "
                                   f"{audit_log}:{own.number}")  # fmt: skip
-    last = (report.get("chain") or {}).get("log_last_seq")
+    last = as_object(report.get("chain"), "chain").get("log_last_seq")
     if isinstance(last, int):  # what the log held when the report was made
-        period = report.get("period") or {}
-        since, until = float(period.get("since", 0)), float(period.get("until", 0))
-        made = float(report.get("generated") or 0)
+        since, until = _period(report)
+        made = as_float(report.get("generated") or 0, "generated")
         before = [ln.seq for ln in log_lines if ln.seq > last and ln.time <= made
                   and since <= ln.time < until and _tells(ln)]  # fmt: skip
         if before:
@@ -219,8 +225,10 @@ def verify_report(
     _check_chain(lines, by_id, check, Path(CHAIN))
     if report is None:
         return check
-    check.delivered = len(report.get("delivered") or [])
-    chain = report.get("chain") or {}
+    delivered = report.get("delivered")
+    check.delivered = len(delivered) if isinstance(delivered, list) else 0
+    chain = report.get("chain")
+    chain = chain if isinstance(chain, Mapping) else {}
     first, last = (lines[0].seq, lines[-1].seq) if lines else (None, None)
     if (chain.get("first_seq"), chain.get("last_seq")) != (first, last):
         check.problems.append(

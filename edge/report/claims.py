@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 
+from edge.core.jsonshape import JsonObject, as_float, as_object, as_objects
 from edge.evidence.canonical import canonical
 from edge.node.sharing_audit import ACTION
 from edge.report.chainfile import Line
 
 
-def masks_digest(camera: dict[str, Any]) -> str | None:
+def masks_digest(camera: JsonObject) -> str | None:
     """sha256 of a report camera's masks as :func:`edge.node.sharing_audit.masks_sha256`
     makes it; None when a polygon is not known."""
-    masks = camera.get("masks") or []
+    masks = as_objects(camera.get("masks"), "camera masks")
     if any(m.get("points") is None for m in masks):
         return None
     shown = [{"name": m.get("name"), "points": m.get("points")} for m in masks]
@@ -25,9 +25,9 @@ def masks_digest(camera: dict[str, Any]) -> str | None:
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def _newest(lines: Sequence[Line], until: float) -> dict[tuple[str, str], dict[str, Any]]:
+def _newest(lines: Sequence[Line], until: float) -> dict[tuple[str, str], JsonObject]:
     """The newest sharing_change before *until* per ("camera"|"destination", name)."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+    out: dict[tuple[str, str], JsonObject] = {}
     for line in lines:
         rec = line.record
         if rec.get("action") != ACTION or line.time >= until:
@@ -39,7 +39,7 @@ def _newest(lines: Sequence[Line], until: float) -> dict[tuple[str, str], dict[s
     return out
 
 
-def _camera(name: str, cam: dict[str, Any], rec: dict[str, Any] | None, where: str) -> list[str]:
+def _camera(name: str, cam: JsonObject, rec: JsonObject | None, where: str) -> list[str]:
     out = []
     digest = masks_digest(cam)
     if digest is not None and digest != cam.get("masks_sha256"):
@@ -57,25 +57,26 @@ def _camera(name: str, cam: dict[str, Any], rec: dict[str, Any] | None, where: s
     return out
 
 
-def disagreements(report: dict[str, Any], lines: Sequence[Line], where: str) -> list[str]:
+def disagreements(report: JsonObject, lines: Sequence[Line], where: str) -> list[str]:
     """Where the report's cameras and scope disagree with themselves or with *lines*."""
-    until = float((report.get("period") or {}).get("until", 0))
-    newest = _newest(lines, until)
-    cameras = report.get("cameras") or {}
+    period = as_object(report.get("period"), "report.json period")
+    newest = _newest(lines, as_float(period.get("until", 0), "report.json period until"))
+    cameras = as_object(report.get("cameras"), "report.json cameras")
     out = []
-    for name, cam in sorted(cameras.items()):
+    for name in sorted(cameras):
+        cam = as_object(cameras[name], f"report.json camera {name}")
         out += _camera(name, cam, newest.get(("camera", name)), where)
     for (what, name), rec in sorted(newest.items()):
         if what == "camera" and name not in cameras and rec.get("new_masks_sha256") is not None:
             out.append(f"camera {name}: left out, though audit seq {rec.get('seq')} in {where} "
                        "says it was there")  # fmt: skip
-    scope = report.get("scope") or {}
+    scope = as_object(report.get("scope"), "report.json scope")
     wanted = report.get("destination")
     for (what, name), rec in sorted(newest.items()):
         if what != "destination" or (wanted is not None and name != wanted):
             continue
         said = scope.get(name)
-        now = None
+        now: dict[str, object] | None = None
         if rec.get("new_cameras") is not None or rec.get("new_kinds") is not None:
             now = {"cameras": rec.get("new_cameras") or [], "kinds": rec.get("new_kinds") or []}
         if said != now:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge.report.chainfile import Line
+from edge.report.shapes import ReportItem
 from edge.wire.ids import MessageId, Part
 
 UNKNOWN = "?"
@@ -45,7 +45,7 @@ class _Clip:
 class Delivered:
     """The items delivered in a period and the audit records they rest on."""
 
-    items: list[dict[str, Any]]
+    items: list[ReportItem]
     seqs: set[int]
     """Every record an item was read from (the report's chain covers them)."""
 
@@ -78,19 +78,20 @@ def _index(lines: Sequence[Line]) -> tuple[Seen, Seen, dict[tuple[str, str], lis
     return kinds, snapshot_event, clip_kinds, recorded
 
 
-def _item(type_: str, item_id: str, rec: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def _item(type_: str, item_id: str, line: Line, kind: str | None) -> ReportItem:
+    """The item *line*'s record delivered (its camera and sha256 as the record says)."""
+    rec = line.record
     return {
         "type": type_,
         "id": item_id,
         "site": None,
         "node": None,
         "camera": rec.get("camera"),
-        "kind": None,
+        "kind": kind,
         "sha256": rec.get("sha256"),
         "time": rec.get("time"),
         "destination": rec.get("destination"),
         "audit_seq": rec.get("seq"),
-        **fields,
     }
 
 
@@ -108,14 +109,15 @@ def delivered(
     kinds, snapshot_event, clip_kinds, recorded = _index(lines)
     clips: dict[tuple[str, str], _Clip] = defaultdict(_Clip)
     seen: set[tuple[str, str, str]] = set()
-    items: list[dict[str, Any]] = []
+    items: list[ReportItem] = []
     seqs: set[int] = set()
 
-    def keep(item: dict[str, Any], used: Iterable[int]) -> None:
+    def keep(item: ReportItem, used: Iterable[int]) -> None:
         key = (item["type"], item["id"], str(item["destination"]))
         if since <= float(item["time"] or 0) < until and key not in seen:
             seen.add(key)
-            items.append({**item, "site": site, "node": node})
+            item["site"], item["node"] = site, node
+            items.append(item)
             seqs.update(used)
 
     for line in lines:
@@ -128,16 +130,18 @@ def delivered(
         except ValueError:
             continue
         if mid.part is Part.EVENT:
-            kind = r.get("event_kind") or r.get("kind")
-            keep(_item("event", mid.ref, r, kind=kind, sensor=r.get("sensor")), [line.seq])
+            sent = _item("event", mid.ref, line, r.get("event_kind") or r.get("kind"))
+            sent["sensor"] = r.get("sensor")
+            keep(sent, [line.seq])
         elif mid.part is Part.SNAPSHOT:
             event, named_at = snapshot_event.get((str(dest), mid.ref), ("", 0))
+            kind: str | None
             kind, kind_at = kinds.get((str(dest), event), (None, 0))
             used = [line.seq, *(s for s in (named_at, kind_at) if s)]
-            keep(_item("snapshot", mid.ref, r, kind=kind), used)
+            keep(_item("snapshot", mid.ref, line, kind), used)
         elif mid.clip_id is not None:
             clip = clips[(mid.clip_id, str(dest))]
-            _take_part(clip, mid, r, line.seq)
+            _take_part(clip, mid, line)
             if clip.done or not _complete(clip):
                 continue
             clip.done = True
@@ -151,12 +155,14 @@ def delivered(
             known = clip_kinds.get((str(dest), mid.clip_id), [])
             kind = min((k for k, _ in known), default=None)
             used += [at for _, at in known]
-            fields = {"camera": clip.camera, "sha256": clip.sha256, "kind": kind}
-            keep(_item("clip", mid.clip_id, r, **fields), used)
+            item = _item("clip", mid.clip_id, line, kind)
+            item["camera"], item["sha256"] = clip.camera, clip.sha256
+            keep(item, used)
     return Delivered(items, seqs)
 
 
-def _take_part(clip: _Clip, mid: MessageId, rec: dict[str, Any], seq: int) -> None:
+def _take_part(clip: _Clip, mid: MessageId, line: Line) -> None:
+    rec, seq = line.record, line.seq
     if mid.part is Part.MANIFEST:
         if not clip.manifest:
             clip.seqs.append(seq)
@@ -180,7 +186,7 @@ def _complete(clip: _Clip) -> bool:
     return clip.parts == set(range(max(clip.parts) + 1))
 
 
-def counts(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+def counts(items: Iterable[ReportItem]) -> dict[str, dict[str, dict[str, int]]]:
     """Events delivered per destination, camera (a sensor's: ``sensor:NAME``) and kind
     (``?``: not named by the chain)."""
     out: dict[str, dict[str, dict[str, int]]] = {}

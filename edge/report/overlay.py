@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edge.core.logs import get_logger
+from edge.report.shapes import ReportCamera
 
 log = get_logger(__name__)
 
@@ -87,7 +87,7 @@ def _hatch(image: npt.NDArray[np.uint8], pts: npt.NDArray[np.int32]) -> None:
 
 
 def render(
-    camera: dict[str, Any], snapshot: Path | None, *, private: bool = False
+    camera: ReportCamera, snapshot: Path | None, *, private: bool = False
 ) -> tuple[bytes, str]:
     """PNG bytes of the camera's view with its masks, and what it was drawn on
     (``snapshot``, ``canvas``). *camera* is the report's camera entry (``resolution``,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
 
 from edge.core.displaytime import DisplayZone
+from edge.core.jsonshape import as_float
+from edge.report.shapes import ReportCamera, ReportItem, ScopeChange, SharingReport
 
 WIB = DisplayZone()
 
@@ -29,7 +30,7 @@ def _bi(id_text: str, en_text: str) -> str:
     return f'{escape(id_text)} <span class="en" lang="en">/ {escape(en_text)}</span>'
 
 
-def _table(head: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+def _table(head: Sequence[tuple[str, str]], rows: Iterable[Sequence[object]]) -> str:
     cells = "".join(f"<th>{_bi(i, e)}</th>" for i, e in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
@@ -39,7 +40,7 @@ def _none(id_text: str, en_text: str) -> str:
     return f"<p>{_bi(id_text, en_text)}</p>"
 
 
-def _v(value: Any) -> str:
+def _v(value: object) -> str:
     """A value as shown: None as a dash, lists joined."""
     if value is None:
         return "—"
@@ -48,7 +49,7 @@ def _v(value: Any) -> str:
     return escape(str(value))
 
 
-def _header(r: dict[str, Any]) -> str:
+def _header(r: SharingReport) -> str:
     period = r["period"]
     dest = r["destination"] or "semua tujuan / every destination"
     rows = [
@@ -64,7 +65,7 @@ def _header(r: dict[str, Any]) -> str:
     return f"<table>{body}</table>"
 
 
-def _counts(r: dict[str, Any]) -> str:
+def _counts(r: SharingReport) -> str:
     rows = [
         (_v(dest), _v(cam), _v(kind), str(n))
         for dest, cams in sorted(r["counts"].items())
@@ -79,7 +80,7 @@ def _counts(r: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
-def _files(r: dict[str, Any]) -> str:
+def _files(r: SharingReport) -> str:
     shown = [i for i in r["delivered"] if i["type"] != "event"]
     if not shown:
         return _none("Tidak ada klip atau snapshot yang dikirim dalam periode ini.",
@@ -96,14 +97,14 @@ def _files(r: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
-def _source(item: dict[str, Any]) -> str:
+def _source(item: ReportItem) -> str:
     """An event's camera, or its sensor's name."""
     if item["camera"] is None and item.get("sensor"):
         return f"{_bi('sensor', 'sensor')} {escape(str(item['sensor']))}"
     return _v(item["camera"])
 
 
-def _events(r: dict[str, Any]) -> str:
+def _events(r: SharingReport) -> str:
     shown = [i for i in r["delivered"] if i["type"] == "event"]
     if not shown:
         return ""
@@ -118,14 +119,14 @@ def _events(r: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
-def _scope(r: dict[str, Any]) -> str:
+def _scope(r: SharingReport) -> str:
     rows = [(_v(d), _v(s["cameras"]), _v(s["kinds"])) for d, s in sorted(r["scope"].items())]
     if not rows:
         return _none("Tidak ada tujuan.", "No destination.")
     return _table([("Tujuan", "Destination"), ("Kamera", "Cameras"), ("Jenis", "Kinds")], rows)
 
 
-def _cameras(r: dict[str, Any]) -> str:
+def _cameras(r: SharingReport) -> str:
     out = []
     for name, cam in sorted(r["cameras"].items()):
         if cam["private"]:
@@ -135,8 +136,9 @@ def _cameras(r: dict[str, Any]) -> str:
             masks = ", ".join(str(m["name"]) for m in cam["masks"])
             state = _bi("Area tersembunyi: ", "Hidden areas: ") + (escape(masks) or "—")
         img = ""
-        if cam.get("overlay"):
-            img = f'<img src="{escape(cam["overlay"])}" alt="{escape(name)}">'
+        drawn = cam.get("overlay")
+        if drawn:
+            img = f'<img src="{escape(drawn)}" alt="{escape(name)}">'
         out.append(
             f"<figure><figcaption><b>{escape(name)}</b><br>{state}<br>"
             f"{_bi('Hash masker', 'Mask hash')}: <code>{_v(cam['masks_sha256'])}</code>"
@@ -146,7 +148,7 @@ def _cameras(r: dict[str, Any]) -> str:
     return "".join(out) or _none("Tidak ada kamera.", "No camera.")
 
 
-def _earlier(cam: dict[str, Any]) -> str:
+def _earlier(cam: ReportCamera) -> str:
     """The other mask hashes the camera had in the period, if any."""
     others = [h for h in cam.get("masks_in_period") or [] if h != cam["masks_sha256"]]
     if not others:
@@ -155,7 +157,7 @@ def _earlier(cam: dict[str, Any]) -> str:
     return f"<br>{said}: " + ", ".join(f"<code>{escape(h)}</code>" for h in others)
 
 
-def _change(c: dict[str, Any]) -> str:
+def _change(c: ScopeChange) -> str:
     old, new = c.get("old") or {}, c.get("new") or {}
     parts = [
         f"{escape(k)}: {_v(old.get(k))} → {_v(new.get(k))}"
@@ -169,7 +171,7 @@ def _change(c: dict[str, Any]) -> str:
     return "<br>".join(parts)
 
 
-def _history(r: dict[str, Any]) -> str:
+def _history(r: SharingReport) -> str:
     if not r["scope_history"]:
         return _none("Tidak ada perubahan konfigurasi dalam periode ini.",
                      "No configuration change in this period.")  # fmt: skip
@@ -184,7 +186,7 @@ def _history(r: dict[str, Any]) -> str:
     return _table(head, rows)
 
 
-def _retention(r: dict[str, Any]) -> str:
+def _retention(r: SharingReport) -> str:
     ret = r["retention"]
     rows = [
         (_bi("Kuota klip dan snapshot", "Clip and snapshot quota"),
@@ -210,7 +212,7 @@ _NOTICE = {
 }  # fmt: skip
 
 
-def _notices(notices: list[dict[str, Any]]) -> str:
+def _notices(notices: list[dict[str, object]]) -> str:
     """What happened to the chain itself in the period."""
     if not notices:
         return ""
@@ -218,13 +220,20 @@ def _notices(notices: list[dict[str, Any]]) -> str:
     for n in notices:
         id_text, en_text = _NOTICE.get(str(n["action"]), (str(n["action"]), str(n["action"])))
         detail = n.get("kept_as") or n.get("new_key_id") or n.get("key_id")
-        rows.append((WIB.when(n["time"]), _bi(id_text, en_text), _v(detail), str(n["audit_seq"])))
+        rows.append(
+            (
+                WIB.when(as_float(n["time"], "notice time")),
+                _bi(id_text, en_text),
+                _v(detail),
+                str(n["audit_seq"]),
+            )
+        )
     head = [("Waktu", "Time"), ("Peristiwa rantai", "Chain event"), ("Rincian", "Detail"),
             ("Catatan audit", "Audit record")]  # fmt: skip
     return _table(head, rows)
 
 
-def _chain(r: dict[str, Any]) -> str:
+def _chain(r: SharingReport) -> str:
     c = r["chain"]
     if c["first_seq"] is None:
         return _none("Tidak ada catatan audit dalam periode ini.",
@@ -240,7 +249,7 @@ def _chain(r: dict[str, Any]) -> str:
     )
 
 
-def render_page(r: dict[str, Any]) -> str:
+def render_page(r: SharingReport) -> str:
     """The whole page for the report content *r*."""
     sections = [
         ("Ringkasan", "Summary", _header(r)),

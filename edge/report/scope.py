@@ -10,18 +10,19 @@ newest camera record at or before the end that names them, else they are ``None`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from edge.config.root import EdgeConfig
-from edge.node.sharing_audit import ACTION, sharing_of
+from edge.core.jsonshape import JsonObject, as_str_or_none, as_strs
+from edge.node.sharing_audit import ACTION, Sharing, sharing_of
 from edge.report.chainfile import Line
+from edge.report.shapes import Mask, ReportCamera, Retention, ScopeChange, ScopeRule
 
 
 def _changes(lines: Sequence[Line]) -> list[Line]:
     return [ln for ln in lines if ln.record.get("action") == ACTION]
 
 
-def _values(rec: dict[str, Any], side: str) -> dict[str, Any] | None:
+def _values(rec: JsonObject, side: str) -> dict[str, object] | None:
     """The ``old_*`` or ``new_*`` values of a sharing_change record (None: absent then)."""
     prefix = f"{side}_"
     values = {k[len(prefix) :]: v for k, v in rec.items() if k.startswith(prefix)}
@@ -30,14 +31,14 @@ def _values(rec: dict[str, Any], side: str) -> dict[str, Any] | None:
     return None if all(v is None for v in values.values()) else values
 
 
-def _target(rec: dict[str, Any]) -> tuple[str, str]:
+def _target(rec: JsonObject) -> tuple[str, str]:
     """("cameras", NAME) or ("destinations", NAME) a sharing_change record is about."""
     if rec.get("kind") == "camera":
         return "cameras", str(rec.get("camera") or rec.get("id"))
     return "destinations", str(rec.get("destination") or rec.get("id"))
 
 
-def state_at(cfg: EdgeConfig, lines: Sequence[Line], until: float) -> dict[str, Any]:
+def state_at(cfg: EdgeConfig, lines: Sequence[Line], until: float) -> Sharing:
     """``{"cameras": {...}, "destinations": {...}}`` as in force at *until*."""
     state = sharing_of(cfg)
     for line in reversed(_changes(lines)):
@@ -52,29 +53,35 @@ def state_at(cfg: EdgeConfig, lines: Sequence[Line], until: float) -> dict[str, 
     return state
 
 
-def scope(state: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+def scope(state: Sharing) -> dict[str, ScopeRule]:
     """Per destination, the cameras and kinds it gets."""
     return {
-        name: {"cameras": list(d.get("cameras") or []), "kinds": list(d.get("kinds") or [])}
+        name: {
+            "cameras": as_strs(d.get("cameras"), f"destination {name} cameras"),
+            "kinds": as_strs(d.get("kinds"), f"destination {name} kinds"),
+        }
         for name, d in sorted(state["destinations"].items())
     }
 
 
-def history(lines: Sequence[Line], since: float, until: float) -> list[dict[str, Any]]:
+def history(lines: Sequence[Line], since: float, until: float) -> list[ScopeChange]:
     """Every change to what is shared recorded from *since* to *until* (a camera's with its
     new mask polygons and resolution, when its record names them)."""
-    out = []
+    out: list[ScopeChange] = []
     for line in _changes(lines):
         if not since <= line.time < until:
             continue
         section, name = _target(line.record)
-        entry = {
+        entry: ScopeChange = {
             "time": line.record["time"],
             "audit_seq": line.seq,
-            "camera" if section == "cameras" else "destination": name,
             "old": _values(line.record, "old"),
             "new": _values(line.record, "new"),
         }
+        if section == "cameras":
+            entry["camera"] = name
+        else:
+            entry["destination"] = name
         if "new_mask_polygons" in line.record:  # the masks drawn from then on
             entry["new_polygons"] = line.record["new_mask_polygons"]
             entry["new_resolution"] = line.record.get("new_resolution")
@@ -84,12 +91,12 @@ def history(lines: Sequence[Line], since: float, until: float) -> list[dict[str,
 
 def _polygons(
     cfg: EdgeConfig, lines: Sequence[Line], name: str, digest: str | None, until: float
-) -> tuple[list[dict[str, Any]] | None, list[int] | None]:
+) -> tuple[list[Mask] | None, list[int] | None]:
     """The mask polygons and resolution of camera *name* whose mask hash is *digest*."""
     current = sharing_of(cfg)["cameras"].get(name)
     camera = next((c for c in cfg.cameras if c.name == name), None)
     if camera is not None and current is not None and current["masks_sha256"] == digest:
-        masks = [{"name": m.name, "points": m.points} for m in camera.privacy_masks]
+        masks: list[Mask] = [{"name": m.name, "points": m.points} for m in camera.privacy_masks]
         return masks, list(camera.resolution) if camera.resolution else None
     for line in reversed(_changes(lines)):
         rec = line.record
@@ -101,16 +108,17 @@ def _polygons(
 
 
 def cameras(
-    cfg: EdgeConfig, lines: Sequence[Line], state: dict[str, Any], until: float
-) -> dict[str, dict[str, Any]]:
+    cfg: EdgeConfig, lines: Sequence[Line], state: Sharing, until: float
+) -> dict[str, ReportCamera]:
     """Per camera in force at *until*: private, masks (name and points; points ``None``
     when no record names them), their hash, the resolution they are drawn on."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ReportCamera] = {}
     for name, cam in sorted(state["cameras"].items()):
-        digest = cam.get("masks_sha256")
+        digest = as_str_or_none(cam.get("masks_sha256"), f"camera {name} masks_sha256")
         polygons, resolution = _polygons(cfg, lines, name, digest, until)
         if polygons is None:
-            polygons = [{"name": m, "points": None} for m in cam.get("masks") or []]
+            names = as_strs(cam.get("masks"), f"camera {name} masks")
+            polygons = [{"name": m, "points": None} for m in names]
         out[name] = {
             "private": bool(cam.get("private")),
             "masks": polygons,
@@ -121,7 +129,7 @@ def cameras(
     return out
 
 
-def retention(cfg: EdgeConfig) -> dict[str, Any]:
+def retention(cfg: EdgeConfig) -> Retention:
     """The node's own retention of clips and snapshots (its store quota and age limit)."""
     c = cfg.clips
     return {
@@ -134,15 +142,13 @@ def retention(cfg: EdgeConfig) -> dict[str, Any]:
     }
 
 
-def masks_in_period(
-    start: dict[str, Any], changes: Sequence[dict[str, Any]], camera: str
-) -> list[str]:
+def masks_in_period(start: Sharing, changes: Sequence[ScopeChange], camera: str) -> list[str]:
     """Every mask hash *camera* had in the period: at its start (*start*: :func:`state_at`
     the period's start), then each one a change in it (*changes*: :func:`history`) set."""
-    first = (start["cameras"].get(camera) or {}).get("masks_sha256")
+    first = as_str_or_none((start["cameras"].get(camera) or {}).get("masks_sha256"), camera)
     out = [first] if first else []
     for c in changes:
-        new = (c.get("new") or {}).get("masks_sha256")
+        new = as_str_or_none((c.get("new") or {}).get("masks_sha256"), f"{camera} masks_sha256")
         if c.get("camera") == camera and new and new not in out:
             out.append(new)
     return out

@@ -20,7 +20,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from edge.config.root import EdgeConfig
 from edge.core.errors import EdgeError
@@ -31,6 +30,7 @@ from edge.report import items as item_list
 from edge.report import overlay, scope
 from edge.report.chainfile import Line, is_checkpoint, notices, read_chain
 from edge.report.page import render_page
+from edge.report.shapes import SharingReport
 
 log = get_logger(__name__)
 
@@ -82,7 +82,7 @@ def build(
     key_id: str,
     *,
     now: float | None = None,
-) -> tuple[dict[str, Any], list[Line]]:
+) -> tuple[SharingReport, list[Line]]:
     """``report.json``'s content (overlays not yet drawn) and the chain stretch it copies."""
     site, node = cfg.node.site, cfg.node.id
     found = item_list.delivered(lines, period.since, period.until, destination,
@@ -97,7 +97,7 @@ def build(
     policy = scope.scope(state)
     if destination is not None:
         policy = {k: v for k, v in policy.items() if k == destination}
-    report = {
+    report: SharingReport = {
         "schema": SCHEMA,
         "site": site,
         "node": node,
@@ -123,7 +123,7 @@ def build(
     return report, stretch
 
 
-def _draw(cfg: EdgeConfig, report: dict[str, Any], into: Path, *, pictures: bool) -> None:
+def _draw(cfg: EdgeConfig, report: SharingReport, into: Path, *, pictures: bool) -> None:
     """Each camera's overlay PNG under *into*/overlays (over its latest snapshot when
     *pictures*, else a grey canvas); its path in the report."""
     (into / OVERLAYS).mkdir()
@@ -156,7 +156,7 @@ def write_report(
     audit_log: Path | None = None,
     now: float | None = None,
     pictures: bool = True,
-) -> dict[str, Any]:
+) -> SharingReport:
     """Write the signed report for *period* to the new directory *out*; returns report.json's
     content. Without *pictures* no snapshot is shown (the masks on grey canvases: for a report
     published where the people a snapshot shows must not be). Raises :class:`ReportError`
