@@ -36,6 +36,7 @@ from edge.bench.capacity_parts import (
     read_state,
     slope_per_min,
 )
+from edge.bench.capacity_timeline import Timeline
 from edge.config.capacity_check import need
 from edge.config.loader import ConfigError, load
 from edge.core.logs import get_logger
@@ -163,14 +164,17 @@ def _latest_state(state: Path, after: float, timeout: float = 15.0) -> dict[str,
     raise BenchError(f"no state file written within {timeout:g} s")
 
 
-def _window(daemon: _Daemon, seconds: float) -> list[ProcSample]:
-    """Samples of the daemon once a second for *seconds*."""
+def _window(daemon: _Daemon, seconds: float, timeline: Timeline) -> list[ProcSample]:
+    """Samples of the daemon once a second for *seconds* (each a point of *timeline*)."""
+    timeline.start()
     samples = [proc_sample(daemon.proc.pid)]
+    timeline.add(samples[0])
     end = samples[0].at + seconds
     while (now := time.monotonic()) < end:
         time.sleep(min(1.0, end - now))
         daemon.alive()
         samples.append(proc_sample(daemon.proc.pid))
+        timeline.add(samples[-1])
     return samples
 
 
@@ -244,9 +248,11 @@ def measure(n: int, opts: Options, work: Path) -> dict[str, Any]:
         time.sleep(opts.warmup)  # the warm-up itself: nothing is measured in it
         daemon.alive()
         s0 = _latest_state(state, time.time())
-        samples = _window(daemon, opts.seconds)
+        timeline = Timeline(state, daemon.logfile, _CORES)
+        samples = _window(daemon, opts.seconds, timeline)
         s1 = _latest_state(state, time.time())
         out = _figures(n, samples, s0, s1)
+        out["timeline"] = timeline.points
         out["bound_lifted"] = lift
         out["profile_pct"] = _predicted(config)
         return out

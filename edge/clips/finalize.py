@@ -157,8 +157,9 @@ class ClipFinalizer(Worker):
             clip=job.clip_id if job else None,
             error=error,
         )
-        if job is not None and job.packets:
-            start, end = job.packets[0].wall, job.packets[-1].wall
+        span = None if job is None else _span(job)
+        if job is not None and span is not None:
+            start, end = span
             self.lost(LostClip(job.clip_id, job.camera, start, end, "not_written", error,
                                frozenset(job.event_ids)))  # fmt: skip
             discard(job.journal)
@@ -167,11 +168,13 @@ class ClipFinalizer(Worker):
         """Write, sign and store one clip; returns the signed manifest and the clip path.
         *audit* adds fields to its audit record (``recovered``). Its journal goes once the
         clip is stored and handed on."""
-        job.load()  # the packets a long clip kept only in its journal
-        estimate = sum(len(p.data) for p in job.packets)
-        self.store.reserve(int(estimate * 1.05) + 128 * 1024)
+        packets = job.stream()  # a long clip's packets read from its journal as written
+        self.store.reserve(int(packets.estimate() * 1.05) + 128 * 1024)
         path = self.store.path_for(f"{job.clip_id}.mp4")
-        written = write_mp4(path, job.info, job.packets)
+        written = write_mp4(path, job.info, packets)
+        if packets.short:
+            log.error("clip.journal_short", camera=job.camera, clip=job.clip_id,
+                      wanted=job.spilled, read=job.spilled - packets.short)  # fmt: skip
         try:
             manifest = build_manifest(
                 clip_id=job.clip_id,
@@ -179,8 +182,8 @@ class ClipFinalizer(Worker):
                 node=self.node,
                 site=self.site,
                 camera=job.camera,
-                start=job.packets[0].wall,
-                end=job.packets[-1].wall,
+                start=written.first_wall,
+                end=written.last_wall,
                 duration_s=written.duration_s,
                 event_ids=job.event_ids,
                 mask_hash=self.mask_hashes.get(job.camera),
@@ -244,3 +247,13 @@ class ClipFinalizer(Worker):
                 return
             log.info("clip.queued", clip=signed["manifest"]["clip_id"], late=True)
             discard(journal)
+
+
+def _span(job: ClipJob) -> tuple[float, float] | None:
+    """Wall-clock time of a clip's first and last packet (read through its journal), None
+    without packets."""
+    first = last = None
+    for p in job.stream():
+        first = p.wall if first is None else first
+        last = p.wall
+    return None if first is None or last is None else (first, last)

@@ -20,7 +20,8 @@ from pathlib import Path
 from edge.capture.frame import Frame, Item, Packet, Role, StreamInfo
 from edge.clips.encoder import FrameEncoder
 from edge.clips.hold import ClipClosed, ClipHold, EndReason, Step
-from edge.clips.journal import ClipJournal, Journals, discard, read_journal
+from edge.clips.journal import ClipJournal, Journals, discard
+from edge.clips.journal_stream import ClipPackets
 from edge.clips.ring import PacketRing
 from edge.config.clips import ClipConfig
 from edge.core.lifecycle import Worker
@@ -60,24 +61,12 @@ class ClipJob:
     """The clip's journal on disk (:mod:`edge.clips.journal`): removed once it is stored."""
     spilled: int = 0
     """How many of the clip's first packets are only in its journal, not in ``packets``
-    (:data:`CLIP_MEMORY_BYTES`): :meth:`load` reads them back."""
+    (:data:`CLIP_MEMORY_BYTES`): :meth:`stream` reads them back as it goes."""
 
-    def load(self) -> None:
-        """Put the packets kept only in the journal back in front of ``packets`` (the
-        finaliser does, just before writing the clip)."""
-        if not self.spilled:
-            return
-        head = [] if self.journal is None else read_journal(self.journal).packets[: self.spilled]
-        if len(head) < self.spilled:
-            log.error(
-                "clip.journal_short",
-                camera=self.camera,
-                clip=self.clip_id,
-                wanted=self.spilled,
-                read=len(head),
-            )
-        self.packets = head + self.packets
-        self.spilled = 0
+    def stream(self) -> ClipPackets:
+        """The clip's packets, the spilled ones read from its journal as they are iterated
+        (the finaliser writes the clip from this: never the whole clip in memory)."""
+        return ClipPackets(self.journal, self.spilled, self.packets)
 
     def drop_journal(self) -> None:
         """The clip will not be stored (withheld on purpose): forget its journal too."""
