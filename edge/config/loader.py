@@ -9,9 +9,10 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from edge.config.root import EdgeConfig
 from edge.config.serviceunit import ServiceUnit, unit_for
@@ -90,11 +91,11 @@ def loads_as(
         raise ConfigError(source, [f"{format_loc(too_deep)}: nested too deeply: {_TOO_DEEP}"])
     problems: list[str] = []
     lookup = _Credentials(os.environ if env is None else env, unit)
-    raw = _resolve_credentials(raw, (), lookup, problems)
+    resolved = _resolve_credentials(raw, (), lookup, problems)
     if problems:
         raise ConfigError(source, problems)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(resolved)
     except ValidationError as e:
         raise ConfigError(source, [_describe(err, model) for err in e.errors()]) from e
 
@@ -102,9 +103,9 @@ def loads_as(
 _TOO_DEEP = f"a node config needs at most {MAX_DEPTH} levels of arrays and tables"
 
 
-def _too_deep(raw: Any) -> list[str | int] | None:
+def _too_deep(raw: object) -> list[str | int] | None:
     """Where *raw* nests deeper than MAX_DEPTH, or None; iterative, so any depth is safe."""
-    stack: list[tuple[Any, list[str | int]]] = [(raw, [])]
+    stack: list[tuple[object, list[str | int]]] = [(raw, [])]
     while stack:
         value, loc = stack.pop()
         if len(loc) > MAX_DEPTH:
@@ -152,8 +153,8 @@ class _Credentials:
 
 
 def _resolve_credentials(
-    value: Any, loc: tuple[str | int, ...], creds: _Credentials, problems: list[str]
-) -> Any:
+    value: object, loc: tuple[str | int, ...], creds: _Credentials, problems: list[str]
+) -> object:
     if isinstance(value, dict):
         return {k: _resolve_credentials(v, (*loc, k), creds, problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -191,7 +192,7 @@ def _model_at(
     Returns the loc with discriminator tags removed and the model that holds the last key.
     """
     clean: list[str | int] = []
-    current: Any = root
+    current: object = root
     parent: type[BaseModel] | None = None
     for part in loc:
         current = _unwrap(current)
@@ -220,7 +221,7 @@ def _model_at(
     return clean, parent
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: object) -> object:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     members = [m for m in _union_members(tp) if m is not type(None)]
@@ -229,7 +230,7 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def _union_members(tp: Any) -> list[Any]:
+def _union_members(tp: object) -> list[object]:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -237,7 +238,7 @@ def _union_members(tp: Any) -> list[Any]:
     return []
 
 
-def _tag_of(model: Any) -> str | None:
+def _tag_of(model: object) -> str | None:
     if isinstance(model, type) and issubclass(model, BaseModel):
         field = model.model_fields.get("kind")
         if field is not None:
@@ -272,7 +273,7 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-def _describe(err: Mapping[str, Any], root: type[BaseModel] = EdgeConfig) -> str:
+def _describe(err: ErrorDetails, root: type[BaseModel] = EdgeConfig) -> str:
     loc, parent = _model_at(err["loc"], root)
     where = format_loc(loc)
     etype = err["type"]
@@ -302,13 +303,13 @@ def _describe(err: Mapping[str, Any], root: type[BaseModel] = EdgeConfig) -> str
     return f"{where}: {msg}, got {_show(err.get('input'))}"
 
 
-def _number(value: Any) -> Any:
+def _number(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, str):  # a camera URL's password never reaches a terminal or a log
