@@ -155,11 +155,11 @@ def picamera_device(camera_num: int) -> str:
     return f"libcamera camera {camera_num}"
 
 
-def picamera_missing(key: str, exc: BaseException) -> HardwareError:
+def picamera_missing(key: str, camera_num: int, exc: BaseException) -> HardwareError:
     """picamera2 cannot be imported (not a Pi, or the venv cannot see the system package)."""
     return HardwareError(
         key,
-        "picamera2",
+        picamera_device(camera_num),
         "picamera2 is not installed or not importable",
         "on Raspberry Pi OS install python3-picamera2 with apt and create the venv with "
         "--system-site-packages",

@@ -40,15 +40,16 @@ log = get_logger(__name__)
 READ_TIMEOUT_S = 5.0
 
 
-def load_picamera2(key: str = "camera") -> Any:
+def load_picamera2(key: str = "camera", camera_num: int = 0) -> Any:
     """The real picamera2 package (with its encoders and outputs) as one namespace; a
-    :class:`HardwareError` naming *key* when it cannot be imported."""
+    :class:`~edge.capture.hwerrors.HardwareError` naming *key* and the camera when it cannot
+    be imported."""
     try:
         base = importlib.import_module("picamera2")
         encoders = importlib.import_module("picamera2.encoders")
         outputs = importlib.import_module("picamera2.outputs")
     except ImportError as e:
-        raise picamera_missing(key, e) from e
+        raise picamera_missing(key, camera_num, e) from e
     return SimpleNamespace(Picamera2=base.Picamera2, encoders=encoders, outputs=outputs)
 
 
@@ -121,7 +122,7 @@ class PiCameraInput:
     def stream(self) -> Iterator[Item]:
         """Configure the camera, start the encoder where packets may pass, yield until closed."""
         self._closed.clear()
-        mod = self._module or load_picamera2(self.key)
+        mod = self._module or load_picamera2(self.key, self.cfg.camera_num)
         c = self.cfg
         want_detect = Role.DETECT in self.roles
         record = Role.RECORD in self.roles

@@ -11,8 +11,9 @@ import errno
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import av
 import pytest
@@ -175,6 +176,50 @@ def test_unplugged_mid_stream_is_a_read_failure() -> None:
     err = v4l2_read_error(KEY, "/dev/video0", raised.value, 120)
     assert err.reason is Failure.READ
     _names_all(err, "/dev/video0", "camera unplugged mid-stream (after 120 packets)", "plug it")
+
+
+class _Unplugged:
+    """A real container (a sample video) whose device goes away after *after* packets: its
+    demux then raises what FFmpeg's v4l2 read raises on an unplug (ENODEV)."""
+
+    def __init__(self, path: Path, after: int) -> None:
+        self._c = av.open(str(path))
+        self.streams = self._c.streams
+        self._after = after
+
+    def __enter__(self) -> _Unplugged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._c.close()
+
+    def demux(self, stream: object) -> Iterator[object]:
+        for n, packet in enumerate(self._c.demux(stream)):
+            if n == self._after:
+                av.error.err_check(-errno.ENODEV, "/dev/video0")
+            yield packet
+
+
+class _UnpluggedInput(V4l2Input):
+    """The real V4L2 input and decode loop, on a camera that is unplugged mid-stream."""
+
+    def __init__(self, video: Path) -> None:
+        super().__init__("usb", V4l2SourceConfig(kind="v4l2", device="/dev/video0"), key=KEY)
+        self.video = video
+
+    def _open(self) -> av.container.InputContainer:
+        return cast(av.container.InputContainer, _Unplugged(self.video, after=30))
+
+
+def test_unplugged_mid_stream_through_the_input(videos: Path) -> None:
+    """Through the real input and decode loop: frames, then read_failed saying the camera
+    was unplugged, with the packets read before."""
+    got: list[object] = []
+    with pytest.raises(HardwareError) as info:
+        got.extend(_UnpluggedInput(videos / "car-detection.mp4").stream())
+    err = info.value
+    assert err.reason is Failure.READ and got
+    _names_all(err, "/dev/video0", "camera unplugged mid-stream (after 30 packets)", "plug it")
 
 
 def test_node_reports_a_missing_device_as_a_camera_fault(tmp_path: Path) -> None:
