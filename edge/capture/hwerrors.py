@@ -31,9 +31,11 @@ class HardwareError(SourceError):
         self.device = device
         self.problem = problem
         self.hint = hint
+        self.cause = None if cause is None else _cause_text(cause)
+        """The library's or the kernel's own words, as the message quotes them."""
         text = f"{key}: {device}: {problem}"
-        if cause is not None:
-            text += f" ({_cause_text(cause)})"
+        if self.cause is not None:
+            text += f" ({self.cause})"
         if hint:
             text += f"; {hint}"
         super().__init__(text, reason)
@@ -81,15 +83,15 @@ _V4L2_OPEN: dict[int, tuple[str, str]] = {
     ),
     errno.ENOTTY: (
         "not a V4L2 video device",
-        "device must name a camera's capture node: v4l2-ctl --list-devices shows them (a UVC "
-        "camera's second node is metadata only)",
+        "set device to a camera's capture node: v4l2-ctl --list-devices lists them (a UVC "
+        "camera's second node carries metadata only)",
     ),
     errno.ENODEV: (
-        "no camera behind the device node (unplugged, or its driver is not loaded)",
+        "no camera behind the device node: unplugged, or its driver is not loaded",
         "replug the camera; dmesg shows why its USB device went away",
     ),
     errno.ENXIO: (
-        "no camera behind the device node (unplugged, or its driver is not loaded)",
+        "no camera behind the device node: unplugged, or its driver is not loaded",
         "replug the camera; dmesg shows why its USB device went away",
     ),
     errno.EIO: (
@@ -101,7 +103,7 @@ _V4L2_OPEN: dict[int, tuple[str, str]] = {
         "too many cameras on one USB controller: use input_format mjpeg, a lower size or fps, "
         "or another USB port",
     ),
-    errno.EISDIR: ("is a directory, not a device node", "device must be /dev/videoN"),
+    errno.EISDIR: ("a directory, not a device node", "set device to a /dev/videoN node"),
 }
 
 _V4L2_FORMAT_HINT = (
@@ -264,7 +266,7 @@ def jetson_open_error(
     return HardwareError(
         key,
         jetson_device(sensor_id),
-        f"cannot open the camera at {mode}",
+        f"cannot open the camera for {mode}",
         "check the CSI cable and sensor_id (ls /dev/video*), restart the Argus daemon (sudo "
         "systemctl restart nvargus-daemon), and that the sensor has this mode (v4l2-ctl "
         "--list-formats-ext)",

@@ -202,7 +202,7 @@ def test_jetson_pipeline_that_does_not_open() -> None:
     _names_all(
         err,
         "nvarguscamerasrc sensor-id=1",
-        "cannot open the camera at 1920x1080 at 30 fps",
+        "cannot open the camera for 1920x1080 at 30 fps",
         "sudo systemctl restart nvargus-daemon",
     )
     assert "pipeline: nvarguscamerasrc" in str(err) and cap.released
