@@ -134,10 +134,12 @@ def render(state: dict[str, Any], age_s: float, events: list[dict[str, Any]]) ->
         "sensors:",
     ]
     for s in h.get("sensors", []) or []:
-        flags = " FLAPPING" if s.get("flapping") else ""
+        shown = f"active {s.get('active')}"
+        if s.get("flapping"):  # its events are silent: its level now is what tells
+            shown = f"FLAPPING, active now {s.get('active_now')} (reported {s.get('active')})"
         lines.append(
             f"  {s.get('name'):<12} {s.get('kind')}: {s.get('contact')}, "
-            f"active {s.get('active')}, faults {s.get('faults')}{flags}"
+            f"{shown}, faults {s.get('faults')}"
         )
     if not h.get("sensors"):
         lines.append("  (none)")

@@ -29,6 +29,8 @@ _LOCK = threading.Lock()
 """One writer at a time (the heartbeat and the state watch share the temporary file)."""
 _NEWEST: dict[Path, float] = {}
 """The ``time`` of the health last written to each path (by this process)."""
+_HEALTH: dict[Path, dict[str, Any]] = {}
+"""The health last written to each path (by this process): what the file holds."""
 
 
 def state_path(cfg: EdgeConfig) -> Path:
@@ -68,9 +70,17 @@ def written(cfg: EdgeConfig, health: dict[str, Any]) -> dict[str, Any]:
             if at >= _NEWEST.get(path, float("-inf")):  # never a newer state by an older one
                 write(path, health, cfg.health.interval_s)
                 _NEWEST[path] = at
+                _HEALTH[path] = health
     except OSError as e:
         log.warning("node.state_file_failed", path=str(path), error=str(e))
     return health
+
+
+def current(cfg: EdgeConfig) -> dict[str, Any] | None:
+    """The health this process last wrote to the node's state file (the heartbeat's or the
+    state watch's, whichever was last); None before the first."""
+    with _LOCK:
+        return _HEALTH.get(state_path(cfg))
 
 
 def read(path: Path) -> dict[str, Any] | None:

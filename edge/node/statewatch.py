@@ -9,6 +9,16 @@ heartbeat dict to the state file (:mod:`edge.node.statefile`), at most every
 all the time (frames, queue depths, free disk) are not changes: they are as of the last
 write, which the heartbeat makes at least every ``health.interval_s``.
 
+Each look is compared with what the file *holds*, not with what was last looked at: the
+sensors are read again for the file (by this watch or by the heartbeat, whichever wrote
+last: :func:`edge.node.statefile.current`), so a door that moved between a look and a write
+(a flapping input moves many times a second) would otherwise leave the file with a level
+the door no longer has until something else changed (for a flapping input: its
+``flap_window_s`` of quiet, 10 s). Each sensor's current level is therefore in the file
+within about :data:`POLL_S` + :data:`MIN_GAP_S`, flapping or not (see
+:meth:`edge.sensors.contacts.ContactInput.status`: a flapping input says ``state:
+flapping`` with its level now).
+
 A look or a write that fails is logged (the first in full, then once a minute) and the
 thread goes on: the state file is a convenience, never a reason to stop the node.
 """
@@ -34,24 +44,45 @@ FAILURE_LOG_S = 60.0
 
 
 def _sensor(s: dict[str, Any]) -> tuple[object, ...]:
-    return (s.get("name"), s.get("contact"), s.get("active"), s.get("flapping"), s.get("faults"))
+    return (
+        s.get("name"),
+        s.get("contact"),
+        s.get("state"),
+        s.get("active"),
+        s.get("flapping"),
+        s.get("faults"),
+    )
+
+
+def _sensors(statuses: list[dict[str, Any]]) -> tuple[object, ...]:
+    return tuple(_sensor(s) for s in statuses)
 
 
 def look(node: heartbeat.HealthSource) -> tuple[object, ...]:
-    """What ``edge status`` shows of *node* that counts as a change (see the module)."""
+    """What ``edge status`` shows of *node* that counts as a change (see the module); the
+    sensors' part last (:func:`as_written` replaces it)."""
     state = node.state()
     return (
         str(state.status),
         tuple(state.reasons),
         tuple((w.cfg.name, any(lv.faulted for lv in w.liveness.values())) for w in node.cameras),
         tuple(sorted(node.blocked)),
-        tuple(_sensor(s.status()) for s in node.sensors),
         tuple(
             (x.dest.name, x.connected, x.stats.last_error, x.stats.delivery_error)
             for x in list(node.links)
         ),
         node.sink.fault,
+        _sensors([s.status() for s in node.sensors]),
     )
+
+
+def as_written(seen: tuple[object, ...], health: object) -> tuple[object, ...]:
+    """*seen* (a :func:`look`) with its sensors' part as the written *health* has it (the
+    sensors are read again for the file: what a later look must be compared with)."""
+    if not isinstance(health, dict) or not isinstance(health.get("sensors"), list):
+        return seen
+    statuses = [s for s in health["sensors"] if isinstance(s, dict)]
+    return (*seen[:-1], _sensors(statuses))
 
 
 class StateWatch(Worker):
@@ -62,6 +93,7 @@ class StateWatch(Worker):
         node: heartbeat.HealthSource,
         *,
         write: Callable[[], object] | None = None,
+        current: Callable[[], object] | None = None,
         poll_s: float = POLL_S,
         min_gap_s: float = MIN_GAP_S,
         clock: Callable[[], float] = time.monotonic,
@@ -72,6 +104,12 @@ class StateWatch(Worker):
         self.min_gap_s = min_gap_s
         self.clock = clock
         self._write = write or (lambda: statefile.written(node.cfg, heartbeat.report(node)))
+        """Writes the state file; returns the health written (its sensors are compared with
+        the next look), or anything else (then the look is)."""
+        self._current = current or (
+            (lambda: statefile.current(node.cfg)) if write is None else (lambda: None)
+        )
+        """The health the file holds now (written by anyone), or None when not known."""
         self.writes = 0
         """State files written on a change (the heartbeat's own are not counted)."""
 
@@ -86,9 +124,10 @@ class StateWatch(Worker):
         while not self.stopping.wait(self.poll_s):
             try:
                 seen = look(self.node)
+                if last is not None:
+                    last = as_written(last, self._current())
                 if seen != last and self.clock() - written_at >= self.min_gap_s:
-                    self._write()
-                    last, written_at = seen, self.clock()
+                    last, written_at = as_written(seen, self._write()), self.clock()
                     self.writes += 1
                 if failed_at is not None:
                     log.info("node.state_watch_recovered")

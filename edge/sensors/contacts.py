@@ -323,22 +323,33 @@ class ContactInput:
         )
 
     def status(self) -> dict[str, Any]:
-        """For `edge sensors` and the heartbeat (never waits for the event path; a pin that
-        cannot be read says so instead of failing the heartbeat)."""
+        """For `edge sensors`, `edge status` and the heartbeat (never waits for the event path;
+        a pin that cannot be read says so instead of failing the heartbeat).
+
+        ``contact`` and ``active_now`` are the pin's level now; ``active`` is the state last
+        reported (what the events said). ``state`` is ``active`` or ``idle`` (as reported),
+        or ``flapping`` while the input flaps: its events are silent then (until it has been
+        quiet for ``flap_window_s``, when the settled state is reported), so its level now
+        is what tells the operator whether the door is open."""
         try:
-            contact = "closed" if self._closed_now() else "open"
+            closed: bool | None = self._closed_now()
+            contact = "closed" if closed else "open"
         except SensorError as e:
-            contact = f"unreadable: {e}"
+            closed, contact = None, f"unreadable: {e}"
         with self._lock:
+            flapping = self.machine.flapping
+            reported = self.machine.reported
             return {
                 "name": self.cfg.name,
                 "kind": self.cfg.kind,
                 "pin": self.cfg.pin,
-                "active": self.machine.reported,
+                "state": "flapping" if flapping else ("active" if reported else "idle"),
+                "active": reported,
+                "active_now": None if closed is None else self._alarm(closed),
                 "contact": contact,
                 "changes": self.machine.changes,
                 "edges": self.machine.edges,
-                "flapping": self.machine.flapping,
+                "flapping": flapping,
                 "faults": self.machine.faults,
                 "last_change": self.last_change,
             }
