@@ -27,9 +27,8 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
@@ -133,13 +132,13 @@ class AuditLog:
         self._since_checkpoint = tail.since_checkpoint
         self._key_id = tail.key_id or (state.key_id if state is not None else None)
         self._torn_at, self._torn_reason = tail.torn_at, tail.torn_reason
-        self._notes: list[tuple[str, str, dict[str, Any]]] = []
+        self._notes: list[tuple[str, str, dict[str, object]]] = []
         """Records owed to the chain (torn_tail, chain_break), written before the next one."""
         found = find_break(tail, state, self.state_path.name)
         if found is not None:
             log.error("audit.chain_break", path=str(path), problem=found.message, **found.fields)
             self.breaks.append(found)
-            self._notes.append((found.action, found.fields["expected_head"], found.fields))
+            self._notes.append((found.action, str(found.fields["expected_head"]), found.fields))
         with self._lock:
             try:
                 self._settle()
@@ -172,8 +171,8 @@ class AuditLog:
         item_id: str,
         destination: str | None,
         sha256: str,
-        **extra: Any,
-    ) -> dict[str, Any]:
+        **extra: object,
+    ) -> dict[str, object]:
         """Append one record; returns it. Raises ``OSError`` when it cannot be stored."""
         with self._lock:
             self._settle()
@@ -189,7 +188,7 @@ class AuditLog:
                     log.error("audit.checkpoint_failed", path=str(self.path), error=str(e))
             return record
 
-    def checkpoint(self, signer: Signer | None = None) -> dict[str, Any] | None:
+    def checkpoint(self, signer: Signer | None = None) -> dict[str, object] | None:
         """Sign the current head (the node calls this at every heartbeat); *signer* also
         signs every ``checkpoint_every`` records from now on. Returns the checkpoint record,
         or None when there is nothing new to sign or it could not be written (logged: a
@@ -217,7 +216,7 @@ class AuditLog:
 
     # -- under the lock ---------------------------------------------------------------------
 
-    def _checkpoint(self, signer: Signer) -> dict[str, Any]:
+    def _checkpoint(self, signer: Signer) -> dict[str, object]:
         when = round(self._clock(), 3)
         signature = signer.sign(checkpoint_message(self._head, self._seq, when, signer.id))
         fields = {
@@ -249,11 +248,12 @@ class AuditLog:
         destination: str | None,
         sha256: str,
         *,
-        extra: dict[str, Any],
+        extra: Mapping[str, object],
         when: float | None = None,
-    ) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "seq": self._seq + 1,
+    ) -> dict[str, object]:
+        seq = self._seq + 1
+        record: dict[str, object] = {
+            "seq": seq,
             "time": round(self._clock(), 3) if when is None else when,
             "action": action,
             "kind": kind,
@@ -263,9 +263,9 @@ class AuditLog:
             **extra,
             "prev": self._head,
         }
-        record["hash"] = record_hash(record)
+        digest = record["hash"] = record_hash(record)
         self._write(record_line(record))
-        self._seq, self._head = record["seq"], record["hash"]
+        self._seq, self._head = seq, digest
         self._since_checkpoint = 0 if action == CHECKPOINT else self._since_checkpoint + 1
         return record
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from edge.evidence.canonical import canonical
@@ -28,13 +29,13 @@ CHECKPOINT_SCHEMA = "warehouse-edge/audit-checkpoint/1"
 """Names the signed bytes of a checkpoint (see :func:`checkpoint_message`)."""
 
 
-def record_hash(record: dict[str, Any]) -> str:
+def record_hash(record: Mapping[str, object]) -> str:
     """The hash of a record (over every field but ``hash``)."""
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def record_line(record: dict[str, Any]) -> bytes:
+def record_line(record: dict[str, object]) -> bytes:
     """The bytes of *record* as one line of the log."""
     return (json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n").encode()
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge.evidence.headstate import HeadState
 from edge.evidence.tail import KEY_CHANGE, Tail
@@ -35,7 +34,7 @@ class Notice:
     action: str
     reason: str
     message: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, object] = field(default_factory=dict)
 
 
 def _stamp(when: float) -> str:
@@ -69,7 +68,7 @@ def find_break(tail: Tail, state: HeadState | None, state_name: str) -> Notice |
         f"from here with a chain_break record, and every head archived before it fails "
         f"edge audit verify --head"
     )
-    fields = {
+    fields: dict[str, object] = {
         "found": found,
         "found_seq": tail.seq,
         "found_head": tail.head,
@@ -89,7 +88,7 @@ def key_change(old: str, new: str, public_pem: str | None, seq: int) -> Notice:
         f"up to seq {seq}): recorded as key_change before the new key signs; the receiver "
         f"needs the new public key (edge keys export) and the old one to verify the chain"
     )
-    fields: dict[str, Any] = {"old_key_id": old, "new_key_id": new, "after_seq": seq}
+    fields: dict[str, object] = {"old_key_id": old, "new_key_id": new, "after_seq": seq}
     if public_pem is not None:
         fields["public_key"] = public_pem
     return Notice(KEY_CHANGE, f"audit_key_change:{new}", message, fields)
