@@ -11,10 +11,10 @@ as ``new`` (a ``reopen`` note by the user ``receiver``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from edge.core.logs import get_logger
 from edge.receiver.store.sqlcursor import SqlCursor as Cursor
@@ -46,6 +46,73 @@ _INC_AGGREGATES = (*INC_COLUMNS[2:13], "updated")
 """Columns an ingest may change on an existing incident (never the workflow's)."""
 
 
+class Occurrence(TypedDict):
+    """One ``occurrences`` row (:data:`OCC_COLUMNS`)."""
+
+    site: str
+    node: str
+    occurrence: str
+    incident: str
+    kind: str
+    severity: str
+    camera: str | None
+    sensor: str | None
+    zones: str
+    """A JSON list of zone names."""
+    first_event: str
+    last_event: str
+    first_seq: int
+    last_seq: int
+    started: float
+    ended: float | None
+    received: float
+    is_open: int
+    clip_id: str | None
+    snapshot_id: str | None
+
+
+class Incident(TypedDict):
+    """The aggregate columns of one ``incidents`` row (:data:`INC_COLUMNS`)."""
+
+    site: str
+    incident: str
+    severity: str
+    sev_rank: int
+    kinds: str
+    nodes: str
+    first_seq: int
+    last_seq: int
+    started: float
+    last_time: float
+    received: float
+    occurrences: int
+    open_occurrences: int
+    status: str
+    updated: float
+
+
+_Row = TypeVar("_Row", Occurrence, Incident)
+
+
+def _occurrence(r: Sequence[Any]) -> Occurrence:
+    """An :class:`Occurrence` from a row of :data:`OCC_COLUMNS`."""
+    return Occurrence(
+        site=r[0], node=r[1], occurrence=r[2], incident=r[3], kind=r[4], severity=r[5],
+        camera=r[6], sensor=r[7], zones=r[8], first_event=r[9], last_event=r[10],
+        first_seq=r[11], last_seq=r[12], started=r[13], ended=r[14], received=r[15],
+        is_open=r[16], clip_id=r[17], snapshot_id=r[18],
+    )  # fmt: skip
+
+
+def _incident(r: Sequence[Any]) -> Incident:
+    """An :class:`Incident` from a row of :data:`INC_COLUMNS`."""
+    return Incident(
+        site=r[0], incident=r[1], severity=r[2], sev_rank=r[3], kinds=r[4], nodes=r[5],
+        first_seq=r[6], last_seq=r[7], started=r[8], last_time=r[9], received=r[10],
+        occurrences=r[11], open_occurrences=r[12], status=r[13], updated=r[14],
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Ev:
     """One stored event, as much of it as occurrences and incidents need."""
@@ -69,7 +136,7 @@ class Ev:
 
 
 def event_of(
-    seq: int, site: str, node: str, event_id: str, data: dict[str, Any], *, received: float
+    seq: int, site: str, node: str, event_id: str, data: Mapping[str, object], *, received: float
 ) -> Ev:
     """The :class:`Ev` of stored event *seq* from its parsed payload *data* (an event
     without an occurrence is one of its own; an unreadable time is its receipt)."""
@@ -110,8 +177,9 @@ def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
         return
     ordered = sorted(events, key=lambda e: e.seq)
     occ_keys = list(dict.fromkeys((e.site, e.node, e.occurrence) for e in ordered))
-    known = _load(cur, "occurrences", OCC_COLUMNS, ("site", "node", "occurrence"), occ_keys)
-    occs: dict[tuple[str, ...], dict[str, Any]] = {}
+    known = _load(cur, "occurrences", OCC_COLUMNS, ("site", "node", "occurrence"), occ_keys,
+                  make=_occurrence)  # fmt: skip
+    occs: dict[tuple[str, ...], Occurrence] = {}
     latest: dict[tuple[str, ...], float] = {}
     for e in ordered:
         key: tuple[str, ...] = (e.site, e.node, e.occurrence)
@@ -126,17 +194,18 @@ def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
         rows=occs,
     )
     inc_keys = list(dict.fromkeys((o["site"], o["incident"]) for o in occs.values()))
-    stored = _load(cur, "incidents", INC_COLUMNS, ("site", "incident"), inc_keys)
-    incs: dict[tuple[str, ...], dict[str, Any]] = {}
+    stored = _load(cur, "incidents", INC_COLUMNS, ("site", "incident"), inc_keys, make=_incident)
+    incs: dict[tuple[str, ...], Incident] = {}
     reopen: list[tuple[str, ...]] = []
     for key, o in occs.items():
         before = known.get(key)
         ikey = (o["site"], o["incident"])
-        inc = incs.get(ikey) or dict(stored.get(ikey) or _new_incident(o, now))
+        was = stored.get(ikey)
+        inc = incs.get(ikey) or (was.copy() if was else _new_incident(o, now))
         _join(inc, before, o, now)
         inc["last_time"] = max(float(inc["last_time"]), latest[key])  # an UPDATE's time too
         incs[ikey] = inc
-        closed = (stored.get(ikey) or {}).get("status") == "closed"
+        closed = was is not None and was["status"] == "closed"
         if closed and before is None and rank(o["severity"]) >= REOPEN_RANK:
             reopen.append(ikey)
     _upsert(cur, "incidents", INC_COLUMNS, "site, incident", changing=_INC_AGGREGATES, rows=incs)
@@ -144,7 +213,7 @@ def apply(cur: Cursor, events: Sequence[Ev], now: float) -> None:
         _reopen(cur, site, incident, now)
 
 
-def _fold(o: dict[str, Any] | None, e: Ev) -> dict[str, Any]:
+def _fold(o: Occurrence | None, e: Ev) -> Occurrence:
     """Occurrence *o* (None: none yet) with event *e* added."""
     ends = e.state in ("end", "instant")
     if o is None:
@@ -156,7 +225,7 @@ def _fold(o: dict[str, Any] | None, e: Ev) -> dict[str, Any]:
             "ended": e.time if ends else None, "received": e.received,
             "is_open": 0 if ends else 1, "clip_id": e.clip_id, "snapshot_id": e.snapshot_id,
         }  # fmt: skip
-    o = dict(o)
+    o = o.copy()
     if rank(e.severity) > rank(o["severity"]):
         o["severity"] = e.severity
     zones = json.loads(o["zones"] or "[]")
@@ -178,7 +247,7 @@ def _fold(o: dict[str, Any] | None, e: Ev) -> dict[str, Any]:
     return o
 
 
-def _new_incident(o: dict[str, Any], now: float) -> dict[str, Any]:
+def _new_incident(o: Occurrence, now: float) -> Incident:
     """An incident before its first occurrence joins."""
     return {
         "site": o["site"], "incident": o["incident"], "severity": "info", "sev_rank": 0,
@@ -188,9 +257,7 @@ def _new_incident(o: dict[str, Any], now: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _join(
-    inc: dict[str, Any], before: dict[str, Any] | None, o: dict[str, Any], now: float
-) -> None:
+def _join(inc: Incident, before: Occurrence | None, o: Occurrence, now: float) -> None:
     """Incident *inc* with occurrence *o* (stored as *before*, None when new) counted in."""
     if rank(o["severity"]) > int(inc["sev_rank"]):
         inc["severity"], inc["sev_rank"] = o["severity"], rank(o["severity"])
@@ -208,7 +275,7 @@ def _join(
     inc["updated"] = now
 
 
-def any_of(columns: Sequence[str], keys: Sequence[tuple[str, ...]]) -> tuple[str, list[Any]]:
+def any_of(columns: Sequence[str], keys: Sequence[tuple[str, ...]]) -> tuple[str, list[object]]:
     """``(a = ? AND b = ?) OR ...`` over *keys* and its parameters: both engines look each
     key up in the index (SQLite scans the whole index for a row value ``IN (VALUES ...)``)."""
     one = "(" + " AND ".join(f"{c} = ?" for c in columns) + ")"
@@ -227,9 +294,13 @@ def _load(
     columns: Sequence[str],
     key_columns: Sequence[str],
     keys: Sequence[tuple[str, ...]],
-) -> dict[tuple[str, ...], dict[str, Any]]:
-    """Stored rows of *table* with these keys (PostgreSQL: locked for this transaction)."""
-    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    *,
+    make: Callable[[Sequence[Any]], _Row],
+) -> dict[tuple[str, ...], _Row]:
+    """Stored rows of *table* with these keys, each made by *make* from its *columns*
+    (PostgreSQL: locked for this transaction)."""
+    out: dict[tuple[str, ...], _Row] = {}
+    at = [columns.index(c) for c in key_columns]
     pg = cur.engine == "postgresql"
     names = ", ".join(f"t.{c}" for c in columns)
     for part in range(0, len(keys), ROWS if pg else CHUNK):
@@ -242,8 +313,7 @@ def _load(
             term, params = any_of([f"t.{c}" for c in key_columns], keys[part : part + CHUNK])
             sql = f"SELECT {names} FROM {table} t WHERE {term}"  # noqa: S608 - constants
         for row in cur.execute(sql, params).fetchall():
-            item = dict(zip(columns, row, strict=True))
-            out[tuple(str(item[c]) for c in key_columns)] = item
+            out[tuple(str(row[i]) for i in at)] = make(row)
     return out
 
 
@@ -254,7 +324,7 @@ def _upsert(
     conflict: str,
     *,
     changing: Iterable[str],
-    rows: dict[tuple[str, ...], dict[str, Any]],
+    rows: Mapping[tuple[str, ...], Mapping[str, object]],
 ) -> None:
     """Insert or update *rows* of *table*, ``ROWS`` to a statement (PostgreSQL: one array
     per column), setting the *changing* columns of the rows that exist."""
