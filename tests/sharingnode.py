@@ -22,7 +22,7 @@ from edge.core.kinds import Kind, Severity, State
 from edge.events.model import Event
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey, public_pem
-from edge.evidence.manifest import build_manifest, sign_manifest
+from edge.evidence.manifest import ClipManifest, build_manifest, sign_manifest
 from edge.node.sharing_audit import record_sharing
 from edge.outbox.ledger import DeliveryLedger
 from edge.outbox.policy import SharingPolicy
@@ -131,7 +131,7 @@ class SharingNode:
         self.deliver()
         return path
 
-    def clip(self, camera: str, clip_id: str, event_ids: Sequence[str]) -> dict[str, object]:
+    def clip(self, camera: str, clip_id: str, event_ids: Sequence[str]) -> ClipManifest:
         """A signed clip of three chunks, queued and delivered; its manifest."""
         path = self.store.path_for(f"{clip_id}.mp4")
         path.write_bytes(bytes(range(256)) * 10)  # 2560 bytes: 3 chunks of 1000

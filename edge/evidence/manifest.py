@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,6 +20,25 @@ from edge.evidence.keys import key_id
 from edge.evidence.signing import Signer
 
 SCHEMA = "warehouse-edge/clip-manifest/1"
+
+
+class ClipManifest(TypedDict):
+    """What a clip is (:func:`build_manifest`): the bytes a node signs."""
+
+    schema: str
+    clip_id: str
+    node: str
+    site: str
+    camera: str
+    start: float
+    end: float
+    duration_s: float
+    size: int
+    sha256: str
+    format: str
+    method: str
+    event_ids: list[str]
+    mask_hash: str | None
 
 
 def sha256_file(path: Path) -> str:
@@ -44,7 +63,7 @@ def build_manifest(
     event_ids: Iterable[str],
     mask_hash: str | None,
     method: str,
-) -> dict[str, Any]:
+) -> ClipManifest:
     """The manifest of the clip file at *path* (hashes it)."""
     return {
         "schema": SCHEMA,
@@ -64,7 +83,7 @@ def build_manifest(
     }
 
 
-def sign_manifest(manifest: dict[str, Any], key: Signer) -> dict[str, Any]:
+def sign_manifest(manifest: Mapping[str, object], key: Signer) -> dict[str, Any]:
     """The signed envelope: manifest, algorithm, key id, base64 signature of its canonical
     bytes."""
     return {
@@ -75,13 +94,18 @@ def sign_manifest(manifest: dict[str, Any], key: Signer) -> dict[str, Any]:
     }
 
 
-def verify_manifest(signed: dict[str, Any], public: Ed25519PublicKey) -> dict[str, Any]:
-    """Check the signature; returns the manifest. Raises :class:`EvidenceError`."""
+def verify_manifest(signed: Mapping[str, object], public: Ed25519PublicKey) -> dict[str, Any]:
+    """Check the signature; returns the manifest (as JSON read it: its fields are checked by
+    whoever uses them). Raises :class:`EvidenceError`."""
     try:
-        manifest = signed["manifest"]
-        signature = base64.b64decode(signed["signature"], validate=True)
+        manifest, text = signed["manifest"], signed["signature"]
+        if not isinstance(text, str | bytes):
+            raise TypeError(f"the signature is {type(text).__name__}, not text")
+        signature = base64.b64decode(text, validate=True)
     except (KeyError, TypeError, ValueError) as e:
         raise EvidenceError(f"malformed signed manifest: {e}") from e
+    if not isinstance(manifest, dict):
+        raise EvidenceError(f"malformed signed manifest: manifest is {type(manifest).__name__}")
     if signed.get("alg") != "Ed25519":
         raise EvidenceError(f"unsupported signature algorithm {signed.get('alg')!r}")
     if signed.get("key_id") != key_id(public):
@@ -97,7 +121,7 @@ def verify_manifest(signed: dict[str, Any], public: Ed25519PublicKey) -> dict[st
     return dict(manifest)
 
 
-def verify_clip(signed: dict[str, Any], public: Ed25519PublicKey, clip: bytes | Path) -> None:
+def verify_clip(signed: Mapping[str, object], public: Ed25519PublicKey, clip: bytes | Path) -> None:
     """Check the signature and that *clip* is exactly the file the manifest describes."""
     manifest = verify_manifest(signed, public)
     data = clip.read_bytes() if isinstance(clip, Path) else clip
