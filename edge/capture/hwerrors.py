@@ -205,20 +205,27 @@ def picamera_open_error(key: str, camera_num: int, exc: BaseException) -> Hardwa
     return HardwareError(key, device, problem, hint, cause=detail)
 
 
-def picamera_setup_error(key: str, camera_num: int, mode: str, exc: BaseException) -> HardwareError:
-    """configure() or start() failed: the mode asked for (*mode*) is refused, or the camera
-    does not start."""
+def picamera_setup_error(
+    key: str, camera_num: int, step: str, mode: str, exc: BaseException
+) -> HardwareError:
+    """*step* (``configure``, ``encoder`` or ``start``) failed: the mode asked for (*mode*)
+    refused, the hardware H.264 encoder unusable, or a camera that does not start."""
     device = picamera_device(camera_num)
-    text = str(exc).lower()
-    if "configur" in text or isinstance(exc, ValueError):
+    if step == "encoder":
+        problem = "the hardware H.264 encoder cannot be used"
+        hint = (
+            "it is /dev/video11 (a Raspberry Pi 5 has none): it must exist and the node's user "
+            "be in the video group"
+        )
+    elif step == "configure" and "allocate" in str(exc).lower():
+        problem = "no memory for the frame buffers"
+        hint = "raise the CMA memory (dtoverlay=vc4-kms-v3d,cma-512) or lower width and height"
+    elif step == "configure":
         problem = f"the camera refused {mode}"
         hint = (
             f"{_LIST_CAMERAS} lists its sensor modes: set width, height, lores and fps to one "
             "it supports"
         )
-    elif "allocate" in text:
-        problem = "no memory for the frame buffers"
-        hint = "raise the CMA memory (dtoverlay=vc4-kms-v3d,cma-512) or lower width and height"
     else:
         problem = "the camera did not start"
         hint = "check the ribbon cable; dmesg shows the sensor's errors"

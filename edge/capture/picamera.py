@@ -134,7 +134,7 @@ class PiCameraInput:
             raise picamera_open_error(self.key, c.camera_num, e) from e
         packets: queue.SimpleQueue[tuple[bytes, bool, int | None]] = queue.SimpleQueue()
         encoding = False
-        started = False
+        step = "configure"  # what is being done: configure, encoder, start, then read
         try:
             config = cam.create_video_configuration(
                 main={"size": (c.width, c.height), "format": "YUV420"},
@@ -143,6 +143,7 @@ class PiCameraInput:
             )
             cam.configure(config)
             if want_packets:
+                step = "encoder"
                 encoder = mod.encoders.H264Encoder(
                     bitrate=c.bitrate, repeat=True, iperiod=c.keyframe_interval
                 )
@@ -158,8 +159,9 @@ class PiCameraInput:
                     None,
                     annexb=True,
                 )
+            step = "start"
             cam.start()
-            started = True
+            step = "read"
             self.session += 1
             log_connected(
                 self.camera,
@@ -175,8 +177,8 @@ class PiCameraInput:
         except SourceError:
             raise
         except (RuntimeError, OSError, ValueError) as e:
-            if not started:  # configure, the encoder or start refused
-                raise picamera_setup_error(self.key, c.camera_num, self.mode(), e) from e
+            if step != "read":  # configure, the encoder or start refused
+                raise picamera_setup_error(self.key, c.camera_num, step, self.mode(), e) from e
             raise picamera_read_error(self.key, c.camera_num, e, self.frames_captured) from e
         finally:
             try:

@@ -15,6 +15,8 @@ camera held by another process); ``configure()`` and ``start()`` raise ``Runtime
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,9 +32,10 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.uint8]
 
-Fail = Literal["busy", "configure", "start"]
+Fail = Literal["busy", "configure", "encoder", "start"]
 """A failure the fake camera raises: held by another process at open, a mode refused by
-``configure()``, or ``start()`` refused."""
+``configure()``, no hardware H.264 encoder (picamera2 opens /dev/video11 for it: a Pi 5 has
+none), or ``start()`` refused."""
 
 _INIT_FAILED = "Camera __init__ sequence did not complete."
 
@@ -224,6 +227,8 @@ def fake_picamera2(
         ) -> None:
             """Encode stream *name* into *output* once the camera runs."""
             assert self._config is not None, "configure() first"
+            if fail == "encoder":  # picamera2's V4L2Encoder opens the encoder's device
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "/dev/video11")
             w, h = self._config[name]["size"]
             encoder._start(w, h, float(self._config["controls"]["FrameRate"]), output)
             self._encoder = encoder

@@ -48,6 +48,11 @@ def _wrapped(cause: BaseException) -> RuntimeError:
             return e
 
 
+def _setup(step: str, exc: BaseException) -> HardwareError:
+    """The Pi camera's error when *step* raises *exc*."""
+    return picamera_setup_error(PI, 0, step, PI_MODE, exc)
+
+
 def _cases() -> list[tuple[str, HardwareError]]:
     """(reason, error) per documented row, in the table's order."""
     busy = RuntimeError("Failed to acquire camera: Device or resource busy")
@@ -69,8 +74,9 @@ def _cases() -> list[tuple[str, HardwareError]]:
             picamera_open_error(PI, 1, _wrapped(IndexError("list index out of range"))),
         ),
         ("open_failed", picamera_open_error(PI, 0, _wrapped(busy))),
-        ("open_failed", picamera_setup_error(PI, 0, PI_MODE, RuntimeError("Configuration failed"))),
-        ("open_failed", picamera_setup_error(PI, 0, PI_MODE, RuntimeError("did not start"))),
+        ("open_failed", _setup("configure", RuntimeError("Configuration failed"))),
+        ("open_failed", _setup("encoder", FileNotFoundError(2, "No such file", "/dev/video11"))),
+        ("open_failed", _setup("start", RuntimeError("Camera did not start properly."))),
         ("read_failed", picamera_read_error(PI, 0, TimeoutError("timed out"), 300)),
         ("open_failed", jetson_no_gstreamer(CSI, 0)),
         ("open_failed", jetson_open_error(CSI, 0, "1920x1080 at 30 fps", "pipeline: ...")),

@@ -107,14 +107,15 @@ def test_picamera_open_failures(
     ("fail", "problem", "hint"),
     [
         ("configure", "the camera refused 640x360 with lores 320x180 at 30 fps", "sensor modes"),
+        ("encoder", "the hardware H.264 encoder cannot be used", "/dev/video11"),
         ("start", "the camera did not start", "ribbon cable"),
     ],
 )
 def test_picamera_configure_and_start_failures(
     fail: Fail, problem: str, hint: str, videos: Path
 ) -> None:
-    """configure() or start() raising RuntimeError is a refused mode or a camera that does not
-    start."""
+    """configure() or start() raising RuntimeError, or the encoder's device missing, is a
+    refused mode, an unusable encoder or a camera that does not start."""
     module = fake_picamera2(videos / VIDEO, fail=fail)
     err = _raised(_pi(module))
     _names_all(err, "libcamera camera 0", problem, hint)
