@@ -37,21 +37,22 @@ class Loaded:
 
     directory: Path
     doc: dict[str, Any]
-    records: list[dict[str, Any]]
+    """The main document as JSON gave it (a caller, a test, may edit it)."""
+    records: list[dict[str, object]]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     key_id: str | None = None
 
 
 def check_chain(lines: Sequence[bytes], keys: dict[str, Ed25519PublicKey], name: str = CHAIN_NAME
-                ) -> tuple[list[dict[str, Any]], list[str], int]:  # fmt: skip
+                ) -> tuple[list[dict[str, object]], list[str], int]:  # fmt: skip
     """Walk a run of chain records (a ``chain.jsonl``'s lines): the whole records, the
     problems (each naming the record), and the seq of the newest signed checkpoint (0:
     none). The run may start anywhere in the chain; its first record must be seq 1 with the
     genesis ``prev`` only when it says it is seq 1."""
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     problems: list[str] = []
-    prev: dict[str, Any] | None = None
+    prev: Line | None = None
     signed = 0
     for n, raw in enumerate(lines, 1):
         rec, why = parse_line(raw)
@@ -62,25 +63,25 @@ def check_chain(lines: Sequence[bytes], keys: dict[str, Ed25519PublicKey], name:
             continue
         seq = rec.get("seq")
         if prev is not None:
-            if seq != prev["seq"] + 1:
-                problems.append(f"chain: {name}: the sequence jumps from seq {prev['seq']} to "
+            if seq != prev.seq + 1:
+                problems.append(f"chain: {name}: the sequence jumps from seq {prev.seq} to "
                                 f"{seq} (records removed)")  # fmt: skip
-            elif rec.get("prev") != prev["hash"]:
+            elif rec.get("prev") != prev.record["hash"]:
                 problems.append(
                     f"chain: {name} record seq {seq} does not follow seq "
-                    f"{prev['seq']} (a record was changed, inserted or removed)"
+                    f"{prev.seq} (a record was changed, inserted or removed)"
                 )
         elif not records and seq == 1 and rec.get("prev") != GENESIS:
             problems.append(f"chain: {name} record seq 1 does not start the chain")
         if rec.get("action") == CHECKPOINT and isinstance(seq, int):
-            before = Line(n - 1, b"", prev) if prev is not None else None
+            before = Line(n - 1, b"", prev.record) if prev is not None else None
             problem = checkpoint_problem(Line(n, raw, rec), before, keys)
             if problem:
                 problems.append(f"chain: {name}: {problem}")
             else:
                 signed = seq
         records.append(rec)
-        prev = rec
+        prev = Line(n, raw, rec)
     return records, problems, signed
 
 
@@ -140,7 +141,8 @@ def load(directory: Path, main: str, keys: Sequence[Ed25519PublicKey] = ()) -> L
         return loaded
     records, problems, signed = check_chain(lines, by_id)
     loaded.records, loaded.problems = records, loaded.problems + problems
-    if records and signed < records[-1]["seq"]:
+    last = records[-1].get("seq") if records else None
+    if isinstance(last, int) and signed < last:
         loaded.notes.append(
             f"{chain_path}: records after seq {signed} are covered by the "
             "bundle's signature only (no checkpoint in the chain yet)"
