@@ -41,6 +41,7 @@ from edge.analysis.regions import RegionMemory
 from edge.analysis.schedule import DetectionSchedule, Why
 from edge.analysis.stillness import HELD, Stillness, StillnessSettings
 from edge.analysis.tamper import TamperSettings, TamperWatch
+from edge.analysis.tamperpace import TamperPace
 from edge.analysis.track import Change, Tracker, TrackEvent
 from edge.analysis.zones import Zones
 from edge.capture.frame import Frame, Image
@@ -70,7 +71,10 @@ class AnalysisStats:
     """Frames with motion only where the detector keeps finding nobody, not looked at."""
     dark_frames: int = 0
     """Frames the detector saw through the low-light picture."""
+    tamper_frames: int = 0
+    """Frames the tamper watch looked at (about one a second while the view is settled)."""
     motion_s: float = 0.0
+    tamper_s: float = 0.0
     detector_s: float = 0.0
     last_detector_ms: float = 0.0
 
@@ -126,6 +130,7 @@ class Analyzer:
         self.stats = AnalysisStats()
         # a gap of several frames is not watched time (slow cameras have long ones)
         self.tamper = TamperWatch(tamper or TamperSettings(max_gap_s=max(2.0, 3.0 / cam.fps)))
+        self.tamper_pace = TamperPace()
         self.last_motion: MotionResult | None = None
         self.last_detections: list[Detection] = []
         self.time = CameraClock()
@@ -142,7 +147,12 @@ class Analyzer:
         self.stats.motion_frames += motion.motion
         t = self.time.at(frame.session, frame.pts, frame.mono)
         seen = self.episodes.update(motion, t, frame.wall)
-        seen += self.tamper.update(frame.image, t, frame.wall)
+        looks = self.tamper_pace.due(t, motion, settled=self.tamper.settled)
+        if looks:
+            t1 = self._clock()
+            seen += self.tamper.update(frame.image, t, frame.wall, looks)
+            self.stats.tamper_s += self._clock() - t1
+            self.stats.tamper_frames += 1
         if self.detector is not None:
             dets: list[Detection] | None = None
             h, w = frame.image.shape[:2]

@@ -197,6 +197,19 @@ class TamperWatch:
         """Whether the normal view has been learned."""
         return self._learned >= self.s.learn_frames and self._ref is not None
 
+    @property
+    def settled(self) -> bool:
+        """Whether nothing is under way: the view learned, no condition that may start or
+        end, no evidence of interference gathering (:mod:`edge.analysis.tamperpace` then
+        looks about once a second)."""
+        active = self._active[0] if self._active is not None else None
+        return (
+            self.learned
+            and self._candidate == active
+            and self._interfered == 0
+            and not self._closing
+        )
+
     def structure(self, seen: Look) -> float | None:
         """How much of the learned scene (before learning: the previous frame) is seen."""
         ref = self._ref if self.learned else self._prev
@@ -278,27 +291,31 @@ class TamperWatch:
             return None, ""
         return (Kind.CAMERA_TAMPERED, reason) if reason else (None, "")
 
-    def _learn(self, seen: Look) -> None:
+    def _learn(self, seen: Look, frames: int = 1) -> None:
         if self._ref is None or self._ref.shape != seen.z.shape:
             self._ref, self._ref_cells = seen.z.copy(), seen.cells.copy()
             self._ref_sharp, self._learned = seen.sharp, 1
             return
         s = self.s
         rate = 1.0 / (self._learned + 1) if self._learned < s.learn_frames else s.learn_rate
+        if frames > 1 and self._learned >= s.learn_frames:
+            rate = 1.0 - (1.0 - rate) ** frames  # as if each frame it stands for was learned
         self._ref += rate * (seen.z - self._ref)
         if self._ref_cells is not None:
             self._ref_cells += rate * (seen.cells - self._ref_cells)
         self._ref_sharp += rate * (seen.sharp - self._ref_sharp)
         self._learned += 1
 
-    def update(self, image: Image, t: float, wall: float) -> list[Observation]:
-        """Feed one analysed frame at camera time *t*; returns START/END observations."""
+    def update(self, image: Image, t: float, wall: float, frames: int = 1) -> list[Observation]:
+        """Feed one analysed frame at camera time *t*; returns START/END observations.
+        *frames*: how many analysed frames this one stands for (those not looked at since the
+        last, see :mod:`edge.analysis.tamperpace`), for the pace of learning."""
         seen = look(small_grey(image))
         structure = self.structure(seen)
         kind, reason = self.classify(seen, structure)
         self._prev = seen.z
         if kind is None and self._active is None:
-            self._learn(seen)
+            self._learn(seen, frames)
         unwatched = self._last_t is not None and t - self._last_t > self.s.max_gap_s
         self._last_t = t
         if kind != self._candidate or unwatched:

@@ -71,6 +71,8 @@ def _run(video: str, fps: float, detector_json: str, tracker: str | None) -> dic
         "decode_ms_per_frame": round(1000 * decode_cpu / max(decoded, 1), 3),
         "motion_ms_per_frame": round(1000 * st.motion_s / max(st.frames, 1), 3),
         "motion_frames": st.motion_frames,
+        "tamper_frames": st.tamper_frames,
+        "tamper_ms_per_look": round(1000 * st.tamper_s / max(st.tamper_frames, 1), 3),
         "detector_calls": st.detector_calls,
         "detector_share": round(st.detector_calls / max(st.frames, 1), 4),
         "ms_per_detector_call": round(1000 * st.detector_s / max(st.detector_calls, 1), 2),
