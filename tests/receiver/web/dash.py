@@ -16,6 +16,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from starlette.testclient import TestClient
 
 from edge.bench.fleet import SimNode, Wire
@@ -32,6 +33,36 @@ from edge.wire import topics
 
 PASSWORD = "correct horse battery"
 PREFIX = "warehouse"
+
+
+@pytest.fixture(name="store")
+def sqlite_store(tmp_path: Path) -> Iterator[ReceiverStore]:
+    """A SQLite store under tmp_path/rx: the ``store`` fixture of a test module that imports
+    it (``from dash import sqlite_store``), for the dashboard tests that need one engine."""
+    s = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
+    yield s
+    s.close()
+
+
+@pytest.fixture(name="store", params=["sqlite", "postgresql"])
+def both_engines_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ReceiverStore]:
+    """A store on each engine (SQLite, or a fresh database of the session's PostgreSQL), its
+    files under tmp_path/rx: the ``store`` fixture of a test module that imports it."""
+    url = (f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}" if request.param == "sqlite"
+           else str(request.getfixturevalue("pg_url")))  # fmt: skip
+    s = ReceiverStore(url, tmp_path / "rx")
+    yield s
+    s.close()
+
+
+@pytest.fixture(name="officer")
+def officer_client(tmp_path: Path, store: ReceiverStore) -> Iterator[TestClient]:
+    """A client logged in as an officer (budi), in the receiver's default language (Bahasa
+    Indonesia): the ``officer`` fixture of a test module that imports it."""
+    add_user(store, "budi", "officer")
+    with client_for(web_config(tmp_path / "rx"), store) as c:
+        assert login(c, "budi").status_code == 303
+        yield c
 
 
 def web_config(data_dir: Path, extra: str = "", http: str = "") -> ReceiverConfig:

@@ -9,11 +9,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from dash import Fleet, add_user, client_for, event_wire, jpeg, login, web_config
+from dash import (
+    Fleet,
+    add_user,
+    both_engines_store,  # noqa: F401 (the store fixture)
+    client_for,
+    event_wire,
+    jpeg,
+    login,
+    officer_client,  # noqa: F401 (the officer fixture)
+    web_config,
+)
 from starlette.testclient import TestClient
 
 from edge.receiver.store.store import ReceiverStore
@@ -26,25 +34,6 @@ T0 = 1_796_600_000  # 2026-12-06 23:33:20 UTC = 2026-12-07 06:33:20 WIB
 def iso(t: float) -> str:
     """A UNIX time as the node writes it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ReceiverStore]:
-    """A store on each engine, its files under tmp_path/rx."""
-    url = (f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}" if request.param == "sqlite"
-           else str(request.getfixturevalue("pg_url")))  # fmt: skip
-    s = ReceiverStore(url, tmp_path / "rx")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def officer(tmp_path: Path, store: ReceiverStore) -> Iterator[TestClient]:
-    """A client logged in as an officer (the receiver's default language, Bahasa Indonesia)."""
-    add_user(store, "budi", "officer")
-    with client_for(web_config(tmp_path / "rx"), store) as c:
-        assert login(c, "budi").status_code == 303
-        yield c
 
 
 def incidents(html: str) -> list[str]:

@@ -11,12 +11,18 @@ import json
 import re
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dash import PREFIX, Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
+from dash import (
+    PREFIX,
+    Fleet,
+    both_engines_store,  # noqa: F401 (the store fixture)
+    csrf_of,
+    jpeg,
+    officer_client,  # noqa: F401 (the officer fixture)
+)
 from starlette.testclient import TestClient
 
 from edge.bench.fleet import SimNode, Wire
@@ -29,25 +35,6 @@ from edge.receiver.web.links import event_url
 from edge.wire import topics
 
 CLIP = bytes(range(256)) * 40
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ReceiverStore]:
-    """A store on each engine, its files under tmp_path/rx."""
-    url = (f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}" if request.param == "sqlite"
-           else str(request.getfixturevalue("pg_url")))  # fmt: skip
-    s = ReceiverStore(url, tmp_path / "rx")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def officer(tmp_path: Path, store: ReceiverStore) -> Iterator[TestClient]:
-    """A client logged in as an officer."""
-    add_user(store, "budi", "officer")
-    with client_for(web_config(tmp_path / "rx"), store) as c:
-        assert login(c, "budi").status_code == 303
-        yield c
 
 
 def _event(node: SimNode, event_id: str, kind: str = "person", **fields: Any) -> Wire:

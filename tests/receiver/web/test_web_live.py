@@ -13,7 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dash import PASSWORD, Fleet, add_user, csrf_of, web_config
+from dash import (
+    PASSWORD,
+    Fleet,
+    add_user,
+    csrf_of,
+    sqlite_store,  # noqa: F401 (the store fixture)
+    web_config,
+)
 
 from edge.bench.console import fill
 from edge.cli.main import main
@@ -22,14 +29,6 @@ from edge.receiver.alerts import AlertKind, AlertOp
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web import i18n
 from edge.receiver.web.server import WebServer, split_bind
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ReceiverStore]:
-    """A SQLite store under tmp_path/rx."""
-    s = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 from bundlecheck import check_bundle
-from dash import Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
+from dash import (
+    Fleet,
+    add_user,
+    client_for,
+    csrf_of,
+    jpeg,
+    login,
+    sqlite_store,  # noqa: F401 (the store fixture)
+    web_config,
+)
 from starlette.testclient import TestClient
 
 from edge.receiver.ackaudit.verify import verify_chain
@@ -21,14 +30,6 @@ from edge.receiver.store.store import ReceiverStore
 
 CLIP = bytes(range(256)) * 1200
 """Stands in for an MP4 (the store checks size and sha256, not the format)."""
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ReceiverStore]:
-    """A SQLite store under tmp_path/rx."""
-    s = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
-    yield s
-    s.close()
 
 
 @pytest.fixture

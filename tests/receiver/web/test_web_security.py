@@ -6,23 +6,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dash import PASSWORD, Fleet, add_user, client_for, csrf_of, jpeg, login, web_config
+from dash import (
+    PASSWORD,
+    Fleet,
+    add_user,
+    client_for,
+    csrf_of,
+    jpeg,
+    login,
+    sqlite_store,  # noqa: F401 (the store fixture)
+    web_config,
+)
 from starlette.routing import Route
 
 from edge.receiver.store.store import ReceiverStore
 from edge.receiver.web.app import create_app
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ReceiverStore]:
-    """A SQLite store under tmp_path/rx."""
-    s = ReceiverStore(f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}", tmp_path / "rx")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ still shows the fleet board, and query parameters that are not what they should 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from dash import Fleet, add_user, client_for, login, web_config
+from dash import (
+    Fleet,
+    both_engines_store,  # noqa: F401 (the store fixture)
+    officer_client,  # noqa: F401 (the officer fixture)
+)
 from starlette.testclient import TestClient
 
 from edge.bench.fleet import SimNode
@@ -25,25 +27,6 @@ ODD_HEARTBEATS = [
      "disk_free_bytes": 1e400},
 ]  # fmt: skip
 """What an old row may hold; the last one is no dict at all after this list."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ReceiverStore]:
-    """A store on each engine."""
-    url = (f"sqlite:///{tmp_path / 'rx' / 'receiver.db'}" if request.param == "sqlite"
-           else str(request.getfixturevalue("pg_url")))  # fmt: skip
-    s = ReceiverStore(url, tmp_path / "rx")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def officer(tmp_path: Path, store: ReceiverStore) -> Iterator[TestClient]:
-    """A logged-in officer's client."""
-    add_user(store, "budi", "officer")
-    with client_for(web_config(tmp_path / "rx"), store) as c:
-        assert login(c, "budi").status_code == 303
-        yield c
 
 
 def test_heartbeats_of_wrong_types_leave_the_fleet_board_readable(
