@@ -10,7 +10,9 @@ is reported as a ``clip_lost`` event with its camera and time range: no clip goe
 from __future__ import annotations
 
 import json
+import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge.clips import recovery
 from edge.clips.journal import Journals, discard, leftovers
 from edge.clips.lost import LostClip, LostReport, not_signed
-from edge.clips.mp4 import ClipWriteError, write_mp4
+from edge.clips.mp4 import ClipDiskError, ClipWriteError, write_mp4
 from edge.clips.recorder import ClipJob, ClipRecorder
 from edge.clips.store import ClipStore, QuotaError
 from edge.core.errors import OutboxError
@@ -38,6 +40,10 @@ log = get_logger(__name__)
 
 OnClip = Callable[[dict[str, Any], Path], None]
 RETRY_S = 1.0
+NICE = 10
+"""How much lower than the node's the finaliser thread's OS priority is: clips closing
+together (cameras watching one scene) are written when the analysis leaves CPU free, never
+ahead of it (a clip waits in its journal meanwhile)."""
 """How often a stored clip the outbox could not take (a full disk) is handed on again."""
 
 
@@ -81,6 +87,9 @@ class ClipFinalizer(Worker):
         self.lost = LostReport()
         self._queue: queue.Queue[ClipJob | None] = queue.Queue()
         self._unqueued: list[tuple[dict[str, Any], Path, Path | None]] = []
+        self._unwritten: list[ClipJob] = []
+        self.native_id: int | None = None
+        """The writer thread's OS thread id, once it runs."""
 
     def attach(
         self,
@@ -125,29 +134,56 @@ class ClipFinalizer(Worker):
         return True
 
     def _run(self, left: list[Path]) -> None:
+        self.native_id = threading.get_native_id()
+        lower_priority(self.native_id, NICE)
         if left:
             self.recovered += recovery.recover(self, left)
         while True:
+            waiting = self._unqueued or self._unwritten
             try:
-                job = self._queue.get(timeout=RETRY_S if self._unqueued else None)
+                job = self._queue.get(timeout=RETRY_S if waiting else None)
             except queue.Empty:
-                self._queue_again()
+                self._again()
                 continue
             try:
                 if job is None:
-                    self._queue_again()  # what still fails keeps its journal: next start
+                    self._again()  # what still fails keeps its journal: next start
                     return
-                self.process(job)
-            except SigningKeyError as e:  # the journal stays: made at a start with a key
-                self.failed += 1
-                not_signed(job.camera if job else None, job.clip_id if job else None, str(e))
-            except (QuotaError, ClipWriteError, OSError) as e:
-                self._failed(job, str(e))
-            except Exception as e:  # the writer thread must outlive any one bad clip
-                log.exception("clip.crashed", clip=job.clip_id if job else None)
-                self._failed(job, f"{type(e).__name__}: {e}")
+                self._one(job)
             finally:
                 self._queue.task_done()
+
+    def _one(self, job: ClipJob) -> None:
+        try:
+            self.process(job)
+        except SigningKeyError as e:  # the journal stays: made at a start with a key
+            self.failed += 1
+            not_signed(job.camera, job.clip_id, str(e))
+        except ClipDiskError as e:
+            self._not_written(job, str(e))
+        except (QuotaError, ClipWriteError, OSError) as e:
+            self._failed(job, str(e))
+        except Exception as e:  # the writer thread must outlive any one bad clip
+            log.exception("clip.crashed", clip=job.clip_id)
+            self._failed(job, f"{type(e).__name__}: {e}")
+
+    def _not_written(self, job: ClipJob, error: str) -> None:
+        """The disk refused the MP4 (full): the clip's packets are safe in its journal, so it
+        is written again every :data:`RETRY_S` (the store makes room first, or says it cannot:
+        then it is told as lost); at a stop its journal stays for the next start."""
+        if job.journal is None or not job.journal.exists():
+            self._failed(job, error)
+            return
+        log.error("clip.not_written", camera=job.camera, clip=job.clip_id, error=error,
+                  kept=str(job.journal))  # fmt: skip
+        self._unwritten.append(job)
+
+    def _again(self) -> None:
+        """Hand on again what the outbox could not take, write again what the disk refused."""
+        self._queue_again()
+        waiting, self._unwritten = self._unwritten, []
+        for job in waiting:
+            self._one(job)
 
     def _failed(self, job: ClipJob | None, error: str) -> None:
         self.failed += 1
@@ -257,3 +293,14 @@ def _span(job: ClipJob) -> tuple[float, float] | None:
         first = p.wall if first is None else first
         last = p.wall
     return None if first is None or last is None else (first, last)
+
+
+def lower_priority(tid: int, by: int) -> None:
+    """Make OS thread *tid* (one of this process's) *by* nice levels less urgent (Linux
+    schedules threads one by one: the rest of the node keeps its priority). Where that is
+    not possible it is logged and the thread runs on as it is."""
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + by))
+    except OSError as e:
+        log.warning("clip.priority_unchanged", thread=tid, error=str(e))

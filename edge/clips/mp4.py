@@ -28,6 +28,11 @@ class ClipWriteError(ClipError):
     """Packets that cannot make an MP4 (no keyframe, no parameter sets)."""
 
 
+class ClipDiskError(ClipWriteError):
+    """The disk refused the MP4 while it was written (full, read-only): the packets are
+    fine, so the clip can be written again later from its journal."""
+
+
 @dataclass(frozen=True)
 class WrittenClip:
     """What was written."""
@@ -96,8 +101,8 @@ def write_mp4(path: Path, info: StreamInfo, packets: Iterable[Packet]) -> Writte
         tmp.replace(path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and not isinstance(e, ClipWriteError):
-            raise ClipWriteError(f"camera {info.camera!r}: cannot write {path.name}: {e}") from e
+        if isinstance(e, OSError):
+            raise ClipDiskError(f"camera {info.camera!r}: cannot write {path}: {e}") from e
         raise
     span = t.max_pts - t.min_pts + 1 / fps
     return WrittenClip(path, t.count, round(span, 3), path.stat().st_size, opened,

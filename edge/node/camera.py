@@ -52,7 +52,7 @@ from edge.core.queues import Closed, FrameQueue
 from edge.events.camera import CameraEvents, SnapshotTaker
 from edge.events.context import EventFactory
 from edge.events.model import Event, Kind, Severity, State
-from edge.node.memory import ANALYSIS_QUEUE_BYTES
+from edge.node.memory import ANALYSIS_QUEUE_BYTES, analysis_queue_frames
 from edge.node.sharing import SharedSnapshots, Sharing
 
 log = get_logger(__name__)
@@ -74,7 +74,7 @@ class CameraWorker(Worker):
         *,
         record: RecordSink | None = None,
         mask_hash: str | None = None,
-        queue_size: int = 4,
+        queue_size: int | None = None,
         gate: MotionGate | None = None,
         detector: Detector | None = None,
         on_frame: Callable[[Frame], None] | None = None,
@@ -99,7 +99,10 @@ class CameraWorker(Worker):
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
         self.queue: FrameQueue[Frame] = FrameQueue(
-            queue_size, live, max_bytes=ANALYSIS_QUEUE_BYTES, size_of=frame_bytes
+            queue_size or analysis_queue_frames(cfg.fps),  # seconds of frames, within bytes
+            live,
+            max_bytes=ANALYSIS_QUEUE_BYTES,
+            size_of=frame_bytes,
         )
         self.frames_analysed = 0
         self.analysis_errors = 0

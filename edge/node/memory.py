@@ -11,18 +11,19 @@ Per camera (each bounded by bytes where the node holds it, not only by a count):
 - decoded frames waiting for the encoder, masked cameras only
   (:data:`edge.clips.recorder.ENCODE_QUEUE_BYTES`).
 
-Per node: the clip being written (one at a time, read back from its journal), the detector
+Per node: the clip being written (one at a time, streamed from its journal), the detector
 and the interpreter; the decoder's own buffers (FFmpeg, one thread per camera) are measured,
 not enforced: :data:`DECODER_BYTES`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from edge.capture.frame import Frame
 from edge.clips.recorder import CLIP_MEMORY_BYTES, ENCODE_QUEUE_BYTES, ClipRecorder
-from edge.clips.ring import RING_BYTES_PER_S, ring_bytes
+from edge.clips.ring import ring_bytes
 from edge.config.cameras import CameraConfig
 from edge.config.clips import ClipConfig
 from edge.config.root import EdgeConfig
@@ -31,8 +32,19 @@ from edge.node import memory_arenas
 
 MiB = 1024 * 1024
 ANALYSIS_QUEUE_BYTES = 12 * MiB
-"""Bytes of decoded frames a camera's analysis queue may hold (and at most its frame count):
-four 720p frames, two 1080p ones; a live camera drops the oldest beyond it."""
+"""Bytes of decoded frames a camera's analysis queue may hold (and at most
+:func:`analysis_queue_frames` frames): twelve 768x432 frames, four 720p ones, two 1080p
+ones; a live camera drops the oldest beyond it."""
+ANALYSIS_QUEUE_S = 2.0
+"""Seconds of frames at the camera's analysis rate its analysis queue may hold (at least
+:data:`ANALYSIS_QUEUE_MIN` frames), within :data:`ANALYSIS_QUEUE_BYTES`: a burst of detector
+work (a person on every camera at once) is waited out, not dropped."""
+ANALYSIS_QUEUE_MIN = 2
+WRITING_BYTES = 2 * MiB
+"""What writing one clip holds, however long: the journal's read buffer
+(:data:`edge.clips.journal_stream.READ_BUFFER`), one packet record, the MP4 muxer's index (some
+30 bytes a packet) and the clip's last packets kept in memory are counted per camera. Python's
+allocations measured at 0.14 MB for a 3.3 MB clip and for a 16.6 MB one alike."""
 DECODER_BYTES = 4 * MiB
 """What one camera's H.264 decoder holds (reference pictures of a 768x432 stream and
 FFmpeg's buffers, one decoding thread): measured, not enforced (docs/memory.md)."""
@@ -69,13 +81,19 @@ class NodeBudget:
 
     cameras: tuple[CameraBudget, ...]
     writing: int
-    """The clip being written, read back whole: its longest at the highest bitrate a ring
-    expects (:data:`edge.clips.ring.RING_BYTES_PER_S`); 0 when clips are off."""
+    """The clip being written, streamed from its journal (:data:`WRITING_BYTES`, whatever
+    its length or bitrate); 0 when clips are off."""
 
     @property
     def total(self) -> int:
         """Bytes the cameras and the clip writer may hold at most."""
         return sum(c.total for c in self.cameras) + self.writing
+
+
+def analysis_queue_frames(fps: float) -> int:
+    """How many frames a camera analysed at *fps* may have waiting: :data:`ANALYSIS_QUEUE_S`
+    of them (the byte bound may hold fewer)."""
+    return max(ANALYSIS_QUEUE_MIN, math.ceil(ANALYSIS_QUEUE_S * fps))
 
 
 def camera_budget(cam: CameraConfig, clips: ClipConfig) -> CameraBudget:
@@ -94,7 +112,7 @@ def camera_budget(cam: CameraConfig, clips: ClipConfig) -> CameraBudget:
 def node_budget(cfg: EdgeConfig) -> NodeBudget:
     """The budget of every camera *cfg* runs, and of the clip writer."""
     cams = tuple(camera_budget(c, cfg.clips) for c in cfg.cameras if not c.private)
-    writing = int(cfg.clips.max_s * RING_BYTES_PER_S) if cfg.clips.enabled else 0
+    writing = WRITING_BYTES if cfg.clips.enabled else 0
     return NodeBudget(cams, writing)
 
 

@@ -115,6 +115,7 @@ detect = { kind = "picamera", width = 768, height = 432, lores_width = 384, lore
         lambda e: None,
         record=lambda item: record.append((time.monotonic(), item)),
         gate=_SlowGate(),
+        queue_size=4,  # a short queue: 3 s are enough to see drops
     )
     worker.start()
     for _ in range(30):

@@ -31,7 +31,14 @@ from edge.events.model import Event
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 from edge.evidence.manifest import verify_clip
-from edge.node.memory import describe, enforced, node_budget
+from edge.node.memory import (
+    ANALYSIS_QUEUE_BYTES,
+    ANALYSIS_QUEUE_S,
+    analysis_queue_frames,
+    describe,
+    enforced,
+    node_budget,
+)
 from edge.node.node import Node
 
 ONE_BY_ONE = "one-by-one-person-detection.mp4"
@@ -205,10 +212,28 @@ def test_the_nodes_budget_is_what_its_parts_enforce(tmp_path: Path) -> None:
         for w in node.cameras
     )
     assert built == budget.cameras
+    assert [w.queue.maxsize for w in node.cameras] == [
+        analysis_queue_frames(w.cfg.fps) for w in node.cameras
+    ]
     assert [c.encode_queue > 0 for c in budget.cameras] == [False, True]
     assert budget.cameras[0].open_clip == CLIP_MEMORY_BYTES
     image = np.zeros((432, 768, 3), np.uint8)
     assert frame_bytes(Frame("c", 0, 0.0, 0.0, 0.0, image)) == 768 * 432 * 3
+
+
+def test_the_analysis_queue_holds_seconds_of_frames_within_its_bytes() -> None:
+    """A camera's analysis queue holds ANALYSIS_QUEUE_S of frames at its analysis rate (at
+    least two), and never more than its byte bound: 10 at 5 fps, 40 at 20 fps, 2 at 0.2 fps;
+    the budget counts the byte bound, whatever the rate."""
+    assert [analysis_queue_frames(f) for f in (5.0, 20.0, 0.2)] == [10, 40, 2]
+    assert ANALYSIS_QUEUE_S == 2.0
+    q: FrameQueue[bytes] = FrameQueue(
+        analysis_queue_frames(20.0), True, max_bytes=ANALYSIS_QUEUE_BYTES, size_of=len
+    )
+    frame = bytes(768 * 432 * 3)
+    for _ in range(40):
+        q.put(frame)
+    assert len(q) == ANALYSIS_QUEUE_BYTES // len(frame) and q.peak_bytes <= ANALYSIS_QUEUE_BYTES
 
 
 def test_docs_memory_states_the_default_cameras_budget(tmp_path: Path) -> None:
