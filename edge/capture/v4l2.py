@@ -24,6 +24,9 @@ from edge.capture.hwerrors import (
 from edge.capture.privacy import MaskSpec
 from edge.capture.pyav import PyAvInput
 from edge.config.cameras import V4l2SourceConfig
+from edge.core.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class V4l2Input(PyAvInput):
@@ -89,6 +92,34 @@ class V4l2Input(PyAvInput):
                 what = "not a character device"
             raise v4l2_not_a_device(self.key, dev, what)
         try:
-            return av.open(dev, format="v4l2", options=self.options(), timeout=(5.0, 5.0))
+            container = self._device()
         except (av.FFmpegError, OSError) as e:
             raise v4l2_open_error(self.key, dev, e, self.mode()) from e
+        self._check_size(container)
+        return container
+
+    def _device(self) -> av.container.InputContainer:
+        """FFmpeg's v4l2 demuxer on the device."""
+        return av.open(self.cfg.device, format="v4l2", options=self.options(), timeout=(5.0, 5.0))
+
+    def _check_size(self, container: av.container.InputContainer) -> None:
+        """A size the camera lacks is not refused: the driver picks its nearest and FFmpeg
+        goes on with it. Say so once per session, since masks and capacity assume the size
+        configured."""
+        video = container.streams.video
+        c = self.cfg
+        if not video:
+            return  # the decode loop says so
+        ctx = video[0].codec_context
+        if (ctx.width, ctx.height) == (c.width, c.height):
+            return
+        log.warning(
+            "capture.v4l2_size_changed",
+            camera=self.camera,
+            key=self.key,
+            device=c.device,
+            asked=f"{c.width}x{c.height}",
+            got=f"{ctx.width}x{ctx.height}",
+            hint=f"the camera has no {c.width}x{c.height} mode: list its modes with v4l2-ctl "
+            f"-d {c.device} --list-formats-ext and set width and height to one",
+        )

@@ -17,6 +17,7 @@ from typing import cast
 
 import av
 import pytest
+import structlog
 from timing import wait_until
 
 from edge.capture.base import Failure, SourceError
@@ -220,6 +221,35 @@ def test_unplugged_mid_stream_through_the_input(videos: Path) -> None:
     err = info.value
     assert err.reason is Failure.READ and got
     _names_all(err, "/dev/video0", "camera unplugged mid-stream (after 30 packets)", "plug it")
+
+
+class _ResizingCamera(V4l2Input):
+    """A device node whose camera lacks the size asked and sends its nearest instead (what
+    the V4L2 driver does: FFmpeg goes on at the size it gets); its picture is a sample video."""
+
+    def __init__(self, video: Path) -> None:
+        cfg = V4l2SourceConfig.model_construct(
+            kind="v4l2", device="/dev/null", width=1920, height=1080, fps=15, input_format="mjpeg"
+        )
+        super().__init__("usb", cfg, key=KEY)
+        self.video = video
+
+    def _device(self) -> av.container.InputContainer:
+        return av.open(str(self.video))
+
+
+def test_a_size_the_camera_lacks_is_logged(videos: Path) -> None:
+    """The camera delivers another size than configured: frames flow, and one warning names
+    the camera, the device, both sizes and how to list the camera's modes."""
+    inp = _ResizingCamera(videos / "car-detection.mp4")
+    with structlog.testing.capture_logs() as logs:
+        first = next(iter(inp.stream()), None)  # the stream is closed when dropped
+    assert first is not None
+    warned = [e for e in logs if e["event"] == "capture.v4l2_size_changed"]
+    assert len(warned) == 1, logs
+    w = warned[0]
+    assert w["key"] == KEY and w["device"] == "/dev/null" and w["asked"] == "1920x1080"
+    assert w["got"] != "1920x1080" and "--list-formats-ext" in w["hint"]
 
 
 def test_node_reports_a_missing_device_as_a_camera_fault(tmp_path: Path) -> None:
