@@ -41,7 +41,7 @@ def extend_viewing(cur: Cursor, seq: Any, now: float, ranges: str, viewing: str 
     )
 
 
-def add_viewing(cur: Cursor, row: dict[str, Any]) -> None:
+def add_viewing(cur: Cursor, row: dict[str, object]) -> None:
     """A new viewing: *row* holds every column of :data:`VIEW_COLUMNS` but ``seq``,
     ``last`` (= ``started``) and ``requests`` (1)."""
     cur.execute(
@@ -76,7 +76,7 @@ def viewings(db: Database) -> list[dict[str, Any]]:
     return [dict(zip(VIEW_COLUMNS, r, strict=True)) for r in rows]
 
 
-def index_access(cur: Cursor, rec: dict[str, Any], action: str, user: str,
+def index_access(cur: Cursor, rec: dict[str, object], action: str, user: str,
                  item: tuple[str | None, ...]) -> None:  # fmt: skip
     """Index the access record *rec* (its ``seq`` and ``time``) of *user*'s *action* on
     *item* (type, id, site, node)."""

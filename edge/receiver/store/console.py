@@ -76,9 +76,9 @@ def _contains(column: str, value: str) -> tuple[str, str]:
     return f"(',' || i.{column} || ',') LIKE ? ESCAPE '\\'", f"%,{escaped},%"
 
 
-def _where(q: ConsoleQuery) -> tuple[str, list[Any]]:
+def _where(q: ConsoleQuery) -> tuple[str, list[object]]:
     terms: list[str] = []
-    params: list[Any] = []
+    params: list[object] = []
 
     def add(term: str, *values: Any) -> None:
         terms.append(term)
@@ -147,7 +147,7 @@ def incidents(db: Database, q: ConsoleQuery) -> list[dict[str, Any]]:
     return found
 
 
-def _shown(o: dict[str, Any], min_rank: int) -> bool:
+def _shown(o: dict[str, object], min_rank: int) -> bool:
     return o["kind"] != "motion" and rank(o["severity"]) >= min_rank
 
 

@@ -41,8 +41,8 @@ def first_indexed_since(db: Database, since: float, actions: Sequence[str]) -> A
     return rows[0][0] if rows else None
 
 
-def _where(alias: str, site: str | None, node: str | None) -> tuple[str, list[Any]]:
-    sql, params = "", []
+def _where(alias: str, site: str | None, node: str | None) -> tuple[str, list[object]]:
+    sql, params = "", list[object]()
     for col, value in (("site", site), ("node", node)):
         if value:
             sql += f" AND {alias}.{col} = ?"

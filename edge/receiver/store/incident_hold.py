@@ -10,7 +10,6 @@ incident is typically held for its police report) and leaves that state as it wa
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from edge.receiver.ackaudit.chain import ChainWriter
 from edge.receiver.ackaudit.records import INCIDENT, INCIDENT_STATE, incident_digest
@@ -21,7 +20,7 @@ HOLD, RELEASE = "hold", "release"
 """The record actions."""
 
 
-def hold_state(cur: Cursor, site: str, incident: str) -> dict[str, Any] | None:
+def hold_state(cur: Cursor, site: str, incident: str) -> dict[str, object] | None:
     """Since when, by whom and why the incident is on hold (None: it is not)."""
     got = cur.execute(
         "SELECT held, held_by, hold_reason FROM incidents WHERE site = ? AND incident = ?"
@@ -33,8 +32,8 @@ def hold_state(cur: Cursor, site: str, incident: str) -> dict[str, Any] | None:
     return {"held": float(got[0]), "held_by": got[1], "hold_reason": got[2]}
 
 
-def set_hold(cur: Cursor, chain: ChainWriter, row: dict[str, Any], *, user: str, reason: str,
-             on: bool) -> dict[str, Any]:  # fmt: skip
+def set_hold(cur: Cursor, chain: ChainWriter, row: dict[str, object], *, user: str, reason: str,
+             on: bool) -> dict[str, object]:  # fmt: skip
     """Place the incident *row* on hold (*on*) or release it, with *reason*, in the caller's
     chain transaction; returns the row with ``held``, ``held_by``, ``hold_reason``. Holding
     a held incident, or releasing one that is not, is a 409 naming who holds it."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge.core.errors import EdgeError
 
@@ -37,7 +36,7 @@ class Words:
     :class:`Words` itself, translated with it)."""
 
     template: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def render(self, translate: Callable[[str], str] = _same) -> str:
         """The message, each msgid through *translate* (default: English)."""
@@ -47,7 +46,7 @@ class Words:
         return translate(self.template) % values if values else translate(self.template)
 
 
-def words(template: str, **params: Any) -> Words:
+def words(template: str, **params: object) -> Words:
     """:class:`Words` of *template* with *params*."""
     return Words(template, params)
 
@@ -58,7 +57,7 @@ def outcome_words(outcome: object) -> Words:
     return words(name) if name else words("%(outcome)s", outcome=str(outcome))
 
 
-def state_words(row: Mapping[str, Any]) -> Words:
+def state_words(row: Mapping[str, object]) -> Words:
     """The incident's state for a refusal: ``closed by budi (False alarm)``."""
     status = str(row["status"])
     if status == "new":

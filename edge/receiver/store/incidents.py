@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.appender import Appender
@@ -77,7 +76,7 @@ class Bulk:
     already: list[str] = field(default_factory=list)
 
 
-def load(cur: Cursor, ref: Ref) -> dict[str, Any] | None:
+def load(cur: Cursor, ref: Ref) -> dict[str, object] | None:
     """The incident's workflow columns (None: no such incident)."""
     got = cur.execute(
         f"SELECT {', '.join(_ROW)} FROM incidents WHERE site = ? AND incident = ?",  # noqa: S608
@@ -91,9 +90,9 @@ def _clean(text: object, limit: int = MAX_TEXT) -> str:
 
 
 def write_note(
-    cur: Cursor, chain: ChainWriter, row: dict[str, Any], *, user: str, action: str,
-    text: str, when: float | None = None, **changes: Any,
-) -> dict[str, Any]:  # fmt: skip
+    cur: Cursor, chain: ChainWriter, row: dict[str, object], *, user: str, action: str,
+    text: str, when: float | None = None, **changes: object,
+) -> dict[str, object]:  # fmt: skip
     """Append the record of *action* on the incident *row* (leaving its workflow columns
     as *row* updated by *changes*), update the row and write its note; returns the
     record. A row whose status changed under us (an ingest reopening it) is a 409."""
@@ -124,7 +123,7 @@ def write_note(
     return record
 
 
-def acknowledge_row(cur: Cursor, chain: ChainWriter, row: dict[str, Any], user: str,
+def acknowledge_row(cur: Cursor, chain: ChainWriter, row: dict[str, object], user: str,
                     note: str) -> bool:  # fmt: skip
     """Acknowledge the incident *row* if it is new (True), else leave it (False)."""
     if row["status"] != "new":
@@ -182,7 +181,7 @@ class Workflow:
             raise WorkflowError(409, words(N_("not recorded: %(why)s; see /admin"),
                                            why=str(e))) from e  # fmt: skip
 
-    def _row(self, cur: Cursor, ref: Ref, seen: str | None) -> dict[str, Any]:
+    def _row(self, cur: Cursor, ref: Ref, seen: str | None) -> dict[str, object]:
         row = load(cur, ref)
         if row is None:
             raise WorkflowError(404, words(N_("no incident %(ref)s"), ref=str(ref)), str(ref))
@@ -191,11 +190,11 @@ class Workflow:
             if (status, assignee) != (row["status"], row["assignee"] or ""):
                 said = words(N_("incident %(ref)s changed since you looked: it is now %(state)s"),
                              ref=str(ref), state=state_words(row))  # fmt: skip
-                raise WorkflowError(409, said, str(ref), row["status"])
+                raise WorkflowError(409, said, str(ref), str(row["status"]))
         return row
 
     @staticmethod
-    def _open(ref: Ref, row: dict[str, Any], refusal: str) -> None:
+    def _open(ref: Ref, row: dict[str, object], refusal: str) -> None:
         if row["status"] == "closed":
             said = words(refusal, ref=str(ref), state=state_words(row))
             raise WorkflowError(409, said, str(ref), "closed")
@@ -228,7 +227,7 @@ class Workflow:
         return done
 
     def assign(self, ref: Ref, user: str, assignee: str = "", note: str = "",
-               seen: str | None = None) -> dict[str, Any]:  # fmt: skip
+               seen: str | None = None) -> dict[str, object]:  # fmt: skip
         """Put the incident in progress, assigned to *assignee* (default: *user*); a new
         one is acknowledged by *user* first (its own record)."""
         assignee = _clean(assignee, 200) or user
@@ -253,7 +252,7 @@ class Workflow:
         log.info("incident.assigned", incident=str(ref), user=user, assignee=assignee)
         return row
 
-    def comment(self, ref: Ref, user: str, text: str) -> dict[str, Any]:
+    def comment(self, ref: Ref, user: str, text: str) -> dict[str, object]:
         """Add a comment (any state but closed)."""
         text = _clean(text)
         if not text:
@@ -268,7 +267,7 @@ class Workflow:
         return row
 
     def close(self, ref: Ref, user: str, outcome: str, *, report_no: str = "", note: str = "",
-              seen: str | None = None) -> dict[str, Any]:  # fmt: skip
+              seen: str | None = None) -> dict[str, object]:  # fmt: skip
         """Close with an *outcome* (``police_report`` needs *report_no*, ``other`` a
         *note*); a new incident is acknowledged by *user* first (its own record)."""
         outcome, report_no, note = outcome.strip(), _clean(report_no, MAX_REPORT_NO), _clean(note)
@@ -286,7 +285,9 @@ class Workflow:
         log.info("incident.closed", incident=str(ref), user=user, outcome=outcome)
         return row
 
-    def reopen(self, ref: Ref, user: str, reason: str, seen: str | None = None) -> dict[str, Any]:
+    def reopen(
+        self, ref: Ref, user: str, reason: str, seen: str | None = None
+    ) -> dict[str, object]:
         """Reopen a closed incident with a *reason*: ``new`` again (it rings on the console
         until someone acknowledges it), as when a new alarm joins it; the assignee stays."""
         reason = _clean(reason)
@@ -299,13 +300,13 @@ class Workflow:
                 said = words(N_("incident %(ref)s is %(state)s, not closed: only a closed "
                                 "incident is reopened"),
                              ref=str(ref), state=state_words(row))  # fmt: skip
-                raise WorkflowError(409, said, str(ref), row["status"])
+                raise WorkflowError(409, said, str(ref), str(row["status"]))
             state = reopened_state({k: row[k] for k in INCIDENT_STATE})
             write_note(cur, chain, row, user=user, action="reopen", text=reason, **state)
         log.info("incident.reopened_by_officer", incident=str(ref), user=user)
         return row
 
-    def hold(self, ref: Ref, user: str, reason: str, *, on: bool = True) -> dict[str, Any]:
+    def hold(self, ref: Ref, user: str, reason: str, *, on: bool = True) -> dict[str, object]:
         """Place the incident on hold (*on*) or release it, with a *reason*
         (:mod:`edge.receiver.store.incident_hold`): retention keeps a held one's material."""
         with self._chain() as (cur, chain):
@@ -321,11 +322,11 @@ class Workflow:
             pass
 
 
-def _already(ref: Ref, row: dict[str, Any]) -> Words:
+def _already(ref: Ref, row: dict[str, object]) -> Words:
     return words(N_("incident %(ref)s is already %(state)s"), ref=str(ref), state=state_words(row))
 
 
-def _check_outcome(ref: Ref, row: dict[str, Any], outcome: str, report_no: str,
+def _check_outcome(ref: Ref, row: dict[str, object], outcome: str, report_no: str,
                    note: str) -> None:  # fmt: skip
     said: Words | None = None
     known = ", ".join(OUTCOMES)
@@ -343,4 +344,4 @@ def _check_outcome(ref: Ref, row: dict[str, Any], outcome: str, report_no: str,
         said = words(N_("incident %(ref)s: the outcome Other needs a note saying what "
                         "happened"), ref=str(ref))  # fmt: skip
     if said is not None:
-        raise WorkflowError(400, said, str(ref), row["status"])
+        raise WorkflowError(400, said, str(ref), str(row["status"]))

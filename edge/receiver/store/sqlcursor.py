@@ -14,11 +14,11 @@ class SqlCursor(Protocol):
     engine: str
     """``sqlite`` or ``postgresql``."""
 
-    def execute(self, text: str, params: Sequence[Any] = ()) -> SqlCursor:
+    def execute(self, text: str, params: Sequence[object] = ()) -> SqlCursor:
         """Run one statement."""
         ...
 
-    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> SqlCursor:
+    def executemany(self, text: str, rows: Sequence[Sequence[object]]) -> SqlCursor:
         """Run one statement for each row."""
         ...
 
@@ -26,7 +26,9 @@ class SqlCursor(Protocol):
         """Remaining rows."""
         ...
 
-    def rows(self, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    def rows(
+        self, types: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> tuple[str, list[object]]:
         """A row source for ``IN (...)`` (see ``Database.rows``)."""
         ...
 
