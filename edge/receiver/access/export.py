@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class ExportError(EdgeError):
 
 
 def _chain_export(appender: Appender, who: str, period: dict[str, float],
-                  filters: dict[str, Any]) -> int:  # fmt: skip
+                  filters: Mapping[str, object]) -> int:  # fmt: skip
     """Append the export's record and a checkpoint after it; the checkpoint's seq."""
     with appender.transaction() as (_, chain):
         chain.append(EXPORT_ACTION, "audit", f"{period['since']}-{period['until']}", "",
@@ -106,7 +106,7 @@ def first_seq(db: Database, since: float, last: int) -> int:
     return min(lo, int(early)) if early is not None else lo
 
 
-def _in(rec: dict[str, Any], since: float, until: float) -> bool:
+def _in(rec: dict[str, object], since: float, until: float) -> bool:
     t = rec.get("time")
     return isinstance(t, int | float) and since <= t <= until
 
@@ -122,7 +122,7 @@ def held(db: Database, since: float, until: float, site: str | None = None,
          node: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """The events, clips and snapshots the receiver received in [*since*, *until*] (``time``:
     when received), with what retention deleted of them."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for s, n, i, kind, cam, received, sha in exportrows.received_events(
         db, since, until, site, node
     ):
@@ -145,7 +145,7 @@ def held(db: Database, since: float, until: float, site: str | None = None,
 
 
 def _lists(db: Database, first: int, last: int, since: float, until: float, *,
-           f: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+           f: Mapping[str, object]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     """accesses, deletions and holds among the records *first*..*last* in the period, as
     filtered by *f*."""
     accesses, deletions, holds = [], [], []

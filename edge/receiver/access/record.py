@@ -115,7 +115,7 @@ class Recorder:
         return (EdgeError, OSError, *self.db.errors)
 
     def record(
-        self, action: str, item: Item, *, user: str, role: str, **extra: Any
+        self, action: str, item: Item, *, user: str, role: str, **extra: object
     ) -> dict[str, Any]:
         """Chain one access now (committed when this returns); ended viewings go first.
         Raises :class:`AccessNotRecorded`."""
@@ -192,8 +192,10 @@ class Recorder:
             action = PLAY_CLIP if v["type"] == "clip" else VIEW_SNAPSHOT
             sha = str(v["sha256"]) if v["sha256"] != v["item_id"] else None
             item = Item(str(v["type"]), str(v["item_id"]), str(v["site"]), str(v["node"]), sha)
-            extra: dict[str, Any] = {"requests": int(v["requests"]), "started": float(v["started"]),
-                                     "ended": float(v["last"]), "ended_by": ended_by}  # fmt: skip
+            extra: dict[str, object] = {
+                "requests": int(v["requests"]), "started": float(v["started"]),
+                "ended": float(v["last"]), "ended_by": ended_by,
+            }  # fmt: skip
             if v["type"] == "clip":
                 extra.update(ranges=_ranges(v["ranges"]), ranges_unit="bytes", size=v["size"])
             if v["viewing"]:
@@ -206,7 +208,7 @@ class Recorder:
 
 def _append(
     cur: Cursor, chain: ChainWriter, action: str, item: Item, *, user: str, role: str,
-    when: float, **extra: Any,
+    when: float, **extra: object,
 ) -> dict[str, Any]:  # fmt: skip
     rec = chain.append(action, ACCESS, item.id, item.sha256 or "", when=round(when, 3),
                        user=user, role=role, site=item.site, node=item.node, type=item.type,

@@ -124,7 +124,7 @@ class ChainWriter:
             chainrows.set_ack_hash(self.cur, seq, record["hash"])
 
     def acknowledge(
-        self, site: str, node: str, event_id: str, user: str, note: str, **extra: Any
+        self, site: str, node: str, event_id: str, user: str, note: str, **extra: object
     ) -> dict[str, Any]:
         """Append the record of an acknowledgement (the caller writes its row); it names
         the receiver that wrote it."""
@@ -133,7 +133,7 @@ class ChainWriter:
                            user=user, note=note, receiver=self.receiver, **extra)  # fmt: skip
 
     def append(
-        self, action: str, kind: str, item_id: str, sha256: str, **extra: Any
+        self, action: str, kind: str, item_id: str, sha256: str, **extra: object
     ) -> dict[str, Any]:
         """Append one record; returns it."""
         record = make_record(

@@ -47,7 +47,7 @@ def incident_digest(site: str, incident: str, user: str, action: str, text: str)
     return hashlib.sha256(canonical(fields)).hexdigest()
 
 
-def reopened_state(state: dict[str, Any]) -> dict[str, Any]:
+def reopened_state(state: dict[str, object]) -> dict[str, Any]:
     """The workflow columns after the receiver reopened a closed incident (a new alarm
     joined it): ``new`` again, nobody's acknowledgement, no outcome; the assignee stays."""
     cleared = dict.fromkeys(("acked_by", "acked_at", "closed_by", "closed_at", "outcome",
@@ -111,10 +111,10 @@ def checkpoint_holds(rec: dict[str, Any], public: Ed25519PublicKey) -> bool:
 
 
 def make_record(
-    seq: int, prev: str, action: str, *, kind: str, item_id: str, sha256: str, **extra: Any
+    seq: int, prev: str, action: str, *, kind: str, item_id: str, sha256: str, **extra: object
 ) -> dict[str, Any]:
     """A record in the node's format, its hash filled in."""
-    record: dict[str, Any] = {
+    record: dict[str, object] = {
         "seq": seq,
         "time": extra.pop("when", None) or round(time.time(), 3),
         "action": action,
@@ -150,6 +150,6 @@ def make_checkpoint(seq: int, prev: str, prev_seq: int, key: Signer) -> dict[str
     )
 
 
-def record_text(record: dict[str, Any]) -> str:
+def record_text(record: dict[str, object]) -> str:
     """The stored form of a record: one line of the node's log, without its newline."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"))

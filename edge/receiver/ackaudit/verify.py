@@ -15,7 +15,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -78,7 +77,7 @@ class _Walk:
     """key id -> registered public key PEM."""
     problems: list[str] = field(default_factory=list)
     hashes: dict[int, str] = field(default_factory=dict)
-    acks: dict[AckKey, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    acks: dict[AckKey, list[tuple[int, dict[str, object]]]] = field(default_factory=dict)
     prev: str = GENESIS
     prev_seq: int = 0
     checkpoints: int = 0
@@ -136,7 +135,7 @@ def _record(w: _Walk, seq: int, stored_hash: str, text: str) -> None:
         w.acks.setdefault(ack, []).append((seq, rec))
 
 
-def _checkpoint(w: _Walk, name: str, rec: dict[str, Any]) -> None:
+def _checkpoint(w: _Walk, name: str, rec: dict[str, object]) -> None:
     w.checkpoints += 1
     if rec.get("head") != w.prev or rec.get("head_seq") != w.prev_seq:
         w.problems.append(f"{name}: the checkpoint does not sign the record before it")

@@ -32,7 +32,7 @@ def _records(db: Database) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _what(rec: dict[str, Any]) -> str:
+def _what(rec: dict[str, object]) -> str:
     return f"{rec.get('action')} of {rec.get('type')} {rec.get('id')} by {rec.get('user')}"
 
 

@@ -25,18 +25,18 @@ RECEIVER_USER = "receiver"
 class IncidentWalk:
     """The incident records met along the chain."""
 
-    records: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    records: dict[str, tuple[int, dict[str, object]]] = field(default_factory=dict)
     """record hash -> (seq, record)."""
-    last: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    last: dict[tuple[str, str], tuple[int, dict[str, object]]] = field(default_factory=dict)
     """(site, incident) -> its newest record."""
 
-    def add(self, seq: int, rec: dict[str, Any]) -> None:
+    def add(self, seq: int, rec: dict[str, object]) -> None:
         """One incident record of the chain (in chain order)."""
         self.records[str(rec.get("hash"))] = (seq, rec)
         self.last[(str(rec.get("site")), str(rec.get("id")))] = (seq, rec)
 
 
-def _what(rec: dict[str, Any]) -> str:
+def _what(rec: dict[str, object]) -> str:
     return f"{rec.get('action')} of {rec.get('site')}/{rec.get('id')} by {rec.get('user')}"
 
 

@@ -32,7 +32,7 @@ def _records(db: Database, actions: tuple[str, ...]) -> list[dict[str, Any]]:
 def check_retention(db: Database, problems: list[str]) -> int:
     """Check deletions and holds; returns how many deletions the chain records."""
     deletions = _records(db, (DELETE,))
-    recorded: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    recorded: dict[tuple[str, str, str, str], dict[str, object]] = {}
     for rec in deletions:
         kind = str(rec.get("kind"))
         key = (kind, str(rec.get("site")), str(rec.get("node")), str(rec.get("id")))
@@ -60,7 +60,7 @@ def check_retention(db: Database, problems: list[str]) -> int:
 
 
 def _check_holds(db: Database, problems: list[str]) -> None:
-    last: dict[tuple[str, str], dict[str, Any]] = {}
+    last: dict[tuple[str, str], dict[str, object]] = {}
     for rec in _records(db, ("hold", "release")):
         if rec.get("kind") == "incident":
             last[(str(rec.get("site")), str(rec.get("id")))] = rec
