@@ -112,7 +112,7 @@ def _who(request: Request) -> tuple[str, str]:
     return s.user, str(s.role)
 
 
-async def record(request: Request, action: str, item: Item, **extra: Any) -> None:
+async def record(request: Request, action: str, item: Item, **extra: object) -> None:
     """Chain *action* on *item* by the request's user; 503 when it cannot be."""
     user, role = _who(request)
     rec = await blocking(recorder_of, request.app)
@@ -169,7 +169,7 @@ def _media_item(db: Database, kind: str, site: str, node: str, sha256: str) -> I
     return Item(kind, sha256 if found is None else found, site, node, sha256)
 
 
-async def detail(request: Request, event: dict[str, Any]) -> None:
+async def detail(request: Request, event: dict[str, object]) -> None:
     """An alert's detail page is about to be shown."""
     d = request.app.state.dashboard
     item = await blocking(_event_item, d.db, str(event["site"]), str(event["node"]),

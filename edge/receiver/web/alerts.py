@@ -97,7 +97,7 @@ def _state(
     db: Database, q: ConsoleQuery, alarms_after: int | None, label: Callable[[str], object]
 ) -> dict[str, Any]:
     counts = {str(k): int(v) for k, v in console.unacked(db).items()}
-    out: dict[str, Any] = {"newest": console.newest_seq(db), "unacked": counts,
+    out: dict[str, object] = {"newest": console.newest_seq(db), "unacked": counts,
                            "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip
     if q.after_seq is not None:
         everything = dataclasses.replace(q, after_seq=None)

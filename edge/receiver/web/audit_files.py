@@ -48,7 +48,7 @@ class Bundle:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     loaded: Loaded | None = None
-    reconciled: dict[str, Any] | None = None
+    reconciled: dict[str, object] | None = None
     """The reconciliation with :attr:`matched` (``as_dict()``), None when no export fits."""
     matched: str | None = None
     """The export it was reconciled with."""

@@ -71,7 +71,7 @@ def filters(q: ConsoleQuery) -> dict[str, str]:
     return out
 
 
-def level(inc: Mapping[str, Any]) -> str:
+def level(inc: Mapping[str, object]) -> str:
     """How loudly an incident is shown: its severity, raised to ``critical`` when an
     alarm involves smoke or tampering."""
     severity = str(inc.get("severity") or "info")
@@ -108,7 +108,7 @@ def _zones(raw: object) -> list[str]:
     return [str(z) for z in value] if isinstance(value, list) else []
 
 
-def public(inc: Mapping[str, Any]) -> dict[str, Any]:
+def public(inc: Mapping[str, object]) -> dict[str, Any]:
     """An incident as JSON can carry it (``/api/incidents``)."""
     return json.loads(json.dumps(inc, default=str))  # type: ignore[no-any-return]
 

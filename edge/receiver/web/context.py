@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -67,7 +67,7 @@ class Dashboard:
         self.stopping = threading.Event()
         """Set when the server stops: live streams end."""
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def render(self, request: Request, name: str, status: int = 200, **ctx: object) -> HTMLResponse:
         """A template with the session and its CSRF token."""
         session = request.state.session if hasattr(request.state, "session") else None
         ctx.setdefault("session", session)

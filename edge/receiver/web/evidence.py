@@ -16,7 +16,6 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
@@ -50,7 +49,7 @@ def bundle(d: Dashboard, site: str, node: str, event_id: str) -> Path:
     clip = d.store.files.servable(event["clip"]["path"])
     if envelope is None or key is None or clip is None:
         raise HTTPException(404, "clip not available")
-    m: dict[str, Any] = envelope["manifest"]
+    m: dict[str, object] = envelope["manifest"]
     zone = d.cfg.console.zone
     shot = event.get("snapshot") or {}
     snapshot = None if shot.get("deleted") else d.store.files.servable(shot.get("path"))

@@ -66,7 +66,7 @@ def _select(
     return lookups.rows_of(db, table, cols, where, params)
 
 
-def _with_times(zone: DisplayZone, row: dict[str, Any], *keys: str) -> dict[str, Any]:
+def _with_times(zone: DisplayZone, row: dict[str, object], *keys: str) -> dict[str, Any]:
     """*row* with ``KEY_shown`` beside each time *key* (the display zone's reading)."""
     out = dict(row)
     for key in keys:

@@ -159,7 +159,7 @@ def _in(lang: str, kind: str) -> str:
         return words.kindname(kind)
 
 
-def _notes(lang: str, notes: list[dict[str, Any]]) -> str:
+def _notes(lang: str, notes: list[dict[str, object]]) -> str:
     if not notes:
         return _NO_NOTES[lang]
     return "\n".join(
@@ -169,7 +169,7 @@ def _notes(lang: str, notes: list[dict[str, Any]]) -> str:
     )
 
 
-def _ack(lang: str, ack: dict[str, Any] | None) -> str:
+def _ack(lang: str, ack: dict[str, object] | None) -> str:
     if not ack:
         return _NONE[lang]
     line = _ACK[lang].format(who=ack["username"], when=ack.get("time_shown", ""))
@@ -179,8 +179,8 @@ def _ack(lang: str, ack: dict[str, Any] | None) -> str:
 def readme(
     *,
     event: dict[str, Any],
-    manifest: dict[str, Any],
-    timing: dict[str, Any] | None,
+    manifest: dict[str, object],
+    timing: dict[str, object] | None,
     key: keyring.Identity,
     case: Case,
     zone: DisplayZone,

@@ -56,7 +56,7 @@ class BoardQuery:
         return cls(state=state, regency=None if not regency else "" if regency == NONE else regency,
                    text=text.casefold(), sort=sort)  # fmt: skip
 
-    def keeps(self, row: Mapping[str, Any]) -> bool:
+    def keeps(self, row: Mapping[str, object]) -> bool:
         """Whether *row* (a labelled board row) passes the filters."""
         if self.state and row["state"] != self.state:
             return False
@@ -126,7 +126,7 @@ def view(db: Database, places: Places, query: BoardQuery, prefix: str) -> dict[s
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
     kept = sorted((r for r in rows if query.keeps(r)), key=query.key)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[dict[str, object]]] = {}
     for r in kept:
         groups.setdefault(r["regency"], []).append(r)
     # a group goes where its first row would go (offline first: the group holding one)

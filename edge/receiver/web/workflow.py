@@ -165,7 +165,7 @@ async def act(request: Request) -> Response:
     seen = _one(fields, "seen") or None
     note = _one(fields, "note")
     try:
-        row: dict[str, Any]
+        row: dict[str, object]
         if action == "assign":
             row = await blocking(w.assign, ref, s.user, _one(fields, "assignee"), note, seen)
         elif action == "comment":
