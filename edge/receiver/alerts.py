@@ -3,9 +3,9 @@ Pure: the store applies the operations inside the same transaction as the messag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class AlertKind(StrEnum):
@@ -58,7 +58,7 @@ chain), and a broker refusing the node's client certificate (revoked or not trus
 Passing ones (a flapping sensor, lights off) stay on the fleet board only."""
 
 
-def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:
+def degraded_reasons(health: Mapping[str, object], queue_limit: int) -> list[str]:
     """Why a heartbeat shows a degraded node (:data:`DEGRADED`), and a long queue."""
     raw = health.get("reasons", [])
     reasons = [str(r)[:200] for r in (raw if isinstance(raw, list) else [])
@@ -74,7 +74,9 @@ def degraded_reasons(health: dict[str, Any], queue_limit: int) -> list[str]:
     return reasons
 
 
-def on_health(site: str, node: str, health: dict[str, Any], queue_limit: int) -> list[AlertOp]:
+def on_health(
+    site: str, node: str, health: Mapping[str, object], queue_limit: int
+) -> list[AlertOp]:
     """A heartbeat: the node is back (clears node_offline) and degraded or not."""
     ops = [AlertOp(False, AlertKind.NODE_OFFLINE, site, node)]
     reasons = degraded_reasons(health, queue_limit)

@@ -31,7 +31,7 @@ def envelope(db: Database, site: str, node: str, clip_id: str) -> dict[str, Any]
     return value if isinstance(value, dict) else None
 
 
-def signer(db: Database, site: str, node: str, signed: dict[str, Any]) -> Identity | None:
+def signer(db: Database, site: str, node: str, signed: dict[str, object]) -> Identity | None:
     """The enrolment of the key that signed *signed* (a manifest envelope of *node*)."""
     kid = signed.get("key_id")
     return keys.signer(db, site, node, kid) if isinstance(kid, str) else None
@@ -58,7 +58,7 @@ def verify_event_clip(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     clip = event.get("clip")
     if not clip:
         return {"ok": False, "detail": "no clip"}
-    out: dict[str, Any] = {k: clip.get(k) for k in ("key_id", "sha256", "mask_hash", "state")}
+    out: dict[str, object] = {k: clip.get(k) for k in ("key_id", "sha256", "mask_hash", "state")}
     signed = envelope(db, event["site"], event["node"], event["clip_id"])
     path = clip.get("path")
     if signed is None or clip.get("state") != "complete" or not path:

@@ -73,7 +73,7 @@ class Item:
         """(type, site, node, id)."""
         return (self.type, self.site, self.node, self.id)
 
-    def described(self, now: float, **extra: Any) -> dict[str, Any]:
+    def described(self, now: float, **extra: object) -> dict[str, Any]:
         """As JSON fields, with its age at *now*."""
         return {"type": self.type, "site": self.site, "node": self.node, "id": self.id,
                 "sha256": self.sha256, "stored": self.stored,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -165,7 +164,7 @@ class Checker:
         return public
 
     def _check_manifest(
-        self, data: dict[str, Any], where: _Where, ref: str, public: Ed25519PublicKey
+        self, data: dict[str, object], where: _Where, ref: str, public: Ed25519PublicKey
     ) -> None:
         """The manifest's own signature (the evidence) holds and it describes this clip."""
         if not isinstance(data.get("manifest"), dict):
