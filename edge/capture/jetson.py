@@ -133,6 +133,10 @@ class JetsonInput:
                 if not ok:
                     if self._closed.is_set():
                         return
+                    if reads == 0:  # Argus found no sensor there, or cannot run this mode
+                        raise jetson_open_error(
+                            self.key, c.sensor_id, mode, "the pipeline opened, no frame came"
+                        )
                     # Argus stopped (a cable pulled, the daemon died): the worker reconnects
                     raise jetson_read_error(self.key, c.sensor_id, reads)
                 reads += 1

@@ -216,6 +216,14 @@ def test_jetson_opencv_error_at_open() -> None:
     assert "unable to start pipeline" in str(err)
 
 
+def test_jetson_pipeline_that_opens_but_delivers_nothing() -> None:
+    """A pipeline that opens but never delivers (Argus finds no sensor there) is an open
+    failure with the same hint, not a camera that stopped."""
+    err = _raised(_jetson(_Capture(opened=True, frames=0)))
+    _names_all(err, "nvarguscamerasrc sensor-id=1", "cannot open the camera", "nvargus-daemon")
+    assert "no frame came" in str(err) and err.reason is Failure.OPEN
+
+
 def test_jetson_stops_mid_stream() -> None:
     """A pipeline that stops delivering is read_failed, naming the sensor and the count."""
     cap = _Capture(opened=True, frames=4)
