@@ -17,7 +17,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from edge.config.root import EdgeConfig
 from edge.config.sensors import SensorConfig
@@ -31,6 +31,14 @@ MOCK_WARNING = (
 """What ``edge check-config`` prints and ``edge run`` logs for a mock pin factory."""
 
 
+class PinFactory(Protocol):
+    """What the node needs of a gpiozero pin factory itself (gpiozero is untyped): the
+    devices take it as their ``pin_factory``; closing it frees the pins."""
+
+    def close(self) -> None:
+        """Release every pin the factory reserved."""
+
+
 class PinFactoryError(ConfigurationError):
     """The configured pin factory cannot be loaded on this machine."""
 
@@ -42,7 +50,7 @@ def needs_pins(cfg: EdgeConfig) -> list[str]:
     return out
 
 
-def load_pin_factory(cfg: EdgeConfig) -> Any:
+def load_pin_factory(cfg: EdgeConfig) -> PinFactory | None:
     """The pin factory every GPIO device of *cfg* gets: the resting mock for ``mock``; for
     ``default``, gpiozero's default factory loaded now, or None when no sensor or output
     needs one. Raises :class:`PinFactoryError` (one line) when it cannot be loaded."""
@@ -85,13 +93,14 @@ def gpio_problems(cfg: EdgeConfig) -> list[str]:
     return []
 
 
-def _default_factory(devices: Sequence[str]) -> Any:
+def _default_factory(devices: Sequence[str]) -> PinFactory:
     from gpiozero import Device
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return Device._default_pin_factory()
+            factory: PinFactory = Device._default_pin_factory()
+            return factory
         except Exception as e:  # gpiozero's BadPinFactory, an import error, an OS error
             tried = (
                 "; ".join(str(w.message).removeprefix("Falling back from ") for w in caught)
@@ -115,7 +124,7 @@ def resting_level(sensor: SensorConfig) -> bool:
     return sensor.pull_up != closed
 
 
-def resting_mock(sensors: Sequence[SensorConfig]) -> Any:
+def resting_mock(sensors: Sequence[SensorConfig]) -> PinFactory:
     """gpiozero's ``MockFactory`` whose sensor pins start at rest (see :func:`resting_level`)
     instead of at their pull (which reads a normally-closed smoke loop as cut: an alarm)."""
     from gpiozero.pins.mock import MockFactory, MockPin
@@ -123,7 +132,7 @@ def resting_mock(sensors: Sequence[SensorConfig]) -> Any:
     class RestingPin(MockPin):  # type: ignore[misc]
         """A mock input that settles at its sensor's resting level when it is set up."""
 
-        def __init__(self, factory: Any, info: Any, rest: bool = False) -> None:
+        def __init__(self, factory: object, info: object, rest: bool = False) -> None:
             self._rest = rest
             super().__init__(factory, info)
 
@@ -134,7 +143,8 @@ def resting_mock(sensors: Sequence[SensorConfig]) -> Any:
             else:
                 self.drive_low()
 
-    factory = MockFactory()
+    mock = MockFactory()
     for sensor in sensors:
-        factory.pin(sensor.pin, pin_class=RestingPin, rest=resting_level(sensor))
+        mock.pin(sensor.pin, pin_class=RestingPin, rest=resting_level(sensor))
+    factory: PinFactory = mock
     return factory
