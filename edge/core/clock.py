@@ -5,13 +5,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-from typing import Any
 
 _TIME_ERROR = 5  # adjtimex(2): clock not synchronised
 
 
 @functools.cache
-def _libc() -> Any:
+def _libc() -> ctypes.CDLL | None:
     """libc, found once (find_library runs external tools: far too slow per event)."""
     name = ctypes.util.find_library("c")
     return ctypes.CDLL(name, use_errno=True) if name else None

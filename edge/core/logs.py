@@ -55,7 +55,7 @@ class JournalRenderer:
         journal = importlib.import_module("systemd.journal")
         self._send = journal.send
 
-    def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> str:
+    def __call__(self, _logger: object, _name: str, event: MutableMapping[str, object]) -> str:
         """Send *event* to journald and drop it from the chain."""
         fields = {
             k.upper(): str(v) for k, v in event.items() if k not in {"event", "level", "timestamp"}
@@ -97,7 +97,7 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
             fmt = "console"
         else:
             fmt = "json"
-    renderer: Any
+    renderer: JournalRenderer | structlog.processors.JSONRenderer | structlog.dev.ConsoleRenderer
     if fmt == "journal":
         try:
             renderer = JournalRenderer()
