@@ -123,6 +123,7 @@ def held(db: Database, since: float, until: float, site: str | None = None,
     """The events, clips and snapshots the receiver received in [*since*, *until*] (``time``:
     when received), with what retention deleted of them."""
     out: list[dict[str, object]] = []
+    kind: str | None  # of the first event (a clip's or a snapshot's may have none)
     for s, n, i, kind, cam, received, sha in exportrows.received_events(
         db, since, until, site, node
     ):

@@ -218,9 +218,5 @@ def _append(
 
 
 def pending(db: Database) -> list[dict[str, Any]]:
-    """The viewings not chained yet (newest first)."""
-    out = []
-    for v in accessrows.viewings(db):
-        v["ranges"] = _ranges(v["ranges"])
-        out.append(v)
-    return out
+    """The viewings not chained yet (newest first), their ranges parsed."""
+    return [{**v, "ranges": _ranges(v["ranges"])} for v in accessrows.viewings(db)]

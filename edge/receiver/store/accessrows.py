@@ -6,7 +6,7 @@ The rules are :mod:`edge.receiver.access.record`'s and :mod:`edge.receiver.acces
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from edge.receiver.store.database import Cursor, Database
 
@@ -15,10 +15,38 @@ VIEW_COLUMNS = ("seq", "username", "role", "type", "site", "node", "item_id", "s
 """A pending viewing's columns."""
 
 
+class Viewing(TypedDict):
+    """A pending viewing (:data:`VIEW_COLUMNS`)."""
+
+    seq: int
+    username: str
+    role: str
+    type: str
+    site: str
+    node: str
+    item_id: str | None
+    sha256: str
+    viewing: str | None
+    started: float
+    last: float
+    requests: int
+    ranges: str
+    """JSON: the byte ranges served."""
+    size: int | None
+
+
+def _viewing(r: Sequence[Any]) -> Viewing:
+    return Viewing(
+        seq=r[0], username=r[1], role=r[2], type=r[3], site=r[4], node=r[5], item_id=r[6],
+        sha256=r[7], viewing=r[8], started=r[9], last=r[10], requests=r[11], ranges=r[12],
+        size=r[13],
+    )  # fmt: skip
+
+
 def open_viewing(
     cur: Cursor, who: str, item: tuple[str | None, ...], *, last_after: float,
     started_after: float,
-) -> tuple[Any, Any, Any] | None:  # fmt: skip
+) -> tuple[int, str, str | None] | None:  # fmt: skip
     """(seq, ranges, viewing) of *who*'s latest viewing of *item* (type, sha256, site,
     node) still going: its last request at or after *last_after*, started at or after
     *started_after* (None: none)."""
@@ -31,7 +59,7 @@ def open_viewing(
     return None if row is None else (row[0], row[1], row[2])
 
 
-def extend_viewing(cur: Cursor, seq: Any, now: float, ranges: str, viewing: str | None) -> None:
+def extend_viewing(cur: Cursor, seq: int, now: float, ranges: str, viewing: str | None) -> None:
     """One more request of viewing *seq* at *now*: its ranges (JSON) merged by the caller,
     its viewing id kept or set."""
     cur.execute(
@@ -54,7 +82,7 @@ def add_viewing(cur: Cursor, row: dict[str, object]) -> None:
     )  # fmt: skip
 
 
-def ended_viewings(cur: Cursor, last_before: float, started_before: float) -> list[dict[str, Any]]:
+def ended_viewings(cur: Cursor, last_before: float, started_before: float) -> list[Viewing]:
     """The viewings whose last request came before *last_before* or that started before
     *started_before*, oldest first (:data:`VIEW_COLUMNS`)."""
     rows = cur.execute(
@@ -62,18 +90,18 @@ def ended_viewings(cur: Cursor, last_before: float, started_before: float) -> li
         " WHERE last < ? OR started < ? ORDER BY started, seq",
         (last_before, started_before),
     ).fetchall()
-    return [dict(zip(VIEW_COLUMNS, r, strict=True)) for r in rows]
+    return [_viewing(r) for r in rows]
 
 
-def drop_viewing(cur: Cursor, seq: Any) -> None:
+def drop_viewing(cur: Cursor, seq: int) -> None:
     """The viewing *seq* is chained: its row goes."""
     cur.execute("DELETE FROM access_viewings WHERE seq = ?", (seq,))
 
 
-def viewings(db: Database) -> list[dict[str, Any]]:
+def viewings(db: Database) -> list[Viewing]:
     """Every viewing not chained yet, newest first (:data:`VIEW_COLUMNS`)."""
     rows = db.query(f"SELECT {', '.join(VIEW_COLUMNS)} FROM access_viewings ORDER BY last DESC")  # noqa: S608
-    return [dict(zip(VIEW_COLUMNS, r, strict=True)) for r in rows]
+    return [_viewing(r) for r in rows]
 
 
 def index_access(cur: Cursor, rec: dict[str, object], action: str, user: str,
@@ -92,7 +120,7 @@ _ACCESS_FILTERS = ("a.time >= ?", "a.time <= ?", "a.username = ?", "a.site = ?",
 
 def access_rows(
     db: Database, filters: Sequence[object], limit: int | None
-) -> list[tuple[Any, ...]]:
+) -> list[tuple[int, float, str, str, str, str, str | None, str | None, str | None]]:
     """(seq, time, username, action, type, item_id, site, node, chain record text or None)
     of the indexed accesses, newest first, at most *limit* (None: all): *filters* are the
     since, until, user, site and node to match (None or empty: any)."""

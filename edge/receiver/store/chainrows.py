@@ -5,8 +5,6 @@ inside the caller's transaction; the rules are :mod:`edge.receiver.ackaudit.chai
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.receiver.store.database import Cursor
 
 CHAIN_LOCK = 4243
@@ -19,7 +17,7 @@ def lock(cur: Cursor, engine: str) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(?)", (CHAIN_LOCK,))
 
 
-def head_row(cur: Cursor) -> tuple[Any, Any, Any, Any, Any] | None:
+def head_row(cur: Cursor) -> tuple[int, str, float, str, str] | None:
     """(seq, hash, time, key_id, signature) of the signed head (None: none yet)."""
     row = cur.execute(
         "SELECT seq, hash, time, key_id, signature FROM ack_chain_head WHERE one = 1"
@@ -74,15 +72,15 @@ def register_key(cur: Cursor, key_id: str, receiver: str, pem: str, registered: 
     )
 
 
-def ack_rows(cur: Cursor) -> list[tuple[Any, ...]]:
+def ack_rows(cur: Cursor) -> list[tuple[int, str, str, str, str, str, float, str]]:
     """(seq, site, node, event_id, username, note, time, audit_hash) of every ``acks`` row,
     in order."""
     rows = cur.execute(
         "SELECT seq, site, node, event_id, username, note, time, audit_hash FROM acks ORDER BY seq"
     ).fetchall()
-    return [tuple(r) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
-def set_ack_hash(cur: Cursor, seq: Any, hash_: str) -> None:
+def set_ack_hash(cur: Cursor, seq: int, hash_: str) -> None:
     """The ``acks`` row *seq* is recorded in the chain as *hash_*."""
     cur.execute("UPDATE acks SET audit_hash = ? WHERE seq = ?", (hash_, seq))

@@ -6,12 +6,11 @@ deleted of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from edge.receiver.store.database import Database
 
 
-def chain_batch(db: Database, after: int, last: int, limit: int) -> list[tuple[Any, Any]]:
+def chain_batch(db: Database, after: int, last: int, limit: int) -> list[tuple[int, str]]:
     """(seq, record text) of the chain's records after *after* up to *last*, in order, at
     most *limit*."""
     rows = db.query("SELECT seq, record FROM ack_chain WHERE seq > ? AND seq <= ?"
@@ -23,7 +22,7 @@ def _marks(values: Sequence[str]) -> str:
     return ", ".join("?" for _ in values)
 
 
-def first_record_not_of(db: Database, seq: int, last: int, actions: Sequence[str]) -> Any:
+def first_record_not_of(db: Database, seq: int, last: int, actions: Sequence[str]) -> str | None:
     """The text of the first record in *seq*..*last* whose action is none of *actions*
     (None: none)."""
     rows = db.query(
@@ -34,7 +33,7 @@ def first_record_not_of(db: Database, seq: int, last: int, actions: Sequence[str
     return rows[0][0] if rows else None
 
 
-def first_indexed_since(db: Database, since: float, actions: Sequence[str]) -> Any:
+def first_indexed_since(db: Database, since: float, actions: Sequence[str]) -> int | None:
     """The lowest seq of an indexed access of *actions* at or after *since* (None: none)."""
     rows = db.query(f"SELECT MIN(seq) FROM access_log WHERE time >= ? AND action IN"  # noqa: S608
                     f" ({_marks(actions)})", (since, *actions))  # fmt: skip
@@ -52,7 +51,7 @@ def _where(alias: str, site: str | None, node: str | None) -> tuple[str, list[ob
 
 def received_events(
     db: Database, since: float, until: float, site: str | None, node: str | None
-) -> list[Any]:
+) -> list[tuple[str, str, str, str, str | None, float, str | None]]:
     """(site, node, id, kind, camera, received, payload sha256) of the events received in
     [*since*, *until*] (of *site*/*node* when given), in order."""
     more, params = _where("e", site, node)
@@ -66,7 +65,9 @@ def received_events(
 
 def complete_clips(
     db: Database, since: float, until: float, site: str | None, node: str | None
-) -> list[Any]:
+) -> list[
+    tuple[str, str, str, str | None, str | None, float, float | None, int | None, str | None]
+]:
     """(site, node, clip id, camera, sha256, stored, deleted, deleted_seq, kind of its
     first event) of the clips stored whole in [*since*, *until*], in order."""
     more, params = _where("c", site, node)
@@ -81,7 +82,7 @@ def complete_clips(
 
 def received_snapshots(
     db: Database, since: float, until: float, site: str | None, node: str | None
-) -> list[Any]:
+) -> list[tuple[str, str, str, str, float, float | None, int | None, str | None, str | None]]:
     """(site, node, id, sha256, received, deleted, deleted_seq, camera and kind of its
     first event) of the snapshots received in [*since*, *until*], in order."""
     more, params = _where("p", site, node)

@@ -9,7 +9,7 @@ from typing import Any
 from edge.receiver.store.database import Cursor, Database
 
 
-def status_of(cur: Cursor, site: str, node: str) -> tuple[Any, Any, Any] | None:
+def status_of(cur: Cursor, site: str, node: str) -> tuple[int, float | None, float | None] | None:
     """(online, offline_since, status_connected) of an enrolled node (None: not enrolled)."""
     row = cur.execute(
         "SELECT online, offline_since, status_connected FROM nodes WHERE site = ? AND node = ?",

@@ -5,20 +5,23 @@ removal of its file. *table* and *col* are ``("clips", "clip_id")`` or
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.receiver.store.database import Cursor, Database
+
+Due = tuple[str, str, str, str | None, str | None, float]
+"""(site, node, id, sha256, path, stored) of an item retention may delete."""
+Unlinked = tuple[str, str, str, str | None, str | None]
+"""(site, node, id, sha256, path) of a deleted item whose file may remain."""
 
 TABLES = {"clip": ("clips", "clip_id"), "snapshot": ("snapshots", "id")}
 """Item type: (table, id column)."""
 
 
-def held_media(cur: Cursor) -> list[tuple[str, Any, Any, Any]]:
+def held_media(cur: Cursor) -> list[tuple[str, str, str | None, str | None]]:
     """(site, node, clip id, snapshot id) of every incident on hold: those of its
     occurrences, of the events of its occurrences, and of events naming it as their
     incident (each lookup by an index: held incidents are few, events many)."""
     held = cur.execute("SELECT site, incident FROM incidents WHERE held IS NOT NULL").fetchall()
-    found: list[tuple[str, Any, Any, Any]] = []
+    found: list[tuple[str, str, str | None, str | None]] = []
     for site, incident in held:
         occurrences = cur.execute(
             "SELECT node, occurrence, clip_id, snapshot_id FROM occurrences"
@@ -36,7 +39,7 @@ def held_media(cur: Cursor) -> list[tuple[str, Any, Any, Any]]:
     return found
 
 
-def due_rows(cur: Cursor, cutoff: float, limit: int) -> tuple[list[Any], list[Any]]:
+def due_rows(cur: Cursor, cutoff: float, limit: int) -> tuple[list[Due], list[Due]]:
     """(clips, snapshots) stored before *cutoff* and not deleted, oldest first, at most
     *limit* of each: rows of (site, node, id, sha256, path, stored)."""
     clips = cur.execute(
@@ -65,7 +68,7 @@ def mark_deleted(
     )
 
 
-def not_unlinked(db: Database, kind: str) -> list[Any]:
+def not_unlinked(db: Database, kind: str) -> list[Unlinked]:
     """(site, node, id, sha256, path) of each item of type *kind* recorded deleted whose
     file is not removed yet, in the order of deletion."""
     table, col = TABLES[kind]
@@ -75,7 +78,7 @@ def not_unlinked(db: Database, kind: str) -> list[Any]:
     ))  # fmt: skip
 
 
-def live_copies(cur: Cursor, kind: str, sha256: str, path: str) -> int:
+def live_copies(cur: Cursor, kind: str, sha256: str | None, path: str | None) -> int:
     """How many items of type *kind* not deleted name the file *path* with *sha256*."""
     table, _ = TABLES[kind]
     live = cur.execute(
