@@ -18,6 +18,7 @@ from nodecfg import node_config, sensor
 from timing import wait_until
 
 from edge.cli.main import main
+from edge.cli.status import render
 from edge.config.loader import loads
 from edge.node import heartbeat, statefile
 from edge.node.node import Node
@@ -191,3 +192,18 @@ def test_a_heartbeat_written_mid_flap_is_corrected_by_the_watch(
     assert statefile.written(node.cfg, health) is health  # the file may say open now
     assert wait_until(lambda: _door_state(config, capsys) != ("open", "flapping"), 10, step=0.01)
     assert _door_state(config, capsys) == ("closed", "flapping")
+
+
+def test_the_documented_line_of_a_flapping_door_is_what_edge_status_prints() -> None:
+    """README and docs/faults.md quote `edge status`'s line of a flapping door (its level now,
+    and the state last reported): the renderer prints exactly that."""
+    line = "door: closed, FLAPPING, active now False (reported True)"
+    door = {"name": "door", "kind": "door", "contact": "closed", "state": "flapping"}
+    door |= {"active": True, "active_now": False, "flapping": True, "faults": 1}
+    assert f"door         {line}, faults 1" in render(
+        {"pid": 1, "health": {"sensors": [door]}}, 0, []
+    )
+    root = Path(__file__).resolve().parents[2]
+    for doc in ("README.md", "docs/faults.md"):
+        text = " ".join((root / doc).read_text(encoding="utf-8").split())
+        assert f"`{line}" in text, doc
