@@ -198,8 +198,16 @@ def test_the_documented_line_of_a_flapping_door_is_what_edge_status_prints() -> 
     """README and docs/faults.md quote `edge status`'s line of a flapping door (its level now,
     and the state last reported): the renderer prints exactly that."""
     line = "door: closed, FLAPPING, active now False (reported True)"
-    door = {"name": "door", "kind": "door", "contact": "closed", "state": "flapping"}
-    door |= {"active": True, "active_now": False, "flapping": True, "faults": 1}
+    door: dict[str, object] = {
+        "name": "door",
+        "kind": "door",
+        "contact": "closed",
+        "state": "flapping",
+        "active": True,
+        "active_now": False,
+        "flapping": True,
+        "faults": 1,
+    }
     assert f"door         {line}, faults 1" in render(
         {"pid": 1, "health": {"sensors": [door]}}, 0, []
     )
