@@ -16,7 +16,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from edge.core.errors import EvidenceError
 from edge.evidence.chain import GENESIS
@@ -53,14 +52,17 @@ def head_anchor(head: str) -> Anchor:
     return Anchor(value, "--head")
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
+    """*value* as a number; None when it is none (null, a list, text that is no number)."""
+    if not isinstance(value, int | float | str):
+        return None
     try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
+        return float(value)
+    except ValueError:
         return None
 
 
-def _from_json(path: Path, data: Any) -> list[Anchor]:
+def _from_json(path: Path, data: object) -> list[Anchor]:
     rows = data if isinstance(data, list) else [data]
     out = []
     for n, row in enumerate(rows, 1):

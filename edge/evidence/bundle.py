@@ -46,11 +46,11 @@ def _files(directory: Path) -> dict[str, str]:
 
 def sign_bundle(
     directory: Path, signer: Signer, public: Ed25519PublicKey, content: str
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Write ``SIGNATURE.json`` over every file under *directory*; returns it."""
     if not directory.is_dir():
         raise BundleError(f"{directory}: not a directory")
-    body = {
+    body: dict[str, object] = {
         "schema": SCHEMA,
         "content": content,
         "key_id": signer.id,
@@ -80,7 +80,8 @@ class BundleCheck:
 
 
 def read_signature(directory: Path) -> dict[str, Any]:
-    """The bundle's ``SIGNATURE.json``; raises :class:`BundleError`."""
+    """The bundle's ``SIGNATURE.json`` as JSON gave it (its fields unchecked: callers and
+    tests read them); raises :class:`BundleError`."""
     path = directory / SIGNATURE_NAME
     try:
         data = json.loads(path.read_text())
@@ -114,7 +115,7 @@ def verify_bundle(directory: Path, public: Ed25519PublicKey | str | bytes) -> Bu
     except (InvalidSignature, binascii.Error, ValueError):
         check.problems.append(f"{SIGNATURE_NAME}: the signature does not verify")
     raw = signed.get("files")
-    listed: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    listed: dict[str, object] = raw if isinstance(raw, dict) else {}
     found = _files(directory)
     for name in sorted(set(listed) | set(found)):
         if name not in found:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -17,7 +16,7 @@ from edge.evidence.keys import NodeKey, SigningKeyError, public_pem
 log = get_logger(__name__)
 
 
-def init_key(key_path: Path, audit_path: Path) -> tuple[NodeKey, dict[str, Any]]:
+def init_key(key_path: Path, audit_path: Path) -> tuple[NodeKey, dict[str, object]]:
     """Make the key at *key_path* (refusing to replace one) and record ``key_init`` in the
     audit log at *audit_path*; returns the key and the record. If the record cannot be
     written the new key is removed again, so no key exists that the chain does not name.

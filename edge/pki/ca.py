@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -212,7 +212,7 @@ def parse_serial(text: str) -> int:
         raise PkiError(f"not a hex serial number: {text!r}") from e
 
 
-def append_index(directory: Path, entry: dict[str, Any]) -> None:
+def append_index(directory: Path, entry: Mapping[str, object]) -> None:
     """Add one record (issued or revoked) to the CA's index, fsync'd."""
     line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
     fd = os.open(directory / INDEX, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -222,18 +222,21 @@ def append_index(directory: Path, entry: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def read_index(directory: Path) -> list[dict[str, Any]]:
+def read_index(directory: Path) -> list[dict[str, object]]:
     """Every record of the CA's index, oldest first ([] before the first certificate)."""
     try:
         text = (directory / INDEX).read_text()
     except FileNotFoundError:
         return []
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError as e:
             raise PkiError(f"{directory / INDEX}:{n}: damaged record: {e}") from e
+        if not isinstance(record, dict):
+            raise PkiError(f"{directory / INDEX}:{n}: damaged record: not a JSON object")
+        records.append(record)
     return records
