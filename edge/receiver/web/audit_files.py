@@ -18,6 +18,8 @@ from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from edge.core.errors import EvidenceError
 from edge.core.logs import get_logger
 from edge.evidence.keys import SigningKeyError, key_id
@@ -68,7 +70,7 @@ class Bundle:
         return self.loaded is not None and not self.problems
 
 
-_checked: dict[tuple[Any, ...], Bundle] = {}
+_checked: dict[tuple[str, str, tuple[tuple[str, int, int], ...], tuple[str, ...]], Bundle] = {}
 """Bundles checked, by their files' stamps and the keys (oldest first)."""
 
 
@@ -87,7 +89,7 @@ def _newest_first(paths: list[Path], main: str) -> list[Path]:
     return sorted(paths, key=lambda p: (p / main).stat().st_mtime, reverse=True)[:MAX_LISTED]
 
 
-def _keys(pems: list[str]) -> list[Any]:
+def _keys(pems: list[str]) -> list[Ed25519PublicKey]:
     try:
         return read_keys(pems)
     except EvidenceError as e:
@@ -95,12 +97,12 @@ def _keys(pems: list[str]) -> list[Any]:
         return []
 
 
-def node_keys(db: Database, site: str, node: str) -> list[Any]:
+def node_keys(db: Database, site: str, node: str) -> list[Ed25519PublicKey]:
     """Every key *site*/*node* was enrolled with (current and replaced)."""
     return _keys(lookups.node_public_keys(db, site, node))
 
 
-def receiver_keys(db: Database) -> list[Any]:
+def receiver_keys(db: Database) -> list[Ed25519PublicKey]:
     """This receiver's audit keys (every one it has signed with)."""
     return _keys(lookups.receiver_public_keys(db))
 
@@ -114,7 +116,7 @@ def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-def _read(root: Path, path: Path, main: str, keys: list[Any]) -> Bundle:
+def _read(root: Path, path: Path, main: str, keys: list[Ed25519PublicKey]) -> Bundle:
     """*path* checked (from :data:`_checked` when none of its files changed since)."""
     name = path.relative_to(root).as_posix()
     try:
@@ -130,7 +132,7 @@ def _read(root: Path, path: Path, main: str, keys: list[Any]) -> Bundle:
     return replace(found, name=name, problems=list(found.problems), notes=list(found.notes))
 
 
-def _check(path: Path, name: str, main: str, keys: list[Any]) -> Bundle:
+def _check(path: Path, name: str, main: str, keys: list[Ed25519PublicKey]) -> Bundle:
     try:
         loaded = load(path, main, keys)
     except (EvidenceError, SigningKeyError, OSError) as e:
@@ -152,7 +154,7 @@ def exports(db: Database, root: Path) -> list[Bundle]:
     return [_read(root, path, EXPORT, keys) for path in found]
 
 
-def _covers(export: Bundle, site: Any, node: Any, period: tuple[float, float]) -> bool:
+def _covers(export: Bundle, site: str, node: str, period: tuple[float, float]) -> bool:
     f = export.doc.get("filters") or {}
     if f.get("user") or f.get("site") not in (None, site) or f.get("node") not in (None, node):
         return False
