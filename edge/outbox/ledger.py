@@ -19,7 +19,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Collection, Sequence
-from typing import Any
 
 from edge.clips.store import ClipStore
 from edge.core.errors import EdgeError, OutboxError
@@ -47,14 +46,14 @@ def sha256_of(m: OutboxMessage) -> str:
     return dict(m.properties).get("sha256", "")
 
 
-def item_fields(m: OutboxMessage) -> dict[str, Any]:
+def item_fields(m: OutboxMessage) -> dict[str, object]:
     """What a ``shared`` record names besides the message, so a sharing report counts
     exactly (edge.report): the ``camera``; an event's ``event_kind``, ``sensor``,
     ``snapshot_id`` and ``clip_id``; a
     clip manifest's ``clip_sha256`` (of the MP4), ``chunks`` and ``event_ids``. Only what
     the message itself says: a field it does not give is left out, never guessed."""
     props = dict(m.properties)
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     if "camera" in props:
         out["camera"] = props["camera"]
     if m.file is not None or m.kind in (MessageKind.SNAPSHOT, Kind.NODE_HEALTH):

@@ -50,6 +50,9 @@ MESSAGE_COLUMNS = (
 )
 COLUMNS = ", ".join(f"m.{c.strip()}" for c in MESSAGE_COLUMNS.split(","))
 
+SqlValue = int | float | str | bytes | None
+"""A value SQLite stores (a column of a row, a parameter of a statement)."""
+
 _CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _MOVED = 1032  # SQLITE_READONLY_DBMOVED: the file was deleted or renamed while open
 
@@ -76,7 +79,7 @@ def row(r: Any) -> Pending:
     )
 
 
-def values(m: OutboxMessage, expires: float | None) -> tuple[Any, ...]:
+def values(m: OutboxMessage, expires: float | None) -> tuple[SqlValue, ...]:
     """The ``message`` columns after ``seq`` for *m* (``expires`` as decided by the caller)."""
     return (
         m.id, int(m.priority), m.kind, m.topic, m.payload, int(m.retain), m.created, expires,

@@ -29,7 +29,7 @@ from edge.outbox.guard import Recovery
 from edge.outbox.message import OutboxMessage, Pending, Priority
 from edge.outbox.reserve import SpaceReserve
 from edge.outbox.salvage import Route
-from edge.outbox.schema import COLUMNS, INSERT, row, values
+from edge.outbox.schema import COLUMNS, INSERT, SqlValue, row, values
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -238,7 +238,7 @@ class Outbox:
             f" AND d.priority NOT IN ({','.join('?' * len(out_cls))})"
             " AND (m.expires IS NULL OR m.expires > ?)"
         )
-        args: list[Any] = [destination, top, *out_cls, time.time()]
+        args: list[SqlValue] = [destination, top, *out_cls, time.time()]
         for prio, family in sorted(held):
             sql += " AND NOT (d.priority = ? AND (m.topic = ? OR m.topic GLOB ?))"
             args += [int(prio), family, f"{family}/*"]
@@ -301,7 +301,7 @@ class Outbox:
         """Delete messages past their time to live; returns how many (counted per class)."""
         t = time.time() if now is None else now
 
-        def tx(db: sqlite3.Connection) -> list[Any]:
+        def tx(db: sqlite3.Connection) -> list[tuple[int, int]]:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 rows = db.execute(
