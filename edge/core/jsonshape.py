@@ -69,3 +69,11 @@ def as_strs(value: object, where: str = "value") -> list[str]:
             raise ValueError(f"{where}[{i}]: expected a string, got {_kind(entry)}")
         out.append(entry)
     return out
+
+
+def as_int(value: object, where: str = "value") -> int:
+    """*value* as an int (a number or a numeric string, as ``int()`` takes them); raises
+    ``TypeError`` naming *where* for anything else."""
+    if isinstance(value, int | float | str):
+        return int(value)
+    raise TypeError(f"{where}: expected an integer, got {_kind(value)}")

@@ -7,23 +7,30 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from edge.core.jsonshape import JsonObject, as_int, as_object
 from edge.outbox.message import OutboxMessage, Priority
 from edge.wire import topics
 from edge.wire.ids import MessageId
 
 
-def clip_messages(signed: dict[str, Any], path: Path, chunk_size: int) -> list[OutboxMessage]:
+def manifest_of(signed: Mapping[str, object]) -> JsonObject:
+    """The manifest of a signed clip manifest (``KeyError`` without one, ``ValueError`` when
+    it is not a JSON object)."""
+    return as_object(signed["manifest"], "signed manifest")
+
+
+def clip_messages(signed: Mapping[str, object], path: Path, chunk_size: int) -> list[OutboxMessage]:
     """Manifest (with the transfer plan beside the signature) and chunk messages of a clip.
 
     Ids are ``CLIP_ID/manifest`` and ``CLIP_ID/NNNNN``: stable, and in sending order within
     the clip class, so an upload resumes at the first chunk not yet acknowledged.
     """
-    m = signed["manifest"]
-    clip_id = m["clip_id"]
-    size = int(m["size"])
+    m = manifest_of(signed)
+    clip_id = str(m["clip_id"])
+    size = as_int(m["size"], "manifest size")
     count = max(1, math.ceil(size / chunk_size))
     now = time.time()
     envelope = {**signed, "transfer": {"chunk_size": chunk_size, "chunks": count}}

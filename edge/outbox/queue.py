@@ -13,9 +13,8 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from edge.clips.store import ClipStore
 from edge.core.errors import EdgeError, OutboxError
@@ -23,7 +22,7 @@ from edge.core.ids import new_id
 from edge.core.kinds import Kind, MessageKind, Severity
 from edge.events.model import Event
 from edge.evidence.signing import SignedFields, Signer, message_properties, payload_sha256
-from edge.outbox.chunks import clip_messages
+from edge.outbox.chunks import clip_messages, manifest_of
 from edge.outbox.message import OutboxMessage, Priority
 from edge.outbox.policy import SharingPolicy
 from edge.outbox.store import Outbox
@@ -135,14 +134,17 @@ class DeliveryQueue:
             if offer is not None:
                 offer(message)
 
-    def clip(self, signed: dict[str, Any], path: Path) -> None:
+    def clip(self, signed: Mapping[str, object], path: Path) -> None:
         """A signed clip is stored: queue its manifest and chunks for the destinations that
         take this camera's clips (the same set for every message of the clip)."""
-        m = signed["manifest"]
-        destinations = self.policy.destinations_for(MessageKind.CLIP, m["camera"])
+        m = manifest_of(signed)
+        camera = m["camera"]
+        destinations = self.policy.destinations_for(
+            MessageKind.CLIP, camera if isinstance(camera, str) else None
+        )
         if not destinations:
             if self.store is not None:  # nobody may have it: no reason to keep it first
-                self.store.mark_delivered(m["clip_id"])
+                self.store.mark_delivered(str(m["clip_id"]))
             return
         messages = [self._signed(m) for m in clip_messages(signed, path, self.chunk_size)]
         self.outbox.put_many(messages, destinations)
