@@ -35,10 +35,12 @@ ANALYSIS_QUEUE_BYTES = 12 * MiB
 """Bytes of decoded frames a camera's analysis queue may hold (and at most
 :func:`analysis_queue_frames` frames): twelve 768x432 frames, four 720p ones, two 1080p
 ones; a live camera drops the oldest beyond it."""
-ANALYSIS_QUEUE_S = 2.0
+ANALYSIS_QUEUE_S = 1.0
 """Seconds of frames at the camera's analysis rate its analysis queue may hold (at least
 :data:`ANALYSIS_QUEUE_MIN` frames), within :data:`ANALYSIS_QUEUE_BYTES`: a burst of detector
-work (a person on every camera at once) is waited out, not dropped."""
+work shorter than this is waited out, not dropped. Not more: under a lasting overload every
+queue is full, and 2 s (10 frames of 1 MB at 5 fps) measured about +100 MB of RSS at 16
+cameras (547-626 MB against 446-498 MB with 4 frames, both overloaded on a shared machine)."""
 ANALYSIS_QUEUE_MIN = 2
 WRITING_BYTES = 2 * MiB
 """What writing one clip holds, however long: the journal's read buffer

@@ -223,15 +223,15 @@ def test_the_nodes_budget_is_what_its_parts_enforce(tmp_path: Path) -> None:
 
 def test_the_analysis_queue_holds_seconds_of_frames_within_its_bytes() -> None:
     """A camera's analysis queue holds ANALYSIS_QUEUE_S of frames at its analysis rate (at
-    least two), and never more than its byte bound: 10 at 5 fps, 40 at 20 fps, 2 at 0.2 fps;
+    least two), and never more than its byte bound: 5 at 5 fps, 20 at 20 fps, 2 at 0.2 fps;
     the budget counts the byte bound, whatever the rate."""
-    assert [analysis_queue_frames(f) for f in (5.0, 20.0, 0.2)] == [10, 40, 2]
-    assert ANALYSIS_QUEUE_S == 2.0
+    assert [analysis_queue_frames(f) for f in (5.0, 20.0, 0.2)] == [5, 20, 2]
+    assert ANALYSIS_QUEUE_S == 1.0
     q: FrameQueue[bytes] = FrameQueue(
         analysis_queue_frames(20.0), True, max_bytes=ANALYSIS_QUEUE_BYTES, size_of=len
     )
     frame = bytes(768 * 432 * 3)
-    for _ in range(40):
+    for _ in range(30):
         q.put(frame)
     assert len(q) == ANALYSIS_QUEUE_BYTES // len(frame) and q.peak_bytes <= ANALYSIS_QUEUE_BYTES
 
