@@ -26,12 +26,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from edge.core.lifecycle import Worker, end_process
 from edge.core.logs import get_logger
 from edge.receiver.config import ReceiverConfig
 from edge.receiver.store import leaderlock
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
 
 log = get_logger(__name__)
 
@@ -98,7 +102,7 @@ class Leadership:
         """Owns the thread; one that dies (a leader no longer watched, a standby that cannot
         take over) is logged ``thread.died`` and ends the process (``on_lost``)."""
         self._stop = self.worker.stopping
-        self._conn: Any = None
+        self._conn: psycopg.Connection[TupleRow] | None = None
 
     def start(self) -> None:
         """Start standing by (returns at once)."""

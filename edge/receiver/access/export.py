@@ -111,7 +111,7 @@ def _in(rec: dict[str, object], since: float, until: float) -> bool:
     return isinstance(t, int | float) and since <= t <= until
 
 
-def _deleted(when: Any, seq: Any) -> dict[str, Any] | None:
+def _deleted(when: float | None, seq: int | None) -> dict[str, object] | None:
     if when is None:
         return None
     return {"time": float(when), "reason": "retention",

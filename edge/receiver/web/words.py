@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 import jinja2
 from babel.dates import format_datetime, format_timedelta
@@ -179,11 +179,15 @@ def number(value: object) -> str:
                           locale=current())  # fmt: skip
 
 
-def _tolerant(show: Callable[[Any], str]) -> Callable[[Any], str]:
+_V = TypeVar("_V")
+"""What a time filter reads."""
+
+
+def _tolerant(show: Callable[[_V], str]) -> Callable[[_V], str]:
     """A time filter that shows a value it cannot read as it is (logged) rather than
     failing the page."""
 
-    def shown(value: Any) -> str:
+    def shown(value: _V) -> str:
         try:
             return show(value)
         except DisplayTimeError as e:
