@@ -16,7 +16,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -76,6 +76,18 @@ class AuditCheck:
         if self.cut:
             return "cut"
         return "torn" if self.torn else "edited"
+
+
+class _Summary(TypedDict):
+    """The fields of :class:`AuditCheck` every outcome of a walk gives."""
+
+    checkpoints: int
+    signatures_checked: bool
+    signed_seq: int
+    head_seq: int | None
+    anchors: int
+    notes: tuple[str, ...]
+    exists: bool
 
 
 def _checkpoint_problem(
@@ -198,7 +210,7 @@ def verify_log(
     if exists:
         with f:
             fault, torn = _walk(f, w, keys)
-    summary: dict[str, Any] = {
+    summary: _Summary = {
         "checkpoints": w.checkpoints,
         "signatures_checked": bool(keys),
         "signed_seq": w.signed_seq,
