@@ -160,14 +160,14 @@ class ClipFinalizer(Worker):
             self.failed += 1
             not_signed(job.camera, job.clip_id, str(e))
         except ClipDiskError as e:
-            self._not_written(job, str(e))
+            self.not_written(job, str(e))
         except (QuotaError, ClipWriteError, OSError) as e:
             self._failed(job, str(e))
         except Exception as e:  # the writer thread must outlive any one bad clip
             log.exception("clip.crashed", clip=job.clip_id)
             self._failed(job, f"{type(e).__name__}: {e}")
 
-    def _not_written(self, job: ClipJob, error: str) -> None:
+    def not_written(self, job: ClipJob, error: str) -> None:
         """The disk refused the MP4 (full): the clip's packets are safe in its journal, so it
         is written again every :data:`RETRY_S` (the store makes room first, or says it cannot:
         then it is told as lost); at a stop its journal stays for the next start."""

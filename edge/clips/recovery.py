@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from edge.clips.journal import JournalContents, discard, named, read_journal
 from edge.clips.lost import LostClip, not_signed
+from edge.clips.mp4 import ClipDiskError
 from edge.clips.recorder import ClipJob
 from edge.clips.store import ClipStore
 from edge.core.logs import get_logger
@@ -45,6 +46,10 @@ class ClipFinalizer(Protocol):
 
     def hand_on(self, signed: dict[str, Any], path: Path, journal: Path | None) -> None:
         """Queue a stored clip, then remove its journal."""
+        ...
+
+    def not_written(self, job: ClipJob, error: str) -> None:
+        """The disk refused the clip: keep its journal and write it again later."""
         ...
 
 
@@ -102,6 +107,9 @@ def _one(fin: ClipFinalizer, path: Path) -> int:
         signed, _ = fin.process(job, recovered=True)
     except SigningKeyError as e:  # kept for a start with a key: not lost
         not_signed(h.camera, h.clip_id, str(e))
+        return 0
+    except ClipDiskError as e:  # the disk refused it (full): written again when it takes it
+        fin.not_written(job, str(e))
         return 0
     except Exception as e:  # an unwritable clip (no SPS/PPS, disk) is a clip lost
         return _lose(fin, c, "not_written", f"{type(e).__name__}: {e}")

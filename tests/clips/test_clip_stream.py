@@ -25,8 +25,11 @@ from edge.clips.finalize import NICE, ClipFinalizer
 from edge.clips.journal import Journals, read_journal
 from edge.clips.journal_stream import ClipPackets, JournalStream
 from edge.clips.mp4 import ClipDiskError, write_mp4
-from edge.clips.recorder import ClipJob
+from edge.clips.recorder import ClipJob, ClipRecorder
 from edge.clips.store import ClipStore
+from edge.config.clips import ClipConfig
+from edge.events.context import EventFactory
+from edge.events.model import Event
 from edge.evidence.audit import AuditLog
 from edge.evidence.keys import NodeKey
 
@@ -181,3 +184,31 @@ def test_the_finaliser_runs_at_a_lower_os_priority(tmp_path: Path) -> None:
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
     finally:
         assert fin.shutdown(10)
+
+
+@pytest.mark.faults
+def test_a_journal_left_at_a_start_on_a_full_disk_is_kept_then_made(
+    tmp_path: Path, sample: tuple[StreamInfo, list[Packet]]
+) -> None:
+    """A node died mid-clip and starts again on a disk with no room for a file: the recovered
+    clip is not told lost, its journal stays, and it is made once the disk takes files."""
+    info, packets = sample
+    lost: list[Event] = []
+    with small_disk(tmp_path / "disk", "16m,nr_inodes=64") as disk:
+        store = ClipStore(disk / "clips", 12 * 1024**2, 86400)
+        journal = _journal(store.journal_dir, "c4", info, packets[:200])
+        fin, sent = _finalizer(tmp_path, store)
+        fin.attach({"cam": ClipRecorder("cam", ClipConfig(), fin.submit, live=False)},
+                   EventFactory("n", "s"), lost.append)  # fmt: skip
+        filler = _fill_inodes(disk)
+        with structlog.testing.capture_logs() as logs:
+            fin.start()
+            try:
+                assert wait_until(lambda: any(e["event"] == "clip.not_written" for e in logs))
+                assert sent == [] and journal.exists() and lost == []
+                for p in filler:
+                    p.unlink()
+                assert wait_until(lambda: len(sent) == 1, 30)
+            finally:
+                assert fin.shutdown(30)
+        assert not journal.exists() and lost == [] and _packets_in(sent[0]) == 200
