@@ -52,7 +52,7 @@ def os_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _identity(row: tuple[Any, ...]) -> Identity:
+def _identity(row: tuple[str, str, str, float, float | None, str, str, str | None]) -> Identity:
     node, site, pem, start, until, by, reason, replaced_by = row
     return Identity(
         str(node), str(site), str(pem), float(start), None if until is None else float(until),
