@@ -39,6 +39,7 @@ from edge.analysis.motion.base import Box, MotionGate, MotionResult
 from edge.analysis.observation import Observation, Still
 from edge.analysis.regions import RegionMemory
 from edge.analysis.schedule import DetectionSchedule, Why
+from edge.analysis.steady import steady
 from edge.analysis.stillness import HELD, Stillness, StillnessSettings
 from edge.analysis.tamper import TamperSettings, TamperWatch
 from edge.analysis.tamperpace import TamperPace
@@ -164,7 +165,13 @@ class Analyzer:
             pending = any(not tr.confirmed for tr in self.tracker.tracks)
             # a static object held back is nobody tracked: it does not keep the detector busy
             tracking = self.stillness.tracking(self.tracker.tracks)
-            if self.schedule.due(motion, t, tracking, pending=pending, novel=novel):
+            calm = (
+                tracking
+                and moving
+                and not pending
+                and steady(self.tracker.tracks, motion.regions, self.schedule.last)
+            )
+            if self.schedule.due(motion, t, tracking, pending=pending, novel=novel, steady=calm):
                 dets = self._detect(frame.image, motion, t)
             elif moving and not novel and not tracking:
                 self.stats.known_skips += 1

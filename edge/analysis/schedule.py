@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from edge.analysis.motion.base import MotionResult
+from edge.analysis.steady import STEADY_FACTOR
 from edge.config.detection import CameraDetectionConfig
 
 
@@ -35,7 +36,8 @@ class DetectionSchedule:
 
     - an unconfirmed sighting (a track with one hit): every frame until it is confirmed or
       forgotten, so that one hit is followed by a second within ``confirm_window_s``;
-    - motion while tracking: at most every ``busy_interval_s``;
+    - motion while tracking: at most every ``busy_interval_s``; :data:`STEADY_FACTOR` times
+      that while the scene is steady (:mod:`edge.analysis.steady`);
     - new motion and nobody tracked: every frame (find a newcomer at once);
     - only known motion (see :mod:`edge.analysis.regions`): every ``busy_check_s``;
     - no motion while tracking: every ``recheck_s`` (someone standing still);
@@ -55,6 +57,11 @@ class DetectionSchedule:
         self._look = False
         self.why: Why | None = None
 
+    @property
+    def last(self) -> float | None:
+        """Camera time of the last due frame (None before the first)."""
+        return self._last
+
     def look_next(self) -> None:
         """Make the next frame due for a full look (the camera comes back from an outage)."""
         self._look = True
@@ -67,9 +74,11 @@ class DetectionSchedule:
         *,
         pending: bool = False,
         novel: bool = True,
+        steady: bool = False,
     ) -> bool:
         """True when the detector should run on the frame at camera time *t*. *pending*: a
-        sighting awaits confirmation; *novel*: the motion is news (not only known motion)."""
+        sighting awaits confirmation; *novel*: the motion is news (not only known motion);
+        *steady*: the tracked people are found and all motion is theirs."""
         last = self._last
         since = float("inf") if last is None or t < last else t - last
         if self._first is None:
@@ -85,7 +94,9 @@ class DetectionSchedule:
             why = Why.IDLE
         elif motion.motion and not motion.lighting:
             if tracking:
-                why = Why.TRACKING if since >= c.busy_interval_s else None
+                # steady: a multiple of the frame interval, not missed by a rounding error
+                every = c.busy_interval_s * STEADY_FACTOR - 1e-6 if steady else c.busy_interval_s
+                why = Why.TRACKING if since >= every else None
             elif novel:
                 why = Why.MOTION
             else:
