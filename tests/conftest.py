@@ -9,12 +9,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 import structlog
-from installed import give_install_its_timeout, install
+from installed import give_install_its_timeout, install, root_copy
 from pg import PgServer
 
 from edge.demo.broker import LocalBroker
@@ -24,6 +25,8 @@ from edge.demo.subscriber import Subscriber
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = (ROOT / ".." / "shared").resolve()
 VIDEOS = SHARED / "data" / "videos"
+
+log = structlog.get_logger("tests")
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
@@ -193,23 +196,52 @@ def pg_server() -> Iterator[PgServer]:
 _pg_databases = itertools.count(1)
 
 
+@pytest.fixture(scope="session")
+def _pg_dropper(pg_server: PgServer) -> Iterator[ThreadPoolExecutor]:
+    """One thread that drops the tests' databases while the next test runs (a DROP DATABASE
+    waits for a checkpoint: 0.3-2 s of each PostgreSQL test's teardown otherwise); every
+    drop is done before the server stops."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop") as dropper:
+        yield dropper
+
+
+def _drop_quietly(pg_server: PgServer, name: str) -> None:
+    """Drop *name* unless the server is stopped; a server a test stopped meanwhile only
+    leaves a database behind in the session's throwaway data directory."""
+    if pg_server.pid is None:
+        return
+    try:
+        pg_server.drop_database(name)
+    except Exception as e:  # a test may stop the server while this runs
+        log.warning("pg.drop_failed", database=name, error=str(e))
+
+
 @pytest.fixture
-def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
-    """URL of a fresh, empty database on the session's PostgreSQL, dropped after the test."""
+def pg_url(
+    pg_server: PgServer, _pg_dropper: ThreadPoolExecutor, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """URL of a fresh, empty database on the session's PostgreSQL, dropped after the test
+    (in the background; every test gets a new name)."""
     slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
     name = f"t{next(_pg_databases):04d}_{slug}"
     url = pg_server.new_database(name)
     yield url
     if pg_server.pid is not None:  # skip the drop if a test left the server stopped
-        pg_server.drop_database(name)
+        _pg_dropper.submit(_drop_quietly, pg_server, name)
 
 
-__all__ = ["install"]  # the deploy tests' shared installed root (tests/deploy/installed.py)
+# the deploy tests' shared installed root and private views of it (tests/deploy/installed.py)
+__all__ = ["install", "root_copy"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that uses the shared installed root gets the fixture's timeout."""
+    """A test that uses the shared installed root gets the fixture's timeout. Modules with a
+    slow test run first, each module's tests together and in their order: the xdist workers
+    take the long tests while short ones remain to even out their ends, instead of one worker
+    idle while the other finishes a long test collected late."""
     give_install_its_timeout(items)
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.hookimpl(optionalhook=True)  # a venv without pytest-xdist still runs the tests

@@ -5,12 +5,13 @@ name a mirror that does not answer and its package lists are two days old."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +147,38 @@ def copy_root(install: Install, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-a", "--reflink=auto", str(install.root), str(dest)], check=True)
     return dest
+
+
+@contextlib.contextmanager
+def private_root(install: Install, dest: Path) -> Iterator[Path]:
+    """A writable view of the installed root at *dest* that leaves the root untouched: an
+    overlay mount (instant; its upper and work folders beside *dest*) where the kernel allows
+    one, else a copy (copy_root: about 2 GB, 10-30 s). Unmounted on leaving; the root must not
+    change meanwhile (the deploy tests run on one worker, one module at a time)."""
+    upper, work = dest.with_name(f"{dest.name}.upper"), dest.with_name(f"{dest.name}.work")
+    for folder in (upper, work, dest):
+        folder.mkdir(parents=True)
+    # redirect_dir=on: a folder of the root may be renamed (as on a card), not EXDEV
+    options = f"lowerdir={install.root},upperdir={upper},workdir={work},redirect_dir=on"
+    mount = ["mount", "-t", "overlay", "overlay", "-o", options, str(dest)]
+    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
+        dest.rmdir()
+        yield copy_root(install, dest)
+        return
+    try:
+        yield dest
+    finally:
+        subprocess.run(["umount", "--lazy", str(dest)], check=False)
+
+
+@pytest.fixture
+def root_copy(install: Install) -> Iterator[Callable[[Path], Path]]:
+    """Factory: ``root_copy(dest)`` is a private writable view of the installed root at
+    *dest* (private_root), for a test that changes the node (a new config, a replacement
+    card) without touching others'; undone at teardown."""
+    with contextlib.ExitStack() as stack:
+
+        def make(dest: Path) -> Path:
+            return stack.enter_context(private_root(install, dest))
+
+        yield make
