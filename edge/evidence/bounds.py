@@ -15,14 +15,23 @@ when the chain itself is whole:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge.evidence.anchors import Anchor, stamp
 from edge.evidence.chain import CHECKPOINT, CHECKPOINT_EVERY, GENESIS
 
 DEFAULT_INTERVAL_S = 60.0
 """The node's default heartbeat interval (``health.interval_s``)."""
+
+
+def record_seq(rec: Mapping[str, object]) -> int:
+    """The seq of a record the walk found following the one before (so a number equal to
+    the next integer); ``ValueError`` for anything else."""
+    seq = rec["seq"]
+    if not isinstance(seq, int | float):
+        raise ValueError(f"record seq {seq!r} is not a number")
+    return int(seq)
 
 
 @dataclass
@@ -50,9 +59,9 @@ class Walk:
     breaks: list[int] = field(default_factory=list)
     """Seqs of chain_break records."""
 
-    def take(self, rec: dict[str, Any]) -> None:
+    def take(self, rec: Mapping[str, object]) -> None:
         """Move on past the whole, following record *rec*."""
-        self.prev, self.seq, self.count = rec["hash"], rec["seq"], self.count + 1
+        self.prev, self.seq, self.count = str(rec["hash"]), record_seq(rec), self.count + 1
         when = rec.get("time")
         self.last_time = float(when) if isinstance(when, (int, float)) else self.last_time
         if self.prev in self.wanted:
@@ -71,7 +80,7 @@ class Walk:
             f"swapped without a record"
         )
 
-    def checkpoint(self, rec: dict[str, Any]) -> None:
+    def checkpoint(self, rec: Mapping[str, object]) -> None:
         """Count the checkpoint *rec* (its signature was judged already)."""
         kid = str(rec.get("key_id"))
         if self.key is not None and kid != self.key and kid not in self.announced:
@@ -79,7 +88,7 @@ class Walk:
                 f"checkpoint seq {rec['seq']} is signed by key {kid} after key {self.key} with "
                 f"no key_change record (check with --public-key)"
             )
-        self.checkpoints, self.signed_seq, self.key = self.checkpoints + 1, rec["seq"], kid
+        self.checkpoints, self.signed_seq, self.key = self.checkpoints + 1, record_seq(rec), kid
         self.unsigned_from = None
 
     def announce(
@@ -91,9 +100,9 @@ class Walk:
         if old is not None:
             self.notes.append(f"key changed at seq {seq}: {old} -> {kid} (recorded)")
 
-    def chain_break(self, rec: dict[str, Any]) -> None:
+    def chain_break(self, rec: Mapping[str, object]) -> None:
         """A chain_break record: the node found its log shorter than the head it had signed."""
-        self.breaks.append(rec["seq"])
+        self.breaks.append(record_seq(rec))
         self.notes.append(
             f"chain break recorded at seq {rec['seq']}: the node found its log "
             f"{rec.get('found')} where seq {rec.get('expected_seq')} (head "

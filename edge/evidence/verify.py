@@ -13,16 +13,22 @@ it, or, with the keys, checkpoints are missing: see :mod:`edge.evidence.bounds`)
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TypedDict
+from typing import BinaryIO, TypedDict
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.evidence.anchors import Anchor
-from edge.evidence.bounds import DEFAULT_INTERVAL_S, Walk, missing_anchor, unsigned_problem
+from edge.evidence.bounds import (
+    DEFAULT_INTERVAL_S,
+    Walk,
+    missing_anchor,
+    record_seq,
+    unsigned_problem,
+)
 from edge.evidence.chain import CHECKPOINT, GENESIS, checkpoint_message, parse_line
 from edge.evidence.continuity import CHAIN_BREAK, KEY_CHANGE
 from edge.evidence.keys import key_id
@@ -91,7 +97,7 @@ class _Summary(TypedDict):
 
 
 def _checkpoint_problem(
-    rec: dict[str, Any], prev: str, seq: int, keys: dict[str, Ed25519PublicKey]
+    rec: Mapping[str, object], prev: str, seq: int, keys: dict[str, Ed25519PublicKey]
 ) -> str | None:
     """Why the checkpoint *rec* (following the record *prev* of *seq*) does not hold."""
     if rec.get("head") != prev or rec.get("head_seq") != seq:
@@ -105,8 +111,11 @@ def _checkpoint_problem(
     if rec.get("alg") != "Ed25519":
         return f"unsupported signature algorithm {rec.get('alg')!r}"
     try:
+        when = rec["time"]
+        if not isinstance(when, int | float):  # a checkpoint signs a number
+            raise ValueError(f"time {when!r}")
         signature = base64.b64decode(str(rec.get("signature")), validate=True)
-        public.verify(signature, checkpoint_message(prev, seq, rec["time"], kid))
+        public.verify(signature, checkpoint_message(prev, seq, when, kid))
     except (ValueError, KeyError, InvalidSignature):
         return (
             "signature does not verify: the records before it were changed and the chain "
@@ -115,7 +124,7 @@ def _checkpoint_problem(
     return None
 
 
-def _mid_fault(rec: dict[str, Any] | None, why: str, raw: bytes) -> str:
+def _mid_fault(rec: Mapping[str, object] | None, why: str, raw: bytes) -> str:
     if not raw.strip():
         return "empty line inside the log"
     if why in TORN:
@@ -125,7 +134,7 @@ def _mid_fault(rec: dict[str, Any] | None, why: str, raw: bytes) -> str:
     return f"record seq {rec.get('seq')} was altered (hash mismatch)"
 
 
-def _step(w: Walk, rec: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> str | None:
+def _step(w: Walk, rec: Mapping[str, object], keys: dict[str, Ed25519PublicKey]) -> str | None:
     """Take the whole record *rec* into the walk; the fault it shows, if any."""
     if rec.get("prev") != w.prev:
         return (
@@ -138,14 +147,14 @@ def _step(w: Walk, rec: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> st
     if action == CHECKPOINT:
         problem = _checkpoint_problem(rec, w.prev, w.seq, keys)
         if problem is None and keys:
-            problem = w.key_problem(str(rec.get("key_id")), rec["seq"])
+            problem = w.key_problem(str(rec.get("key_id")), record_seq(rec))
         if problem:
             return f"checkpoint seq {rec['seq']} {problem}"
         w.checkpoint(rec)
     elif action == "key_init":
         w.announce(str(rec.get("key_id")), receiver="receiver" in rec)
     elif action == KEY_CHANGE:
-        w.announce(str(rec.get("new_key_id")), old=str(rec.get("old_key_id")), seq=rec["seq"])
+        w.announce(str(rec.get("new_key_id")), old=str(rec.get("old_key_id")), seq=record_seq(rec))
     elif action == CHAIN_BREAK:
         w.chain_break(rec)
     w.take(rec)
