@@ -37,7 +37,7 @@ def signer(db: Database, site: str, node: str, signed: dict[str, object]) -> Ide
     return keys.signer(db, site, node, kid) if isinstance(kid, str) else None
 
 
-def key_facts(key: Identity) -> dict[str, Any]:
+def key_facts(key: Identity) -> dict[str, object]:
     """What a reader needs of a signing key's enrolment (the page, ``show``)."""
     return {
         "key_id": key.key_id,
@@ -51,7 +51,7 @@ def key_facts(key: Identity) -> dict[str, Any]:
     }
 
 
-def verify_event_clip(db: Database, event: dict[str, Any]) -> dict[str, Any]:
+def verify_event_clip(db: Database, event: dict[str, Any]) -> dict[str, object]:
     """The clip of *event* (as :func:`edge.receiver.store.reads.event` gives it) checked
     again, now, with the key that signed it: ``ok``, ``detail``, ``key_id``, ``sha256``,
     ``mask_hash``, ``state`` and ``key`` (that key's enrolment, see :func:`key_facts`)."""

@@ -73,7 +73,7 @@ class Item:
         """(type, site, node, id)."""
         return (self.type, self.site, self.node, self.id)
 
-    def described(self, now: float, **extra: object) -> dict[str, Any]:
+    def described(self, now: float, **extra: object) -> dict[str, object]:
         """As JSON fields, with its age at *now*."""
         return {"type": self.type, "site": self.site, "node": self.node, "id": self.id,
                 "sha256": self.sha256, "stored": self.stored,
@@ -101,7 +101,7 @@ class Pass:
     """The pass stopped at its bound with more due (the running receiver goes on at its
     next round)."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """As JSON."""
         return {"now": self.now, "days": self.days, "dry_run": self.dry_run,
                 "deleted": self.deleted, "held": self.held, "unlinked": self.unlinked,

@@ -66,7 +66,7 @@ VIEWINGS = ("play_clip", "view_snapshot")
 of time order."""
 
 
-def _records(db: Database, first: int, last: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def _records(db: Database, first: int, last: int) -> Iterator[tuple[int, str, dict[str, object]]]:
     """The chain's records *first*..*last*, in order, read in batches."""
     after = first - 1
     while after < last:
@@ -119,7 +119,7 @@ def _deleted(when: float | None, seq: int | None) -> dict[str, object] | None:
 
 
 def held(db: Database, since: float, until: float, site: str | None = None,
-         node: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+         node: str | None = None) -> list[dict[str, object]]:  # fmt: skip
     """The events, clips and snapshots the receiver received in [*since*, *until*] (``time``:
     when received), with what retention deleted of them."""
     out: list[dict[str, object]] = []
@@ -146,7 +146,7 @@ def held(db: Database, since: float, until: float, site: str | None = None,
 
 
 def _lists(db: Database, first: int, last: int, since: float, until: float, *,
-           f: Mapping[str, object]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+           f: Mapping[str, object]) -> dict[str, list[dict[str, object]]]:  # fmt: skip
     """accesses, deletions and holds among the records *first*..*last* in the period, as
     filtered by *f*."""
     accesses, deletions, holds = [], [], []

@@ -132,7 +132,7 @@ CHECK = (
 )  # fmt: skip
 
 
-def render(doc: dict[str, Any], zone: DisplayZone) -> str:
+def render(doc: dict[str, object], zone: DisplayZone) -> str:
     """The page of the export *doc*."""
     parts = []
     for lang, (title, acc, held) in enumerate((

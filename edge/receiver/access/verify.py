@@ -48,8 +48,8 @@ class ExportCheck:
 
 
 def _walk(lines: list[bytes], keys: dict[str, Ed25519PublicKey], check: ExportCheck
-          ) -> dict[int, dict[str, Any]]:  # fmt: skip
-    by_seq: dict[int, dict[str, Any]] = {}
+          ) -> dict[int, dict[str, object]]:  # fmt: skip
+    by_seq: dict[int, dict[str, object]] = {}
     prev: dict[str, Any] | None = None
     for n, raw in enumerate(lines, 1):
         rec, why = parse_line(raw)
@@ -87,7 +87,7 @@ def _walk(lines: list[bytes], keys: dict[str, Ed25519PublicKey], check: ExportCh
     return by_seq
 
 
-def _ends(doc: dict[str, Any], by_seq: dict[int, dict[str, Any]], check: ExportCheck) -> None:
+def _ends(doc: dict[str, object], by_seq: dict[int, dict[str, object]], check: ExportCheck) -> None:
     c = doc.get("chain") if isinstance(doc.get("chain"), dict) else {}
     assert isinstance(c, dict)
     first, last = (min(by_seq), max(by_seq)) if by_seq else (None, None)
@@ -103,14 +103,14 @@ def _ends(doc: dict[str, Any], by_seq: dict[int, dict[str, Any]], check: ExportC
         )
 
 
-def _in(rec: dict[str, Any], doc: dict[str, Any]) -> bool:
+def _in(rec: dict[str, object], doc: dict[str, Any]) -> bool:
     p = doc.get("period") or {}
     t = rec.get("time")
     return isinstance(t, int | float) and float(p.get("since", 0)) <= t <= float(
         p.get("until", 0))  # fmt: skip
 
 
-def _lists(doc: dict[str, Any], by_seq: dict[int, dict[str, Any]], check: ExportCheck) -> None:
+def _lists(doc: dict[str, Any], by_seq: dict[int, dict[str, object]], check: ExportCheck) -> None:
     f = doc.get("filters") or {}
     listed: set[int] = set()
     for a in doc.get("accesses") or []:

@@ -86,7 +86,7 @@ class SignedHead:
         message = head_message(self.seq, self.hash, self.time, self.key_id)
         return signature_holds(public, self.signature, message)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """As JSON fields."""
         return asdict(self)
 
@@ -112,7 +112,7 @@ def checkpoint_holds(rec: dict[str, Any], public: Ed25519PublicKey) -> bool:
 
 def make_record(
     seq: int, prev: str, action: str, *, kind: str, item_id: str, sha256: str, **extra: object
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """A record in the node's format, its hash filled in."""
     record: dict[str, object] = {
         "seq": seq,
@@ -129,7 +129,7 @@ def make_record(
     return record
 
 
-def make_checkpoint(seq: int, prev: str, prev_seq: int, key: Signer) -> dict[str, Any]:
+def make_checkpoint(seq: int, prev: str, prev_seq: int, key: Signer) -> dict[str, object]:
     """A checkpoint record (seq *seq*) signing the head *prev* (of *prev_seq*) with *key*,
     exactly as the node writes one."""
     when = round(time.time(), 3)

@@ -80,7 +80,7 @@ def _where(q: ConsoleQuery) -> tuple[str, list[object]]:
     terms: list[str] = []
     params: list[object] = []
 
-    def add(term: str, *values: Any) -> None:
+    def add(term: str, *values: object) -> None:
         terms.append(term)
         params.extend(values)
 
@@ -207,12 +207,12 @@ def incident(db: Database, site: str, incident: str) -> dict[str, Any] | None:
 
 def occurrences_of(
     cur: Cursor, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], list[dict[str, Any]]]:
+) -> dict[tuple[str, str], list[dict[str, object]]]:
     """Occurrences of the incidents (site, incident) *keys*, oldest first, each with
     ``duration_s`` (ended - started; None while open), ``snapshot_sha`` (of its snapshot,
     when stored and not deleted by retention) and ``acked_by`` (who first acknowledged one
     of its events, or None)."""
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {k: [] for k in keys}
+    out: dict[tuple[str, str], list[dict[str, object]]] = {k: [] for k in keys}
     found: list[dict[str, Any]] = []
     unique = list(dict.fromkeys(keys))
     cols = ", ".join(f"o.{c}" for c in OCCURRENCE_COLUMNS)

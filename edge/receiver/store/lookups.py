@@ -17,14 +17,14 @@ WORKFLOW_COLUMNS = ("status", "acked_by", "acked_at", "assignee")
 
 def rows_of(
     db: Database, table: str, cols: Sequence[str], where: str = "", params: Sequence[object] = ()
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Rows of *table* (a constant name) as dicts of *cols* (constant names), narrowed and
     ordered by *where* (a constant clause with ``?`` placeholders for *params*)."""
     sql = f"SELECT {', '.join(cols)} FROM {table} {where}"  # noqa: S608 - constant names
     return [dict(zip(cols, r, strict=True)) for r in db.query(sql, tuple(params))]
 
 
-def workflow_state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
+def workflow_state(db: Database, site: str, incident: str) -> dict[str, object] | None:
     """The incident's workflow state (:data:`WORKFLOW_COLUMNS`; None: no such incident)."""
     found = rows_of(db, "incidents", WORKFLOW_COLUMNS, "WHERE site = ? AND incident = ?",
                     (site, incident))  # fmt: skip
@@ -45,7 +45,7 @@ def incident_of_event(db: Database, site: str, node: str, event_id: str) -> str 
 
 def incident_events(
     db: Database, site: str, incident: str, cols: Sequence[str], limit: int
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The stored events of *site*'s *incident* (through its occurrences: both sides
     indexed), oldest first, at most *limit*: their *cols* (constant names) and ``payload``."""
     names = ", ".join(f"e.{c}" for c in cols)
@@ -148,7 +148,7 @@ EVENT_INCIDENT_COLUMNS = ("incident", "status", "acked_by", "acked_at", "assigne
 """What :func:`event_incident` gives."""
 
 
-def event_incident(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] | None:
+def event_incident(db: Database, site: str, node: str, event_id: str) -> dict[str, object] | None:
     """The incident of an event, through its occurrence (:data:`EVENT_INCIDENT_COLUMNS`;
     None: the event is folded into no incident)."""
     rows = db.query(

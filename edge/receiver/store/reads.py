@@ -28,7 +28,7 @@ class EventFilter:
     limit: int = 50
 
 
-def events(db: Database, f: EventFilter) -> list[dict[str, Any]]:
+def events(db: Database, f: EventFilter) -> list[dict[str, object]]:
     """Events matching *f*, newest first (the shared list:
     :func:`edge.receiver.store.eventlist.events`)."""
     q = EventQuery(node=f.node, site=f.site, kind=f.kind, severity=f.severity, since=f.since,
@@ -87,7 +87,7 @@ def event(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] |
     return out
 
 
-def find_event(db: Database, event_id: str, node: str | None = None) -> dict[str, Any]:
+def find_event(db: Database, event_id: str, node: str | None = None) -> dict[str, object]:
     """The one event with id *event_id* (of *node*, ``SITE/NODE``, when given); LookupError
     saying why when there is none, or several nodes have one with this id."""
     found = locate(db, event_id)
@@ -142,7 +142,7 @@ _ALERT_COLUMNS = ("seq", "kind", "site", "node", "ref", "raised", "cleared", "de
                   "times", "last_raised")  # fmt: skip
 
 
-def alerts(db: Database, *, open_only: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+def alerts(db: Database, *, open_only: bool = True, limit: int = 200) -> list[dict[str, object]]:
     """The receiver's own alerts, newest first: ``raised`` the first occurrence,
     ``last_raised`` the last and ``times`` how many (forged_message counts its window)."""
     clause = " WHERE cleared IS NULL" if open_only else ""
@@ -168,7 +168,7 @@ def quarantine(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def dropped(db: Database) -> dict[str, dict[str, Any]]:
+def dropped(db: Database) -> dict[str, dict[str, object]]:
     """What the store dropped to stay bounded, by what (``quarantine``: oldest quarantined
     messages over the cap; ``orphan_chunks_expired``/``_evicted``: chunks of clips that
     never completed): count, bytes and the last time."""
@@ -176,7 +176,7 @@ def dropped(db: Database) -> dict[str, dict[str, Any]]:
     return {str(w): {"count": int(c), "bytes": int(b), "last": t} for w, c, b, t in rows}
 
 
-def quarantine_summary(db: Database) -> dict[str, Any]:
+def quarantine_summary(db: Database) -> dict[str, object]:
     """Messages in quarantine, those dropped from it, and the open forged_message alerts
     with the messages they count."""
     kept = db.query("SELECT COUNT(*) FROM quarantine")[0][0]
@@ -197,7 +197,7 @@ def describe_quarantine(db: Database) -> str:
             f" {s['forged_messages']} messages")  # fmt: skip
 
 
-def audit_heads(db: Database, site: str, node: str, limit: int = 100) -> list[dict[str, Any]]:
+def audit_heads(db: Database, site: str, node: str, limit: int = 100) -> list[dict[str, object]]:
     """Audit chain heads a node reported in its heartbeats, newest first: any of them must
     still be in the node's log (``edge audit verify --head HASH``), or the log was cut."""
     rows = db.query(

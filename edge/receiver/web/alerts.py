@@ -29,7 +29,7 @@ LOUD = ("alarm", "critical")
 """The severities the title, the banner and the sound count."""
 
 
-def _choices(db: Database) -> dict[str, Any]:
+def _choices(db: Database) -> dict[str, object]:
     nodes = eventsearch.enrolled(db)
     plain = queries.choices(db)
     return {"site": sorted({s for s, _ in nodes}), "nodes": nodes, "kind": plain["kind"],
@@ -95,7 +95,7 @@ async def rows_fragment(request: Request) -> Response:
 
 def _state(
     db: Database, q: ConsoleQuery, alarms_after: int | None, label: Callable[[str], object]
-) -> dict[str, Any]:
+) -> dict[str, object]:
     counts = {str(k): int(v) for k, v in console.unacked(db).items()}
     out: dict[str, object] = {"newest": console.newest_seq(db), "unacked": counts,
                            "unacked_total": sum(counts.get(s, 0) for s in LOUD)}  # fmt: skip

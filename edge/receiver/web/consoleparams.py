@@ -86,7 +86,7 @@ def incident_url(site: str, incident: str) -> str:
     return f"/incidents/{quote(site, safe='')}/{quote(incident, safe='')}"
 
 
-def dress(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def dress(incidents: list[dict[str, Any]]) -> list[dict[str, object]]:
     """*incidents* (from the store) with ``key`` (``SITE/INCIDENT``), ``level``, ``url``,
     and each occurrence's ``zone_list``."""
     for inc in incidents:
@@ -108,14 +108,14 @@ def _zones(raw: object) -> list[str]:
     return [str(z) for z in value] if isinstance(value, list) else []
 
 
-def public(inc: Mapping[str, object]) -> dict[str, Any]:
+def public(inc: Mapping[str, object]) -> dict[str, object]:
     """An incident as JSON can carry it (``/api/incidents``)."""
     return json.loads(json.dumps(inc, default=str))  # type: ignore[no-any-return]
 
 
 def new_alarms(
     db: Database, after: int, site_label: Callable[[str], object] = str
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, object]], int]:
     """Unacknowledged incidents (any site, no filter) in which an alarm or critical
     occurrence began after seq *after*: the first :data:`ALARMS` of them (key, level, title
     in the current language with the site's *site_label*, seq: where the latest such

@@ -25,13 +25,13 @@ from edge.receiver.web.users import Role
 from edge.receiver.web.workflow import acknowledge_event
 
 
-def verification(db: Database, event: dict[str, Any]) -> dict[str, Any]:
+def verification(db: Database, event: dict[str, object]) -> dict[str, object]:
     """The clip's signature checked again, now, with the key that signed it (from the
     node's key history: a replaced key still verifies what it signed)."""
     return provenance.verify_event_clip(db, event)
 
 
-def timing(db: Database, event: dict[str, Any]) -> dict[str, Any] | None:
+def timing(db: Database, event: dict[str, Any]) -> dict[str, object] | None:
     """Where the event falls in its complete clip (see :func:`media.clip_timing`)."""
     clip = event.get("clip")
     if not clip or clip.get("state") != "complete":
@@ -64,7 +64,7 @@ def _detail(d: Dashboard, site: str, node: str, event_id: str) -> dict[str, Any]
     }
 
 
-def workflow_state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
+def workflow_state(db: Database, site: str, incident: str) -> dict[str, object] | None:
     """The incident's workflow state (status, who acknowledged it and when, assignee)."""
     return lookups.workflow_state(db, site, incident)
 

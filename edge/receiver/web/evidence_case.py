@@ -61,12 +61,12 @@ def _dumps(value: object) -> bytes:
 
 def _select(
     db: Database, table: str, cols: tuple[str, ...], where: str, params: tuple[object, ...] = ()
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """Rows of *table* (a constant name) as dicts of *cols*."""
     return lookups.rows_of(db, table, cols, where, params)
 
 
-def _with_times(zone: DisplayZone, row: dict[str, object], *keys: str) -> dict[str, Any]:
+def _with_times(zone: DisplayZone, row: dict[str, object], *keys: str) -> dict[str, object]:
     """*row* with ``KEY_shown`` beside each time *key* (the display zone's reading)."""
     out = dict(row)
     for key in keys:
@@ -137,7 +137,7 @@ def _incident(db: Database, event: dict[str, Any], case: Case, zone: DisplayZone
     case.facts.update(others=others, incident_row=row)
 
 
-def _workflow(db: Database, event: dict[str, Any], case: Case, zone: DisplayZone) -> None:
+def _workflow(db: Database, event: dict[str, object], case: Case, zone: DisplayZone) -> None:
     """The event's acknowledgement, the incident's notes, their audit-chain records, the
     chain's signed head and the receiver's keys."""
     acks = _select(db, "acks", _ACK_COLUMNS, "WHERE site = ? AND node = ? AND event_id = ?",

@@ -67,7 +67,7 @@ class BoardQuery:
         fields = ("site", "node", "site_label", "node_label", "regency", "address", "location")
         return any(self.text in str(row[f]).casefold() for f in fields)
 
-    def key(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def key(self, row: Mapping[str, Any]) -> tuple[object, ...]:
         """The row's sort key under this order (ties: warehouse, then node)."""
         names = (row["site_label"].casefold(), row["node_label"].casefold(), row["node"])
         if self.sort == "name":
@@ -80,7 +80,7 @@ class BoardQuery:
         return (fleetview.state_rank(row["state"]), *names)
 
 
-def _cameras(n: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _cameras(n: Mapping[str, Any]) -> list[dict[str, object]]:
     cams = []
     for name, raw in sorted((n.get("cameras") or {}).items()):
         c = raw if isinstance(raw, dict) else {}
@@ -116,7 +116,7 @@ def labelled(db: Database, places: Places, prefix: str) -> list[dict[str, Any]]:
     return rows
 
 
-def view(db: Database, places: Places, query: BoardQuery, prefix: str) -> dict[str, Any]:
+def view(db: Database, places: Places, query: BoardQuery, prefix: str) -> dict[str, object]:
     """The board as the templates show it: ``counts`` per state (the whole fleet), ``groups``
     (kabupaten/kota, the group with the worst state first) of the rows *query* keeps, in its
     order; ``shown``/``total``; ``regencies`` for the filter; the quarantine's figures and the

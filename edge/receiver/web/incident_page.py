@@ -47,7 +47,7 @@ def incident_of(db: Database, site: str, node: str, event: dict[str, Any]) -> st
 
 def incident_events(
     db: Database, site: str, incident: str, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The stored events of *site*'s *incident* (through its occurrences: both sides
     indexed), oldest first, at most *limit*."""
     return lookups.incident_events(db, site, incident, _OTHER_COLUMNS, limit)

@@ -51,7 +51,7 @@ class Query:
         return {f: v for f in FILTERS if (v := getattr(self, f))}
 
 
-def events(db: Database, q: Query) -> list[dict[str, Any]]:
+def events(db: Database, q: Query) -> list[dict[str, object]]:
     """Events matching *q*, newest first (at most ``q.limit``): the shared list
     (:func:`edge.receiver.store.eventlist.events`) with the snapshot's sha256, who
     acknowledged it and the payload's zones."""

@@ -173,7 +173,7 @@ class Users:
         log.info("web.user_unlocked", user=name, addresses=cleared)
         return cleared
 
-    def locked_addresses(self) -> list[dict[str, Any]]:
+    def locked_addresses(self) -> list[dict[str, object]]:
         """Addresses out of tries now (for ``/admin``)."""
         return self.throttle.locked_addresses(time.time())
 
@@ -191,6 +191,6 @@ class Users:
             log.warning("web.login_failed", user=name[:64], address=address, reason=detail)
         return result
 
-    def logins(self, limit: int = 100) -> list[dict[str, Any]]:
+    def logins(self, limit: int = 100) -> list[dict[str, object]]:
         """Login attempts, newest first."""
         return accounts.logins(self.db, limit)
