@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
@@ -96,7 +95,7 @@ _LINK_FIELDS = (("cert_days", AlertKind.CERT_EXPIRING, "", "client certificate")
                 ("crl_days", AlertKind.CRL_EXPIRING, "", "CRL"))  # fmt: skip
 
 
-def node_files(site: str, node: str, health: Any) -> Iterator[tuple[Key, str, float]]:
+def node_files(site: str, node: str, health: object) -> Iterator[tuple[Key, str, float]]:
     """(alert key, what, Unix time it expires) of each TLS file a node's heartbeat reports
     on (validated at ingest; anything else is skipped)."""
     if not isinstance(health, dict) or not isinstance(health.get("links"), dict):

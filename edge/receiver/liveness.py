@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from edge.core.logs import get_logger
 
@@ -28,6 +28,24 @@ log = get_logger(__name__)
 
 TICK_S = 1.0
 """How often threads are looked at (pings go every ping interval)."""
+
+
+class Notifier(Protocol):
+    """What the loop uses of a systemd notifier (:class:`edge.node.notify.Notifier`)."""
+
+    @property
+    def ping_interval(self) -> float | None:
+        """How often to feed the watchdog (None: no watchdog)."""
+        ...
+
+    @property
+    def watchdog_s(self) -> float | None:
+        """The watchdog's time (None: no watchdog)."""
+        ...
+
+    def notify(self, **fields: str | int) -> bool:
+        """Send ``KEY=value`` lines."""
+        ...
 
 
 class Watched(Protocol):
@@ -45,7 +63,7 @@ class Watched(Protocol):
 def run_until(
     receiver: Watched,
     stop: threading.Event,
-    notifier: Any,
+    notifier: Notifier,
     *,
     also_dead: Callable[[], list[str]] = list,
 ) -> list[str]:
