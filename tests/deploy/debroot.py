@@ -3,6 +3,7 @@ tarball keyed by its package list, and Ansible runs into it through the chroot c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -122,6 +123,21 @@ def tool(name: str) -> str:
     path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     assert path, f"{name} not installed (pip extra 'deploy')"
     return path
+
+
+@functools.cache
+def lint_deploy() -> subprocess.CompletedProcess[str]:
+    """`ansible-lint --offline --profile production` over all of deploy/ (every role and
+    playbook, the police hosts' included), run once per test process: the tests that need
+    their part of deploy/ lint-clean share the one run."""
+    return subprocess.run(
+        [tool("ansible-lint"), "--offline", "--nocolor", "--profile", "production", "."],
+        cwd=DEPLOY,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
 
 
 def playbook(playbook: str, inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
+from debroot import lint_deploy
 from pydantic import BaseModel
 from rolerender import ROLE, render
 
@@ -49,13 +50,7 @@ def test_playbook_syntax_and_lint(tmp_path: Path) -> None:
         check=False,
     )
     assert syntax.returncode == 0, syntax.stdout + syntax.stderr
-    lint = subprocess.run(
-        [_tool("ansible-lint"), "--offline", "--nocolor", "--profile", "production", "."],
-        cwd=DEPLOY,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    lint = lint_deploy()
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
