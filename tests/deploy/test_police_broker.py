@@ -277,8 +277,8 @@ def test_role_and_pki_playbook_lint_clean() -> None:
     """`ansible-lint --profile production` passes on the police roles and playbooks and
     deploy/pki.yml: the one lint of all of deploy/ (lint_deploy, shared with test_deploy)
     covers them."""
-    parts = ("roles/police_broker", "roles/warehouse_receiver", "pki.yml")
-    parts += ("broker.yml", "receiver.yml", "revoke.yml")
+    parts = ["roles/police_broker", "roles/warehouse_receiver", "pki.yml"]
+    parts += ["broker.yml", "receiver.yml", "revoke.yml"]
     assert all((DEPLOY / part).exists() for part in parts), parts
     lint = lint_deploy()
     assert lint.returncode == 0, lint.stdout + lint.stderr
