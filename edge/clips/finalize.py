@@ -40,11 +40,12 @@ log = get_logger(__name__)
 
 OnClip = Callable[[dict[str, Any], Path], None]
 RETRY_S = 1.0
+"""How often a stored clip the outbox could not take (a full disk) is handed on again, and a
+clip the disk refused is written again."""
 NICE = 10
 """How much lower than the node's the finaliser thread's OS priority is: clips closing
 together (cameras watching one scene) are written when the analysis leaves CPU free, never
 ahead of it (a clip waits in its journal meanwhile)."""
-"""How often a stored clip the outbox could not take (a full disk) is handed on again."""
 
 
 class ClipSigner(Signer, Protocol):
