@@ -32,7 +32,7 @@ log = get_logger(__name__)
 
 CLIP_MEMORY_BYTES = 1024 * 1024
 """Bytes of the open clip kept in memory once its journal holds them too: beyond this the
-clip's packets are only in its journal (read back when the clip is written), so a long clip
+clip's packets are only in its journal (streamed from it when the clip is written), so a long clip
 of a busy camera costs the node no more memory than a short one (docs/memory.md)."""
 ENCODE_QUEUE_BYTES = 24 * 1024 * 1024
 """Bytes of frames a masked or raw camera's encoder may have waiting (at most ``2 x fps``
