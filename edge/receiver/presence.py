@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from edge.core.logs import get_logger
 from edge.receiver.alerts import AlertKind, AlertOp
@@ -54,7 +53,7 @@ MAX_WILL_DELAY_S = 3600
 """The most ``will_delay_s`` a node may set (``DestinationConfig.will_delay_s``)."""
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     """A finite JSON number, else None (a bool is no number here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None

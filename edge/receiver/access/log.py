@@ -18,7 +18,7 @@ FIELDS = ("audit_seq", "time", "user", "role", "action", "type", "id", "site", "
 ``ended`` too for a clip; ``hash``: its record's hash)."""
 
 
-def entry(rec: dict[str, object]) -> dict[str, Any]:
+def entry(rec: dict[str, object]) -> dict[str, object]:
     """One access record of the chain as an access (export's ``accesses`` item + ``hash``)."""
     out = {f: rec.get("seq" if f == "audit_seq" else f) for f in FIELDS}
     out["sha256"] = rec.get("sha256") or None

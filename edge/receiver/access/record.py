@@ -116,7 +116,7 @@ class Recorder:
 
     def record(
         self, action: str, item: Item, *, user: str, role: str, **extra: object
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """Chain one access now (committed when this returns); ended viewings go first.
         Raises :class:`AccessNotRecorded`."""
         now = self.clock()
@@ -209,7 +209,7 @@ class Recorder:
 def _append(
     cur: Cursor, chain: ChainWriter, action: str, item: Item, *, user: str, role: str,
     when: float, **extra: object,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, object]:  # fmt: skip
     rec = chain.append(action, ACCESS, item.id, item.sha256 or "", when=round(when, 3),
                        user=user, role=role, site=item.site, node=item.node, type=item.type,
                        receiver=chain.receiver, **extra)  # fmt: skip

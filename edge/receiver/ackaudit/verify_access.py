@@ -8,7 +8,6 @@ are committed and the next request, stop or start chains them."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from edge.receiver.store import chainreads
 from edge.receiver.store.database import Database
@@ -19,7 +18,7 @@ TYPES = ("event", "clip", "snapshot", "incident")
 _ROW = ("time", "user", "action", "type", "id", "site", "node")
 
 
-def _records(db: Database) -> dict[int, dict[str, Any]]:
+def _records(db: Database) -> dict[int, dict[str, object]]:
     rows = chainreads.records_of(db, ACTIONS)
     out = {}
     for seq, text in rows:

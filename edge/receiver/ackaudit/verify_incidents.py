@@ -125,7 +125,7 @@ def _check_pending(db: Database, key: tuple[str, str], rseq: int, before: dict[s
         problems.append(f"{name}, but no alarm joined it after it was closed (inserted)")
 
 
-def _state(db: Database, site: str, incident: str) -> dict[str, Any] | None:
+def _state(db: Database, site: str, incident: str) -> dict[str, object] | None:
     got = chainreads.incident_row(db, site, incident, INCIDENT_STATE)
     return dict(zip(INCIDENT_STATE, got, strict=True)) if got is not None else None
 

@@ -9,7 +9,6 @@ workflow's (:mod:`.verify_incidents`)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from edge.receiver.store import chainreads, retentionrows
 from edge.receiver.store.database import Database
@@ -17,7 +16,7 @@ from edge.receiver.store.database import Database
 DELETE = "retention_delete"
 
 
-def _records(db: Database, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+def _records(db: Database, actions: tuple[str, ...]) -> list[dict[str, object]]:
     out = []
     for _, text in chainreads.records_of(db, actions):
         try:

@@ -6,8 +6,6 @@ session means is the dashboard's (:mod:`edge.receiver.web.users`,
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.receiver.store.database import Cursor, Database
 
 USER_COLUMNS = ("name", "role", "created", "failures", "locked_until")
@@ -31,7 +29,7 @@ def put_user(cur: Cursor, name: str, role: str, password_hash: str, created: flo
     )
 
 
-def users(db: Database) -> list[dict[str, Any]]:
+def users(db: Database) -> list[dict[str, object]]:
     """Every user by name (:data:`USER_COLUMNS`)."""
     rows = db.query(f"SELECT {', '.join(USER_COLUMNS)} FROM users ORDER BY name")  # noqa: S608
     return [dict(zip(USER_COLUMNS, r, strict=True)) for r in rows]
@@ -65,7 +63,7 @@ def record_login(
         )
 
 
-def logins(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+def logins(db: Database, limit: int = 100) -> list[dict[str, object]]:
     """Login attempts, newest first (:data:`LOGIN_COLUMNS`)."""
     rows = db.query(
         f"SELECT {', '.join(LOGIN_COLUMNS)} FROM logins ORDER BY seq DESC LIMIT ?",  # noqa: S608

@@ -4,15 +4,13 @@ the row are written in the caller's one transaction (:class:`edge.receiver.web.a
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.receiver.store.database import Cursor, Database
 
 ACK_COLUMNS = ("username", "note", "time", "audit_hash")
 """What :func:`ack_of` gives."""
 
 
-def ack_of(db: Database, site: str, node: str, event_id: str) -> dict[str, Any] | None:
+def ack_of(db: Database, site: str, node: str, event_id: str) -> dict[str, object] | None:
     """The acknowledgement of one event (None: not acknowledged)."""
     rows = db.query(
         f"SELECT {', '.join(ACK_COLUMNS)} FROM acks"  # noqa: S608

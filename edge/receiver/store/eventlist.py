@@ -140,7 +140,7 @@ INCIDENT_COLUMNS = ("seq", "node", "id", "kind", "severity", "state", "camera", 
 
 def incident_siblings(
     db: Database, site: str, incident_id: str, node: str, event_id: str, *, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The other events of *site*'s incident *incident_id* (than *node*'s *event_id*),
     oldest first, at most *limit*."""
     rows = db.query(

@@ -8,7 +8,6 @@ then ``verify`` counts them as pending."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from edge.core.logs import get_logger
 from edge.receiver.ackaudit.chain import ChainWriter
@@ -26,7 +25,7 @@ RECEIVER_USER = "receiver"
 """The user of the notes the receiver writes itself."""
 
 
-def last_state(cur: Cursor, site: str, incident: str, before: int) -> dict[str, Any] | None:
+def last_state(cur: Cursor, site: str, incident: str, before: int) -> dict[str, object] | None:
     """The workflow state the incident's last sealed note (seq below *before*) left."""
     got = cur.execute(
         "SELECT c.record FROM incident_notes n JOIN ack_chain c ON c.hash = n.audit_hash"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.exceptions import HTTPException
 
@@ -50,14 +49,14 @@ class Acks:
             self._key = load_or_create_key(self.data_dir, self.receiver)
         return self._key
 
-    def of(self, site: str, node: str, event_id: str) -> dict[str, Any] | None:
+    def of(self, site: str, node: str, event_id: str) -> dict[str, object] | None:
         """The acknowledgement of one event (None: not acknowledged)."""
         return acks.ack_of(self.db, site, node, event_id)
 
     def acknowledge(
         self, site: str, node: str, event_id: str, user: str, note: str, *,
         also: Callable[[Cursor, ChainWriter], object] | None = None,
-    ) -> dict[str, Any] | None:  # fmt: skip
+    ) -> dict[str, object] | None:  # fmt: skip
         """Acknowledge an event; returns its chain record, or None if it already was. A
         chain that does not end at its signed head takes nothing (409, logged). *also*
         appends more in the same transaction (the event's incident acknowledged)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -68,7 +67,9 @@ def event_seconds(value: object) -> float | None:
     return moment.timestamp() if moment.tzinfo is not None else None
 
 
-def clip_timing(manifest: Mapping[str, object] | None, event_time: object) -> dict[str, Any] | None:
+def clip_timing(
+    manifest: Mapping[str, object] | None, event_time: object
+) -> dict[str, object] | None:
     """Where the event at *event_time* falls in the clip of *manifest*: ``start``,
     ``duration`` (seconds; ``end - start`` when ``duration_s`` is missing), ``event``
     (UNIX s) and ``offset`` (event minus start, kept inside the clip: an event just before

@@ -17,7 +17,7 @@ def _number(value: object) -> float | None:
     return None
 
 
-def camera_load(c: Mapping[str, object]) -> dict[str, Any]:
+def camera_load(c: Mapping[str, object]) -> dict[str, object]:
     """``share`` (percent dropped over the node's recent window, None when not sent),
     ``fps``, ``fps_configured`` and ``window_s`` of a heartbeat camera entry *c*;
     ``slow``: it dropped frames or analysed fewer frames than configured (by a tenth)."""

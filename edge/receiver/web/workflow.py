@@ -10,7 +10,6 @@ redirect back to the page it came from. Viewers may not act (403)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
@@ -39,7 +38,7 @@ def workflow_of(request: Request) -> Workflow:
 
 
 def acknowledge_event(d: Dashboard, site: str, node: str, event_id: str, *, user: str,
-                      note: str) -> dict[str, Any] | None:  # fmt: skip
+                      note: str) -> dict[str, object] | None:  # fmt: skip
     """The old per-event acknowledgement (``POST /ack/SITE/NODE/ID``): the ``acks`` row and
     its record as before (returned; None: acknowledged before), and the event's incident
     acknowledged (if new) in the same transaction; an event acknowledged before still
