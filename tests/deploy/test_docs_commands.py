@@ -10,7 +10,6 @@ receiver stores into SQLite (the install's PostgreSQL URL names no server here).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from debroot import in_root
-from installed import NODE_ID, SITE, Install, copy_root
+from installed import NODE_ID, SITE, Install, private_root
 from nodecfg import file_camera, sensor
 from synth import write_video
 
@@ -145,28 +144,9 @@ def field(install: Install, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """A private view of the installed root reached by a fake ssh and scp from a scratch
     folder; the service user's heartbeat state written and kept current while it lasts."""
     tmp = tmp_path_factory.mktemp("docs-commands")
-    with private_root(install, tmp) as root:
+    with private_root(install, tmp / "root") as root:
         _setup_root(root)
         yield from _field(root, tmp)
-
-
-@contextlib.contextmanager
-def private_root(install: Install, tmp: Path) -> Iterator[Path]:
-    """A writable view of the installed root that leaves it untouched: an overlay mount
-    (instant) where the kernel allows one, else a copy (copy_root: about 2 GB)."""
-    layers = {name: tmp / name for name in ("upper", "work", "root")}
-    for folder in layers.values():
-        folder.mkdir()
-    options = f"lowerdir={install.root},upperdir={layers['upper']},workdir={layers['work']}"
-    mount = ["mount", "-t", "overlay", "overlay", "-o", options, str(layers["root"])]
-    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
-        layers["root"].rmdir()
-        yield copy_root(install, layers["root"])
-        return
-    try:
-        yield layers["root"]
-    finally:
-        subprocess.run(["umount", "--lazy", str(layers["root"])], check=False)
 
 
 def _field(root: Path, tmp: Path) -> Iterator[Field]:

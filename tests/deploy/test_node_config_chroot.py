@@ -14,12 +14,13 @@ import signal
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from debroot import DEPLOY, ROOT, in_root, recap
-from installed import Install, copy_root
+from installed import Install
 from synth import write_video
 from timing import wait_until
 
@@ -175,7 +176,7 @@ def _prepare(root: Path) -> None:
 
 
 def test_a_mask_set_in_host_vars_reaches_the_node_and_its_audit(
-    install: Install, tmp_path: Path
+    install: Install, root_copy: Callable[[Path], Path], tmp_path: Path
 ) -> None:
     """A node that ran with mask A (by hand) remembers it and records nothing; the doc's
     snapshot draws it; the doc's `site.yml --diff` puts mask B from the host vars into
@@ -185,7 +186,7 @@ def test_a_mask_set_in_host_vars_reaches_the_node_and_its_audit(
     mask hash) and one for the police destination, in a chain that verifies; the doc's
     grep on the node shows them."""
     snapshot, playbook, grep = doc_blocks()
-    root = copy_root(install, tmp_path / "root")
+    root = root_copy(tmp_path / "root")
     _prepare(root)
     _start_node(root, MASK_A)
     assert _records(root) == []

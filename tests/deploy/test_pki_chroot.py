@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from debroot import in_root
-from installed import NODE_ID, Install, copy_root
+from installed import NODE_ID
 from pkidocs import Runner, Shell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,13 +42,13 @@ def in_chroot(root: Path, cwd: str) -> Runner:
 
 
 def test_documented_node_and_ca_host_commands_run_in_the_root(
-    install: Install, tmp_path: Path
+    root_copy: Callable[[Path], Path], tmp_path: Path
 ) -> None:
     """hostname: after a first boot as 'raspberrypi', /etc/hostname holds the node id and
     the new request (key 0600) is for CN=smg-utara-01, which `edge pki node-cert --cn`
     signs; timer: the passphrase credential is 0600 in a 0700 directory and the timer of
     warehouse-pki-crl@technician is enabled by timers.target."""
-    root = copy_root(install, tmp_path / "root")
+    root = root_copy(tmp_path / "root")
     for name in ("node.key", "node.csr"):
         (root / TLS.lstrip("/") / name).unlink(missing_ok=True)
     wrong = in_root(root, EDGE, "pki", "csr", "--key", f"{TLS}/node.key")

@@ -6,6 +6,7 @@ node keeps its releases and no wheelhouse."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from debroot import DEPLOY, MODEL, ROOT, cache_dir, in_root, tool
-from installed import Install, copy_root
+from installed import Install, private_root
 
 from edge import __version__
 
@@ -95,8 +96,15 @@ def rolled(install: Install, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     one's model altered on the card (its hash no longer the config's); a third node that does
     not exist comes after them."""
     tmp = tmp_path_factory.mktemp("rolling")
-    first = copy_root(install, tmp / "node1")
-    second = copy_root(install, tmp / "node2")
+    with contextlib.ExitStack() as roots:
+        first = roots.enter_context(private_root(install, tmp / "node1"))
+        second = roots.enter_context(private_root(install, tmp / "node2"))
+        yield _roll(first, second, tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _roll(first: Path, second: Path, tmp: Path) -> Rolled:
+    """update.yml over *first* and *second* (the second's model altered first)."""
     with (second / MODEL_ON_NODE).open("ab") as f:
         f.write(b"\0")
     before = link(first, "current")
@@ -124,8 +132,7 @@ warehouse_wheelhouse_wheel={new_wheel(tmp)}
     run = subprocess.run(
         ["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, check=False
     )
-    yield Rolled(first, second, before, run, time.monotonic() - start)
-    shutil.rmtree(tmp, ignore_errors=True)
+    return Rolled(first, second, before, run, time.monotonic() - start)
 
 
 def test_installed_node_keeps_one_release_and_no_wheelhouse(install: Install) -> None:
