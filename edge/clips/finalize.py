@@ -29,6 +29,7 @@ from edge.clips.store import ClipStore, QuotaError
 from edge.core.errors import OutboxError
 from edge.core.lifecycle import Worker
 from edge.core.logs import get_logger
+from edge.core.ratelog import Repeats
 from edge.events.context import EventFactory
 from edge.events.model import Event
 from edge.evidence.audit import AuditLog
@@ -89,6 +90,8 @@ class ClipFinalizer(Worker):
         self._queue: queue.Queue[ClipJob | None] = queue.Queue()
         self._unqueued: list[tuple[dict[str, Any], Path, Path | None]] = []
         self._unwritten: list[ClipJob] = []
+        self._disk_refusals = Repeats(every_s=60.0)
+        """A full disk refuses every clip every RETRY_S: told at once, then once a minute."""
         self.native_id: int | None = None
         """The writer thread's OS thread id, once it runs."""
 
@@ -168,6 +171,11 @@ class ClipFinalizer(Worker):
             log.exception("clip.crashed", clip=job.clip_id)
             self._failed(job, f"{type(e).__name__}: {e}")
 
+    @property
+    def refused_writes(self) -> int:
+        """Writes the disk refused since the finaliser started (each retry counts)."""
+        return self._disk_refusals.total
+
     def not_written(self, job: ClipJob, error: str) -> None:
         """The disk refused the MP4 (full): the clip's packets are safe in its journal, so it
         is written again every :data:`RETRY_S` (the store makes room first, or says it cannot:
@@ -175,8 +183,10 @@ class ClipFinalizer(Worker):
         if job.journal is None or not job.journal.exists():
             self._failed(job, error)
             return
-        log.error("clip.not_written", camera=job.camera, clip=job.clip_id, error=error,
-                  kept=str(job.journal))  # fmt: skip
+        covered = self._disk_refusals.occurred()
+        if covered is not None:  # at once, then once a minute while the disk stays full
+            log.error("clip.not_written", camera=job.camera, clip=job.clip_id, error=error,
+                      kept=str(job.journal), times=covered)  # fmt: skip
         self._unwritten.append(job)
 
     def _again(self) -> None:

@@ -144,7 +144,8 @@ def test_a_full_disk_while_writing_loses_nothing(
     """The clip store's disk has bytes free but no room for another file (its inodes used
     up): the MP4 cannot be written. The error names the file and the cause, no part file is
     left, the clip is not told as lost: it waits in its journal, and once the disk takes
-    files again it is stored and handed on, its journal gone."""
+    files again it is stored and handed on, its journal gone. Retried every second, it is
+    logged once (then once a minute), not once per retry."""
     info, packets = sample
     journal = _journal(tmp_path / "j", "c3", info, packets)
     with small_disk(tmp_path / "disk", "16m,nr_inodes=64") as disk:
@@ -161,6 +162,7 @@ def test_a_full_disk_while_writing_loses_nothing(
                                    0.0, journal, len(packets) - 10))  # fmt: skip
                 assert fin.drain(30)
                 assert sent == [] and journal.exists() and fin.failed == 0
+                assert wait_until(lambda: fin.refused_writes >= 3, 30)  # retried each RETRY_S
                 for p in filler:
                     p.unlink()
                 assert wait_until(lambda: len(sent) == 1, 30)
@@ -168,6 +170,7 @@ def test_a_full_disk_while_writing_loses_nothing(
             assert fin.shutdown(30)
         (refused,) = [e for e in logs if e["event"] == "clip.not_written"]
         assert "No space left" in refused["error"] and refused["kept"] == str(journal)
+        assert refused["times"] == 1 and fin.refused_writes >= 3
         assert not journal.exists() and _packets_in(sent[0]) == len(packets)
 
 
