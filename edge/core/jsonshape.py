@@ -5,10 +5,13 @@ of objects, a number. ``null``, an absent key and an empty value read as empty, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeGuard, TypeVar
 
 JsonObject = Mapping[str, object]
 """A JSON object as read: its values are unknown until narrowed."""
+
+T = TypeVar("T")
 
 
 def _kind(value: object) -> str:
@@ -25,19 +28,33 @@ def as_object(value: object, where: str = "value") -> JsonObject:
     raise ValueError(f"{where}: expected a JSON object, got {_kind(value)}")
 
 
-def as_objects(value: object, where: str = "value") -> list[JsonObject]:
-    """*value* as a list of JSON objects (empty when it is null or empty); raises
-    ``ValueError`` naming *where* when it or one of its entries is something else."""
+def _list_of(value: object, where: str, noun: str, ok: Callable[[object], TypeGuard[T]]) -> list[T]:
+    """*value* as a list of *noun*s, each passing *ok* (empty when it is null or empty);
+    raises ``ValueError`` naming *where* (and the entry's index) for anything else."""
     if not value:
         return []
     if not isinstance(value, list | tuple):
-        raise ValueError(f"{where}: expected a list of JSON objects, got {_kind(value)}")
-    out: list[JsonObject] = []
+        raise ValueError(f"{where}: expected a list of {noun}s, got {_kind(value)}")
+    out: list[T] = []
     for i, entry in enumerate(value):
-        if not isinstance(entry, Mapping):
-            raise ValueError(f"{where}[{i}]: expected a JSON object, got {_kind(entry)}")
+        if not ok(entry):
+            raise ValueError(f"{where}[{i}]: expected a {noun}, got {_kind(entry)}")
         out.append(entry)
     return out
+
+
+def _is_object(value: object) -> TypeGuard[JsonObject]:
+    return isinstance(value, Mapping)
+
+
+def _is_str(value: object) -> TypeGuard[str]:
+    return isinstance(value, str)
+
+
+def as_objects(value: object, where: str = "value") -> list[JsonObject]:
+    """*value* as a list of JSON objects (empty when it is null or empty); raises
+    ``ValueError`` naming *where* when it or one of its entries is something else."""
+    return _list_of(value, where, "JSON object", _is_object)
 
 
 def as_float(value: object, where: str = "value") -> float:
@@ -59,16 +76,7 @@ def as_str_or_none(value: object, where: str = "value") -> str | None:
 def as_strs(value: object, where: str = "value") -> list[str]:
     """*value* as a list of strings (empty when it is null or empty); raises ``ValueError``
     naming *where* when it or one of its entries is something else."""
-    if not value:
-        return []
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{where}: expected a list of strings, got {_kind(value)}")
-    out: list[str] = []
-    for i, entry in enumerate(value):
-        if not isinstance(entry, str):
-            raise ValueError(f"{where}[{i}]: expected a string, got {_kind(entry)}")
-        out.append(entry)
-    return out
+    return _list_of(value, where, "string", _is_str)
 
 
 def as_int(value: object, where: str = "value") -> int:
