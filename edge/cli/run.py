@@ -33,6 +33,7 @@ from edge.core.errors import (
     SensorError,
     TransportError,
 )
+from edge.node.library_threads import single_threaded_libraries
 from edge.node.memory_arenas import limit_malloc_arenas
 
 _CONFIG_ERRORS = (ConfigurationError, DetectorError, TransportError)
@@ -81,6 +82,13 @@ def _one_line(exc: BaseException, config: Path) -> str:
     return " ".join(str(exc).replace("<node.toml>", str(config)).split()) or type(exc).__name__
 
 
+def _tune_process() -> None:
+    """Before any thread starts: two malloc arenas (docs/memory.md), and OpenCV on its
+    callers' threads (the cameras are the node's parallelism: edge/node/library_threads.py)."""
+    limit_malloc_arenas()
+    single_threaded_libraries()
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run the node until a stop signal (SIGTERM, SIGINT, ...); SIGUSR1 silences the sirens,
     SIGHUP is ignored (``edge.node.signals``)."""
@@ -94,7 +102,7 @@ def handle(args: argparse.Namespace) -> int:
     from edge.node.signals import SignalDesk
     from edge.node.watchdog import run_until
 
-    limit_malloc_arenas()  # before any thread starts (docs/memory.md)
+    _tune_process()
     stop = threading.Event()
     current: list[Any] = []  # the node, or the safety panel: what SIGUSR1 silences
 

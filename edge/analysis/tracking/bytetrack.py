@@ -14,8 +14,9 @@ awaits confirmation, every ``busy_interval_s`` (0.4 s) while someone tracked mov
 ``recheck_s`` (1 s) while they stand still. The library's Kalman filter is tuned for video
 at 30 fps (its noise is per step), and it predicts one step per update: fed 0.4 s apart it
 would take 0.4 s for one frame's worth of motion. So before each run the predictions are
-moved on by the time gone by, one step per 1/``rate`` s (30; the library's own
-``STrack.multi_predict``), and a frame without a detector run loses nobody. After a gap of
+moved on by the time gone by, one step per 1/``rate`` s (30; the library's own step,
+stacked: :mod:`edge.analysis.tracking.predict`), and a frame without a detector run loses
+nobody. After a gap of
 more than two steps the match is looser (``sparse_threshold`` 0.9: IoU times score above
 0.1, instead of ``match_threshold`` 0.8 between video frames): a prediction over 0.4 s is
 rougher than over 1/30 s. On TUD-Campus as a node runs it (``edge eval --as-node``, the
@@ -39,11 +40,12 @@ import numpy as np
 
 from edge.analysis.detect.base import Detection
 from edge.analysis.tracking.base import PART
+from edge.analysis.tracking.predict import predict_steps
 
 try:
     from supervision.detection.utils.iou_and_nms import box_iou_batch
     from supervision.tracker.byte_tracker.core import ByteTrack
-    from supervision.tracker.byte_tracker.single_object_track import STrack
+    from supervision.tracker.byte_tracker.single_object_track import TrackState
 except ImportError as e:  # pragma: no cover - depends on the install
     raise ImportError(
         "tracker = 'bytetrack' needs the supervision package (pip install "
@@ -139,8 +141,8 @@ class ByteTrackMatcher:
         bt.minimum_matching_threshold = self.sparse_threshold if sparse else self.match_threshold
         steps -= 1
         pool = [s for s in bt.tracked_tracks if s.is_activated] + bt.lost_tracks
-        for _ in range(steps if pool else 0):
-            STrack.multi_predict(pool, bt.shared_kalman)
+        lost = [s.state != TrackState.Tracked for s in pool]
+        predict_steps(pool, bt.shared_kalman, lost, steps)
 
     def bind(self, i: int, track_id: str) -> None:
         """The library identity of detection *i* now stands for *track_id*."""
