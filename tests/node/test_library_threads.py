@@ -19,9 +19,13 @@ print(before, cv2.getNumThreads())
 def test_edge_run_tunes_opencv_to_its_callers_threads() -> None:
     """A fresh process: OpenCV's pool as many threads as cores before, one (the caller's)
     after the step ``edge run`` takes first."""
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
-    ).stdout.split()
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )  # after the log line
     before, after = int(out[0]), int(out[1])
     assert after == 1
     if (os.cpu_count() or 1) > 1:
