@@ -74,6 +74,8 @@ class AnalysisStats:
     """Frames the detector saw through the low-light picture."""
     tamper_frames: int = 0
     """Frames the tamper watch looked at (about one a second while the view is settled)."""
+    behind_frames: int = 0
+    """Frames analysed while behind real time (the detector shed its follow-up runs)."""
     motion_s: float = 0.0
     tamper_s: float = 0.0
     detector_s: float = 0.0
@@ -134,6 +136,9 @@ class Analyzer:
         self.tamper_pace = TamperPace()
         self.last_motion: MotionResult | None = None
         self.last_detections: list[Detection] = []
+        self.behind = False
+        """Set by the camera before each frame: its analysis is behind real time, so the
+        detector sheds its follow-up runs (:class:`edge.analysis.schedule.DetectionSchedule`)."""
         self.time = CameraClock()
         """Camera time: what every stateful stage here keys on (see the module)."""
         self._clock = clock
@@ -141,6 +146,7 @@ class Analyzer:
     def process(self, frame: Frame) -> list[Observation]:
         """Analyse one frame; returns what it shows that changed."""
         self.stats.frames += 1
+        self.stats.behind_frames += self.behind
         t0 = self._clock()
         motion = self.gate.process(frame.image)
         self.stats.motion_s += self._clock() - t0
@@ -171,7 +177,10 @@ class Analyzer:
                 and not pending
                 and steady(self.tracker.tracks, motion.regions, self.schedule.last)
             )
-            if self.schedule.due(motion, t, tracking, pending=pending, novel=novel, steady=calm):
+            due = self.schedule.due(
+                motion, t, tracking, pending=pending, novel=novel, steady=calm, behind=self.behind
+            )
+            if due:
                 dets = self._detect(frame.image, motion, t)
             elif moving and not novel and not tracking:
                 self.stats.known_skips += 1

@@ -15,6 +15,11 @@ from edge.analysis.motion.base import MotionResult
 from edge.analysis.steady import STEADY_FACTOR
 from edge.config.detection import CameraDetectionConfig
 
+BEHIND_S = 0.4
+"""A live camera's analysis is *behind* when the frame it takes was handed to it this long
+ago or longer (two frames at 5 fps; its queue holds one second of frames, and drops the
+oldest when full). A file being replayed is never behind: every frame is analysed."""
+
 
 class Why(StrEnum):
     """Why the detector runs on a frame."""
@@ -46,6 +51,14 @@ class DetectionSchedule:
     - after the camera was lost (:meth:`look_next`): the next frame, whatever the motion (a
       person may have come while nobody watched, and stand still).
 
+    *Behind* (the camera's analysis is behind real time: the node is short of CPU, see
+    :data:`BEHIND_S`), the detector sheds the runs that only follow what is known, so the
+    analysis catches up instead of dropping frames (which the motion gate, the tamper watch
+    and a newcomer's detection all miss): someone tracked is looked at every ``recheck_s`` (as
+    if standing still: the tracker keeps still people at that cadence), new motion with nobody
+    tracked every ``busy_interval_s`` instead of every frame. A first sighting awaiting
+    confirmation is looked at every frame as ever, and the periodic looks are unchanged.
+
     A lighting change is not motion: the gate has recalibrated, nobody moved. ``why`` says
     why the last due frame was due (a periodic look covers the whole frame, never a crop).
     """
@@ -75,10 +88,12 @@ class DetectionSchedule:
         pending: bool = False,
         novel: bool = True,
         steady: bool = False,
+        behind: bool = False,
     ) -> bool:
         """True when the detector should run on the frame at camera time *t*. *pending*: a
         sighting awaits confirmation; *novel*: the motion is news (not only known motion);
-        *steady*: the tracked people are found and all motion is theirs."""
+        *steady*: the tracked people are found and all motion is theirs; *behind*: the
+        analysis is behind real time (see the class)."""
         last = self._last
         since = float("inf") if last is None or t < last else t - last
         if self._first is None:
@@ -96,9 +111,11 @@ class DetectionSchedule:
             if tracking:
                 # steady: a multiple of the frame interval, not missed by a rounding error
                 every = c.busy_interval_s * STEADY_FACTOR - 1e-6 if steady else c.busy_interval_s
+                if behind:
+                    every = max(every, c.recheck_s - 1e-6)
                 why = Why.TRACKING if since >= every else None
             elif novel:
-                why = Why.MOTION
+                why = Why.MOTION if not behind or since >= c.busy_interval_s - 1e-6 else None
             else:
                 why = Why.BUSY if since >= c.busy_check_s else None
         elif tracking:

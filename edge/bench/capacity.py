@@ -31,6 +31,7 @@ from edge.bench.capacity_parts import (
     ProcSample,
     RtspStreams,
     camera_counters,
+    camera_sum,
     node_config,
     proc_sample,
     read_state,
@@ -189,6 +190,8 @@ def _figures(
     analysed = sum(c1[k][0] - c0[k][0] for k in c1 if k in c0)
     dropped = sum(c1[k][1] - c0[k][1] for k in c1 if k in c0)
     rss = [x.rss_mb for x in samples]
+    calls = camera_sum(s1, "detector_calls") - camera_sum(s0, "detector_calls")
+    behind = camera_sum(s1, "behind_frames") - camera_sum(s0, "behind_frames")
     return {
         "cameras": n,
         "window_s": round(elapsed, 1),
@@ -203,6 +206,8 @@ def _figures(
         "frames_analysed": analysed,
         "frames_dropped": dropped,
         "dropped_pct": round(100 * dropped / max(analysed + dropped, 1), 2),
+        "detector_runs_per_camera_s": round(calls / dt / max(len(fps), 1), 2),
+        "behind_pct": round(100 * behind / max(analysed, 1), 1),
         "status": s1.get("health", {}).get("status"),
         "reasons": s1.get("health", {}).get("reasons", []),
     }
@@ -295,7 +300,8 @@ def format_capacity(result: dict[str, Any]) -> str:
         f"analysis {result['fps']:g} fps; warm-up {result['warmup_s']:g} s, "
         f"measured {result['seconds']:g} s; profile: {', '.join(sorted(boards)) or '-'}",
         f"{'cameras':>7} {'CPU % machine':>13} {'profile %':>9} {'% per cam':>9} "
-        f"{'RSS MB':>13} {'MB/min':>7} {'threads':>7} {'fps/cam':>13} {'dropped':>8}  status",
+        f"{'RSS MB':>13} {'MB/min':>7} {'threads':>7} {'fps/cam':>13} {'dropped':>8} "
+        f"{'det/s/cam':>9} {'behind':>7}  status",
     ]
     for r in result["runs"]:
         predicted = f"{r['profile_pct']['pct']:.1f}" if r["profile_pct"] else "-"
@@ -309,6 +315,7 @@ def format_capacity(result: dict[str, Any]) -> str:
             f"{r['cpu_pct_per_camera']:>9.2f} {r['rss_mb_min']:>6.0f}-{r['rss_mb_max']:<6.0f} "
             f"{r['rss_mb_per_min']:>7.1f} {r['threads']:>7} "
             f"{r['fps_per_camera']:>5.2f} (>={r['fps_per_camera_min']:.2f}) "
-            f"{r['dropped_pct']:>7.2f}%  {status}"
+            f"{r['dropped_pct']:>7.2f}% {r.get('detector_runs_per_camera_s', 0):>9.2f} "
+            f"{r.get('behind_pct', 0):>6.1f}%  {status}"
         )
     return "\n".join(lines)

@@ -181,6 +181,13 @@ def camera_counters(state: dict[str, Any]) -> dict[str, tuple[int, int]]:
     }
 
 
+def camera_sum(state: dict[str, Any], key: str) -> int:
+    """The sum over the running cameras of one counter of theirs in a state file (0 where a
+    camera has none: a daemon from before the counter)."""
+    cams = state.get("health", {}).get("cameras", {})
+    return sum(int(c.get(key, 0)) for c in cams.values() if "frames" in c)
+
+
 def slope_per_min(points: list[tuple[float, float]]) -> float:
     """Least-squares slope of (seconds, value) *points*, per minute (0 for fewer than 2)."""
     if len(points) < 2:

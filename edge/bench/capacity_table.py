@@ -11,7 +11,8 @@ from edge.bench.capacity_parts import BenchError
 
 HEADER = (
     "| cameras | node CPU (of the machine) | RSS MB (window) | RSS MB/min | threads "
-    "| analysed fps per camera | dropped |\n|---|---|---|---|---|---|---|"
+    "| analysed fps per camera | dropped | detector runs/s per camera | analysed behind |"
+    "\n|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -34,6 +35,8 @@ def _cells(r: dict[str, Any]) -> list[str]:
         str(r["threads"]),
         f"{r['fps_per_camera']:.2f}",
         f"{r['dropped_pct']:.1f}%",
+        f"{r['detector_runs_per_camera_s']:.2f}" if "detector_runs_per_camera_s" in r else "-",
+        f"{r['behind_pct']:.0f}%" if "behind_pct" in r else "-",
     ]
 
 

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from edge.analysis.analyzer import Analyzer
 from edge.analysis.detect.base import Detector
 from edge.analysis.motion.base import MotionGate
+from edge.analysis.schedule import BEHIND_S
 from edge.capture.base import CameraInput, SourceError
 from edge.capture.frame import Frame, Item, Role
 from edge.capture.liveness import Liveness
@@ -98,6 +99,8 @@ class CameraWorker(Worker):
         )
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
+        self.live = live
+        """A live camera (its queue drops the oldest frame when full; a replay waits)."""
         self.queue: FrameQueue[Frame] = FrameQueue(
             queue_size or analysis_queue_frames(cfg.fps),  # seconds of frames, within bytes
             live,
@@ -337,6 +340,8 @@ class CameraWorker(Worker):
             self.frames_analysed += 1
             self.last_frame_wall = frame.wall
             self._note_lag(frame)
+            # a live camera whose frame waited long is behind: the detector sheds follow-ups
+            self.analyzer.behind = self.live and time.monotonic() - frame.mono >= BEHIND_S
             try:
                 self._analyse_frame(frame)
             except Exception:  # one bad frame must not stop the analysis of all that follow

@@ -82,7 +82,9 @@ def camera_health(w: CameraWorker, now: float, load: CameraLoad | None = None) -
     """One camera's entry in the heartbeat's ``cameras`` section at Unix time *now*.
     ``lag_s``: how far behind real time its newest analysed frame was (``decode_lag_s`` of
     it in decoding); ``session``: that frame's input session (it counts reconnects);
-    ``dropped``: analysis frames dropped since start. With its *load* over the recent window
+    ``dropped``: analysis frames dropped since start; ``behind_frames``: frames analysed while
+    behind real time, with the detector's follow-up runs shed (:mod:`edge.analysis.schedule`).
+    With its *load* over the recent window
     (:mod:`edge.node.overload`): ``dropped_recent`` and ``dropped_share`` of that window,
     ``fps`` analysed against ``fps_configured``, and ``window_s`` (the seconds it covers)."""
     stats = w.analyzer.stats
@@ -93,6 +95,7 @@ def camera_health(w: CameraWorker, now: float, load: CameraLoad | None = None) -
         "last_frame_age_s": age,
         "faulted": any(lv.faulted for lv in w.liveness.values()),
         "detector_calls": stats.detector_calls,
+        "behind_frames": stats.behind_frames,
         "detector_ms": round(stats.last_detector_ms, 1),
         "lag_s": None if w.lag_s is None else round(w.lag_s, 3),
         "decode_lag_s": None if w.decode_lag_s is None else round(w.decode_lag_s, 3),
