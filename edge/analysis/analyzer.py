@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from edge.analysis.detect.base import Detection, Detector
 from edge.analysis.detect.filters import BoxFilter
+from edge.analysis.detect.queue import Ticket
 from edge.analysis.episodes import MotionEpisodes
 from edge.analysis.lowlight import LowLight
 from edge.analysis.motion.background import BackgroundMotion
@@ -48,6 +49,7 @@ from edge.analysis.zones import Zones
 from edge.capture.frame import Frame, Image
 from edge.capture.session import CameraClock
 from edge.config.cameras import CameraConfig
+from edge.core.errors import DetectorError
 from edge.core.kinds import Kind, State
 from edge.core.logs import get_logger
 
@@ -80,6 +82,9 @@ class AnalysisStats:
     tamper_s: float = 0.0
     detector_s: float = 0.0
     last_detector_ms: float = 0.0
+    """The last run's time from asked to answered (the live path: its wait in the queue)."""
+    detector_errors: int = 0
+    """Live-path requests the detector failed or did not answer (logged, dropped)."""
 
 
 def crop_around(
@@ -97,6 +102,22 @@ def crop_around(
     x = min(max(0, cx - side_w // 2), max(0, width - side_w))
     y = min(max(0, cy - side_h // 2), max(0, height - side_h))
     return x, y, min(side_w, width), min(side_h, height)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A frame the detector is asked about, and what its answer is applied with."""
+
+    frame: Frame
+    motion: MotionResult
+    t: float
+    """Camera time of *frame*."""
+    picture: Image
+    """What the detector is shown (low-light picture, maybe cropped)."""
+    crop: Box | None
+    dark: bool
+    asked: float
+    """The analyzer's clock when asked."""
 
 
 class Analyzer:
@@ -136,6 +157,11 @@ class Analyzer:
         self.tamper_pace = TamperPace()
         self.last_motion: MotionResult | None = None
         self.last_detections: list[Detection] = []
+        self.asynchronous = False
+        """Set by a live camera whose detector is the node's shared queue: the detector is
+        asked and not waited for (see :meth:`_answered`). A replay waits for every answer,
+        so a file gives the same events every time."""
+        self._asked: tuple[Request, Ticket] | None = None
         self.behind = False
         """Set by the camera before each frame: its analysis is behind real time, so the
         detector sheds its follow-up runs (:class:`edge.analysis.schedule.DetectionSchedule`)."""
@@ -161,47 +187,96 @@ class Analyzer:
             self.stats.tamper_s += self._clock() - t1
             self.stats.tamper_frames += 1
         if self.detector is not None:
-            dets: list[Detection] | None = None
-            h, w = frame.image.shape[:2]
-            self.lowlight.update(frame.image, t, motion.brightness, motion.lighting)
-            moving = motion.motion and not motion.lighting
-            if moving:
-                self.stillness.motion(motion.regions, t, w, h, self.tracker.tracks)
-            novel = not moving or self.memory.novel(motion.regions, t, w, h)
-            pending = any(not tr.confirmed for tr in self.tracker.tracks)
-            # a static object held back is nobody tracked: it does not keep the detector busy
-            tracking = self.stillness.tracking(self.tracker.tracks)
-            calm = (
-                tracking
-                and moving
-                and not pending
-                and steady(self.tracker.tracks, motion.regions, self.schedule.last)
-            )
-            due = self.schedule.due(
-                motion, t, tracking, pending=pending, novel=novel, steady=calm, behind=self.behind
-            )
-            if due:
-                dets = self._detect(frame.image, motion, t)
-            elif moving and not novel and not tracking:
-                self.stats.known_skips += 1
-            zones_of = {}
-            if dets and self.zones:
-                zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
-            for te in self._still(self.tracker.update(dets, t, zones_of), t, w, h):
-                seen.append(self._person(te, frame))
+            seen += self._detection(frame, motion, t)
         return [self._in_session(o, frame) for o in seen]
 
+    def _detection(self, frame: Frame, motion: MotionResult, t: float) -> list[Observation]:
+        """The detector's part of a frame: an answer that came meanwhile applied (the live
+        path), the schedule asked, the detector run or asked, the tracker stepped."""
+        seen = self._answered(wait=False)
+        h, w = frame.image.shape[:2]
+        self.lowlight.update(frame.image, t, motion.brightness, motion.lighting)
+        moving = motion.motion and not motion.lighting
+        if moving:
+            self.stillness.motion(motion.regions, t, w, h, self.tracker.tracks)
+        novel = not moving or self.memory.novel(motion.regions, t, w, h)
+        pending = any(not tr.confirmed for tr in self.tracker.tracks)
+        # a static object held back is nobody tracked: it does not keep the detector busy
+        tracking = self.stillness.tracking(self.tracker.tracks)
+        calm = (
+            tracking
+            and moving
+            and not pending
+            and steady(self.tracker.tracks, motion.regions, self.schedule.last)
+        )
+        dets: list[Detection] | None = None
+        # the live path asks once at a time: the next frame due comes after the answer
+        due = self._asked is None and self.schedule.due(
+            motion, t, tracking, pending=pending, novel=novel, steady=calm, behind=self.behind
+        )
+        if due and self.asynchronous:
+            self._ask(frame, motion, t)
+        elif due:
+            req = self._request(frame, motion, t)
+            assert self.detector is not None
+            dets = self._found(req, self.detector.detect(req.picture), self._clock() - req.asked)
+        elif moving and not novel and not tracking:
+            self.stats.known_skips += 1
+        return seen + self._step(dets, t, frame)
+
+    def _step(self, dets: list[Detection] | None, t: float, frame: Frame) -> list[Observation]:
+        """The tracker fed with *dets* of *frame* at camera time *t* (None: time passes)."""
+        h, w = frame.image.shape[:2]
+        zones_of = {}
+        if dets and self.zones:
+            zones_of = {i: self.zones.at(*d.foot, w, h) for i, d in enumerate(dets)}
+        events = self._still(self.tracker.update(dets, t, zones_of), t, w, h)
+        return [self._person(te, frame) for te in events]
+
+    def _ask(self, frame: Frame, motion: MotionResult, t: float) -> None:
+        """The live path: the detector asked for *frame*, not waited for."""
+        req = self._request(frame, motion, t)
+        submit = getattr(self.detector, "submit")  # noqa: B009 - checked by asynchronous
+        self._asked = (req, submit(req.picture))
+
+    def _answered(self, *, wait: bool) -> list[Observation]:
+        """The live path: the answer to the request asked, once it came (*wait*: wait for
+        it, as before the camera's tracks end), applied at its own frame's time; what it
+        shows. A failed request, or one unanswered for the queue's ``answer_s``, is logged
+        and dropped: the next frame due asks again."""
+        if self._asked is None:
+            return []
+        req, ticket = self._asked
+        limit = float(getattr(self.detector, "answer_s", 30.0))
+        waited = self._clock() - req.asked
+        if not ticket.done.is_set():
+            if wait:
+                ticket.done.wait(max(0.0, limit - waited))
+            elif waited < limit:
+                return []
+        self._asked = None
+        try:
+            raw = ticket.result(0)
+        except DetectorError as e:
+            self.stats.detector_errors += 1
+            log.warning("detector.request_failed", camera=self.cam.name, error=str(e))
+            return []
+        dets = self._found(req, raw, self._clock() - req.asked)
+        return self._step(dets, req.t, req.frame)
+
     def finish(self, frame: Frame | None) -> list[Observation]:
-        """Close open motion episodes and person tracks (end of stream)."""
+        """Close open motion episodes and person tracks (end of stream); an answer still
+        awaited is waited for and applied first."""
         if frame is None:
             return []
+        answered = [self._in_session(o, frame) for o in self._answered(wait=True)]
         t = self.time.at(frame.session, frame.pts, frame.mono)
         seen = []
         if self.episodes.active:
             seen.append(self.episodes.finish(frame.wall, t))
         h, w = frame.image.shape[:2]
         seen += [self._person(te, frame) for te in self._still(self.tracker.finish(t), t, w, h)]
-        return [self._in_session(o, frame) for o in seen]
+        return answered + [self._in_session(o, frame) for o in seen]
 
     def _still(self, events: list[TrackEvent], t: float, w: int, h: int) -> list[TrackEvent]:
         """The tracker's *events* through the static-object rule (held tracks make none; a
@@ -221,7 +296,10 @@ class Analyzer:
         after a reconnect, with ``data.reason = "camera_lost"``. Nothing is carried over the
         outage: after it everything starts afresh, with a full look at the first frame."""
         self.schedule.look_next()  # whatever came meanwhile is looked for at once
-        ended = [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
+        came: list[Observation] = []
+        if frame is not None:  # an answer still awaited is of a frame before the loss
+            came = [self._in_session(o, frame) for o in self._answered(wait=True)]
+        ended = came + [replace(o, data={**o.data, "reason": LOST}) for o in self.finish(frame)]
         self.stillness.outage()  # and what stands still then may have come meanwhile
         return ended
 
@@ -237,14 +315,14 @@ class Analyzer:
             session=frame.session,
         )
 
-    def _detect(self, image: Image, motion: MotionResult, t: float) -> list[Detection]:
-        """Run the detector (on a crop around the motion when so configured, never for a
-        periodic full look), filter its boxes, teach the region memory what it found."""
+    def _request(self, frame: Frame, motion: MotionResult, t: float) -> Request:
+        """What the detector is shown of *frame*: the low-light picture, cropped around the
+        motion when so configured (never for a periodic full look)."""
         assert self.detector is not None
-        h, w = image.shape[:2]
-        t0 = self._clock()
+        h, w = frame.image.shape[:2]
+        asked = self._clock()
         dark = self.lowlight.dark
-        picture = self.lowlight.picture(image)
+        picture = self.lowlight.picture(frame.image)
         self.stats.dark_frames += dark
         crop: Box | None = None
         full = self.schedule.why in (Why.BUSY, Why.IDLE)
@@ -252,21 +330,26 @@ class Analyzer:
             # at least the model's input size: a small, far person is seen at full resolution
             side = int(getattr(self.detector, "size", 256))
             crop = x, y, cw, ch = crop_around(motion.regions, w, h, min_side=side)
-            found = self.detector.detect(picture[y : y + ch, x : x + cw])
-            raw = [d.shifted(x, y) for d in found]
-        else:
-            raw = self.detector.detect(picture)
-        spent = self._clock() - t0
+            picture = picture[y : y + ch, x : x + cw]
+        return Request(frame, motion, t, picture, crop, dark, asked)
+
+    def _found(self, req: Request, found: list[Detection], spent: float) -> list[Detection]:
+        """The detector's boxes for *req* (found *spent* s after it was asked) filtered;
+        the region memory taught what the run found."""
+        raw = found if req.crop is None else [d.shifted(req.crop[0], req.crop[1]) for d in found]
+        h, w = req.frame.image.shape[:2]
         self.stats.detector_s += spent
         self.stats.last_detector_ms = spent * 1000
         self.stats.detector_calls += 1
-        dets = self.filter(raw, w, h, dark)
+        dets = self.filter(raw, w, h, req.dark)
         self.stats.detections += len(dets)
         self.last_detections = dets
+        motion = req.motion
         moved = motion.regions if motion.motion and not motion.lighting else ()
         # in the dark the detector misses more (a person walking in is often found only
         # after a second or two): its "nobody" counts a third
-        self.memory.learn(moved, dets, t, w, h, seen=crop, weight=DARK_WEIGHT if dark else 1.0)
+        weight = DARK_WEIGHT if req.dark else 1.0
+        self.memory.learn(moved, dets, req.t, w, h, seen=req.crop, weight=weight)
         return dets
 
     def _person(self, te: TrackEvent, frame: Frame) -> Observation:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 from edge.analysis.analyzer import Analyzer
 from edge.analysis.detect.base import Detector
+from edge.analysis.detect.queue import CameraDetector
 from edge.analysis.motion.base import MotionGate
 from edge.analysis.schedule import BEHIND_S
 from edge.capture.base import CameraInput, SourceError
@@ -99,6 +100,9 @@ class CameraWorker(Worker):
         )
         self.analyzer = self.events.analyzer
         live = any(i.live for i in inputs)
+        # live, the shared detector is asked and not waited for: a person on every camera
+        # at once makes the answers come later, never the frames drop (analysis/analyzer.py)
+        self.analyzer.asynchronous = live and isinstance(detector, CameraDetector)
         self.live = live
         """A live camera (its queue drops the oldest frame when full; a replay waits)."""
         self.queue: FrameQueue[Frame] = FrameQueue(

@@ -293,6 +293,16 @@ class CameraDetector:
         """People in *image*, through the queue."""
         return self.queue.detect(self.camera, image)
 
+    def submit(self, image: Image) -> Ticket:
+        """Ask for the people in *image* without waiting: the ticket is answered when the
+        queue has served it (:class:`edge.analysis.analyzer.Analyzer`'s live path)."""
+        return self.queue.submit(self.camera, image)
+
+    @property
+    def answer_s(self) -> float:
+        """How long an answer may take before it counts as none (the queue's)."""
+        return self.queue.answer_s
+
     def __getattr__(self, attr: str) -> Any:
         return getattr(self.queue.detector, attr)
 
