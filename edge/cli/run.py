@@ -33,8 +33,8 @@ from edge.core.errors import (
     SensorError,
     TransportError,
 )
-from edge.node.library_threads import single_threaded_libraries
 from edge.node.memory_arenas import limit_malloc_arenas
+from edge.node.thread_tuning import tune_threads
 
 _CONFIG_ERRORS = (ConfigurationError, DetectorError, TransportError)
 """Errors about what the config names: exit 2."""
@@ -83,10 +83,10 @@ def _one_line(exc: BaseException, config: Path) -> str:
 
 
 def _tune_process() -> None:
-    """Before any thread starts: two malloc arenas (docs/memory.md), and OpenCV on its
-    callers' threads (the cameras are the node's parallelism: edge/node/library_threads.py)."""
+    """Before any thread starts: two malloc arenas (docs/memory.md); OpenCV on its callers'
+    threads and a 1 ms switch interval (edge/node/thread_tuning.py)."""
     limit_malloc_arenas()
-    single_threaded_libraries()
+    tune_threads()
 
 
 def handle(args: argparse.Namespace) -> int:
