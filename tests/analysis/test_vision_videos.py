@@ -106,7 +106,7 @@ def test_one_person_one_event_at_each_arrival(
     """one-by-one: a person event starts within 1 s of each of the six arrivals, none
     outside the presence intervals (1 s tolerance), exactly one per person; the same with
     the analysis behind real time all along (an overloaded node: the detector sheds its
-    follow-up runs, a quarter of them or more)."""
+    follow-up runs)."""
     presence = json.loads((videos / "presence.json").read_text())["one-by-one-person-detection.mp4"]
     fps = presence["fps"]
     intervals = [(a / fps, b / fps) for a, b in presence["person_intervals"]]
@@ -114,8 +114,8 @@ def test_one_person_one_event_at_each_arrival(
     starts = _starts(events)
     assert len(starts) == 6, starts
     assert stats.behind_frames == (stats.frames if behind else 0)
-    if behind:  # in time: 243 runs of 697 frames (README); shed: well under
-        assert stats.detector_calls < 0.75 * 243, stats
+    if behind:  # in time the detector runs on 35% of the frames (243 of 697); shed: 24%
+        assert stats.detector_calls < 0.3 * stats.frames, stats
     for a, _b in intervals:
         assert any(a - 1.0 <= s <= a + 1.0 for s in starts), (a, starts)
     for s in starts:
