@@ -5,6 +5,7 @@ for followed and lost identities, one or many, over a node's gaps (1-30 steps)."
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from supervision.tracker.byte_tracker.single_object_track import (
 )
 
 
-def _tracks(rng: np.random.Generator, n: int) -> list[STrack]:
+def _tracks(rng: np.random.Generator, n: int) -> list[Any]:
     """*n* identities with random states (a height above 20 px, a moving height), every
     other one lost, each started from a real measurement by the library's filter."""
     kalman = KalmanFilter()
@@ -28,7 +29,7 @@ def _tracks(rng: np.random.Generator, n: int) -> list[STrack]:
     for i in range(n):
         box = np.array([rng.uniform(0, 700), rng.uniform(0, 400), rng.uniform(0.3, 0.6), 0.0])
         box[3] = rng.uniform(20, 300)
-        st = STrack.__new__(STrack)
+        st: Any = STrack.__new__(STrack)
         st.mean, st.covariance = kalman.initiate(box)
         st.mean[4:] = rng.normal(size=4) * [3, 2, 0.01, 1.5]  # under way
         noise = rng.normal(size=(8, 8))
