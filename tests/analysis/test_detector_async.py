@@ -167,3 +167,31 @@ def test_only_a_live_camera_with_the_shared_detector_goes_without_waiting(
     assert worker(Live(), q.for_camera("cam")).analyzer.asynchronous
     assert not worker(replay, q.for_camera("cam")).analyzer.asynchronous
     assert not worker(Live(), Held()).analyzer.asynchronous
+
+
+def test_a_hung_detector_never_holds_the_frames_up() -> None:
+    """The detector never answers: frames keep being analysed; once the request is older
+    than the queue's answer_s it is counted as failed and dropped, and a later frame asks
+    again (the queue's health reports the hung call: the node's liveness)."""
+    held = Held()
+    q = DetectorQueue(held, workers=1, answer_s=0.2)
+    q.start()
+    try:
+        road = Road(cars=False, person=PERSON)
+        an = _live(q, road)
+        end = time.monotonic() + 5
+        while an.stats.detector_errors == 0 and time.monotonic() < end:
+            an.process(_frame(road))
+            road.t += STEP
+            time.sleep(0.02)  # frames come in real time-ish; nothing is timed
+        assert an.stats.detector_errors == 1
+        assert an.stats.frames >= 5
+        road.t += STEP
+        an.process(_frame(road))
+        assert an._asked is not None  # asked again
+        _until(lambda: not q.health().alive)
+        assert not q.health().alive
+    finally:
+        held.go.set()
+        q.stop()
+        q.join(5)
