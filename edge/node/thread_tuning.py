@@ -22,21 +22,16 @@ from __future__ import annotations
 
 import sys
 
-from edge.core.logs import get_logger
-
-log = get_logger(__name__)
-
 SWITCH_INTERVAL_S = 0.001
 """The interpreter's switch interval in the node (Python's default is 0.005)."""
 
 
 def tune_threads() -> dict[str, float]:
-    """Make both settings (see the module); returns what they are now (for the log and the
-    tests)."""
+    """Make both settings (see the module); returns what they are now (for the tests; not
+    logged: it runs before logging is set up, and ``edge run`` prints nothing but errors
+    until then)."""
     import cv2
 
     cv2.setNumThreads(0)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    now = {"opencv_threads": cv2.getNumThreads(), "switch_interval_s": sys.getswitchinterval()}
-    log.debug("threads.tuned", **now)
-    return now
+    return {"opencv_threads": cv2.getNumThreads(), "switch_interval_s": sys.getswitchinterval()}

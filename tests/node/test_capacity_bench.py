@@ -123,19 +123,22 @@ def test_markdown_table_before_and_after(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--markdown prints README's table; with an earlier --json result each cell reads
-    'before -> after' for the counts both have. A --before that is not a result is named."""
+    'before -> after' for the counts both have; a figure an older result lacks (detector
+    runs, the share analysed behind) reads '-'. A --before that is not a result is named."""
     from edge.bench.capacity_table import markdown
     from edge.cli.main import main
 
     before = {"runs": [_run(16, 49.0, 0.0), _run(32, 89.0, 20.1)]}
     after = {"runs": [_run(16, 40.0, 0.0), _run(32, 70.4, 0.5), _run(48, 99.0, 9.0)]}
+    for r in after["runs"]:
+        r |= {"detector_runs_per_camera_s": 1.18, "behind_pct": 5.0}
     lines = markdown(after, before).splitlines()
     assert lines[0].startswith("| cameras | node CPU (of the machine) |")
     assert lines[3] == (
         "| 32 | 89% -> 70% | 491-543 -> 491-543 | 0.4 -> 0.4 | 42 -> 42 | 5.00 -> 5.00 "
-        "| 20.1% -> 0.5% |"
+        "| 20.1% -> 0.5% | - -> 1.18 | - -> 5% |"
     )
-    assert lines[4] == "| 48 | 99% | 491-543 | 0.4 | 42 | 5.00 | 9.0% |"
+    assert lines[4] == "| 48 | 99% | 491-543 | 0.4 | 42 | 5.00 | 9.0% | 1.18 | 5% |"
     bad = tmp_path / "before.json"
     bad.write_text('{"figures": []}')
     assert main(["bench", "capacity", "1", "--markdown", "--before", str(bad)]) == 1
