@@ -2,6 +2,15 @@
 it, tracker, zones -> observations. Plain and single-threaded, so the daemon, ``edge bench vision``
 and the tests run exactly the same code.
 
+The one difference is the live path (``asynchronous``, set by a live camera whose detector is
+the node's shared queue). There the detector is asked and not waited for: the next frames go
+through the gate, the tamper watch and the tracker (time passing) while the answer comes.
+The answer is applied at the time of the frame it was asked about, with that frame's motion,
+crop and picture. One request is out per camera; the next due frame asks only after the
+answer. So a person on every camera at once makes answers come later, and no frame is
+dropped. A replay, and any other detector, waits for each answer, so a file gives the same
+events every time.
+
 Per frame: the gate (:mod:`edge.analysis.motion.background`, thresholds relative to the light
 and the noise) -> the low-light stage (:mod:`edge.analysis.lowlight`: in the dark, what the
 detector is shown) -> the schedule (:mod:`edge.analysis.schedule`), told whether the motion
