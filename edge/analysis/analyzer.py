@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 
 from edge.analysis.detect.base import Detection, Detector
 from edge.analysis.detect.filters import BoxFilter
-from edge.analysis.detect.queue import Ticket
+from edge.analysis.detect.queue import ANSWER_S, Ticket
 from edge.analysis.episodes import MotionEpisodes
 from edge.analysis.lowlight import LowLight
 from edge.analysis.motion.background import BackgroundMotion
@@ -256,7 +256,7 @@ class Analyzer:
         if self._asked is None:
             return []
         req, ticket = self._asked
-        limit = float(getattr(self.detector, "answer_s", 30.0))
+        limit = float(getattr(self.detector, "answer_s", ANSWER_S))
         waited = self._clock() - req.asked
         if not ticket.done.is_set():
             if wait:

@@ -6,8 +6,9 @@ each run :class:`edge.analysis.tracking.bytetrack.ByteTrackMatcher` moves its id
 arrays, builds one diagonal noise matrix per identity in a Python loop, and writes the states
 back; called 30 times, that bookkeeping (under the GIL) cost more than the arithmetic: a third
 of the node's Python time at 32 cameras (py-spy). :func:`predict_steps` stacks the states once,
-runs the same arithmetic step after step, and writes them back once. It is the library's own
-step (``KalmanFilter.multi_predict``), operation for operation, so the result is bitwise the
+runs the library's step (``KalmanFilter.multi_predict``) after step on them, and writes them
+back once. The motion matrix's products are written as the sums they are (each of two terms,
+so exact in any order), the noise as the library computes it: the result is bitwise the
 same (tests/analysis/test_track_predict.py checks it against the library on random states).
 """
 
