@@ -185,7 +185,7 @@ def test_a_hung_detector_never_holds_the_frames_up() -> None:
             road.t += STEP
             time.sleep(0.02)  # frames come in real time-ish; nothing is timed
         assert an.stats.detector_errors == 1
-        assert an.stats.frames >= 5
+        assert an.stats.frames >= 2  # frames after the request went on (however slow the box)
         road.t += STEP
         an.process(_frame(road))
         assert an._asked is not None  # asked again
