@@ -132,7 +132,7 @@ def make_tracker(d: CameraDetectionConfig) -> Tracker:
             confirm_hits=d.confirm_hits,
             confirm_window_s=d.confirm_window_s,
             lost_after_s=d.lost_after_s,
-            matcher=make_matcher(d.tracker, fallback=False),
+            matcher=make_matcher(d.tracker),
         )
     except ImportError as e:  # a matcher whose package is not installed (never scored as another)
         raise TrackMeasuresUnavailable(f"tracker {d.tracker!r}: {e}") from e

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -195,10 +194,8 @@ class CameraDetectionConfig(Section):
     tracker: Literal["iou", "bytetrack"] = Field(
         default="bytetrack",
         description="How boxes are matched to tracks between detector runs. bytetrack: "
-        "ByteTrack (Kalman motion, low-score boxes kept for occlusions) from the supervision "
-        "package (extra 'tracking'; by default, a node without it runs iou and logs "
-        "tracker.fallback; set explicitly, a node without it refuses the config). iou: greedy "
-        "overlap, then the nearest centre (no extra package). The track rules on top "
+        "ByteTrack (Kalman motion, low-score boxes kept for occlusions). iou: greedy "
+        "overlap, then the nearest centre. The track rules on top "
         "(confirm_hits, lost_after_s, parts of a person) are the same.",
     )
 
@@ -208,10 +205,4 @@ class CameraDetectionConfig(Section):
             raise ValueError("min_aspect must be below max_aspect")
         if self.recheck_s >= self.lost_after_s:
             raise ValueError("recheck_s must be below lost_after_s, or still people are lost")
-        chosen = "tracker" in self.model_fields_set  # the default falls back at run time
-        if self.tracker == "bytetrack" and chosen and find_spec("supervision") is None:
-            raise ValueError(
-                "tracker = 'bytetrack' needs the supervision package (pip install "
-                "'warehouse-edge[tracking]'); or set tracker = 'iou'"
-            )
         return self
