@@ -60,7 +60,7 @@ $(VENV)/.core-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.core-installed
 	@$(MAKE) --no-print-directory apt-test
-	$(BIN)/pip install --quiet -e '.[test,yolo,systemd,deploy,receiver,eval,tracking]'
+	$(BIN)/pip install --quiet -e '.[test,yolo,systemd,deploy,receiver,eval]'
 	@touch $@
 
 clean:

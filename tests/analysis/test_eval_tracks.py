@@ -207,7 +207,6 @@ def test_readme_as_node_command_on_tud_campus(
     the images go through a camera's analysis at 5 fps (one image in five: 15 of 71), the
     detector runs only on some of them, ``iou`` is printed first, then ``bytetrack``; the
     figures are printed, not asserted."""
-    pytest.importorskip("supervision", reason="tracker = 'bytetrack' needs the 'tracking' extra")
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert AS_NODE_COMMAND in readme
     monkeypatch.chdir(ROOT)

@@ -115,7 +115,7 @@ def _random_runs(seed: int, n: int = 120) -> list[Run]:
     """People walking across a 768x432 scene, entering and leaving, seen at random steps,
     with crowding (boxes on top of each other) and empty runs."""
     rng = np.random.default_rng(seed)
-    people = []
+    people: list[list[float]] = []
     runs: list[Run] = []
     for _ in range(n):
         if rng.random() < 0.15 or not people:
@@ -196,4 +196,3 @@ def test_box_iou_matches_the_reference() -> None:
     b = np.vstack([a[:10], rng.uniform(0, 100, (10, 4))]).astype(np.float32)
     b[10:, 2:] = b[10:, :2] + 20
     assert np.array_equal(box_iou(a, b), box_iou_batch(a, b))
-

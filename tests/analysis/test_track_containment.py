@@ -1,10 +1,8 @@
 """The tracker takes a box mostly inside a live track's box for a part of that person: it
 never starts a second track (so never a second person event). The rule sits above the
-matcher: every test runs with today's ``iou`` matcher and with ByteTrack (supervision)."""
+matcher: every test runs with today's ``iou`` matcher and with ByteTrack."""
 
 from __future__ import annotations
-
-from importlib.util import find_spec
 
 import pytest
 
@@ -12,19 +10,7 @@ from edge.analysis.detect.base import Detection
 from edge.analysis.track import Change, Tracker
 from edge.analysis.tracking import MatcherName
 
-MATCHERS = pytest.mark.parametrize(
-    "matcher",
-    [
-        "iou",
-        pytest.param(
-            "bytetrack",
-            marks=pytest.mark.skipif(
-                find_spec("supervision") is None,
-                reason="bytetrack needs the 'tracking' extra (pip install -e '.[tracking]')",
-            ),
-        ),
-    ],
-)
+MATCHERS = pytest.mark.parametrize("matcher", ["iou", "bytetrack"])
 
 
 def _person(i: int) -> Detection:

@@ -1,7 +1,7 @@
 """One person keeps one track (one event) through what breaks simple box matching: two people
 crossing, a person sitting down, a person walking up to the camera until the detector loses
-them, a few detector runs that miss someone. Made detection sequences, through the real
-ByteTrack of the supervision package (``tracker = "bytetrack"``) and, where it copes, today's
+them, a few detector runs that miss someone. Made detection sequences, through
+ByteTrack (``tracker = "bytetrack"``) and, where it copes, today's
 ``iou`` matcher; the track rules on top are the same for both."""
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from edge.analysis.schedule import DetectionSchedule
 from edge.analysis.track import Change, Tracker
 from edge.analysis.tracking import MatcherName
 from edge.config.detection import CameraDetectionConfig
-
-pytest.importorskip("supervision", reason="tracker = 'bytetrack' needs the 'tracking' extra")
 
 STEP = 0.2
 """Seconds between analysed frames (5 fps, as the node analyses)."""

@@ -18,8 +18,6 @@ from edge.events.camera import CameraEvents
 from edge.events.context import EventFactory
 from edge.events.model import Event
 
-pytest.importorskip("supervision", reason="tracker = 'bytetrack' needs the 'tracking' extra")
-
 MODEL = SHARED / "models" / "yolox_nano" / "yolox_nano.onnx"
 BYTETRACK = 'detection = { tracker = "bytetrack" }'
 
