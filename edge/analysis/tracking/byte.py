@@ -3,8 +3,8 @@ Box", ECCV 2022), the association itself, in NumPy.
 
 Each detector run (:meth:`ByteTracker.update`):
 
-1. every identity followed or lost is moved on by its Kalman filter (:mod:`.kalman`) by the
-   steps gone by since the last run;
+1. every confirmed identity, followed or lost, is moved on by its Kalman filter
+   (:mod:`.kalman`) by the steps gone by since the last run;
 2. the boxes scoring at least ``low_score`` are matched to them first, on overlap (IoU)
    weighted by the box's score, least total cost (:mod:`.lsap`), a pair kept only when its
    cost is at most ``match_threshold``; a lost identity matched is found again;
@@ -18,8 +18,11 @@ Each detector run (:meth:`ByteTracker.update`):
    identity on the same spot (IoU above 0.95) the younger goes.
 
 The bookkeeping is the reference's, including its order (which list an identity is in, when a
-removed one leaves the lost list), so the identities are the ones the reference gives on the
-same boxes: tests/analysis/test_track_byte.py runs both over the dev videos' detections.
+removed one leaves the lost list), so the identities are the ones the reference (the
+``supervision`` package's ByteTrack) gives on the same boxes: tests/analysis/test_track_byte.py
+runs both over TUD-Campus's people at a node's cadence and over random scenes. One
+difference: identities started on the same run are numbered in the order of their boxes
+(the reference: the order of a Python set of box indices, the same up to eight boxes).
 """
 
 from __future__ import annotations
