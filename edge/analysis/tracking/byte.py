@@ -211,10 +211,9 @@ class ByteTracker:
         for r, c in pairs:
             taken.append(near[r])
             near[r].take(second[c], self.run)
-        for r in rest:
-            if near[r].state != State.LOST:
-                near[r].state = State.LOST
-                lost_now.append(near[r])
+        for r in rest:  # followed a moment ago (near holds only those): lost now
+            near[r].state = State.LOST
+            lost_now.append(near[r])
 
         boxes_left = [first[c] for c in left]
         pairs, rest, left = _match(_cost(fresh, boxes_left, scored=True), 0.7)
